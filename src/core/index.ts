@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './rng.js';
+export * from './spaces.js';
+export * from './config.js';
+export * from './progress.js';

@@ -1,0 +1,345 @@
+/**
+ * Counter-based, splittable random number generator: Philox4x32-10 (Salmon et al., "Parallel random
+ * numbers: as easy as 1, 2, 3", SC'11). The output is a pure function of (key, counter), so a stream
+ * can be split into independent child streams by deriving new keys, and its whole state is four
+ * numbers that checkpoints can save. Results are bit-identical on every machine: only 32-bit integer
+ * arithmetic and IEEE double operations with exact results are used to produce the raw words.
+ */
+
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const W0 = 0x9e3779b9;
+const W1 = 0xbb67ae85;
+const TWO32 = 4294967296;
+const INV32 = 1 / TWO32;
+const INV53 = 1 / 9007199254740992;
+
+/** High 32 bits of the 64-bit product of two unsigned 32-bit integers (exact). */
+function mulhi(a: number, b: number): number {
+  const bh = b >>> 16;
+  const bl = b & 0xffff;
+  const u = a * bh; // < 2^48, exact
+  const t = a * bl; // < 2^48, exact
+  const uLow = u % 65536;
+  return (Math.floor(u / 65536) + Math.floor((uLow * 65536 + t) / TWO32)) >>> 0;
+}
+
+/**
+ * One Philox4x32-10 block: writes 4 words for counter (c0..c3) and key (k0, k1) into out[o..o+3].
+ */
+export function philox4x32(
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+  k0: number,
+  k1: number,
+  out: Uint32Array,
+  o = 0,
+): void {
+  for (let r = 0; r < 10; r++) {
+    const hi0 = mulhi(M0, c0);
+    const lo0 = Math.imul(M0, c0) >>> 0;
+    const hi1 = mulhi(M1, c2);
+    const lo1 = Math.imul(M1, c2) >>> 0;
+    c0 = (hi1 ^ c1 ^ k0) >>> 0;
+    c1 = lo1;
+    c2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c3 = lo0;
+    k0 = (k0 + W0) >>> 0;
+    k1 = (k1 + W1) >>> 0;
+  }
+  out[o] = c0;
+  out[o + 1] = c1;
+  out[o + 2] = c2;
+  out[o + 3] = c3;
+}
+
+/** FNV-1a 32-bit hash of a string, used to turn a split label into a number. */
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** The complete state of an {@link Rng}: enough to continue the exact same stream later. */
+export interface RngState {
+  key: [number, number];
+  /** Block counter (low word, high word); the remaining counter words hold the stream tag. */
+  counter: [number, number];
+  /** Index of the next unused word of the current block (0..4; 4 = block exhausted). */
+  index: number;
+  /** A second normal deviate kept from the last Box-Muller pair, or null. */
+  spareNormal: number | null;
+}
+
+/** Seed accepted by {@link Rng}: a non-negative safe integer or a string. */
+export type Seed = number | string;
+
+function seedToKey(seed: Seed): [number, number] {
+  if (typeof seed === 'string') return [hashString(seed), hashString(`icrl:${seed}`)];
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new RangeError(`seed must be a non-negative safe integer or a string, got ${seed}`);
+  }
+  return [seed >>> 0, Math.floor(seed / TWO32) >>> 0];
+}
+
+/**
+ * Seeded Philox stream. Draws come in blocks of four 32-bit words; the block counter is 64 bits
+ * wide, so a stream never repeats in practice.
+ */
+export class Rng {
+  private k0: number;
+  private k1: number;
+  private ctrLo = 0;
+  private ctrHi = 0;
+  private readonly block = new Uint32Array(4);
+  private idx = 4;
+  private spare: number | null = null;
+
+  constructor(seed: Seed = 0) {
+    [this.k0, this.k1] = seedToKey(seed);
+  }
+
+  /** Rebuilds a stream from a saved state. */
+  static fromState(state: RngState): Rng {
+    const r = new Rng(0);
+    r.setState(state);
+    return r;
+  }
+
+  getState(): RngState {
+    return {
+      key: [this.k0, this.k1],
+      counter: [this.ctrLo, this.ctrHi],
+      index: this.idx,
+      spareNormal: this.spare,
+    };
+  }
+
+  setState(state: RngState): void {
+    this.k0 = state.key[0] >>> 0;
+    this.k1 = state.key[1] >>> 0;
+    // The current block is regenerated from the counter that produced it.
+    this.idx = state.index;
+    this.spare = state.spareNormal;
+    if (state.index < 4) {
+      // counter already points past the current block; regenerate the block at counter - 1
+      let lo = state.counter[0] - 1;
+      let hi = state.counter[1];
+      if (lo < 0) {
+        lo = 0xffffffff;
+        hi = (hi - 1) >>> 0;
+      }
+      philox4x32(lo >>> 0, hi, 0, 0, this.k0, this.k1, this.block);
+    }
+    this.ctrLo = state.counter[0] >>> 0;
+    this.ctrHi = state.counter[1] >>> 0;
+  }
+
+  /**
+   * An independent child stream named by `label` (a number or a string). The parent stream is not
+   * advanced: the same parent and label always give the same child.
+   */
+  split(label: number | string): Rng {
+    const tag = typeof label === 'string' ? hashString(label) : label >>> 0;
+    const tagHi = typeof label === 'string' ? 0x5eed5eed : Math.floor(label / TWO32) >>> 0;
+    const out = new Uint32Array(4);
+    philox4x32(tag, tagHi, 0x243f6a88, 0x85a308d3, this.k0, this.k1, out);
+    const child = new Rng(0);
+    child.k0 = out[0];
+    child.k1 = out[1] ^ out[2];
+    return child;
+  }
+
+  /** A uniformly distributed unsigned 32-bit integer. */
+  nextU32(): number {
+    if (this.idx === 4) {
+      philox4x32(this.ctrLo, this.ctrHi, 0, 0, this.k0, this.k1, this.block);
+      this.ctrLo = (this.ctrLo + 1) >>> 0;
+      if (this.ctrLo === 0) this.ctrHi = (this.ctrHi + 1) >>> 0;
+      this.idx = 0;
+    }
+    return this.block[this.idx++];
+  }
+
+  /** Uniform in [0, 1) with 32 bits of resolution. */
+  uniform(): number {
+    return this.nextU32() * INV32;
+  }
+
+  /** Uniform in [0, 1) with 53 bits of resolution. */
+  uniform53(): number {
+    const a = this.nextU32() >>> 5;
+    const b = this.nextU32() >>> 6;
+    return (a * 67108864 + b) * INV53;
+  }
+
+  /** Uniform in [low, high). */
+  uniformRange(low: number, high: number): number {
+    return low + (high - low) * this.uniform53();
+  }
+
+  /** Integer uniform in [0, n) without modulo bias (Lemire's method with rejection), n <= 2^32. */
+  int(n: number): number {
+    if (!(n >= 1) || n > TWO32 || !Number.isInteger(n)) {
+      throw new RangeError(`int(n) needs an integer 1 <= n <= 2^32, got ${n}`);
+    }
+    if (n === 1) return 0;
+    let m = this.nextU32() * n;
+    let l = m % TWO32;
+    if (l < n) {
+      const threshold = (TWO32 - n) % n;
+      while (l < threshold) {
+        m = this.nextU32() * n;
+        l = m % TWO32;
+      }
+    }
+    return Math.floor(m / TWO32);
+  }
+
+  /** Integer uniform in [low, high] (both inclusive). */
+  intRange(low: number, high: number): number {
+    return low + this.int(high - low + 1);
+  }
+
+  /** Standard normal deviate (Box-Muller; the second deviate of a pair is kept for the next call). */
+  normal(mean = 0, sd = 1): number {
+    if (this.spare !== null) {
+      const z = this.spare;
+      this.spare = null;
+      return mean + sd * z;
+    }
+    let u1 = this.uniform53();
+    while (u1 === 0) u1 = this.uniform53();
+    const u2 = this.uniform53();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    const th = 2 * Math.PI * u2;
+    this.spare = r * Math.sin(th);
+    return mean + sd * r * Math.cos(th);
+  }
+
+  /** Gamma(shape, scale) deviate (Marsaglia and Tsang; shape < 1 by the boost u^(1/shape)). */
+  gamma(shape: number, scale = 1): number {
+    if (!(shape > 0) || !(scale > 0)) throw new RangeError(`gamma needs shape > 0 and scale > 0, got ${shape}, ${scale}`);
+    if (shape < 1) {
+      let u = this.uniform53();
+      while (u === 0) u = this.uniform53();
+      return this.gamma(shape + 1, scale) * Math.pow(u, 1 / shape);
+    }
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        x = this.normal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const u = this.uniform53();
+      if (u < 1 - 0.0331 * x * x * x * x) return d * v * scale;
+      if (u > 0 && Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v * scale;
+    }
+  }
+
+  /** Beta(a, b) deviate. */
+  beta(a: number, b: number): number {
+    const x = this.gamma(a);
+    const y = this.gamma(b);
+    return x / (x + y);
+  }
+
+  /** Dirichlet deviate with concentration `alpha` (a probability vector). */
+  dirichlet(alpha: ArrayLike<number>): Float64Array {
+    const out = new Float64Array(alpha.length);
+    let s = 0;
+    for (let i = 0; i < alpha.length; i++) {
+      out[i] = this.gamma(alpha[i]);
+      s += out[i];
+    }
+    for (let i = 0; i < out.length; i++) out[i] /= s;
+    return out;
+  }
+
+  /** Bernoulli(p) as 0 or 1. */
+  bernoulli(p: number): number {
+    return this.uniform53() < p ? 1 : 0;
+  }
+
+  /** A uniformly random permutation of 0..n-1 (Fisher-Yates). */
+  permutation(n: number): Int32Array {
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    this.shuffle(p);
+    return p;
+  }
+
+  /** Shuffles an array in place (Fisher-Yates) and returns it. */
+  shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+
+  /** Index drawn with probability proportional to non-negative `weights`. */
+  choice(weights: ArrayLike<number>): number {
+    let total = 0;
+    for (let i = 0; i < weights.length; i++) {
+      const w = weights[i];
+      if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`choice: weight ${i} is ${w}; weights must be finite and >= 0`);
+      total += w;
+    }
+    if (!(total > 0)) throw new RangeError('choice: weights sum to 0');
+    let u = this.uniform53() * total;
+    for (let i = 0; i < weights.length; i++) {
+      u -= weights[i];
+      if (u < 0) return i;
+    }
+    // rounding: return the last index with positive weight
+    for (let i = weights.length - 1; i >= 0; i--) if (weights[i] > 0) return i;
+    return weights.length - 1;
+  }
+
+  /** Fills `out` with uniform [0, 1) values. */
+  fillUniform(out: Float32Array | Float64Array): typeof out {
+    for (let i = 0; i < out.length; i++) out[i] = this.uniform();
+    return out;
+  }
+
+  /** Fills `out` with standard normal values. */
+  fillNormal(out: Float32Array | Float64Array, mean = 0, sd = 1): typeof out {
+    for (let i = 0; i < out.length; i++) out[i] = this.normal(mean, sd);
+    return out;
+  }
+
+  /**
+   * Fills `out` with integers uniform in [0, n). For n a power of two each 32-bit word gives
+   * several values; otherwise the multiply-shift of {@link int} is used.
+   */
+  fillInt(out: Int32Array | Uint8Array | Uint32Array, n: number): typeof out {
+    if (n >= 1 && n <= 65536 && (n & (n - 1)) === 0) {
+      const bits = Math.max(1, Math.log2(n));
+      const per = Math.floor(32 / bits);
+      const mask = n - 1;
+      let i = 0;
+      while (i < out.length) {
+        let w = this.nextU32();
+        for (let j = 0; j < per && i < out.length; j++, i++) {
+          out[i] = w & mask;
+          w >>>= bits;
+        }
+      }
+      return out;
+    }
+    for (let i = 0; i < out.length; i++) out[i] = this.int(n);
+    return out;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Task spaces: parameterized families of decision problems. A task is plain JSON parameters of one
+ * family; the task space says which parameters exist and which values they may take. Finite spaces
+ * (Dark Room goals, action permutations) can be enumerated; every space can be sampled.
+ */
+import { DictSpace, type JsonValue, type Space } from '../core/spaces.js';
+import { Rng, type Seed } from '../core/rng.js';
+import { OutOfSpaceError, IcrlError } from '../core/errors.js';
+
+/** One task: the family it belongs to and its parameters. */
+export interface Task {
+  family: string;
+  params: Record<string, JsonValue>;
+}
+
+export interface TaskSpaceOptions {
+  /** Lists every task of a finite space, in a fixed canonical order. */
+  enumerate?: () => Record<string, JsonValue>[];
+  /** Extra validity rule beyond per-parameter bounds (e.g. goal not on the start cell); returns an error text or null. */
+  validate?: (params: Record<string, JsonValue>) => string | null;
+  /** One line per parameter, shown by `icrl envs list`. */
+  descriptions?: Record<string, string>;
+}
+
+export class TaskSpace {
+  readonly params: DictSpace;
+  constructor(
+    readonly family: string,
+    params: Record<string, Space>,
+    private readonly opts: TaskSpaceOptions = {},
+  ) {
+    this.params = new DictSpace(params);
+  }
+
+  get finite(): boolean {
+    return this.opts.enumerate !== undefined;
+  }
+
+  describeParams(): { name: string; space: string; description: string }[] {
+    return this.params.keys.map((k) => ({
+      name: k,
+      space: this.params.spaces[k].describe(),
+      description: this.opts.descriptions?.[k] ?? '',
+    }));
+  }
+
+  /** Throws an error naming the parameter when `task` is not in this space. */
+  check(task: Task | Record<string, JsonValue>): Task {
+    const t: Task = 'family' in task && 'params' in task ? (task as Task) : { family: this.family, params: task as Record<string, JsonValue> };
+    if (t.family !== this.family) throw new OutOfSpaceError(`task.family: "${t.family}" does not belong to the ${this.family} task space`);
+    this.params.check(t.params, `${this.family}.params`);
+    const extra = this.opts.validate?.(t.params);
+    if (extra) throw new OutOfSpaceError(`${this.family}.params: ${extra}`);
+    return t;
+  }
+
+  /** One task drawn from the space (rejection on the extra validity rule). */
+  sample(rng: Rng): Task {
+    for (let i = 0; i < 10_000; i++) {
+      const params = this.params.sample(rng);
+      if (!this.opts.validate || this.opts.validate(params) === null) return { family: this.family, params };
+    }
+    throw new IcrlError(`${this.family}: could not sample a valid task in 10,000 tries`);
+  }
+
+  sampleMany(rng: Rng, n: number): Task[] {
+    const out: Task[] = [];
+    for (let i = 0; i < n; i++) out.push(this.sample(rng));
+    return out;
+  }
+
+  /** Every task of a finite space in canonical order; throws for an infinite space. */
+  enumerate(): Task[] {
+    if (!this.opts.enumerate) throw new IcrlError(`${this.family}: task space is not finite; sample it instead`);
+    return this.opts.enumerate().map((params) => ({ family: this.family, params }));
+  }
+
+  toJSON(): { family: string; params: unknown } {
+    return { family: this.family, params: this.params.spec.spaces };
+  }
+}
+
+/** A stable key of a task (sorted parameter names), for deduplication and disjointness checks. */
+export function taskKey(task: Task): string {
+  const keys = Object.keys(task.params).sort();
+  return `${task.family}:${JSON.stringify(keys.map((k) => [k, task.params[k]]))}`;
+}
+
+export interface SplitOptions {
+  seed: Seed;
+  /** Number of held-out tasks (integer >= 1) or their fraction of a finite space (0 < x < 1). */
+  heldOut: number;
+  /** For infinite spaces: number of training tasks to draw (finite spaces use all the rest). */
+  train?: number;
+}
+
+export interface TaskSplit {
+  train: Task[];
+  heldOut: Task[];
+}
+
+/**
+ * Deterministic train / held-out split by seed. A finite space is shuffled with the seed and cut
+ * (Dark Room: 100 goals, seed 0, 80 / 20); an infinite space is sampled from two child streams of the
+ * seed, held-out tasks first, and training draws that coincide with a held-out task are redrawn.
+ */
+export function splitTasks(space: TaskSpace, opts: SplitOptions): TaskSplit {
+  const rng = new Rng(opts.seed);
+  if (space.finite) {
+    const all = space.enumerate();
+    const nHeld = opts.heldOut < 1 ? Math.round(all.length * opts.heldOut) : opts.heldOut;
+    if (!Number.isInteger(nHeld) || nHeld < 1 || nHeld >= all.length) {
+      throw new IcrlError(`${space.family}: heldOut=${opts.heldOut} must leave at least one task on each side of ${all.length}`);
+    }
+    rng.shuffle(all);
+    const nTrain = opts.train ?? all.length - nHeld;
+    if (nTrain > all.length - nHeld) throw new IcrlError(`${space.family}: train=${nTrain} exceeds the ${all.length - nHeld} tasks left after holding out ${nHeld}`);
+    return { train: all.slice(0, nTrain), heldOut: all.slice(all.length - nHeld) };
+  }
+  if (!Number.isInteger(opts.heldOut) || opts.heldOut < 1) throw new IcrlError(`${space.family}: heldOut must be a positive integer count for an infinite task space`);
+  const heldOut = space.sampleMany(rng.split('held-out'), opts.heldOut);
+  const seen = new Set(heldOut.map(taskKey));
+  const trainRng = rng.split('train');
+  const train: Task[] = [];
+  const nTrain = opts.train ?? 1000;
+  while (train.length < nTrain) {
+    const t = space.sample(trainRng);
+    if (!seen.has(taskKey(t))) train.push(t);
+  }
+  return { train, heldOut };
+}
+
+/** Serializes tasks as a JSON document (family, task-space spec, tasks). */
+export function serializeTasks(space: TaskSpace, tasks: Task[]): string {
+  return JSON.stringify({ family: space.family, space: space.toJSON().params, tasks: tasks.map((t) => t.params) }, null, 1);
+}
+
+/** Parses tasks written by {@link serializeTasks}, validating every task against `space`. */
+export function deserializeTasks(space: TaskSpace, text: string, source = 'tasks'): Task[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new IcrlError(`${source}: not JSON: ${(e as Error).message}`);
+  }
+  const d = doc as { family?: unknown; tasks?: unknown };
+  if (d.family !== space.family) throw new IcrlError(`${source}: family is ${JSON.stringify(d.family)}, expected "${space.family}"`);
+  if (!Array.isArray(d.tasks)) throw new IcrlError(`${source}: "tasks" must be an array`);
+  return d.tasks.map((p, i) => {
+    try {
+      return space.check({ family: space.family, params: p as Record<string, JsonValue> });
+    } catch (e) {
+      throw new IcrlError(`${source}: tasks[${i}]: ${(e as Error).message}`);
+    }
+  });
+}
