@@ -3,3 +3,4 @@ export * from './rng.js';
 export * from './spaces.js';
 export * from './config.js';
 export * from './progress.js';
+export * from './llm/index.js';

@@ -1,0 +1,72 @@
+/**
+ * On-disk cache of LLM responses, one small JSON file per request under `<dir>/<first two hex
+ * digits>/<key>.json`, written atomically (temp file + rename) so that a run killed mid-write leaves
+ * either the whole entry or none. A rerun with the same requests replays the same answers.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ChatUsage } from './client.js';
+
+export interface CachedResponse {
+  content: string;
+  model: string;
+  usage: ChatUsage;
+  /** The request body that produced this answer (for inspection). */
+  request: Record<string, unknown>;
+  time: string;
+}
+
+/** JSON with object keys sorted, so that equal requests serialize identically. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** SHA-256 (hex) of the canonical JSON of a request body. */
+export function requestHash(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+let tmpCounter = 0;
+
+/** Writes `text` to `file` atomically (temp file in the same directory, then rename). */
+export function writeFileAtomic(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${tmpCounter++}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+export class ResponseCache {
+  constructor(readonly dir: string) {}
+
+  path(key: string): string {
+    return join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
+
+  /** The cached answer, or null on a miss; an unreadable entry counts as a miss (it is rewritten). */
+  get(key: string): CachedResponse | null {
+    const p = this.path(key);
+    if (!existsSync(p)) return null;
+    try {
+      const e = JSON.parse(readFileSync(p, 'utf8')) as CachedResponse;
+      if (typeof e.content !== 'string' || !e.usage) return null;
+      return e;
+    } catch {
+      return null;
+    }
+  }
+
+  put(key: string, entry: CachedResponse): void {
+    writeFileAtomic(this.path(key), JSON.stringify(entry));
+  }
+}

@@ -1,0 +1,3 @@
+export * from './client.js';
+export * from './cache.js';
+export * from './fakeServer.js';
