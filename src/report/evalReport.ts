@@ -1,0 +1,111 @@
+/**
+ * The sections of an evaluation report built from a results file: a table of headline figures, the
+ * cumulative regret and per-step suboptimality curves (bandits) or the return per in-context episode
+ * (MDPs), each with 95% bands over tasks and the oracle and random references, and the offline
+ * suboptimality against dataset size.
+ */
+import type { EvalResults, AgentResult } from '../eval/results.js';
+import type { BanditSummary, EpisodeSummary } from '../eval/metrics.js';
+import { bandLineChart, PALETTE, type BandSeries, type ReportSection, type TableSpec } from './charts.js';
+
+const REF_COLORS: Record<string, string> = { oracle: '#000000', random: '#9e9e9e' };
+
+function colors(agents: AgentResult[]): string[] {
+  let k = 0;
+  return agents.map((a) => (a.reference ? (REF_COLORS[a.name] ?? '#616161') : PALETTE[k++ % PALETTE.length]));
+}
+
+function range(from: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => from + i);
+}
+
+function banditSections(res: EvalResults, agents: AgentResult[]): ReportSection {
+  const col = colors(agents);
+  const steps = res.online!.steps!;
+  const x = range(1, steps);
+  const regret: BandSeries[] = agents.map((a, k) => {
+    const s = a.summary as BanditSummary;
+    return { name: a.name, x, mean: s.cumRegret.mean, lo: s.cumRegret.lo, hi: s.cumRegret.hi, reference: a.reference, color: col[k] };
+  });
+  const sub: BandSeries[] = agents.map((a, k) => {
+    const s = a.summary as BanditSummary;
+    return { name: a.name, x, mean: s.suboptimality.mean, lo: s.suboptimality.lo, hi: s.suboptimality.hi, reference: a.reference, color: col[k] };
+  });
+  const table: TableSpec = {
+    columns: ['agent', `regret at t=${steps}`, '95% interval', 'optimal-arm steps', 'wall s'],
+    rows: agents.map((a) => {
+      const s = a.summary as BanditSummary;
+      return [a.name + (a.reference ? ' (reference)' : ''), s.finalRegret.mean, `${s.finalRegret.lo.toFixed(2)} to ${s.finalRegret.hi.toFixed(2)}`, `${(100 * s.optimalFraction).toFixed(1)}%`, s.wallSeconds];
+    }),
+  };
+  return {
+    title: 'Online evaluation',
+    text: [
+      `${res.tasks.count} held-out ${res.env.family} tasks, ${steps} steps each, no weight updates. Regret is measured against the expected reward of the best arm (arm means, not sampled rewards). Lines are means over tasks; shaded bands are 95% confidence intervals of the mean.`,
+    ],
+    tables: [table],
+    charts: [
+      bandLineChart('Cumulative regret', regret, { xName: 'step t', yName: 'cumulative regret', xMin: 1, yMin: 0 }, 'Lower is better; a flattening curve means the agent has found the best arm.'),
+      bandLineChart('Suboptimality per step', sub, { xName: 'step t', yName: 'best mean - chosen mean', xMin: 1, yMin: 0 }, 'Expected reward lost at each step.'),
+    ],
+  };
+}
+
+function episodeSections(res: EvalResults, agents: AgentResult[]): ReportSection {
+  const col = colors(agents);
+  const K = res.online!.episodes!;
+  const x = range(1, K);
+  const series: BandSeries[] = agents.map((a, k) => {
+    const s = a.summary as EpisodeSummary;
+    return { name: a.name, x, mean: s.returns.mean, lo: s.returns.lo, hi: s.returns.hi, reference: a.reference, color: col[k] };
+  });
+  const first = agents.find((a) => !a.reference)?.summary as EpisodeSummary | undefined;
+  if (first && !agents.some((a) => a.name === 'oracle')) {
+    series.push({ name: 'oracle', x, mean: x.map(() => first.oracle.mean), reference: true, color: REF_COLORS.oracle });
+  }
+  const table: TableSpec = {
+    columns: ['agent', 'return, episode 1', `return, episode ${K}`, 'last / oracle', 'wall s'],
+    rows: agents.map((a) => {
+      const s = a.summary as EpisodeSummary;
+      return [a.name + (a.reference ? ' (reference)' : ''), s.returns.mean[0], s.returns.mean[K - 1], s.lastOverOracle, s.wallSeconds];
+    }),
+  };
+  return {
+    title: 'Online evaluation',
+    text: [
+      `${res.tasks.count} held-out ${res.env.family} tasks, ${K} in-context episodes each (the agent keeps its history across episodes; no weight updates). Lines are mean returns over tasks with 95% bands; the dashed black line is the oracle's expected return.`,
+    ],
+    tables: [table],
+    charts: [bandLineChart('Return per in-context episode', series, { xName: 'episode', yName: 'return', xMin: 1 }, 'Higher is better; a rising curve means the agent improves in context.')],
+  };
+}
+
+function offlineSection(res: EvalResults): ReportSection {
+  const off = res.offline!;
+  const series: BandSeries[] = off.agents.map((a) => ({ name: a.name, x: off.sizes, mean: a.suboptimality.mean, lo: a.suboptimality.lo, hi: a.suboptimality.hi }));
+  const last = off.sizes.length - 1;
+  return {
+    title: 'Offline evaluation',
+    text: [
+      `Each agent reads a fixed dataset of n logged pulls per task (drawn by a Dirichlet-mixture behaviour policy) and then picks one arm; the figure is the expected reward lost by that pick (best mean - chosen mean), mean over ${res.tasks.count} tasks with 95% bands.`,
+    ],
+    tables: [
+      {
+        columns: ['agent', ...off.sizes.map((n) => `n=${n}`)],
+        rows: off.agents.map((a) => [a.name, ...a.suboptimality.mean]),
+      },
+    ],
+    charts: [bandLineChart('Offline suboptimality against dataset size', series, { xName: 'dataset size n', yName: 'suboptimality of the chosen arm', logX: off.sizes[0] > 0 && off.sizes[last] / off.sizes[0] >= 20, yMin: 0 })],
+  };
+}
+
+/** Report sections of an evaluation results file (training curves are added by the caller). */
+export function evalSections(res: EvalResults): ReportSection[] {
+  const out: ReportSection[] = [];
+  if (res.notes.length > 0) out.push({ title: 'Notes', text: res.notes });
+  if (res.online && res.online.agents.length > 0) {
+    out.push(res.online.mode === 'steps' ? banditSections(res, res.online.agents) : episodeSections(res, res.online.agents));
+  }
+  if (res.offline && res.offline.agents.length > 0) out.push(offlineSection(res));
+  return out;
+}

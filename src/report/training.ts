@@ -1,0 +1,112 @@
+/**
+ * Training curves from a trainer's metrics file (JSON lines, one object per logged step). The reader
+ * is generic: it charts every numeric field against the step, puts all losses on one chart, and draws
+ * array-valued fields whose name mentions experts (MoE expert load / usage) as stacked areas.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { CorruptFileError, IcrlError } from '../core/errors.js';
+import { lineChart, stackedAreaChart, type ChartSpec, type ReportSection } from './charts.js';
+
+export interface MetricsTable {
+  file: string;
+  /** Numeric series by flattened field name ("loss", "eval.regret", "expertLoad.layer3"). */
+  scalars: Map<string, { x: number[]; y: number[] }>;
+  /** Array-valued series (expert usage): per field, the step and the vector at that step. */
+  vectors: Map<string, { x: number[]; v: number[][] }>;
+}
+
+const STEP_KEYS = ['step', 'iter', 'iteration', 'update'];
+const SKIP = /^(time|timestamp|elapsed|wall|wallSeconds|seconds|date|epoch_time)$/i;
+
+function flatten(prefix: string, v: unknown, x: number, t: MetricsTable): void {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return;
+    const s = t.scalars.get(prefix) ?? { x: [], y: [] };
+    s.x.push(x);
+    s.y.push(v);
+    t.scalars.set(prefix, s);
+  } else if (Array.isArray(v)) {
+    if (v.length > 0 && v.every((e) => typeof e === 'number')) {
+      const s = t.vectors.get(prefix) ?? { x: [], v: [] };
+      s.x.push(x);
+      s.v.push(v as number[]);
+      t.vectors.set(prefix, s);
+    } else {
+      v.forEach((e, i) => flatten(`${prefix}[${i}]`, e, x, t));
+    }
+  } else if (typeof v === 'object' && v !== null) {
+    for (const [k, e] of Object.entries(v)) flatten(prefix ? `${prefix}.${k}` : k, e, x, t);
+  }
+}
+
+/** Reads a JSON-lines metrics file; a bad line is an error naming the file and line. */
+export function readMetrics(file: string): MetricsTable {
+  if (!existsSync(file)) throw new IcrlError(`${file}: training metrics file not found`);
+  const t: MetricsTable = { file, scalars: new Map(), vectors: new Map() };
+  const lines = readFileSync(file, 'utf8').split('\n');
+  let n = 0;
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(line);
+    } catch (e) {
+      // A run killed while writing leaves a partial last line: ignore only that one.
+      if (i >= lines.length - 2) return;
+      throw new CorruptFileError(file, `line ${i + 1} is not JSON: ${(e as Error).message}`);
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new CorruptFileError(file, `line ${i + 1} is not a JSON object`);
+    const stepKey = STEP_KEYS.find((k) => typeof obj[k] === 'number');
+    const x = stepKey ? (obj[stepKey] as number) : n;
+    const kind = typeof obj.kind === 'string' ? obj.kind : typeof obj.type === 'string' ? obj.type : typeof obj.split === 'string' ? obj.split : '';
+    for (const [k, v] of Object.entries(obj)) {
+      if (k === stepKey || SKIP.test(k) || k === 'kind' || k === 'type' || k === 'split') continue;
+      flatten(kind && kind !== 'train' ? `${kind}.${k}` : k, v, x, t);
+    }
+    n++;
+  });
+  return t;
+}
+
+function isConstant(y: number[]): boolean {
+  return y.every((v) => v === y[0]);
+}
+
+/** Charts of one metrics file: losses together, other metrics one chart each, expert usage stacked. */
+export function trainingSection(table: MetricsTable, title?: string): ReportSection {
+  const charts: ChartSpec[] = [];
+  const names = [...table.scalars.keys()];
+  const losses = names.filter((k) => /loss/i.test(k));
+  if (losses.length > 0) {
+    const allPositive = losses.every((k) => table.scalars.get(k)!.y.every((v) => v > 0));
+    charts.push(
+      lineChart(
+        'Training loss',
+        losses.map((k) => ({ name: k, x: table.scalars.get(k)!.x, y: table.scalars.get(k)!.y })),
+        { xName: 'step', yName: 'loss', logY: allPositive },
+        'Every loss the trainer logged, against the optimizer step.',
+      ),
+    );
+  }
+  for (const k of names) {
+    if (losses.includes(k)) continue;
+    const s = table.scalars.get(k)!;
+    if (s.y.length < 2 || isConstant(s.y)) continue;
+    charts.push(lineChart(k, [{ name: k, x: s.x, y: s.y }], { xName: 'step', yName: k }));
+  }
+  for (const [k, s] of table.vectors) {
+    const width = Math.max(...s.v.map((r) => r.length));
+    const series = Array.from({ length: width }, (_, e) => ({ name: `${/expert/i.test(k) ? 'expert' : k} ${e}`, y: s.v.map((r) => r[e] ?? 0) }));
+    if (/expert/i.test(k)) {
+      charts.push(stackedAreaChart(`Expert usage: ${k}`, s.x, series, { xName: 'step', yName: 'share of tokens' }, 'Share of routed tokens per expert (stacked); an even split means balanced load.'));
+    } else {
+      charts.push(lineChart(k, series.map((e) => ({ name: e.name, x: s.x, y: e.y })), { xName: 'step', yName: k }));
+    }
+  }
+  return {
+    title: title ?? `Training curves (${basename(table.file)})`,
+    text: charts.length === 0 ? ['The metrics file holds no numeric series that change over training.'] : undefined,
+    charts,
+  };
+}
