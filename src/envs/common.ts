@@ -1,0 +1,111 @@
+/**
+ * Helpers shared by the environment families: option parsing with clear errors, action checks that
+ * name the instance and the value, and the task assignment used by every family. The stepping loops
+ * themselves live in each family's class so that every hot loop stays monomorphic.
+ */
+import { z } from 'zod';
+import { OutOfSpaceError } from '../core/errors.js';
+import { validateConfig } from '../core/config.js';
+import type { Task, TaskSpace } from '../tasks/taskSpace.js';
+import type { ActionArray } from './types.js';
+
+/** Parses family options with a strict zod schema; an unknown or bad option raises a ConfigError naming it. */
+export function parseOptions<S extends z.ZodType>(family: string, schema: S, options: Record<string, unknown> | undefined): z.output<S> {
+  return validateConfig(schema, options ?? {}, `${family} options`);
+}
+
+/**
+ * Checks that `actions` holds one integer action per instance in [0, numActions). Runs before any
+ * state changes so that a bad action leaves every instance untouched.
+ */
+export function checkDiscreteActions(family: string, actions: ActionArray, numEnvs: number, numActions: number): asserts actions is Int32Array {
+  if (!(actions instanceof Int32Array)) {
+    throw new OutOfSpaceError(`${family}: actions must be an Int32Array of ${numEnvs} discrete actions, got ${describeArray(actions)}`);
+  }
+  if (actions.length < numEnvs) {
+    throw new OutOfSpaceError(`${family}: expected ${numEnvs} actions (one per instance), got ${actions.length}`);
+  }
+  let bad = 0;
+  for (let i = 0; i < numEnvs; i++) bad |= (actions[i] >>> 0) >= numActions ? 1 : 0;
+  if (bad !== 0) {
+    for (let i = 0; i < numEnvs; i++) {
+      const a = actions[i];
+      if (a < 0 || a >= numActions) {
+        throw new OutOfSpaceError(`${family}: action of instance ${i} is ${a}; expected an integer in {0..${numActions - 1}}`);
+      }
+    }
+  }
+}
+
+/** Checks continuous actions (numEnvs x actDim) against [low, high] per coordinate; never clamps. */
+export function checkBoxActions(family: string, actions: ActionArray, numEnvs: number, actDim: number, low: number, high: number): asserts actions is Float32Array {
+  if (!(actions instanceof Float32Array)) {
+    throw new OutOfSpaceError(`${family}: actions must be a Float32Array of ${numEnvs} x ${actDim} values, got ${describeArray(actions)}`);
+  }
+  const n = numEnvs * actDim;
+  if (actions.length < n) throw new OutOfSpaceError(`${family}: expected ${n} action values (${numEnvs} instances x ${actDim}), got ${actions.length}`);
+  // Float32 bounds: the float32 nearest to 0.1 is slightly above 0.1, and an action written as 0.1 must pass.
+  const lo = Math.fround(low);
+  const hi = Math.fround(high);
+  for (let k = 0; k < n; k++) {
+    const a = actions[k];
+    if (!(a >= lo && a <= hi)) {
+      const i = Math.floor(k / actDim);
+      throw new OutOfSpaceError(`${family}: action of instance ${i} is [${Array.from(actions.subarray(i * actDim, i * actDim + actDim)).join(', ')}]; coordinate ${k % actDim} must be in [${low}, ${high}] (actions are not clamped)`);
+    }
+  }
+}
+
+function describeArray(a: unknown): string {
+  if (a === null || a === undefined) return String(a);
+  const c = (a as object).constructor;
+  return c ? c.name : typeof a;
+}
+
+/** Validates `tasks` (length numEnvs, or 1 for all) and calls `assign(i, task)` for every instance. */
+export function assignTasks(space: TaskSpace, numEnvs: number, tasks: Task[], assign: (i: number, task: Task) => void): void {
+  if (!Array.isArray(tasks) || (tasks.length !== numEnvs && tasks.length !== 1)) {
+    throw new OutOfSpaceError(`${space.family}: setTasks needs ${numEnvs} tasks (one per instance) or 1 task for all, got ${Array.isArray(tasks) ? tasks.length : typeof tasks}`);
+  }
+  const checked = tasks.map((t, i) => {
+    try {
+      return space.check(t);
+    } catch (e) {
+      if (e instanceof OutOfSpaceError) throw new OutOfSpaceError(`task of instance ${i}: ${e.message}`);
+      throw e;
+    }
+  });
+  for (let i = 0; i < numEnvs; i++) assign(i, checked.length === 1 ? checked[0] : checked[i]);
+}
+
+/** Checks an instance index given to oracle and per-instance methods. */
+export function checkInstance(family: string, i: number, numEnvs: number): void {
+  if (!Number.isInteger(i) || i < 0 || i >= numEnvs) throw new OutOfSpaceError(`${family}: instance ${i} does not exist (0..${numEnvs - 1})`);
+}
+
+/** Moves on a grid: action 0 = x+1, 1 = x-1, 2 = y+1, 3 = y-1, 4 = stay (DPT's Dark Room order). */
+export const GRID_DX = Int32Array.from([1, -1, 0, 0, 0]);
+export const GRID_DY = Int32Array.from([0, 0, 1, -1, 0]);
+
+/** Greedy grid move from (x, y) toward (tx, ty) in the base action order (4 = stay when there). */
+export function gridMoveToward(x: number, y: number, tx: number, ty: number): number {
+  if (tx > x) return 0;
+  if (tx < x) return 1;
+  if (ty > y) return 2;
+  if (ty < y) return 3;
+  return 4;
+}
+
+/** All 120 permutations of the 5 grid actions in lexicographic order (index = task parameter `perm`). */
+export const ACTION_PERMUTATIONS: readonly Int32Array[] = (() => {
+  const out: Int32Array[] = [];
+  const rec = (prefix: number[], rest: number[]): void => {
+    if (rest.length === 0) {
+      out.push(Int32Array.from(prefix));
+      return;
+    }
+    for (let k = 0; k < rest.length; k++) rec([...prefix, rest[k]], [...rest.slice(0, k), ...rest.slice(k + 1)]);
+  };
+  rec([], [0, 1, 2, 3, 4]);
+  return out;
+})();
