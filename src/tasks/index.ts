@@ -1,1 +1,3 @@
 export * from './taskSpace.js';
+export * from './library.js';
+export * from './proposer.js';
