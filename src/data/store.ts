@@ -1,0 +1,459 @@
+/**
+ * The learning-history store: HDF5 files in the XLand-100B layout (one group per task named "0",
+ * "1", ...; per group N whole histories of T steps; chunks (1, min(T, 4096)[, ...]); gzip level 6).
+ *
+ * Our own histories ("icrl-history-1"), per group:
+ *   attributes  format="icrl-history-1", env-id=<family>, task=<JSON params>, task-index (int64),
+ *               seed (int64), source-algorithm=<JSON spec>, obs-dim, num-actions, act-dim,
+ *               num-states, horizon (int64)
+ *   datasets    observations  float32 (N, T, obsDim)  observation the action was taken from
+ *               states        uint16/int32 (N, T)     discrete state index (tabular families only)
+ *               actions       uint8/int32 (N, T)      discrete; float32 (N, T, actDim) continuous
+ *               rewards       float32 (N, T)
+ *               dones         uint8 (N, T)            1 where the episode ended after this step
+ *               expert_actions uint8/int32 (N, T)     the oracle's action in that state (discrete only)
+ *
+ * XLand-100B files (read only; a writer for the same layout exists for tests and exchange):
+ *   attributes  ruleset-id, benchmark-id, env-id
+ *   datasets    states uint8 (N, T, 5, 5), actions uint8 (N, T), rewards float16 (N, T),
+ *               dones bool (N, T), expert_actions uint8 (N, T)
+ * h5wasm cannot create float16 or bool datasets, so our XLand writer stores rewards as float32 and
+ * dones as uint8; the reader accepts both.
+ *
+ * Reads are streaming: {@link HistoryReader.read} takes a step range and touches only those chunks,
+ * so files larger than memory can be processed window by window.
+ */
+import type { JsonValue } from '../core/spaces.js';
+import { CorruptFileError, IcrlError } from '../core/errors.js';
+import type { Task } from '../tasks/taskSpace.js';
+import {
+  attrValue,
+  bytesToFloat32,
+  bytesToInt32,
+  bytesToUint8,
+  createDataset,
+  openRead,
+  readRaw,
+  setIntAttr,
+  summarizeH5Error,
+  writeAtomic,
+  type H5Dataset,
+  type H5File,
+  type H5Group,
+} from './h5.js';
+
+export const HISTORY_FORMAT = 'icrl-history-1';
+const CHUNK_T = 4096;
+
+/** One task's learning histories: N runs of T steps each, row-major typed arrays. */
+export interface History {
+  task: Task;
+  /** Index of the task in its collection (group name). */
+  taskIndex: number;
+  seed: number;
+  /** Spec of the source algorithm (JSON). */
+  algorithm: JsonValue;
+  numHistories: number;
+  length: number;
+  obsDim: number;
+  /** Discrete actions (0 when continuous). */
+  numActions: number;
+  /** Floats per continuous action (0 when discrete). */
+  actDim: number;
+  /** Discrete states of the family (0 when continuous). */
+  numStates: number;
+  horizon: number;
+  /** [N, T, obsDim] */
+  observations: Float32Array;
+  /** [N, T] (only when numStates > 0) */
+  states?: Int32Array;
+  /** [N, T] discrete or [N, T, actDim] continuous */
+  actions: Int32Array | Float32Array;
+  /** [N, T] */
+  rewards: Float32Array;
+  /** [N, T] 1 where an episode ended after the step */
+  dones: Uint8Array;
+  /** [N, T] oracle action (discrete only) */
+  expertActions?: Int32Array;
+}
+
+function intDtype(maxValue: number): '<B' | '<H' | '<i' {
+  if (maxValue <= 255) return '<B';
+  if (maxValue <= 65535) return '<H';
+  return '<i';
+}
+
+function castInt(a: Int32Array, dtype: '<B' | '<H' | '<i'): Uint8Array | Uint16Array | Int32Array {
+  if (dtype === '<B') return Uint8Array.from(a);
+  if (dtype === '<H') return Uint16Array.from(a);
+  return a;
+}
+
+/** Checks array sizes of a history before writing, naming the field. */
+function checkHistory(h: History): void {
+  const nt = h.numHistories * h.length;
+  const want: [string, number | undefined, number][] = [
+    ['observations', h.observations.length, nt * h.obsDim],
+    ['actions', h.actions.length, nt * (h.actDim > 0 ? h.actDim : 1)],
+    ['rewards', h.rewards.length, nt],
+    ['dones', h.dones.length, nt],
+  ];
+  if (h.states) want.push(['states', h.states.length, nt]);
+  if (h.expertActions) want.push(['expertActions', h.expertActions.length, nt]);
+  for (const [name, got, n] of want) {
+    if (got !== n) throw new IcrlError(`history of task ${h.taskIndex}: ${name} has ${got} values, expected ${n} (N=${h.numHistories}, T=${h.length})`);
+  }
+}
+
+/** Writes one history as group `String(taskIndex)` of an open file. */
+export function writeHistoryGroup(f: H5File, h: History): void {
+  checkHistory(h);
+  const N = h.numHistories;
+  const T = h.length;
+  const ct = Math.max(1, Math.min(T, CHUNK_T));
+  const g = f.create_group(String(h.taskIndex));
+  g.create_attribute('format', HISTORY_FORMAT);
+  g.create_attribute('env-id', h.task.family);
+  g.create_attribute('task', JSON.stringify(h.task.params));
+  g.create_attribute('source-algorithm', JSON.stringify(h.algorithm));
+  setIntAttr(g, 'task-index', h.taskIndex);
+  setIntAttr(g, 'seed', h.seed);
+  setIntAttr(g, 'obs-dim', h.obsDim);
+  setIntAttr(g, 'num-actions', h.numActions);
+  setIntAttr(g, 'act-dim', h.actDim);
+  setIntAttr(g, 'num-states', h.numStates);
+  setIntAttr(g, 'horizon', h.horizon);
+  createDataset(g, 'observations', h.observations, [N, T, h.obsDim], '<f', [1, ct, h.obsDim]);
+  if (h.states) {
+    const dt = h.numStates <= 65536 ? '<H' : '<i';
+    createDataset(g, 'states', castInt(h.states, dt), [N, T], dt, [1, ct]);
+  }
+  if (h.actDim > 0) {
+    createDataset(g, 'actions', h.actions as Float32Array, [N, T, h.actDim], '<f', [1, ct, h.actDim]);
+  } else {
+    const dt = intDtype(h.numActions - 1);
+    createDataset(g, 'actions', castInt(h.actions as Int32Array, dt), [N, T], dt, [1, ct]);
+  }
+  createDataset(g, 'rewards', h.rewards, [N, T], '<f', [1, ct]);
+  createDataset(g, 'dones', h.dones, [N, T], '<B', [1, ct]);
+  if (h.expertActions) {
+    const dt = intDtype(h.numActions - 1);
+    createDataset(g, 'expert_actions', castInt(h.expertActions, dt), [N, T], dt, [1, ct]);
+  }
+}
+
+/** Writes histories to `file` atomically (temporary file + rename). */
+export function writeHistories(file: string, histories: History[]): void {
+  writeAtomic(file, (f) => {
+    f.create_attribute('format', HISTORY_FORMAT);
+    for (const h of histories) writeHistoryGroup(f, h);
+  });
+}
+
+/** One XLand-100B group: N histories of T steps with 5x5 uint8 observations. */
+export interface XLandGroup {
+  rulesetId: number;
+  benchmarkId: string;
+  envId: string;
+  numHistories: number;
+  length: number;
+  /** [N, T, 5, 5] */
+  states: Uint8Array;
+  actions: Uint8Array;
+  rewards: Float32Array;
+  dones: Uint8Array;
+  expertActions: Uint8Array;
+}
+
+/** Writes groups "0", "1", ... in the XLand-100B layout (rewards float32, dones uint8: see the module note). */
+export function writeXLand(file: string, groups: XLandGroup[]): void {
+  writeAtomic(file, (f) => {
+    groups.forEach((x, i) => {
+      const g = f.create_group(String(i));
+      setIntAttr(g, 'ruleset-id', x.rulesetId);
+      g.create_attribute('benchmark-id', x.benchmarkId);
+      g.create_attribute('env-id', x.envId);
+      const N = x.numHistories;
+      const T = x.length;
+      const ct = Math.min(T, CHUNK_T);
+      createDataset(g, 'states', x.states, [N, T, 5, 5], '<B', [1, ct, 5, 5]);
+      createDataset(g, 'actions', x.actions, [N, T], '<B', [1, ct]);
+      createDataset(g, 'rewards', x.rewards, [N, T], '<f', [1, ct]);
+      createDataset(g, 'dones', x.dones, [N, T], '<B', [1, ct]);
+      createDataset(g, 'expert_actions', x.expertActions, [N, T], '<B', [1, ct]);
+    });
+  });
+}
+
+/** Metadata of one group, read without touching its data. */
+export interface GroupInfo {
+  name: string;
+  layout: 'icrl' | 'xland';
+  numHistories: number;
+  length: number;
+  obsDim: number;
+  /** Shape of one observation as stored ([obsDim] or [5, 5]). */
+  obsShape: number[];
+  numActions: number;
+  actDim: number;
+  numStates: number;
+  horizon: number;
+  task?: Task;
+  taskIndex?: number;
+  seed?: number;
+  algorithm?: JsonValue;
+  attrs: Record<string, string | number>;
+  datasets: string[];
+}
+
+/** A step range of one group's histories, as plain typed arrays. */
+export interface HistorySlice {
+  /** Number of histories and steps in the slice. */
+  numHistories: number;
+  length: number;
+  obsDim: number;
+  observations: Float32Array;
+  states?: Int32Array;
+  actions: Int32Array | Float32Array;
+  rewards: Float32Array;
+  dones: Uint8Array;
+  expertActions?: Int32Array;
+}
+
+/**
+ * Reads a history file of either layout. Each read names the file, group and dataset when HDF5
+ * fails (a truncated or corrupt file). Close it when done.
+ */
+export class HistoryReader {
+  private readonly f: H5File;
+  private readonly infos = new Map<string, GroupInfo>();
+
+  constructor(
+    readonly file: string,
+    /** Extra context for errors when the file cannot be opened (e.g. which groups it should hold). */
+    context = '',
+  ) {
+    this.f = openRead(file, context);
+  }
+
+  /** Group names sorted numerically ("0", "1", ..., "10"). */
+  groups(): string[] {
+    let keys: string[];
+    try {
+      keys = this.f.keys();
+    } catch (e) {
+      throw new CorruptFileError(this.file, `cannot list groups: ${summarizeH5Error(e)}`);
+    }
+    return keys.filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+  }
+
+  private fail(group: string, what: string, e: unknown): never {
+    if (e instanceof IcrlError) throw e;
+    throw new CorruptFileError(this.file, `group "${group}": ${what}: ${summarizeH5Error(e)}`);
+  }
+
+  private group(name: string): H5Group {
+    let g: unknown;
+    try {
+      g = this.f.get(name);
+    } catch (e) {
+      this.fail(name, 'cannot open group', e);
+    }
+    if (!g || (g as { type?: string }).type !== 'Group') throw new IcrlError(`${this.file}: no group "${name}" (groups: ${this.groups().slice(0, 10).join(', ')}${this.groups().length > 10 ? ', ...' : ''})`);
+    return g as H5Group;
+  }
+
+  private dataset(group: string, name: string): H5Dataset {
+    let d: unknown;
+    try {
+      d = this.f.get(`${group}/${name}`);
+    } catch (e) {
+      this.fail(group, `dataset "${name}"`, e);
+    }
+    if (!d || (d as { type?: string }).type !== 'Dataset') throw new CorruptFileError(this.file, `group "${group}": dataset "${name}" is missing`);
+    return d as H5Dataset;
+  }
+
+  /** Layout and metadata of a group. */
+  info(name: string): GroupInfo {
+    const cached = this.infos.get(name);
+    if (cached) return cached;
+    const g = this.group(name);
+    let attrs: Record<string, string | number>;
+    let datasets: string[];
+    try {
+      attrs = {};
+      for (const k of Object.keys(g.attrs)) {
+        const v = attrValue(g, k);
+        if (v !== undefined) attrs[k] = v;
+      }
+      datasets = g.keys();
+    } catch (e) {
+      this.fail(name, 'cannot read attributes', e);
+    }
+    const layout: 'icrl' | 'xland' = attrs.format === HISTORY_FORMAT ? 'icrl' : 'xland';
+    let info: GroupInfo;
+    const shapeOf = (ds: string): number[] => {
+      try {
+        return this.dataset(name, ds).shape ?? [];
+      } catch (e) {
+        this.fail(name, `dataset "${ds}"`, e);
+      }
+    };
+    if (layout === 'icrl') {
+      const shape = shapeOf('observations');
+      let task: Task | undefined;
+      let algorithm: JsonValue | undefined;
+      try {
+        task = { family: String(attrs['env-id']), params: JSON.parse(String(attrs.task)) };
+        algorithm = JSON.parse(String(attrs['source-algorithm']));
+      } catch (e) {
+        throw new CorruptFileError(this.file, `group "${name}": attribute task or source-algorithm is not JSON: ${(e as Error).message}`);
+      }
+      info = {
+        name,
+        layout,
+        numHistories: shape[0],
+        length: shape[1],
+        obsDim: shape[2],
+        obsShape: [shape[2]],
+        numActions: Number(attrs['num-actions']),
+        actDim: Number(attrs['act-dim']),
+        numStates: Number(attrs['num-states']),
+        horizon: Number(attrs.horizon),
+        task,
+        taskIndex: Number(attrs['task-index']),
+        seed: Number(attrs.seed),
+        algorithm,
+        attrs,
+        datasets,
+      };
+    } else {
+      for (const ds of ['states', 'actions', 'rewards', 'dones']) {
+        if (!datasets.includes(ds)) throw new CorruptFileError(this.file, `group "${name}": dataset "${ds}" is missing (neither ${HISTORY_FORMAT} nor XLand-100B layout)`);
+      }
+      const shape = shapeOf('states');
+      const obsShape = shape.slice(2);
+      info = {
+        name,
+        layout,
+        numHistories: shape[0],
+        length: shape[1],
+        obsDim: obsShape.reduce((a, b) => a * b, 1),
+        obsShape,
+        numActions: 0,
+        actDim: 0,
+        numStates: 0,
+        horizon: 0,
+        attrs,
+        datasets,
+      };
+    }
+    this.infos.set(name, info);
+    return info;
+  }
+
+  private readDs(group: string, ds: string, hist: [number, number], steps: [number, number]) {
+    const d = this.dataset(group, ds);
+    try {
+      return readRaw(d, [hist, steps]);
+    } catch (e) {
+      this.fail(group, `dataset "${ds}" steps ${steps[0]}..${steps[1]}`, e);
+    }
+  }
+
+  /**
+   * Reads steps [start, stop) of histories [h0, h1) of a group. Observations come back as float32
+   * whatever their stored type (XLand's uint8 5x5 grids become 25 floats).
+   */
+  read(name: string, opts: { start?: number; stop?: number; h0?: number; h1?: number } = {}): HistorySlice {
+    const info = this.info(name);
+    const start = opts.start ?? 0;
+    const stop = Math.min(opts.stop ?? info.length, info.length);
+    const h0 = opts.h0 ?? 0;
+    const h1 = Math.min(opts.h1 ?? info.numHistories, info.numHistories);
+    if (start < 0 || start > stop || h0 < 0 || h0 > h1) throw new RangeError(`${this.file}: group "${name}": bad range steps [${start}, ${stop}) histories [${h0}, ${h1})`);
+    const hr: [number, number] = [h0, h1];
+    const sr: [number, number] = [start, stop];
+    const obsName = info.layout === 'icrl' ? 'observations' : 'states';
+    const o = this.readDs(name, obsName, hr, sr);
+    const a = this.readDs(name, 'actions', hr, sr);
+    const r = this.readDs(name, 'rewards', hr, sr);
+    const dn = this.readDs(name, 'dones', hr, sr);
+    const out: HistorySlice = {
+      numHistories: h1 - h0,
+      length: stop - start,
+      obsDim: info.obsDim,
+      observations: bytesToFloat32(o.bytes, o.info),
+      actions: a.info.kind === 'float' ? bytesToFloat32(a.bytes, a.info) : bytesToInt32(a.bytes, a.info),
+      rewards: bytesToFloat32(r.bytes, r.info),
+      dones: bytesToUint8(dn.bytes, dn.info),
+    };
+    if (info.layout === 'icrl' && info.datasets.includes('states')) {
+      const s = this.readDs(name, 'states', hr, sr);
+      out.states = bytesToInt32(s.bytes, s.info);
+    }
+    if (info.datasets.includes('expert_actions')) {
+      const e = this.readDs(name, 'expert_actions', hr, sr);
+      out.expertActions = bytesToInt32(e.bytes, e.info);
+    }
+    return out;
+  }
+
+  /** Reads a whole group of our layout as a {@link History}. */
+  readHistory(name: string): History {
+    const info = this.info(name);
+    if (info.layout !== 'icrl' || !info.task) throw new IcrlError(`${this.file}: group "${name}" is in the XLand-100B layout; use read() or readXLand()`);
+    const s = this.read(name);
+    return {
+      task: info.task,
+      taskIndex: info.taskIndex ?? Number(name),
+      seed: info.seed ?? 0,
+      algorithm: info.algorithm ?? null,
+      numHistories: info.numHistories,
+      length: info.length,
+      obsDim: info.obsDim,
+      numActions: info.numActions,
+      actDim: info.actDim,
+      numStates: info.numStates,
+      horizon: info.horizon,
+      observations: s.observations,
+      states: s.states,
+      actions: s.actions,
+      rewards: s.rewards,
+      dones: s.dones,
+      expertActions: s.expertActions,
+    };
+  }
+
+  /** Reads a whole XLand-100B group with its stored types (states uint8, rewards float32). */
+  readXLand(name: string): XLandGroup {
+    const info = this.info(name);
+    const s = this.read(name);
+    const states = this.readDs(name, 'states', [0, info.numHistories], [0, info.length]);
+    return {
+      rulesetId: Number(info.attrs['ruleset-id']),
+      benchmarkId: String(info.attrs['benchmark-id']),
+      envId: String(info.attrs['env-id']),
+      numHistories: info.numHistories,
+      length: info.length,
+      states: bytesToUint8(states.bytes, states.info),
+      actions: Uint8Array.from(s.actions as Int32Array),
+      rewards: s.rewards,
+      dones: s.dones,
+      expertActions: Uint8Array.from(s.expertActions ?? new Int32Array(0)),
+    };
+  }
+
+  close(): void {
+    this.f.close();
+  }
+}
+
+/** Iterates over a group in windows of `window` steps (streaming; memory bounded by one window). */
+export function* iterateWindows(reader: HistoryReader, group: string, window: number): Generator<HistorySlice & { start: number }> {
+  const info = reader.info(group);
+  for (let start = 0; start < info.length; start += window) {
+    yield { ...reader.read(group, { start, stop: start + window }), start };
+  }
+}
