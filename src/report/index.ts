@@ -29,7 +29,7 @@ export interface ReportOptions {
   subtitle?: string[];
   /** Trainer metrics files (JSON lines) to chart as training curves; added to results.trainingMetrics. */
   trainingMetrics?: string[];
-  /** Folder that relative metrics paths of the results are resolved against (default: cwd). */
+  /** Folder that relative metrics paths are resolved against: the results file's folder (writeReport's default: the report's folder). */
   baseDir?: string;
   /** Extra sections, appended after the evaluation (teacher density, LLM transcripts, ...). */
   sections?: ReportSection[];

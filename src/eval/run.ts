@@ -1,0 +1,159 @@
+/**
+ * Runs an evaluation config end to end: held-out tasks, every agent online (and offline), the
+ * references, then results.json and report.html in the output folder.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve, isAbsolute, relative } from 'node:path';
+import { getFamily } from '../envs/index.js';
+import { Rng } from '../core/rng.js';
+import { ConfigError, IcrlError } from '../core/errors.js';
+import { splitTasks, deserializeTasks, type Task } from '../tasks/taskSpace.js';
+import type { BatchedEnv } from '../envs/types.js';
+import { validateConfig } from '../core/config.js';
+import { evalConfigSchema, type EvalConfig, type EvalConfigInput } from './config.js';
+import { agentLabel, makeEvalAgent, type AgentSpec } from './agents.js';
+import { evaluateOnline } from './evaluator.js';
+import { summarizeEpisodes, summarizeSteps } from './metrics.js';
+import { evaluateOffline, makeOfflineDataset } from './offline.js';
+import { bandOverTasks } from './stats.js';
+import { writeResults, type AgentResult, type EvalResults, type OfflineAgentResult } from './results.js';
+import { writeReport, type ReportOptions } from '../report/index.js';
+
+export interface RunEvalOptions {
+  /** Where the config came from (file name), for error messages. */
+  source?: string;
+  /** Folder that relative paths of the config (tasks file, checkpoints) resolve against. */
+  baseDir?: string;
+  /** Progress bars on stderr (default true). */
+  progress?: boolean;
+  /** Notes to put at the top of the results and report. */
+  notes?: string[];
+  /** Extra report options (sections from other tools, training metrics). */
+  report?: ReportOptions;
+  /** Write results.json and report.html to config.out (default true). */
+  write?: boolean;
+  /** Messages about what is being done (default: stderr lines). */
+  log?: (line: string) => void;
+}
+
+export interface EvalRunOutput {
+  results: EvalResults;
+  resultsPath?: string;
+  reportPath?: string;
+}
+
+function resolveFrom(base: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(base, p);
+}
+
+/** The held-out tasks of a config. */
+export function heldOutTasks(cfg: EvalConfig, baseDir: string): { tasks: Task[]; source: string } {
+  const space = getFamily(cfg.env.family).taskSpace(cfg.env.options);
+  let tasks: Task[];
+  let source: string;
+  if (cfg.tasks.file) {
+    const file = resolveFrom(baseDir, cfg.tasks.file);
+    if (!existsSync(file)) throw new ConfigError(`tasks.file: ${file} not found`, file, 'tasks.file');
+    tasks = deserializeTasks(space, readFileSync(file, 'utf8'), file);
+    source = `file ${cfg.tasks.file}`;
+  } else {
+    tasks = splitTasks(space, { seed: cfg.tasks.seed, heldOut: cfg.tasks.heldOut!, train: space.finite ? undefined : 0 }).heldOut;
+    source = `held-out split, seed ${cfg.tasks.seed}`;
+  }
+  if (cfg.tasks.limit !== undefined) tasks = tasks.slice(0, cfg.tasks.limit);
+  if (tasks.length === 0) throw new ConfigError('tasks: no tasks to evaluate on', undefined, 'tasks');
+  return { tasks, source };
+}
+
+function makeEnv(cfg: EvalConfig, n: number, options: Record<string, unknown>, label: string): BatchedEnv {
+  return getFamily(cfg.env.family).make(n, options, new Rng(cfg.seed).split(label));
+}
+
+/** Runs a validated config (or a raw object, validated here). */
+export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: RunEvalOptions = {}): Promise<EvalRunOutput> {
+  const source = opts.source ?? 'eval config';
+  const cfg = validateConfig(evalConfigSchema, config, source);
+  const baseDir = opts.baseDir ?? process.cwd();
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const t0 = performance.now();
+  const { tasks, source: taskSource } = heldOutTasks(cfg, baseDir);
+  const N = tasks.length;
+  const progress = opts.progress ?? true;
+  const ctxFor = (where: string) => ({ family: cfg.env.family, envOptions: cfg.env.options, baseDir, source: `${source}: ${where}` });
+  const names = new Set<string>();
+  const uniqueName = (spec: AgentSpec): string => {
+    let name = agentLabel(spec);
+    for (let k = 2; names.has(name); k++) name = `${agentLabel(spec)} #${k}`;
+    names.add(name);
+    return name;
+  };
+
+  let online: EvalResults['online'] = null;
+  if (cfg.online) {
+    const o = cfg.online;
+    const agents: AgentResult[] = [];
+    const specs: { spec: AgentSpec; where: string; reference: boolean }[] = [
+      ...o.agents.map((s, k) => ({ spec: s as AgentSpec, where: `online.agents[${k}]`, reference: false })),
+      ...o.references.map((r, k) => ({ spec: { type: r } as AgentSpec, where: `online.references[${k}]`, reference: true })),
+    ];
+    for (const { spec, where, reference } of specs) {
+      const name = uniqueName(spec);
+      const agent = await makeEvalAgent(spec, ctxFor(where));
+      const env = makeEnv(cfg, N, cfg.env.options, 'online');
+      log(`eval: ${name} on ${N} ${cfg.env.family} tasks, ${o.steps !== undefined ? `${o.steps} steps` : `${o.episodes} episodes`}`);
+      const rec = await evaluateOnline(agent, env, tasks, { steps: o.steps, episodes: o.episodes, seed: cfg.seed, progress: progress ? `  ${name}` : false });
+      const summary = rec.mode === 'steps' ? summarizeSteps(rec) : summarizeEpisodes(rec);
+      agents.push({ name, spec: { ...spec }, reference: reference || undefined, summary });
+      const fig = summary.mode === 'steps' ? `regret at t=${summary.steps}: ${summary.finalRegret.mean.toFixed(2)} [${summary.finalRegret.lo.toFixed(2)}, ${summary.finalRegret.hi.toFixed(2)}]` : `return, last episode: ${summary.returns.mean[summary.episodes - 1].toFixed(2)} (oracle ${summary.oracle.mean.toFixed(2)})`;
+      log(`  ${name}: ${fig} (${summary.wallSeconds.toFixed(1)} s)`);
+    }
+    online = { mode: o.steps !== undefined ? 'steps' : 'episodes', steps: o.steps, episodes: o.episodes, agents };
+  }
+
+  let offline: EvalResults['offline'] = null;
+  if (cfg.offline) {
+    const off = cfg.offline;
+    const maxSize = Math.max(...off.sizes);
+    const dataEnv = makeEnv(cfg, N, { ...cfg.env.options, ...off.datasetOptions }, 'offline-data');
+    const data = makeOfflineDataset(dataEnv, tasks, Math.max(1, maxSize), new Rng(cfg.seed).split('offline-dataset').nextU32());
+    const agents: OfflineAgentResult[] = [];
+    const offNames = new Set<string>();
+    for (const [k, s] of off.agents.entries()) {
+      const spec = s as AgentSpec;
+      let name = agentLabel(spec);
+      for (let j = 2; offNames.has(name); j++) name = `${agentLabel(spec)} #${j}`;
+      offNames.add(name);
+      const agent = await makeEvalAgent(spec, ctxFor(`offline.agents[${k}]`));
+      const env = makeEnv(cfg, N, cfg.env.options, 'offline');
+      log(`eval offline: ${name}, dataset sizes ${off.sizes.join(', ')}`);
+      const rec = await evaluateOffline(agent, env, tasks, data, off.sizes, { seed: cfg.seed, progress: progress ? `  ${name}` : false });
+      const band = bandOverTasks(rec.subopt);
+      agents.push({ name, spec: { ...spec }, suboptimality: band, perTask: rec.subopt.map((r) => Array.from(r)) });
+      log(`  ${name}: suboptimality at n=${rec.sizes[rec.sizes.length - 1]}: ${band.mean[band.mean.length - 1].toFixed(3)}`);
+    }
+    offline = { sizes: [...off.sizes].sort((a, b) => a - b), datasetOptions: off.datasetOptions, agents };
+  }
+
+  if (!online && !offline) throw new IcrlError(`${source}: nothing to evaluate`);
+  const results: EvalResults = {
+    format: 'icrl-eval-results',
+    version: 1,
+    name: cfg.name,
+    seed: cfg.seed,
+    env: { family: cfg.env.family, options: cfg.env.options },
+    tasks: { count: N, source: taskSource },
+    online,
+    offline,
+    // Relative to the output folder, where results.json and report.html live.
+    trainingMetrics: cfg.report.trainingMetrics.map((m) => relative(resolveFrom(baseDir, cfg.out), resolveFrom(baseDir, m))),
+    notes: opts.notes ?? [],
+    elapsedSeconds: (performance.now() - t0) / 1000,
+  };
+  if (opts.write === false) return { results };
+  const outDir = resolveFrom(baseDir, cfg.out);
+  const resultsPath = join(outDir, 'results.json');
+  const reportPath = join(outDir, 'report.html');
+  writeResults(resultsPath, results);
+  writeReport(reportPath, results, { title: cfg.report.title, ...opts.report });
+  return { results, resultsPath, reportPath };
+}

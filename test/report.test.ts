@@ -1,0 +1,126 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runEvaluation } from '../src/eval/run.js';
+import { readResults } from '../src/eval/results.js';
+import { renderReport, writeReport, heatmapChart, readMetrics } from '../src/report/index.js';
+
+const CHROMIUM = process.env.ICRL_CHROMIUM ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) process.stderr.write(`report.test: ${CHROMIUM} not found; the headless-browser checks are skipped (install Debian's chromium, as .ci/run does)\n`);
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'icrl-report-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function metricsFile(): string {
+  const f = join(dir, 'metrics.jsonl');
+  const lines: string[] = [];
+  for (let s = 0; s <= 50; s += 5) {
+    const share = [0.5 - s / 200, 0.3, 0.2 + s / 200];
+    lines.push(JSON.stringify({ step: s, loss: 1.6 * Math.exp(-s / 20) + 0.1, aux: { balanceLoss: 0.01 }, lr: 1e-4 * Math.min(1, (s + 1) / 10), tokensPerSec: 1000 + s, expertLoad: share, time: 12.5 }));
+  }
+  lines.push(JSON.stringify({ step: 50, kind: 'eval', regret: 12.3 }));
+  writeFileSync(f, lines.join('\n') + '\n{"step": 5'); // a partial last line (killed run) is ignored
+  return f;
+}
+
+describe('report', () => {
+  it('writes results and a self-contained report; the results read back', async () => {
+    const out = join(dir, 'bandit');
+    const { results, reportPath, resultsPath } = await runEvaluation(
+      {
+        name: 'refs',
+        seed: 1,
+        env: { family: 'bandit', options: { arms: 5, noiseSd: 0 } },
+        tasks: { heldOut: 12, seed: 0 },
+        online: { steps: 40, agents: [], references: ['oracle', 'random'] },
+        offline: { sizes: [0, 5, 20], datasetOptions: { noiseSd: 0.3 }, agents: [{ type: 'random' }] },
+        out,
+        report: { trainingMetrics: [metricsFile()] },
+      },
+      { progress: false, baseDir: dir, log: () => {} },
+    );
+    expect(results.online!.agents.map((a) => a.name)).toEqual(['oracle', 'random']);
+    const back = readResults(resultsPath!);
+    expect(back.online!.agents[1].summary).toEqual(JSON.parse(JSON.stringify(results.online!.agents[1].summary)));
+    const html = readFileSync(reportPath!, 'utf8');
+    expect(html).not.toMatch(/<script[^>]+src=/); // nothing loaded from elsewhere
+    expect(html).not.toMatch(/https?:\/\/cdn/);
+    expect(html.length).toBeGreaterThan(500_000); // ECharts is inlined
+    const m = readMetrics(metricsFile());
+    expect(m.scalars.get('loss')!.y.length).toBe(11);
+    expect(m.scalars.get('eval.regret')!.y).toEqual([12.3]);
+    expect(m.vectors.get('expertLoad')!.v.length).toBe(11);
+  });
+
+  it('escapes text and script-breaking data', () => {
+    const html = renderReport(null, { title: '<b>x</b>', sections: [{ title: 'T & U', text: ['</script><script>alert(1)</script>'], charts: [heatmapChart('h</script>', [0, 1], [0], [[1, 2]], { xName: 'a', yName: 'b' })] }] });
+    expect(html).toContain('&lt;b&gt;x&lt;/b&gt;');
+    expect(html).not.toContain('</script><script>alert(1)');
+  });
+
+  it.skipIf(!haveChromium)('renders in headless Chromium: every chart drawn with its series', async () => {
+    const { chromium } = await import('playwright-core');
+    const reportPath = join(dir, 'bandit', 'report.html');
+    // A teacher-style extra section, to check generic sections draw too.
+    const extra = join(dir, 'extra.html');
+    writeReport(extra, readResults(join(dir, 'bandit', 'results.json')), {
+      baseDir: join(dir, 'bandit'), // the results' relative paths are relative to their folder
+      sections: [{ title: 'Teacher', charts: [heatmapChart('Task density', [0, 1, 2], [0, 1], [[1, 2, 3], [4, 5, 6]], { xName: 'x', yName: 'y' })] }],
+    });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      for (const file of [reportPath, extra]) {
+        const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+        const requests: string[] = [];
+        page.on('request', (r) => {
+          if (!r.url().startsWith('file:')) requests.push(r.url());
+        });
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.goto(pathToFileURL(file).href);
+        await page.waitForFunction(() => (window as unknown as { __icrlReport?: { ready: boolean } }).__icrlReport?.ready === true, null, { timeout: 20_000 });
+        const info = await page.evaluate(() => {
+          const rep = (window as unknown as { __icrlReport: { charts: { id: string; title: string; series: number; seriesNames: string[] }[] } }).__icrlReport;
+          return rep.charts.map((c) => {
+            const canvas = document.querySelector(`#${c.id} canvas`) as HTMLCanvasElement | null;
+            let inked = 0;
+            if (canvas) {
+              const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+              for (let p = 3; p < d.length; p += 4) if (d[p] > 0) inked++;
+            }
+            return { ...c, hasCanvas: canvas !== null, inked, width: canvas?.width ?? 0 };
+          });
+        });
+        expect(errors).toEqual([]);
+        expect(requests).toEqual([]);
+        const titles = info.map((c) => c.title);
+        expect(titles).toContain('Cumulative regret');
+        expect(titles).toContain('Suboptimality per step');
+        expect(titles).toContain('Offline suboptimality against dataset size');
+        expect(titles).toContain('Training loss');
+        expect(titles.some((t) => t.startsWith('Expert usage'))).toBe(true);
+        const regret = info.find((c) => c.title === 'Cumulative regret')!;
+        expect(regret.seriesNames).toEqual(['oracle', 'random']);
+        expect(info.find((c) => c.title.startsWith('Expert usage'))!.series).toBe(3);
+        for (const c of info) {
+          expect(c.hasCanvas, c.title).toBe(true);
+          expect(c.width, c.title).toBeGreaterThan(100);
+          expect(c.inked, `${c.title}: drawn pixels`).toBeGreaterThan(1000);
+        }
+        if (file === extra) expect(titles).toContain('Task density');
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});
