@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import type { SpaceSpec, JsonValue } from '../core/spaces.js';
-import type { ChatMessage, ChatRequest, ChatResult } from '../core/llm/client.js';
+import type { ChatClientLike, ChatMessage, ChatResult } from '../core/llm/client.js';
 import { LlmRequestError } from '../core/llm/client.js';
 import { requestHash } from '../core/llm/cache.js';
 import { taskKey, type Task, type TaskSpace } from './taskSpace.js';
@@ -33,12 +33,6 @@ export function zodFromSpaceSpec(spec: SpaceSpec): z.ZodType {
     case 'dict':
       return z.object(Object.fromEntries(Object.entries(spec.spaces).map(([k, s]) => [k, zodFromSpaceSpec(s)]))).strict();
   }
-}
-
-/** The part of an LLM client the proposer needs (an LlmClient, or anything that answers the same way). */
-export interface ChatClientLike {
-  readonly model: string;
-  chat(req: ChatRequest): Promise<ChatResult>;
 }
 
 export type ProposalMode = { kind: 'explore' } | { kind: 'goal'; target: Task };

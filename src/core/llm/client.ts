@@ -25,6 +25,12 @@ export interface ChatRequest {
   seed?: number;
 }
 
+/** The part of a client that callers need (an LlmClient, or anything that answers the same way). */
+export interface ChatClientLike {
+  readonly model: string;
+  chat(req: ChatRequest): Promise<ChatResult>;
+}
+
 export interface ChatUsage {
   promptTokens: number;
   completionTokens: number;

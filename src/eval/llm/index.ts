@@ -1,0 +1,4 @@
+export * from './agent.js';
+export * from './prompts.js';
+export * from './demonstrations.js';
+export * from './scriptedPolicy.js';

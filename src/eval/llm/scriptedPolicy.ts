@@ -1,0 +1,108 @@
+/**
+ * The responder behind `icrl llm serve-fake`: a rule-based stand-in for a language model, NOT a
+ * language model. It reads the per-arm statistics (or the raw pull history) out of the LLM agent's
+ * bandit prompt and answers {"action": k} with the UCB1 (or greedy, or random) choice; on prompts it
+ * cannot read (Dark Room, contextual bandits) it answers a random valid action. A configurable share
+ * of answers is deliberately broken (not JSON, action out of range, HTTP 500, no answer at all) so that
+ * the agent's error handling can be watched. Every answer is a pure function of the seed and the
+ * request body, so a rerun gives the same answers whatever the order in which requests arrive.
+ */
+import { z } from 'zod';
+import { Rng } from '../../core/rng.js';
+import { requestHash } from '../../core/llm/cache.js';
+import type { FakeReply, FakeRequest, FakeResponder } from '../../core/llm/fakeServer.js';
+
+export const scriptedPolicySchema = z
+  .object({
+    policy: z.enum(['ucb', 'greedy', 'random']).default('ucb'),
+    c: z.number().min(0).default(1),
+    seed: z.number().int().min(0).default(0),
+    /** Shares of deliberately bad answers (each in [0, 1], summing to at most 1). */
+    faults: z
+      .object({
+        notJson: z.number().min(0).max(1).default(0),
+        outOfRange: z.number().min(0).max(1).default(0),
+        http500: z.number().min(0).max(1).default(0),
+        timeout: z.number().min(0).max(1).default(0),
+      })
+      .strict()
+      .default({ notJson: 0, outOfRange: 0, http500: 0, timeout: 0 }),
+    /** Delay of every good answer in ms (to imitate a slow server). */
+    delayMs: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export type ScriptedPolicyOptions = z.input<typeof scriptedPolicySchema>;
+
+interface ArmStats {
+  k: number;
+  counts: number[];
+  sums: number[];
+}
+
+/** Reads the number of actions and the per-arm statistics from a bandit prompt; null stats when absent. */
+export function readBanditPrompt(text: string): { k: number | null; stats: ArmStats | null } {
+  const km = /from 0 to (\d+)/.exec(text);
+  const k = km ? Number(km[1]) + 1 : null;
+  if (k === null) return { k, stats: null };
+  const counts = new Array<number>(k).fill(0);
+  const sums = new Array<number>(k).fill(0);
+  let found = false;
+  for (const m of text.matchAll(/arm (\d+): (\d+) pulls(?:, mean reward (-?[\d.]+))?/g)) {
+    const a = Number(m[1]);
+    if (a >= k) continue;
+    found = true;
+    counts[a] = Number(m[2]);
+    sums[a] = m[3] ? Number(m[3]) * counts[a] : 0;
+  }
+  if (!found) {
+    for (const m of text.matchAll(/^\d+: arm (\d+) -> (-?[\d.]+)$/gm)) {
+      const a = Number(m[1]);
+      if (a >= k) continue;
+      found = true;
+      counts[a] += 1;
+      sums[a] += Number(m[2]);
+    }
+  }
+  const isBandit = /multi-armed bandit|Statistics so far|No history yet/.test(text) && !/Context now/.test(text);
+  return { k, stats: found || isBandit ? { k, counts, sums } : null };
+}
+
+function choose(stats: ArmStats, policy: 'ucb' | 'greedy', c: number, rng: Rng): number {
+  const t = Math.max(1, stats.counts.reduce((a, b) => a + b, 0));
+  let best = -Infinity;
+  const ties: number[] = [];
+  for (let a = 0; a < stats.k; a++) {
+    const n = stats.counts[a];
+    const v = n === 0 ? Infinity : stats.sums[a] / n + (policy === 'ucb' ? c * Math.sqrt(Math.log(t) / n) : 0);
+    if (v > best) {
+      best = v;
+      ties.length = 0;
+      ties.push(a);
+    } else if (v === best) ties.push(a);
+  }
+  return ties.length === 1 ? ties[0] : ties[rng.int(ties.length)];
+}
+
+export function scriptedPolicyResponder(options: ScriptedPolicyOptions = {}): FakeResponder {
+  const o = scriptedPolicySchema.parse(options);
+  const f = o.faults;
+  if (f.notJson + f.outOfRange + f.http500 + f.timeout > 1) throw new RangeError('scripted policy: fault shares sum to more than 1');
+  const root = new Rng(o.seed);
+  return (req: FakeRequest): FakeReply => {
+    const rng = root.split(requestHash(req.body));
+    const msgs = req.body?.messages ?? [];
+    const user = msgs.find((m) => m.role === 'user');
+    const text = `${msgs.find((m) => m.role === 'system')?.content ?? ''}\n${user?.content ?? ''}`;
+    const { k, stats } = readBanditPrompt(String(text));
+    const u = rng.uniform();
+    let acc = f.notJson;
+    if (u < acc) return { content: 'Let me think about which lever looks luckiest today.', delayMs: o.delayMs };
+    if (u < (acc += f.outOfRange)) return { content: JSON.stringify({ action: (k ?? 2) + 3 }), delayMs: o.delayMs };
+    if (u < (acc += f.http500)) return { status: 500 };
+    if (u < (acc += f.timeout)) return { hang: true };
+    if (k === null) return { content: JSON.stringify({ action: 0 }), delayMs: o.delayMs };
+    const a = stats && o.policy !== 'random' ? choose(stats, o.policy, o.c, rng) : rng.int(k);
+    return { content: JSON.stringify({ action: a }), delayMs: o.delayMs };
+  };
+}
