@@ -100,7 +100,7 @@ export function scriptedPolicyResponder(options: ScriptedPolicyOptions = {}): Fa
     if (u < acc) return { content: 'Let me think about which lever looks luckiest today.', delayMs: o.delayMs };
     if (u < (acc += f.outOfRange)) return { content: JSON.stringify({ action: (k ?? 2) + 3 }), delayMs: o.delayMs };
     if (u < (acc += f.http500)) return { status: 500 };
-    if (u < (acc += f.timeout)) return { hang: true };
+    if (u < acc + f.timeout) return { hang: true };
     if (k === null) return { content: JSON.stringify({ action: 0 }), delayMs: o.delayMs };
     const a = stats && o.policy !== 'random' ? choose(stats, o.policy, o.c, rng) : rng.int(k);
     return { content: JSON.stringify({ action: a }), delayMs: o.delayMs };
