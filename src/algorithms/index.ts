@@ -1,0 +1,121 @@
+/**
+ * Source algorithms and classical baselines behind the shared {@link Agent} interface, and the
+ * registry `makeAgent(spec)`: a spec is a small JSON object whose `kind` picks the algorithm (the
+ * alias `type` is accepted, and a `name` label is ignored), validated by a strict zod schema so that
+ * a typo names the field, e.g. `{ kind: 'ucb', c: 1 }`, `{ kind: 'q-learning', initQ: 1 }`,
+ * `{ kind: 'noisy', epsilon: [0, 0.5], base: { kind: 'q-learning' } }`. Other parts of the project
+ * add kinds with `registerAgentKind`.
+ */
+import { z } from 'zod';
+import type { Agent } from './agent.js';
+import { validateConfig } from '../core/config.js';
+import { ConfigError, UnknownNameError } from '../core/errors.js';
+import {
+  BetaThompsonAgent,
+  EpsilonGreedyAgent,
+  GaussianThompsonAgent,
+  GreedyAgent,
+  LcbAgent,
+  OracleAgent,
+  RandomAgent,
+  UcbAgent,
+} from './bandits.js';
+import { LinThompsonAgent, LinUcbAgent } from './linear.js';
+import { NoisyAgent, QLearningAgent, Q_LEARNING_DEFAULTS } from './qlearning.js';
+
+export * from './agent.js';
+export * from './bandits.js';
+export * from './linear.js';
+export * from './qlearning.js';
+
+export type AgentSpec = { kind: string } & Record<string, unknown>;
+
+interface KindEntry {
+  schema: z.ZodType;
+  make: (spec: never) => Agent;
+  description: string;
+}
+
+const kinds = new Map<string, KindEntry>();
+
+/** Registers (or replaces) an algorithm kind: a strict zod object schema (without `kind`) and a factory. */
+export function registerAgentKind<S extends z.ZodType>(kind: string, schema: S, make: (spec: z.output<S>) => Agent, description: string): void {
+  kinds.set(kind, { schema, make: make as (spec: never) => Agent, description });
+}
+
+/** Registered kinds with their descriptions, sorted. */
+export function listAgentKinds(): { kind: string; description: string }[] {
+  return [...kinds.entries()].map(([kind, e]) => ({ kind, description: e.description })).sort((a, b) => a.kind.localeCompare(b.kind));
+}
+
+/**
+ * Builds an agent from its spec; `source` names where the spec comes from (e.g. "configs/x.yaml:
+ * algorithm") in errors.
+ */
+export function makeAgent(spec: unknown, source = 'agent spec'): Agent {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new ConfigError(`${source}: expected an object like { kind: ucb, c: 1 }, got ${JSON.stringify(spec)}`, source);
+  const { kind: k0, type, name: _name, ...rest } = spec as Record<string, unknown>;
+  const kind = k0 ?? type;
+  if (typeof kind !== 'string') throw new ConfigError(`${source}.kind: missing (one of ${[...kinds.keys()].sort().join(', ')})`, source, 'kind');
+  const e = kinds.get(kind);
+  if (!e) throw new ConfigError(`${source}.kind: ${new UnknownNameError('algorithm', kind, [...kinds.keys()].sort()).message}`, source, 'kind');
+  const opts = validateConfig(e.schema, rest, `${source} (${kind})`);
+  return e.make(opts as never);
+}
+
+const num = z.number().finite();
+const prob = z.number().min(0).max(1);
+
+registerAgentKind('ucb', z.object({ c: num.min(0).default(1) }).strict(), (s) => new UcbAgent(s.c), 'bandit UCB: mean + c sqrt(2 ln t / n)');
+registerAgentKind('lcb', z.object({ c: num.min(0).default(0.8) }).strict(), (s) => new LcbAgent(s.c), 'bandit LCB (offline pessimism): mean - c sqrt(1 / n)');
+registerAgentKind(
+  'thompson',
+  z.object({ priorMean: num.default(0.5), priorVar: num.positive().default(1 / 12), noiseSd: num.min(0).default(0.3) }).strict(),
+  (s) => new GaussianThompsonAgent(s.priorMean, s.priorVar, s.noiseSd),
+  'bandit Gaussian Thompson sampling (prior N(0.5, 1/12))',
+);
+registerAgentKind(
+  'thompson-beta',
+  z.object({ alpha: num.positive().default(1), beta: num.positive().default(1) }).strict(),
+  (s) => new BetaThompsonAgent(s.alpha, s.beta),
+  'bandit Beta-Bernoulli Thompson sampling',
+);
+registerAgentKind('epsilon-greedy', z.object({ epsilon: prob.default(0.1) }).strict(), (s) => new EpsilonGreedyAgent(s.epsilon), 'bandit epsilon-greedy on empirical means');
+registerAgentKind('greedy', z.object({}).strict(), () => new GreedyAgent(), 'bandit greedy empirical mean');
+registerAgentKind('random', z.object({}).strict(), () => new RandomAgent(), 'uniformly random discrete actions');
+registerAgentKind('oracle', z.object({}).strict(), () => new OracleAgent(), "the environment's optimal action");
+registerAgentKind(
+  'linucb',
+  z.object({ alpha: num.min(0).default(1), lambda: num.positive().default(1) }).strict(),
+  (s) => new LinUcbAgent(s.alpha, s.lambda),
+  'linear bandit LinUCB',
+);
+registerAgentKind(
+  'lin-thompson',
+  z.object({ v: num.positive().default(0.3), lambda: num.positive().default(1) }).strict(),
+  (s) => new LinThompsonAgent(s.v, s.lambda),
+  'linear bandit Thompson sampling',
+);
+const d = Q_LEARNING_DEFAULTS;
+const qSchema = z
+  .object({
+    alpha: num.gt(0).max(1).default(d.alpha),
+    gamma: num.min(0).max(1).default(d.gamma),
+    epsilon: prob.default(d.epsilon),
+    epsilonEnd: prob.default(d.epsilonEnd),
+    epsilonDecaySteps: z.number().int().min(0).default(d.epsilonDecaySteps),
+    initQ: num.default(d.initQ),
+  })
+  .strict();
+registerAgentKind('q-learning', qSchema, (s) => new QLearningAgent(s), 'tabular Q-learning, epsilon-greedy (optimistic with initQ > 0)');
+registerAgentKind(
+  'noisy',
+  z
+    .object({
+      epsilon: z.union([prob, z.tuple([prob, prob]).refine((r) => r[0] <= r[1], 'range must be [low, high]')]),
+      base: z.record(z.string(), z.unknown()),
+    })
+    .strict(),
+  (s) => new NoisyAgent(makeAgent(s.base, 'noisy.base'), s.epsilon as number | [number, number]),
+  'action noise: a random action with probability epsilon (or per task from [low, high])',
+);
