@@ -87,19 +87,17 @@ describe('report', () => {
         const errors: string[] = [];
         page.on('pageerror', (e) => errors.push(String(e)));
         await page.goto(pathToFileURL(file).href);
-        await page.waitForFunction(() => (window as unknown as { __icrlReport?: { ready: boolean } }).__icrlReport?.ready === true, null, { timeout: 20_000 });
-        const info = await page.evaluate(() => {
-          const rep = (window as unknown as { __icrlReport: { charts: { id: string; title: string; series: number; seriesNames: string[] }[] } }).__icrlReport;
-          return rep.charts.map((c) => {
-            const canvas = document.querySelector(`#${c.id} canvas`) as HTMLCanvasElement | null;
-            let inked = 0;
-            if (canvas) {
-              const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-              for (let p = 3; p < d.length; p += 4) if (d[p] > 0) inked++;
-            }
-            return { ...c, hasCanvas: canvas !== null, inked, width: canvas?.width ?? 0 };
-          });
-        });
+        // Browser-side code as strings: the test is type-checked without the DOM library.
+        await page.waitForFunction('window.__icrlReport && window.__icrlReport.ready === true', null, { timeout: 20_000 });
+        const info = (await page.evaluate(`window.__icrlReport.charts.map((c) => {
+          const canvas = document.querySelector('#' + c.id + ' canvas');
+          let inked = 0;
+          if (canvas) {
+            const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            for (let p = 3; p < d.length; p += 4) if (d[p] > 0) inked++;
+          }
+          return { ...c, hasCanvas: canvas !== null, inked, width: canvas ? canvas.width : 0 };
+        })`)) as { id: string; title: string; series: number; seriesNames: string[]; hasCanvas: boolean; inked: number; width: number }[];
         expect(errors).toEqual([]);
         expect(requests).toEqual([]);
         const titles = info.map((c) => c.title);
