@@ -18,6 +18,8 @@ export interface AgentResult {
   /** Set on the reference lines (oracle, random). */
   reference?: boolean;
   summary: BanditSummary | EpisodeSummary;
+  /** Counters the agent exposes through `diagnostics()` (LLM agents: decisions, invalid answers by reason, fallbacks, tokens, cost). */
+  diagnostics?: Record<string, unknown>;
 }
 
 export interface OfflineAgentResult {

@@ -103,7 +103,9 @@ export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: 
       log(`eval: ${name} on ${N} ${cfg.env.family} tasks, ${o.steps !== undefined ? `${o.steps} steps` : `${o.episodes} episodes`}`);
       const rec = await evaluateOnline(agent, env, tasks, { steps: o.steps, episodes: o.episodes, seed: cfg.seed, progress: progress ? `  ${name}` : false });
       const summary = rec.mode === 'steps' ? summarizeSteps(rec) : summarizeEpisodes(rec);
-      agents.push({ name, spec: { ...spec }, reference: reference || undefined, summary });
+      const withDiag = agent as Partial<{ diagnostics(): Record<string, unknown> }>;
+      const diagnostics = typeof withDiag.diagnostics === 'function' ? withDiag.diagnostics() : undefined;
+      agents.push({ name, spec: { ...spec }, reference: reference || undefined, summary, ...(diagnostics ? { diagnostics } : {}) });
       const fig = summary.mode === 'steps' ? `regret at t=${summary.steps}: ${summary.finalRegret.mean.toFixed(2)} [${summary.finalRegret.lo.toFixed(2)}, ${summary.finalRegret.hi.toFixed(2)}]` : `return, last episode: ${summary.returns.mean[summary.episodes - 1].toFixed(2)} (oracle ${summary.oracle.mean.toFixed(2)})`;
       log(`  ${name}: ${fig} (${summary.wallSeconds.toFixed(1)} s)`);
     }

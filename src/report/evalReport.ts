@@ -7,6 +7,7 @@
 import type { EvalResults, AgentResult } from '../eval/results.js';
 import type { BanditSummary, EpisodeSummary } from '../eval/metrics.js';
 import { bandLineChart, PALETTE, type BandSeries, type ReportSection, type TableSpec } from './charts.js';
+import { llmDiagnosticsSection } from '../eval/llm/reportSection.js';
 
 const REF_COLORS: Record<string, string> = { oracle: '#000000', random: '#9e9e9e' };
 
@@ -106,6 +107,8 @@ export function evalSections(res: EvalResults): ReportSection[] {
   if (res.online && res.online.agents.length > 0) {
     out.push(res.online.mode === 'steps' ? banditSections(res, res.online.agents) : episodeSections(res, res.online.agents));
   }
+  const llm = res.online ? llmDiagnosticsSection(res.online.agents) : null;
+  if (llm) out.push(llm);
   if (res.offline && res.offline.agents.length > 0) out.push(offlineSection(res));
   return out;
 }

@@ -102,6 +102,8 @@ export interface LlmAgentDeps {
   sourceAgents?: SourceAgentFactory;
   /** Where warnings go (default stderr). */
   warn?: (msg: string) => void;
+  /** Where the spec comes from, for error messages (e.g. "configs/llm-bandit.yaml: online.agents[0]"). */
+  source?: string;
 }
 
 export class LlmAgent implements Agent {
@@ -124,7 +126,7 @@ export class LlmAgent implements Agent {
   constructor(spec: LlmAgentSpec, deps: LlmAgentDeps = {}) {
     this.settings = llmAgentSpecSchema.parse(spec);
     this.deps = deps;
-    this.client = deps.client ?? LlmClient.fromConfig(this.settings.llm, deps.env ?? process.env, 'llm agent: llm');
+    this.client = deps.client ?? LlmClient.fromConfig(this.settings.llm, deps.env ?? process.env, `${deps.source ?? 'llm agent'}.llm`);
     this.name = this.settings.name ?? `llm:${this.client.model}`;
   }
 

@@ -31,7 +31,7 @@ export const demonstrationsSchema = z
 export type DemonstrationsSpec = z.output<typeof demonstrationsSchema>;
 
 /** Makes a source agent by name for `env`, or returns null when the name is unknown. */
-export type SourceAgentFactory = (name: string, env: BatchedEnv) => Agent | null;
+export type SourceAgentFactory = (name: string, env: BatchedEnv) => Agent | null | Promise<Agent | null>;
 
 class BuiltinSource implements Agent {
   private env!: BatchedEnv;
@@ -64,9 +64,9 @@ class BuiltinSource implements Agent {
   }
 }
 
-function makeSource(name: string, env: BatchedEnv, factory?: SourceAgentFactory): Agent {
+async function makeSource(name: string, env: BatchedEnv, factory?: SourceAgentFactory): Promise<Agent> {
   if (name === 'oracle' || name === 'ucb' || name === 'random') return new BuiltinSource(name);
-  const a = factory?.(name, env);
+  const a = await factory?.(name, env);
   if (!a) throw new IcrlError(`llm agent: demonstrations.source "${name}" is unknown; use oracle, ucb, random${factory ? ' or a registered algorithm' : ''}`);
   return a;
 }
@@ -79,7 +79,7 @@ export async function demonstrationText(env: BatchedEnv, kind: PromptKind, spec:
   const tasks = env.taskSpace.sampleMany(rng.split('tasks'), n);
   demoEnv.setTasks(tasks);
   demoEnv.reset(rng.split('reset').nextU32());
-  const agent = makeSource(spec.source, demoEnv, factory);
+  const agent = await makeSource(spec.source, demoEnv, factory);
   const r = agent.reset(demoEnv, rng.split('agent'));
   if (r instanceof Promise) await r;
   const mem = Array.from({ length: n }, () => newMemory(demoEnv.numActions));

@@ -2,3 +2,5 @@ export * from './agent.js';
 export * from './prompts.js';
 export * from './demonstrations.js';
 export * from './scriptedPolicy.js';
+export * from './evalEntry.js';
+export * from './reportSection.js';
