@@ -1,0 +1,81 @@
+/**
+ * The neural engine: Float32 tensors with a tape autograd, ops on WebAssembly SIMD kernels
+ * (with TypeScript references), modules, AdamW, safetensors. See docs/engine.md.
+ */
+export { Tensor, tensor, scalar, zeros, ones, full, noGrad, isGradEnabled, tidy, keep, shapeSize, type Shape } from './tensor.js';
+export {
+  add,
+  sub,
+  mul,
+  div,
+  addBias,
+  affine,
+  scale,
+  neg,
+  relu,
+  gelu,
+  sigmoid,
+  tanh,
+  exp,
+  log,
+  square,
+  matmul,
+  linear,
+  layerNorm,
+  softmax,
+  logSoftmax,
+  l2Normalize,
+  sum,
+  mean,
+  embedding,
+  gatherRows,
+  scatterAddRows,
+  concat,
+  slice,
+  split,
+  transpose,
+  permute,
+  dropout,
+  causalSelfAttention,
+  causalAttention,
+  topk,
+} from './ops.js';
+export { crossEntropy, mse, loadBalancingLoss, infoNCE } from './losses.js';
+export {
+  Module,
+  Linear,
+  LayerNorm,
+  Embedding,
+  MLP,
+  MoE,
+  CausalSelfAttention,
+  Block,
+  Transformer,
+  GPT,
+  KVCache,
+  parameter,
+  init,
+  type FeedForward,
+  type BlockOptions,
+  type TransformerConfig,
+  type GPTConfig,
+  type MoEOutput,
+  type LayerCache,
+} from './modules.js';
+export { AdamW, paramGroups, clipGradNorm, warmupCosine, type ParamGroup, type AdamWOptions, type ScheduleOptions } from './optim.js';
+export {
+  saveSafetensors,
+  loadSafetensors,
+  encodeSafetensors,
+  decodeSafetensors,
+  saveWeights,
+  loadWeights,
+  saveModel,
+  loadModel,
+  readModelConfig,
+  writeFileAtomic,
+  type NamedArray,
+  type SafetensorsFile,
+} from './safetensors.js';
+export { kernels, setKernels, withKernels, wasmAvailable } from './kernels/index.js';
+export { memoryStats } from './memory.js';

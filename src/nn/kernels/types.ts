@@ -1,0 +1,77 @@
+/**
+ * The compute kernels behind the ops. Two implementations exist: plain TypeScript (`reference`)
+ * and AssemblyScript/WebAssembly SIMD (`wasm`, optionally on two threads). Every kernel takes
+ * Float32Array views; offsets are applied by the caller with `subarray`.
+ */
+export type F32 = Float32Array;
+
+export interface GemmArgs {
+  /** A is M x K row-major, or K x M when transA */
+  transA: boolean;
+  /** B is K x N row-major, or N x K when transB */
+  transB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  a: F32;
+  b: F32;
+  /** C is M x N row-major */
+  c: F32;
+  /** C += A B instead of C = A B */
+  accumulate: boolean;
+  /** number of independent products (batched matmul); strides in elements, 0 broadcasts */
+  batch: number;
+  strideA: number;
+  strideB: number;
+  strideC: number;
+}
+
+/** A [batch, rows, heads * headDim] operand of attention: element (b, t, h, d) = arr[b*batchStride + t*rowStride + h*hd + d]. */
+export interface AttnOperand {
+  arr: F32;
+  rowStride: number;
+  batchStride: number;
+}
+
+export interface AttnArgs {
+  B: number;
+  H: number;
+  hd: number;
+  /** query rows */
+  Tq: number;
+  /** key rows available; query i attends keys 0 .. qOffset + i */
+  Tk: number;
+  qOffset: number;
+  scale: number;
+  q: AttnOperand;
+  k: AttnOperand;
+  v: AttnOperand;
+  out: AttnOperand;
+  /** log-sum-exp of each attention row, [B, H, Tq] (written by forward, read by backward); null in inference */
+  lse: F32 | null;
+}
+
+export interface AttnBackwardArgs extends AttnArgs {
+  lse: F32;
+  dout: AttnOperand;
+  /** gradients, accumulated into */
+  dq: AttnOperand;
+  dk: AttnOperand;
+  dv: AttnOperand;
+}
+
+export interface Kernels {
+  readonly name: 'reference' | 'wasm';
+  gemm(p: GemmArgs): void;
+  attentionForward(p: AttnArgs): void;
+  attentionBackward(p: AttnBackwardArgs): void;
+  /** out = (x - mean) * rstd * gamma + beta per row of d; saves mean and rstd per row */
+  layerNormForward(x: F32, gamma: F32, beta: F32, out: F32, mean: F32, rstd: F32, rows: number, d: number, eps: number): void;
+  /** dx (+)= ..., dgamma += ..., dbeta += ... */
+  layerNormBackward(dy: F32, x: F32, gamma: F32, mean: F32, rstd: F32, dx: F32, accumulateDx: boolean, dgamma: F32, dbeta: F32, rows: number, d: number): void;
+  /** exact (erf) GELU */
+  gelu(x: F32, out: F32, n: number): void;
+  geluBackward(x: F32, dy: F32, dx: F32, n: number, accumulate: boolean): void;
+  /** AdamW update of one parameter tensor (bias corrections folded into lr / eps by the caller) */
+  adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
+}
