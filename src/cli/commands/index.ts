@@ -3,10 +3,13 @@
  * Add a line here when adding a command module.
  */
 import type { Command } from 'commander';
+import { register as registerEval } from './eval.js';
+import { register as registerReport } from './report.js';
+import { register as teach } from './teach.js';
 
 type Register = (program: Command) => void;
 
-const modules: Register[] = [];
+const modules: Register[] = [registerEval, registerReport, teach];
 
 export function registerCommands(program: Command): void {
   for (const register of modules) register(program);

@@ -1,0 +1,298 @@
+/**
+ * The teacher interface: a teacher proposes tasks, is told the return (or success) the learner got on
+ * each, and can save and restore its whole state as JSON. Every teacher here works on the unit
+ * hypercube of its task space ({@link UnitEncoding}); this base class does the encoding, the task
+ * validation, the bookkeeping and the state file format, so that a teacher implements only
+ * `proposeUnit`, `observeUnit` and its own state.
+ */
+import { readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs';
+import { Rng, type RngState, type Seed } from '../core/rng.js';
+import { CorruptFileError, IcrlError } from '../core/errors.js';
+import type { Task, TaskSpace } from '../tasks/taskSpace.js';
+import { UnitEncoding } from './encoding.js';
+
+/** What a saved teacher looks like on disk. */
+export interface TeacherState {
+  format: 'icrl-teacher';
+  version: 1;
+  /** The teacher's registry name; restoring into another teacher is an error. */
+  teacher: string;
+  /** The task space it was working on (family and parameter spec). */
+  space: { family: string; params: unknown };
+  episodes: number;
+  rng: RngState;
+  /** Teacher-specific state. */
+  data: unknown;
+}
+
+export interface Teacher {
+  /** Registry name, e.g. "alp-gmm". */
+  readonly name: string;
+  readonly space: TaskSpace;
+  /** Episodes recorded so far. */
+  readonly episodes: number;
+  /** Proposes the next task. */
+  sample(): Task;
+  /**
+   * False when the last proposed task is for evaluation only and the learner should not train on it
+   * (robust PLR scores new levels without training on them); true for every other teacher.
+   */
+  readonly lastSampleTrains: boolean;
+  /** Records the return (or success as 0/1) the learner obtained on `task`. */
+  record(task: Task, ret: number): void;
+  saveState(): TeacherState;
+  /** Restores a state from {@link saveState}; `source` names the file in errors. */
+  loadState(state: unknown, source?: string): void;
+}
+
+/** Options every teacher accepts. */
+export interface BaseTeacherOptions {
+  /**
+   * Range of returns [low, high] mapped to [0, 1] before the teacher sees them (as the published
+   * code does with env_reward_lb/ub); returns are used as given when absent.
+   */
+  returnRange?: [number, number];
+}
+
+export abstract class UnitTeacher implements Teacher {
+  readonly enc: UnitEncoding;
+  readonly dims: number;
+  protected rng: Rng;
+  episodes = 0;
+  lastSampleTrains = true;
+  private readonly u: Float64Array;
+  private readonly returnRange?: [number, number];
+
+  constructor(
+    readonly name: string,
+    readonly space: TaskSpace,
+    seed: Seed | Rng,
+    base: BaseTeacherOptions = {},
+  ) {
+    this.enc = new UnitEncoding(space);
+    this.dims = this.enc.dims;
+    this.rng = seed instanceof Rng ? seed : new Rng(seed);
+    this.u = new Float64Array(this.dims);
+    if (base.returnRange) {
+      const [lo, hi] = base.returnRange;
+      if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(hi > lo)) throw new IcrlError(`${name}: returnRange must be [low, high] with low < high, got [${lo}, ${hi}]`);
+      this.returnRange = [lo, hi];
+    }
+  }
+
+  /** Writes the next proposal (a point of the unit hypercube) into out; sets lastSampleTrains. */
+  protected abstract proposeUnit(out: Float64Array): void;
+  /** Learns from the return on the task at unit point u (already normalised by returnRange). */
+  protected abstract observeUnit(u: Float64Array, ret: number): void;
+  protected abstract dataToJSON(): unknown;
+  protected abstract dataFromJSON(data: unknown, source: string): void;
+
+  /** Proposal in unit coordinates (finite coordinates snapped to their bin centres). */
+  sampleUnit(out: Float64Array = new Float64Array(this.dims)): Float64Array {
+    this.lastSampleTrains = true;
+    this.proposeUnit(out);
+    return this.enc.canonicalize(out);
+  }
+
+  /** Records a return for a task given in unit coordinates (for benchmarks that live in the hypercube). */
+  recordUnit(u: ArrayLike<number>, ret: number): void {
+    if (typeof ret !== 'number' || !Number.isFinite(ret)) {
+      throw new IcrlError(`${this.name}: episode ${this.episodes}: return must be a finite number, got ${String(ret)}`);
+    }
+    for (let i = 0; i < this.dims; i++) this.u[i] = u[i];
+    this.enc.canonicalize(this.u);
+    let r = ret;
+    if (this.returnRange) {
+      const [lo, hi] = this.returnRange;
+      r = Math.min(1, Math.max(0, (ret - lo) / (hi - lo)));
+    }
+    this.observeUnit(this.u, r);
+    this.episodes++;
+  }
+
+  sample(): Task {
+    const u = new Float64Array(this.dims);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      this.sampleUnit(u);
+      const task = this.enc.decode(u);
+      try {
+        this.space.check(task);
+        return task;
+      } catch {
+        // the space's extra validity rule rejected it (e.g. goal on the start cell): propose again
+      }
+    }
+    throw new IcrlError(`${this.name}: 100 proposals in a row were rejected by the ${this.space.family} task space's validity rule`);
+  }
+
+  record(task: Task, ret: number): void {
+    this.space.check(task);
+    this.recordUnit(this.enc.encode(task), ret);
+  }
+
+  saveState(): TeacherState {
+    return {
+      format: 'icrl-teacher',
+      version: 1,
+      teacher: this.name,
+      space: this.space.toJSON(),
+      episodes: this.episodes,
+      rng: this.rng.getState(),
+      data: this.dataToJSON(),
+    };
+  }
+
+  loadState(state: unknown, source = 'teacher state'): void {
+    const s = state as Partial<TeacherState> | null;
+    if (!s || typeof s !== 'object' || s.format !== 'icrl-teacher') {
+      throw new IcrlError(`${source}: not a teacher state (missing "format": "icrl-teacher")`);
+    }
+    if (s.version !== 1) throw new IcrlError(`${source}: teacher state version ${String(s.version)} is not supported (expected 1)`);
+    if (s.teacher !== this.name) {
+      throw new IcrlError(`${source}: this state was saved by teacher "${String(s.teacher)}", it cannot be restored into teacher "${this.name}"`);
+    }
+    const mine = JSON.stringify(this.space.toJSON());
+    if (JSON.stringify(s.space) !== mine) {
+      throw new IcrlError(`${source}: the state was saved on task space ${JSON.stringify(s.space)}, not on this one (${mine})`);
+    }
+    if (!Number.isInteger(s.episodes) || (s.episodes as number) < 0) throw new IcrlError(`${source}: "episodes" must be a non-negative integer`);
+    const rng = s.rng;
+    if (!rng || !Array.isArray(rng.key) || !Array.isArray(rng.counter) || typeof rng.index !== 'number') {
+      throw new IcrlError(`${source}: "rng" is not an RNG state`);
+    }
+    this.dataFromJSON(s.data, source);
+    this.rng = Rng.fromState(rng);
+    this.episodes = s.episodes as number;
+  }
+}
+
+/** Writes a teacher's state to `file` atomically (temp file + rename). */
+export function saveTeacherState(teacher: Teacher, file: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(teacher.saveState()));
+  renameSync(tmp, file);
+}
+
+/** Restores a teacher's state from `file`; a missing, unreadable or foreign file is a clear error. */
+export function loadTeacherState(teacher: Teacher, file: string): void {
+  if (!existsSync(file)) throw new IcrlError(`${file}: teacher state file not found`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CorruptFileError(file, `not a JSON teacher state: ${(e as Error).message}`);
+  }
+  teacher.loadState(doc, file);
+}
+
+// ---------- helpers for teachers' JSON state ----------
+
+/** Checks that `v` is an array of finite numbers (optionally of a given length) and returns it. */
+export function numArray(v: unknown, what: string, source: string, length?: number): number[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+    throw new IcrlError(`${source}: data.${what} must be an array of finite numbers`);
+  }
+  if (length !== undefined && v.length !== length) throw new IcrlError(`${source}: data.${what} must have ${length} values, got ${v.length}`);
+  return v as number[];
+}
+
+export function objectOf(v: unknown, source: string): Record<string, unknown> {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new IcrlError(`${source}: "data" must be an object`);
+  return v as Record<string, unknown>;
+}
+
+/**
+ * Choice proportional to non-negative values, uniform when they sum to zero (the published
+ * `proportional_choice` with eps = 0).
+ */
+export function proportionalChoice(rng: Rng, v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] > 0 ? v[i] : 0;
+  if (!(s > 0)) return rng.int(v.length);
+  const w = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) w[i] = v[i] > 0 ? v[i] : 0;
+  return rng.choice(w);
+}
+
+/** Softmax sampling with temperature over scores (stable for large scores). */
+export function softmaxChoice(rng: Rng, scores: ArrayLike<number>, temperature: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < scores.length; i++) if (scores[i] > m) m = scores[i];
+  const w = new Float64Array(scores.length);
+  for (let i = 0; i < scores.length; i++) w[i] = Math.exp((scores[i] - m) / temperature);
+  return rng.choice(w);
+}
+
+/**
+ * A growable set of points of the unit hypercube with one value each, and nearest-neighbour lookup
+ * (exact, brute force over a flat array: fast enough for tens of thousands of points).
+ */
+export class PointBuffer {
+  n = 0;
+  private pts: Float64Array;
+  private vals: Float64Array;
+  constructor(readonly dims: number, capacity = 1024) {
+    this.pts = new Float64Array(capacity * dims);
+    this.vals = new Float64Array(capacity);
+  }
+  add(u: ArrayLike<number>, v: number): void {
+    if (this.n === this.vals.length) {
+      const p = new Float64Array(this.pts.length * 2);
+      p.set(this.pts);
+      this.pts = p;
+      const q = new Float64Array(this.vals.length * 2);
+      q.set(this.vals);
+      this.vals = q;
+    }
+    const o = this.n * this.dims;
+    for (let i = 0; i < this.dims; i++) this.pts[o + i] = u[i];
+    this.vals[this.n++] = v;
+  }
+  value(i: number): number {
+    return this.vals[i];
+  }
+  /** Index of the nearest stored point to u (first on ties), or -1 when empty. */
+  nearest(u: ArrayLike<number>): number {
+    const d = this.dims;
+    const pts = this.pts;
+    let best = -1;
+    let bestD = Infinity;
+    if (d === 2) {
+      const a = u[0];
+      const b = u[1];
+      for (let i = 0, o = 0; i < this.n; i++, o += 2) {
+        const x = pts[o] - a;
+        const y = pts[o + 1] - b;
+        const s = x * x + y * y;
+        if (s < bestD) {
+          bestD = s;
+          best = i;
+        }
+      }
+      return best;
+    }
+    for (let i = 0, o = 0; i < this.n; i++, o += d) {
+      let s = 0;
+      for (let j = 0; j < d && s < bestD; j++) {
+        const t = pts[o + j] - u[j];
+        s += t * t;
+      }
+      if (s < bestD) {
+        bestD = s;
+        best = i;
+      }
+    }
+    return best;
+  }
+  toJSON(): { points: number[]; values: number[] } {
+    return { points: [...this.pts.subarray(0, this.n * this.dims)], values: [...this.vals.subarray(0, this.n)] };
+  }
+  static fromJSON(v: unknown, dims: number, what: string, source: string): PointBuffer {
+    const o = (v ?? {}) as { points?: unknown; values?: unknown };
+    const values = numArray(o.values, `${what}.values`, source);
+    const points = numArray(o.points, `${what}.points`, source, values.length * dims);
+    const b = new PointBuffer(dims, Math.max(16, values.length));
+    for (let i = 0; i < values.length; i++) b.add(points.slice(i * dims, (i + 1) * dims), values[i]);
+    return b;
+  }
+}
