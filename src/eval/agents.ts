@@ -3,11 +3,13 @@
  * factory, `name` (optional) is the label in the report, the other keys are the factory's options,
  * e.g. `{ type: ucb, c: 1.0 }`, `{ type: model, checkpoint: runs/dpt/checkpoint }`, `{ type: llm, ... }`.
  *
- * Built in here: the references `random` and `oracle`. Other parts of the project add their agents
- * with `registerAgent` (the algorithms registry, trained models, LLM agents: see the list at the end
- * of this file, where each is wired lazily so that an evaluation only loads what it uses).
+ * Built in here: the references `random` and `oracle`, and lazily loaded entries for LLM agents and
+ * trained models (an evaluation only loads what it uses). Any other type is looked up in the
+ * algorithms registry (`makeAgent` of src/algorithms: ucb, thompson, greedy, lcb, ...); `kind` is
+ * accepted as an alias of `type`.
  */
 import type { Agent } from '../algorithms/agent.js';
+import { listAgentKinds, makeAgent } from '../algorithms/index.js';
 import { UnknownNameError, ConfigError } from '../core/errors.js';
 import { OracleReferenceAgent, RandomReferenceAgent } from './references.js';
 
@@ -42,9 +44,12 @@ export function registerAgent(type: string, factory: AgentFactory, description: 
   registry.set(type, { factory, description });
 }
 
-/** Registered agent types with their descriptions, sorted by name. */
+/** Agent types an evaluation can name (this registry and the algorithms registry), sorted by name. */
 export function listAgentTypes(): { type: string; description: string }[] {
-  return [...registry.entries()].map(([type, e]) => ({ type, description: e.description })).sort((a, b) => a.type.localeCompare(b.type));
+  const all = new Map<string, string>();
+  for (const k of listAgentKinds()) all.set(k.kind, k.description);
+  for (const [type, e] of registry) all.set(type, e.description);
+  return [...all.entries()].map(([type, description]) => ({ type, description })).sort((a, b) => a.type.localeCompare(b.type));
 }
 
 /** Label of an agent in results and reports: its `name`, else the type with its options. */
@@ -59,11 +64,14 @@ export function agentLabel(spec: AgentSpec): string {
 /** Builds the agent of `spec`; an unknown type is an error that names the spec and lists the known types. */
 export async function makeEvalAgent(spec: AgentSpec, ctx: AgentContext): Promise<Agent> {
   const e = registry.get(spec.type);
-  if (!e) {
-    const err = new UnknownNameError('agent type', spec.type, [...registry.keys()].sort());
-    throw new ConfigError(`${ctx.source}: ${err.message}`, ctx.source.split(':')[0], ctx.source.split(': ')[1]);
+  if (e) return e.factory(spec, ctx);
+  // Everything else comes from the algorithms registry (classical baselines, source algorithms).
+  if (listAgentKinds().some((k) => k.kind === spec.type)) {
+    const { type, name: _name, ...options } = spec;
+    return makeAgent({ kind: type, ...options }, ctx.source);
   }
-  return e.factory(spec, ctx);
+  const err = new UnknownNameError('agent type', spec.type, listAgentTypes().map((t) => t.type));
+  throw new ConfigError(`${ctx.source}.type: ${err.message}`, ctx.source.split(':')[0], 'type');
 }
 
 function noOptions(spec: AgentSpec, ctx: AgentContext): void {
@@ -86,4 +94,9 @@ registerAgent(
     return new OracleReferenceAgent();
   },
   "reference: the environment's optimal action (knows the task)",
+);
+registerAgent(
+  'llm',
+  async (spec, ctx) => (await import('./llm/evalEntry.js')).makeLlmEvalAgent(spec, ctx),
+  'an LLM playing through text on an OpenAI-compatible endpoint (see docs/llm.md)',
 );

@@ -17,12 +17,16 @@
  */
 import { z } from 'zod';
 
+/** An agent spec: `type` (or its alias `kind`) picks the agent, `name` labels it, the rest are options. */
 export const agentSpecSchema = z
   .object({
-    type: z.string().min(1),
+    type: z.string().min(1).optional(),
+    kind: z.string().min(1).optional(),
     name: z.string().min(1).optional(),
   })
-  .catchall(z.unknown());
+  .catchall(z.unknown())
+  .refine((s) => (s.type === undefined) !== (s.kind === undefined), { message: 'give the agent type as type (or kind), once' })
+  .transform(({ kind, ...rest }) => ({ ...rest, type: (rest.type ?? kind) as string }));
 
 export const evalConfigSchema = z
   .object({
