@@ -41,6 +41,7 @@ import {
   type H5File,
   type H5Group,
 } from './h5.js';
+import { allocDptDataset, type DptDataset } from './datasets.js';
 
 export const HISTORY_FORMAT = 'icrl-history-1';
 const CHUNK_T = 4096;
@@ -455,5 +456,96 @@ export function* iterateWindows(reader: HistoryReader, group: string, window: nu
   const info = reader.info(group);
   for (let start = 0; start < info.length; start += window) {
     yield { ...reader.read(group, { start, stop: start + window }), start };
+  }
+}
+
+/** Format tag of DPT sample shards. */
+export const DPT_FORMAT = 'icrl-dpt-1';
+
+/**
+ * Writes DPT samples (layout of datasets.ts) to `file` atomically: root datasets context_states
+ * (N, T, obsDim) float32, context_actions (N, T) uint8/int32, context_rewards (N, T) float32,
+ * context_next_states (N, T, obsDim), query_states (N, obsDim), optimal_actions (N), task_index (N)
+ * int32, tasks (N) JSON strings; chunks of up to 64 samples, gzip 6.
+ */
+export function writeDpt(file: string, ds: DptDataset, tasks: Task[], meta: Record<string, string | number> = {}): void {
+  const N = ds.numSamples;
+  const T = ds.contextLength;
+  const d = ds.obsDim;
+  if (ds.actDim > 0) throw new IcrlError('writeDpt: continuous actions are not supported yet');
+  if (tasks.length !== N) throw new IcrlError(`writeDpt: ${tasks.length} tasks for ${N} samples`);
+  const cn = Math.max(1, Math.min(N, 64));
+  const dt = intDtype(ds.numActions - 1);
+  writeAtomic(file, (f) => {
+    f.create_attribute('format', DPT_FORMAT);
+    setIntAttr(f, 'num-actions', ds.numActions);
+    for (const [k, v] of Object.entries(meta)) {
+      if (typeof v === 'number' && Number.isInteger(v)) setIntAttr(f, k, v);
+      else f.create_attribute(k, v);
+    }
+    if (N === 0) return;
+    createDataset(f, 'context_states', ds.contextStates, [N, T, d], '<f', [cn, T, d]);
+    createDataset(f, 'context_actions', castInt(ds.contextActions as Int32Array, dt), [N, T], dt, [cn, T]);
+    createDataset(f, 'context_rewards', ds.contextRewards, [N, T], '<f', [cn, T]);
+    createDataset(f, 'context_next_states', ds.contextNextStates, [N, T, d], '<f', [cn, T, d]);
+    createDataset(f, 'query_states', ds.queryStates, [N, d], '<f', [cn, d]);
+    createDataset(f, 'optimal_actions', castInt(ds.optimalActions as Int32Array, dt), [N], dt, [cn]);
+    createDataset(f, 'task_index', ds.taskIndex, [N], '<i', [cn]);
+    f.create_dataset({ name: 'tasks', data: tasks.map((t) => JSON.stringify({ family: t.family, params: t.params })) });
+  });
+}
+
+/** Reads DPT samples [start, stop) of a shard written by {@link writeDpt}. */
+export function readDpt(file: string, range: { start?: number; stop?: number } = {}): { ds: DptDataset; tasks: Task[]; attrs: Record<string, string | number> } {
+  const f = openRead(file);
+  try {
+    const attrs: Record<string, string | number> = {};
+    for (const k of Object.keys(f.attrs)) {
+      const v = attrValue(f, k);
+      if (v !== undefined) attrs[k] = v;
+    }
+    if (attrs.format !== DPT_FORMAT) throw new CorruptFileError(file, `not a DPT sample file (format ${JSON.stringify(attrs.format)}, expected ${DPT_FORMAT})`);
+    const get = (name: string): H5Dataset => {
+      const d = f.get(name) as H5Dataset | null;
+      if (!d) throw new CorruptFileError(file, `dataset "${name}" is missing`);
+      return d;
+    };
+    const numActions = Number(attrs['num-actions']);
+    if (!f.keys().includes('context_states')) return { ds: allocDptDataset(0, 0, 0, numActions, 0), tasks: [], attrs };
+    const shape = get('context_states').shape ?? [];
+    const [N, T, d] = shape;
+    const s0 = range.start ?? 0;
+    const s1 = Math.min(range.stop ?? N, N);
+    const rd = (name: string) => {
+      try {
+        return readRaw(get(name), [[s0, s1]]);
+      } catch (e) {
+        if (e instanceof IcrlError) throw e;
+        throw new CorruptFileError(file, `dataset "${name}" samples ${s0}..${s1}: ${summarizeH5Error(e)}`);
+      }
+    };
+    const ds = allocDptDataset(s1 - s0, T, d, numActions, 0);
+    const cs = rd('context_states');
+    ds.contextStates.set(bytesToFloat32(cs.bytes, cs.info));
+    const ca = rd('context_actions');
+    ds.contextActions.set(bytesToInt32(ca.bytes, ca.info));
+    const cr = rd('context_rewards');
+    ds.contextRewards.set(bytesToFloat32(cr.bytes, cr.info));
+    const cx = rd('context_next_states');
+    ds.contextNextStates.set(bytesToFloat32(cx.bytes, cx.info));
+    const q = rd('query_states');
+    ds.queryStates.set(bytesToFloat32(q.bytes, q.info));
+    const o = rd('optimal_actions');
+    ds.optimalActions.set(bytesToInt32(o.bytes, o.info));
+    const ti = rd('task_index');
+    ds.taskIndex.set(bytesToInt32(ti.bytes, ti.info));
+    const tv = get('tasks').slice([[s0, s1]]) as string[];
+    const tasks = tv.map((s) => JSON.parse(s) as Task);
+    return { ds, tasks, attrs };
+  } catch (e) {
+    if (e instanceof IcrlError) throw e;
+    throw new CorruptFileError(file, summarizeH5Error(e));
+  } finally {
+    f.close();
   }
 }

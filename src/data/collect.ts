@@ -1,0 +1,401 @@
+/**
+ * Collection: runs a source algorithm on N tasks and records whole learning histories, or generates
+ * DPT samples, in shards. A shard is a fixed block of `shardSize` consecutive task indices whose
+ * content depends only on the config and the shard index (its random streams are split from the seed
+ * by shard and batch), so shards can be computed in any order, by any worker, and recomputed after a
+ * crash with the same result.
+ *
+ * Output folder:
+ *   manifest.json        { format, configHash, config, numTasks, numShards, shards: { "<i>": {file,
+ *                          tasks: [first, end), transitions} }, complete }; rewritten atomically after
+ *                          each finished shard
+ *   tasks.json           the task list (serializeTasks format)
+ *   shard-00000.h5 ...   histories (one group per task, store.ts layout) or DPT samples
+ * A shard file is written under a temporary name and renamed when complete; a run that was killed
+ * (even with SIGKILL) is resumed by running the same command again: shards listed in the manifest
+ * are kept, the others are computed again, so every task ends up in exactly one shard, once.
+ */
+import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { loadConfig, validateConfig } from '../core/config.js';
+import { ConfigError, IcrlError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { Progress } from '../core/progress.js';
+import { getFamily } from '../envs/index.js';
+import type { BatchedEnv } from '../envs/types.js';
+import { deserializeTasks, serializeTasks, splitTasks, type Task, type TaskSpace } from '../tasks/taskSpace.js';
+import { makeAgent } from '../algorithms/index.js';
+import { h5ready } from './h5.js';
+import { writeDpt, writeHistories, type History } from './store.js';
+import { defaultRollin, generateDptSamples } from './dpt.js';
+import { concatDpt } from './datasets.js';
+
+export const collectConfigSchema = z
+  .object({
+    /** `histories`: whole learning histories of `algorithm`; `dpt`: DPT samples. */
+    kind: z.enum(['histories', 'dpt']),
+    family: z.string(),
+    envOptions: z.record(z.string(), z.unknown()).default({}),
+    tasks: z
+      .object({
+        /** Number of tasks (= histories per run, or DPT samples); a finite split is cycled through. */
+        count: z.number().int().min(1),
+        /** Which side of the family's train / held-out split to draw from. */
+        split: z.enum(['train', 'heldOut', 'all']).default('train'),
+        /** Held-out size: fraction (finite spaces) or count (infinite spaces). */
+        heldOut: z.number().positive().default(0.2),
+        seed: z.number().int().min(0).default(0),
+        /** A tasks JSON file (e.g. chosen by a teacher) instead of the split. */
+        file: z.string().optional(),
+      })
+      .strict(),
+    algorithm: z.record(z.string(), z.unknown()).optional(),
+    /** histories: steps per history. */
+    steps: z.number().int().min(1).optional(),
+    /** histories: runs per task stored in one group (XLand-100B's N). */
+    historiesPerTask: z.number().int().min(1).default(1),
+    /** dpt: transitions per in-context dataset. */
+    contextLength: z.number().int().min(1).optional(),
+    rollin: z.enum(['dirichlet', 'uniform']).optional(),
+    /** Instances stepped together. */
+    numEnvs: z.number().int().min(1).default(256),
+    shardSize: z.number().int().min(1).default(1000),
+    workers: z.number().int().min(0).default(2),
+    seed: z.number().int().min(0).default(0),
+    out: z.string().optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.kind === 'histories') {
+      if (!c.algorithm) ctx.addIssue({ code: 'custom', path: ['algorithm'], message: 'required for kind "histories" (e.g. { kind: q-learning })' });
+      if (!c.steps) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'required for kind "histories" (steps per history)' });
+    } else if (!c.contextLength) ctx.addIssue({ code: 'custom', path: ['contextLength'], message: 'required for kind "dpt"' });
+  });
+
+export type CollectConfig = z.output<typeof collectConfigSchema>;
+
+export interface Manifest {
+  format: 'icrl-collection-1';
+  configHash: string;
+  config: CollectConfig;
+  numTasks: number;
+  numShards: number;
+  shards: Record<string, { file: string; tasks: [number, number]; transitions: number }>;
+  complete: boolean;
+}
+
+/** Settings that change what is collected (not how: workers and out are excluded). */
+export function configHash(c: CollectConfig): string {
+  const { workers: _w, out: _o, ...rest } = c;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
+}
+
+export function loadCollectConfig(file: string): CollectConfig {
+  // Paths in a config (out, tasks.file) are relative to the working directory, as in every icrl config.
+  const c = loadConfig(collectConfigSchema, file);
+  checkFamily(c, file);
+  return c;
+}
+
+function checkFamily(c: CollectConfig, source: string): void {
+  try {
+    getFamily(c.family).taskSpace(c.envOptions);
+  } catch (e) {
+    throw new ConfigError(`${source}: family: ${(e as Error).message}`, source, 'family');
+  }
+  if (c.algorithm) makeAgent(c.algorithm, `${source}: algorithm`);
+}
+
+/** The ordered task list of a collection (deterministic from the config). */
+export function resolveTasks(c: CollectConfig): Task[] {
+  const space: TaskSpace = getFamily(c.family).taskSpace(c.envOptions);
+  if (c.tasks.file) {
+    const list = deserializeTasks(space, readFileSync(c.tasks.file, 'utf8'), c.tasks.file);
+    return Array.from({ length: c.tasks.count }, (_, i) => list[i % list.length]);
+  }
+  if (space.finite) {
+    const pool = c.tasks.split === 'all' ? space.enumerate() : (() => {
+      const s = splitTasks(space, { seed: c.tasks.seed, heldOut: c.tasks.heldOut });
+      return c.tasks.split === 'train' ? s.train : s.heldOut;
+    })();
+    return Array.from({ length: c.tasks.count }, (_, i) => pool[i % pool.length]);
+  }
+  if (c.tasks.split === 'all') return space.sampleMany(new Rng(c.tasks.seed).split('all'), c.tasks.count);
+  const heldOut = Math.max(1, Math.round(c.tasks.heldOut < 1 ? 200 : c.tasks.heldOut));
+  const s = splitTasks(space, { seed: c.tasks.seed, heldOut, train: c.tasks.split === 'train' ? c.tasks.count : 1 });
+  if (c.tasks.split === 'train') return s.train;
+  return Array.from({ length: c.tasks.count }, (_, i) => s.heldOut[i % s.heldOut.length]);
+}
+
+export function shardFile(i: number): string {
+  return `shard-${String(i).padStart(5, '0')}.h5`;
+}
+
+/** Computes shard `index` and writes it (atomically) into `outDir`; returns the transitions taken. */
+export async function computeShard(c: CollectConfig, tasks: Task[], index: number, outDir: string): Promise<number> {
+  await h5ready();
+  const first = index * c.shardSize;
+  const end = Math.min(tasks.length, first + c.shardSize);
+  const root = new Rng(c.seed).split(`shard-${index}`);
+  const fam = getFamily(c.family);
+  let transitions = 0;
+  const file = join(outDir, shardFile(index));
+  if (c.kind === 'dpt') {
+    const parts = [];
+    for (let b = first, k = 0; b < end; b += c.numEnvs, k++) {
+      const batch = tasks.slice(b, Math.min(end, b + c.numEnvs));
+      const rng = root.split(k);
+      const env = fam.make(batch.length, c.envOptions, rng.split('make'));
+      parts.push(generateDptSamples(env, batch, c.contextLength!, c.rollin ?? defaultRollin(c.family), rng, b));
+      transitions += batch.length * c.contextLength!;
+    }
+    writeDpt(file, concatDpt(parts), tasks.slice(first, end), { 'config-hash': configHash(c), shard: index, family: c.family });
+    return transitions;
+  }
+  const histories: History[] = [];
+  const R = c.historiesPerTask;
+  for (let b = first, k = 0; b < end; b += c.numEnvs, k++) {
+    const batch = tasks.slice(b, Math.min(end, b + c.numEnvs));
+    // one instance per (task, run)
+    const inst: Task[] = [];
+    for (const t of batch) for (let r = 0; r < R; r++) inst.push(t);
+    const rng = root.split(k);
+    const env = fam.make(inst.length, c.envOptions, rng.split('make'));
+    env.setTasks(inst);
+    const hs = await recordHistories(env, c, rng);
+    for (let j = 0; j < batch.length; j++) {
+      histories.push(mergeRuns(hs.slice(j * R, (j + 1) * R), batch[j], b + j, c, rng, env));
+    }
+    transitions += inst.length * c.steps!;
+  }
+  writeHistories(file, histories);
+  return transitions;
+}
+
+interface Run {
+  observations: Float32Array;
+  states?: Int32Array;
+  actions: Int32Array;
+  rewards: Float32Array;
+  dones: Uint8Array;
+  expert: Int32Array;
+}
+
+/** Plays the source algorithm on every instance of `env` for `steps` steps, recording each instance's run. */
+async function recordHistories(env: BatchedEnv, c: CollectConfig, rng: Rng): Promise<Run[]> {
+  const n = env.numEnvs;
+  const T = c.steps!;
+  const d = env.obsDim;
+  if (env.numActions < 1) throw new IcrlError(`collect: ${env.family} has continuous actions; history collection supports discrete actions`);
+  const agent = makeAgent(c.algorithm, 'algorithm');
+  env.reset(rng.split('env').nextU32());
+  await agent.reset(env, rng.split('agent'));
+  const runs: Run[] = Array.from({ length: n }, () => ({
+    observations: new Float32Array(T * d),
+    states: env.numStates > 0 ? new Int32Array(T) : undefined,
+    actions: new Int32Array(T),
+    rewards: new Float32Array(T),
+    dones: new Uint8Array(T),
+    expert: new Int32Array(T),
+  }));
+  const actions = new Int32Array(n);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < n; i++) {
+      const r = runs[i];
+      r.observations.set(env.obs.subarray(i * d, i * d + d), t * d);
+      if (r.states) r.states[t] = env.stateIndex[i];
+      r.expert[t] = env.oracleAction(i);
+    }
+    const p = agent.act(env.obs, actions);
+    if (p instanceof Promise) await p;
+    env.step(actions);
+    for (let i = 0; i < n; i++) {
+      const r = runs[i];
+      r.actions[t] = actions[i];
+      r.rewards[t] = env.rewards[i];
+      r.dones[t] = env.terminated[i] | env.truncated[i];
+    }
+    agent.observe({ actions, rewards: env.rewards, obs: env.obs, terminated: env.terminated, truncated: env.truncated });
+  }
+  return runs;
+}
+
+function mergeRuns(runs: Run[], task: Task, taskIndex: number, c: CollectConfig, rng: Rng, probe: BatchedEnv): History {
+  const T = c.steps!;
+  const R = runs.length;
+  const d = runs[0].observations.length / T;
+  const cat = <A extends Float32Array | Int32Array | Uint8Array>(make: (n: number) => A, get: (r: Run) => A, per: number): A => {
+    const out = make(R * T * per);
+    runs.forEach((r, k) => out.set(get(r), k * T * per));
+    return out;
+  };
+  return {
+    task,
+    taskIndex,
+    seed: rng.getState().key[0],
+    algorithm: c.algorithm as History['algorithm'],
+    numHistories: R,
+    length: T,
+    obsDim: d,
+    numActions: probe.numActions,
+    actDim: 0,
+    numStates: probe.numStates,
+    horizon: probe.horizon,
+    observations: cat((n) => new Float32Array(n), (r) => r.observations, d),
+    states: runs[0].states ? cat((n) => new Int32Array(n), (r) => r.states!, 1) : undefined,
+    actions: cat((n) => new Int32Array(n), (r) => r.actions, 1),
+    rewards: cat((n) => new Float32Array(n), (r) => r.rewards, 1),
+    dones: cat((n) => new Uint8Array(n), (r) => r.dones, 1),
+    expertActions: cat((n) => new Int32Array(n), (r) => r.expert, 1),
+  };
+}
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value, null, 1));
+  renameSync(tmp, file);
+}
+
+export function readManifest(outDir: string): Manifest | null {
+  const f = join(outDir, 'manifest.json');
+  if (!existsSync(f)) return null;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new IcrlError(`${f}: cannot read the collection manifest: ${(e as Error).message}`);
+  }
+}
+
+export interface CollectOptions {
+  /** Overrides config.out. */
+  out?: string;
+  /** Overrides config.workers (0 = in this thread). */
+  workers?: number;
+  /** Start over even if the folder holds a collection of another config. */
+  force?: boolean;
+  silent?: boolean;
+  /** Stop after this many shards (tests, benchmarks). */
+  maxShards?: number;
+}
+
+export interface CollectResult {
+  outDir: string;
+  manifest: Manifest;
+  /** Shards computed by this call (not resumed from before). */
+  computed: number;
+  transitions: number;
+  seconds: number;
+}
+
+/** Path of the compiled worker script (workers always run compiled JavaScript from dist/). */
+function workerScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return join(dirname(here), 'collectWorker.js');
+  // running from TypeScript sources (tests): use the build in dist/
+  const root = resolve(dirname(here), '..', '..');
+  const js = join(root, 'dist', 'data', 'collectWorker.js');
+  if (!existsSync(js)) throw new IcrlError(`collect: worker script ${js} not found; run \`npm run build\` first (or set workers: 0)`);
+  return js;
+}
+
+/** Runs (or resumes) a collection. */
+export async function collect(config: CollectConfig, opts: CollectOptions = {}): Promise<CollectResult> {
+  const c = validateConfig(collectConfigSchema, config, 'collect config');
+  const outDir = opts.out ?? c.out;
+  if (!outDir) throw new ConfigError('collect: no output folder (set `out` in the config or pass --out)', undefined, 'out');
+  mkdirSync(outDir, { recursive: true });
+  const hash = configHash(c);
+  const tasks = resolveTasks(c);
+  const numShards = Math.ceil(tasks.length / c.shardSize);
+  let manifest = readManifest(outDir);
+  if (manifest && manifest.configHash !== hash) {
+    if (!opts.force) throw new IcrlError(`${join(outDir, 'manifest.json')}: this folder holds a collection of another config (hash ${manifest.configHash}, now ${hash}); use another --out or --force to start over`);
+    manifest = null;
+  }
+  if (!manifest) {
+    for (const f of readdirSync(outDir)) if (/^shard-\d+\.h5/.test(f) || f.startsWith('manifest.json')) rmSync(join(outDir, f), { force: true });
+    manifest = { format: 'icrl-collection-1', configHash: hash, config: c, numTasks: tasks.length, numShards, shards: {}, complete: false };
+    const space = getFamily(c.family).taskSpace(c.envOptions);
+    writeJsonAtomic(join(outDir, 'tasks.json'), JSON.parse(serializeTasks(space, tasks)));
+    writeJsonAtomic(join(outDir, 'manifest.json'), manifest);
+  }
+  // leftovers of a killed run: temporary files and shard files the manifest does not list
+  for (const f of readdirSync(outDir)) {
+    const m = /^shard-(\d+)\.h5/.exec(f);
+    if (f.includes('.tmp-') || (m && !manifest.shards[String(Number(m[1]))])) rmSync(join(outDir, f), { force: true });
+  }
+  const pending: number[] = [];
+  for (let i = 0; i < numShards; i++) if (!manifest.shards[String(i)]) pending.push(i);
+  const todo = opts.maxShards !== undefined ? pending.slice(0, opts.maxShards) : pending;
+  const done0 = numShards - pending.length;
+  const progress = new Progress(`collect ${c.kind} ${c.family}`, tasks.length, { unit: 'tasks', silent: opts.silent });
+  let doneTasks = Object.values(manifest.shards).reduce((a, s) => a + (s.tasks[1] - s.tasks[0]), 0);
+  progress.update(doneTasks, done0 > 0 ? `(resumed: ${done0} shards done)` : undefined);
+  const t0 = Date.now();
+  let transitions = 0;
+  const m = manifest;
+  const finish = (i: number, tr: number): void => {
+    const first = i * c.shardSize;
+    const end = Math.min(tasks.length, first + c.shardSize);
+    m.shards[String(i)] = { file: shardFile(i), tasks: [first, end], transitions: tr };
+    m.complete = Object.keys(m.shards).length === numShards;
+    writeJsonAtomic(join(outDir, 'manifest.json'), m);
+    transitions += tr;
+    doneTasks += end - first;
+    progress.update(doneTasks);
+  };
+  const workers = Math.min(opts.workers ?? c.workers, todo.length);
+  if (workers === 0) {
+    for (const i of todo) finish(i, await computeShard(c, tasks, i, outDir));
+  } else {
+    await runWorkers(workers, c, outDir, todo, finish);
+  }
+  progress.finish();
+  return { outDir, manifest: m, computed: todo.length, transitions, seconds: (Date.now() - t0) / 1000 };
+}
+
+async function runWorkers(count: number, c: CollectConfig, outDir: string, todo: number[], finish: (i: number, tr: number) => void): Promise<void> {
+  const script = workerScript();
+  const queue = [...todo];
+  await new Promise<void>((res, rej) => {
+    let live = count;
+    let failed = false;
+    const pool: Worker[] = [];
+    const next = (w: Worker): void => {
+      const i = queue.shift();
+      if (i === undefined || failed) {
+        void w.terminate();
+        return;
+      }
+      w.postMessage({ shard: i });
+    };
+    for (let k = 0; k < count; k++) {
+      const w = new Worker(script, { workerData: { config: c, outDir } });
+      pool.push(w);
+      w.on('message', (msg: { shard: number; transitions?: number; error?: string }) => {
+        if (msg.error !== undefined) {
+          failed = true;
+          for (const p of pool) void p.terminate();
+          rej(new IcrlError(`collect: shard ${msg.shard} failed: ${msg.error}`));
+          return;
+        }
+        finish(msg.shard, msg.transitions ?? 0);
+        next(w);
+      });
+      w.on('error', (e) => {
+        failed = true;
+        for (const p of pool) void p.terminate();
+        rej(e);
+      });
+      w.on('exit', () => {
+        live--;
+        if (live === 0 && !failed) res();
+      });
+      next(w);
+    }
+  });
+}

@@ -1,0 +1,16 @@
+/**
+ * Worker thread of `collect`: receives shard indices, computes and writes each shard, replies with
+ * its transition count (or the error). Loaded as compiled JavaScript from dist/.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { computeShard, resolveTasks, type CollectConfig } from './collect.js';
+
+const { config, outDir } = workerData as { config: CollectConfig; outDir: string };
+const tasks = resolveTasks(config);
+
+parentPort!.on('message', (msg: { shard: number }) => {
+  computeShard(config, tasks, msg.shard, outDir).then(
+    (transitions) => parentPort!.postMessage({ shard: msg.shard, transitions }),
+    (e: unknown) => parentPort!.postMessage({ shard: msg.shard, error: e instanceof Error ? e.message : String(e) }),
+  );
+});

@@ -1,0 +1,112 @@
+/**
+ * DPT pretraining samples (PROTOCOLS.md): for each task an in-context dataset of T transitions from a
+ * roll-in policy, a query state, and the optimal action at the query state.
+ *
+ * Roll-ins:
+ *  - `dirichlet` (bandits): arm probabilities p = (1 - w) Dir(1, ..., 1) + w e_best with the optimal
+ *    arm's extra weight w drawn from {0, 0.1, ..., 1}; each context pull draws an arm from p.
+ *  - `uniform` (MDPs such as Dark Room): uniformly random actions from the start state, episodes
+ *    resetting as usual.
+ * Query state: bandits have one state (the constant observation). Dark Room: a cell drawn uniformly,
+ * labelled by the shortest move toward the goal (through the task's action permutation). Other
+ * families: the state reached after a further random number (0..horizon-1) of uniform random steps,
+ * labelled by the environment's oracle.
+ */
+import type { BatchedEnv } from '../envs/types.js';
+import type { Task } from '../tasks/taskSpace.js';
+import type { Rng } from '../core/rng.js';
+import { IcrlError } from '../core/errors.js';
+import { ACTION_PERMUTATIONS } from '../envs/common.js';
+import { gridMoveToward } from '../envs/common.js';
+import { allocDptDataset, type DptDataset } from './datasets.js';
+
+export type Rollin = 'dirichlet' | 'uniform';
+
+export function defaultRollin(family: string): Rollin {
+  return family === 'bandit' || family === 'linear-bandit' ? 'dirichlet' : 'uniform';
+}
+
+/**
+ * Generates one DPT sample per instance of `env` (tasks already set, numEnvs = tasks.length) into a
+ * new dataset; taskIndex[i] = firstTask + i. Returns also the transitions taken (for throughput).
+ */
+export function generateDptSamples(env: BatchedEnv, tasks: Task[], T: number, rollin: Rollin, rng: Rng, firstTask: number): DptDataset {
+  const n = env.numEnvs;
+  if (tasks.length !== n) throw new IcrlError(`DPT: ${tasks.length} tasks for ${n} instances`);
+  if (env.numActions < 1) throw new IcrlError(`DPT: ${env.family} has continuous actions; only discrete-action families are supported by this generator`);
+  const d = env.obsDim;
+  const K = env.numActions;
+  const ds = allocDptDataset(n, T, d, K, 0);
+  env.setTasks(tasks);
+  env.reset(rng.split('env').nextU32());
+  const arng = rng.split('actions');
+  // roll-in policy per instance
+  let probs: Float64Array | null = null;
+  if (rollin === 'dirichlet') {
+    probs = new Float64Array(n * K);
+    const ones = new Float64Array(K).fill(1);
+    const prng = rng.split('policy');
+    for (let i = 0; i < n; i++) {
+      const dir = prng.dirichlet(ones);
+      const w = prng.int(11) / 10;
+      const best = env.oracleAction(i);
+      for (let a = 0; a < K; a++) probs[i * K + a] = (1 - w) * dir[a] + (a === best ? w : 0);
+    }
+  }
+  const actions = new Int32Array(n);
+  const ca = ds.contextActions as Int32Array;
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < n; i++) {
+      ds.contextStates.set(env.obs.subarray(i * d, i * d + d), (i * T + t) * d);
+      actions[i] = probs ? arng.choice(probs.subarray(i * K, i * K + K)) : arng.int(K);
+    }
+    env.step(actions);
+    for (let i = 0; i < n; i++) {
+      const r = i * T + t;
+      ca[r] = actions[i];
+      ds.contextRewards[r] = env.rewards[i];
+      const ended = env.terminated[i] === 1 || env.truncated[i] === 1;
+      ds.contextNextStates.set((ended ? env.finalObs : env.obs).subarray(i * d, i * d + d), r * d);
+    }
+  }
+  const opt = ds.optimalActions as Int32Array;
+  const qrng = rng.split('query');
+  if (env.family === 'bandit' || env.family === 'linear-bandit') {
+    for (let i = 0; i < n; i++) {
+      ds.queryStates.set(env.obs.subarray(i * d, i * d + d), i * d);
+      opt[i] = env.oracleAction(i);
+    }
+  } else if (env.family === 'darkroom') {
+    const size = (env as unknown as { size: number }).size;
+    for (let i = 0; i < n; i++) {
+      const p = tasks[i].params;
+      const x = qrng.int(size);
+      const y = qrng.int(size);
+      ds.queryStates[i * d] = x;
+      ds.queryStates[i * d + 1] = y;
+      const b = gridMoveToward(x, y, p.goalX as number, p.goalY as number);
+      const perm = typeof p.perm === 'number' ? ACTION_PERMUTATIONS[p.perm] : null;
+      opt[i] = perm ? perm.indexOf(b) : b;
+    }
+  } else {
+    const extra = new Int32Array(n);
+    for (let i = 0; i < n; i++) extra[i] = qrng.int(Math.max(1, env.horizon));
+    const done = new Uint8Array(n);
+    for (let s = 0; ; s++) {
+      let pending = 0;
+      for (let i = 0; i < n; i++) {
+        if (!done[i] && s === extra[i]) {
+          ds.queryStates.set(env.obs.subarray(i * d, i * d + d), i * d);
+          opt[i] = env.oracleAction(i);
+          done[i] = 1;
+        }
+        if (!done[i]) pending++;
+        actions[i] = arng.int(K);
+      }
+      if (pending === 0) break;
+      env.step(actions);
+    }
+  }
+  for (let i = 0; i < n; i++) ds.taskIndex[i] = firstTask + i;
+  return ds;
+}
