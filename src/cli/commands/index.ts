@@ -8,11 +8,10 @@ import { register as registerReport } from './report.js';
 import { register as teach } from './teach.js';
 import { register as registerLlm } from './llm.js';
 import { register as registerTasks } from './tasks.js';
-import { register as registerCollect } from './collect.js';
 
 type Register = (program: Command) => void;
 
-const modules: Register[] = [registerEval, registerReport, teach, registerCollect, registerLlm, registerTasks];
+const modules: Register[] = [registerEval, registerReport, teach, registerLlm, registerTasks];
 
 export function registerCommands(program: Command): void {
   for (const register of modules) register(program);

@@ -4,7 +4,9 @@
  * bandit prompt and answers {"action": k} with the UCB1 (or greedy, or random) choice; on prompts it
  * cannot read (Dark Room, contextual bandits) it answers a random valid action. A configurable share
  * of answers is deliberately broken (not JSON, action out of range, HTTP 500, no answer at all) so that
- * the agent's error handling can be watched. Every answer is a pure function of the seed and the
+ * the agent's error handling can be watched. To task-proposal prompts (`icrl tasks propose`) it
+ * answers parameters drawn uniformly from the spaces listed in the prompt (a random proposer, not a
+ * reasoned one), plus one out-of-range task with the outOfRange probability. Every answer is a pure function of the seed and the
  * request body, so a rerun gives the same answers whatever the order in which requests arrive.
  */
 import { z } from 'zod';
@@ -89,11 +91,18 @@ export function scriptedPolicyResponder(options: ScriptedPolicyOptions = {}): Fa
   const f = o.faults;
   if (f.notJson + f.outOfRange + f.http500 + f.timeout > 1) throw new RangeError('scripted policy: fault shares sum to more than 1');
   const root = new Rng(o.seed);
+  // how often each exact request was seen: a retry of the same request gets a fresh draw, and the
+  // answers stay a function of (seed, request, repetition) whatever the arrival order
+  const seen = new Map<string, number>();
   return (req: FakeRequest): FakeReply => {
-    const rng = root.split(requestHash(req.body));
+    const h = requestHash(req.body);
+    const rep = seen.get(h) ?? 0;
+    seen.set(h, rep + 1);
+    const rng = root.split(`${h}:${rep}`);
     const msgs = req.body?.messages ?? [];
     const user = msgs.find((m) => m.role === 'user');
     const text = `${msgs.find((m) => m.role === 'system')?.content ?? ''}\n${user?.content ?? ''}`;
+    if (/^Task family: /m.test(String(user?.content ?? ''))) return proposalReply(String(user?.content), rng, f.outOfRange, o.delayMs);
     const { k, stats } = readBanditPrompt(String(text));
     const u = rng.uniform();
     let acc = f.notJson;
@@ -105,4 +114,33 @@ export function scriptedPolicyResponder(options: ScriptedPolicyOptions = {}): Fa
     const a = stats && o.policy !== 'random' ? choose(stats, o.policy, o.c, rng) : rng.int(k);
     return { content: JSON.stringify({ action: a }), delayMs: o.delayMs };
   };
+}
+
+/** Parses the parameter lines of a proposal prompt ("- name: box 3-d [0,0,0]..[1,1,1] (...)") and samples them. */
+function sampleParam(spec: string, rng: Rng): unknown {
+  let m = /^box \[(-?[\d.e+-]+), (-?[\d.e+-]+)\]/.exec(spec);
+  if (m) return Number(rng.uniformRange(Number(m[1]), Number(m[2])).toFixed(3));
+  m = /^box (\d+)-d \[([^\]]*)\]\.\.\[([^\]]*)\]/.exec(spec);
+  if (m) {
+    const lo = m[2].split(',').map(Number);
+    const hi = m[3].split(',').map(Number);
+    return lo.map((l, i) => Number(rng.uniformRange(l, hi[i]).toFixed(3)));
+  }
+  m = /^discrete \{(-?\d+)\.\.(-?\d+)\}/.exec(spec);
+  if (m) return rng.intRange(Number(m[1]), Number(m[2]));
+  m = /^categorical \{(.*)\}/.exec(spec);
+  if (m) {
+    const values = JSON.parse(`[${m[1]}]`) as unknown[];
+    return values[rng.int(values.length)];
+  }
+  return null;
+}
+
+function proposalReply(prompt: string, rng: Rng, outOfRange: number, delayMs: number): FakeReply {
+  const params = [...prompt.matchAll(/^- (\w+): (.*)$/gm)].map((m) => ({ name: m[1], spec: m[2] }));
+  const n = Number(/Propose (\d+) new tasks/.exec(prompt)?.[1] ?? 1);
+  const tasks: Record<string, unknown>[] = [];
+  for (let i = 0; i < n; i++) tasks.push(Object.fromEntries(params.map((p) => [p.name, sampleParam(p.spec, rng)])));
+  if (params.length && rng.uniform() < outOfRange) tasks.push(Object.fromEntries(params.map((p) => [p.name, 1e9])));
+  return { content: JSON.stringify({ tasks }), delayMs };
 }

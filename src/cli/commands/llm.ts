@@ -1,0 +1,117 @@
+/**
+ * `icrl llm`: tools for the LLM side. `serve-fake` starts a local OpenAI-compatible endpoint with a
+ * scripted, rule-based responder (NOT a language model) so the LLM agent and the task proposer can be
+ * tried without a model; `ask` sends one prompt to a real or fake endpoint and prints the answer and
+ * its token count.
+ */
+import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { startFakeOpenAI } from '../../core/llm/fakeServer.js';
+import { LlmClient } from '../../core/llm/client.js';
+import { IcrlError } from '../../core/errors.js';
+import { scriptedPolicyResponder } from '../../eval/llm/scriptedPolicy.js';
+
+const num = (v: string): number => {
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new IcrlError(`not a number: ${v}`);
+  return x;
+};
+
+interface ServeOptions {
+  port: number;
+  host: string;
+  policy: 'ucb' | 'greedy' | 'random';
+  c: number;
+  seed: number;
+  notJson: number;
+  outOfRange: number;
+  http500: number;
+  timeout: number;
+  delayMs: number;
+  model: string;
+  run?: string;
+}
+
+export function register(program: Command): void {
+  const llm = program.command('llm').description('LLM endpoint tools: a scripted local endpoint for trying the LLM agent without a model, and a one-shot query');
+
+  llm
+    .command('serve-fake')
+    .description('Serve a scripted OpenAI-compatible endpoint (NOT a language model: rule-based answers computed from the prompt)')
+    .option('--port <n>', 'port (0 = any free port)', num, 8089)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--policy <name>', 'bandit rule: ucb | greedy | random', 'ucb')
+    .option('--c <x>', 'UCB exploration constant', num, 1)
+    .option('--seed <n>', 'seed of the answers and the injected faults', num, 0)
+    .option('--not-json <p>', 'share of answers that are prose, not JSON', num, 0)
+    .option('--out-of-range <p>', 'share of answers with an action out of range (proposals: an extra out-of-space task)', num, 0)
+    .option('--http-500 <p>', 'share of requests answered with HTTP 500', num, 0)
+    .option('--timeout <p>', 'share of requests never answered (the client times out)', num, 0)
+    .option('--delay-ms <n>', 'delay of every answer in milliseconds', num, 0)
+    .option('--model <name>', 'model name exported to --run as ICRL_LLM_MODEL', 'scripted-ucb')
+    .option('--run <command>', 'run this shell command with ICRL_LLM_BASE_URL / ICRL_LLM_MODEL pointing at the server, then stop the server and exit with its status')
+    .addHelpText(
+      'after',
+      `
+This endpoint is a script, not a language model. For the LLM agent's bandit prompts it reads the
+per-arm statistics (or the raw pull history) from the prompt and answers {"action": k} with the UCB1
+(or greedy, or random) choice; for prompts it cannot read (Dark Room, contextual bandits) it answers
+a random valid action; for task-proposal prompts it samples parameters uniformly from the spaces the
+prompt lists. The fault options inject broken answers to exercise the agent's error handling.
+Answers depend only on the seed and the request, so reruns are reproducible.
+
+Examples:
+  icrl llm serve-fake --port 8089                       # then point ICRL_LLM_BASE_URL at http://127.0.0.1:8089/v1
+  icrl llm serve-fake --port 0 --not-json 0.03 --out-of-range 0.02 --http-500 0.01 \\
+      --run "icrl eval configs/llm-bandit.yaml"`,
+    )
+    .action(async (o: ServeOptions) => {
+      const responder = scriptedPolicyResponder({
+        policy: o.policy,
+        c: o.c,
+        seed: o.seed,
+        delayMs: o.delayMs,
+        faults: { notJson: o.notJson, outOfRange: o.outOfRange, http500: o.http500, timeout: o.timeout },
+      });
+      const server = await startFakeOpenAI(responder, { port: o.port, host: o.host });
+      process.stderr.write(`scripted endpoint (not a language model) at ${server.url}\n`);
+      if (o.run) {
+        const child = spawn(o.run, { shell: true, stdio: 'inherit', env: { ...process.env, ICRL_LLM_BASE_URL: server.url, ICRL_LLM_MODEL: o.model } });
+        const code = await new Promise<number>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+        await server.close();
+        process.stderr.write(`scripted endpoint: served ${server.requests.length} requests\n`);
+        process.exitCode = code;
+        return;
+      }
+      process.stderr.write('Ctrl-C to stop\n');
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await server.close();
+      process.stderr.write(`scripted endpoint: served ${server.requests.length} requests\n`);
+    });
+
+  llm
+    .command('ask')
+    .description('Send one prompt to an OpenAI-compatible endpoint and print the answer with its token count')
+    .argument('<prompt>', 'the user message')
+    .option('--base-url <url>', 'endpoint (default ICRL_LLM_BASE_URL), e.g. http://localhost:11434/v1')
+    .option('--model <name>', 'model (default ICRL_LLM_MODEL)')
+    .option('--system <text>', 'system message')
+    .option('--timeout-ms <n>', 'request timeout', num, 30_000)
+    .option('--json', 'ask for a JSON object (response_format json_object)')
+    .addHelpText('after', '\nThe API key comes from ICRL_LLM_API_KEY or OPENAI_API_KEY.')
+    .action(async (prompt: string, o: { baseUrl?: string; model?: string; system?: string; timeoutMs: number; json?: boolean }) => {
+      const client = LlmClient.fromConfig({ baseUrl: o.baseUrl, model: o.model, timeoutMs: o.timeoutMs, maxRetries: 1 }, process.env, 'icrl llm ask');
+      const messages = [...(o.system ? [{ role: 'system' as const, content: o.system }] : []), { role: 'user' as const, content: prompt }];
+      try {
+        const r = await client.chat({ messages, json: o.json });
+        process.stdout.write(`${r.content}\n`);
+        process.stderr.write(`model ${r.model}: ${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion tokens\n`);
+      } catch (e) {
+        throw new IcrlError(`icrl llm ask: ${(e as Error).message}`);
+      }
+    });
+}
