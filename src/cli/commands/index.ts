@@ -5,13 +5,14 @@
 import type { Command } from 'commander';
 import { register as registerEval } from './eval.js';
 import { register as registerReport } from './report.js';
+import { register as registerQuickstart } from './quickstart.js';
 import { register as teach } from './teach.js';
 import { register as registerLlm } from './llm.js';
 import { register as registerTasks } from './tasks.js';
 
 type Register = (program: Command) => void;
 
-const modules: Register[] = [registerEval, registerReport, teach, registerLlm, registerTasks];
+const modules: Register[] = [registerEval, registerReport, registerQuickstart, teach, registerLlm, registerTasks];
 
 export function registerCommands(program: Command): void {
   for (const register of modules) register(program);
