@@ -9,10 +9,12 @@ import { register as registerQuickstart } from './quickstart.js';
 import { register as teach } from './teach.js';
 import { register as registerLlm } from './llm.js';
 import { register as registerTasks } from './tasks.js';
+import { register as registerCollect } from './collect.js';
+import { register as registerTrain } from './train.js';
 
 type Register = (program: Command) => void;
 
-const modules: Register[] = [registerEval, registerReport, registerQuickstart, teach, registerLlm, registerTasks];
+const modules: Register[] = [registerEval, registerReport, registerQuickstart, teach, registerCollect, registerTrain, registerLlm, registerTasks];
 
 export function registerCommands(program: Command): void {
   for (const register of modules) register(program);

@@ -1,0 +1,49 @@
+/**
+ * `icrl train <config>`: trains an AD, DPT or T2MIR model; resumes from the last checkpoint of the
+ * output folder when there is one.
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { loadTrainConfig } from '../../train/config.js';
+import { trainFromConfig } from '../../train/trainer.js';
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('Train an in-context RL model (AD, DPT, T2MIR) from a config; resumes from the last checkpoint of its output folder')
+    .argument('<config>', 'training config (YAML or JSON), e.g. configs/dpt-bandit-small.yaml')
+    .option('-o, --out <dir>', "output folder (overrides the config's out)")
+    .option('--steps <n>', 'number of training steps (overrides optim.steps)', (v) => Number.parseInt(v, 10))
+    .option('--fresh', 'ignore existing checkpoints and start over (the metrics file is rewritten)')
+    .option('--no-progress', 'no progress bar')
+    .addHelpText(
+      'after',
+      `
+Writes into the output folder:
+  metrics.jsonl          one JSON object per line: config, train (loss, lr, gradNorm, tokensPerSecond,
+                         expertLoad for T2MIR), eval (validation loss, held-out regret or returns)
+  checkpoints/           step-NNNNNN/ (weights, optimizer, RNG and data position) + latest.json
+  model/                 the final model (model.safetensors + config.json), for icrl eval
+                         ({ type: model, checkpoint: <out> })
+  result.json            summary (final loss, training seconds, evaluations)
+A run killed at any point continues from its last checkpoint when started again with the same
+command, exactly as if it had not been interrupted. A NaN or infinite loss stops the run with the step
+and keeps the last good checkpoint. Configs: configs/{dpt-bandit,dpt-darkroom,ad-darkroom,t2mir-ad-darkroom}[-small].yaml;
+see docs/models.md.`,
+    )
+    .action(async (config: string, o: { out?: string; steps?: number; fresh?: boolean; progress: boolean }) => {
+      const cfg = loadTrainConfig(config);
+      if (o.steps !== undefined) cfg.optim.steps = o.steps;
+      const res = await trainFromConfig(cfg, {
+        outDir: o.out ? resolve(o.out) : undefined,
+        resume: !o.fresh,
+        progressBar: o.progress,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      const last = res.evals[res.evals.length - 1];
+      const evalText = last ? (last.meanRegret !== undefined ? `held-out regret ${last.meanRegret.toFixed(2)}` : `held-out returns per episode ${last.returns!.map((r) => r.toFixed(1)).join(' ')} (oracle ${last.oracleReturn!.toFixed(1)})`) : '';
+      process.stdout.write(
+        `trained ${cfg.name}: ${res.steps} steps${res.resumedFrom !== null ? ` (resumed from step ${res.resumedFrom})` : ''}, loss ${res.finalLoss.toFixed(4)}${res.valLoss !== null ? `, validation ${res.valLoss.toFixed(4)}` : ''}, ${res.trainSeconds.toFixed(1)}s of training; ${evalText}\nmodel:   ${res.modelDir}\nmetrics: ${res.metricsFile}\n`,
+      );
+    });
+}

@@ -1,0 +1,290 @@
+/**
+ * Trained models as agents (the `Agent` interface of src/algorithms/agent.ts), playing a batch of
+ * environment instances at once with batched key/value-cache decoding: each step feeds one new token
+ * per instance through the model; nothing already seen is recomputed.
+ *
+ * DPT agent: the context is every interaction so far (s, a, r, s'), across episodes; each step
+ * appends the last transition to the cache and asks the head for the action at the current state.
+ * The cache grows by doubling (no positions, so there is no length limit besides memory).
+ *
+ * AD agent: one token per step (observation, previous action, previous reward); episodes
+ * accumulate in the context. The context window is the model's trained window (contextLength
+ * tokens, its learned positions). When it is full, the oldest `slide` tokens are dropped, where
+ * slide = max(episode horizon, window / 4) (at most window - 1), and the kept tokens are re-encoded
+ * from position 0 in one batched forward pass; with Dark Room's fixed 100-step episodes and a
+ * 4-episode window this drops exactly the oldest episode, so the context always starts at an
+ * episode boundary, as the training windows do. This is the only recomputation, once per episode.
+ *
+ * Action choice: `sample` (default) draws from the predicted distribution with the agent's seeded
+ * stream (the DPT and AD papers sample; it is what makes the model explore); `greedy` takes the
+ * argmax. Continuous actions (point-robot) are the predicted vector clipped to the action bounds.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import type { Agent, StepOutcome } from '../algorithms/agent.js';
+import type { ActionArray, BatchedEnv } from '../envs/types.js';
+import type { Rng } from '../core/rng.js';
+import { ConfigError, IcrlError } from '../core/errors.js';
+import { KVCache, noGrad, tensor, tidy } from '../nn/index.js';
+import { ADModel } from './ad.js';
+import { DPTModel } from './dpt.js';
+import { loadInContextModel, type InContextModel } from './io.js';
+import { writeAdToken, writeDptToken, writeObs, type EnvDims } from './features.js';
+
+export type ActionSelection = 'sample' | 'greedy';
+
+export interface ModelAgentOptions {
+  actionSelection?: ActionSelection;
+  /** Softmax temperature when sampling (default 1). */
+  temperature?: number;
+  name?: string;
+}
+
+function checkEnv(dims: EnvDims, env: BatchedEnv, who: string): void {
+  if (env.family !== dims.family) throw new IcrlError(`${who}: the model was trained on ${dims.family}, not ${env.family}`);
+  if (env.obsDim !== dims.obsDim || env.numActions !== dims.numActions || env.actDim !== dims.actDim) {
+    throw new IcrlError(
+      `${who}: environment shape (obsDim ${env.obsDim}, numActions ${env.numActions}, actDim ${env.actDim}) differs from the model's (obsDim ${dims.obsDim}, numActions ${dims.numActions}, actDim ${dims.actDim})`,
+    );
+  }
+}
+
+/** Writes one action per row from predictions [N, outSize]. */
+function chooseActions(pred: Float32Array, dims: EnvDims, N: number, out: ActionArray, sel: ActionSelection, temperature: number, rng: Rng): void {
+  if (dims.numActions > 0) {
+    const A = dims.numActions;
+    const p = new Float64Array(A);
+    for (let i = 0; i < N; i++) {
+      const o = i * A;
+      let best = 0;
+      for (let a = 1; a < A; a++) if (pred[o + a] > pred[o + best]) best = a;
+      if (sel === 'greedy') {
+        out[i] = best;
+        continue;
+      }
+      const m = pred[o + best];
+      for (let a = 0; a < A; a++) p[a] = Math.exp((pred[o + a] - m) / temperature);
+      out[i] = rng.choice(p);
+    }
+    return;
+  }
+  const lo = dims.actLow ?? -Infinity;
+  const hi = dims.actHigh ?? Infinity;
+  for (let k = 0; k < N * dims.actDim; k++) out[k] = Math.min(hi, Math.max(lo, pred[k]));
+}
+
+/** A copy of a cache with more room (rows keep their positions). */
+function growCache(c: KVCache, maxLen: number): KVCache {
+  const n = new KVCache(c.batch, maxLen, c.dim, c.layers.length);
+  for (let l = 0; l < c.layers.length; l++) {
+    for (const key of ['k', 'v'] as const) {
+      const src = c.layers[l][key];
+      const dst = n.layers[l][key];
+      for (let b = 0; b < c.batch; b++) dst.set(src.subarray(b * c.maxLen * c.dim, (b * c.maxLen + c.length) * c.dim), b * maxLen * c.dim);
+    }
+  }
+  n.length = c.length;
+  return n;
+}
+
+export class DPTAgent implements Agent {
+  readonly name: string;
+  private env: BatchedEnv | null = null;
+  private rng: Rng | null = null;
+  private cache: KVCache | null = null;
+  private h: Float32Array = new Float32Array(0);
+  private lastObs: Float32Array = new Float32Array(0);
+  private token: Float32Array = new Float32Array(0);
+  private query: Float32Array = new Float32Array(0);
+  private readonly sel: ActionSelection;
+  private readonly temperature: number;
+
+  constructor(
+    readonly model: DPTModel,
+    opts: ModelAgentOptions = {},
+  ) {
+    this.name = opts.name ?? (model.cfg.moe ? 't2mir-dpt' : 'dpt');
+    this.sel = opts.actionSelection ?? 'sample';
+    this.temperature = opts.temperature ?? 1;
+  }
+
+  /** Number of transitions in the context. */
+  get contextSize(): number {
+    return this.cache ? this.cache.length - 1 : 0;
+  }
+
+  reset(env: BatchedEnv, rng: Rng): void {
+    checkEnv(this.model.dims, env, this.name);
+    this.env = env;
+    this.rng = rng;
+    const N = env.numEnvs;
+    this.model.eval();
+    this.cache = this.model.backbone.createCache(N, 128);
+    this.lastObs = new Float32Array(N * env.obsDim);
+    this.token = new Float32Array(N * this.model.tokenSize);
+    this.query = new Float32Array(N * this.model.querySize);
+    this.h = noGrad(() => tidy(() => this.model.startCache(this.cache!).toArray()));
+  }
+
+  act(obs: Float32Array, out: ActionArray): void {
+    const env = this.env;
+    if (!env || !this.rng) throw new IcrlError(`${this.name}: act() before reset()`);
+    const N = env.numEnvs;
+    const d = this.model.dims;
+    this.lastObs.set(obs.subarray(0, N * env.obsDim));
+    for (let i = 0; i < N; i++) writeObs(d, obs, i * env.obsDim, this.query, i * this.model.querySize);
+    const pred = noGrad(() =>
+      tidy(() => {
+        const h = tensor(this.h, [N, this.model.cfg.dModel]);
+        return this.model.predict(h, this.query).toArray();
+      }),
+    );
+    chooseActions(pred, d, N, out, this.sel, this.temperature, this.rng);
+  }
+
+  observe(o: StepOutcome): void {
+    const env = this.env;
+    if (!env || !this.cache) throw new IcrlError(`${this.name}: observe() before reset()`);
+    const N = env.numEnvs;
+    const d = this.model.dims;
+    const od = env.obsDim;
+    const tok = this.token;
+    const ts = this.model.tokenSize;
+    const aw = d.numActions > 0 ? 1 : d.actDim;
+    for (let i = 0; i < N; i++) {
+      const ended = o.terminated[i] === 1 || o.truncated[i] === 1;
+      writeDptToken(d, this.lastObs, i * od, o.actions, i * aw, o.rewards[i], ended ? env.finalObs : o.obs, i * od, tok, i * ts);
+    }
+    if (this.cache.length + 1 > this.cache.maxLen) this.cache = growCache(this.cache, this.cache.maxLen * 2);
+    const cache = this.cache;
+    this.h = noGrad(() => tidy(() => this.model.appendTokens(tok, N, 1, cache).toArray()));
+  }
+}
+
+export class ADAgent implements Agent {
+  readonly name: string;
+  private env: BatchedEnv | null = null;
+  private rng: Rng | null = null;
+  private cache: KVCache | null = null;
+  /** Tokens currently in the context, [N, window, tokenSize]. */
+  private hist: Float32Array = new Float32Array(0);
+  private prevAction: Float32Array = new Float32Array(0);
+  private prevReward: Float32Array = new Float32Array(0);
+  private hasPrev = false;
+  /** 1 where the next token starts an episode. */
+  private episodeStart: Uint8Array = new Uint8Array(0);
+  private token: Float32Array = new Float32Array(0);
+  private readonly sel: ActionSelection;
+  private readonly temperature: number;
+  /** Tokens dropped when the window is full (see the file comment). */
+  slide = 0;
+  /** Number of times the context was slid (re-encoded). */
+  slides = 0;
+
+  constructor(
+    readonly model: ADModel,
+    opts: ModelAgentOptions = {},
+  ) {
+    this.name = opts.name ?? (model.cfg.moe ? 't2mir-ad' : 'ad');
+    this.sel = opts.actionSelection ?? 'sample';
+    this.temperature = opts.temperature ?? 1;
+  }
+
+  get contextSize(): number {
+    return this.cache ? this.cache.length : 0;
+  }
+
+  reset(env: BatchedEnv, rng: Rng): void {
+    checkEnv(this.model.dims, env, this.name);
+    this.env = env;
+    this.rng = rng;
+    const N = env.numEnvs;
+    const W = this.model.contextLength;
+    this.model.eval();
+    this.cache = this.model.backbone.createCache(N, W);
+    this.hist = new Float32Array(N * W * this.model.tokenSize);
+    const aw = env.numActions > 0 ? 1 : env.actDim;
+    this.prevAction = new Float32Array(N * aw);
+    this.prevReward = new Float32Array(N);
+    this.hasPrev = false;
+    this.episodeStart = new Uint8Array(N).fill(1);
+    this.token = new Float32Array(N * this.model.tokenSize);
+    this.slide = Math.min(W - 1, Math.max(env.horizon, Math.ceil(W / 4)));
+    this.slides = 0;
+  }
+
+  act(obs: Float32Array, out: ActionArray): void {
+    const env = this.env;
+    const cache = this.cache;
+    if (!env || !cache || !this.rng) throw new IcrlError(`${this.name}: act() before reset()`);
+    const N = env.numEnvs;
+    const d = this.model.dims;
+    const ts = this.model.tokenSize;
+    const W = this.model.contextLength;
+    const aw = d.numActions > 0 ? 1 : d.actDim;
+    const tok = this.token;
+    for (let i = 0; i < N; i++) writeAdToken(d, obs, i * env.obsDim, this.prevAction, i * aw, this.prevReward[i], this.hasPrev, this.episodeStart[i] === 1, tok, i * ts);
+    if (cache.length === W) this.slideWindow();
+    const len = cache.length;
+    for (let i = 0; i < N; i++) this.hist.set(tok.subarray(i * ts, (i + 1) * ts), (i * W + len) * ts);
+    const pred = noGrad(() => tidy(() => this.model.forward(tok, N, 1, cache).toArray()));
+    chooseActions(pred, d, N, out, this.sel, this.temperature, this.rng);
+  }
+
+  private slideWindow(): void {
+    const cache = this.cache!;
+    const N = this.env!.numEnvs;
+    const ts = this.model.tokenSize;
+    const W = this.model.contextLength;
+    const keep = W - this.slide;
+    const kept = new Float32Array(N * keep * ts);
+    for (let i = 0; i < N; i++) {
+      const row = this.hist.subarray((i * W + this.slide) * ts, (i * W + W) * ts);
+      kept.set(row, i * keep * ts);
+      this.hist.set(row, i * W * ts);
+    }
+    cache.reset();
+    noGrad(() => tidy(() => void this.model.forward(kept, N, keep, cache)));
+    this.slides++;
+  }
+
+  observe(o: StepOutcome): void {
+    const env = this.env;
+    if (!env) throw new IcrlError(`${this.name}: observe() before reset()`);
+    const aw = env.numActions > 0 ? 1 : env.actDim;
+    this.prevAction.set(o.actions.subarray(0, env.numEnvs * aw));
+    this.prevReward.set(o.rewards.subarray(0, env.numEnvs));
+    for (let i = 0; i < env.numEnvs; i++) this.episodeStart[i] = o.terminated[i] === 1 || o.truncated[i] === 1 ? 1 : 0;
+    this.hasPrev = true;
+  }
+}
+
+/** An agent for a loaded model. */
+export function modelAgent(model: InContextModel, opts: ModelAgentOptions = {}): Agent {
+  if (model instanceof ADModel) return new ADAgent(model, opts);
+  return new DPTAgent(model, opts);
+}
+
+/** Loads a model directory (or a training run directory) and wraps it as an agent. */
+export function loadModelAgent(path: string, opts: ModelAgentOptions = {}): Agent {
+  return modelAgent(loadInContextModel(path).model, opts);
+}
+
+/**
+ * Factory for the evaluation registry: `{ type: model, checkpoint: <dir>, actionSelection?: sample |
+ * greedy, temperature?: number }`; `checkpoint` is a model directory or a training run directory,
+ * relative to `baseDir`.
+ */
+export function modelAgentFromSpec(spec: Record<string, unknown>, ctx: { baseDir: string; source: string; family?: string }): Agent {
+  const allowed = new Set(['type', 'name', 'checkpoint', 'actionSelection', 'temperature']);
+  for (const k of Object.keys(spec)) if (!allowed.has(k)) throw new ConfigError(`${ctx.source}.${k}: unknown option of a model agent (known: checkpoint, actionSelection, temperature, name)`, ctx.source);
+  const ck = spec.checkpoint;
+  if (typeof ck !== 'string' || ck.length === 0) throw new ConfigError(`${ctx.source}.checkpoint: a model agent needs the path of a trained model (e.g. runs/dpt-bandit)`, ctx.source);
+  const sel = spec.actionSelection ?? 'sample';
+  if (sel !== 'sample' && sel !== 'greedy') throw new ConfigError(`${ctx.source}.actionSelection: must be "sample" or "greedy", got ${JSON.stringify(sel)}`, ctx.source);
+  const temperature = spec.temperature ?? 1;
+  if (typeof temperature !== 'number' || !(temperature > 0)) throw new ConfigError(`${ctx.source}.temperature: must be a positive number`, ctx.source);
+  const path = isAbsolute(ck) ? ck : resolve(ctx.baseDir, ck);
+  const { model } = loadInContextModel(path);
+  if (ctx.family && model.dims.family !== ctx.family) throw new ConfigError(`${ctx.source}.checkpoint: the model at ${ck} was trained on ${model.dims.family}, the evaluation runs ${ctx.family}`, ctx.source);
+  return modelAgent(model, { actionSelection: sel, temperature, name: typeof spec.name === 'string' ? spec.name : undefined });
+}

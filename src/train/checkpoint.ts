@@ -1,0 +1,106 @@
+/**
+ * Checkpoints of a training run, under `<out>/checkpoints/`:
+ *
+ *   step-000200/model.safetensors      parameters (by path name)
+ *   step-000200/extra.safetensors      non-parameter state: T2MIR momentum routers
+ *   step-000200/optimizer.safetensors  AdamW moments (m.<param>, v.<param>)
+ *   step-000200/state.json             step, AdamW step, data-stream RNG state, metrics byte length,
+ *                                      loss accumulator, config digest
+ *   latest.json                        {"dir": "step-000200", "step": 200}
+ *
+ * A checkpoint is written into a temporary directory that is renamed into place when complete;
+ * only then is `latest.json` replaced (atomically), and only then are old checkpoints pruned. A run
+ * killed at any moment therefore resumes from the last complete checkpoint.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { CorruptFileError } from '../core/errors.js';
+import type { RngState } from '../core/rng.js';
+import { loadSafetensors, loadWeights, saveSafetensors, saveWeights, type AdamW, type NamedArray } from '../nn/index.js';
+import type { InContextModel } from '../models/io.js';
+import { removeIfExists, writeFileAtomic } from './atomic.js';
+
+export interface CheckpointState {
+  step: number;
+  adamStep: number;
+  dataRng: RngState;
+  metricsBytes: number;
+  /** Sum and count of the prediction loss since the last metrics line. */
+  lossAcc: [number, number];
+  samplesSeen: number;
+  configDigest: string;
+  /** Training seconds spent before this checkpoint (across resumes). */
+  trainSeconds: number;
+}
+
+export function checkpointRoot(outDir: string): string {
+  return join(outDir, 'checkpoints');
+}
+
+export function latestCheckpoint(outDir: string): { dir: string; step: number } | null {
+  const root = checkpointRoot(outDir);
+  const file = join(root, 'latest.json');
+  if (!existsSync(file)) return null;
+  let doc: { dir?: unknown; step?: unknown };
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CorruptFileError(file, `not JSON (${(e as Error).message})`);
+  }
+  if (typeof doc.dir !== 'string' || typeof doc.step !== 'number') throw new CorruptFileError(file, 'expected {"dir": string, "step": number}');
+  const dir = join(root, doc.dir);
+  if (!existsSync(join(dir, 'state.json'))) throw new CorruptFileError(file, `points to ${doc.dir}, which has no state.json`);
+  return { dir, step: doc.step };
+}
+
+function extraTensors(model: InContextModel): Record<string, NamedArray> {
+  const out: Record<string, NamedArray> = {};
+  for (const { layer, moe } of model.backbone.moeLayers) {
+    out[`momentum.layer${layer}.weight`] = { shape: [moe.dim, moe.taskMoE.nExperts], data: moe.momentumWeight };
+    out[`momentum.layer${layer}.bias`] = { shape: [moe.taskMoE.nExperts], data: moe.momentumBias };
+  }
+  return out;
+}
+
+export function saveCheckpoint(outDir: string, model: InContextModel, opt: AdamW, state: CheckpointState, keep: number): string {
+  const root = checkpointRoot(outDir);
+  mkdirSync(root, { recursive: true });
+  const name = `step-${String(state.step).padStart(6, '0')}`;
+  const tmp = join(root, `.${name}.tmp-${process.pid}`);
+  removeIfExists(tmp);
+  mkdirSync(tmp, { recursive: true });
+  saveWeights(join(tmp, 'model.safetensors'), model);
+  saveSafetensors(join(tmp, 'extra.safetensors'), extraTensors(model));
+  saveSafetensors(join(tmp, 'optimizer.safetensors'), opt.stateTensors(), { step: String(opt.step) });
+  writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 1));
+  const final = join(root, name);
+  removeIfExists(final);
+  renameSync(tmp, final);
+  writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ dir: name, step: state.step }));
+  // prune: keep the newest `keep` complete checkpoints, and remove stale temporaries
+  const entries = readdirSync(root);
+  const steps = entries.filter((e) => /^step-\d+$/.test(e)).sort();
+  for (const e of steps.slice(0, Math.max(0, steps.length - keep))) if (e !== name) removeIfExists(join(root, e));
+  for (const e of entries) if (e.startsWith('.') && e.includes('.tmp-') && e !== `.${name}.tmp-${process.pid}`) removeIfExists(join(root, e));
+  return final;
+}
+
+export function loadCheckpoint(dir: string, model: InContextModel, opt: AdamW): CheckpointState {
+  const stateFile = join(dir, 'state.json');
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(readFileSync(stateFile, 'utf8')) as CheckpointState;
+  } catch (e) {
+    throw new CorruptFileError(stateFile, `cannot read checkpoint state (${(e as Error).message})`);
+  }
+  loadWeights(join(dir, 'model.safetensors'), model);
+  const extra = loadSafetensors(join(dir, 'extra.safetensors'));
+  for (const [name, t] of Object.entries(extraTensors(model))) {
+    const src = extra.tensors.get(name);
+    if (!src || src.data.length !== t.data.length) throw new CorruptFileError(join(dir, 'extra.safetensors'), `tensor "${name}" missing or of the wrong size`);
+    t.data.set(src.data);
+  }
+  const o = loadSafetensors(join(dir, 'optimizer.safetensors'));
+  opt.loadStateTensors(Object.fromEntries(o.tensors), state.adamStep);
+  return state;
+}

@@ -1,0 +1,55 @@
+/**
+ * Training metrics as JSON lines: one object per line (`{"kind":"train","step":..,"loss":..}`).
+ * The byte length of the file is saved in every checkpoint; a resumed run truncates the file back
+ * to that length first, so the metrics of a killed-and-resumed run are identical to those of an
+ * uninterrupted one (no line is lost or written twice).
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type MetricRecord = Record<string, unknown> & { kind: string; step: number };
+
+export class MetricsWriter {
+  constructor(readonly file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    if (!existsSync(file)) writeFileSync(file, '');
+  }
+
+  /** Starts over (a fresh run) or cuts the file back to `bytes` (a resumed run). */
+  resetTo(bytes: number): void {
+    const size = statSync(this.file).size;
+    if (size < bytes) {
+      throw new Error(`${this.file}: metrics file has ${size} bytes but the checkpoint recorded ${bytes}; it was truncated by something else`);
+    }
+    truncateSync(this.file, bytes);
+  }
+
+  write(rec: MetricRecord): void {
+    appendFileSync(this.file, `${JSON.stringify(rec, roundNumbers)}\n`);
+  }
+
+  /** Current byte length (saved in checkpoints). */
+  get bytes(): number {
+    return statSync(this.file).size;
+  }
+}
+
+function roundNumbers(_k: string, v: unknown): unknown {
+  if (typeof v === 'number' && !Number.isInteger(v) && Number.isFinite(v)) return Number(v.toPrecision(7));
+  return v;
+}
+
+/** Reads a metrics file back (for tests and reports). */
+export function readMetrics(file: string): MetricRecord[] {
+  const text = readFileSync(file, 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as MetricRecord;
+      } catch {
+        throw new Error(`${file}: line ${i + 1} is not JSON`);
+      }
+    });
+}

@@ -1,0 +1,320 @@
+/**
+ * The trainer: AdamW with warm-up + cosine decay and gradient clipping on batches drawn by a seeded
+ * sampler; metrics as JSON lines; periodic held-out evaluation (validation loss and in-context play on
+ * held-out tasks); atomic checkpoints; exact resume; NaN/Inf guard; progress bar.
+ *
+ * Exact resume: everything a step depends on is either derived from the config (model init, data,
+ * schedule) or saved in the checkpoint (parameters, AdamW moments and step, T2MIR momentum routers,
+ * the data stream's RNG state, the metrics file length, the loss accumulator). Evaluations use
+ * streams derived from the step number. So a run killed at any point and restarted continues exactly
+ * as an uninterrupted run would (same losses, same metrics lines).
+ */
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { Rng } from '../core/rng.js';
+import { IcrlError } from '../core/errors.js';
+import { Progress } from '../core/progress.js';
+import { AdamW, clipGradNorm, noGrad, paramGroups, tidy, warmupCosine } from '../nn/index.js';
+import { buildModel, saveInContextModel, type InContextModel } from '../models/io.js';
+import { modelAgent } from '../models/agents.js';
+import { makeBatchedEnv } from '../envs/index.js';
+import { evaluateOnline } from '../eval/evaluator.js';
+import type { TrainConfig } from './config.js';
+import { loadTrainConfig, parseTrainConfig } from './config.js';
+import type { TrainingData } from './batches.js';
+import { computeLoss } from './loss.js';
+import { MetricsWriter } from './metrics.js';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
+import { writeFileAtomic } from './atomic.js';
+import { buildTrainingData } from './data.js';
+
+/** Training stopped because the loss or gradient was not finite. */
+export class TrainingDivergedError extends IcrlError {
+  constructor(
+    message: string,
+    readonly step: number,
+  ) {
+    super(message, 'TRAINING_DIVERGED');
+  }
+}
+
+export interface TrainProgressInfo {
+  phase: 'data' | 'train' | 'eval' | 'done';
+  step: number;
+  steps: number;
+  loss?: number;
+  lr?: number;
+  tokensPerSecond?: number;
+  message?: string;
+}
+
+export interface TrainOptions {
+  /** Called on progress (quick start, UIs). */
+  onProgress?: (p: TrainProgressInfo) => void;
+  /** Draw a progress bar on stderr (default true). */
+  progressBar?: boolean;
+  /** Resume from the last checkpoint in the output directory when there is one (default true). */
+  resume?: boolean;
+  /** Folder that relative paths of the config (data.source) resolve against (default: cwd). */
+  baseDir?: string;
+  /** Overrides config.out. */
+  outDir?: string;
+  /** Prebuilt training data (skips data.source). */
+  data?: TrainingData;
+  /** Lines of information (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface HeldOutEval {
+  step: number;
+  /** Bandits: mean cumulative regret at the last step; MDPs: mean return per in-context episode. */
+  meanRegret?: number;
+  returns?: number[];
+  oracleReturn?: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  outDir: string;
+  modelDir: string;
+  metricsFile: string;
+  steps: number;
+  resumedFrom: number | null;
+  finalLoss: number;
+  valLoss: number | null;
+  trainSeconds: number;
+  evals: HeldOutEval[];
+  parameters: number;
+}
+
+function digest(cfg: TrainConfig): string {
+  // everything that changes the computation (not the output folder or the logging cadence)
+  const { out: _out, logEvery: _l, checkpointEvery: _c, keepCheckpoints: _k, ...rest } = cfg;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
+}
+
+/** Trains the model of `config` (a config object or a config file path). */
+export async function trainFromConfig(config: TrainConfig | string, opts: TrainOptions = {}): Promise<TrainResult> {
+  const cfg = typeof config === 'string' ? loadTrainConfig(config) : parseTrainConfig(config);
+  const baseDir = opts.baseDir ?? process.cwd();
+  const outDir = resolve(opts.outDir ?? cfg.out);
+  mkdirSync(outDir, { recursive: true });
+  const log = opts.log ?? (() => {});
+  const o = cfg.optim;
+  const root = new Rng(cfg.seed);
+  const paired = cfg.model.moe !== undefined;
+  if (paired && (o.batchSize % 2 !== 0 || o.batchSize < 4)) throw new IcrlError(`${cfg.name}: optim.batchSize must be even and >= 4 for T2MIR (pairs of samples of the same task), got ${o.batchSize}`);
+
+  opts.onProgress?.({ phase: 'data', step: 0, steps: o.steps, message: 'preparing data' });
+  const data = opts.data ?? (await buildTrainingData(cfg, baseDir, root.split('data-build'), log));
+  if (data.kind !== cfg.model.kind) throw new IcrlError(`${cfg.name}: model.kind is ${cfg.model.kind} but the data is for ${data.kind}`);
+  log(`data: ${data.description}`);
+
+  const model = buildModel({ model: cfg.model, dims: data.dims, contextLength: data.contextLength }, root.split('init'));
+  const opt = new AdamW(paramGroups(model, o.weightDecay), { lr: o.lr, beta1: o.beta1, beta2: o.beta2 });
+  const params = model.parameters();
+  log(`model: ${cfg.model.kind}${cfg.model.moe ? ' (T2MIR)' : ''}, ${model.parameterCount()} parameters, context ${data.contextLength}`);
+
+  const metrics = new MetricsWriter(join(outDir, 'metrics.jsonl'));
+  const cfgDigest = digest(cfg);
+  let dataRng = root.split('batches');
+  let step = 0;
+  let lossAcc: [number, number] = [0, 0];
+  let samplesSeen = 0;
+  let trainSeconds = 0;
+  let resumedFrom: number | null = null;
+  const latest = opts.resume === false ? null : latestCheckpoint(outDir);
+  if (latest) {
+    const st = loadCheckpoint(latest.dir, model, opt);
+    if (st.configDigest !== cfgDigest) {
+      throw new IcrlError(`${outDir}: the checkpoint at step ${st.step} was written with a different configuration; use another output folder or start over with --fresh`);
+    }
+    step = st.step;
+    dataRng = Rng.fromState(st.dataRng);
+    lossAcc = st.lossAcc;
+    samplesSeen = st.samplesSeen;
+    trainSeconds = st.trainSeconds;
+    metrics.resetTo(st.metricsBytes);
+    resumedFrom = step;
+    log(`resumed from ${latest.dir} (step ${step})`);
+  } else {
+    metrics.resetTo(0);
+    metrics.write({ kind: 'config', step: 0, name: cfg.name, config: cfg, parameters: model.parameterCount(), data: data.description });
+  }
+
+  const schedule = (s: number) => warmupCosine(s, { lr: o.lr, warmup: o.warmupSteps, total: o.steps, minLr: o.lr * o.minLrFraction });
+  const bar = opts.progressBar === false ? null : new Progress(`train ${cfg.name}`, o.steps, { unit: 'steps' });
+  bar?.update(step);
+  const evals: HeldOutEval[] = [];
+  let lastLoss = NaN;
+  let lastVal: number | null = null;
+  let lastCheckpointStep = step;
+  let windowStart = performance.now();
+  let windowTokens = 0;
+
+  const checkpoint = () => {
+    const state: CheckpointState = {
+      step,
+      adamStep: opt.step,
+      dataRng: dataRng.getState(),
+      metricsBytes: metrics.bytes,
+      lossAcc,
+      samplesSeen,
+      configDigest: cfgDigest,
+      trainSeconds,
+    };
+    saveCheckpoint(outDir, model, opt, state, cfg.keepCheckpoints);
+    lastCheckpointStep = step;
+  };
+
+  while (step < o.steps) {
+    const t0 = performance.now();
+    const lr = schedule(step);
+    opt.lr = lr;
+    const batch = data.sample(dataRng, o.batchSize, 'train', paired);
+    samplesSeen += o.batchSize;
+    model.train();
+    const res = tidy(() => {
+      opt.zeroGrad();
+      const parts = computeLoss(model, batch, paired);
+      const total = parts.total.item();
+      if (Number.isFinite(total)) parts.total.backward();
+      return { total, pred: parts.pred, balance: parts.balance, contrastive: parts.contrastive, tokens: parts.tokens };
+    });
+    const thisStep = step + 1;
+    const gradNorm = Number.isFinite(res.total) ? clipGradNorm(params, o.gradClip > 0 ? o.gradClip : Infinity) : NaN;
+    if (!Number.isFinite(res.total) || !Number.isFinite(gradNorm)) {
+      bar?.finish('diverged');
+      const what = !Number.isFinite(res.total) ? `loss is ${res.total}` : `gradient norm is ${gradNorm}`;
+      throw new TrainingDivergedError(
+        `${cfg.name}: training stopped at step ${thisStep}: the ${what}. ` +
+          (lastCheckpointStep > 0 || latest ? `The last good checkpoint (step ${lastCheckpointStep}) is kept in ${join(outDir, 'checkpoints')}; ` : 'No checkpoint was written yet; ') +
+          'lower optim.lr or raise optim.warmupSteps and run again.',
+        thisStep,
+      );
+    }
+    opt.update();
+    if (cfg.model.moe) for (const { moe } of model.backbone.moeLayers) moe.updateMomentum(cfg.model.moe.tau);
+    step = thisStep;
+    lastLoss = res.pred;
+    lossAcc = [lossAcc[0] + res.pred, lossAcc[1] + 1];
+    const dt = (performance.now() - t0) / 1000;
+    trainSeconds += dt;
+    windowTokens += res.tokens;
+
+    if (step % cfg.logEvery === 0 || step === o.steps) {
+      const now = performance.now();
+      const tps = windowTokens / Math.max(1e-9, (now - windowStart) / 1000);
+      const rec: Record<string, unknown> & { kind: string; step: number } = {
+        kind: 'train',
+        step,
+        loss: res.pred,
+        lossAvg: lossAcc[0] / lossAcc[1],
+        lr,
+        gradNorm,
+        tokensPerSecond: Math.round(tps),
+        samples: samplesSeen,
+      };
+      if (res.balance !== undefined) rec.balanceLoss = res.balance;
+      if (res.contrastive !== undefined) rec.contrastiveLoss = res.contrastive;
+      if (model.backbone.moeLayers.length > 0) rec.expertLoad = model.backbone.expertLoad();
+      metrics.write(rec);
+      lossAcc = [0, 0];
+      windowStart = now;
+      windowTokens = 0;
+      opts.onProgress?.({ phase: 'train', step, steps: o.steps, loss: res.pred, lr, tokensPerSecond: tps });
+    }
+    bar?.update(step, `loss ${res.pred.toFixed(4)}`);
+
+    const evalDue = (cfg.eval.every > 0 && step % cfg.eval.every === 0) || step === o.steps;
+    if (evalDue) {
+      opts.onProgress?.({ phase: 'eval', step, steps: o.steps, message: 'held-out evaluation' });
+      lastVal = validationLoss(model, data, cfg, root);
+      const ev = await heldOutEval(model, data, cfg, root.split(`eval:${step}`), step);
+      evals.push(ev);
+      metrics.write({ kind: 'eval', valLoss: lastVal, ...ev });
+    }
+    if (step % cfg.checkpointEvery === 0 || step === o.steps) checkpoint();
+  }
+  bar?.finish();
+
+  const modelDir = join(outDir, 'model');
+  saveInContextModel(modelDir, model, { config: cfg.name, steps: o.steps, seed: cfg.seed, data: data.description });
+  const result: TrainResult = {
+    outDir,
+    modelDir,
+    metricsFile: metrics.file,
+    steps: o.steps,
+    resumedFrom,
+    finalLoss: lastLoss,
+    valLoss: lastVal,
+    trainSeconds,
+    evals,
+    parameters: model.parameterCount(),
+  };
+  writeFileAtomic(join(outDir, 'result.json'), JSON.stringify({ ...result, outDir: undefined, modelDir: 'model', metricsFile: 'metrics.jsonl' }, null, 1));
+  opts.onProgress?.({ phase: 'done', step: o.steps, steps: o.steps, loss: lastLoss });
+  return result;
+}
+
+/** Prediction loss on validation batches (fixed stream: the same batches at every evaluation). */
+export function validationLoss(model: InContextModel, data: TrainingData, cfg: TrainConfig, root: Rng): number | null {
+  if (data.numValTasks === 0) return null;
+  const rng = root.split('validation');
+  const B = Math.min(cfg.optim.batchSize, 64);
+  let total = 0;
+  const batches = 2;
+  model.eval();
+  for (let i = 0; i < batches; i++) {
+    const batch = data.sample(rng, B, 'val', false);
+    total += noGrad(() => tidy(() => computeLoss(model, batch, false).pred));
+  }
+  model.train();
+  return total / batches;
+}
+
+/** In-context evaluation on held-out tasks with the model as an agent (KV-cache decoding). */
+export async function heldOutEval(model: InContextModel, data: TrainingData, cfg: TrainConfig, rng: Rng, step: number): Promise<HeldOutEval> {
+  const t0 = performance.now();
+  const tasks = data.heldOut.slice(0, cfg.eval.tasks);
+  const family = data.dims.family;
+  const env = makeBatchedEnv(family, tasks.length, evalEnvOptions(family, data.dims.envOptions), rng.split('env'));
+  const agent = modelAgent(model, { actionSelection: cfg.eval.actionSelection });
+  const bandit = family === 'bandit' || family === 'linear-bandit';
+  model.eval();
+  try {
+    if (bandit) {
+      const steps = cfg.eval.steps ?? 100;
+      const rec = await evaluateOnline(agent, env, tasks, { steps, seed: rng.nextU32(), progress: false });
+      if (rec.mode !== 'steps') throw new IcrlError('unexpected evaluation mode');
+      let regret = 0;
+      for (let i = 0; i < rec.numTasks; i++) {
+        let r = 0;
+        for (let t = 0; t < rec.steps; t++) r += rec.best[i] - rec.expected[i][t];
+        regret += r;
+      }
+      return { step, meanRegret: regret / rec.numTasks, seconds: (performance.now() - t0) / 1000 };
+    }
+    const episodes = cfg.eval.episodes ?? 4;
+    const rec = await evaluateOnline(agent, env, tasks, { episodes, seed: rng.nextU32(), progress: false });
+    if (rec.mode !== 'episodes') throw new IcrlError('unexpected evaluation mode');
+    const returns: number[] = [];
+    for (let k = 0; k < episodes; k++) {
+      let s = 0;
+      for (let i = 0; i < rec.numTasks; i++) s += rec.returns[i][k];
+      returns.push(s / rec.numTasks);
+    }
+    let oracle = 0;
+    for (let i = 0; i < rec.numTasks; i++) oracle += rec.oracle[i];
+    return { step, returns, oracleReturn: oracle / rec.numTasks, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    model.train();
+  }
+}
+
+/** Evaluation-time environment options: bandit rewards without noise (the DPT protocol). */
+export function evalEnvOptions(family: string, envOptions: Record<string, unknown>): Record<string, unknown> {
+  if (family === 'bandit') return { ...envOptions, noiseSd: 0 };
+  return { ...envOptions };
+}
