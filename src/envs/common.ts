@@ -51,9 +51,19 @@ export function checkBoxActions(family: string, actions: ActionArray, numEnvs: n
     const a = actions[k];
     if (!(a >= lo && a <= hi)) {
       const i = Math.floor(k / actDim);
-      throw new OutOfSpaceError(`${family}: action of instance ${i} is [${Array.from(actions.subarray(i * actDim, i * actDim + actDim)).join(', ')}]; coordinate ${k % actDim} must be in [${low}, ${high}] (actions are not clamped)`);
+      throw new OutOfSpaceError(`${family}: action of instance ${i} is [${Array.from(actions.subarray(i * actDim, i * actDim + actDim), shortF32).join(', ')}]; coordinate ${k % actDim} must be in [${low}, ${high}] (actions are not clamped)`);
     }
   }
+}
+
+/** Shortest decimal that reads back as the same float32 (0.11 rather than 0.10999999940395355). */
+function shortF32(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  for (let p = 1; p <= 9; p++) {
+    const t = Number(v.toPrecision(p));
+    if (Math.fround(t) === v) return String(t);
+  }
+  return String(v);
 }
 
 function describeArray(a: unknown): string {

@@ -9,13 +9,19 @@ import type { Task, TaskSpace } from '../tasks/taskSpace.js';
 import type { ActionArray, BatchedEnv, EnvFamily } from './types.js';
 import { banditFamily } from './bandit.js';
 import { darkroomFamily } from './darkroom.js';
+import { linearBanditFamily } from './linearBandit.js';
+import { darkKeyToDoorFamily } from './darkKeyToDoor.js';
+import { pointRobotFamily } from './pointRobot.js';
 
 export * from './types.js';
 export * from './bandit.js';
 export * from './darkroom.js';
+export * from './linearBandit.js';
+export * from './darkKeyToDoor.js';
+export * from './pointRobot.js';
 export { ACTION_PERMUTATIONS } from './common.js';
 
-const FAMILIES: readonly EnvFamily[] = [banditFamily, darkroomFamily];
+const FAMILIES: readonly EnvFamily[] = [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily];
 
 /** Names of the registered families, in a fixed order. */
 export function familyNames(): string[] {
