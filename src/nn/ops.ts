@@ -330,16 +330,18 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   if (gamma.size !== d || beta.size !== d) throw shapeError('layerNorm', `gamma ${shapeStr(gamma.shape)} / beta ${shapeStr(beta.shape)} do not match last dimension of ${shapeStr(x.shape)}`);
   const rows = x.size / d;
   const y = empty(x.shape);
-  const stats = new Float32Array(2 * rows);
-  const mean = stats.subarray(0, rows);
-  const rstd = stats.subarray(rows);
+  const stats = empty([2 * rows]);
+  const mean = stats.data.subarray(0, rows);
+  const rstd = stats.data.subarray(rows);
   kernels().layerNormForward(x.data, gamma.data, beta.data, y.data, mean, rstd, rows, d, eps);
   if (record(x, gamma, beta))
     setNode(y, 'layerNorm', [x, gamma, beta], (g) => {
       const [gx, acc] = gradTarget(x);
       const gg = gradZeroed(gamma);
       const gb = gradZeroed(beta);
-      kernels().layerNormBackward(g, x.data, gamma.data, mean, rstd, gx, acc, gg, gb, rows, d);
+      // read the stats through the tensor: it keeps their storage alive until the backward pass
+      const st = stats.data;
+      kernels().layerNormBackward(g, x.data, gamma.data, st.subarray(0, rows), st.subarray(rows), gx, acc, gg, gb, rows, d);
     });
   return y;
 }
@@ -712,7 +714,8 @@ function attentionImpl(q: Operand, k: Operand, v: Operand, parents: Tensor[], B:
   const d = H * hd;
   const y = empty([B, T, d]);
   const grad = record(...parents);
-  const lse = grad ? new Float32Array(B * H * T) : null;
+  const lseT = grad ? empty([B * H * T]) : null;
+  const lse = lseT ? lseT.data : null;
   const args = {
     B,
     H,
@@ -728,7 +731,7 @@ function attentionImpl(q: Operand, k: Operand, v: Operand, parents: Tensor[], B:
     lse,
   };
   kernels().attentionForward(args);
-  if (grad && lse)
+  if (grad && lseT)
     setNode(y, 'attention', parents, (g) => {
       const grads = new Map<Tensor, Float32Array>();
       for (const p of parents) grads.set(p, gradZeroed(p));
@@ -738,7 +741,7 @@ function attentionImpl(q: Operand, k: Operand, v: Operand, parents: Tensor[], B:
         k: operand(k, k.t.data, T),
         v: operand(v, v.t.data, T),
         out: { arr: y.data, rowStride: d, batchStride: T * d },
-        lse,
+        lse: lseT.data,
         dout: { arr: g, rowStride: d, batchStride: T * d },
         dq: operand(q, grads.get(q.t)!, T),
         dk: operand(k, grads.get(k.t)!, T),

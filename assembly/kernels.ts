@@ -1,0 +1,698 @@
+// WebAssembly SIMD kernels of the neural engine (AssemblyScript, compiled by `npm run build:wasm`).
+// Memory is imported and shared: the JavaScript side owns allocation (src/nn/memory.ts) and worker
+// threads run the same kernels on disjoint slices of the same memory. All pointers are byte
+// addresses; every matrix is row-major float32. The TypeScript reference of each kernel is in
+// src/nn/kernels/reference.ts.
+
+// --------------------------------------------------------------------------------------------
+// helpers
+
+/** first byte the JavaScript allocator may use */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+const LOG2E: f32 = 1.4426950408889634;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+
+/** e^x for each lane (relative error about 1e-7; lanes below -87 give ~0) */
+// @ts-ignore: decorator
+@inline
+function vexp(x: v128): v128 {
+  x = f32x4.max(x, f32x4.splat(-87.0));
+  x = f32x4.min(x, f32x4.splat(88.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
+  let p = f32x4.splat(1.0 / 720.0);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, e);
+}
+
+// @ts-ignore: decorator
+@inline
+function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+// @ts-ignore: decorator
+@inline
+function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+// --------------------------------------------------------------------------------------------
+// matrix multiply: C[M, N] (+)= A'[M, K] B'[K, N]
+// A' (i, k) = a[i * rsA + k * csA] (any strides: plain or transposed A)
+// B' (k, j) = b[k * ldb + j]      (rows contiguous; a transposed B is packed first)
+// C  (i, j) = c[i * ldc + j]
+
+const KC: i32 = 256;
+const NC: i32 = 512;
+
+/** dst[c, r] = src[r, c] for a rows x cols matrix (src row stride lds, dst row stride ldd) */
+export function transpose(src: usize, rows: i32, cols: i32, lds: i32, dst: usize, ldd: i32): void {
+  const B: i32 = 8;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = min(r0 + B, rows);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = min(c0 + B, cols);
+      for (let r = r0; r < r1; r++)
+        for (let c = c0; c < c1; c++) store<f32>(dst + ((<usize>c * ldd + r) << 2), load<f32>(src + ((<usize>r * lds + c) << 2)));
+    }
+  }
+}
+
+export function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + ((<usize>i * ldc) << 2), 0, <usize>N << 2);
+    return;
+  }
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    const acc = accumulate != 0 || k0 > 0;
+    for (let j0 = 0; j0 < N; j0 += NC) {
+      const nc = min(NC, N - j0);
+      block(M, nc, kc, a + ((<usize>k0 * csA) << 2), rsA, csA, b + ((<usize>k0 * ldb + j0) << 2), ldb, c + (<usize>j0 << 2), ldc, acc);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function block(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, acc: bool): void {
+  const n8 = N & ~7;
+  const m4 = M & ~3;
+  const sA = <usize>csA << 2;
+  const sB = <usize>ldb << 2;
+  for (let i = 0; i < m4; i += 4) {
+    const a0 = a + ((<usize>i * rsA) << 2);
+    const a1 = a0 + (<usize>rsA << 2);
+    const a2 = a1 + (<usize>rsA << 2);
+    const a3 = a2 + (<usize>rsA << 2);
+    for (let j = 0; j < n8; j += 8) {
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+      let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+      let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      let pb = b + (<usize>j << 2);
+      let off: usize = 0;
+      for (let k = 0; k < K; k++) {
+        const b0 = v128.load(pb);
+        const b1 = v128.load(pb, 16);
+        let av = f32x4.splat(load<f32>(a0 + off));
+        c00 = f32x4.add(c00, f32x4.mul(av, b0));
+        c01 = f32x4.add(c01, f32x4.mul(av, b1));
+        av = f32x4.splat(load<f32>(a1 + off));
+        c10 = f32x4.add(c10, f32x4.mul(av, b0));
+        c11 = f32x4.add(c11, f32x4.mul(av, b1));
+        av = f32x4.splat(load<f32>(a2 + off));
+        c20 = f32x4.add(c20, f32x4.mul(av, b0));
+        c21 = f32x4.add(c21, f32x4.mul(av, b1));
+        av = f32x4.splat(load<f32>(a3 + off));
+        c30 = f32x4.add(c30, f32x4.mul(av, b0));
+        c31 = f32x4.add(c31, f32x4.mul(av, b1));
+        pb += sB;
+        off += sA;
+      }
+      const pc = c + ((<usize>i * ldc + j) << 2);
+      const lc = <usize>ldc << 2;
+      if (acc) {
+        c00 = f32x4.add(c00, v128.load(pc));
+        c01 = f32x4.add(c01, v128.load(pc, 16));
+        c10 = f32x4.add(c10, v128.load(pc + lc));
+        c11 = f32x4.add(c11, v128.load(pc + lc, 16));
+        c20 = f32x4.add(c20, v128.load(pc + 2 * lc));
+        c21 = f32x4.add(c21, v128.load(pc + 2 * lc, 16));
+        c30 = f32x4.add(c30, v128.load(pc + 3 * lc));
+        c31 = f32x4.add(c31, v128.load(pc + 3 * lc, 16));
+      }
+      v128.store(pc, c00);
+      v128.store(pc, c01, 16);
+      v128.store(pc + lc, c10);
+      v128.store(pc + lc, c11, 16);
+      v128.store(pc + 2 * lc, c20);
+      v128.store(pc + 2 * lc, c21, 16);
+      v128.store(pc + 3 * lc, c30);
+      v128.store(pc + 3 * lc, c31, 16);
+    }
+  }
+  // remaining rows, 8 columns at a time
+  for (let i = m4; i < M; i++) {
+    const a0 = a + ((<usize>i * rsA) << 2);
+    for (let j = 0; j < n8; j += 8) {
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+      let pb = b + (<usize>j << 2);
+      let off: usize = 0;
+      for (let k = 0; k < K; k++) {
+        const av = f32x4.splat(load<f32>(a0 + off));
+        c0 = f32x4.add(c0, f32x4.mul(av, v128.load(pb)));
+        c1 = f32x4.add(c1, f32x4.mul(av, v128.load(pb, 16)));
+        pb += sB;
+        off += sA;
+      }
+      const pc = c + ((<usize>i * ldc + j) << 2);
+      if (acc) {
+        c0 = f32x4.add(c0, v128.load(pc));
+        c1 = f32x4.add(c1, v128.load(pc, 16));
+      }
+      v128.store(pc, c0);
+      v128.store(pc, c1, 16);
+    }
+  }
+  // remaining columns: 4 at a time, then one at a time
+  let j = n8;
+  if (N - j >= 4) {
+    for (let i = 0; i < M; i++) {
+      const a0 = a + ((<usize>i * rsA) << 2);
+      let c0 = f32x4.splat(0);
+      let pb = b + (<usize>j << 2);
+      let off: usize = 0;
+      for (let k = 0; k < K; k++) {
+        c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(a0 + off)), v128.load(pb)));
+        pb += sB;
+        off += sA;
+      }
+      const pc = c + ((<usize>i * ldc + j) << 2);
+      if (acc) c0 = f32x4.add(c0, v128.load(pc));
+      v128.store(pc, c0);
+    }
+    j += 4;
+  }
+  for (; j < N; j++) {
+    for (let i = 0; i < M; i++) {
+      const a0 = a + ((<usize>i * rsA) << 2);
+      let s: f32 = 0;
+      let pb = b + (<usize>j << 2);
+      let off: usize = 0;
+      for (let k = 0; k < K; k++) {
+        s += load<f32>(a0 + off) * load<f32>(pb);
+        pb += sB;
+        off += sA;
+      }
+      const pc = c + ((<usize>i * ldc + j) << 2);
+      store<f32>(pc, acc ? load<f32>(pc) + s : s);
+    }
+  }
+}
+
+// --------------------------------------------------------------------------------------------
+// fused causal attention, one (batch, head) unit per call range
+//
+// operands: element (b, t, h, d) of X is x + 4 * (b * xb + t * xr + h * hd + d)
+// scratch (per thread, bytes): Kt, Vt [hd, Tk4] + rows of scores/probabilities, see attnScratchFloats
+
+export function attnScratchFloats(hd: i32, Tk: i32): i32 {
+  const Tk4 = (Tk + 3) & ~3;
+  return 4 * hd * Tk4 + 4 * Tk4 + 64;
+}
+
+/** packs the (b, h) slice of X [T rows, hd] transposed into dst [hd, Tk4], zero-padded */
+// @ts-ignore: decorator
+@inline
+function packT(x: usize, xr: i32, T: i32, hd: i32, dst: usize, Tk4: i32): void {
+  for (let t = 0; t < T; t++) {
+    const src = x + ((<usize>t * xr) << 2);
+    for (let d = 0; d < hd; d++) store<f32>(dst + ((<usize>d * Tk4 + t) << 2), load<f32>(src + (<usize>d << 2)));
+  }
+  for (let d = 0; d < hd; d++) for (let t = T; t < Tk4; t++) store<f32>(dst + ((<usize>d * Tk4 + t) << 2), 0);
+}
+
+/** scores s[j] = scale * q . k_j for j < n4 (multiple of 4), from Kt */
+// @ts-ignore: decorator
+@inline
+function scoreRow(q: usize, hd: i32, kt: usize, Tk4: i32, n4: i32, scale: f32, s: usize): void {
+  const rs = <usize>Tk4 << 2;
+  let j = 0;
+  // 16 keys at a time
+  for (; j + 16 <= n4; j += 16) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let p = kt + (<usize>j << 2);
+    for (let d = 0; d < hd; d++) {
+      const qv = f32x4.splat(load<f32>(q + (<usize>d << 2)));
+      s0 = f32x4.add(s0, f32x4.mul(qv, v128.load(p)));
+      s1 = f32x4.add(s1, f32x4.mul(qv, v128.load(p, 16)));
+      s2 = f32x4.add(s2, f32x4.mul(qv, v128.load(p, 32)));
+      s3 = f32x4.add(s3, f32x4.mul(qv, v128.load(p, 48)));
+      p += rs;
+    }
+    const sc = f32x4.splat(scale);
+    const ps = s + (<usize>j << 2);
+    v128.store(ps, f32x4.mul(s0, sc));
+    v128.store(ps, f32x4.mul(s1, sc), 16);
+    v128.store(ps, f32x4.mul(s2, sc), 32);
+    v128.store(ps, f32x4.mul(s3, sc), 48);
+  }
+  for (; j < n4; j += 4) {
+    let s0 = f32x4.splat(0);
+    let p = kt + (<usize>j << 2);
+    for (let d = 0; d < hd; d++) {
+      s0 = f32x4.add(s0, f32x4.mul(f32x4.splat(load<f32>(q + (<usize>d << 2))), v128.load(p)));
+      p += rs;
+    }
+    v128.store(s + (<usize>j << 2), f32x4.mul(s0, f32x4.splat(scale)));
+  }
+}
+
+/** dot of rows x[0..n4) and y[0..n4) */
+// @ts-ignore: decorator
+@inline
+function dot4(x: usize, y: usize, n4: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= n4; j += 8) {
+    const o = <usize>j << 2;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
+  }
+  for (; j < n4; j += 4) {
+    const o = <usize>j << 2;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+  }
+  return hsum(f32x4.add(a0, a1));
+}
+
+/**
+ * Forward over units [u0, u1) of the B * H (batch, head) pairs. lse (may be 0) gets the
+ * log-sum-exp of each row, [B, H, Tq].
+ */
+export function attnForward(
+  u0: i32, u1: i32, H: i32, hd: i32, Tq: i32, Tk: i32, qOffset: i32, scale: f32,
+  q: usize, qr: i32, qb: i32, k: usize, kr: i32, kb: i32, v: usize, vr: i32, vb: i32,
+  o: usize, or: i32, ob: i32, lse: usize, scratch: usize,
+): void {
+  const Tk4 = (Tk + 3) & ~3;
+  const kt = scratch;
+  const vt = kt + ((<usize>hd * Tk4) << 2);
+  const s = vt + ((<usize>hd * Tk4) << 2);
+  for (let u = u0; u < u1; u++) {
+    const b = u / H;
+    const h = u - b * H;
+    const hoff = <usize>(h * hd) << 2;
+    packT(k + ((<usize>b * kb) << 2) + hoff, kr, Tk, hd, kt, Tk4);
+    packT(v + ((<usize>b * vb) << 2) + hoff, vr, Tk, hd, vt, Tk4);
+    for (let i = 0; i < Tq; i++) {
+      const qi = q + ((<usize>b * qb + <usize>i * qr) << 2) + hoff;
+      const n = min(Tk, qOffset + i + 1);
+      const n4 = (n + 3) & ~3;
+      scoreRow(qi, hd, kt, Tk4, n4, scale, s);
+      for (let j = n; j < n4; j++) store<f32>(s + (<usize>j << 2), -3.0e38);
+      let mv = f32x4.splat(-3.0e38);
+      for (let j = 0; j < n4; j += 4) mv = f32x4.max(mv, v128.load(s + (<usize>j << 2)));
+      const m = hmax(mv);
+      const msplat = f32x4.splat(m);
+      let lv = f32x4.splat(0);
+      for (let j = 0; j < n4; j += 4) {
+        const ps = s + (<usize>j << 2);
+        const p = vexp(f32x4.sub(v128.load(ps), msplat));
+        v128.store(ps, p);
+        lv = f32x4.add(lv, p);
+      }
+      for (let j = n; j < n4; j++) store<f32>(s + (<usize>j << 2), 0);
+      // lanes past n were ~0 in the sum already (exp of -3e38 clamps to e^-87)
+      let l: f32 = 0;
+      for (let j = 0; j < n4; j += 4) {
+        const pv = v128.load(s + (<usize>j << 2));
+        l += hsum(pv);
+      }
+      const inv: f32 = 1.0 / l;
+      const oi = o + ((<usize>b * ob + <usize>i * or) << 2) + hoff;
+      for (let d = 0; d < hd; d++) store<f32>(oi + (<usize>d << 2), dot4(s, vt + ((<usize>d * Tk4) << 2), n4) * inv);
+      if (lse) store<f32>(lse + ((<usize>(u * Tq + i)) << 2), m + <f32>Math.log(<f64>l));
+      lv = lv;
+    }
+  }
+}
+
+/**
+ * Backward over units [u0, u1): recomputes the probabilities from q, k and lse, then
+ * dq += scale * dS k, dk += scale * dS^T q, dv += P^T dO with dS = P * (dO v^T - rowsum(dO * O)).
+ */
+export function attnBackward(
+  u0: i32, u1: i32, H: i32, hd: i32, Tq: i32, Tk: i32, qOffset: i32, scale: f32,
+  q: usize, qr: i32, qb: i32, k: usize, kr: i32, kb: i32, v: usize, vr: i32, vb: i32,
+  o: usize, or: i32, ob: i32, lse: usize,
+  dO: usize, dor: i32, dob: i32, dq: usize, dqr: i32, dqb: i32, dk: usize, dkr: i32, dkb: i32, dv: usize, dvr: i32, dvb: i32,
+  scratch: usize,
+): void {
+  const Tk4 = (Tk + 3) & ~3;
+  const kt = scratch;
+  const vt = kt + ((<usize>hd * Tk4) << 2);
+  const dkt = vt + ((<usize>hd * Tk4) << 2);
+  const dvt = dkt + ((<usize>hd * Tk4) << 2);
+  const p = dvt + ((<usize>hd * Tk4) << 2);
+  const rs = <usize>Tk4 << 2;
+  for (let u = u0; u < u1; u++) {
+    const b = u / H;
+    const h = u - b * H;
+    const hoff = <usize>(h * hd) << 2;
+    packT(k + ((<usize>b * kb) << 2) + hoff, kr, Tk, hd, kt, Tk4);
+    packT(v + ((<usize>b * vb) << 2) + hoff, vr, Tk, hd, vt, Tk4);
+    memory.fill(dkt, 0, (<usize>2 * hd * Tk4) << 2);
+    for (let i = 0; i < Tq; i++) {
+      const qi = q + ((<usize>b * qb + <usize>i * qr) << 2) + hoff;
+      const oi = o + ((<usize>b * ob + <usize>i * or) << 2) + hoff;
+      const gi = dO + ((<usize>b * dob + <usize>i * dor) << 2) + hoff;
+      const n = min(Tk, qOffset + i + 1);
+      const n4 = (n + 3) & ~3;
+      const L = load<f32>(lse + ((<usize>(u * Tq + i)) << 2));
+      let D: f32 = 0;
+      for (let d = 0; d < hd; d++) D += load<f32>(gi + (<usize>d << 2)) * load<f32>(oi + (<usize>d << 2));
+      // probabilities
+      scoreRow(qi, hd, kt, Tk4, n4, scale, p);
+      const Ls = f32x4.splat(L);
+      for (let j = 0; j < n4; j += 4) {
+        const pp = p + (<usize>j << 2);
+        v128.store(pp, vexp(f32x4.sub(v128.load(pp), Ls)));
+      }
+      for (let j = n; j < n4; j++) store<f32>(p + (<usize>j << 2), 0);
+      // dv^T[d, j] += p_j * dO[d]
+      for (let d = 0; d < hd; d++) {
+        const g = f32x4.splat(load<f32>(gi + (<usize>d << 2)));
+        const row = dvt + <usize>d * rs;
+        for (let j = 0; j < n4; j += 4) {
+          const o2 = <usize>j << 2;
+          v128.store(row + o2, f32x4.add(v128.load(row + o2), f32x4.mul(g, v128.load(p + o2))));
+        }
+      }
+      // dS_j = p_j * (dO . v_j - D) * scale, written over p
+      const dpv = p;
+      // dP_j = sum_d dO[d] vt[d, j]: accumulate in blocks of 4 keys
+      const Ds = f32x4.splat(D);
+      const sc = f32x4.splat(scale);
+      for (let j = 0; j < n4; j += 4) {
+        let acc = f32x4.splat(0);
+        let pv = vt + (<usize>j << 2);
+        for (let d = 0; d < hd; d++) {
+          acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(gi + (<usize>d << 2))), v128.load(pv)));
+          pv += rs;
+        }
+        const pp = dpv + (<usize>j << 2);
+        v128.store(pp, f32x4.mul(f32x4.mul(v128.load(pp), f32x4.sub(acc, Ds)), sc));
+      }
+      // dq[d] += sum_j dS_j k[j, d];  dk^T[d, j] += dS_j q[d]
+      const dqi = dq + ((<usize>b * dqb + <usize>i * dqr) << 2) + hoff;
+      for (let d = 0; d < hd; d++) {
+        const krow = kt + <usize>d * rs;
+        const dkrow = dkt + <usize>d * rs;
+        const qd = f32x4.splat(load<f32>(qi + (<usize>d << 2)));
+        let acc = f32x4.splat(0);
+        for (let j = 0; j < n4; j += 4) {
+          const o2 = <usize>j << 2;
+          const ds = v128.load(dpv + o2);
+          acc = f32x4.add(acc, f32x4.mul(ds, v128.load(krow + o2)));
+          v128.store(dkrow + o2, f32x4.add(v128.load(dkrow + o2), f32x4.mul(ds, qd)));
+        }
+        const pq = dqi + (<usize>d << 2);
+        store<f32>(pq, load<f32>(pq) + hsum(acc));
+      }
+    }
+    // unpack dk, dv (accumulate)
+    for (let t = 0; t < Tk; t++) {
+      const pk = dk + ((<usize>b * dkb + <usize>t * dkr) << 2) + hoff;
+      const pv = dv + ((<usize>b * dvb + <usize>t * dvr) << 2) + hoff;
+      for (let d = 0; d < hd; d++) {
+        const od = <usize>d << 2;
+        store<f32>(pk + od, load<f32>(pk + od) + load<f32>(dkt + <usize>d * rs + (<usize>t << 2)));
+        store<f32>(pv + od, load<f32>(pv + od) + load<f32>(dvt + <usize>d * rs + (<usize>t << 2)));
+      }
+    }
+  }
+}
+
+// --------------------------------------------------------------------------------------------
+// layer norm over rows of d
+
+export function layerNormForward(x: usize, gamma: usize, beta: usize, out: usize, mean: usize, rstd: usize, r0: i32, r1: i32, d: i32, eps: f32): void {
+  const d4 = d & ~3;
+  const inv: f32 = 1.0 / <f32>d;
+  for (let r = r0; r < r1; r++) {
+    const xr = x + ((<usize>r * d) << 2);
+    const yr = out + ((<usize>r * d) << 2);
+    let sv = f32x4.splat(0);
+    let j = 0;
+    for (; j < d4; j += 4) sv = f32x4.add(sv, v128.load(xr + (<usize>j << 2)));
+    let s = hsum(sv);
+    for (; j < d; j++) s += load<f32>(xr + (<usize>j << 2));
+    const mu = s * inv;
+    const muv = f32x4.splat(mu);
+    let qv = f32x4.splat(0);
+    j = 0;
+    for (; j < d4; j += 4) {
+      const c = f32x4.sub(v128.load(xr + (<usize>j << 2)), muv);
+      qv = f32x4.add(qv, f32x4.mul(c, c));
+    }
+    let qs = hsum(qv);
+    for (; j < d; j++) {
+      const c = load<f32>(xr + (<usize>j << 2)) - mu;
+      qs += c * c;
+    }
+    const rs: f32 = <f32>(1.0 / Math.sqrt(<f64>(qs * inv + eps)));
+    store<f32>(mean + (<usize>r << 2), mu);
+    store<f32>(rstd + (<usize>r << 2), rs);
+    const rsv = f32x4.splat(rs);
+    j = 0;
+    for (; j < d4; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(f32x4.sub(v128.load(xr + o), muv), rsv);
+      v128.store(yr + o, f32x4.add(f32x4.mul(xh, v128.load(gamma + o)), v128.load(beta + o)));
+    }
+    for (; j < d; j++) {
+      const o = <usize>j << 2;
+      store<f32>(yr + o, (load<f32>(xr + o) - mu) * rs * load<f32>(gamma + o) + load<f32>(beta + o));
+    }
+  }
+}
+
+/** dx (+)= ...; dgamma, dbeta += ... (the caller gives each thread its own dgamma/dbeta) */
+export function layerNormBackward(dy: usize, x: usize, gamma: usize, mean: usize, rstd: usize, dx: usize, accumulate: i32, dgamma: usize, dbeta: usize, r0: i32, r1: i32, d: i32): void {
+  const inv: f32 = 1.0 / <f32>d;
+  const d4 = d & ~3;
+  for (let r = r0; r < r1; r++) {
+    const o0 = (<usize>r * d) << 2;
+    const mu = f32x4.splat(load<f32>(mean + (<usize>r << 2)));
+    const rsS = load<f32>(rstd + (<usize>r << 2));
+    const rs = f32x4.splat(rsS);
+    let s1v = f32x4.splat(0), s2v = f32x4.splat(0);
+    let j = 0;
+    for (; j < d4; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(f32x4.sub(v128.load(x + o0 + o), mu), rs);
+      const g = v128.load(dy + o0 + o);
+      const gg = f32x4.mul(g, v128.load(gamma + o));
+      s1v = f32x4.add(s1v, gg);
+      s2v = f32x4.add(s2v, f32x4.mul(gg, xh));
+      v128.store(dgamma + o, f32x4.add(v128.load(dgamma + o), f32x4.mul(g, xh)));
+      v128.store(dbeta + o, f32x4.add(v128.load(dbeta + o), g));
+    }
+    let s1 = hsum(s1v), s2 = hsum(s2v);
+    const muS = load<f32>(mean + (<usize>r << 2));
+    for (; j < d; j++) {
+      const o = <usize>j << 2;
+      const xh = (load<f32>(x + o0 + o) - muS) * rsS;
+      const g = load<f32>(dy + o0 + o);
+      const gg = g * load<f32>(gamma + o);
+      s1 += gg;
+      s2 += gg * xh;
+      store<f32>(dgamma + o, load<f32>(dgamma + o) + g * xh);
+      store<f32>(dbeta + o, load<f32>(dbeta + o) + g);
+    }
+    s1 *= inv;
+    s2 *= inv;
+    const s1s = f32x4.splat(s1), s2s = f32x4.splat(s2);
+    j = 0;
+    for (; j < d4; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(f32x4.sub(v128.load(x + o0 + o), mu), rs);
+      const gg = f32x4.mul(v128.load(dy + o0 + o), v128.load(gamma + o));
+      let val = f32x4.mul(rs, f32x4.sub(f32x4.sub(gg, s1s), f32x4.mul(xh, s2s)));
+      if (accumulate) val = f32x4.add(val, v128.load(dx + o0 + o));
+      v128.store(dx + o0 + o, val);
+    }
+    for (; j < d; j++) {
+      const o = <usize>j << 2;
+      const xh = (load<f32>(x + o0 + o) - muS) * rsS;
+      const gg = load<f32>(dy + o0 + o) * load<f32>(gamma + o);
+      let val = rsS * (gg - s1 - xh * s2);
+      if (accumulate) val += load<f32>(dx + o0 + o);
+      store<f32>(dx + o0 + o, val);
+    }
+  }
+}
+
+// --------------------------------------------------------------------------------------------
+// GELU (erf form; erf by Abramowitz-Stegun 7.1.26)
+
+// @ts-ignore: decorator
+@inline
+function verf(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  const t = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.splat(0.3275911), ax)));
+  let y = f32x4.splat(1.061405429);
+  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-1.453152027));
+  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(1.421413741));
+  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-0.284496736));
+  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(0.254829592));
+  y = f32x4.mul(y, t);
+  const e = vexp(f32x4.neg(f32x4.mul(ax, ax)));
+  const r = f32x4.sub(f32x4.splat(1.0), f32x4.mul(y, e));
+  // copy the sign of x
+  return v128.or(v128.and(r, i32x4.splat(0x7fffffff)), v128.and(x, i32x4.splat(0x80000000)));
+}
+
+function erfScalar(x: f32): f32 {
+  const s: f32 = x < 0 ? -1 : 1;
+  const a = abs<f32>(x);
+  const t: f32 = 1.0 / (1.0 + 0.3275911 * a);
+  const y: f32 = 1.0 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * <f32>Math.exp(<f64>(-a * a));
+  return s * y;
+}
+
+export function gelu(x: usize, out: usize, n: i32): void {
+  const n4 = n & ~3;
+  const half = f32x4.splat(0.5), one = f32x4.splat(1.0), isq = f32x4.splat(0.7071067811865476);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(x + o);
+    v128.store(out + o, f32x4.mul(f32x4.mul(half, xv), f32x4.add(one, verf(f32x4.mul(xv, isq)))));
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    store<f32>(out + (<usize>i << 2), 0.5 * v * (1.0 + erfScalar(v * 0.7071067811865476)));
+  }
+}
+
+export function geluBackward(x: usize, dy: usize, dx: usize, n: i32, accumulate: i32): void {
+  const n4 = n & ~3;
+  const half = f32x4.splat(0.5), one = f32x4.splat(1.0), isq = f32x4.splat(0.7071067811865476);
+  const c = f32x4.splat(0.3989422804014327);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(x + o);
+    const cdf = f32x4.mul(half, f32x4.add(one, verf(f32x4.mul(xv, isq))));
+    const pdf = f32x4.mul(c, vexp(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(xv, xv))));
+    let g = f32x4.mul(v128.load(dy + o), f32x4.add(cdf, f32x4.mul(xv, pdf)));
+    if (accumulate) g = f32x4.add(g, v128.load(dx + o));
+    v128.store(dx + o, g);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    const cdf: f32 = 0.5 * (1.0 + erfScalar(v * 0.7071067811865476));
+    const pdf: f32 = 0.3989422804014327 * <f32>Math.exp(<f64>(-0.5 * v * v));
+    let g = load<f32>(dy + o) * (cdf + v * pdf);
+    if (accumulate) g += load<f32>(dx + o);
+    store<f32>(dx + o, g);
+  }
+}
+
+// --------------------------------------------------------------------------------------------
+// AdamW
+
+export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f32, beta1: f32, beta2: f32, eps: f32, decay: f32, bc1: f32, bc2: f32): void {
+  const shrink = f32x4.splat(1.0 - lr * decay);
+  const b1 = f32x4.splat(beta1), b2 = f32x4.splat(beta2);
+  const c1 = f32x4.splat(1.0 - beta1), c2 = f32x4.splat(1.0 - beta2);
+  const ib1 = f32x4.splat(1.0 / bc1), ib2 = f32x4.splat(1.0 / bc2);
+  const lrv = f32x4.splat(lr), ev = f32x4.splat(eps);
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const gi = v128.load(g + o);
+    const mi = f32x4.add(f32x4.mul(b1, v128.load(m + o)), f32x4.mul(c1, gi));
+    const vi = f32x4.add(f32x4.mul(b2, v128.load(v + o)), f32x4.mul(c2, f32x4.mul(gi, gi)));
+    v128.store(m + o, mi);
+    v128.store(v + o, vi);
+    const upd = f32x4.div(f32x4.mul(lrv, f32x4.mul(mi, ib1)), f32x4.add(f32x4.sqrt(f32x4.mul(vi, ib2)), ev));
+    v128.store(p + o, f32x4.sub(f32x4.mul(v128.load(p + o), shrink), upd));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const gi = load<f32>(g + o);
+    const mi = beta1 * load<f32>(m + o) + (1 - beta1) * gi;
+    const vi = beta2 * load<f32>(v + o) + (1 - beta2) * gi * gi;
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    store<f32>(p + o, load<f32>(p + o) * (1 - lr * decay) - (lr * (mi / bc1)) / (<f32>Math.sqrt(<f64>(vi / bc2)) + eps));
+  }
+}
+
+// --------------------------------------------------------------------------------------------
+// element-wise helpers used by the ops
+
+/** y[i] = a[i] + b[i] */
+export function addv(a: usize, b: usize, y: usize, n: i32): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+/** y[r, j] = x[r, j] + bias[j] for rows of m */
+export function addBiasRows(x: usize, bias: usize, y: usize, rows: i32, m: i32): void {
+  const m4 = m & ~3;
+  for (let r = 0; r < rows; r++) {
+    const o0 = (<usize>r * m) << 2;
+    let j = 0;
+    for (; j < m4; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(y + o0 + o, f32x4.add(v128.load(x + o0 + o), v128.load(bias + o)));
+    }
+    for (; j < m; j++) {
+      const o = <usize>j << 2;
+      store<f32>(y + o0 + o, load<f32>(x + o0 + o) + load<f32>(bias + o));
+    }
+  }
+}
+
+/** acc[j] += sum_r g[r, j] (bias gradients) */
+export function sumRows(g: usize, rows: i32, m: i32, acc: usize): void {
+  const m4 = m & ~3;
+  for (let r = 0; r < rows; r++) {
+    const o0 = (<usize>r * m) << 2;
+    let j = 0;
+    for (; j < m4; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(acc + o, f32x4.add(v128.load(acc + o), v128.load(g + o0 + o)));
+    }
+    for (; j < m; j++) {
+      const o = <usize>j << 2;
+      store<f32>(acc + o, load<f32>(acc + o) + load<f32>(g + o0 + o));
+    }
+  }
+}
+
+/** y[i] (+)= x[i] */
+export function accum(x: usize, y: usize, n: i32, accumulate: i32): void {
+  if (!accumulate) {
+    memory.copy(y, x, <usize>n << 2);
+    return;
+  }
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), v128.load(x + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(y + o) + load<f32>(x + o));
+  }
+}
