@@ -30,9 +30,9 @@ import type { BatchedEnv } from '../envs/types.js';
 import { deserializeTasks, serializeTasks, splitTasks, type Task, type TaskSpace } from '../tasks/taskSpace.js';
 import { makeAgent } from '../algorithms/index.js';
 import { h5ready } from './h5.js';
-import { writeDpt, writeHistories, type History } from './store.js';
+import { HistoryReader, readDpt, writeDpt, writeHistories, type History } from './store.js';
 import { defaultRollin, generateDptSamples } from './dpt.js';
-import { concatDpt } from './datasets.js';
+import { concatDpt, type DptDataset } from './datasets.js';
 
 export const collectConfigSchema = z
   .object({
@@ -398,4 +398,41 @@ async function runWorkers(count: number, c: CollectConfig, outDir: string, todo:
       next(w);
     }
   });
+}
+
+function requireManifest(outDir: string, allowIncomplete: boolean): Manifest {
+  const m = readManifest(outDir);
+  if (!m) throw new IcrlError(`${outDir}: no manifest.json (not a collection folder; run icrl collect first)`);
+  if (!m.complete && !allowIncomplete) {
+    throw new IcrlError(`${outDir}: the collection is incomplete (${Object.keys(m.shards).length}/${m.numShards} shards); run the same icrl collect command again to finish it`);
+  }
+  return m;
+}
+
+/** Shards of a collection in task order, each with the task range it holds. */
+export function collectionShards(outDir: string, allowIncomplete = false): { file: string; tasks: [number, number] }[] {
+  const m = requireManifest(outDir, allowIncomplete);
+  return Object.keys(m.shards)
+    .map(Number)
+    .sort((a, b) => a - b)
+    .map((i) => ({ file: join(outDir, m.shards[String(i)].file), tasks: m.shards[String(i)].tasks }));
+}
+
+/** Opens every history shard of a collection (streaming readers; close them when done). */
+export async function openHistoryCollection(outDir: string, allowIncomplete = false): Promise<{ reader: HistoryReader; groups: string[] }[]> {
+  await h5ready();
+  const m = requireManifest(outDir, allowIncomplete);
+  if (m.config.kind !== 'histories') throw new IcrlError(`${outDir}: holds ${m.config.kind} samples, not learning histories`);
+  return collectionShards(outDir, allowIncomplete).map((s) => {
+    const reader = new HistoryReader(s.file, `shard of groups ${s.tasks[0]}..${s.tasks[1] - 1}`);
+    return { reader, groups: reader.groups() };
+  });
+}
+
+/** Loads all DPT samples of a collection into memory, in task order. */
+export async function loadDptCollection(outDir: string, allowIncomplete = false): Promise<DptDataset> {
+  await h5ready();
+  const m = requireManifest(outDir, allowIncomplete);
+  if (m.config.kind !== 'dpt') throw new IcrlError(`${outDir}: holds learning histories, not DPT samples`);
+  return concatDpt(collectionShards(outDir, allowIncomplete).map((s) => readDpt(s.file).ds));
 }

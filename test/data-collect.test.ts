@@ -1,0 +1,165 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn, spawnSync } from 'node:child_process';
+import { h5ready } from '../src/data/h5.js';
+import { collect, collectConfigSchema, loadDptCollection, openHistoryCollection, readManifest, loadCollectConfig, type CollectConfig } from '../src/data/collect.js';
+import { readDpt } from '../src/data/store.js';
+import { ConfigError } from '../src/core/errors.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+let dir: string;
+
+beforeAll(async () => {
+  await h5ready();
+  dir = mkdtempSync(join(tmpdir(), 'icrl-collect-'));
+  return () => rmSync(dir, { recursive: true, force: true });
+});
+
+function cfg(extra: Record<string, unknown>): CollectConfig {
+  return collectConfigSchema.parse({
+    kind: 'dpt',
+    family: 'bandit',
+    envOptions: { arms: 5, noiseSd: 0.3 },
+    tasks: { count: 300, heldOut: 20, seed: 0 },
+    contextLength: 50,
+    numEnvs: 64,
+    shardSize: 100,
+    workers: 0,
+    seed: 3,
+    ...extra,
+  });
+}
+
+describe('collect: DPT samples', () => {
+  it('labels the optimal arm, uses the Dirichlet-mixture roll-in, and does not depend on the worker count', async () => {
+    const a = await collect(cfg({}), { out: join(dir, 'dpt-a'), silent: true });
+    expect(a.manifest.complete).toBe(true);
+    expect(a.transitions).toBe(300 * 50);
+    const ds = await loadDptCollection(join(dir, 'dpt-a'));
+    expect(ds.numSamples).toBe(300);
+    expect(Array.from(ds.taskIndex)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    const tasks = JSON.parse(readFileSync(join(dir, 'dpt-a', 'tasks.json'), 'utf8')).tasks as { means: number[] }[];
+    let bestShare = 0;
+    for (let i = 0; i < 300; i++) {
+      const m = tasks[i].means;
+      expect(ds.optimalActions[i]).toBe(m.indexOf(Math.max(...m)));
+      for (let t = 0; t < 50; t++) if (ds.contextActions[i * 50 + t] === ds.optimalActions[i]) bestShare += 1 / (300 * 50);
+    }
+    // optimal arm extra weight w in {0, 0.1, ..., 1}: E[share] = E[w] + E[1 - w] / 5 = 0.5 + 0.1 = 0.6
+    expect(bestShare).toBeGreaterThan(0.55);
+    expect(bestShare).toBeLessThan(0.65);
+    // rewards are noisy means of the pulled arm
+    let err = 0;
+    for (let i = 0; i < 300; i++) for (let t = 0; t < 50; t++) err += (ds.contextRewards[i * 50 + t] - tasks[i].means[ds.contextActions[i * 50 + t]]) ** 2;
+    expect(Math.sqrt(err / (300 * 50))).toBeCloseTo(0.3, 1);
+    // the same collection with 2 worker threads (compiled code from dist/) is identical
+    const b = await collect(cfg({ workers: 2 }), { out: join(dir, 'dpt-b'), silent: true });
+    expect(b.manifest.complete).toBe(true);
+    expect(await loadDptCollection(join(dir, 'dpt-b'))).toEqual(ds);
+  });
+
+  it('rejects a bad config naming the file and field', () => {
+    const f = join(dir, 'bad.yaml');
+    writeFileSync(f, 'kind: dpt\nfamily: bandit\ntasks: { count: 10 }\ncontextLength: 5\nnumEnv: 3\n');
+    expect(() => loadCollectConfig(f)).toThrow(ConfigError);
+    expect(() => loadCollectConfig(f)).toThrow(/bad\.yaml[\s\S]*numEnv/);
+    writeFileSync(f, 'kind: histories\nfamily: darkroom\ntasks: { count: 10 }\nsteps: 5\n');
+    expect(() => loadCollectConfig(f)).toThrow(/algorithm: required/);
+  });
+});
+
+describe('collect: learning histories', () => {
+  it('records whole Q-learning histories on Dark Room that improve over episodes', async () => {
+    const c = collectConfigSchema.parse({
+      kind: 'histories',
+      family: 'darkroom',
+      tasks: { count: 20, seed: 0 },
+      algorithm: { kind: 'q-learning', initQ: 1, epsilon: 0.1, epsilonEnd: 0.01, epsilonDecaySteps: 3000 },
+      steps: 6000,
+      numEnvs: 10,
+      shardSize: 10,
+      workers: 0,
+    });
+    await collect(c, { out: join(dir, 'ad'), silent: true });
+    const shards = await openHistoryCollection(join(dir, 'ad'));
+    let first = 0;
+    let last = 0;
+    const seen: number[] = [];
+    for (const { reader, groups } of shards) {
+      for (const g of groups) {
+        const h = reader.readHistory(g);
+        seen.push(h.taskIndex);
+        expect(h.length).toBe(6000);
+        // dones every 100 steps (episode end by time limit)
+        expect(h.dones.reduce((a, b) => a + b, 0)).toBe(60);
+        // expert actions are the optimal moves; rewards only on the goal
+        for (let t = 0; t < 100; t++) first += h.rewards[t];
+        for (let t = 5900; t < 6000; t++) last += h.rewards[t];
+      }
+      reader.close();
+    }
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(last / 20).toBeGreaterThan(first / 20 + 20);
+  });
+});
+
+describe('collect: resume after SIGKILL', () => {
+  it('a killed run, started again, completes with every task exactly once and the same data', async () => {
+    if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is not built (test/globalSetup.ts builds it)');
+    const config = {
+      kind: 'dpt',
+      family: 'bandit',
+      envOptions: { arms: 5, noiseSd: 0.3 },
+      tasks: { count: 2000, heldOut: 20, seed: 1 },
+      contextLength: 100,
+      numEnvs: 100,
+      shardSize: 100,
+      workers: 2,
+      seed: 5,
+    };
+    const file = join(dir, 'kill.json');
+    writeFileSync(file, JSON.stringify(config));
+    const out = join(dir, 'killed');
+    const child = spawn(process.execPath, [join(root, 'bin', 'icrl.js'), 'collect', file, '--out', out, '--no-progress'], { stdio: 'ignore' });
+    // wait until some shards are done, then kill -9 mid-run
+    let doneAtKill = -1;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      let m = null;
+      try {
+        m = readManifest(out);
+      } catch {
+        // being renamed
+      }
+      if (m && Object.keys(m.shards).length >= 2) {
+        child.kill('SIGKILL');
+        doneAtKill = Object.keys(m.shards).length;
+        break;
+      }
+    }
+    await new Promise((r) => child.once('exit', r));
+    expect(doneAtKill, 'the run must be killed after some shards').toBeGreaterThanOrEqual(2);
+    const after = readManifest(out)!;
+    expect(after.complete, 'killed before completion (make the test collection larger if this fails)').toBe(false);
+    // resume by running the same command again
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'icrl.js'), 'collect', file, '--out', out, '--no-progress'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/error/i);
+    const m = readManifest(out)!;
+    expect(m.complete).toBe(true);
+    expect(readdirSync(out).filter((f) => f.includes('.tmp'))).toEqual([]);
+    // every task exactly once, across the shard files themselves
+    const ids: number[] = [];
+    for (const f of readdirSync(out).filter((x) => x.endsWith('.h5')).sort()) ids.push(...Array.from(readDpt(join(out, f)).ds.taskIndex));
+    expect(ids.length).toBe(2000);
+    expect([...ids].sort((a, b) => a - b)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    // and the data equal an uninterrupted run
+    const ref = join(dir, 'reference');
+    await collect(collectConfigSchema.parse({ ...config, workers: 0 }), { out: ref, silent: true });
+    expect(await loadDptCollection(out)).toEqual(await loadDptCollection(ref));
+  });
+});
