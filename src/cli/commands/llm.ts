@@ -29,6 +29,7 @@ interface ServeOptions {
   timeout: number;
   delayMs: number;
   model: string;
+  clientTimeoutMs?: number;
   run?: string;
 }
 
@@ -49,6 +50,7 @@ export function register(program: Command): void {
     .option('--timeout <p>', 'share of requests never answered (the client times out)', num, 0)
     .option('--delay-ms <n>', 'delay of every answer in milliseconds', num, 0)
     .option('--model <name>', 'model name exported to --run as ICRL_LLM_MODEL', 'scripted-ucb')
+    .option('--client-timeout-ms <n>', 'exported to --run as ICRL_LLM_TIMEOUT_MS (the client timeout when a config does not set llm.timeoutMs)', num)
     .option('--run <command>', 'run this shell command with ICRL_LLM_BASE_URL / ICRL_LLM_MODEL pointing at the server, then stop the server and exit with its status')
     .addHelpText(
       'after',
@@ -62,8 +64,8 @@ Answers depend only on the seed and the request, so reruns are reproducible.
 
 Examples:
   icrl llm serve-fake --port 8089                       # then point ICRL_LLM_BASE_URL at http://127.0.0.1:8089/v1
-  icrl llm serve-fake --port 0 --not-json 0.03 --out-of-range 0.02 --http-500 0.01 \\
-      --run "icrl eval configs/llm-bandit.yaml"`,
+  icrl llm serve-fake --port 0 --not-json 0.03 --out-of-range 0.02 --http-500 0.01 --timeout 0.002 \\
+      --client-timeout-ms 500 --run "icrl eval configs/llm-bandit.yaml"`,
     )
     .action(async (o: ServeOptions) => {
       const responder = scriptedPolicyResponder({
@@ -76,7 +78,16 @@ Examples:
       const server = await startFakeOpenAI(responder, { port: o.port, host: o.host });
       process.stderr.write(`scripted endpoint (not a language model) at ${server.url}\n`);
       if (o.run) {
-        const child = spawn(o.run, { shell: true, stdio: 'inherit', env: { ...process.env, ICRL_LLM_BASE_URL: server.url, ICRL_LLM_MODEL: o.model } });
+        const child = spawn(o.run, {
+          shell: true,
+          stdio: 'inherit',
+          env: {
+            ...process.env,
+            ICRL_LLM_BASE_URL: server.url,
+            ICRL_LLM_MODEL: o.model,
+            ...(o.clientTimeoutMs !== undefined ? { ICRL_LLM_TIMEOUT_MS: String(o.clientTimeoutMs) } : {}),
+          },
+        });
         const code = await new Promise<number>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
         await server.close();
         process.stderr.write(`scripted endpoint: served ${server.requests.length} requests\n`);

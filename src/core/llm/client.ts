@@ -105,13 +105,18 @@ export interface LlmClientOptions extends Required<Omit<z.output<typeof llmConfi
 }
 
 /**
- * Merges a config section with the environment: ICRL_LLM_BASE_URL, ICRL_LLM_MODEL and the API key
- * variable (apiKeyEnv, else ICRL_LLM_API_KEY, else OPENAI_API_KEY). Values in the config win over the
+ * Merges a config section with the environment: ICRL_LLM_BASE_URL, ICRL_LLM_MODEL, ICRL_LLM_TIMEOUT_MS
+ * and the API key variable (apiKeyEnv, else ICRL_LLM_API_KEY, else OPENAI_API_KEY). Values in the config win over the
  * environment, except that an explicit ICRL_LLM_BASE_URL/ICRL_LLM_MODEL fills what the config leaves out.
  * Throws a ConfigError naming `source` when no base URL or model is known.
  */
 export function resolveLlmOptions(config: LlmConfig | undefined, env: NodeJS.ProcessEnv = process.env, source = 'llm'): LlmClientOptions {
   const c = validate(config ?? {}, source);
+  if (config?.timeoutMs === undefined && env.ICRL_LLM_TIMEOUT_MS !== undefined) {
+    const t = Number(env.ICRL_LLM_TIMEOUT_MS);
+    if (!Number.isInteger(t) || t <= 0) throw new ConfigError(`ICRL_LLM_TIMEOUT_MS: expected a positive integer of milliseconds, got ${env.ICRL_LLM_TIMEOUT_MS}`, source, 'timeoutMs');
+    c.timeoutMs = t;
+  }
   const baseUrl = c.baseUrl ?? env.ICRL_LLM_BASE_URL;
   const model = c.model ?? env.ICRL_LLM_MODEL;
   if (!baseUrl) throw new ConfigError(`${source}.baseUrl: no LLM endpoint; set it in the config or in ICRL_LLM_BASE_URL`, source, 'baseUrl');
@@ -155,6 +160,8 @@ export interface LlmClientStats {
   httpRequests: number;
   /** Attempts that failed and were retried. */
   retries: number;
+  /** Retried attempts by the reason they failed (the request may still have succeeded later). */
+  retried: Partial<Record<LlmFailureReason, number>>;
   /** Calls that failed after all retries, by reason. */
   failures: Partial<Record<LlmFailureReason, number>>;
   /** Tokens reported by the server's `usage` (cached answers count with their recorded usage, so a replay reports the same figures). */
@@ -167,7 +174,7 @@ export interface LlmClientStats {
 }
 
 function emptyStats(): LlmClientStats {
-  return { calls: 0, cacheHits: 0, httpRequests: 0, retries: 0, failures: {}, promptTokens: 0, completionTokens: 0, costUsd: 0, liveCostUsd: 0 };
+  return { calls: 0, cacheHits: 0, httpRequests: 0, retries: 0, retried: {}, failures: {}, promptTokens: 0, completionTokens: 0, costUsd: 0, liveCostUsd: 0 };
 }
 
 /** Counting semaphore: at most `limit` holders at once, served in arrival order. */
@@ -225,7 +232,7 @@ export class LlmClient {
   }
 
   stats(): LlmClientStats {
-    return { ...this.stats_, failures: { ...this.stats_.failures } };
+    return { ...this.stats_, failures: { ...this.stats_.failures }, retried: { ...this.stats_.retried } };
   }
 
   resetStats(): void {
@@ -322,6 +329,7 @@ export class LlmClient {
         last = new LlmRequestError(e.message, e.reason, e.status, attempt + 1);
         const retryable = e.reason !== 'http-4xx';
         if (!retryable) break;
+        if (attempt < this.options.maxRetries) this.stats_.retried[e.reason] = (this.stats_.retried[e.reason] ?? 0) + 1;
       }
     }
     const err = last ?? new LlmRequestError('LLM request failed', 'network');

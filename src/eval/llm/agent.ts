@@ -81,6 +81,8 @@ export interface LlmAgentDiagnostics {
   costUsd: number;
   cacheHits: number;
   httpRequests: number;
+  /** HTTP attempts the client retried (HTTP 500/429, timeouts, refused connections), by reason; the decision may still have succeeded. */
+  retried: Record<string, number>;
   model: string;
 }
 
@@ -248,6 +250,7 @@ export class LlmAgent implements Agent {
       costUsd: s?.costUsd ?? 0,
       cacheHits: s?.cacheHits ?? 0,
       httpRequests: s?.httpRequests ?? 0,
+      retried: { ...(s?.retried ?? {}) } as Record<string, number>,
       model: this.client.model,
     };
   }

@@ -15,17 +15,21 @@ export function llmDiagnosticsSection(agents: AgentResult[]): ReportSection | nu
   return {
     title: 'LLM agents: answers, failures and tokens',
     text: [
-      'Every decision is one chat request (plus re-asks after an invalid answer). "invalid answers" is the share of requests that gave no valid action (not JSON, no action, action out of range, HTTP error, timeout); "fallback" is the share of decisions the fallback policy made after the LLM failed. Tokens come from the endpoint\'s usage fields; cost uses the configured prices. Cache hits are answers replayed from the response cache.',
+      'Every decision is one chat request (plus re-asks after an invalid answer). "invalid answers" is the share of requests that gave no valid action (not JSON, no action, action out of range, HTTP error, timeout); "fallback" is the share of decisions the fallback policy made after the LLM failed. Retried requests failed at the HTTP level (HTTP 500/429, timeout, refused connection) and were sent again by the client; only failures that outlast the retries count as invalid answers. Tokens come from the endpoint\'s usage fields; cost uses the configured prices. Cache hits are answers replayed from the response cache.',
     ],
     tables: [
       {
-        columns: ['agent', 'model', 'decisions', 'invalid answers', 'fallback', 'failures by reason', 'prompt tokens', 'completion tokens', 'tokens / decision', 'cost USD', 'cache hits'],
+        columns: ['agent', 'model', 'decisions', 'invalid answers', 'fallback', 'failures by reason', 'retried requests', 'prompt tokens', 'completion tokens', 'tokens / decision', 'cost USD', 'cache hits'],
         rows: rows.map((a) => {
           const d = a.diagnostics!;
           const decisions = num(d.decisions) ?? 0;
           const pt = num(d.promptTokens) ?? 0;
           const ct = num(d.completionTokens) ?? 0;
           const reasons = Object.entries((d.invalid ?? {}) as Record<string, number>)
+            .filter(([, n]) => n > 0)
+            .map(([r, n]) => `${r}: ${n}`)
+            .join(', ');
+          const retried = Object.entries((d.retried ?? {}) as Record<string, number>)
             .filter(([, n]) => n > 0)
             .map(([r, n]) => `${r}: ${n}`)
             .join(', ');
@@ -37,6 +41,7 @@ export function llmDiagnosticsSection(agents: AgentResult[]): ReportSection | nu
             pct(d.invalidRate),
             pct(d.fallbackRate),
             reasons || 'none',
+            retried || 'none',
             pt,
             ct,
             decisions ? Number(((pt + ct) / decisions).toFixed(1)) : null,
