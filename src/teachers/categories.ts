@@ -66,20 +66,14 @@ export class CategoryBaseline {
     this.heads[c] = (this.heads[c] + 1) % this.window;
     return adv;
   }
-  toJSON(): { ring: number[]; counts: number[]; heads: number[] } {
-    return { ring: [...this.ring], counts: [...this.counts], heads: [...this.heads] };
+  /** The running sums are saved too, so that a restored baseline continues bit for bit. */
+  toJSON(): { ring: number[]; counts: number[]; heads: number[]; sums: number[] } {
+    return { ring: [...this.ring], counts: [...this.counts], heads: [...this.heads], sums: [...this.sums] };
   }
-  load(v: { ring: number[]; counts: number[]; heads: number[] }): void {
+  load(v: { ring: number[]; counts: number[]; heads: number[]; sums: number[] }): void {
     this.ring.set(v.ring);
     this.counts.set(v.counts);
     this.heads.set(v.heads);
-    this.sums.fill(0);
-    for (let c = 0; c < this.categories; c++) {
-      for (let j = 0; j < this.counts[c]; j++) {
-        // the live entries are the counts[c] slots written last
-        const slot = (this.heads[c] - 1 - j + this.window * 2) % this.window;
-        this.sums[c] += this.ring[c * this.window + slot];
-      }
-    }
+    this.sums.set(v.sums);
   }
 }

@@ -87,7 +87,7 @@ export class DumpTeacher extends UnitTeacher {
   }
 
   protected dataToJSON(): unknown {
-    return { advs: [...this.advs], advCount: [...this.advCount], advHead: [...this.advHead], visits: [...this.visits], baseline: this.baseline.toJSON() };
+    return { advs: [...this.advs], advCount: [...this.advCount], advHead: [...this.advHead], advSum: [...this.advSum], visits: [...this.visits], baseline: this.baseline.toJSON() };
   }
 
   protected dataFromJSON(data: unknown, source: string): void {
@@ -103,15 +103,13 @@ export class DumpTeacher extends UnitTeacher {
       ring: numArray(b.ring, 'baseline.ring', source, n * this.baseline.window),
       counts: numArray(b.counts, 'baseline.counts', source, n),
       heads: numArray(b.heads, 'baseline.heads', source, n),
+      sums: numArray(b.sums, 'baseline.sums', source, n),
     });
     this.advs = Float64Array.from(advs);
     this.advCount = Int32Array.from(advCount);
     this.advHead = Int32Array.from(advHead);
     this.visits = Float64Array.from(visits);
-    this.advSum = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      for (let k = 0; k < this.advCount[j]; k++) this.advSum[j] += this.advs[j * this.window + ((this.advHead[j] - 1 - k + 2 * this.window) % this.window)];
-    }
+    this.advSum = Float64Array.from(numArray(d.advSum, 'advSum', source, n));
     this.baseline = bl;
   }
 }

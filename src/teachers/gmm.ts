@@ -285,24 +285,46 @@ export function kmeans(X: Float64Array, n: number, d: number, k: number, rng: Rn
 /** M-step: weights, means and covariances from responsibilities R (n x k). */
 function mStep(X: Float64Array, n: number, d: number, k: number, R: Float64Array, reg: number, g: Gmm): void {
   const eps = 10 * Number.EPSILON;
+  const r = new Float64Array(n);
+  const mu = new Float64Array(d);
+  const diff = new Float64Array(d);
+  const acc = new Float64Array(d * d);
   for (let c = 0; c < k; c++) {
     let nk = 0;
-    for (let i = 0; i < n; i++) nk += R[i * k + c];
+    for (let i = 0; i < n; i++) {
+      const v = R[i * k + c];
+      r[i] = v;
+      nk += v;
+    }
     nk += eps;
     g.weights[c] = nk / n;
+    mu.fill(0);
+    for (let i = 0; i < n; i++) {
+      const ri = r[i];
+      if (ri === 0) continue;
+      const o = i * d;
+      for (let j = 0; j < d; j++) mu[j] += ri * X[o + j];
+    }
     for (let j = 0; j < d; j++) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += R[i * k + c] * X[i * d + j];
-      g.means[c * d + j] = s / nk;
+      mu[j] /= nk;
+      g.means[c * d + j] = mu[j];
+    }
+    acc.fill(0);
+    for (let i = 0; i < n; i++) {
+      const ri = r[i];
+      if (ri === 0) continue;
+      const o = i * d;
+      for (let j = 0; j < d; j++) diff[j] = X[o + j] - mu[j];
+      for (let a = 0; a < d; a++) {
+        const da = ri * diff[a];
+        const row = a * d;
+        for (let b = 0; b <= a; b++) acc[row + b] += da * diff[b];
+      }
     }
     const base = c * d * d;
     for (let a = 0; a < d; a++) {
-      const ma = g.means[c * d + a];
       for (let b = 0; b <= a; b++) {
-        const mb = g.means[c * d + b];
-        let s = 0;
-        for (let i = 0; i < n; i++) s += R[i * k + c] * (X[i * d + a] - ma) * (X[i * d + b] - mb);
-        const v = s / nk + (a === b ? reg : 0);
+        const v = acc[a * d + b] / nk + (a === b ? reg : 0);
         g.covariances[base + a * d + b] = v;
         g.covariances[base + b * d + a] = v;
       }
@@ -333,9 +355,18 @@ export function fitGmm(X: Float64Array, n: number, d: number, k: number, rng: Rn
     ll = 0;
     for (let i = 0; i < n; i++) {
       g.componentLogProbs(X, i * d, lp, tmp);
-      const lse = logSumExp(lp, k);
-      ll += lse;
-      for (let c = 0; c < k; c++) R[i * k + c] = Math.exp(lp[c] - lse);
+      // log-sum-exp and responsibilities with one exp per component
+      let m = -Infinity;
+      for (let c = 0; c < k; c++) if (lp[c] > m) m = lp[c];
+      let sum = 0;
+      for (let c = 0; c < k; c++) {
+        const e = Math.exp(lp[c] - m);
+        R[i * k + c] = e;
+        sum += e;
+      }
+      ll += m + Math.log(sum);
+      const inv = 1 / sum;
+      for (let c = 0; c < k; c++) R[i * k + c] *= inv;
     }
     g.iterations = it;
     const mean = ll / n;

@@ -70,6 +70,7 @@ export class SecTeacher extends UnitTeacher {
       ring: numArray(b.ring, 'baseline.ring', source, this.grid.count * this.baseline.window),
       counts: numArray(b.counts, 'baseline.counts', source, this.grid.count),
       heads: numArray(b.heads, 'baseline.heads', source, this.grid.count),
+      sums: numArray(b.sums, 'baseline.sums', source, this.grid.count),
     });
     this.q = Float64Array.from(q);
     this.baseline = bl;

@@ -1,0 +1,222 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BoxSpace, CategoricalSpace, DictSpace, DiscreteSpace, CorruptFileError, OutOfSpaceError, UnknownNameError } from '../src/core/index.js';
+import { TaskSpace, type Task } from '../src/tasks/index.js';
+import {
+  TEACHER_NAMES,
+  makeTeacher,
+  UnitEncoding,
+  UnsupportedTaskSpaceError,
+  saveTeacherState,
+  loadTeacherState,
+  ToyEnv,
+  runToy,
+  type UnitTeacher,
+} from '../src/teachers/index.js';
+
+const mixed = new TaskSpace('mixed', {
+  pos: new BoxSpace([0, -2], [1, 2]),
+  size: new DiscreteSpace(4, 5),
+  kind: new CategoricalSpace(['a', 'b', 'c']),
+});
+
+/** A synthetic learner: return grows with how often a task's region has been seen. */
+function makeLearner(): (t: Task) => number {
+  const seen = new Map<string, number>();
+  return (t) => {
+    const pos = t.params.pos as number[];
+    const key = `${Math.floor(pos[0] * 4)}:${t.params.size}:${t.params.kind}`;
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    return Math.min(1, n / 30) * (t.params.kind === 'c' ? 0 : 1);
+  };
+}
+
+function fastOptions(name: string): Record<string, unknown> {
+  if (name === 'alp-gmm' || name === 'covar-gmm') return { fitRate: 50, ks: [2, 3, 4] };
+  if (name === 'riac') return { maxRegionSize: 30 };
+  if (name === 'plr' || name === 'robust-plr') return { bufferSize: 40 };
+  if (name === 'sec' || name === 'dump') return { boxBins: 3 };
+  return {};
+}
+
+function run(t: UnitTeacher, episodes: number, learner = makeLearner()): Task[] {
+  const out: Task[] = [];
+  for (let e = 0; e < episodes; e++) {
+    const task = t.sample();
+    out.push(task);
+    t.record(task, learner(task));
+  }
+  return out;
+}
+
+describe('unit-hypercube encoding of task spaces', () => {
+  it('round-trips box, discrete and categorical parameters', () => {
+    const enc = new UnitEncoding(mixed);
+    expect(enc.dims).toBe(4);
+    const task: Task = { family: 'mixed', params: { pos: [0.25, 1], size: 7, kind: 'b' } };
+    const u = enc.encode(task);
+    expect([...u]).toEqual([0.25, 0.75, (7 - 5 + 0.5) / 4, 1.5 / 3]);
+    expect(enc.decode(u)).toEqual(task);
+    // any unit point decodes inside the space, including the corners
+    for (const p of [[0, 0, 0, 0], [1, 1, 1, 1], [0.5, 0.999, 0.999, 0.001]]) mixed.check(enc.decode(p));
+    expect(enc.decode([1, 1, 1, 1]).params).toEqual({ pos: [1, 2], size: 8, kind: 'c' });
+  });
+
+  it('refuses nested spaces and empty spaces with a clear error', () => {
+    const nested = new TaskSpace('nested', { inner: new DictSpace({ a: new BoxSpace(0, 1) }) as never });
+    expect(() => new UnitEncoding(nested)).toThrow(UnsupportedTaskSpaceError);
+    expect(() => makeTeacher('alp-gmm', nested, 0)).toThrow(/nested\.params\.inner: .* is a nested space; teachers handle box, discrete and categorical parameters only/);
+    expect(() => makeTeacher('random', new TaskSpace('empty', {}), 0)).toThrow(/no parameters/);
+  });
+});
+
+describe.each(TEACHER_NAMES)('teacher %s', (name) => {
+  it('proposes valid tasks on a mixed space, deterministically by seed', () => {
+    const a = run(makeTeacher(name, mixed, 3, fastOptions(name)), 300);
+    const b = run(makeTeacher(name, mixed, 3, fastOptions(name)), 300);
+    for (const t of a) mixed.check(t);
+    expect(a).toEqual(b);
+    const c = run(makeTeacher(name, mixed, 4, fastOptions(name)), 300);
+    expect(c).not.toEqual(a);
+  });
+
+  it('saves and restores its state: the restored teacher continues identically', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-teach-'));
+    const learnerA = makeLearner();
+    const t1 = makeTeacher(name, mixed, 5, fastOptions(name));
+    run(t1, 170, learnerA);
+    const file = join(dir, 'state.json');
+    saveTeacherState(t1, file);
+    const t2 = makeTeacher(name, mixed, 99, fastOptions(name));
+    loadTeacherState(t2, file);
+    expect(t2.episodes).toBe(170);
+    // both continue with the same returns
+    const seq1: Task[] = [];
+    const seq2: Task[] = [];
+    for (let e = 0; e < 120; e++) {
+      const x = t1.sample();
+      const y = t2.sample();
+      seq1.push(x);
+      seq2.push(y);
+      const r = (e % 7) / 7;
+      t1.record(x, r);
+      t2.record(y, r);
+    }
+    expect(seq2).toEqual(seq1);
+    expect(JSON.stringify(t2.saveState())).toBe(JSON.stringify(t1.saveState()));
+  });
+
+  it('works on a purely discrete and on a purely categorical space', () => {
+    const disc = new TaskSpace('grid', { x: new DiscreteSpace(6), y: new DiscreteSpace(3) });
+    const cat = new TaskSpace('rules', { rule: new CategoricalSpace(['r1', 'r2', 'r3', 'r4', 'r5']) });
+    for (const space of [disc, cat]) {
+      const t = makeTeacher(name, space, 1, fastOptions(name));
+      for (let e = 0; e < 200; e++) {
+        const task = t.sample();
+        space.check(task);
+        t.record(task, task.params.x === 0 || task.params.rule === 'r1' ? Math.min(1, e / 100) : 0);
+      }
+    }
+  });
+});
+
+describe('bad input', () => {
+  it('a state file from another teacher, a corrupt file or a foreign space is a clear error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-teach-'));
+    const alp = makeTeacher('alp-gmm', mixed, 0, fastOptions('alp-gmm'));
+    run(alp, 60);
+    const file = join(dir, 'alp.json');
+    saveTeacherState(alp, file);
+    const riac = makeTeacher('riac', mixed, 0);
+    expect(() => loadTeacherState(riac, file)).toThrow(/alp\.json: this state was saved by teacher "alp-gmm", it cannot be restored into teacher "riac"/);
+    const other = makeTeacher('alp-gmm', new TaskSpace('mixed', { pos: new BoxSpace([0, -2], [1, 3]) }), 0, fastOptions('alp-gmm'));
+    expect(() => loadTeacherState(other, file)).toThrow(/the state was saved on task space/);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"format": "icrl-teacher", ');
+    expect(() => loadTeacherState(alp, bad)).toThrow(CorruptFileError);
+    writeFileSync(bad, JSON.stringify({ hello: 1 }));
+    expect(() => loadTeacherState(alp, bad)).toThrow(/bad\.json: not a teacher state/);
+    const broken = alp.saveState();
+    (broken.data as { window: number[] }).window = [1, 2];
+    expect(() => alp.loadState(broken, 'x.json')).toThrow(/x\.json: data\.window must have/);
+    expect(() => loadTeacherState(alp, join(dir, 'missing.json'))).toThrow(/teacher state file not found/);
+  });
+
+  it('a task space a category teacher cannot handle gets a clear error', () => {
+    const big = new TaskSpace('big', { x: new BoxSpace(new Array(6).fill(0), new Array(6).fill(1)) });
+    expect(() => makeTeacher('sec', big, 0, { boxBins: 10 })).toThrow(UnsupportedTaskSpaceError);
+    expect(() => makeTeacher('dump', big, 0, { boxBins: 10 })).toThrow(/1000000 task categories .* more than maxCategories = 4096/);
+    // default bins shrink to fit; 6 dims x 4 bins = 4096
+    expect(makeTeacher('sec', big, 0).sample().family).toBe('big');
+  });
+
+  it('bad returns, tasks outside the space, unknown names and bad options are errors', () => {
+    const t = makeTeacher('alp-gmm', mixed, 0);
+    const task = t.sample();
+    expect(() => t.record(task, NaN)).toThrow(/alp-gmm: episode 0: return must be a finite number, got NaN/);
+    expect(() => t.record({ family: 'mixed', params: { pos: [2, 0], size: 5, kind: 'a' } }, 1)).toThrow(OutOfSpaceError);
+    expect(() => makeTeacher('alp-gp', mixed, 0)).toThrow(UnknownNameError);
+    expect(() => makeTeacher('alp-gp', mixed, 0)).toThrow(/unknown teacher "alp-gp"; known: random, alp-gmm/);
+    expect(() => makeTeacher('alp-gmm', mixed, 0, { fitRate: 100, seedEpisodes: 50 })).toThrow(/seedEpisodes must be an integer >= fitRate/);
+    expect(() => makeTeacher('adr', mixed, 0, { initial: [0, 0] })).toThrow(/adr: initial must be 4 unit coordinates/);
+    expect(() => makeTeacher('plr', mixed, 0, { replayProb: 2 })).toThrow(/replayProb must be in \[0, 1\]/);
+    expect(() => makeTeacher('random', mixed, 0, { returnRange: [1, 1] })).toThrow(/returnRange/);
+  });
+});
+
+describe('ToyEnv', () => {
+  it('learns the origin, unlocks through lower neighbours, scores mastered cells', () => {
+    const env = new ToyEnv({ dims: 2, cells: 3 });
+    const cell = (i: number, j: number): number[] => [(i + 0.5) / 3, (j + 0.5) / 3];
+    expect(env.episode(cell(1, 0))).toBe(0); // locked
+    for (let k = 0; k < 75; k++) env.episode(cell(0, 0));
+    expect(env.competence[0]).toBe(75);
+    expect(env.score()).toBe(0); // mastered means above 75
+    expect(env.episode(cell(0, 0))).toBeCloseTo(0.76, 10);
+    expect(env.score()).toBeCloseTo(100 / 9, 10);
+    // (1,1) has (0,0) as a diagonal lower neighbour; (2,2) is still locked
+    expect(env.episode(cell(1, 1))).toBeCloseTo(0.01, 10);
+    expect(env.episode(cell(2, 2))).toBe(0);
+    // evaluation-only episodes do not train
+    expect(env.episode(cell(1, 1), false)).toBeCloseTo(0.01, 10);
+    for (let k = 0; k < 200; k++) env.episode(cell(0, 0));
+    expect(env.competence[0]).toBe(100);
+  });
+
+  it('the unlearnable share returns 0 and does not count in the score', () => {
+    const env = new ToyEnv({ dims: 2, cells: 10, unlearnable: 0.5 });
+    expect(env.cellOf([0.6, 0])).toBe(-1);
+    expect(env.cellOf([0.49, 0])).toBe(90);
+    for (let k = 0; k < 100; k++) expect(env.episode([0.9, 0.01])).toBe(0);
+    for (let k = 0; k < 80; k++) env.episode([0.01, 0.01]);
+    expect(env.score()).toBe(1);
+    expect(() => new ToyEnv({ dims: 2, unlearnable: 1 })).toThrow(/unlearnable must be in \[0, 1\)/);
+  });
+
+  it('ALP-GMM masters more cells than Random (2-D, 6000 episodes, one seed)', () => {
+    const variant = { name: 'toy-2d', dims: 2, cells: 10, unlearnable: 0 };
+    const spec = { variant, episodes: 6000, seed: 0, every: 1000, density: true, densityBins: 10 };
+    const alp = runToy({ ...spec, teacher: 'alp-gmm' });
+    const rnd = runToy({ ...spec, teacher: 'random' });
+    expect(alp.mastered.length).toBe(7);
+    expect(alp.mastered[6]).toBeGreaterThan(rnd.mastered[6]);
+    expect(alp.density?.length).toBe(6);
+    expect(alp.density?.[0].counts.flat().reduce((a, b) => a + b, 0)).toBe(1000);
+  });
+
+  it.skipIf(!process.env.ICRL_SLOW)('full protocol: ALP-GMM beats Random at 20,000 episodes, mean of 5 seeds', () => {
+    const variant = { name: 'toy-2d', dims: 2, cells: 10, unlearnable: 0 };
+    const mean = (teacher: string): number => {
+      let s = 0;
+      for (let seed = 0; seed < 5; seed++) {
+        const r = runToy({ teacher, variant, episodes: 20000, seed, every: 1000, density: false, densityBins: 10 });
+        s += r.mastered[r.mastered.length - 1];
+      }
+      return s / 5;
+    };
+    expect(mean('alp-gmm')).toBeGreaterThan(mean('random'));
+  });
+});
