@@ -169,51 +169,63 @@ function newAdBatch(ds: AdDataset, B: number, L: number): AdBatch {
   };
 }
 
-/** Seeded sampler of AD batches: each window is a uniform stream (weighted by its number of windows) and start. */
+/**
+ * Seeded sampler of AD batches: a window is drawn uniformly among all windows of all streams, or,
+ * with `weights` (one per stream, e.g. LHF weights), with stream s chosen in proportion to
+ * weights[s] x (its number of windows) and the start uniform within it.
+ */
 export class AdSampler {
   private readonly rng: Rng;
   private readonly cum: Float64Array;
+  private readonly nwin: Float64Array;
   constructor(
     readonly ds: AdDataset,
     readonly windowSteps: number,
     seed: number | Rng,
+    weights?: ArrayLike<number>,
   ) {
     this.rng = typeof seed === 'number' ? new Rng(seed) : seed;
     const S = ds.offsets.length - 1;
+    if (weights && weights.length !== S) throw new IcrlError(`AD sampler: ${weights.length} weights for ${S} streams`);
     this.cum = new Float64Array(S);
+    this.nwin = new Float64Array(S);
     let c = 0;
     for (let s = 0; s < S; s++) {
       const len = ds.offsets[s + 1] - ds.offsets[s];
-      c += Math.max(0, len - windowSteps + 1);
+      this.nwin[s] = Math.max(0, len - windowSteps + 1);
+      const w = weights ? weights[s] : 1;
+      if (!(w >= 0) || !Number.isFinite(w)) throw new IcrlError(`AD sampler: weight of stream ${s} is ${w}; weights must be finite and >= 0`);
+      c += w * this.nwin[s];
       this.cum[s] = c;
     }
-    if (c === 0) throw new IcrlError(`AD sampler: no stream has ${windowSteps} steps (window longer than every history)`);
+    if (!(c > 0)) throw new IcrlError(`AD sampler: no stream with positive weight has ${windowSteps} steps (window longer than every history?)`);
   }
 
-  /** Number of distinct windows. */
+  /** Number of distinct windows (of streams with positive weight or not). */
   get numWindows(): number {
-    return this.cum[this.cum.length - 1];
+    let n = 0;
+    for (const w of this.nwin) n += w;
+    return n;
   }
 
-  /** Window w (0 <= w < numWindows) as (stream, start). */
-  window(w: number): [number, number] {
+  private pickStream(u: number): number {
     let lo = 0;
     let hi = this.cum.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.cum[mid] > w) hi = mid;
+      if (this.cum[mid] > u) hi = mid;
       else lo = mid + 1;
     }
-    const before = lo > 0 ? this.cum[lo - 1] : 0;
-    return [lo, w - before];
+    return lo;
   }
 
   sample(batchSize: number, out?: AdBatch): AdBatch {
     const batch = out ?? newAdBatch(this.ds, batchSize, this.windowSteps);
-    const n = this.numWindows;
+    const total = this.cum[this.cum.length - 1];
     for (let b = 0; b < batchSize; b++) {
-      const [s, st] = this.window(Math.floor(this.rng.uniform53() * n));
-      fillWindow(this.ds, batch, b, s, st);
+      // cum[s - 1] <= u < cum[s], so stream s has windows and a positive weight
+      const s = this.pickStream(this.rng.uniform53() * total);
+      fillWindow(this.ds, batch, b, s, this.rng.int(this.nwin[s]));
     }
     return batch;
   }

@@ -4,3 +4,4 @@ export * from './store.js';
 export * from './datasets.js';
 export * from './dpt.js';
 export * from './collect.js';
+export * from './lhf.js';

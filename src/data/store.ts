@@ -401,6 +401,16 @@ export class HistoryReader {
     return out;
   }
 
+  /** Reads only rewards and dones of histories [h0, h1) of a group (what scoring needs). */
+  readReturns(name: string, opts: { h0?: number; h1?: number } = {}): { rewards: Float32Array; dones: Uint8Array; numHistories: number; length: number } {
+    const info = this.info(name);
+    const h0 = opts.h0 ?? 0;
+    const h1 = Math.min(opts.h1 ?? info.numHistories, info.numHistories);
+    const r = this.readDs(name, 'rewards', [h0, h1], [0, info.length]);
+    const d = this.readDs(name, 'dones', [h0, h1], [0, info.length]);
+    return { rewards: bytesToFloat32(r.bytes, r.info), dones: bytesToUint8(d.bytes, d.info), numHistories: h1 - h0, length: info.length };
+  }
+
   /** Reads a whole group of our layout as a {@link History}. */
   readHistory(name: string): History {
     const info = this.info(name);
