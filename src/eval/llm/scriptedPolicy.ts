@@ -141,6 +141,7 @@ function proposalReply(prompt: string, rng: Rng, outOfRange: number, delayMs: nu
   const n = Number(/Propose (\d+) new tasks/.exec(prompt)?.[1] ?? 1);
   const tasks: Record<string, unknown>[] = [];
   for (let i = 0; i < n; i++) tasks.push(Object.fromEntries(params.map((p) => [p.name, sampleParam(p.spec, rng)])));
-  if (params.length && rng.uniform() < outOfRange) tasks.push(Object.fromEntries(params.map((p) => [p.name, 1e9])));
+  // the broken proposal comes first, so that it is always examined (and rejected)
+  if (params.length && rng.uniform() < outOfRange) tasks.unshift(Object.fromEntries(params.map((p) => [p.name, 1e9])));
   return { content: JSON.stringify({ tasks }), delayMs };
 }
