@@ -7,11 +7,12 @@ import { IcrlError, UnknownNameError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Task, TaskSpace } from '../tasks/taskSpace.js';
 import type { ActionArray, BatchedEnv, EnvFamily } from './types.js';
-import { banditFamily } from './bandit.js';
-import { darkroomFamily } from './darkroom.js';
-import { linearBanditFamily } from './linearBandit.js';
-import { darkKeyToDoorFamily } from './darkKeyToDoor.js';
-import { pointRobotFamily } from './pointRobot.js';
+import { banditFamily, banditOptionsSchema } from './bandit.js';
+import { darkroomFamily, darkroomOptionsSchema } from './darkroom.js';
+import { linearBanditFamily, linearBanditOptionsSchema } from './linearBandit.js';
+import { darkKeyToDoorFamily, darkKeyToDoorOptionsSchema } from './darkKeyToDoor.js';
+import { pointRobotFamily, pointRobotOptionsSchema } from './pointRobot.js';
+import { parseOptions } from './common.js';
 
 export * from './types.js';
 export * from './bandit.js';
@@ -22,6 +23,20 @@ export * from './pointRobot.js';
 export { ACTION_PERMUTATIONS } from './common.js';
 
 const FAMILIES: readonly EnvFamily[] = [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily];
+
+const OPTION_SCHEMAS = {
+  bandit: banditOptionsSchema,
+  'linear-bandit': linearBanditOptionsSchema,
+  darkroom: darkroomOptionsSchema,
+  'dark-key-to-door': darkKeyToDoorOptionsSchema,
+  'point-robot': pointRobotOptionsSchema,
+} as const;
+
+/** The family's options with every default filled in (`options` validated: an unknown key is an error naming it). */
+export function familyOptions(name: string, options?: Record<string, unknown>): Record<string, unknown> {
+  getFamily(name);
+  return parseOptions(name, OPTION_SCHEMAS[name as keyof typeof OPTION_SCHEMAS], options) as Record<string, unknown>;
+}
 
 /** Names of the registered families, in a fixed order. */
 export function familyNames(): string[] {

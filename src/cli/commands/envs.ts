@@ -1,0 +1,91 @@
+/**
+ * `icrl envs list`: the environment families with their options and task-space parameters.
+ * `icrl envs bench` (= `npm run bench:envs`): steps per second per family, single instance and
+ * batched, random actions from the project's RNG, automatic reset; one JSON line per figure.
+ */
+import type { Command } from 'commander';
+import { IcrlError } from '../../core/errors.js';
+import { familyOptions, getFamily, listFamilies } from '../../envs/index.js';
+import { BENCH_CASES, benchActionsOnly, benchCase, type ActionMode, type BenchOptions } from '../../envs/bench.js';
+
+function intList(flag: string) {
+  return (v: string): number[] =>
+    v.split(',').map((x) => {
+      const n = Number(x.trim());
+      if (!Number.isInteger(n) || n < 1) throw new IcrlError(`${flag}: "${x}" is not a positive integer`);
+      return n;
+    });
+}
+
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new IcrlError(`${flag}: "${v}" is not a positive integer`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  const envs = program.command('envs').description('Environment families: list them, benchmark their stepping speed');
+
+  envs
+    .command('list')
+    .description('List the environment families with their options (defaults) and task-space parameters')
+    .option('--json', 'print one JSON document instead of text')
+    .action((o: { json?: boolean }) => {
+      const rows = listFamilies().map((f) => ({
+        name: f.name,
+        description: f.description,
+        options: familyOptions(f.name),
+        taskParams: f.taskSpace().describeParams(),
+        finite: f.taskSpace().finite,
+      }));
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      for (const r of rows) {
+        process.stdout.write(`${r.name}\n  ${r.description}\n  options: ${JSON.stringify(r.options)}\n  task parameters${r.finite ? ' (finite space)' : ''}:\n`);
+        for (const p of r.taskParams) process.stdout.write(`    ${p.name}: ${p.space}${p.description ? ` - ${p.description}` : ''}\n`);
+      }
+    });
+
+  envs
+    .command('bench')
+    .description('Steps per second per family, single instance and batched, random actions from our RNG, automatic reset (one JSON line per figure)')
+    .option('--instances <list>', 'comma-separated instance counts', intList('--instances'), [1, 4096])
+    .option('--steps <n>', 'steps per timed run', positiveInt('--steps'), 1000)
+    .option('--families <list>', 'comma-separated families (default: all, with their benchmarked variants)')
+    .option('--actions <mode>', 'rng-in-loop (actions drawn inside the timed loop), pregenerated (drawn before timing), or both', 'both')
+    .option('--runs <n>', 'timed runs per figure (the median is reported)', positiveInt('--runs'), 5)
+    .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', (v) => Number(v), 0.2)
+    .option('--seed <n>', 'seed of tasks and actions', (v) => Number.parseInt(v, 10), 0)
+    .addHelpText(
+      'after',
+      `
+Protocol (PROTOCOLS.md): random actions, automatic reset, 1,000 steps per run, 1 and 4,096
+instances. Each line: {"bench":"envs","family":...,"variant":...,"instances":...,"actions":...,
+"steps_per_s":<median>,"min_steps_per_s":...,"max_steps_per_s":...}. "actions":"rng-in-loop"
+includes drawing the random actions with the RNG before every step; "pregenerated" cycles 16 arrays
+drawn before timing (the environment's own rate). Lines for the RNG alone show its share.`,
+    )
+    .action((o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number }) => {
+      const modes: ActionMode[] =
+        o.actions === 'both' ? ['rng-in-loop', 'pregenerated'] : o.actions === 'rng-in-loop' || o.actions === 'pregenerated' ? [o.actions] : [];
+      if (modes.length === 0) throw new IcrlError(`--actions: "${o.actions}" is not one of rng-in-loop, pregenerated, both`);
+      if (!(o.minSeconds >= 0)) throw new IcrlError(`--min-seconds: "${o.minSeconds}" is not a non-negative number`);
+      const wanted = o.families ? o.families.split(',').map((s) => s.trim()) : undefined;
+      if (wanted) for (const w of wanted) getFamily(w);
+      const cases = BENCH_CASES.filter((c) => !wanted || wanted.includes(c.family));
+      for (const instances of o.instances) {
+        const opts: BenchOptions = { instances, steps: o.steps, actions: 'rng-in-loop', runs: o.runs, minSeconds: o.minSeconds, seed: o.seed };
+        if (modes.includes('rng-in-loop')) {
+          const counts = new Set(cases.map((c) => getFamily(c.family).make(1, c.options).numActions).filter((n) => n > 0));
+          for (const n of counts) process.stdout.write(`${JSON.stringify(benchActionsOnly(n, opts))}\n`);
+        }
+        for (const c of cases) {
+          for (const actions of modes) process.stdout.write(`${JSON.stringify(benchCase(c, { ...opts, actions }))}\n`);
+        }
+      }
+    });
+}

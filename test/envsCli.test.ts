@@ -1,0 +1,43 @@
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+
+function icrl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['bin/icrl.js', ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('icrl envs', () => {
+  it('list --json gives every family with its task-space parameters and default options', () => {
+    const r = icrl('envs', 'list', '--json');
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout) as { name: string; options: Record<string, unknown>; taskParams: { name: string; space: string }[] }[];
+    expect(rows.map((x) => x.name)).toEqual(['bandit', 'linear-bandit', 'darkroom', 'dark-key-to-door', 'point-robot']);
+    const dark = rows.find((x) => x.name === 'darkroom');
+    expect(dark?.taskParams.map((p) => p.name)).toEqual(['goalX', 'goalY']);
+    expect(dark?.options).toEqual({ size: 10, horizon: 100, permuted: false });
+    expect(rows.find((x) => x.name === 'bandit')?.options).toEqual({ arms: 5, reward: 'gaussian', noiseSd: 0.3 });
+  });
+
+  it('bench prints one JSON line per figure with a positive rate', () => {
+    const r = icrl('envs', 'bench', '--instances', '1,16', '--steps', '20', '--runs', '1', '--min-seconds', '0', '--families', 'darkroom,point-robot');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { bench: string; family: string; instances: number; actions: string; steps_per_s: number });
+    const figures = lines.filter((l) => !l.family.startsWith('('));
+    // darkroom has 3 benchmarked variants, point-robot 1; 2 instance counts; 2 action modes
+    expect(figures.length).toBe((3 + 1) * 2 * 2);
+    for (const l of lines) {
+      expect(l.bench).toBe('envs');
+      expect(l.steps_per_s).toBeGreaterThan(0);
+    }
+    expect(new Set(figures.map((l) => l.actions))).toEqual(new Set(['rng-in-loop', 'pregenerated']));
+  });
+
+  it('an unknown family or a bad flag is an error naming it', () => {
+    const r = icrl('envs', 'bench', '--families', 'darkroom,nope');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown environment family "nope"; known: bandit/);
+    const s = icrl('envs', 'bench', '--actions', 'sometimes');
+    expect(s.status).toBe(2);
+    expect(s.stderr).toMatch(/--actions: "sometimes"/);
+  });
+});
