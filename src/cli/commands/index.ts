@@ -10,7 +10,6 @@ import { register as teach } from './teach.js';
 import { register as registerLlm } from './llm.js';
 import { register as registerTasks } from './tasks.js';
 import { register as registerCollect } from './collect.js';
-import { register as registerLhf } from './lhf.js';
 import { register as registerTrain } from './train.js';
 import { register as registerEnvs } from './envs.js';
 
