@@ -100,3 +100,8 @@ registerAgent(
   async (spec, ctx) => (await import('./llm/evalEntry.js')).makeLlmEvalAgent(spec, ctx),
   'an LLM playing through text on an OpenAI-compatible endpoint (see docs/llm.md)',
 );
+registerAgent(
+  'model',
+  async (spec, ctx) => (await import('../models/agents.js')).modelAgentFromSpec(spec, { baseDir: ctx.baseDir, source: ctx.source, family: ctx.family }),
+  'a trained in-context model (DPT, AD, T2MIR): { checkpoint: <training run or model folder>, actionSelection: sample | greedy, temperature }',
+);
