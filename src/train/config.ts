@@ -123,6 +123,8 @@ export const EvalConfigSchema = z
     episodes: int(1).optional(),
     /** Action choice of the model agent: sample from the predicted distribution or take its argmax. */
     actionSelection: z.enum(['sample', 'greedy']).default('sample'),
+    /** Algorithms (algorithms registry specs, e.g. {kind: thompson}) evaluated on the same held-out tasks at the end, for comparison. */
+    baselines: z.array(z.record(z.string(), z.unknown())).default([]),
   })
   .strict();
 
@@ -135,7 +137,7 @@ export const TrainConfigSchema = z
     model: ModelConfigSchema,
     data: DataConfigSchema,
     optim: OptimConfigSchema,
-    eval: EvalConfigSchema.default({ every: 0, tasks: 20, actionSelection: 'sample' }),
+    eval: EvalConfigSchema.default({ every: 0, tasks: 20, actionSelection: 'sample', baselines: [] }),
     /** Metrics line every N steps. */
     logEvery: int(1).default(10),
     /** Checkpoint every N steps (and at the end). */

@@ -20,6 +20,8 @@ import { buildModel, saveInContextModel, type InContextModel } from '../models/i
 import { modelAgent } from '../models/agents.js';
 import { makeBatchedEnv } from '../envs/index.js';
 import { evaluateOnline } from '../eval/evaluator.js';
+import { makeAgent } from '../algorithms/index.js';
+import type { Agent } from '../algorithms/agent.js';
 import type { TrainConfig } from './config.js';
 import { loadTrainConfig, parseTrainConfig } from './config.js';
 import type { TrainingData } from './batches.js';
@@ -68,6 +70,8 @@ export interface TrainOptions {
 
 export interface HeldOutEval {
   step: number;
+  /** Agent evaluated (the model, or a baseline's name). */
+  agent: string;
   /** Bandits: mean cumulative regret at the last step; MDPs: mean return per in-context episode. */
   meanRegret?: number;
   returns?: number[];
@@ -147,6 +151,7 @@ export async function trainFromConfig(config: TrainConfig | string, opts: TrainO
   const bar = opts.progressBar === false ? null : new Progress(`train ${cfg.name}`, o.steps, { unit: 'steps' });
   bar?.update(step);
   const evals: HeldOutEval[] = [];
+  const baselineSpecs: [Record<string, unknown>, number][] = [];
   let lastLoss = NaN;
   let lastVal: number | null = null;
   let lastCheckpointStep = step;
@@ -231,9 +236,18 @@ export async function trainFromConfig(config: TrainConfig | string, opts: TrainO
     if (evalDue) {
       opts.onProgress?.({ phase: 'eval', step, steps: o.steps, message: 'held-out evaluation' });
       lastVal = validationLoss(model, data, cfg, root);
-      const ev = await heldOutEval(model, data, cfg, root.split(`eval:${step}`), step);
+      const ev = await heldOutEval(modelAgent(model, { actionSelection: cfg.eval.actionSelection }), model, data, cfg, root.split(`eval:${step}`), step);
       evals.push(ev);
       metrics.write({ kind: 'eval', valLoss: lastVal, ...ev });
+      if (step === o.steps) {
+        cfg.eval.baselines.forEach((spec, i) => baselineSpecs.push([spec, i]));
+        for (const [spec, i] of baselineSpecs) {
+          const agent = makeAgent(spec, `${cfg.name}: eval.baselines[${i}]`);
+          const bev = await heldOutEval(agent, null, data, cfg, root.split(`eval:${step}`), step);
+          evals.push(bev);
+          metrics.write({ kind: 'baseline', ...bev });
+        }
+      }
     }
     if (step % cfg.checkpointEvery === 0 || step === o.steps) checkpoint();
   }
@@ -274,19 +288,23 @@ export function validationLoss(model: InContextModel, data: TrainingData, cfg: T
   return total / batches;
 }
 
-/** In-context evaluation on held-out tasks with the model as an agent (KV-cache decoding). */
-export async function heldOutEval(model: InContextModel, data: TrainingData, cfg: TrainConfig, rng: Rng, step: number): Promise<HeldOutEval> {
+/**
+ * In-context evaluation of `agent` (the model as an agent with KV-cache decoding, or a baseline) on
+ * the first eval.tasks held-out tasks; the environment and agent streams depend only on `rng`, so
+ * every agent evaluated with the same `rng` meets the same tasks and reward noise.
+ */
+export async function heldOutEval(agent: Agent, model: InContextModel | null, data: TrainingData, cfg: TrainConfig, rng: Rng, step: number): Promise<HeldOutEval> {
   const t0 = performance.now();
   const tasks = data.heldOut.slice(0, cfg.eval.tasks);
   const family = data.dims.family;
   const env = makeBatchedEnv(family, tasks.length, evalEnvOptions(family, data.dims.envOptions), rng.split('env'));
-  const agent = modelAgent(model, { actionSelection: cfg.eval.actionSelection });
   const bandit = family === 'bandit' || family === 'linear-bandit';
-  model.eval();
+  const seed = rng.split('seed').nextU32();
+  model?.eval();
   try {
     if (bandit) {
       const steps = cfg.eval.steps ?? 100;
-      const rec = await evaluateOnline(agent, env, tasks, { steps, seed: rng.nextU32(), progress: false });
+      const rec = await evaluateOnline(agent, env, tasks, { steps, seed, progress: false });
       if (rec.mode !== 'steps') throw new IcrlError('unexpected evaluation mode');
       let regret = 0;
       for (let i = 0; i < rec.numTasks; i++) {
@@ -294,10 +312,10 @@ export async function heldOutEval(model: InContextModel, data: TrainingData, cfg
         for (let t = 0; t < rec.steps; t++) r += rec.best[i] - rec.expected[i][t];
         regret += r;
       }
-      return { step, meanRegret: regret / rec.numTasks, seconds: (performance.now() - t0) / 1000 };
+      return { step, agent: agent.name, meanRegret: regret / rec.numTasks, seconds: (performance.now() - t0) / 1000 };
     }
     const episodes = cfg.eval.episodes ?? 4;
-    const rec = await evaluateOnline(agent, env, tasks, { episodes, seed: rng.nextU32(), progress: false });
+    const rec = await evaluateOnline(agent, env, tasks, { episodes, seed, progress: false });
     if (rec.mode !== 'episodes') throw new IcrlError('unexpected evaluation mode');
     const returns: number[] = [];
     for (let k = 0; k < episodes; k++) {
@@ -307,14 +325,16 @@ export async function heldOutEval(model: InContextModel, data: TrainingData, cfg
     }
     let oracle = 0;
     for (let i = 0; i < rec.numTasks; i++) oracle += rec.oracle[i];
-    return { step, returns, oracleReturn: oracle / rec.numTasks, seconds: (performance.now() - t0) / 1000 };
+    return { step, agent: agent.name, returns, oracleReturn: oracle / rec.numTasks, seconds: (performance.now() - t0) / 1000 };
   } finally {
-    model.train();
+    model?.train();
   }
 }
 
-/** Evaluation-time environment options: bandit rewards without noise (the DPT protocol). */
-export function evalEnvOptions(family: string, envOptions: Record<string, unknown>): Record<string, unknown> {
-  if (family === 'bandit') return { ...envOptions, noiseSd: 0 };
+/**
+ * Evaluation-time environment options: those of the training data (bandit rewards keep their noise,
+ * as configs/eval-bandit.yaml evaluates; regret is computed from the arm means either way).
+ */
+export function evalEnvOptions(_family: string, envOptions: Record<string, unknown>): Record<string, unknown> {
   return { ...envOptions };
 }

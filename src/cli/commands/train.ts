@@ -40,10 +40,16 @@ see docs/models.md.`,
         progressBar: o.progress,
         log: (line) => process.stderr.write(`${line}\n`),
       });
-      const last = res.evals[res.evals.length - 1];
-      const evalText = last ? (last.meanRegret !== undefined ? `held-out regret ${last.meanRegret.toFixed(2)}` : `held-out returns per episode ${last.returns!.map((r) => r.toFixed(1)).join(' ')} (oracle ${last.oracleReturn!.toFixed(1)})`) : '';
+      const finals = res.evals.filter((e) => e.step === res.steps);
+      const evalText = finals
+        .map((e) =>
+          e.meanRegret !== undefined
+            ? `  ${e.agent.padEnd(12)} held-out cumulative regret ${e.meanRegret.toFixed(2)}`
+            : `  ${e.agent.padEnd(12)} held-out return per episode ${e.returns!.map((r) => r.toFixed(1)).join(' ')} (oracle ${e.oracleReturn!.toFixed(1)})`,
+        )
+        .join('\n');
       process.stdout.write(
-        `trained ${cfg.name}: ${res.steps} steps${res.resumedFrom !== null ? ` (resumed from step ${res.resumedFrom})` : ''}, loss ${res.finalLoss.toFixed(4)}${res.valLoss !== null ? `, validation ${res.valLoss.toFixed(4)}` : ''}, ${res.trainSeconds.toFixed(1)}s of training; ${evalText}\nmodel:   ${res.modelDir}\nmetrics: ${res.metricsFile}\n`,
+        `trained ${cfg.name}: ${res.steps} steps${res.resumedFrom !== null ? ` (resumed from step ${res.resumedFrom})` : ''}, loss ${res.finalLoss.toFixed(4)}${res.valLoss !== null ? `, validation ${res.valLoss.toFixed(4)}` : ''}, ${res.trainSeconds.toFixed(1)}s of training\n${evalText}\nmodel:   ${res.modelDir}\nmetrics: ${res.metricsFile}\n`,
       );
     });
 }

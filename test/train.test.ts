@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { trainFromConfig, TrainingDivergedError, readMetrics, latestCheckpoint, type TrainConfigInput } from '../src/train/index.js';
+import { loadTrainConfig } from '../src/train/config.js';
+import { ConfigError } from '../src/core/errors.js';
+import { loadModelAgent } from '../src/models/index.js';
+import { makeBatchedEnv } from '../src/envs/index.js';
+import { Rng } from '../src/core/rng.js';
+
+const root = join(import.meta.dirname, '..');
+
+function tinyDpt(out: string, extra: Partial<TrainConfigInput> = {}): TrainConfigInput {
+  return {
+    name: 'tiny-dpt',
+    seed: 3,
+    out,
+    model: { kind: 'dpt', layers: 1, dModel: 16, heads: 2 },
+    data: { family: 'bandit', envOptions: { arms: 3 }, split: { seed: 0, heldOut: 8, train: 256 }, validationFraction: 0.1, dpt: { samples: 256, contextLength: 8 } },
+    optim: { steps: 40, batchSize: 8, lr: 3e-3, warmupSteps: 5 },
+    eval: { every: 20, tasks: 8, steps: 10 },
+    logEvery: 2,
+    checkpointEvery: 5,
+    ...extra,
+  };
+}
+
+function trainLosses(file: string): [number, number][] {
+  return readMetrics(file)
+    .filter((r) => r.kind === 'train')
+    .map((r) => [r.step, r.loss as number]);
+}
+
+describe('trainer', () => {
+  it('a run killed with SIGKILL and restarted gives the same losses as an uninterrupted one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-train-'));
+    try {
+      const cfgFile = join(dir, 'tiny.yaml');
+      const cfg = tinyDpt(join(dir, 'killed'));
+      // T2MIR-DPT: the resumed state includes the momentum routers; needs 2+ samples per task
+      cfg.model = { kind: 'dpt', layers: 2, dModel: 16, heads: 2, moe: { layers: [1], tokenExperts: 3, tokenTopK: 2, taskExperts: 4, taskTopK: 2 } };
+      cfg.data = { ...cfg.data, split: { seed: 0, heldOut: 8, train: 64 }, dpt: { samples: 256, contextLength: 8 } };
+      cfg.optim = { steps: 60, batchSize: 8, lr: 3e-3, warmupSteps: 5 };
+      writeFileSync(cfgFile, stringify(cfg));
+      const cli = join(root, 'bin', 'icrl.js');
+      // killed run: SIGKILL as soon as a checkpoint beyond the first exists
+      const child = spawn(process.execPath, [cli, 'train', cfgFile, '--no-progress'], { stdio: 'ignore' });
+      const killedDir = join(dir, 'killed');
+      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      let killedAt = -1;
+      while (child.exitCode === null) {
+        const l = existsSync(join(killedDir, 'checkpoints', 'latest.json')) ? latestCheckpoint(killedDir) : null;
+        if (l && l.step >= 10) {
+          child.kill('SIGKILL');
+          killedAt = l.step;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await exited;
+      expect(killedAt).toBeGreaterThanOrEqual(10);
+      expect(killedAt).toBeLessThan(60);
+      const partial = trainLosses(join(killedDir, 'metrics.jsonl'));
+      expect(partial[partial.length - 1][0]).toBeLessThan(60);
+      // restart: resumes from the last checkpoint
+      const r = spawnSync(process.execPath, [cli, 'train', cfgFile, '--no-progress'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/resumed from step \d+/);
+      // uninterrupted run of the same config elsewhere
+      const r2 = spawnSync(process.execPath, [cli, 'train', cfgFile, '--no-progress', '--out', join(dir, 'full')], { encoding: 'utf8' });
+      expect(r2.status, r2.stderr).toBe(0);
+      const a = trainLosses(join(killedDir, 'metrics.jsonl'));
+      const b = trainLosses(join(dir, 'full', 'metrics.jsonl'));
+      expect(a.length).toBe(30);
+      expect(a).toEqual(b);
+      const evalsA = readMetrics(join(killedDir, 'metrics.jsonl')).filter((m) => m.kind === 'eval').map((m) => [m.step, m.valLoss, m.meanRegret]);
+      const evalsB = readMetrics(join(dir, 'full', 'metrics.jsonl')).filter((m) => m.kind === 'eval').map((m) => [m.step, m.valLoss, m.meanRegret]);
+      expect(evalsA).toEqual(evalsB);
+      // expert load is logged for T2MIR
+      const line = readMetrics(join(dir, 'full', 'metrics.jsonl')).find((m) => m.kind === 'train')!;
+      expect(line.expertLoad).toHaveProperty('layer1');
+      expect(typeof line.contrastiveLoss).toBe('number');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops on a non-finite loss naming the step, keeping the last good checkpoint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-nan-'));
+    try {
+      const cfg = tinyDpt(join(dir, 'run'), { optim: { steps: 40, batchSize: 8, lr: 1e25, warmupSteps: 0, gradClip: 0 }, checkpointEvery: 1 });
+      let err: unknown = null;
+      try {
+        await trainFromConfig(cfg as never, { progressBar: false });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TrainingDivergedError);
+      const step = (err as TrainingDivergedError).step;
+      expect((err as Error).message).toContain(`step ${step}`);
+      const last = latestCheckpoint(join(dir, 'run'));
+      expect(last).not.toBeNull();
+      expect(last!.step).toBe(step - 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('trains a model that loads back as an agent (library call, as the quick start does)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-lib-'));
+    try {
+      const phases = new Set<string>();
+      const res = await trainFromConfig(tinyDpt(join(dir, 'run')) as never, { progressBar: false, onProgress: (p) => phases.add(p.phase) });
+      expect([...phases]).toEqual(expect.arrayContaining(['data', 'train', 'eval', 'done']));
+      expect(res.evals.length).toBe(2);
+      expect(Number.isFinite(res.finalLoss)).toBe(true);
+      const agent = loadModelAgent(res.outDir);
+      const env = makeBatchedEnv('bandit', 4, { arms: 3 }, new Rng(1));
+      agent.reset(env, new Rng(2));
+      const a = new Int32Array(4);
+      agent.act(env.obs, a);
+      for (const x of a) expect(x >= 0 && x < 3).toBe(true);
+      const lines = readFileSync(res.metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const t = lines.find((l) => l.kind === 'train');
+      for (const k of ['loss', 'lr', 'gradNorm', 'tokensPerSecond']) expect(typeof t[k]).toBe('number');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('config errors name the file and the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-cfg-'));
+    try {
+      const f = join(dir, 'bad.yaml');
+      const cfg = tinyDpt('x') as Record<string, unknown>;
+      (cfg.optim as Record<string, unknown>).leraningRate = 1;
+      writeFileSync(f, stringify(cfg));
+      expect(() => loadTrainConfig(f)).toThrow(ConfigError);
+      expect(() => loadTrainConfig(f)).toThrow(/bad\.yaml[\s\S]*optim\.leraningRate/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('every shipped training config is valid', () => {
+    for (const name of ['dpt-bandit', 'dpt-darkroom', 'ad-darkroom', 't2mir-ad-darkroom']) {
+      for (const v of ['', '-small']) {
+        const f = join(root, 'configs', `${name}${v}.yaml`);
+        const c = loadTrainConfig(f);
+        expect(c.model.kind).toBe(name.includes('ad-') ? 'ad' : 'dpt');
+      }
+    }
+  });
+});
