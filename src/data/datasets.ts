@@ -42,8 +42,9 @@ export interface AdDataset {
   dones: Uint8Array;
   /** Stream s occupies steps offsets[s] .. offsets[s + 1] - 1. */
   offsets: Int32Array;
-  /** Task index of each stream. */
+  /** Task index and run (within its group) of each stream. */
   streamTask: Int32Array;
+  streamRun: Int32Array;
 }
 
 export interface AdBatch {
@@ -102,6 +103,7 @@ export function buildAdDataset(src: HistorySource, opts: { maxSteps?: number } =
     dones: new Uint8Array(total),
     offsets: new Int32Array(streams + 1),
     streamTask: new Int32Array(streams),
+    streamRun: new Int32Array(streams),
   };
   let o = 0;
   let s = 0;
@@ -115,6 +117,7 @@ export function buildAdDataset(src: HistorySource, opts: { maxSteps?: number } =
       ds.dones.set(h.dones.subarray(b, b + T), o);
       ds.offsets[s] = o;
       ds.streamTask[s] = h.taskIndex;
+      ds.streamRun[s] = n;
       o += T;
       s++;
     }

@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import { IcrlError } from '../core/errors.js';
 import type { History, HistoryReader } from './store.js';
+import type { AdDataset } from './datasets.js';
 
 export const lhfOptionsSchema = z
   .object({
@@ -164,6 +165,18 @@ export function applyFilter(histories: History[], scores: HistoryScore[]): Histo
         expertActions: h.expertActions ? sl(h.expertActions, 1) : undefined,
       });
     }
+  }
+  return out;
+}
+
+/** LHF weights per stream of an AD dataset (0 for runs LHF dropped), for `new AdSampler(ds, L, seed, weights)`. */
+export function streamWeights(ds: AdDataset, scores: HistoryScore[]): Float64Array {
+  const w = new Map(scores.map((s) => [`${s.taskIndex}/${s.run}`, s.weight]));
+  const out = new Float64Array(ds.streamTask.length);
+  for (let s = 0; s < out.length; s++) {
+    const v = w.get(`${ds.streamTask[s]}/${ds.streamRun[s]}`);
+    if (v === undefined) throw new IcrlError(`LHF: no score for task ${ds.streamTask[s]} run ${ds.streamRun[s]} (scores from another collection?)`);
+    out[s] = v;
   }
   return out;
 }

@@ -10,12 +10,13 @@ import { register as teach } from './teach.js';
 import { register as registerLlm } from './llm.js';
 import { register as registerTasks } from './tasks.js';
 import { register as registerCollect } from './collect.js';
+import { register as registerLhf } from './lhf.js';
 import { register as registerTrain } from './train.js';
 import { register as registerEnvs } from './envs.js';
 
 type Register = (program: Command) => void;
 
-const modules: Register[] = [registerEval, registerReport, registerQuickstart, teach, registerCollect, registerTrain, registerLlm, registerTasks, registerEnvs];
+const modules: Register[] = [registerEval, registerReport, registerQuickstart, teach, registerCollect, registerLhf, registerTrain, registerLlm, registerTasks, registerEnvs];
 
 export function registerCommands(program: Command): void {
   for (const register of modules) register(program);
