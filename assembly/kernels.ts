@@ -208,76 +208,100 @@ function block(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, l
 // fused causal attention, one (batch, head) unit per call range
 //
 // operands: element (b, t, h, d) of X is x + 4 * (b * xb + t * xr + h * hd + d)
-// scratch (per thread, bytes): Kt, Vt [hd, Tk4] + rows of scores/probabilities, see attnScratchFloats
+// Each unit packs K and V of its head transposed ([hd, Tk8], zero-padded) into the thread's
+// scratch, then walks the queries four rows at a time: the packed rows are loaded once per four
+// queries, and the probabilities of those rows ([4, Tk8]) are the only part of the T x T matrix
+// that ever exists. The backward pass recomputes them from q, k and the saved log-sum-exp.
+
+const NEG: f32 = -3.0e38;
 
 export function attnScratchFloats(hd: i32, Tk: i32): i32 {
-  const Tk4 = (Tk + 3) & ~3;
-  return 4 * hd * Tk4 + 4 * Tk4 + 64;
+  const Tk8 = (Tk + 7) & ~7;
+  return 4 * hd * Tk8 + 8 * Tk8 + 4 * hd + 64;
 }
 
-/** packs the (b, h) slice of X [T rows, hd] transposed into dst [hd, Tk4], zero-padded */
+/** packs the (b, h) slice of X [T rows, hd] transposed into dst [hd, Tk8], zero-padded */
 // @ts-ignore: decorator
 @inline
-function packT(x: usize, xr: i32, T: i32, hd: i32, dst: usize, Tk4: i32): void {
+function packT(x: usize, xr: i32, T: i32, hd: i32, dst: usize, Tk8: i32): void {
   for (let t = 0; t < T; t++) {
     const src = x + ((<usize>t * xr) << 2);
-    for (let d = 0; d < hd; d++) store<f32>(dst + ((<usize>d * Tk4 + t) << 2), load<f32>(src + (<usize>d << 2)));
+    for (let d = 0; d < hd; d++) store<f32>(dst + ((<usize>d * Tk8 + t) << 2), load<f32>(src + (<usize>d << 2)));
   }
-  for (let d = 0; d < hd; d++) for (let t = T; t < Tk4; t++) store<f32>(dst + ((<usize>d * Tk4 + t) << 2), 0);
+  for (let d = 0; d < hd; d++) for (let t = T; t < Tk8; t++) store<f32>(dst + ((<usize>d * Tk8 + t) << 2), 0);
 }
 
-/** scores s[j] = scale * q . k_j for j < n4 (multiple of 4), from Kt */
+/**
+ * out[r, j] = scale * sum_d x_r[d] * mt[d, j] for four rows x_0..x_3 and j < n8 (multiple of 8);
+ * out has row stride Tk8.
+ */
 // @ts-ignore: decorator
 @inline
-function scoreRow(q: usize, hd: i32, kt: usize, Tk4: i32, n4: i32, scale: f32, s: usize): void {
-  const rs = <usize>Tk4 << 2;
-  let j = 0;
-  // 16 keys at a time
-  for (; j + 16 <= n4; j += 16) {
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-    let p = kt + (<usize>j << 2);
+function rows4(x0: usize, x1: usize, x2: usize, x3: usize, hd: i32, mt: usize, Tk8: i32, n8: i32, scale: f32, out: usize): void {
+  const rs = <usize>Tk8 << 2;
+  const sc = f32x4.splat(scale);
+  for (let j = 0; j < n8; j += 8) {
+    let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+    let p = mt + (<usize>j << 2);
     for (let d = 0; d < hd; d++) {
-      const qv = f32x4.splat(load<f32>(q + (<usize>d << 2)));
-      s0 = f32x4.add(s0, f32x4.mul(qv, v128.load(p)));
-      s1 = f32x4.add(s1, f32x4.mul(qv, v128.load(p, 16)));
-      s2 = f32x4.add(s2, f32x4.mul(qv, v128.load(p, 32)));
-      s3 = f32x4.add(s3, f32x4.mul(qv, v128.load(p, 48)));
+      const k0 = v128.load(p);
+      const k1 = v128.load(p, 16);
+      const od = <usize>d << 2;
+      let qv = f32x4.splat(load<f32>(x0 + od));
+      a0 = f32x4.add(a0, f32x4.mul(qv, k0));
+      b0 = f32x4.add(b0, f32x4.mul(qv, k1));
+      qv = f32x4.splat(load<f32>(x1 + od));
+      a1 = f32x4.add(a1, f32x4.mul(qv, k0));
+      b1 = f32x4.add(b1, f32x4.mul(qv, k1));
+      qv = f32x4.splat(load<f32>(x2 + od));
+      a2 = f32x4.add(a2, f32x4.mul(qv, k0));
+      b2 = f32x4.add(b2, f32x4.mul(qv, k1));
+      qv = f32x4.splat(load<f32>(x3 + od));
+      a3 = f32x4.add(a3, f32x4.mul(qv, k0));
+      b3 = f32x4.add(b3, f32x4.mul(qv, k1));
       p += rs;
     }
-    const sc = f32x4.splat(scale);
-    const ps = s + (<usize>j << 2);
-    v128.store(ps, f32x4.mul(s0, sc));
-    v128.store(ps, f32x4.mul(s1, sc), 16);
-    v128.store(ps, f32x4.mul(s2, sc), 32);
-    v128.store(ps, f32x4.mul(s3, sc), 48);
-  }
-  for (; j < n4; j += 4) {
-    let s0 = f32x4.splat(0);
-    let p = kt + (<usize>j << 2);
-    for (let d = 0; d < hd; d++) {
-      s0 = f32x4.add(s0, f32x4.mul(f32x4.splat(load<f32>(q + (<usize>d << 2))), v128.load(p)));
-      p += rs;
-    }
-    v128.store(s + (<usize>j << 2), f32x4.mul(s0, f32x4.splat(scale)));
+    const o = out + (<usize>j << 2);
+    v128.store(o, f32x4.mul(a0, sc));
+    v128.store(o, f32x4.mul(b0, sc), 16);
+    v128.store(o + rs, f32x4.mul(a1, sc));
+    v128.store(o + rs, f32x4.mul(b1, sc), 16);
+    v128.store(o + 2 * rs, f32x4.mul(a2, sc));
+    v128.store(o + 2 * rs, f32x4.mul(b2, sc), 16);
+    v128.store(o + 3 * rs, f32x4.mul(a3, sc));
+    v128.store(o + 3 * rs, f32x4.mul(b3, sc), 16);
   }
 }
 
-/** dot of rows x[0..n4) and y[0..n4) */
+/**
+ * res_r[d] = sum_j P[r, j] * mt[d, j] for the four rows of P (row stride Tk8), j < n8;
+ * res has row stride hd (4 x hd floats).
+ */
 // @ts-ignore: decorator
 @inline
-function dot4(x: usize, y: usize, n4: i32): f32 {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-  let j = 0;
-  for (; j + 8 <= n4; j += 8) {
-    const o = <usize>j << 2;
-    a0 = f32x4.add(a0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
-    a1 = f32x4.add(a1, f32x4.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
+function rowsTimesT(P: usize, hd: i32, mt: usize, Tk8: i32, n8: i32, res: usize): void {
+  const rs = <usize>Tk8 << 2;
+  for (let d = 0; d < hd; d++) {
+    const m = mt + <usize>d * rs;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    for (let j = 0; j < n8; j += 4) {
+      const o = <usize>j << 2;
+      const mv = v128.load(m + o);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(P + o), mv));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(P + rs + o), mv));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(P + 2 * rs + o), mv));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(P + 3 * rs + o), mv));
+    }
+    const od = <usize>d << 2;
+    const hs = <usize>hd << 2;
+    store<f32>(res + od, hsum(a0));
+    store<f32>(res + hs + od, hsum(a1));
+    store<f32>(res + 2 * hs + od, hsum(a2));
+    store<f32>(res + 3 * hs + od, hsum(a3));
   }
-  for (; j < n4; j += 4) {
-    const o = <usize>j << 2;
-    a0 = f32x4.add(a0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
-  }
-  return hsum(f32x4.add(a0, a1));
 }
 
 /**
@@ -289,45 +313,62 @@ export function attnForward(
   q: usize, qr: i32, qb: i32, k: usize, kr: i32, kb: i32, v: usize, vr: i32, vb: i32,
   o: usize, or: i32, ob: i32, lse: usize, scratch: usize,
 ): void {
-  const Tk4 = (Tk + 3) & ~3;
+  const Tk8 = (Tk + 7) & ~7;
+  const rs = <usize>Tk8 << 2;
   const kt = scratch;
-  const vt = kt + ((<usize>hd * Tk4) << 2);
-  const s = vt + ((<usize>hd * Tk4) << 2);
+  const vt = kt + <usize>hd * rs;
+  const P = vt + <usize>hd * rs;
+  const res = P + 4 * rs;
   for (let u = u0; u < u1; u++) {
     const b = u / H;
     const h = u - b * H;
     const hoff = <usize>(h * hd) << 2;
-    packT(k + ((<usize>b * kb) << 2) + hoff, kr, Tk, hd, kt, Tk4);
-    packT(v + ((<usize>b * vb) << 2) + hoff, vr, Tk, hd, vt, Tk4);
-    for (let i = 0; i < Tq; i++) {
-      const qi = q + ((<usize>b * qb + <usize>i * qr) << 2) + hoff;
-      const n = min(Tk, qOffset + i + 1);
-      const n4 = (n + 3) & ~3;
-      scoreRow(qi, hd, kt, Tk4, n4, scale, s);
-      for (let j = n; j < n4; j++) store<f32>(s + (<usize>j << 2), -3.0e38);
-      let mv = f32x4.splat(-3.0e38);
-      for (let j = 0; j < n4; j += 4) mv = f32x4.max(mv, v128.load(s + (<usize>j << 2)));
-      const m = hmax(mv);
-      const msplat = f32x4.splat(m);
-      let lv = f32x4.splat(0);
-      for (let j = 0; j < n4; j += 4) {
-        const ps = s + (<usize>j << 2);
-        const p = vexp(f32x4.sub(v128.load(ps), msplat));
-        v128.store(ps, p);
-        lv = f32x4.add(lv, p);
+    packT(k + ((<usize>b * kb) << 2) + hoff, kr, Tk, hd, kt, Tk8);
+    packT(v + ((<usize>b * vb) << 2) + hoff, vr, Tk, hd, vt, Tk8);
+    const qbase = q + ((<usize>b * qb) << 2) + hoff;
+    for (let i0 = 0; i0 < Tq; i0 += 4) {
+      const rc = min(4, Tq - i0);
+      const q0 = qbase + ((<usize>i0 * qr) << 2);
+      const q1 = rc > 1 ? q0 + (<usize>qr << 2) : q0;
+      const q2 = rc > 2 ? q0 + (<usize>(2 * qr) << 2) : q0;
+      const q3 = rc > 3 ? q0 + (<usize>(3 * qr) << 2) : q0;
+      const n = min(Tk, qOffset + i0 + rc);
+      const n8 = (n + 7) & ~7;
+      rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P);
+      for (let r = 0; r < 4; r++) {
+        const row = P + <usize>r * rs;
+        const nr = r < rc ? min(Tk, qOffset + i0 + r + 1) : 0;
+        for (let j = nr; j < n8; j++) store<f32>(row + (<usize>j << 2), NEG);
+        if (nr == 0) {
+          for (let j = 0; j < n8; j++) store<f32>(row + (<usize>j << 2), 0);
+          continue;
+        }
+        let mv = f32x4.splat(NEG);
+        for (let j = 0; j < n8; j += 4) mv = f32x4.max(mv, v128.load(row + (<usize>j << 2)));
+        const m = hmax(mv);
+        const msplat = f32x4.splat(m);
+        let lv = f32x4.splat(0);
+        for (let j = 0; j < n8; j += 4) {
+          const pp = row + (<usize>j << 2);
+          const e = vexp(f32x4.sub(v128.load(pp), msplat));
+          v128.store(pp, e);
+          lv = f32x4.add(lv, e);
+        }
+        for (let j = nr; j < n8; j++) store<f32>(row + (<usize>j << 2), 0);
+        const l = hsum(lv);
+        // normalise the probabilities now (the sum of the few masked lanes is below 1e-37)
+        const inv = f32x4.splat(<f32>1.0 / l);
+        for (let j = 0; j < n8; j += 4) {
+          const pp = row + (<usize>j << 2);
+          v128.store(pp, f32x4.mul(v128.load(pp), inv));
+        }
+        if (lse) store<f32>(lse + ((<usize>(u * Tq + i0 + r)) << 2), m + <f32>Math.log(<f64>l));
       }
-      for (let j = n; j < n4; j++) store<f32>(s + (<usize>j << 2), 0);
-      // lanes past n were ~0 in the sum already (exp of -3e38 clamps to e^-87)
-      let l: f32 = 0;
-      for (let j = 0; j < n4; j += 4) {
-        const pv = v128.load(s + (<usize>j << 2));
-        l += hsum(pv);
+      rowsTimesT(P, hd, vt, Tk8, n8, res);
+      for (let r = 0; r < rc; r++) {
+        const oi = o + ((<usize>b * ob + <usize>(i0 + r) * or) << 2) + hoff;
+        memory.copy(oi, res + ((<usize>(r * hd)) << 2), <usize>hd << 2);
       }
-      const inv: f32 = 1.0 / l;
-      const oi = o + ((<usize>b * ob + <usize>i * or) << 2) + hoff;
-      for (let d = 0; d < hd; d++) store<f32>(oi + (<usize>d << 2), dot4(s, vt + ((<usize>d * Tk4) << 2), n4) * inv);
-      if (lse) store<f32>(lse + ((<usize>(u * Tq + i)) << 2), m + <f32>Math.log(<f64>l));
-      lv = lv;
     }
   }
 }
@@ -343,76 +384,102 @@ export function attnBackward(
   dO: usize, dor: i32, dob: i32, dq: usize, dqr: i32, dqb: i32, dk: usize, dkr: i32, dkb: i32, dv: usize, dvr: i32, dvb: i32,
   scratch: usize,
 ): void {
-  const Tk4 = (Tk + 3) & ~3;
+  const Tk8 = (Tk + 7) & ~7;
+  const rs = <usize>Tk8 << 2;
   const kt = scratch;
-  const vt = kt + ((<usize>hd * Tk4) << 2);
-  const dkt = vt + ((<usize>hd * Tk4) << 2);
-  const dvt = dkt + ((<usize>hd * Tk4) << 2);
-  const p = dvt + ((<usize>hd * Tk4) << 2);
-  const rs = <usize>Tk4 << 2;
+  const vt = kt + <usize>hd * rs;
+  const dkt = vt + <usize>hd * rs;
+  const dvt = dkt + <usize>hd * rs;
+  const P = dvt + <usize>hd * rs;
+  const S = P + 4 * rs;
+  const res = S + 4 * rs;
   for (let u = u0; u < u1; u++) {
     const b = u / H;
     const h = u - b * H;
     const hoff = <usize>(h * hd) << 2;
-    packT(k + ((<usize>b * kb) << 2) + hoff, kr, Tk, hd, kt, Tk4);
-    packT(v + ((<usize>b * vb) << 2) + hoff, vr, Tk, hd, vt, Tk4);
-    memory.fill(dkt, 0, (<usize>2 * hd * Tk4) << 2);
-    for (let i = 0; i < Tq; i++) {
-      const qi = q + ((<usize>b * qb + <usize>i * qr) << 2) + hoff;
-      const oi = o + ((<usize>b * ob + <usize>i * or) << 2) + hoff;
-      const gi = dO + ((<usize>b * dob + <usize>i * dor) << 2) + hoff;
-      const n = min(Tk, qOffset + i + 1);
-      const n4 = (n + 3) & ~3;
-      const L = load<f32>(lse + ((<usize>(u * Tq + i)) << 2));
-      let D: f32 = 0;
-      for (let d = 0; d < hd; d++) D += load<f32>(gi + (<usize>d << 2)) * load<f32>(oi + (<usize>d << 2));
-      // probabilities
-      scoreRow(qi, hd, kt, Tk4, n4, scale, p);
-      const Ls = f32x4.splat(L);
-      for (let j = 0; j < n4; j += 4) {
-        const pp = p + (<usize>j << 2);
-        v128.store(pp, vexp(f32x4.sub(v128.load(pp), Ls)));
-      }
-      for (let j = n; j < n4; j++) store<f32>(p + (<usize>j << 2), 0);
-      // dv^T[d, j] += p_j * dO[d]
-      for (let d = 0; d < hd; d++) {
-        const g = f32x4.splat(load<f32>(gi + (<usize>d << 2)));
-        const row = dvt + <usize>d * rs;
-        for (let j = 0; j < n4; j += 4) {
-          const o2 = <usize>j << 2;
-          v128.store(row + o2, f32x4.add(v128.load(row + o2), f32x4.mul(g, v128.load(p + o2))));
+    packT(k + ((<usize>b * kb) << 2) + hoff, kr, Tk, hd, kt, Tk8);
+    packT(v + ((<usize>b * vb) << 2) + hoff, vr, Tk, hd, vt, Tk8);
+    memory.fill(dkt, 0, <usize>2 * hd * rs);
+    const qbase = q + ((<usize>b * qb) << 2) + hoff;
+    const gbase = dO + ((<usize>b * dob) << 2) + hoff;
+    for (let i0 = 0; i0 < Tq; i0 += 4) {
+      const rc = min(4, Tq - i0);
+      const q0 = qbase + ((<usize>i0 * qr) << 2);
+      const q1 = rc > 1 ? q0 + (<usize>qr << 2) : q0;
+      const q2 = rc > 2 ? q0 + (<usize>(2 * qr) << 2) : q0;
+      const q3 = rc > 3 ? q0 + (<usize>(3 * qr) << 2) : q0;
+      const g0 = gbase + ((<usize>i0 * dor) << 2);
+      const g1 = rc > 1 ? g0 + (<usize>dor << 2) : g0;
+      const g2 = rc > 2 ? g0 + (<usize>(2 * dor) << 2) : g0;
+      const g3 = rc > 3 ? g0 + (<usize>(3 * dor) << 2) : g0;
+      const n = min(Tk, qOffset + i0 + rc);
+      const n8 = (n + 7) & ~7;
+      // P = exp(scores - lse), masked; S = dO V^T
+      rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P);
+      rows4(g0, g1, g2, g3, hd, vt, Tk8, n8, 1.0, S);
+      for (let r = 0; r < 4; r++) {
+        const prow = P + <usize>r * rs;
+        const srow = S + <usize>r * rs;
+        const nr = r < rc ? min(Tk, qOffset + i0 + r + 1) : 0;
+        if (nr == 0) {
+          memory.fill(prow, 0, <usize>n8 << 2);
+          memory.fill(srow, 0, <usize>n8 << 2);
+          continue;
+        }
+        const i = i0 + r;
+        const L = f32x4.splat(load<f32>(lse + ((<usize>(u * Tq + i)) << 2)));
+        const oi = o + ((<usize>b * ob + <usize>i * or) << 2) + hoff;
+        const gi = gbase + ((<usize>i * dor) << 2);
+        let D: f32 = 0;
+        for (let d = 0; d < hd; d++) D += load<f32>(gi + (<usize>d << 2)) * load<f32>(oi + (<usize>d << 2));
+        const Ds = f32x4.splat(D);
+        const sc = f32x4.splat(scale);
+        for (let j = 0; j < n8; j += 4) {
+          const oj = <usize>j << 2;
+          const p = vexp(f32x4.sub(v128.load(prow + oj), L));
+          v128.store(prow + oj, p);
+          // dS = P * (dP - D) * scale, over S
+          v128.store(srow + oj, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(srow + oj), Ds)), sc));
+        }
+        for (let j = nr; j < n8; j++) {
+          store<f32>(prow + (<usize>j << 2), 0);
+          store<f32>(srow + (<usize>j << 2), 0);
         }
       }
-      // dS_j = p_j * (dO . v_j - D) * scale, written over p
-      const dpv = p;
-      // dP_j = sum_d dO[d] vt[d, j]: accumulate in blocks of 4 keys
-      const Ds = f32x4.splat(D);
-      const sc = f32x4.splat(scale);
-      for (let j = 0; j < n4; j += 4) {
-        let acc = f32x4.splat(0);
-        let pv = vt + (<usize>j << 2);
-        for (let d = 0; d < hd; d++) {
-          acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(gi + (<usize>d << 2))), v128.load(pv)));
-          pv += rs;
-        }
-        const pp = dpv + (<usize>j << 2);
-        v128.store(pp, f32x4.mul(f32x4.mul(v128.load(pp), f32x4.sub(acc, Ds)), sc));
-      }
-      // dq[d] += sum_j dS_j k[j, d];  dk^T[d, j] += dS_j q[d]
-      const dqi = dq + ((<usize>b * dqb + <usize>i * dqr) << 2) + hoff;
+      // dv^T[d, j] += sum_r P[r, j] dO_r[d];  dk^T[d, j] += sum_r dS[r, j] q_r[d]
       for (let d = 0; d < hd; d++) {
-        const krow = kt + <usize>d * rs;
+        const od = <usize>d << 2;
+        const go0 = f32x4.splat(load<f32>(g0 + od)), go1 = f32x4.splat(load<f32>(g1 + od));
+        const go2 = f32x4.splat(load<f32>(g2 + od)), go3 = f32x4.splat(load<f32>(g3 + od));
+        const qd0 = f32x4.splat(load<f32>(q0 + od)), qd1 = f32x4.splat(load<f32>(q1 + od));
+        const qd2 = f32x4.splat(load<f32>(q2 + od)), qd3 = f32x4.splat(load<f32>(q3 + od));
+        const dvrow = dvt + <usize>d * rs;
         const dkrow = dkt + <usize>d * rs;
-        const qd = f32x4.splat(load<f32>(qi + (<usize>d << 2)));
-        let acc = f32x4.splat(0);
-        for (let j = 0; j < n4; j += 4) {
-          const o2 = <usize>j << 2;
-          const ds = v128.load(dpv + o2);
-          acc = f32x4.add(acc, f32x4.mul(ds, v128.load(krow + o2)));
-          v128.store(dkrow + o2, f32x4.add(v128.load(dkrow + o2), f32x4.mul(ds, qd)));
+        for (let j = 0; j < n8; j += 4) {
+          const oj = <usize>j << 2;
+          let acc = v128.load(dvrow + oj);
+          acc = f32x4.add(acc, f32x4.mul(v128.load(P + oj), go0));
+          acc = f32x4.add(acc, f32x4.mul(v128.load(P + rs + oj), go1));
+          acc = f32x4.add(acc, f32x4.mul(v128.load(P + 2 * rs + oj), go2));
+          acc = f32x4.add(acc, f32x4.mul(v128.load(P + 3 * rs + oj), go3));
+          v128.store(dvrow + oj, acc);
+          let acck = v128.load(dkrow + oj);
+          acck = f32x4.add(acck, f32x4.mul(v128.load(S + oj), qd0));
+          acck = f32x4.add(acck, f32x4.mul(v128.load(S + rs + oj), qd1));
+          acck = f32x4.add(acck, f32x4.mul(v128.load(S + 2 * rs + oj), qd2));
+          acck = f32x4.add(acck, f32x4.mul(v128.load(S + 3 * rs + oj), qd3));
+          v128.store(dkrow + oj, acck);
         }
-        const pq = dqi + (<usize>d << 2);
-        store<f32>(pq, load<f32>(pq) + hsum(acc));
+      }
+      // dq_r[d] += sum_j dS[r, j] k[j, d]
+      rowsTimesT(S, hd, kt, Tk8, n8, res);
+      for (let r = 0; r < rc; r++) {
+        const dqi = dq + ((<usize>b * dqb + <usize>(i0 + r) * dqr) << 2) + hoff;
+        const rr = res + ((<usize>(r * hd)) << 2);
+        for (let d = 0; d < hd; d++) {
+          const od = <usize>d << 2;
+          store<f32>(dqi + od, load<f32>(dqi + od) + load<f32>(rr + od));
+        }
       }
     }
     // unpack dk, dv (accumulate)

@@ -92,14 +92,17 @@ function accumulateBroadcastGrad(t: Tensor, g: Float32Array, out: Shape, scaleBy
   if (!t.requiresGrad) return;
   if (sameShape(t.shape, out) && scaleBy === null) {
     const [gt, acc] = gradTarget(t);
-    if (sign === 1) {
-      if (acc) for (let i = 0; i < g.length; i++) gt[i] += g[i];
-      else gt.set(g);
-    } else if (acc) for (let i = 0; i < g.length; i++) gt[i] -= g[i];
+    if (sign === 1) kernels().accumulate(g, gt, g.length, acc);
+    else if (acc) for (let i = 0; i < g.length; i++) gt[i] -= g[i];
     else for (let i = 0; i < g.length; i++) gt[i] = -g[i];
     return;
   }
   const gt = gradZeroed(t);
+  if (scaleBy === null && sign === 1 && t.size > 0 && sameShape(t.shape, out.slice(out.length - t.ndim))) {
+    // bias-style gradient: sum over the leading rows
+    kernels().sumRows(g, g.length / t.size, t.size, gt);
+    return;
+  }
   const st = bstrides(t.shape, out);
   if (scaleBy && scaleStrides) forEachBroadcast(out, st, scaleStrides, (o, it, is) => (gt[it] += sign * g[o] * scaleBy[is]));
   else forEachBroadcast(out, st, st, (o, it) => (gt[it] += sign * g[o]));
@@ -115,14 +118,13 @@ function binary(kind: BinKind, a: Tensor, b: Tensor): Tensor {
   const bd = b.data;
   if (sameShape(a.shape, b.shape)) {
     const n = yd.length;
-    if (kind === 'add') for (let i = 0; i < n; i++) yd[i] = ad[i] + bd[i];
+    if (kind === 'add') kernels().add(ad, bd, yd, n);
     else if (kind === 'sub') for (let i = 0; i < n; i++) yd[i] = ad[i] - bd[i];
     else if (kind === 'mul') for (let i = 0; i < n; i++) yd[i] = ad[i] * bd[i];
     else for (let i = 0; i < n; i++) yd[i] = ad[i] / bd[i];
   } else if (sameShape(a.shape, out) && b.size > 0 && sameShape(b.shape, out.slice(out.length - b.shape.length)) && kind === 'add') {
     // bias-style fast path: b is a suffix of a
-    const m = b.size;
-    for (let o = 0; o < yd.length; o += m) for (let j = 0; j < m; j++) yd[o + j] = ad[o + j] + bd[j];
+    kernels().addBias(ad, bd, yd, yd.length / b.size, b.size);
   } else {
     const sa = bstrides(a.shape, out);
     const sb = bstrides(b.shape, out);

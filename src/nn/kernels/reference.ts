@@ -180,6 +180,23 @@ function adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: num
   }
 }
 
+function add(a: F32, b: F32, y: F32, n: number): void {
+  for (let i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+function addBias(x: F32, bias: F32, y: F32, rows: number, m: number): void {
+  for (let r = 0; r < rows; r++) for (let j = 0; j < m; j++) y[r * m + j] = x[r * m + j] + bias[j];
+}
+
+function sumRows(g: F32, rows: number, m: number, acc: F32): void {
+  for (let r = 0; r < rows; r++) for (let j = 0; j < m; j++) acc[j] += g[r * m + j];
+}
+
+function accumulate(x: F32, y: F32, n: number, acc: boolean): void {
+  if (acc) for (let i = 0; i < n; i++) y[i] += x[i];
+  else y.set(x.subarray(0, n));
+}
+
 export const referenceKernels: Kernels = {
   name: 'reference',
   gemm,
@@ -189,5 +206,9 @@ export const referenceKernels: Kernels = {
   layerNormBackward,
   gelu,
   geluBackward,
+  add,
+  addBias,
+  sumRows,
+  accumulate,
   adamw,
 };

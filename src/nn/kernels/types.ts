@@ -72,6 +72,14 @@ export interface Kernels {
   /** exact (erf) GELU */
   gelu(x: F32, out: F32, n: number): void;
   geluBackward(x: F32, dy: F32, dx: F32, n: number, accumulate: boolean): void;
+  /** y = a + b (n elements) */
+  add(a: F32, b: F32, y: F32, n: number): void;
+  /** y[r, j] = x[r, j] + bias[j] for rows of m */
+  addBias(x: F32, bias: F32, y: F32, rows: number, m: number): void;
+  /** acc[j] += sum over rows r of g[r, j] */
+  sumRows(g: F32, rows: number, m: number, acc: F32): void;
+  /** y = x, or y += x when accumulate */
+  accumulate(x: F32, y: F32, n: number, accumulate: boolean): void;
   /** AdamW update of one parameter tensor (bias corrections folded into lr / eps by the caller) */
   adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
 }

@@ -280,7 +280,7 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
       ...opnd(p.q), ...opnd(p.k), ...opnd(p.v), ...opnd(p.out), pin(p.lse),
       ...opnd(p.dout), ...opnd(p.dq, true), ...opnd(p.dk, true), ...opnd(p.dv, true),
     ];
-    const floats = ex.attnScratchFloats(p.hd, p.Tk) + 2 * p.hd * (p.Tk + 4);
+    const floats = ex.attnScratchFloats(p.hd, p.Tk);
     const work = units * p.Tq * Math.min(p.Tk, p.Tq + p.qOffset) * p.hd;
     const nt = threads.count > 1 && work >= PAR_MIN && units >= 2 ? threads.count : 1;
     const parts = ranges(units, nt, 1).map(([s, e], t) => [s, e, ...common, scratchFor(t, floats)]);
@@ -349,7 +349,24 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     done();
   };
 
-  return { name: 'wasm', gemm, attentionForward, attentionBackward, layerNormForward, layerNormBackward, gelu, geluBackward, adamw };
+  const add = (a: F32, b: F32, y: F32, n: number): void => {
+    ex.addv(pin(a), pin(b), out(y, false), n);
+    done();
+  };
+  const addBias = (x: F32, bias: F32, y: F32, rows: number, m: number): void => {
+    ex.addBiasRows(pin(x), pin(bias), out(y, false), rows, m);
+    done();
+  };
+  const sumRows = (g: F32, rows: number, m: number, acc: F32): void => {
+    ex.sumRows(pin(g), rows, m, out(acc, true));
+    done();
+  };
+  const accumulate = (x: F32, y: F32, n: number, acc: boolean): void => {
+    ex.accum(pin(x), out(y, acc), n, acc ? 1 : 0);
+    done();
+  };
+
+  return { name: 'wasm', add, addBias, sumRows, accumulate, gemm, attentionForward, attentionBackward, layerNormForward, layerNormBackward, gelu, geluBackward, adamw };
 }
 
 /** number of threads the WebAssembly kernels use */
