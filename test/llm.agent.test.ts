@@ -177,4 +177,20 @@ describe('LLM agent', () => {
     expect(sys).toContain('dark 3 x 3 grid room');
     expect(sys).toMatch(/played by the oracle algorithm for 1 episode/);
   });
+
+  it('shows a linear bandit\'s arm features in the prompt', async () => {
+    const server = await startFakeOpenAI(scriptedPolicyResponder({ seed: 1 }));
+    servers.push(server);
+    const env = getFamily('linear-bandit').make(2, { arms: 4, dim: 2, noiseSd: 0 }, new Rng(0));
+    const tasks = env.taskSpace.sampleMany(new Rng(1), 2);
+    const agent = new LlmAgent(agentSpec(server.url));
+    const means = (env as unknown as { means: Float64Array }).means; // numEnvs x arms
+    const expectedReward = (i: number, a: number) => means[i * 4 + a];
+    const rec = (await evaluateOnline(agent, env, tasks, { steps: 6, seed: 0, progress: false, expectedReward })) as StepRecord;
+    expect(rec.steps).toBe(6);
+    expect(agent.diagnostics().llmDecisions).toBe(12);
+    const sys = String(server.requests[0].body?.messages?.[0].content);
+    expect(sys).toContain('linear bandit');
+    expect(sys).toMatch(/arm 3: \(-?\d\.\d{3}, -?\d\.\d{3}\)/);
+  });
 });

@@ -85,11 +85,28 @@ function answerFormat(k: number): string {
   return `Answer with JSON only, exactly {"action": N} where N is an integer from 0 to ${k - 1}. No other text.`;
 }
 
+/** Fixed arm features of a linear bandit (`features`: arms x dim, row-major), or null. */
+export function armFeatures(env: BatchedEnv): { dim: number; rows: number[][] } | null {
+  const f = (env as unknown as { features?: unknown }).features;
+  const k = env.numActions;
+  if (!(f instanceof Float64Array || f instanceof Float32Array) || k === 0 || f.length % k !== 0 || f.length === 0) return null;
+  const dim = f.length / k;
+  return { dim, rows: Array.from({ length: k }, (_, a) => Array.from(f.subarray(a * dim, (a + 1) * dim))) };
+}
+
 /** Describes the game (system message). */
 export function systemPrompt(env: BatchedEnv, kind: PromptKind, opts: PromptOptions): string {
   const k = env.numActions;
   const lines: string[] = [];
-  if (kind === 'bandit') {
+  const features = armFeatures(env);
+  if (kind === 'bandit' && features) {
+    lines.push(
+      `You are playing a linear bandit (a multi-armed bandit whose arms have known features) with ${k} arms, numbered 0 to ${k - 1} (valid actions: 0 to ${k - 1}).`,
+      `Each arm has a feature vector of ${features.dim} numbers; the expected reward of an arm is the dot product of its features with a hidden parameter vector, plus noise.`,
+      'Arms with similar features pay similar rewards, so what you learn from one arm tells you about the others. Maximise the total reward over many turns.',
+      `Arm features:\n${features.rows.map((r, a) => `arm ${a}: ${fmtObs(r)}`).join('\n')}`,
+    );
+  } else if (kind === 'bandit') {
     lines.push(
       `You are playing a multi-armed bandit with ${k} arms, numbered 0 to ${k - 1} (valid actions: 0 to ${k - 1}).`,
       'Each turn you pull one arm and receive a noisy reward drawn around that arm\'s unknown mean. Your goal is to maximise the total reward over many turns:',
