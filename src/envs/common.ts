@@ -8,6 +8,7 @@ import { OutOfSpaceError } from '../core/errors.js';
 import { validateConfig } from '../core/config.js';
 import type { Task, TaskSpace } from '../tasks/taskSpace.js';
 import type { ActionArray } from './types.js';
+import type { Rng } from '../core/rng.js';
 
 /** Parses family options with a strict zod schema; an unknown or bad option raises a ConfigError naming it. */
 export function parseOptions<S extends z.ZodType>(family: string, schema: S, options: Record<string, unknown> | undefined): z.output<S> {
@@ -119,3 +120,26 @@ export const ACTION_PERMUTATIONS: readonly Int32Array[] = (() => {
   rec([], [0, 1, 2, 3, 4]);
   return out;
 })();
+
+/**
+ * Fills out[0..n) with mean[k] + sd * z_k, z_k standard normal, by Box-Muller over pairs of 32-bit
+ * uniforms (one RNG word per deviate, half of what `Rng.normal` draws with 53-bit uniforms; 32 bits
+ * cap |z| at 6.66, far beyond what a reward noise needs). `mean` is read through `index`.
+ */
+export function addGaussianNoise(rng: Rng, sd: number, n: number, base: Float64Array, index: Int32Array, stride: number, out: Float32Array): void {
+  const TWO_PI = 2 * Math.PI;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const u1 = 1 - rng.uniform(); // (0, 1]
+    const u2 = rng.uniform();
+    const r = sd * Math.sqrt(-2 * Math.log(u1));
+    const th = TWO_PI * u2;
+    out[i] = base[i * stride + index[i]] + r * Math.cos(th);
+    out[i + 1] = base[(i + 1) * stride + index[i + 1]] + r * Math.sin(th);
+  }
+  if (i < n) {
+    const u1 = 1 - rng.uniform();
+    const u2 = rng.uniform();
+    out[i] = base[i * stride + index[i]] + sd * Math.sqrt(-2 * Math.log(u1)) * Math.cos(TWO_PI * u2);
+  }
+}

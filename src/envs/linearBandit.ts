@@ -12,7 +12,7 @@ import { BoxSpace, DiscreteSpace, type JsonValue } from '../core/spaces.js';
 import { Rng } from '../core/rng.js';
 import { TaskSpace, type Task } from '../tasks/taskSpace.js';
 import type { ActionArray, BatchedEnv, EnvFamily } from './types.js';
-import { assignTasks, checkDiscreteActions, checkInstance, parseOptions } from './common.js';
+import { addGaussianNoise, assignTasks, checkDiscreteActions, checkInstance, parseOptions } from './common.js';
 
 export const linearBanditOptionsSchema = z
   .object({
@@ -169,11 +169,8 @@ export class BatchedLinearBandit implements BatchedEnv {
         term[i] = 1;
       }
     } else {
-      const rng = this.rng;
-      for (let i = 0; i < n; i++) {
-        rewards[i] = means[i * k + actions[i]] + sd * rng.normal();
-        term[i] = 1;
-      }
+      addGaussianNoise(this.rng, sd, n, means, actions, k, rewards);
+      term.fill(1);
     }
   }
 

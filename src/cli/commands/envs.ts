@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'steps per timed run', positiveInt('--steps'), 1000)
     .option('--families <list>', 'comma-separated families (default: all, with their benchmarked variants)')
     .option('--actions <mode>', 'rng-in-loop (actions drawn inside the timed loop), pregenerated (drawn before timing), or both', 'both')
-    .option('--runs <n>', 'timed runs per figure (the median is reported)', positiveInt('--runs'), 5)
+    .option('--runs <n>', 'timed runs per figure (the median is reported)', positiveInt('--runs'), 3)
     .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', (v) => Number(v), 0.2)
     .option('--seed <n>', 'seed of tasks and actions', (v) => Number.parseInt(v, 10), 0)
     .addHelpText(
