@@ -9,8 +9,10 @@ import { CorruptFileError } from '../src/core/errors.js';
 import {
   TaskSpace,
   addToLibrary,
+  deserializeTasks,
   drawFromLibrary,
   emptyLibrary,
+  libraryTasks,
   extractJson,
   loadLibrary,
   proposeTasks,
@@ -132,6 +134,8 @@ describe('task proposer', () => {
     saveLibrary(file, lib);
     const back = loadLibrary(file, space);
     expect(back).toEqual(lib);
+    // the same file is a tasks file
+    expect(deserializeTasks(space, readFileSync(file, 'utf8'), file)).toEqual(libraryTasks(lib));
     const draws = drawFromLibrary(back, new Rng(3), 50);
     expect(new Set(draws.map((d) => JSON.stringify(d.params))).size).toBe(2);
     expect(drawFromLibrary(back, new Rng(3), 50)).toEqual(draws);

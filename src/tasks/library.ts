@@ -1,5 +1,6 @@
 /**
- * Task libraries: a JSON file of tasks of one family, each with its provenance (who proposed it, with
+ * Task libraries: a JSON file of tasks of one family (also readable as a plain tasks file by
+ * deserializeTasks, so an eval config can name it in tasks.file), each with its provenance (who proposed it, with
  * which model and prompt, in which mode, when, and the oracle value that made it pass). The LLM task
  * proposer adds to a library; teachers and the evaluator draw from it. Writes are atomic.
  */
@@ -34,7 +35,11 @@ export const provenanceSchema = z
 export type Provenance = z.infer<typeof provenanceSchema>;
 
 const entrySchema = z.object({ params: jsonRecord, key: z.string(), provenance: provenanceSchema }).strict();
-const librarySchema = z.object({ format: z.literal('icrl-task-library'), version: z.literal(1), family: z.string(), entries: z.array(entrySchema) }).strict();
+// `tasks` repeats the entries' parameters so that a library file is also a tasks file that
+// deserializeTasks (and an eval config's tasks.file) reads directly; it is rewritten on every save.
+const librarySchema = z
+  .object({ format: z.literal('icrl-task-library'), version: z.literal(1), family: z.string(), entries: z.array(entrySchema), tasks: z.array(jsonRecord).optional() })
+  .strict();
 
 export interface LibraryEntry {
   params: Record<string, JsonValue>;
@@ -71,7 +76,11 @@ export function loadLibrary(file: string, space: TaskSpace): TaskLibrary {
     const i = r.error.issues[0];
     throw new CorruptFileError(file, `not a task library: ${i.path.join('.') || '(root)'}: ${i.message}`);
   }
-  const lib = r.data as TaskLibrary;
+  const { tasks, ...rest } = r.data;
+  const lib = rest as TaskLibrary;
+  if (tasks && (tasks.length !== lib.entries.length || tasks.some((t, i) => taskKey({ family: lib.family, params: t }) !== lib.entries[i].key))) {
+    throw new CorruptFileError(file, '"tasks" does not match "entries" (edit entries only; tasks is rewritten from them on save)');
+  }
   if (lib.family !== space.family) throw new IcrlError(`${file}: library of family "${lib.family}", expected "${space.family}"`);
   lib.entries.forEach((e, i) => {
     try {
@@ -91,7 +100,8 @@ let tmpCounter = 0;
 export function saveLibrary(file: string, lib: TaskLibrary): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${tmpCounter++}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(lib, null, 1)}\n`);
+  const doc = { format: lib.format, version: lib.version, family: lib.family, entries: lib.entries, tasks: lib.entries.map((e) => e.params) };
+  writeFileSync(tmp, `${JSON.stringify(doc, null, 1)}\n`);
   renameSync(tmp, file);
 }
 
