@@ -40,33 +40,53 @@ export function generateDptSamples(env: BatchedEnv, tasks: Task[], T: number, ro
   env.setTasks(tasks);
   env.reset(rng.split('env').nextU32());
   const arng = rng.split('actions');
-  // roll-in policy per instance
-  let probs: Float64Array | null = null;
+  // roll-in policy per instance, as cumulative probabilities (one uniform draw per pull)
+  let cum: Float64Array | null = null;
   if (rollin === 'dirichlet') {
-    probs = new Float64Array(n * K);
+    cum = new Float64Array(n * K);
     const ones = new Float64Array(K).fill(1);
     const prng = rng.split('policy');
     for (let i = 0; i < n; i++) {
       const dir = prng.dirichlet(ones);
       const w = prng.int(11) / 10;
       const best = env.oracleAction(i);
-      for (let a = 0; a < K; a++) probs[i * K + a] = (1 - w) * dir[a] + (a === best ? w : 0);
+      let c = 0;
+      for (let a = 0; a < K; a++) {
+        c += (1 - w) * dir[a] + (a === best ? w : 0);
+        cum[i * K + a] = c;
+      }
+      cum[i * K + K - 1] = Infinity; // rounding: the last arm takes the remainder
     }
   }
   const actions = new Int32Array(n);
   const ca = ds.contextActions as Int32Array;
+  const cs = ds.contextStates;
+  const cx = ds.contextNextStates;
+  const cr = ds.contextRewards;
   for (let t = 0; t < T; t++) {
+    const obs = env.obs;
     for (let i = 0; i < n; i++) {
-      ds.contextStates.set(env.obs.subarray(i * d, i * d + d), (i * T + t) * d);
-      actions[i] = probs ? arng.choice(probs.subarray(i * K, i * K + K)) : arng.int(K);
+      const o = (i * T + t) * d;
+      for (let q = 0; q < d; q++) cs[o + q] = obs[i * d + q];
+      if (cum) {
+        const u = arng.uniform53();
+        let a = 0;
+        while (u >= cum[i * K + a]) a++;
+        actions[i] = a;
+      } else actions[i] = arng.int(K);
     }
     env.step(actions);
+    const rew = env.rewards;
+    const term = env.terminated;
+    const trunc = env.truncated;
+    const next = env.obs;
+    const fin = env.finalObs;
     for (let i = 0; i < n; i++) {
       const r = i * T + t;
       ca[r] = actions[i];
-      ds.contextRewards[r] = env.rewards[i];
-      const ended = env.terminated[i] === 1 || env.truncated[i] === 1;
-      ds.contextNextStates.set((ended ? env.finalObs : env.obs).subarray(i * d, i * d + d), r * d);
+      cr[r] = rew[i];
+      const src = term[i] === 1 || trunc[i] === 1 ? fin : next;
+      for (let q = 0; q < d; q++) cx[r * d + q] = src[i * d + q];
     }
   }
   const opt = ds.optimalActions as Int32Array;
