@@ -434,5 +434,5 @@ export async function loadDptCollection(outDir: string, allowIncomplete = false)
   await h5ready();
   const m = requireManifest(outDir, allowIncomplete);
   if (m.config.kind !== 'dpt') throw new IcrlError(`${outDir}: holds learning histories, not DPT samples`);
-  return concatDpt(collectionShards(outDir, allowIncomplete).map((s) => readDpt(s.file).ds));
+  return concatDpt(collectionShards(outDir, allowIncomplete).map((s) => readDpt(s.file, {}, `shard of samples ${s.tasks[0]}..${s.tasks[1] - 1}`).ds));
 }

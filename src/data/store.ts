@@ -506,8 +506,8 @@ export function writeDpt(file: string, ds: DptDataset, tasks: Task[], meta: Reco
 }
 
 /** Reads DPT samples [start, stop) of a shard written by {@link writeDpt}. */
-export function readDpt(file: string, range: { start?: number; stop?: number } = {}): { ds: DptDataset; tasks: Task[]; attrs: Record<string, string | number> } {
-  const f = openRead(file);
+export function readDpt(file: string, range: { start?: number; stop?: number } = {}, context = ''): { ds: DptDataset; tasks: Task[]; attrs: Record<string, string | number> } {
+  const f = openRead(file, context);
   try {
     const attrs: Record<string, string | number> = {};
     for (const k of Object.keys(f.attrs)) {
