@@ -151,6 +151,15 @@ describe('bad input', () => {
     expect(() => makeTeacher('dump', big, 0, { boxBins: 10 })).toThrow(/1000000 task categories .* more than maxCategories = 4096/);
     // default bins shrink to fit; 6 dims x 4 bins = 4096
     expect(makeTeacher('sec', big, 0).sample().family).toBe('big');
+    // finite parameters with too many combinations: coarseBins groups neighbouring values
+    const grid = new TaskSpace('grid', { a: new DiscreteSpace(16), b: new DiscreteSpace(16), c: new DiscreteSpace(16), d: new DiscreteSpace(16) });
+    expect(() => makeTeacher('sec', grid, 0)).toThrow(/65536 task categories \(65536 combinations of finite parameter values\).*set coarseBins/);
+    const coarse = makeTeacher('dump', grid, 0, { coarseBins: 4 });
+    for (let i = 0; i < 300; i++) {
+      const t = coarse.sample();
+      grid.check(t);
+      coarse.record(t, (t.params.a as number) < 4 ? 1 : 0);
+    }
   });
 
   it('bad returns, tasks outside the space, unknown names and bad options are errors', () => {

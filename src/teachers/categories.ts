@@ -8,6 +8,11 @@ import { CategoryGrid, UnsupportedTaskSpaceError } from './encoding.js';
 export interface CategoryOptions {
   /** Bins per box dimension (default: the largest of 2..10 keeping at most maxCategories categories). */
   boxBins?: number;
+  /**
+   * Groups the values of every finite parameter into at most this many bins of neighbouring values
+   * (default: each value its own category).
+   */
+  coarseBins?: number;
   /** Largest number of categories accepted (default 4096). */
   maxCategories?: number;
 }
@@ -15,10 +20,13 @@ export interface CategoryOptions {
 /** The category grid of a task space; a space with too many categories is a clear error. */
 export function categoryGrid(teacher: string, enc: UnitEncoding, opts: CategoryOptions): CategoryGrid {
   const maxCat = opts.maxCategories ?? 4096;
+  const coarse = opts.coarseBins;
+  if (coarse !== undefined && (!Number.isInteger(coarse) || coarse < 1)) throw new UnsupportedTaskSpaceError(`${teacher}: coarseBins must be a positive integer, got ${coarse}`);
   let boxDims = 0;
   let finiteCount = 1;
+  const finiteBins = enc.finiteBins.map((n) => (n > 0 && coarse !== undefined ? Math.min(n, coarse) : n));
   for (let i = 0; i < enc.dims; i++) {
-    if (enc.finiteBins[i] > 0) finiteCount *= enc.finiteBins[i];
+    if (finiteBins[i] > 0) finiteCount *= finiteBins[i];
     else boxDims++;
   }
   let bins = opts.boxBins;
@@ -29,13 +37,18 @@ export function categoryGrid(teacher: string, enc: UnitEncoding, opts: CategoryO
   if (!Number.isInteger(bins) || bins < 1) throw new UnsupportedTaskSpaceError(`${teacher}: boxBins must be a positive integer, got ${bins}`);
   const count = finiteCount * bins ** boxDims;
   if (count > maxCat) {
+    const parts: string[] = [];
+    if (boxDims > 0) parts.push(`${boxDims} box dimension${boxDims > 1 ? 's' : ''} cut into ${bins} bins`);
+    if (finiteCount > 1) parts.push(`${finiteCount} combinations of finite parameter values`);
     throw new UnsupportedTaskSpaceError(
-      `${teacher}: task space ${enc.describe()} has ${count} task categories (${boxDims} box dimensions cut into ${bins} bins` +
-        `${finiteCount > 1 ? `, ${finiteCount} finite combinations` : ''}), more than maxCategories = ${maxCat}; ` +
-        'this teacher chooses among categories: use fewer box bins, raise maxCategories, or pick a teacher for continuous spaces (alp-gmm, riac)',
+      `${teacher}: task space ${enc.describe()} has ${count} task categories (${parts.join(', ')}), more than maxCategories = ${maxCat}; ` +
+        'this teacher chooses among categories: set coarseBins (finite parameters) or boxBins (box dimensions), raise maxCategories, ' +
+        'or pick a teacher that works on the continuous encoding (alp-gmm, covar-gmm, riac, adr, plr)',
     );
   }
-  return new CategoryGrid(enc.binsPerDim(bins));
+  const out = new Int32Array(enc.dims);
+  for (let i = 0; i < enc.dims; i++) out[i] = finiteBins[i] > 0 ? finiteBins[i] : bins;
+  return new CategoryGrid(out);
 }
 
 /**

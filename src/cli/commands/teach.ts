@@ -2,7 +2,7 @@
  * `icrl teach`: curriculum teachers.
  *   icrl teach list                       the teachers and what they do
  *   icrl teach bench [options]            the ToyEnv benchmark (one JSON line per variant and teacher)
- *   icrl teach curriculum <config>        a teacher choosing a learner's training tasks, against uniform
+ *   icrl teach curriculum <config>        teachers choosing a student's training tasks (against uniform) and ICRL pretraining data
  */
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,8 @@ import { IcrlError } from '../../core/errors.js';
 import { Progress } from '../../core/progress.js';
 import { TEACHER_NAMES, runToyMany, summarize, type ToyRunResult, type ToyRunSpec, type ToyVariant } from '../../teachers/index.js';
 import { UnknownNameError } from '../../core/errors.js';
+import { loadConfig } from '../../core/config.js';
+import { curriculumConfigSchema, runCurriculum, checkTeachers, type CurriculumResult } from '../../experiments/curriculum.js';
 import { bandLineChart, heatmapChart, writeReport, type ChartSpec, type ReportSection } from '../../report/index.js';
 
 const TEACHER_HELP: Record<string, string> = {
@@ -139,6 +141,10 @@ async function bench(o: BenchOptions): Promise<void> {
   process.stderr.write(`teach bench: wrote ${seriesFile}, ${densityFile} and ${reportFile} (${wall.toFixed(1)} s)\n`);
 }
 
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
 function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
@@ -217,7 +223,135 @@ export function register(program: Command): void {
   registerCurriculum(teach);
 }
 
-/** `teach curriculum` lives in the experiments folder; registered here so that `icrl teach --help` lists it. */
+function statLine(st: { mean: number; sd: number; perSeed: number[] }): { mean: number; sd: number; perSeed: number[] } {
+  const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+  return { mean: r3(st.mean), sd: r3(st.sd), perSeed: st.perSeed.map(r3) };
+}
+
+async function curriculum(file: string, o: { out?: string; seeds?: string; quiet?: boolean }): Promise<void> {
+  const cfg = loadConfig(curriculumConfigSchema, file);
+  if (o.seeds !== undefined) cfg.seeds = intOpt(o.seeds, 'seeds');
+  checkTeachers(cfg.teachers, file);
+  const res = runCurriculum(cfg, { source: file, silent: o.quiet });
+  const base = res.student.find((s) => s.teacher === 'random');
+  for (const s of res.student) {
+    process.stdout.write(
+      `${JSON.stringify({
+        experiment: 'curriculum',
+        part: 'student',
+        name: cfg.name,
+        teacher: s.teacher,
+        episodes: cfg.student.episodes,
+        seeds: cfg.seeds,
+        heldOutTasks: res.heldOutTasks,
+        heldOutReturn: statLine(s.finalReturn),
+        heldOutSuccess: statLine(s.finalSuccess),
+        meanReturnOverTraining: statLine(s.meanReturnOverTraining),
+        vsUniform: base ? Math.round((s.finalReturn.mean - base.finalReturn.mean) * 1000) / 1000 : null,
+      })}\n`,
+    );
+  }
+  for (const p of res.pretraining ?? []) {
+    process.stdout.write(
+      `${JSON.stringify({
+        experiment: 'curriculum',
+        part: 'pretraining-selection',
+        name: cfg.name,
+        teacher: p.teacher,
+        histories: cfg.pretraining?.histories,
+        historyEpisodes: cfg.pretraining?.historyEpisodes,
+        seeds: cfg.seeds,
+        learningProgress: statLine(p.progress),
+        informativeShare: statLine(p.informative),
+        optimalReturn: statLine(p.optimal),
+      })}\n`,
+    );
+  }
+  const out = o.out ?? join('runs', cfg.name);
+  mkdirSync(out, { recursive: true });
+  const jsonFile = join(out, 'curriculum.json');
+  writeAtomic(jsonFile, JSON.stringify(res));
+  const htmlFile = join(out, 'curriculum.html');
+  writeReport(htmlFile, null, { title: `icrl curriculum in the loop: ${cfg.name}`, subtitle: [`config ${file}`], sections: curriculumSections(res) });
+  process.stderr.write(`teach curriculum: wrote ${jsonFile} and ${htmlFile} (${res.seconds.toFixed(1)} s)\n`);
+}
+
+function curriculumSections(res: CurriculumResult): ReportSection[] {
+  const cfg = res.config;
+  const sections: ReportSection[] = [
+    {
+      title: 'Student trained on the teacher\'s tasks (Dark Key-to-Door)',
+      text: [
+        `${cfg.env.size} x ${cfg.env.size} grid, horizon ${cfg.env.horizon}; ${cfg.student.episodes} training episodes per run (equal budget), ${cfg.seeds} seeds; ` +
+          `held-out score: greedy return on ${res.heldOutTasks} held-out tasks (max 2: key and door).`,
+      ],
+      tables: [
+        {
+          columns: ['teacher', 'held-out return (end)', 'sd', 'success (end)', 'mean return over training'],
+          rows: [...res.student]
+            .sort((a, b) => b.finalReturn.mean - a.finalReturn.mean)
+            .map((s) => [s.teacher, round3(s.finalReturn.mean), round3(s.finalReturn.sd), round3(s.finalSuccess.mean), round3(s.meanReturnOverTraining.mean)]),
+        },
+      ],
+      charts: [
+        bandLineChart(
+          'Held-out return over training episodes',
+          res.student.map((s) => ({ name: s.teacher, x: s.curve.episodes, mean: s.curve.mean, lo: s.curve.lo, hi: s.curve.hi })),
+          { xName: 'training episodes', yName: 'held-out return', yMin: 0 },
+          'mean over seeds with 95% band; random = uniform sampling',
+        ),
+      ],
+    },
+  ];
+  if (res.pretraining) {
+    sections.push({
+      title: 'Teacher choosing ICRL pretraining histories by learning progress',
+      tables: [
+        {
+          columns: ['teacher', 'learning progress of chosen histories', 'sd', 'share with progress > 0', 'mean optimal return of chosen tasks'],
+          rows: [...res.pretraining]
+            .sort((a, b) => b.progress.mean - a.progress.mean)
+            .map((p) => [p.teacher, round3(p.progress.mean), round3(p.progress.sd), round3(p.informative.mean), round3(p.optimal.mean)]),
+        },
+      ],
+    });
+  }
+  const charts: ChartSpec[] = [];
+  const size = cfg.env.size;
+  const labels = Array.from({ length: size }, (_, k) => k);
+  for (const d of res.density) {
+    const w = d.windows;
+    const picks = [0, Math.floor(w.length / 2), w.length - 1].filter((i, k, a) => i >= 0 && a.indexOf(i) === k);
+    for (const i of picks) {
+      charts.push(
+        heatmapChart(`${d.teacher}: key cells proposed in episodes ${i > 0 ? w[i - 1].episode + 1 : 1}..${w[i].episode}`, labels, labels, w[i].counts, {
+          xName: 'keyX',
+          yName: 'keyY',
+          valueName: 'tasks',
+        }),
+      );
+    }
+  }
+  sections.push({
+    title: 'How the teacher\'s sampling density moves (key cell of proposed tasks, first seed)',
+    text: ['The agent starts at (0, 0): keys near the origin are the easy tasks.'],
+    charts,
+  });
+  return sections;
+}
+
 function registerCurriculum(teach: Command): void {
-  void teach;
+  teach
+    .command('curriculum')
+    .description(
+      'Curricula in the loop: each teacher chooses the Dark Key-to-Door tasks a goal-conditioned Q-learning student trains on ' +
+        '(equal episode budget, held-out tasks never trained on, compared with uniform sampling = teacher "random"), and, when the config ' +
+        'has a pretraining section, chooses which tasks\' Q-learning histories enter ICRL pretraining data by their learning progress. ' +
+        'Prints one JSON line per teacher and part; writes curriculum.json and curriculum.html (curves, sampling density) under --out.',
+    )
+    .argument('<config>', 'YAML or JSON config (see configs/curriculum-dktd.yaml)')
+    .option('--out <dir>', 'output folder (default runs/<name>)')
+    .option('--seeds <n>', 'override the number of seeds')
+    .option('--quiet', 'no progress output')
+    .action(async (file: string, o: { out?: string; seeds?: string; quiet?: boolean }) => curriculum(file, o));
 }
