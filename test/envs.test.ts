@@ -90,10 +90,12 @@ describe('bandit', () => {
     env.reset(1);
     env.step(new Int32Array(4000).fill(2));
     let s = 0;
+    let other = 0;
     for (const x of env.rewards) {
-      expect(x === 0 || x === 1).toBe(true);
+      if (x !== 0 && x !== 1) other++;
       s += x;
     }
+    expect(other).toBe(0);
     expect(s / 4000).toBeGreaterThan(0.46);
     expect(s / 4000).toBeLessThan(0.54);
   });
@@ -106,6 +108,7 @@ describe('bandit', () => {
     const oracle = new Int32Array(n);
     let rr = 0;
     let ro = 0;
+    let worst = 0;
     for (let t = 0; t < 20; t++) {
       rng.fillInt(random, 5);
       for (let i = 0; i < n; i++) oracle[i] = env.oracleAction(i);
@@ -114,9 +117,10 @@ describe('bandit', () => {
       env.step(oracle);
       for (let i = 0; i < n; i++) {
         ro += env.rewards[i];
-        expect(env.rewards[i]).toBeCloseTo(env.oracleValue(i), 6);
+        worst = Math.max(worst, Math.abs(env.rewards[i] - env.oracleValue(i)));
       }
     }
+    expect(worst).toBeLessThan(1e-6);
     expect(ro).toBeGreaterThan(rr);
   });
 
@@ -281,6 +285,19 @@ describe('darkroom', () => {
     expect(p.train.length).toBe(100);
     expect(p.heldOut.length).toBe(20);
     expect(p.heldOut.every((t) => t.params.goalX === 9 && t.params.goalY === 9)).toBe(true);
+  });
+
+  it('setTask changes one instance and restarts only its episode; getTask reads tasks back', () => {
+    const env = new BatchedDarkRoom(2);
+    env.setTasks([{ family: 'darkroom', params: { goalX: 3, goalY: 3 } }]);
+    env.step(Int32Array.from([0, 0]));
+    env.setTask(1, { family: 'darkroom', params: { goalX: 5, goalY: 6 } });
+    expect(Array.from(env.obs)).toEqual([1, 0, 0, 0]);
+    expect(Array.from(env.episodeStep)).toEqual([1, 0]);
+    expect(env.getTask(1).params).toEqual({ goalX: 5, goalY: 6 });
+    expect(env.getTask(0).params).toEqual({ goalX: 3, goalY: 3 });
+    expect(() => env.setTask(1, { family: 'darkroom', params: { goalX: 5, goalY: -1 } })).toThrow(/goalY: -1/);
+    expect(() => env.setTask(2, { family: 'darkroom', params: { goalX: 5, goalY: 1 } })).toThrow(/instance 2 does not exist/);
   });
 
   it('rejects bad actions, goals and permutations by name', () => {

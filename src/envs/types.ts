@@ -45,6 +45,14 @@ export interface BatchedEnv {
 
   /** Assigns a task to each instance (length numEnvs, or 1 to give all instances the same task). Validates every task. */
   setTasks(tasks: Task[]): void;
+  /**
+   * Assigns a task (validated) to instance i alone and starts a fresh episode there (bandits: the next
+   * pull uses it), e.g. when a teacher hands out the next task as an episode ends. Optional; every
+   * family of src/envs implements it.
+   */
+  setTask?(i: number, task: Task): void;
+  /** The task of instance i as plain JSON parameters. Optional; every family of src/envs implements it. */
+  getTask?(i: number): Task;
   /** Resets every instance to the start of a fresh episode; `seed` reseeds the environment's own stream. */
   reset(seed?: number): Float32Array;
   /** Steps all instances; throws an error naming the instance and value on an invalid action. */
