@@ -18,9 +18,12 @@ function randomDptBatch(rng: Rng, model: DPTModel, B: number, T: number): DptBat
   for (let b = 0; b < B; b++)
     for (let t = 0; t < T; t++) {
       const o = (b * T + t) * model.tokenSize;
-      // bandit token: [s=0, onehot(a), r, s'=0]
-      tokens[o + 1 + rng.int(5)] = 1;
-      tokens[o + 6] = rng.normal(0.5, 0.3);
+      // bandit token: [s=0, onehot(a), r, r x onehot(a), s'=0]
+      const a = rng.int(5);
+      const r = rng.normal(0.5, 0.3);
+      tokens[o + 1 + a] = 1;
+      tokens[o + 6] = r;
+      tokens[o + 7 + a] = r;
     }
   const labels = new Int32Array(B);
   for (let b = 0; b < B; b++) labels[b] = rng.int(5);
@@ -178,6 +181,7 @@ describe('key/value-cache agents match a full recomputation', () => {
         const tok = new Array<number>(ts).fill(0);
         tok[1 + actions[i]] = 1;
         tok[6] = env.rewards[i];
+        tok[7 + actions[i]] = env.rewards[i];
         hist[i].push(...tok);
       }
       agent.observe({ actions, rewards: env.rewards, obs: env.obs, terminated: env.terminated, truncated: env.truncated });

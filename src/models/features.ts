@@ -9,7 +9,9 @@
  * - AD token (one per step):  [obs_t, action_{t-1}, reward_{t-1}, 1 if there is a previous step,
  *                             1 if step t starts an episode]. The previous action and reward carry
  *                             across episode ends (the history is one stream), as in src/data's AD windows.
- * - DPT context token:        [s, a, r, s']
+ * - DPT context token:        [s, a, r, r x onehot(a) (discrete actions), s']. The reward placed in
+ *                             its action's slot makes per-action sums linear in the token, so one
+ *                             uniform attention read gives per-action counts and mean rewards.
  * - DPT query:                [s_query]
  */
 import type { BatchedEnv } from '../envs/types.js';
@@ -127,15 +129,21 @@ export function writeAdToken(
   return w;
 }
 
-/** One DPT context token [s, a, r, s']. */
+/** One DPT context token [s, a, r, r x onehot(a), s']. */
 export function writeDptToken(d: EnvDims, s: ArrayLike<number>, so: number, a: ArrayLike<number>, ao: number, r: number, s2: ArrayLike<number>, s2o: number, out: Float32Array, w: number): number {
   w = writeObs(d, s, so, out, w);
   w = writeAction(d, a, ao, out, w);
   out[w++] = r;
+  if (d.numActions > 0) {
+    out.fill(0, w, w + d.numActions);
+    const k = a[ao];
+    if (k >= 0 && k < d.numActions) out[w + k] = r;
+    w += d.numActions;
+  }
   return writeObs(d, s2, s2o, out, w);
 }
 
 /** Width of a DPT context token. */
 export function dptTokenSize(d: EnvDims): number {
-  return 2 * obsFeatureSize(d) + actFeatureSize(d) + 1;
+  return 2 * obsFeatureSize(d) + actFeatureSize(d) + 1 + (d.numActions > 0 ? d.numActions : 0);
 }
