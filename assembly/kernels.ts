@@ -36,6 +36,23 @@ function vexp(x: v128): v128 {
   return f32x4.mul(p, e);
 }
 
+/** e^x for x <= 0 (degree-5 polynomial, relative error below 3e-6; below -87 gives ~0) */
+// @ts-ignore: decorator
+@inline
+function vexpNeg(x: v128): v128 {
+  x = f32x4.max(x, f32x4.splat(-87.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  const r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.6931471805599453)));
+  let p = f32x4.splat(1.0 / 120.0);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, e);
+}
+
 // @ts-ignore: decorator
 @inline
 function hsum(v: v128): f32 {
@@ -237,9 +254,10 @@ function packT(x: usize, xr: i32, T: i32, hd: i32, dst: usize, Tk8: i32): void {
  */
 // @ts-ignore: decorator
 @inline
-function rows4(x0: usize, x1: usize, x2: usize, x3: usize, hd: i32, mt: usize, Tk8: i32, n8: i32, scale: f32, out: usize): void {
+function rows4(x0: usize, x1: usize, x2: usize, x3: usize, hd: i32, mt: usize, Tk8: i32, n8: i32, scale: f32, out: usize, nmax8: i32, mx: usize): void {
   const rs = <usize>Tk8 << 2;
   const sc = f32x4.splat(scale);
+  let m0 = f32x4.splat(NEG), m1 = f32x4.splat(NEG), m2 = f32x4.splat(NEG), m3 = f32x4.splat(NEG);
   for (let j = 0; j < n8; j += 8) {
     let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
     let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
@@ -265,14 +283,34 @@ function rows4(x0: usize, x1: usize, x2: usize, x3: usize, hd: i32, mt: usize, T
       p += rs;
     }
     const o = out + (<usize>j << 2);
-    v128.store(o, f32x4.mul(a0, sc));
-    v128.store(o, f32x4.mul(b0, sc), 16);
-    v128.store(o + rs, f32x4.mul(a1, sc));
-    v128.store(o + rs, f32x4.mul(b1, sc), 16);
-    v128.store(o + 2 * rs, f32x4.mul(a2, sc));
-    v128.store(o + 2 * rs, f32x4.mul(b2, sc), 16);
-    v128.store(o + 3 * rs, f32x4.mul(a3, sc));
-    v128.store(o + 3 * rs, f32x4.mul(b3, sc), 16);
+    a0 = f32x4.mul(a0, sc);
+    b0 = f32x4.mul(b0, sc);
+    a1 = f32x4.mul(a1, sc);
+    b1 = f32x4.mul(b1, sc);
+    a2 = f32x4.mul(a2, sc);
+    b2 = f32x4.mul(b2, sc);
+    a3 = f32x4.mul(a3, sc);
+    b3 = f32x4.mul(b3, sc);
+    v128.store(o, a0);
+    v128.store(o, b0, 16);
+    v128.store(o + rs, a1);
+    v128.store(o + rs, b1, 16);
+    v128.store(o + 2 * rs, a2);
+    v128.store(o + 2 * rs, b2, 16);
+    v128.store(o + 3 * rs, a3);
+    v128.store(o + 3 * rs, b3, 16);
+    if (j < nmax8) {
+      m0 = f32x4.max(m0, f32x4.max(a0, b0));
+      m1 = f32x4.max(m1, f32x4.max(a1, b1));
+      m2 = f32x4.max(m2, f32x4.max(a2, b2));
+      m3 = f32x4.max(m3, f32x4.max(a3, b3));
+    }
+  }
+  if (mx) {
+    store<f32>(mx, hmax(m0));
+    store<f32>(mx, hmax(m1), 4);
+    store<f32>(mx, hmax(m2), 8);
+    store<f32>(mx, hmax(m3), 12);
   }
 }
 
@@ -319,6 +357,8 @@ export function attnForward(
   const vt = kt + <usize>hd * rs;
   const P = vt + <usize>hd * rs;
   const res = P + 4 * rs;
+  const mx = res + ((<usize>4 * hd) << 2);
+  const inv = mx + 16;
   for (let u = u0; u < u1; u++) {
     const b = u / H;
     const h = u - b * H;
@@ -334,40 +374,45 @@ export function attnForward(
       const q3 = rc > 3 ? q0 + (<usize>(3 * qr) << 2) : q0;
       const n = min(Tk, qOffset + i0 + rc);
       const n8 = (n + 7) & ~7;
-      rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P);
+      // blocks of 8 keys that every row of the block may see: their max comes from rows4
+      const nfull8 = min(Tk, qOffset + i0 + 1) & ~7;
+      rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P, nfull8, mx);
       for (let r = 0; r < 4; r++) {
         const row = P + <usize>r * rs;
         const nr = r < rc ? min(Tk, qOffset + i0 + r + 1) : 0;
-        for (let j = nr; j < n8; j++) store<f32>(row + (<usize>j << 2), NEG);
         if (nr == 0) {
-          for (let j = 0; j < n8; j++) store<f32>(row + (<usize>j << 2), 0);
+          memory.fill(row, 0, <usize>n8 << 2);
           continue;
         }
-        let mv = f32x4.splat(NEG);
-        for (let j = 0; j < n8; j += 4) mv = f32x4.max(mv, v128.load(row + (<usize>j << 2)));
-        const m = hmax(mv);
+        let m = load<f32>(mx + (<usize>r << 2));
+        for (let j = nfull8; j < nr; j++) m = max(m, load<f32>(row + (<usize>j << 2)));
         const msplat = f32x4.splat(m);
         let lv = f32x4.splat(0);
-        for (let j = 0; j < n8; j += 4) {
+        const nr4 = nr & ~3;
+        let j = 0;
+        for (; j < nr4; j += 4) {
           const pp = row + (<usize>j << 2);
-          const e = vexp(f32x4.sub(v128.load(pp), msplat));
+          const e = vexpNeg(f32x4.sub(v128.load(pp), msplat));
           v128.store(pp, e);
           lv = f32x4.add(lv, e);
         }
-        for (let j = nr; j < n8; j++) store<f32>(row + (<usize>j << 2), 0);
-        const l = hsum(lv);
-        // normalise the probabilities now (the sum of the few masked lanes is below 1e-37)
-        const inv = f32x4.splat(<f32>1.0 / l);
-        for (let j = 0; j < n8; j += 4) {
+        let l = hsum(lv);
+        for (; j < nr; j++) {
           const pp = row + (<usize>j << 2);
-          v128.store(pp, f32x4.mul(v128.load(pp), inv));
+          const e = <f32>Math.exp(<f64>(load<f32>(pp) - m));
+          store<f32>(pp, e);
+          l += e;
         }
+        for (j = nr; j < n8; j++) store<f32>(row + (<usize>j << 2), 0);
+        store<f32>(inv + (<usize>r << 2), <f32>1.0 / l);
         if (lse) store<f32>(lse + ((<usize>(u * Tq + i0 + r)) << 2), m + <f32>Math.log(<f64>l));
       }
       rowsTimesT(P, hd, vt, Tk8, n8, res);
       for (let r = 0; r < rc; r++) {
         const oi = o + ((<usize>b * ob + <usize>(i0 + r) * or) << 2) + hoff;
-        memory.copy(oi, res + ((<usize>(r * hd)) << 2), <usize>hd << 2);
+        const rr = res + ((<usize>(r * hd)) << 2);
+        const w = load<f32>(inv + (<usize>r << 2));
+        for (let d = 0; d < hd; d++) store<f32>(oi + (<usize>d << 2), load<f32>(rr + (<usize>d << 2)) * w);
       }
     }
   }
@@ -415,8 +460,8 @@ export function attnBackward(
       const n = min(Tk, qOffset + i0 + rc);
       const n8 = (n + 7) & ~7;
       // P = exp(scores - lse), masked; S = dO V^T
-      rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P);
-      rows4(g0, g1, g2, g3, hd, vt, Tk8, n8, 1.0, S);
+      rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P, 0, 0);
+      rows4(g0, g1, g2, g3, hd, vt, Tk8, n8, 1.0, S, 0, 0);
       for (let r = 0; r < 4; r++) {
         const prow = P + <usize>r * rs;
         const srow = S + <usize>r * rs;
@@ -436,7 +481,7 @@ export function attnBackward(
         const sc = f32x4.splat(scale);
         for (let j = 0; j < n8; j += 4) {
           const oj = <usize>j << 2;
-          const p = vexp(f32x4.sub(v128.load(prow + oj), L));
+          const p = vexpNeg(f32x4.sub(v128.load(prow + oj), L));
           v128.store(prow + oj, p);
           // dS = P * (dP - D) * scale, over S
           v128.store(srow + oj, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(srow + oj), Ds)), sc));

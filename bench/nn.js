@@ -36,6 +36,24 @@ const nn = await import(resolve(root, 'dist/nn/index.js'));
 const { Rng } = await import(resolve(root, 'dist/core/rng.js'));
 const { wasmThreads } = await import(resolve(root, 'dist/nn/kernels/wasm.js'));
 
+// --profile: wall time per kernel (main thread, including its wait for the worker)
+const profile = new Map();
+if (flag('profile')) {
+  const k = nn.kernels();
+  for (const [name, fn] of Object.entries(k)) {
+    if (typeof fn !== 'function') continue;
+    k[name] = (...a) => {
+      const t = performance.now();
+      const r = fn(...a);
+      profile.set(name, (profile.get(name) ?? 0) + performance.now() - t);
+      return r;
+    };
+  }
+  process.on('exit', () => {
+    for (const [name, ms] of [...profile.entries()].sort((a, b) => b[1] - a[1])) log(`profile ${name}: ${ms.toFixed(0)} ms`);
+  });
+}
+
 const CONFIGS = {
   'dpt-bandit': { nLayers: 4, dModel: 32, nHeads: 1, maxLen: 501, batch: 64, inDim: 8, nOut: 5 },
   'ad-darkroom': { nLayers: 4, dModel: 64, nHeads: 8, maxLen: 400, batch: 128, inDim: 8, nOut: 5 },

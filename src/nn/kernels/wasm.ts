@@ -47,88 +47,125 @@ export function wasmPath(): URL {
   return new URL('../../../build/nn/kernels.wasm', import.meta.url);
 }
 
-// Worker threads: each waits on its control word; the main thread posts a job (function index +
-// float64 arguments), runs its own share, then waits for the worker to finish.
+// Worker threads share one control block. A job is a list of chunks (independent calls of one
+// kernel on disjoint data); the main thread and the workers claim chunks with compare-and-swap on
+// a monotonic counter until none is left, so a worker that the OS has not scheduled yet costs
+// nothing: the main thread then runs the chunks itself. Counters never reset, which keeps a late
+// worker from running a chunk twice.
+const MAX_CHUNKS = 64;
+const MAX_ARGS = 48;
+const SEQ = 0;
+const NEXT = 1;
+const END = 2;
+const START = 3;
+const DONE = 4;
+const FN = 5;
+const NARGS = 6;
+const FAILED = 7;
+/** functions whose last argument is the calling thread's scratch block */
+const SCRATCH_FNS = ['attnForward', 'attnBackward'];
+
 const WORKER_SRC = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctl: ctlBuf, names } = workerData;
+const { module, memory, sab, names, scratchFns, tid } = workerData;
 const inst = new WebAssembly.Instance(module, { env: { memory } });
 const fns = names.map((n) => inst.exports[n]);
-const ctl = new Int32Array(ctlBuf, 0, 4);
-const args = new Float64Array(ctlBuf, 16, 60);
-let expect = 0;
+const usesScratch = names.map((n) => scratchFns.includes(n));
+const ctl = new Int32Array(sab, 0, 16);
+const f64 = new Float64Array(sab, 64);
+let seen = 0;
 for (;;) {
-  Atomics.wait(ctl, 0, expect);
-  const s = Atomics.load(ctl, 0);
-  if (s === 1) {
-    const n = ctl[2];
-    const a = new Array(n);
-    for (let i = 0; i < n; i++) a[i] = args[i];
-    try { fns[ctl[1]](...a); ctl[3] = 0; } catch (e) { ctl[3] = 1; }
-    Atomics.store(ctl, 0, 2);
-    Atomics.notify(ctl, 0);
-    expect = 2;
-  } else if (s === 3) break;
-  else expect = s;
+  Atomics.wait(ctl, ${SEQ}, seen);
+  seen = Atomics.load(ctl, ${SEQ});
+  if (seen < 0) break;
+  for (;;) {
+    const cur = Atomics.load(ctl, ${NEXT});
+    const end = Atomics.load(ctl, ${END});
+    if (cur >= end) break;
+    if (Atomics.compareExchange(ctl, ${NEXT}, cur, cur + 1) !== cur) continue;
+    const chunk = cur - Atomics.load(ctl, ${START});
+    const id = Atomics.load(ctl, ${FN});
+    const na = Atomics.load(ctl, ${NARGS});
+    const base = 16 + chunk * ${MAX_ARGS};
+    const a = new Array(na);
+    for (let i = 0; i < na; i++) a[i] = f64[base + i];
+    if (usesScratch[id]) a[na - 1] = f64[tid];
+    try { fns[id](...a); } catch (e) { Atomics.store(ctl, ${FAILED}, 1); }
+    Atomics.add(ctl, ${DONE}, 1);
+    Atomics.notify(ctl, ${DONE});
+  }
 }
 `;
 
-interface Helper {
-  worker: Worker;
-  ctl: Int32Array;
-  args: Float64Array;
-  scratch: Storage | null;
-}
-
 class Threads {
-  private helpers: Helper[] | null = null;
+  private workers: Worker[] | null = null;
+  private readonly sab = new SharedArrayBuffer(64 + 8 * (16 + MAX_CHUNKS * MAX_ARGS));
+  private readonly ctl = new Int32Array(this.sab, 0, 16);
+  private readonly f64 = new Float64Array(this.sab, 64);
+  private readonly scratch: (Storage | null)[] = [];
   constructor(
     private readonly module: object,
     private readonly memory: WasmMemory,
     readonly count: number,
   ) {}
 
-  private start(): Helper[] {
-    if (this.helpers) return this.helpers;
-    this.helpers = [];
-    for (let i = 1; i < this.count; i++) {
-      const ctlBuf = new SharedArrayBuffer(16 + 8 * 60);
-      const worker = new Worker(WORKER_SRC, { eval: true, workerData: { module: this.module, memory: this.memory, ctl: ctlBuf, names: FN_NAMES } });
-      worker.unref();
-      this.helpers.push({ worker, ctl: new Int32Array(ctlBuf, 0, 4), args: new Float64Array(ctlBuf, 16, 60), scratch: null });
+  private start(): void {
+    if (this.workers) return;
+    this.workers = [];
+    for (let t = 1; t < this.count; t++) {
+      const w = new Worker(WORKER_SRC, { eval: true, workerData: { module: this.module, memory: this.memory, sab: this.sab, names: FN_NAMES, scratchFns: SCRATCH_FNS, tid: t } });
+      w.unref();
+      this.workers.push(w);
     }
-    return this.helpers;
   }
 
-  /** scratch block of helper `t` (t >= 1); t = 0 is the main thread's */
-  helperScratch(t: number, floats: number): number {
-    const h = this.start()[t - 1];
-    if (!h.scratch || h.scratch.data.length < floats) h.scratch = allocStorage(floats);
-    return h.scratch.ptr;
+  /** makes sure every helper has a scratch block of `floats` (thread 0, the main thread, has its own) */
+  ensureScratch(floats: number): void {
+    for (let t = 1; t < this.count; t++) {
+      const s = this.scratch[t];
+      if (!s || s.data.length < floats) {
+        this.scratch[t] = allocStorage(floats);
+        this.f64[t] = this.scratch[t]!.ptr;
+      }
+    }
   }
 
-  /** runs parts[0] here and parts[1..] on the helpers, then waits for all */
-  run(fn: ParallelFn, parts: number[][], local: (args: number[]) => void): void {
-    const helpers = this.start();
-    const id = FN_NAMES.indexOf(fn);
-    for (let t = 1; t < parts.length; t++) {
-      const h = helpers[t - 1];
-      const a = parts[t];
-      for (let i = 0; i < a.length; i++) h.args[i] = a[i];
-      h.ctl[1] = id;
-      h.ctl[2] = a.length;
-      Atomics.store(h.ctl, 0, 1);
-      Atomics.notify(h.ctl, 0);
+  /** runs the chunks (argument lists) of `fn` on every thread; `local` runs one chunk here */
+  run(fn: ParallelFn, chunks: number[][], local: (args: number[]) => void): void {
+    if (chunks.length > MAX_CHUNKS) throw new Error(`nn: ${chunks.length} chunks exceed ${MAX_CHUNKS}`);
+    this.start();
+    const { ctl, f64 } = this;
+    const n = chunks.length;
+    const start = Atomics.load(ctl, NEXT);
+    const doneTarget = Atomics.load(ctl, DONE) + n;
+    const nargs = chunks[0].length;
+    for (let c = 0; c < n; c++) {
+      const a = chunks[c];
+      const base = 16 + c * MAX_ARGS;
+      for (let i = 0; i < nargs; i++) f64[base + i] = a[i];
     }
-    local(parts[0]);
-    let failed = false;
-    for (let t = 1; t < parts.length; t++) {
-      const h = helpers[t - 1];
-      while (Atomics.load(h.ctl, 0) === 1) Atomics.wait(h.ctl, 0, 1);
-      if (h.ctl[3] !== 0) failed = true;
-      Atomics.store(h.ctl, 0, 0);
+    Atomics.store(ctl, START, start);
+    Atomics.store(ctl, FN, FN_NAMES.indexOf(fn));
+    Atomics.store(ctl, NARGS, nargs);
+    Atomics.store(ctl, END, start + n);
+    Atomics.add(ctl, SEQ, 1);
+    Atomics.notify(ctl, SEQ);
+    for (;;) {
+      const cur = Atomics.load(ctl, NEXT);
+      if (cur >= start + n) break;
+      if (Atomics.compareExchange(ctl, NEXT, cur, cur + 1) !== cur) continue;
+      local(chunks[cur - start]);
+      Atomics.add(ctl, DONE, 1);
     }
-    if (failed) throw new Error(`nn: WebAssembly kernel ${fn} failed in a worker thread`);
+    for (;;) {
+      const d = Atomics.load(ctl, DONE);
+      if (d >= doneTarget) break;
+      Atomics.wait(ctl, DONE, d, 50);
+    }
+    if (Atomics.load(ctl, FAILED) !== 0) {
+      Atomics.store(ctl, FAILED, 0);
+      throw new Error(`nn: WebAssembly kernel ${fn} failed in a worker thread`);
+    }
   }
 }
 
@@ -181,8 +218,8 @@ export function loadWasmKernels(): Kernels | null {
   return loaded;
 }
 
-/** Work (multiply-adds) below which a kernel stays on one thread. */
-const PAR_MIN = 1 << 19;
+/** Work (multiply-adds) of the smallest chunk handed to another thread. */
+const CHUNK_MIN = 1 << 18;
 
 function makeKernels(ex: Exports, threads: Threads): Kernels {
   // views not in the kernel memory are copied to scratch blocks and back
@@ -212,12 +249,17 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     tmpUsed = 0;
   };
   const mainScratch: { s: Storage | null } = { s: null };
-  const scratchFor = (t: number, floats: number): number => {
-    if (t === 0) {
-      if (!mainScratch.s || mainScratch.s.data.length < floats) mainScratch.s = allocStorage(floats);
-      return mainScratch.s.ptr;
-    }
-    return threads.helperScratch(t, floats);
+  const scratch = (floats: number): number => {
+    if (!mainScratch.s || mainScratch.s.data.length < floats) mainScratch.s = allocStorage(floats);
+    if (threads.count > 1) threads.ensureScratch(floats);
+    return mainScratch.s.ptr;
+  };
+  /** how many chunks a job of `work` multiply-adds is cut into (1: stay on this thread) */
+  const chunkCount = (work: number, items: number): number => (threads.count > 1 ? Math.max(1, Math.min(items, 4 * threads.count, Math.floor(work / CHUNK_MIN))) : 1);
+  const exec = (fn: ParallelFn, chunks: number[][], f: Fn, scratchPtr = -1): void => {
+    const local = scratchPtr >= 0 ? (a: number[]) => f(...a.slice(0, -1), scratchPtr) : (a: number[]) => f(...a);
+    if (chunks.length === 1) local(chunks[0]);
+    else threads.run(fn, chunks, local);
   };
   let packB: Storage | null = null;
 
@@ -225,19 +267,13 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     const rsA = transA ? 1 : K;
     const csA = transA ? M : 1;
     const work = M * N * K;
-    if (threads.count > 1 && work >= PAR_MIN) {
-      if (M >= 64) {
-        const parts = ranges(M, threads.count, 4).map(([s, e]) => [e - s, N, K, pa + 4 * s * rsA, rsA, csA, pb, ldb, pc + 4 * s * N, N, acc]);
-        threads.run('gemm', parts, (a) => ex.gemm(...a));
-        return;
-      }
-      if (N >= 16) {
-        const parts = ranges(N, threads.count, 8).map(([s, e]) => [M, e - s, K, pa, rsA, csA, pb + 4 * s, ldb, pc + 4 * s, N, acc]);
-        threads.run('gemm', parts, (a) => ex.gemm(...a));
-        return;
-      }
+    if (M >= 64) {
+      const n = chunkCount(work, Math.floor(M / 16));
+      exec('gemm', ranges(M, n, 4).map(([s, e]) => [e - s, N, K, pa + 4 * s * rsA, rsA, csA, pb, ldb, pc + 4 * s * N, N, acc]), ex.gemm);
+    } else {
+      const n = N >= 16 ? chunkCount(work, Math.floor(N / 8)) : 1;
+      exec('gemm', ranges(N, n, 8).map(([s, e]) => [M, e - s, K, pa, rsA, csA, pb + 4 * s, ldb, pc + 4 * s, N, acc]), ex.gemm);
     }
-    ex.gemm(M, N, K, pa, rsA, csA, pb, ldb, pc, N, acc);
   };
 
   const gemm = (p: GemmArgs): void => {
@@ -264,12 +300,10 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     const units = p.B * p.H;
     const lse = p.lse ? out(p.lse, false) : 0;
     const common = [p.H, p.hd, p.Tq, p.Tk, p.qOffset, p.scale, ...opnd(p.q), ...opnd(p.k), ...opnd(p.v), ...opnd(p.out, true, false), lse];
-    const floats = ex.attnScratchFloats(p.hd, p.Tk);
-    const work = units * p.Tq * Math.min(p.Tk, p.Tq + p.qOffset) * p.hd;
-    const nt = threads.count > 1 && work >= PAR_MIN && units >= 2 ? threads.count : 1;
-    const parts = ranges(units, nt, 1).map(([s, e], t) => [s, e, ...common, scratchFor(t, floats)]);
-    if (parts.length === 1) ex.attnForward(...parts[0]);
-    else threads.run('attnForward', parts, (a) => ex.attnForward(...a));
+    const sp = scratch(ex.attnScratchFloats(p.hd, p.Tk));
+    const work = 2 * units * p.Tq * Math.min(p.Tk, p.Tq + p.qOffset) * p.hd;
+    const chunks = ranges(units, chunkCount(work, units), 1).map(([s, e]) => [s, e, ...common, 0]);
+    exec('attnForward', chunks, ex.attnForward, sp);
     done();
   };
 
@@ -280,21 +314,17 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
       ...opnd(p.q), ...opnd(p.k), ...opnd(p.v), ...opnd(p.out), pin(p.lse),
       ...opnd(p.dout), ...opnd(p.dq, true), ...opnd(p.dk, true), ...opnd(p.dv, true),
     ];
-    const floats = ex.attnScratchFloats(p.hd, p.Tk);
-    const work = units * p.Tq * Math.min(p.Tk, p.Tq + p.qOffset) * p.hd;
-    const nt = threads.count > 1 && work >= PAR_MIN && units >= 2 ? threads.count : 1;
-    const parts = ranges(units, nt, 1).map(([s, e], t) => [s, e, ...common, scratchFor(t, floats)]);
-    if (parts.length === 1) ex.attnBackward(...parts[0]);
-    else threads.run('attnBackward', parts, (a) => ex.attnBackward(...a));
+    const sp = scratch(ex.attnScratchFloats(p.hd, p.Tk));
+    const work = 5 * units * p.Tq * Math.min(p.Tk, p.Tq + p.qOffset) * p.hd;
+    const chunks = ranges(units, chunkCount(work, units), 1).map(([s, e]) => [s, e, ...common, 0]);
+    exec('attnBackward', chunks, ex.attnBackward, sp);
     done();
   };
 
   const layerNormForward = (x: F32, gamma: F32, beta: F32, o: F32, mean: F32, rstd: F32, rows: number, d: number, eps: number): void => {
     const args = [pin(x), pin(gamma), pin(beta), out(o, false), out(mean, false), out(rstd, false)];
-    const nt = threads.count > 1 && rows * d >= PAR_MIN / 2 ? threads.count : 1;
-    const parts = ranges(rows, nt, 1).map(([s, e]) => [...args, s, e, d, eps]);
-    if (parts.length === 1) ex.layerNormForward(...parts[0]);
-    else threads.run('layerNormForward', parts, (a) => ex.layerNormForward(...a));
+    const chunks = ranges(rows, chunkCount(4 * rows * d, rows), 1).map(([s, e]) => [...args, s, e, d, eps]);
+    exec('layerNormForward', chunks, ex.layerNormForward);
     done();
   };
 
@@ -303,22 +333,18 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     const base = [pin(dy), pin(x), pin(gamma), pin(mean), pin(rstd), out(dx, accumulateDx), accumulateDx ? 1 : 0];
     const pg = out(dgamma, true);
     const pbeta = out(dbeta, true);
-    const nt = threads.count > 1 && rows * d >= PAR_MIN / 2 ? threads.count : 1;
-    const rs = ranges(rows, nt, 1);
-    if (rs.length === 1) ex.layerNormBackward(...base, pg, pbeta, 0, rows, d);
-    else {
-      // helpers accumulate into private zeroed dgamma/dbeta, added afterwards
-      const parts = rs.map(([s, e], t) => {
-        if (t === 0) return [...base, pg, pbeta, s, e, d];
-        if (!lnPartials[t] || lnPartials[t].data.length < 2 * d) lnPartials[t] = allocStorage(2 * d);
-        lnPartials[t].data.fill(0, 0, 2 * d);
-        return [...base, lnPartials[t].ptr, lnPartials[t].ptr + 4 * d, s, e, d];
-      });
-      threads.run('layerNormBackward', parts, (a) => ex.layerNormBackward(...a));
-      for (let t = 1; t < rs.length; t++) {
-        ex.accum(lnPartials[t].ptr, pg, d, 1);
-        ex.accum(lnPartials[t].ptr + 4 * d, pbeta, d, 1);
-      }
+    const rs = ranges(rows, chunkCount(6 * rows * d, rows), 1);
+    // chunk 0 accumulates into dgamma/dbeta; the others into private zeroed partials, added afterwards
+    const chunks = rs.map(([s, e], c) => {
+      if (c === 0) return [...base, pg, pbeta, s, e, d];
+      if (!lnPartials[c] || lnPartials[c].data.length < 2 * d) lnPartials[c] = allocStorage(2 * d);
+      lnPartials[c].data.fill(0, 0, 2 * d);
+      return [...base, lnPartials[c].ptr, lnPartials[c].ptr + 4 * d, s, e, d];
+    });
+    exec('layerNormBackward', chunks, ex.layerNormBackward);
+    for (let c = 1; c < rs.length; c++) {
+      ex.accum(lnPartials[c].ptr, pg, d, 1);
+      ex.accum(lnPartials[c].ptr + 4 * d, pbeta, d, 1);
     }
     done();
   };
@@ -326,10 +352,8 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
   const gelu = (x: F32, o: F32, n: number): void => {
     const px = pin(x);
     const po = out(o, false);
-    const nt = threads.count > 1 && n >= PAR_MIN / 4 ? threads.count : 1;
-    const parts = ranges(n, nt, 4).map(([s, e]) => [px + 4 * s, po + 4 * s, e - s]);
-    if (parts.length === 1) ex.gelu(...parts[0]);
-    else threads.run('gelu', parts, (a) => ex.gelu(...a));
+    const chunks = ranges(n, chunkCount(8 * n, Math.ceil(n / 1024)), 4).map(([s, e]) => [px + 4 * s, po + 4 * s, e - s]);
+    exec('gelu', chunks, ex.gelu);
     done();
   };
 
@@ -337,10 +361,8 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     const px = pin(x);
     const pdy = pin(dy);
     const pdx = out(dx, accumulate);
-    const nt = threads.count > 1 && n >= PAR_MIN / 4 ? threads.count : 1;
-    const parts = ranges(n, nt, 4).map(([s, e]) => [px + 4 * s, pdy + 4 * s, pdx + 4 * s, e - s, accumulate ? 1 : 0]);
-    if (parts.length === 1) ex.geluBackward(...parts[0]);
-    else threads.run('geluBackward', parts, (a) => ex.geluBackward(...a));
+    const chunks = ranges(n, chunkCount(10 * n, Math.ceil(n / 1024)), 4).map(([s, e]) => [px + 4 * s, pdy + 4 * s, pdx + 4 * s, e - s, accumulate ? 1 : 0]);
+    exec('geluBackward', chunks, ex.geluBackward);
     done();
   };
 
