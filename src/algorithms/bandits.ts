@@ -240,18 +240,32 @@ export class BetaThompsonAgent extends BanditAgent {
   }
 }
 
-/** Uniformly random arms (any discrete-action environment). */
+/** Uniformly random actions: discrete, or uniform in the action box for continuous actions. */
 export class RandomAgent implements Agent {
   readonly name = 'random';
   private env!: BatchedEnv;
   private rng!: Rng;
+  private lo: number[] = [];
+  private hi: number[] = [];
   reset(env: BatchedEnv, rng: Rng): void {
-    if (env.numActions < 1) throw new IcrlError(`random: needs discrete actions; ${env.family} has continuous actions`);
     this.env = env;
     this.rng = rng;
+    if (env.numActions < 1) {
+      const sp = env.actionSpace as unknown as { spec?: { kind: string; low: number[]; high: number[] } };
+      if (sp.spec?.kind !== 'box') throw new IcrlError(`random: ${env.family} has neither discrete actions nor a box action space`);
+      const { low, high } = sp.spec;
+      this.lo = Array.from({ length: env.actDim }, (_, q) => low[low.length === 1 ? 0 : q]);
+      this.hi = Array.from({ length: env.actDim }, (_, q) => high[high.length === 1 ? 0 : q]);
+    }
   }
   act(_obs: Float32Array, out: ActionArray): void {
-    for (let i = 0; i < this.env.numEnvs; i++) out[i] = this.rng.int(this.env.numActions);
+    const env = this.env;
+    if (env.numActions > 0) {
+      for (let i = 0; i < env.numEnvs; i++) out[i] = this.rng.int(env.numActions);
+      return;
+    }
+    const A = env.actDim;
+    for (let i = 0; i < env.numEnvs; i++) for (let q = 0; q < A; q++) out[i * A + q] = this.rng.uniformRange(this.lo[q], this.hi[q]);
   }
   observe(): void {}
 }

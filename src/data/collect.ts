@@ -179,10 +179,11 @@ export async function computeShard(c: CollectConfig, tasks: Task[], index: numbe
 interface Run {
   observations: Float32Array;
   states?: Int32Array;
-  actions: Int32Array;
+  /** [T] discrete or [T, actDim] continuous */
+  actions: Int32Array | Float32Array;
   rewards: Float32Array;
   dones: Uint8Array;
-  expert: Int32Array;
+  expert: Int32Array | Float32Array;
 }
 
 /** Plays the source algorithm on every instance of `env` for `steps` steps, recording each instance's run. */
@@ -190,32 +191,38 @@ async function recordHistories(env: BatchedEnv, c: CollectConfig, rng: Rng): Pro
   const n = env.numEnvs;
   const T = c.steps!;
   const d = env.obsDim;
-  if (env.numActions < 1) throw new IcrlError(`collect: ${env.family} has continuous actions; history collection supports discrete actions`);
+  const A = env.numActions > 0 ? 1 : env.actDim;
+  const continuous = env.numActions === 0;
   const agent = makeAgent(c.algorithm, 'algorithm');
   env.reset(rng.split('env').nextU32());
   await agent.reset(env, rng.split('agent'));
   const runs: Run[] = Array.from({ length: n }, () => ({
     observations: new Float32Array(T * d),
     states: env.numStates > 0 ? new Int32Array(T) : undefined,
-    actions: new Int32Array(T),
+    actions: continuous ? new Float32Array(T * A) : new Int32Array(T),
     rewards: new Float32Array(T),
     dones: new Uint8Array(T),
-    expert: new Int32Array(T),
+    expert: continuous ? new Float32Array(T * A) : new Int32Array(T),
   }));
-  const actions = new Int32Array(n);
+  const actions = continuous ? new Float32Array(n * A) : new Int32Array(n);
+  const buf = new Float32Array(Math.max(2, A));
   for (let t = 0; t < T; t++) {
+    const obs = env.obs;
     for (let i = 0; i < n; i++) {
       const r = runs[i];
-      r.observations.set(env.obs.subarray(i * d, i * d + d), t * d);
+      for (let q = 0; q < d; q++) r.observations[t * d + q] = obs[i * d + q];
       if (r.states) r.states[t] = env.stateIndex[i];
-      r.expert[t] = env.oracleAction(i);
+      if (continuous) {
+        env.oracleAction(i, buf);
+        for (let q = 0; q < A; q++) r.expert[t * A + q] = buf[q];
+      } else r.expert[t] = env.oracleAction(i);
     }
     const p = agent.act(env.obs, actions);
     if (p instanceof Promise) await p;
     env.step(actions);
     for (let i = 0; i < n; i++) {
       const r = runs[i];
-      r.actions[t] = actions[i];
+      for (let q = 0; q < A; q++) r.actions[t * A + q] = actions[i * A + q];
       r.rewards[t] = env.rewards[i];
       r.dones[t] = env.terminated[i] | env.truncated[i];
     }
@@ -228,11 +235,13 @@ function mergeRuns(runs: Run[], task: Task, taskIndex: number, c: CollectConfig,
   const T = c.steps!;
   const R = runs.length;
   const d = runs[0].observations.length / T;
-  const cat = <A extends Float32Array | Int32Array | Uint8Array>(make: (n: number) => A, get: (r: Run) => A, per: number): A => {
+  const A = probe.numActions > 0 ? 1 : probe.actDim;
+  const cat = <X extends Float32Array | Int32Array | Uint8Array>(make: (n: number) => X, get: (r: Run) => X, per: number): X => {
     const out = make(R * T * per);
     runs.forEach((r, k) => out.set(get(r), k * T * per));
     return out;
   };
+  const actArray = (n: number): Int32Array | Float32Array => (probe.numActions > 0 ? new Int32Array(n) : new Float32Array(n));
   return {
     task,
     taskIndex,
@@ -242,15 +251,15 @@ function mergeRuns(runs: Run[], task: Task, taskIndex: number, c: CollectConfig,
     length: T,
     obsDim: d,
     numActions: probe.numActions,
-    actDim: 0,
+    actDim: probe.numActions > 0 ? 0 : probe.actDim,
     numStates: probe.numStates,
     horizon: probe.horizon,
     observations: cat((n) => new Float32Array(n), (r) => r.observations, d),
     states: runs[0].states ? cat((n) => new Int32Array(n), (r) => r.states!, 1) : undefined,
-    actions: cat((n) => new Int32Array(n), (r) => r.actions, 1),
+    actions: cat(actArray, (r) => r.actions, A),
     rewards: cat((n) => new Float32Array(n), (r) => r.rewards, 1),
     dones: cat((n) => new Uint8Array(n), (r) => r.dones, 1),
-    expertActions: cat((n) => new Int32Array(n), (r) => r.expert, 1),
+    expertActions: cat(actArray, (r) => r.expert, A),
   };
 }
 

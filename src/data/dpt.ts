@@ -16,6 +16,7 @@ import type { BatchedEnv } from '../envs/types.js';
 import type { Task } from '../tasks/taskSpace.js';
 import type { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
+import { BoxSpace } from '../core/spaces.js';
 import { ACTION_PERMUTATIONS } from '../envs/common.js';
 import { gridMoveToward } from '../envs/common.js';
 import { allocDptDataset, type DptDataset } from './datasets.js';
@@ -33,9 +34,9 @@ export function defaultRollin(family: string): Rollin {
 export function generateDptSamples(env: BatchedEnv, tasks: Task[], T: number, rollin: Rollin, rng: Rng, firstTask: number): DptDataset {
   const n = env.numEnvs;
   if (tasks.length !== n) throw new IcrlError(`DPT: ${tasks.length} tasks for ${n} instances`);
-  if (env.numActions < 1) throw new IcrlError(`DPT: ${env.family} has continuous actions; only discrete-action families are supported by this generator`);
   const d = env.obsDim;
   const K = env.numActions;
+  if (K === 0) return generateContinuous(env, tasks, T, rng, firstTask);
   const ds = allocDptDataset(n, T, d, K, 0);
   env.setTasks(tasks);
   env.reset(rng.split('env').nextU32());
@@ -126,6 +127,66 @@ export function generateDptSamples(env: BatchedEnv, tasks: Task[], T: number, ro
       if (pending === 0) break;
       env.step(actions);
     }
+  }
+  for (let i = 0; i < n; i++) ds.taskIndex[i] = firstTask + i;
+  return ds;
+}
+
+/**
+ * Continuous actions (e.g. point-robot): uniform random actions in the action box as roll-in, the
+ * query state after a further random number of random steps, labelled with the oracle's action.
+ */
+function generateContinuous(env: BatchedEnv, tasks: Task[], T: number, rng: Rng, firstTask: number): DptDataset {
+  const n = env.numEnvs;
+  const d = env.obsDim;
+  const A = env.actDim;
+  const space = env.actionSpace;
+  if (!(space instanceof BoxSpace)) throw new IcrlError(`DPT: ${env.family} has neither discrete actions nor a box action space`);
+  const lo = Array.from({ length: A }, (_, q) => space.spec.low[space.spec.low.length === 1 ? 0 : q]);
+  const hi = Array.from({ length: A }, (_, q) => space.spec.high[space.spec.high.length === 1 ? 0 : q]);
+  const ds = allocDptDataset(n, T, d, 0, A);
+  env.setTasks(tasks);
+  env.reset(rng.split('env').nextU32());
+  const arng = rng.split('actions');
+  const actions = new Float32Array(n * A);
+  const draw = (): void => {
+    for (let i = 0; i < n; i++) {
+      // rounding to float32 is monotone, so the stored value stays within the float32 bounds the env checks
+      for (let q = 0; q < A; q++) actions[i * A + q] = arng.uniformRange(lo[q], hi[q]);
+    }
+  };
+  const ca = ds.contextActions as Float32Array;
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < n; i++) for (let q = 0; q < d; q++) ds.contextStates[(i * T + t) * d + q] = env.obs[i * d + q];
+    draw();
+    env.step(actions);
+    for (let i = 0; i < n; i++) {
+      const r = i * T + t;
+      for (let q = 0; q < A; q++) ca[r * A + q] = actions[i * A + q];
+      ds.contextRewards[r] = env.rewards[i];
+      const src = env.terminated[i] === 1 || env.truncated[i] === 1 ? env.finalObs : env.obs;
+      for (let q = 0; q < d; q++) ds.contextNextStates[r * d + q] = src[i * d + q];
+    }
+  }
+  const qrng = rng.split('query');
+  const extra = Int32Array.from({ length: n }, () => qrng.int(Math.max(1, env.horizon)));
+  const done = new Uint8Array(n);
+  const buf = new Float32Array(Math.max(2, A));
+  const opt = ds.optimalActions as Float32Array;
+  for (let s = 0; ; s++) {
+    let pending = 0;
+    for (let i = 0; i < n; i++) {
+      if (!done[i] && s === extra[i]) {
+        for (let q = 0; q < d; q++) ds.queryStates[i * d + q] = env.obs[i * d + q];
+        env.oracleAction(i, buf);
+        for (let q = 0; q < A; q++) opt[i * A + q] = buf[q];
+        done[i] = 1;
+      }
+      if (!done[i]) pending++;
+    }
+    if (pending === 0) break;
+    draw();
+    env.step(actions);
   }
   for (let i = 0; i < n; i++) ds.taskIndex[i] = firstTask + i;
   return ds;

@@ -162,7 +162,7 @@ export function applyFilter(histories: History[], scores: HistoryScore[]): Histo
         actions: sl(h.actions, Math.max(1, h.actDim)),
         rewards: sl(h.rewards, 1),
         dones: sl(h.dones, 1),
-        expertActions: h.expertActions ? sl(h.expertActions, 1) : undefined,
+        expertActions: h.expertActions ? sl(h.expertActions, Math.max(1, h.actDim)) : undefined,
       });
     }
   }

@@ -11,7 +11,8 @@
  *               actions       uint8/int32 (N, T)      discrete; float32 (N, T, actDim) continuous
  *               rewards       float32 (N, T)
  *               dones         uint8 (N, T)            1 where the episode ended after this step
- *               expert_actions uint8/int32 (N, T)     the oracle's action in that state (discrete only)
+ *               expert_actions uint8/int32 (N, T)     the oracle's action in that state; continuous:
+ *                                                     float32 (N, T, actDim)
  *
  * XLand-100B files (read only; a writer for the same layout exists for tests and exchange):
  *   attributes  ruleset-id, benchmark-id, env-id
@@ -37,6 +38,7 @@ import {
   setIntAttr,
   summarizeH5Error,
   writeAtomic,
+  type DatasetInfo,
   type H5Dataset,
   type H5File,
   type H5Group,
@@ -74,8 +76,8 @@ export interface History {
   rewards: Float32Array;
   /** [N, T] 1 where an episode ended after the step */
   dones: Uint8Array;
-  /** [N, T] oracle action (discrete only) */
-  expertActions?: Int32Array;
+  /** [N, T] oracle action (discrete) or [N, T, actDim] (continuous) */
+  expertActions?: Int32Array | Float32Array;
 }
 
 function intDtype(maxValue: number): '<B' | '<H' | '<i' {
@@ -100,7 +102,7 @@ function checkHistory(h: History): void {
     ['dones', h.dones.length, nt],
   ];
   if (h.states) want.push(['states', h.states.length, nt]);
-  if (h.expertActions) want.push(['expertActions', h.expertActions.length, nt]);
+  if (h.expertActions) want.push(['expertActions', h.expertActions.length, nt * (h.actDim > 0 ? h.actDim : 1)]);
   for (const [name, got, n] of want) {
     if (got !== n) throw new IcrlError(`history of task ${h.taskIndex}: ${name} has ${got} values, expected ${n} (N=${h.numHistories}, T=${h.length})`);
   }
@@ -137,9 +139,11 @@ export function writeHistoryGroup(f: H5File, h: History): void {
   }
   createDataset(g, 'rewards', h.rewards, [N, T], '<f', [1, ct]);
   createDataset(g, 'dones', h.dones, [N, T], '<B', [1, ct]);
-  if (h.expertActions) {
+  if (h.expertActions && h.actDim > 0) {
+    createDataset(g, 'expert_actions', h.expertActions as Float32Array, [N, T, h.actDim], '<f', [1, ct, h.actDim]);
+  } else if (h.expertActions) {
     const dt = intDtype(h.numActions - 1);
-    createDataset(g, 'expert_actions', castInt(h.expertActions, dt), [N, T], dt, [1, ct]);
+    createDataset(g, 'expert_actions', castInt(h.expertActions as Int32Array, dt), [N, T], dt, [1, ct]);
   }
 }
 
@@ -218,7 +222,7 @@ export interface HistorySlice {
   actions: Int32Array | Float32Array;
   rewards: Float32Array;
   dones: Uint8Array;
-  expertActions?: Int32Array;
+  expertActions?: Int32Array | Float32Array;
 }
 
 /**
@@ -396,7 +400,7 @@ export class HistoryReader {
     }
     if (info.datasets.includes('expert_actions')) {
       const e = this.readDs(name, 'expert_actions', hr, sr);
-      out.expertActions = bytesToInt32(e.bytes, e.info);
+      out.expertActions = e.info.kind === 'float' ? bytesToFloat32(e.bytes, e.info) : bytesToInt32(e.bytes, e.info);
     }
     return out;
   }
@@ -452,7 +456,7 @@ export class HistoryReader {
       actions: Uint8Array.from(s.actions as Int32Array),
       rewards: s.rewards,
       dones: s.dones,
-      expertActions: Uint8Array.from(s.expertActions ?? new Int32Array(0)),
+      expertActions: Uint8Array.from((s.expertActions as Int32Array | undefined) ?? new Int32Array(0)),
     };
   }
 
@@ -476,30 +480,34 @@ export const DPT_FORMAT = 'icrl-dpt-1';
  * Writes DPT samples (layout of datasets.ts) to `file` atomically: root datasets context_states
  * (N, T, obsDim) float32, context_actions (N, T) uint8/int32, context_rewards (N, T) float32,
  * context_next_states (N, T, obsDim), query_states (N, obsDim), optimal_actions (N), task_index (N)
- * int32, tasks (N) JSON strings; chunks of up to 64 samples, gzip 6.
+ * int32, tasks (N) JSON strings (continuous actions: context_actions (N, T, actDim) and
+ * optimal_actions (N, actDim) float32); chunks of up to 64 samples, gzip 6.
  */
 export function writeDpt(file: string, ds: DptDataset, tasks: Task[], meta: Record<string, string | number> = {}): void {
   const N = ds.numSamples;
   const T = ds.contextLength;
   const d = ds.obsDim;
-  if (ds.actDim > 0) throw new IcrlError('writeDpt: continuous actions are not supported yet');
   if (tasks.length !== N) throw new IcrlError(`writeDpt: ${tasks.length} tasks for ${N} samples`);
   const cn = Math.max(1, Math.min(N, 64));
-  const dt = intDtype(ds.numActions - 1);
+  const dt = intDtype(Math.max(1, ds.numActions - 1));
+  const A = ds.actDim;
   writeAtomic(file, (f) => {
     f.create_attribute('format', DPT_FORMAT);
     setIntAttr(f, 'num-actions', ds.numActions);
+    setIntAttr(f, 'act-dim', A);
     for (const [k, v] of Object.entries(meta)) {
       if (typeof v === 'number' && Number.isInteger(v)) setIntAttr(f, k, v);
       else f.create_attribute(k, v);
     }
     if (N === 0) return;
     createDataset(f, 'context_states', ds.contextStates, [N, T, d], '<f', [cn, T, d]);
-    createDataset(f, 'context_actions', castInt(ds.contextActions as Int32Array, dt), [N, T], dt, [cn, T]);
+    if (A > 0) createDataset(f, 'context_actions', ds.contextActions as Float32Array, [N, T, A], '<f', [cn, T, A]);
+    else createDataset(f, 'context_actions', castInt(ds.contextActions as Int32Array, dt), [N, T], dt, [cn, T]);
     createDataset(f, 'context_rewards', ds.contextRewards, [N, T], '<f', [cn, T]);
     createDataset(f, 'context_next_states', ds.contextNextStates, [N, T, d], '<f', [cn, T, d]);
     createDataset(f, 'query_states', ds.queryStates, [N, d], '<f', [cn, d]);
-    createDataset(f, 'optimal_actions', castInt(ds.optimalActions as Int32Array, dt), [N], dt, [cn]);
+    if (A > 0) createDataset(f, 'optimal_actions', ds.optimalActions as Float32Array, [N, A], '<f', [cn, A]);
+    else createDataset(f, 'optimal_actions', castInt(ds.optimalActions as Int32Array, dt), [N], dt, [cn]);
     createDataset(f, 'task_index', ds.taskIndex, [N], '<i', [cn]);
     f.create_dataset({ name: 'tasks', data: tasks.map((t) => JSON.stringify({ family: t.family, params: t.params })) });
   });
@@ -521,7 +529,8 @@ export function readDpt(file: string, range: { start?: number; stop?: number } =
       return d;
     };
     const numActions = Number(attrs['num-actions']);
-    if (!f.keys().includes('context_states')) return { ds: allocDptDataset(0, 0, 0, numActions, 0), tasks: [], attrs };
+    const actDim = Number(attrs['act-dim'] ?? 0);
+    if (!f.keys().includes('context_states')) return { ds: allocDptDataset(0, 0, 0, numActions, actDim), tasks: [], attrs };
     const shape = get('context_states').shape ?? [];
     const [N, T, d] = shape;
     const s0 = range.start ?? 0;
@@ -534,11 +543,12 @@ export function readDpt(file: string, range: { start?: number; stop?: number } =
         throw new CorruptFileError(file, `dataset "${name}" samples ${s0}..${s1}: ${summarizeH5Error(e)}`);
       }
     };
-    const ds = allocDptDataset(s1 - s0, T, d, numActions, 0);
+    const ds = allocDptDataset(s1 - s0, T, d, numActions, actDim);
+    const decode = (x: { bytes: Uint8Array; info: DatasetInfo }) => (actDim > 0 ? bytesToFloat32(x.bytes, x.info) : bytesToInt32(x.bytes, x.info));
     const cs = rd('context_states');
     ds.contextStates.set(bytesToFloat32(cs.bytes, cs.info));
     const ca = rd('context_actions');
-    ds.contextActions.set(bytesToInt32(ca.bytes, ca.info));
+    ds.contextActions.set(decode(ca));
     const cr = rd('context_rewards');
     ds.contextRewards.set(bytesToFloat32(cr.bytes, cr.info));
     const cx = rd('context_next_states');
@@ -546,7 +556,7 @@ export function readDpt(file: string, range: { start?: number; stop?: number } =
     const q = rd('query_states');
     ds.queryStates.set(bytesToFloat32(q.bytes, q.info));
     const o = rd('optimal_actions');
-    ds.optimalActions.set(bytesToInt32(o.bytes, o.info));
+    ds.optimalActions.set(decode(o));
     const ti = rd('task_index');
     ds.taskIndex.set(bytesToInt32(ti.bytes, ti.info));
     const tv = get('tasks').slice([[s0, s1]]) as string[];
