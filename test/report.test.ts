@@ -25,6 +25,7 @@ function metricsFile(): string {
     lines.push(JSON.stringify({ step: s, loss: 1.6 * Math.exp(-s / 20) + 0.1, aux: { balanceLoss: 0.01 }, lr: 1e-4 * Math.min(1, (s + 1) / 10), tokensPerSec: 1000 + s, expertLoad: share, time: 12.5 }));
   }
   lines.push(JSON.stringify({ step: 50, kind: 'eval', regret: 12.3 }));
+  lines.push(JSON.stringify({ step: 50, kind: 'eval', agent: 'ucb', regret: 40.1 }));
   writeFileSync(f, lines.join('\n') + '\n{"step": 5'); // a partial last line (killed run) is ignored
   return f;
 }
@@ -55,6 +56,7 @@ describe('report', () => {
     const m = readMetrics(metricsFile());
     expect(m.scalars.get('loss')!.y.length).toBe(11);
     expect(m.scalars.get('eval.regret')!.y).toEqual([12.3]);
+    expect(m.scalars.get('eval.ucb.regret')!.y).toEqual([40.1]);
     expect(m.vectors.get('expertLoad')!.v.length).toBe(11);
   });
 

@@ -149,7 +149,7 @@ export function lineChart(title: string, series: { name: string; x: number[]; y:
           id: `line:${s.name}`,
           name: s.name,
           type: 'line',
-          showSymbol: false,
+          showSymbol: s.x.length <= 30,
           color: PALETTE[k % PALETTE.length],
           data: idx.map((i) => [s.x[i], finiteOrNull(s.y[i])]),
         };

@@ -60,9 +60,12 @@ export function readMetrics(file: string): MetricsTable {
     const stepKey = STEP_KEYS.find((k) => typeof obj[k] === 'number');
     const x = stepKey ? (obj[stepKey] as number) : n;
     const kind = typeof obj.kind === 'string' ? obj.kind : typeof obj.type === 'string' ? obj.type : typeof obj.split === 'string' ? obj.split : '';
+    // Lines of several agents (held-out evaluations of the model and of baselines) stay apart.
+    const agent = typeof obj.agent === 'string' ? obj.agent : '';
+    const prefix = [kind && kind !== 'train' ? kind : '', agent].filter((p) => p !== '').join('.');
     for (const [k, v] of Object.entries(obj)) {
-      if (k === stepKey || SKIP.test(k) || k === 'kind' || k === 'type' || k === 'split') continue;
-      flatten(kind && kind !== 'train' ? `${kind}.${k}` : k, v, x, t);
+      if (k === stepKey || SKIP.test(k) || k === 'kind' || k === 'type' || k === 'split' || k === 'agent') continue;
+      flatten(prefix ? `${prefix}.${k}` : k, v, x, t);
     }
     n++;
   });
@@ -89,11 +92,19 @@ export function trainingSection(table: MetricsTable, title?: string): ReportSect
       ),
     );
   }
+  // "eval.dpt.meanRegret" and "eval.thompson.meanRegret" share one chart ("eval.meanRegret").
+  const groups = new Map<string, string[]>();
   for (const k of names) {
     if (losses.includes(k)) continue;
-    const s = table.scalars.get(k)!;
-    if (s.y.length < 2 || isConstant(s.y)) continue;
-    charts.push(lineChart(k, [{ name: k, x: s.x, y: s.y }], { xName: 'step', yName: k }));
+    const parts = k.split('.');
+    const g = parts.length >= 3 ? `${parts[0]}.${parts[parts.length - 1]}` : k;
+    groups.set(g, [...(groups.get(g) ?? []), k]);
+  }
+  for (const [g, keys] of groups) {
+    const all = keys.map((k) => table.scalars.get(k)!);
+    if (all.every((s) => s.y.length < 2 || isConstant(s.y)) && !(keys.length > 1 && all.some((s) => s.y.length >= 2))) continue;
+    const label = (k: string) => (keys.length > 1 ? k.split('.').slice(1, -1).join('.') || k : k);
+    charts.push(lineChart(g, keys.map((k) => ({ name: label(k), x: table.scalars.get(k)!.x, y: table.scalars.get(k)!.y })), { xName: 'step', yName: g }));
   }
   for (const [k, s] of table.vectors) {
     const width = Math.max(...s.v.map((r) => r.length));
