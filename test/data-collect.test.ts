@@ -122,6 +122,19 @@ describe('collect: learning histories', () => {
     }
     expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(last / 20).toBeGreaterThan(first / 20 + 20);
+    // a truncated shard: the error names the file and the groups it holds
+    const shard = join(dir, 'ad', 'shard-00001.h5');
+    const bytes = readFileSync(shard);
+    writeFileSync(shard, bytes.subarray(0, bytes.length >> 1));
+    await expect(openHistoryCollection(join(dir, 'ad'))).rejects.toThrow(/shard-00001\.h5: cannot open as HDF5 \(truncated or corrupt\); shard of groups 10\.\.19: truncated file/);
+  });
+});
+
+describe('shipped collect configs', () => {
+  it('all validate', () => {
+    const files = readdirSync(join(root, 'configs')).filter((f) => f.startsWith('collect-'));
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    for (const f of files) expect(() => loadCollectConfig(join(root, 'configs', f)), f).not.toThrow();
   });
 });
 
