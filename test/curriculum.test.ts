@@ -50,12 +50,14 @@ describe('curricula in the loop', () => {
     const { heldOut } = splitTasks(space, { seed: 1, heldOut: 15 });
     const s = new GoalQStudent(size, 0.2, 0.95, new Rng(0));
     // hand-set Q: prefer the move that reduces the offset to the target (x first, then y; stay on it)
-    for (let hk = 0; hk < 2; hk++) {
-      for (let dy = -(size - 1); dy <= size - 1; dy++) {
-        for (let dx = -(size - 1); dx <= size - 1; dx++) {
-          const st = (hk * s.span + dy + size - 1) * s.span + dx + size - 1;
-          const a = dx > 0 ? 0 : dx < 0 ? 1 : dy > 0 ? 2 : dy < 0 ? 3 : 4;
-          s.q[st * 5 + a] = 1;
+    for (let wall = 0; wall < 9; wall++) {
+      for (let hk = 0; hk < 2; hk++) {
+        for (let dy = -(size - 1); dy <= size - 1; dy++) {
+          for (let dx = -(size - 1); dx <= size - 1; dx++) {
+            const st = ((wall * 2 + hk) * s.span + dy + size - 1) * s.span + dx + size - 1;
+            const a = dx > 0 ? 0 : dx < 0 ? 1 : dy > 0 ? 2 : dy < 0 ? 3 : 4;
+            s.q[st * 5 + a] = 1;
+          }
         }
       }
     }

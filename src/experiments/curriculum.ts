@@ -7,8 +7,8 @@
  *    training episodes; the `random` teacher is uniform sampling, the baseline.
  *
  *    The student is a goal-conditioned tabular Q-learner: its state is the offset from its cell to
- *    its current target (the key, then the door once it holds the key) and whether it holds the key,
- *    so what it learns on one task carries over to every other task. The trainer knows the task it
+ *    its current target (the key, then the door once it holds the key), whether it holds the key and
+ *    which walls it touches, so what it learns on one task carries over to every other task. The trainer knows the task it
  *    gives the student; the environment itself still hides key and door. (The landed
  *    `QLearningAgent` keeps one table per instance and learns each task separately, so nothing could
  *    carry over between tasks and a curriculum could not matter; it is used below as the source
@@ -59,12 +59,12 @@ export const curriculumConfigSchema = z
         /** Environments stepped together during training. */
         parallel: int(1, 16),
         evalEvery: int(1, 250),
-        alpha: z.number().gt(0).lte(1).default(0.2),
+        alpha: z.number().gt(0).lte(1).default(0.1),
         gamma: z.number().gt(0).lte(1).default(0.95),
         epsilon: z.number().min(0).lte(1).default(0.1),
       })
       .strict()
-      .default({ episodes: 3000, parallel: 16, evalEvery: 250, alpha: 0.2, gamma: 0.95, epsilon: 0.1 }),
+      .default({ episodes: 3000, parallel: 16, evalEvery: 250, alpha: 0.1, gamma: 0.95, epsilon: 0.1 }),
     pretraining: z
       .object({
         /** Learning histories chosen per teacher and seed. */
@@ -91,7 +91,11 @@ export function checkTeachers(names: string[], source: string): string[] {
 
 // ---------------------------------------------------------------- the student
 
-/** Goal-conditioned tabular Q-learning on (offset to the current target, holds key). */
+/**
+ * Goal-conditioned tabular Q-learning on (offset to the current target, holds key, which walls the
+ * agent touches). The wall flags make the offset dynamics Markov: a move into a wall leaves the
+ * offset unchanged, which the offset alone cannot tell.
+ */
 export class GoalQStudent {
   readonly span: number;
   readonly numStates: number;
@@ -103,7 +107,7 @@ export class GoalQStudent {
     private readonly rng: Rng,
   ) {
     this.span = 2 * size - 1;
-    this.numStates = 2 * this.span * this.span;
+    this.numStates = 2 * this.span * this.span * 9;
     this.q = new Float64Array(this.numStates * 5);
   }
   /** State of an agent at (x, y) with or without the key, on a task with key and door cells. */
@@ -111,7 +115,9 @@ export class GoalQStudent {
     const t = hasKey ? door : key;
     const dx = (t % this.size) - x + this.size - 1;
     const dy = Math.floor(t / this.size) - y + this.size - 1;
-    return (hasKey * this.span + dy) * this.span + dx;
+    const last = this.size - 1;
+    const wall = (x === 0 ? 0 : x === last ? 2 : 1) * 3 + (y === 0 ? 0 : y === last ? 2 : 1);
+    return ((wall * 2 + hasKey) * this.span + dy) * this.span + dx;
   }
   act(s: number, epsilon: number): number {
     if (epsilon > 0 && this.rng.uniform() < epsilon) return this.rng.int(5);
