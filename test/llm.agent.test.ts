@@ -23,7 +23,8 @@ function banditSetup(n: number, seed = 1) {
 }
 
 const agentSpec = (url: string, extra: Partial<LlmAgentSpec> = {}): LlmAgentSpec => ({
-  llm: { baseUrl: url, model: 'scripted', maxRetries: 0, timeoutMs: 300, backoffMs: 1, concurrency: 4 },
+  // generous timeout: the machine may be loaded; the tests that need timeouts set their own
+  llm: { baseUrl: url, model: 'scripted', maxRetries: 0, timeoutMs: 20_000, backoffMs: 1, concurrency: 4 },
   ...extra,
 });
 
@@ -86,7 +87,7 @@ describe('LLM agent', () => {
     });
     servers.push(server);
     const { env, tasks } = banditSetup(1);
-    const agent = new LlmAgent(agentSpec(server.url, { fallback: 'ucb', maxAttempts: 2 }));
+    const agent = new LlmAgent({ ...agentSpec(server.url, { fallback: 'ucb', maxAttempts: 2 }), llm: { baseUrl: server.url, model: 'scripted', maxRetries: 0, timeoutMs: 1000 } });
     const rec = (await evaluateOnline(agent, env, tasks, { steps: 5, seed: 0, progress: false })) as StepRecord;
     expect(rec.steps).toBe(5);
     expect(rec.actions[0][0]).toBe(1);

@@ -55,6 +55,8 @@ describe('icrl llm / icrl eval with an LLM agent / icrl tasks propose', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('LLM agents: answers, failures and tokens');
     expect(html).toContain('scripted-ucb');
+    expect(html).toContain('NOT by a language model');
+    expect(d.servedModels).toEqual(['icrl-scripted-endpoint (not a language model)']);
   });
 
   it('names the missing endpoint field when no LLM endpoint is configured', () => {
@@ -72,7 +74,7 @@ describe('icrl llm / icrl eval with an LLM agent / icrl tasks propose', () => {
     expect(r.stderr).toMatch(/4 added, rejected out-of-space: 1/);
     const doc = JSON.parse(readFileSync(lib, 'utf8'));
     expect(doc.entries.length).toBe(4);
-    expect(doc.entries[0].provenance).toMatchObject({ source: 'llm', model: 'scripted-ucb', mode: 'explore' });
+    expect(doc.entries[0].provenance).toMatchObject({ source: 'llm', model: 'icrl-scripted-endpoint (not a language model)', mode: 'explore' });
     const show = icrl(['tasks', 'show', lib]);
     expect(show.status, show.stderr).toBe(0);
     expect(show.stdout).toContain('4 darkroom tasks');

@@ -43,7 +43,7 @@ afterEach(async () => {
 async function client(script: Parameters<typeof startScripted>[0]) {
   const server = await startScripted(script);
   servers.push(server);
-  return { server, client: LlmClient.fromConfig({ baseUrl: server.url, model: 'proposer-test', maxRetries: 1, backoffMs: 1, timeoutMs: 300 }, {}) };
+  return { server, client: LlmClient.fromConfig({ baseUrl: server.url, model: 'proposer-test', maxRetries: 1, backoffMs: 1, timeoutMs: 1500 }, {}) };
 }
 
 const t = (means: number[], level = 1, kind = 'a') => ({ means, level, kind });

@@ -18,6 +18,8 @@ export interface FakeReply {
   delayMs?: number;
   /** Never answer (the client must time out); the socket is closed when the server closes. */
   hang?: boolean;
+  /** Model name in the answer (default: the requested model). */
+  model?: string;
   /** Usage to report; by default about one token per four characters. */
   usage?: { prompt_tokens: number; completion_tokens: number };
 }
@@ -100,7 +102,7 @@ export async function startFakeOpenAI(responder: FakeResponder, opts: { port?: n
           id: `chatcmpl-fake-${fr.index}`,
           object: 'chat.completion',
           created: 0,
-          model: body?.model ?? 'scripted',
+          model: reply.model ?? body?.model ?? 'scripted',
           choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
           usage: reply.usage ?? { prompt_tokens: tokensOf('x'.repeat(promptChars)), completion_tokens: tokensOf(content), total_tokens: 0 },
         });

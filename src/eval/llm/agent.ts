@@ -81,6 +81,8 @@ export interface LlmAgentDiagnostics {
   costUsd: number;
   cacheHits: number;
   httpRequests: number;
+  /** Model names the endpoint reported in its answers (at most 5). */
+  servedModels: string[];
   /** HTTP attempts the client retried (HTTP 500/429, timeouts, refused connections), by reason; the decision may still have succeeded. */
   retried: Record<string, number>;
   model: string;
@@ -124,6 +126,7 @@ export class LlmAgent implements Agent {
   private circuitOpen = false;
   private counters = { decisions: 0, llmDecisions: 0, fallbacks: 0, attempts: 0 };
   private invalid: Partial<Record<InvalidReason, number>> = {};
+  private readonly servedModels = new Set<string>();
 
   constructor(spec: LlmAgentSpec, deps: LlmAgentDeps = {}) {
     this.settings = llmAgentSpecSchema.parse(spec);
@@ -192,6 +195,7 @@ export class LlmAgent implements Agent {
       try {
         const r = await this.client.chat({ messages: [...messages], json: true });
         content = r.content;
+        if (this.servedModels.size < 5) this.servedModels.add(r.model);
         this.consecutiveFailures = 0;
       } catch (e) {
         const reason: InvalidReason = e instanceof LlmRequestError ? e.reason : 'error';
@@ -251,6 +255,7 @@ export class LlmAgent implements Agent {
       cacheHits: s?.cacheHits ?? 0,
       httpRequests: s?.httpRequests ?? 0,
       retried: { ...(s?.retried ?? {}) } as Record<string, number>,
+      servedModels: [...this.servedModels],
       model: this.client.model,
     };
   }

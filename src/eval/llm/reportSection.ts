@@ -6,16 +6,22 @@
  */
 import type { AgentResult } from '../results.js';
 import type { ReportSection } from '../../report/charts.js';
+import { SCRIPTED_MODEL_NAME } from './scriptedPolicy.js';
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 export function llmDiagnosticsSection(agents: AgentResult[]): ReportSection | null {
   const rows = agents.filter((a) => a.diagnostics && typeof a.diagnostics.decisions === 'number');
   if (rows.length === 0) return null;
+  const served = (a: AgentResult): string[] => (Array.isArray(a.diagnostics!.servedModels) ? (a.diagnostics!.servedModels as string[]) : []);
+  const scripted = rows.filter((a) => served(a).includes(SCRIPTED_MODEL_NAME)).map((a) => a.name);
   return {
     title: 'LLM agents: answers, failures and tokens',
     text: [
       'Every decision is one chat request (plus re-asks after an invalid answer). "invalid answers" is the share of requests that gave no valid action (not JSON, no action, action out of range, HTTP error, timeout); "fallback" is the share of decisions the fallback policy made after the LLM failed. Retried requests failed at the HTTP level (HTTP 500/429, timeout, refused connection) and were sent again by the client; only failures that outlast the retries count as invalid answers. Tokens come from the endpoint\'s usage fields; cost uses the configured prices. Cache hits are answers replayed from the response cache.',
+      ...(scripted.length
+        ? [`${scripted.join(', ')}: answered by the scripted endpoint of \`icrl llm serve-fake\` (rule-based UCB on the prompt's statistics with injected faults), NOT by a language model. These lines test the pipeline; they say nothing about how a language model plays.`]
+        : []),
     ],
     tables: [
       {
@@ -36,7 +42,7 @@ export function llmDiagnosticsSection(agents: AgentResult[]): ReportSection | nu
           const pct = (v: unknown) => (num(v) === null ? null : `${(100 * num(v)!).toFixed(1)}%`);
           return [
             a.name,
-            typeof d.model === 'string' ? d.model : null,
+            typeof d.model === 'string' ? d.model + (served(a).length && !served(a).includes(d.model) ? ` (answers from: ${served(a).join(', ')})` : '') : null,
             decisions,
             pct(d.invalidRate),
             pct(d.fallbackRate),

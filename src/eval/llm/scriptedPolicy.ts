@@ -86,6 +86,9 @@ function choose(stats: ArmStats, policy: 'ucb' | 'greedy', c: number, rng: Rng):
   return ties.length === 1 ? ties[0] : ties[rng.int(ties.length)];
 }
 
+/** The model name the scripted endpoint puts in its answers, so that reports can tell. */
+export const SCRIPTED_MODEL_NAME = 'icrl-scripted-endpoint (not a language model)';
+
 export function scriptedPolicyResponder(options: ScriptedPolicyOptions = {}): FakeResponder {
   const o = scriptedPolicySchema.parse(options);
   const f = o.faults;
@@ -94,7 +97,8 @@ export function scriptedPolicyResponder(options: ScriptedPolicyOptions = {}): Fa
   // how often each exact request was seen: a retry of the same request gets a fresh draw, and the
   // answers stay a function of (seed, request, repetition) whatever the arrival order
   const seen = new Map<string, number>();
-  return (req: FakeRequest): FakeReply => {
+  return (req: FakeRequest): FakeReply => ({ ...answer(req), model: SCRIPTED_MODEL_NAME });
+  function answer(req: FakeRequest): FakeReply {
     const h = requestHash(req.body);
     const rep = seen.get(h) ?? 0;
     seen.set(h, rep + 1);
@@ -113,7 +117,7 @@ export function scriptedPolicyResponder(options: ScriptedPolicyOptions = {}): Fa
     if (k === null) return { content: JSON.stringify({ action: 0 }), delayMs: o.delayMs };
     const a = stats && o.policy !== 'random' ? choose(stats, o.policy, o.c, rng) : rng.int(k);
     return { content: JSON.stringify({ action: a }), delayMs: o.delayMs };
-  };
+  }
 }
 
 /** Parses the parameter lines of a proposal prompt ("- name: box 3-d [0,0,0]..[1,1,1] (...)") and samples them. */
