@@ -59,6 +59,7 @@ describe('bandit', () => {
     expect(Array.from(env.episodeStep)).toEqual([0, 0, 0]);
     expect(env.oracleAction(0)).toBe(1);
     expect(env.oracleValue(2)).toBeCloseTo(0.9, 12);
+    expect(env.expectedReward(1, 2)).toBeCloseTo(0.5, 12);
   });
 
   it('Gaussian noise has the configured sd and is reproducible by seed', () => {

@@ -40,7 +40,10 @@ describe('linear-bandit', () => {
       expect(env.oracleValue(i)).toBeCloseTo(best, 12);
       const o = env.oracleAction(i);
       expect(th[0] * f[o * 3] + th[1] * f[o * 3 + 1] + th[2] * f[o * 3 + 2]).toBeCloseTo(best, 12);
+      expect(env.expectedReward(i, o)).toBeCloseTo(best, 12);
+      expect(env.expectedReward(i, 2)).toBeCloseTo(th[0] * f[6] + th[1] * f[7] + th[2] * f[8], 12);
     }
+    expect(() => env.expectedReward(0, 8)).toThrow(/linear-bandit action: 8/);
   });
 
   it('adds Gaussian noise with the configured sd', () => {

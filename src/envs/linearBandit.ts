@@ -174,6 +174,13 @@ export class BatchedLinearBandit implements BatchedEnv {
     }
   }
 
+  /** Expected reward of pulling arm `action` in instance i (regret = oracleValue(i) - expectedReward(i, a)). */
+  expectedReward(i: number, action: number): number {
+    checkInstance(this.family, i, this.numEnvs);
+    this.actionSpace.check(action, `${this.family} action`);
+    return this.means[i * this.numActions + action];
+  }
+
   oracleAction(i: number): number {
     checkInstance(this.family, i, this.numEnvs);
     return this.bestArm[i];

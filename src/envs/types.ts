@@ -58,6 +58,8 @@ export interface BatchedEnv {
   /** Steps all instances; throws an error naming the instance and value on an invalid action. */
   step(actions: ActionArray): void;
 
+  /** Bandit families: expected reward of `action` for instance i (arm mean), for exact regret. Optional. */
+  expectedReward?(i: number, action: number): number;
   /** Optimal action of instance i in its current state (discrete: index; continuous: writes into out). */
   oracleAction(i: number, out?: Float32Array): number;
   /** Expected return of the optimal policy from the start of an episode of instance i's task. */
