@@ -104,6 +104,9 @@ describe('trainer', () => {
       const last = latestCheckpoint(join(dir, 'run'));
       expect(last).not.toBeNull();
       expect(last!.step).toBe(step - 1);
+      // a run without a final model loads from its latest checkpoint
+      const agent = loadModelAgent(join(dir, 'run'));
+      expect(agent.name).toBe('dpt');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

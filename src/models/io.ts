@@ -2,7 +2,7 @@
  * Building a model from its spec, and saving / loading a trained model as a directory:
  * `model.safetensors` (weights, by parameter path) and `config.json` (the spec below).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../core/rng.js';
@@ -45,21 +45,41 @@ export function buildModel(spec: Pick<ModelSpec, 'model' | 'dims' | 'contextLeng
   return new DPTModel(spec.model, dims, spec.contextLength, rng);
 }
 
+/** The spec (config.json) of a model. */
+export function modelSpec(model: InContextModel, info: Record<string, unknown> = {}): ModelSpec {
+  return { format: 'icrl-model/1', model: model.cfg, dims: model.dims, contextLength: model.contextLength, info };
+}
+
 export function saveInContextModel(dir: string, model: InContextModel, info: Record<string, unknown> = {}): void {
-  const spec: ModelSpec = { format: 'icrl-model/1', model: model.cfg, dims: model.dims, contextLength: model.contextLength, info };
-  saveModel(dir, model, spec, { format: 'icrl-model/1', kind: model.kind });
+  saveModel(dir, model, modelSpec(model, info), { format: 'icrl-model/1', kind: model.kind });
+}
+
+/** The model directory `path` names: itself, its `model/` (a training run), or its latest checkpoint. */
+function resolveModelDir(path: string): string | null {
+  if (existsSync(join(path, 'config.json'))) return path;
+  if (existsSync(join(path, 'model', 'config.json'))) return join(path, 'model');
+  const latest = join(path, 'checkpoints', 'latest.json');
+  if (existsSync(latest)) {
+    try {
+      const doc = JSON.parse(readFileSync(latest, 'utf8')) as { dir?: unknown };
+      if (typeof doc.dir === 'string' && existsSync(join(path, 'checkpoints', doc.dir, 'config.json'))) return join(path, 'checkpoints', doc.dir);
+    } catch {
+      return null;
+    }
+  }
+  return null;
 }
 
 /**
- * Loads a model directory written by {@link saveInContextModel}. `path` may also be a training run
- * directory (its `model/` folder is used).
+ * Loads a model directory written by {@link saveInContextModel} (or a checkpoint directory, which
+ * holds the same two files). `path` may also be a training run directory: its `model/` folder, or
+ * while training is under way its latest checkpoint.
  */
 export function loadInContextModel(path: string): { model: InContextModel; spec: ModelSpec; dir: string } {
-  let dir = path;
-  if (!existsSync(dir)) throw new IcrlError(`model ${path}: no such directory`);
-  if (!existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'model', 'config.json'))) dir = join(dir, 'model');
-  if (!statSync(dir).isDirectory() || !existsSync(join(dir, 'config.json'))) {
-    throw new IcrlError(`model ${path}: expected a model directory with config.json and model.safetensors (written by icrl train)`);
+  if (!existsSync(path) || !statSync(path).isDirectory()) throw new IcrlError(`model ${path}: no such directory`);
+  const dir = resolveModelDir(path);
+  if (!dir) {
+    throw new IcrlError(`model ${path}: expected a model directory with config.json and model.safetensors, or a training run directory (written by icrl train)`);
   }
   const raw = readModelConfig(dir);
   const r = ModelSpecSchema.safeParse(raw);

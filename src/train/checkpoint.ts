@@ -6,6 +6,7 @@
  *   step-000200/optimizer.safetensors  AdamW moments (m.<param>, v.<param>)
  *   step-000200/state.json             step, AdamW step, data-stream RNG state, metrics byte length,
  *                                      loss accumulator, config digest
+ *   step-000200/config.json            the model spec (a checkpoint loads as a model)
  *   latest.json                        {"dir": "step-000200", "step": 200}
  *
  * A checkpoint is written into a temporary directory that is renamed into place when complete;
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { CorruptFileError } from '../core/errors.js';
 import type { RngState } from '../core/rng.js';
 import { loadSafetensors, loadWeights, saveSafetensors, saveWeights, type AdamW, type NamedArray } from '../nn/index.js';
-import type { InContextModel } from '../models/io.js';
+import { modelSpec, type InContextModel } from '../models/io.js';
 import { removeIfExists, writeFileAtomic } from './atomic.js';
 
 export interface CheckpointState {
@@ -73,6 +74,8 @@ export function saveCheckpoint(outDir: string, model: InContextModel, opt: AdamW
   saveSafetensors(join(tmp, 'extra.safetensors'), extraTensors(model));
   saveSafetensors(join(tmp, 'optimizer.safetensors'), opt.stateTensors(), { step: String(opt.step) });
   writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 1));
+  // the model spec too, so that a checkpoint loads as a model (loadInContextModel)
+  writeFileAtomic(join(tmp, 'config.json'), JSON.stringify(modelSpec(model, { checkpointStep: state.step }), null, 2));
   const final = join(root, name);
   removeIfExists(final);
   renameSync(tmp, final);
