@@ -3,7 +3,7 @@
 // noise sd 0.3, Dirichlet-mixture roll-ins of 500 pulls) with the shipped small config
 // (configs/collect-dpt-bandit-small.yaml: 5,000 bandits), written to HDF5 shards in a temporary
 // folder. Measured with the config's worker threads (2) and, in the same run, with everything in one
-// thread as the reference. Prints one JSON line. Options: --config FILE, --tasks N (override count).
+// thread as the reference; wall-clock and CPU-time rates (all threads). Prints one JSON line. Options: --config FILE, --tasks N (override count).
 import { parseArgs } from 'node:util';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,10 +22,14 @@ const cfg = loadCollectConfig(values.config);
 if (values.tasks) cfg.tasks.count = Number(values.tasks);
 const dir = mkdtempSync(join(tmpdir(), 'icrl-bench-collect-'));
 try {
+  // CPU time of the whole process (all threads, workers included): on a shared machine the wall-clock
+  // rate depends on the load, the CPU rate much less.
   const run = async (workers) => {
+    const c0 = process.cpuUsage();
     const r = await collect({ ...cfg, workers }, { out: join(dir, `w${workers}`), workers, silent: true });
+    const c = process.cpuUsage(c0);
     if (!r.manifest.complete) throw new Error('collection did not complete');
-    return r;
+    return { ...r, cpuSeconds: (c.user + c.system) / 1e6 };
   };
   const par = await run(cfg.workers);
   const one = await run(0);
@@ -36,10 +40,14 @@ try {
     tasks: cfg.tasks.count,
     transitions: par.transitions,
     workers: cfg.workers,
+    gzipLevel: cfg.compression,
     seconds: Number(par.seconds.toFixed(3)),
     transitionsPerSec: Math.round(par.transitions / par.seconds),
+    cpuSeconds: Number(par.cpuSeconds.toFixed(3)),
+    transitionsPerCpuSec: Math.round(par.transitions / par.cpuSeconds),
     oneThreadSeconds: Number(one.seconds.toFixed(3)),
     oneThreadTransitionsPerSec: Math.round(one.transitions / one.seconds),
+    oneThreadTransitionsPerCpuSec: Math.round(one.transitions / one.cpuSeconds),
     speedup: Number((one.seconds / par.seconds).toFixed(2)),
   };
   process.stdout.write(JSON.stringify(line) + '\n');

@@ -254,7 +254,7 @@ export function setIntAttr(obj: H5Group, name: string, value: number): void {
   obj.create_attribute(name, value, [], '<q');
 }
 
-/** Creates a chunked, gzip-compressed dataset. */
+/** Creates a chunked dataset, gzip-compressed at `level` (0 = uncompressed). */
 export function createDataset(
   g: H5Group,
   name: string,
@@ -264,5 +264,6 @@ export function createDataset(
   chunks: number[],
   level = 6,
 ): void {
-  g.create_dataset({ name, data, shape, dtype, chunks, compression: 'gzip', compression_opts: level });
+  if (level > 0) g.create_dataset({ name, data, shape, dtype, chunks, compression: 'gzip', compression_opts: level });
+  else g.create_dataset({ name, data, shape, dtype, chunks });
 }

@@ -109,7 +109,7 @@ function checkHistory(h: History): void {
 }
 
 /** Writes one history as group `String(taskIndex)` of an open file. */
-export function writeHistoryGroup(f: H5File, h: History): void {
+export function writeHistoryGroup(f: H5File, h: History, level = 6): void {
   checkHistory(h);
   const N = h.numHistories;
   const T = h.length;
@@ -126,32 +126,32 @@ export function writeHistoryGroup(f: H5File, h: History): void {
   setIntAttr(g, 'act-dim', h.actDim);
   setIntAttr(g, 'num-states', h.numStates);
   setIntAttr(g, 'horizon', h.horizon);
-  createDataset(g, 'observations', h.observations, [N, T, h.obsDim], '<f', [1, ct, h.obsDim]);
+  createDataset(g, 'observations', h.observations, [N, T, h.obsDim], '<f', [1, ct, h.obsDim], level);
   if (h.states) {
     const dt = h.numStates <= 65536 ? '<H' : '<i';
-    createDataset(g, 'states', castInt(h.states, dt), [N, T], dt, [1, ct]);
+    createDataset(g, 'states', castInt(h.states, dt), [N, T], dt, [1, ct], level);
   }
   if (h.actDim > 0) {
-    createDataset(g, 'actions', h.actions as Float32Array, [N, T, h.actDim], '<f', [1, ct, h.actDim]);
+    createDataset(g, 'actions', h.actions as Float32Array, [N, T, h.actDim], '<f', [1, ct, h.actDim], level);
   } else {
     const dt = intDtype(h.numActions - 1);
-    createDataset(g, 'actions', castInt(h.actions as Int32Array, dt), [N, T], dt, [1, ct]);
+    createDataset(g, 'actions', castInt(h.actions as Int32Array, dt), [N, T], dt, [1, ct], level);
   }
-  createDataset(g, 'rewards', h.rewards, [N, T], '<f', [1, ct]);
-  createDataset(g, 'dones', h.dones, [N, T], '<B', [1, ct]);
+  createDataset(g, 'rewards', h.rewards, [N, T], '<f', [1, ct], level);
+  createDataset(g, 'dones', h.dones, [N, T], '<B', [1, ct], level);
   if (h.expertActions && h.actDim > 0) {
-    createDataset(g, 'expert_actions', h.expertActions as Float32Array, [N, T, h.actDim], '<f', [1, ct, h.actDim]);
+    createDataset(g, 'expert_actions', h.expertActions as Float32Array, [N, T, h.actDim], '<f', [1, ct, h.actDim], level);
   } else if (h.expertActions) {
     const dt = intDtype(h.numActions - 1);
-    createDataset(g, 'expert_actions', castInt(h.expertActions as Int32Array, dt), [N, T], dt, [1, ct]);
+    createDataset(g, 'expert_actions', castInt(h.expertActions as Int32Array, dt), [N, T], dt, [1, ct], level);
   }
 }
 
 /** Writes histories to `file` atomically (temporary file + rename). */
-export function writeHistories(file: string, histories: History[]): void {
+export function writeHistories(file: string, histories: History[], level = 6): void {
   writeAtomic(file, (f) => {
     f.create_attribute('format', HISTORY_FORMAT);
-    for (const h of histories) writeHistoryGroup(f, h);
+    for (const h of histories) writeHistoryGroup(f, h, level);
   });
 }
 
@@ -483,7 +483,7 @@ export const DPT_FORMAT = 'icrl-dpt-1';
  * int32, tasks (N) JSON strings (continuous actions: context_actions (N, T, actDim) and
  * optimal_actions (N, actDim) float32); chunks of up to 64 samples, gzip 6.
  */
-export function writeDpt(file: string, ds: DptDataset, tasks: Task[], meta: Record<string, string | number> = {}): void {
+export function writeDpt(file: string, ds: DptDataset, tasks: Task[], meta: Record<string, string | number> = {}, level = 6): void {
   const N = ds.numSamples;
   const T = ds.contextLength;
   const d = ds.obsDim;
@@ -500,15 +500,15 @@ export function writeDpt(file: string, ds: DptDataset, tasks: Task[], meta: Reco
       else f.create_attribute(k, v);
     }
     if (N === 0) return;
-    createDataset(f, 'context_states', ds.contextStates, [N, T, d], '<f', [cn, T, d]);
-    if (A > 0) createDataset(f, 'context_actions', ds.contextActions as Float32Array, [N, T, A], '<f', [cn, T, A]);
-    else createDataset(f, 'context_actions', castInt(ds.contextActions as Int32Array, dt), [N, T], dt, [cn, T]);
-    createDataset(f, 'context_rewards', ds.contextRewards, [N, T], '<f', [cn, T]);
-    createDataset(f, 'context_next_states', ds.contextNextStates, [N, T, d], '<f', [cn, T, d]);
-    createDataset(f, 'query_states', ds.queryStates, [N, d], '<f', [cn, d]);
-    if (A > 0) createDataset(f, 'optimal_actions', ds.optimalActions as Float32Array, [N, A], '<f', [cn, A]);
-    else createDataset(f, 'optimal_actions', castInt(ds.optimalActions as Int32Array, dt), [N], dt, [cn]);
-    createDataset(f, 'task_index', ds.taskIndex, [N], '<i', [cn]);
+    createDataset(f, 'context_states', ds.contextStates, [N, T, d], '<f', [cn, T, d], level);
+    if (A > 0) createDataset(f, 'context_actions', ds.contextActions as Float32Array, [N, T, A], '<f', [cn, T, A], level);
+    else createDataset(f, 'context_actions', castInt(ds.contextActions as Int32Array, dt), [N, T], dt, [cn, T], level);
+    createDataset(f, 'context_rewards', ds.contextRewards, [N, T], '<f', [cn, T], level);
+    createDataset(f, 'context_next_states', ds.contextNextStates, [N, T, d], '<f', [cn, T, d], level);
+    createDataset(f, 'query_states', ds.queryStates, [N, d], '<f', [cn, d], level);
+    if (A > 0) createDataset(f, 'optimal_actions', ds.optimalActions as Float32Array, [N, A], '<f', [cn, A], level);
+    else createDataset(f, 'optimal_actions', castInt(ds.optimalActions as Int32Array, dt), [N], dt, [cn], level);
+    createDataset(f, 'task_index', ds.taskIndex, [N], '<i', [cn], level);
     f.create_dataset({ name: 'tasks', data: tasks.map((t) => JSON.stringify({ family: t.family, params: t.params })) });
   });
 }
