@@ -87,10 +87,15 @@ export function transpose(src: usize, rows: i32, cols: i32, lds: i32, dst: usize
   }
 }
 
-export function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void {
+/** bias (0 for none) is added to every row of C; it is used only when not accumulating */
+export function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32, bias: usize): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
-    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + ((<usize>i * ldc) << 2), 0, <usize>N << 2);
+    if (!accumulate)
+      for (let i = 0; i < M; i++) {
+        if (bias) memory.copy(c + ((<usize>i * ldc) << 2), bias, <usize>N << 2);
+        else memory.fill(c + ((<usize>i * ldc) << 2), 0, <usize>N << 2);
+      }
     return;
   }
   for (let k0 = 0; k0 < K; k0 += KC) {
@@ -98,14 +103,15 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: us
     const acc = accumulate != 0 || k0 > 0;
     for (let j0 = 0; j0 < N; j0 += NC) {
       const nc = min(NC, N - j0);
-      block(M, nc, kc, a + ((<usize>k0 * csA) << 2), rsA, csA, b + ((<usize>k0 * ldb + j0) << 2), ldb, c + (<usize>j0 << 2), ldc, acc);
+      const bj = !acc && bias ? bias + (<usize>j0 << 2) : 0;
+      block(M, nc, kc, a + ((<usize>k0 * csA) << 2), rsA, csA, b + ((<usize>k0 * ldb + j0) << 2), ldb, c + (<usize>j0 << 2), ldc, acc, bj);
     }
   }
 }
 
 // @ts-ignore: decorator
 @inline
-function block(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, acc: bool): void {
+function block(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, acc: bool, bias: usize): void {
   const n8 = N & ~7;
   const m4 = M & ~3;
   const sA = <usize>csA << 2;
@@ -117,9 +123,13 @@ function block(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, l
     const a3 = a2 + (<usize>rsA << 2);
     for (let j = 0; j < n8; j += 8) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-      let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-      let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-      let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      if (bias) {
+        c00 = v128.load(bias + (<usize>j << 2));
+        c01 = v128.load(bias + (<usize>j << 2), 16);
+      }
+      let c10 = c00, c11 = c01;
+      let c20 = c00, c21 = c01;
+      let c30 = c00, c31 = c01;
       let pb = b + (<usize>j << 2);
       let off: usize = 0;
       for (let k = 0; k < K; k++) {
@@ -167,6 +177,10 @@ function block(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, l
     const a0 = a + ((<usize>i * rsA) << 2);
     for (let j = 0; j < n8; j += 8) {
       let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+      if (bias) {
+        c0 = v128.load(bias + (<usize>j << 2));
+        c1 = v128.load(bias + (<usize>j << 2), 16);
+      }
       let pb = b + (<usize>j << 2);
       let off: usize = 0;
       for (let k = 0; k < K; k++) {
@@ -190,7 +204,7 @@ function block(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, l
   if (N - j >= 4) {
     for (let i = 0; i < M; i++) {
       const a0 = a + ((<usize>i * rsA) << 2);
-      let c0 = f32x4.splat(0);
+      let c0 = bias ? v128.load(bias + (<usize>j << 2)) : f32x4.splat(0);
       let pb = b + (<usize>j << 2);
       let off: usize = 0;
       for (let k = 0; k < K; k++) {
@@ -207,7 +221,7 @@ function block(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, l
   for (; j < N; j++) {
     for (let i = 0; i < M; i++) {
       const a0 = a + ((<usize>i * rsA) << 2);
-      let s: f32 = 0;
+      let s: f32 = bias ? load<f32>(bias + (<usize>j << 2)) : 0;
       let pb = b + (<usize>j << 2);
       let off: usize = 0;
       for (let k = 0; k < K; k++) {
@@ -654,7 +668,7 @@ function verf(x: v128): v128 {
   y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-0.284496736));
   y = f32x4.add(f32x4.mul(y, t), f32x4.splat(0.254829592));
   y = f32x4.mul(y, t);
-  const e = vexp(f32x4.neg(f32x4.mul(ax, ax)));
+  const e = vexpNeg(f32x4.neg(f32x4.mul(ax, ax)));
   const r = f32x4.sub(f32x4.splat(1.0), f32x4.mul(y, e));
   // copy the sign of x
   return v128.or(v128.and(r, i32x4.splat(0x7fffffff)), v128.and(x, i32x4.splat(0x80000000)));
@@ -692,7 +706,7 @@ export function geluBackward(x: usize, dy: usize, dx: usize, n: i32, accumulate:
     const o = <usize>i << 2;
     const xv = v128.load(x + o);
     const cdf = f32x4.mul(half, f32x4.add(one, verf(f32x4.mul(xv, isq))));
-    const pdf = f32x4.mul(c, vexp(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(xv, xv))));
+    const pdf = f32x4.mul(c, vexpNeg(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(xv, xv))));
     let g = f32x4.mul(v128.load(dy + o), f32x4.add(cdf, f32x4.mul(xv, pdf)));
     if (accumulate) g = f32x4.add(g, v128.load(dx + o));
     v128.store(dx + o, g);

@@ -52,7 +52,9 @@ describe('WebAssembly kernels agree with the reference', () => {
             const a = buf(batch * M * K);
             const b = buf(batch * K * N);
             const c0 = buf(batch * M * N);
-            const args = { transA, transB, M, N, K, a, b, accumulate, batch, strideA: M * K, strideB: K * N, strideC: M * N };
+            // a fused bias (added to every row) when not accumulating and A is not transposed
+            const bias = !accumulate && !transA ? buf(N) : null;
+            const args = { transA, transB, M, N, K, a, b, accumulate, bias, batch, strideA: M * K, strideB: K * N, strideC: M * N };
             const cw = copy(c0);
             const cr = copy(c0);
             wasm().gemm({ ...args, c: cw });

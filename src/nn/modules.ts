@@ -6,7 +6,7 @@
 import { IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { kernels } from './kernels/index.js';
-import { allocStorage } from './memory.js';
+import { allocStorage, type Storage } from './memory.js';
 import {
   add,
   addBias,
@@ -192,11 +192,14 @@ export class KVCache {
   ) {
     this.layers = [];
     for (let i = 0; i < nLayers; i++) {
-      const k = allocStorage(batch * maxLen * dim).data;
-      const v = allocStorage(batch * maxLen * dim).data;
-      this.layers.push({ k, v });
+      const ks = allocStorage(batch * maxLen * dim);
+      const vs = allocStorage(batch * maxLen * dim);
+      this.storages.push(ks, vs);
+      this.layers.push({ k: ks.data, v: vs.data });
     }
   }
+  /** the blocks behind `layers` (held so that they live as long as the cache) */
+  private readonly storages: Storage[] = [];
   /** forgets everything cached (positions restart at 0) */
   reset(): void {
     this.length = 0;

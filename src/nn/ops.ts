@@ -316,11 +316,29 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
 /** x W + b with x [..., in], W [in, out], b [out] */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   if (w.ndim !== 2 || x.shape[x.ndim - 1] !== w.shape[0]) throw shapeError('linear', `input ${shapeStr(x.shape)} does not match weight ${shapeStr(w.shape)} ([in, out])`);
+  const [inF, outF] = w.shape;
+  if (b && (b.ndim !== 1 || b.size !== outF)) throw shapeError('linear', `bias ${shapeStr(b.shape)} does not match weight ${shapeStr(w.shape)}`);
   const lead = x.shape.slice(0, x.ndim - 1);
-  const x2 = x.ndim === 2 ? x : x.reshape([shapeSize(lead), w.shape[0]]);
-  let y = matmul(x2, w);
-  if (b) y = addBias(y, b);
-  return x.ndim === 2 ? y : y.reshape([...lead, w.shape[1]]);
+  const rows = shapeSize(lead);
+  const x2 = x.ndim === 2 ? x : x.reshape([rows, inF]);
+  const y = empty([rows, outF]);
+  const k = kernels();
+  // the bias is added by the matmul kernel itself
+  k.gemm({ transA: false, transB: false, M: rows, N: outF, K: inF, a: x2.data, b: w.data, c: y.data, accumulate: false, bias: b ? b.data : null, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+  if (record(x2, w, b))
+    setNode(y, 'linear', b ? [x2, w, b] : [x2, w], (g) => {
+      const kk = kernels();
+      if (x2.requiresGrad) {
+        const [gx, acc] = gradTarget(x2);
+        kk.gemm({ transA: false, transB: true, M: rows, N: inF, K: outF, a: g, b: w.data, c: gx, accumulate: acc, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+      }
+      if (w.requiresGrad) {
+        const [gw, acc] = gradTarget(w);
+        kk.gemm({ transA: true, transB: false, M: inF, N: outF, K: rows, a: x2.data, b: g, c: gw, accumulate: acc, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+      }
+      if (b && b.requiresGrad) kk.sumRows(g, rows, outF, gradZeroed(b));
+    });
+  return x.ndim === 2 ? y : y.reshape([...lead, outF]);
 }
 
 // ---------------------------------------------------------------------------------------------

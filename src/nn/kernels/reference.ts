@@ -32,7 +32,8 @@ function gemm(p: GemmArgs): void {
     const ob = bi * p.strideB;
     const oc = bi * p.strideC;
     for (let i = 0; i < M; i++) {
-      row.fill(0);
+      if (p.bias && !accumulate) for (let j = 0; j < N; j++) row[j] = p.bias[j];
+      else row.fill(0);
       for (let k = 0; k < K; k++) {
         const av = transA ? a[oa + k * M + i] : a[oa + i * K + k];
         if (av === 0) continue;

@@ -19,6 +19,8 @@ export interface GemmArgs {
   c: F32;
   /** C += A B instead of C = A B */
   accumulate: boolean;
+  /** C = A B + bias (bias [N] added to every row; not with accumulate) */
+  bias?: F32 | null;
   /** number of independent products (batched matmul); strides in elements, 0 broadcasts */
   batch: number;
   strideA: number;

@@ -263,16 +263,16 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
   };
   let packB: Storage | null = null;
 
-  const gemmOne = (transA: boolean, M: number, N: number, K: number, pa: number, pb: number, ldb: number, pc: number, acc: number): void => {
+  const gemmOne = (transA: boolean, M: number, N: number, K: number, pa: number, pb: number, ldb: number, pc: number, acc: number, bias: number): void => {
     const rsA = transA ? 1 : K;
     const csA = transA ? M : 1;
     const work = M * N * K;
     if (M >= 64) {
       const n = chunkCount(work, Math.floor(M / 16));
-      exec('gemm', ranges(M, n, 4).map(([s, e]) => [e - s, N, K, pa + 4 * s * rsA, rsA, csA, pb, ldb, pc + 4 * s * N, N, acc]), ex.gemm);
+      exec('gemm', ranges(M, n, 4).map(([s, e]) => [e - s, N, K, pa + 4 * s * rsA, rsA, csA, pb, ldb, pc + 4 * s * N, N, acc, bias]), ex.gemm);
     } else {
       const n = N >= 16 ? chunkCount(work, Math.floor(N / 8)) : 1;
-      exec('gemm', ranges(N, n, 8).map(([s, e]) => [M, e - s, K, pa, rsA, csA, pb + 4 * s, ldb, pc + 4 * s, N, acc]), ex.gemm);
+      exec('gemm', ranges(N, n, 8).map(([s, e]) => [M, e - s, K, pa, rsA, csA, pb + 4 * s, ldb, pc + 4 * s, N, acc, bias ? bias + 4 * s : 0]), ex.gemm);
     }
   };
 
@@ -281,6 +281,7 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     const pa = pin(p.a);
     const pb = pin(p.b);
     const pc = out(p.c, p.accumulate);
+    const pbias = p.bias && !p.accumulate ? pin(p.bias) : 0;
     for (let i = 0; i < p.batch; i++) {
       let bptr = pb + 4 * i * p.strideB;
       if (transB) {
@@ -289,7 +290,7 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
         ex.transpose(bptr, N, K, K, packB.ptr, N);
         bptr = packB.ptr;
       }
-      gemmOne(transA, M, N, K, pa + 4 * i * p.strideA, bptr, N, pc + 4 * i * p.strideC, p.accumulate ? 1 : 0);
+      gemmOne(transA, M, N, K, pa + 4 * i * p.strideA, bptr, N, pc + 4 * i * p.strideC, p.accumulate ? 1 : 0, pbias);
     }
     done();
   };
