@@ -112,4 +112,22 @@ describe('LlmClient', () => {
     const other = LlmClient.fromConfig({ baseUrl: server.url, model: 'other', cacheDir: dir }, {});
     expect((await other.chat(msg('a'))).cached).toBe(false);
   });
+
+  it('keys the cache by tag without sending the tag', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-llm-cache-'));
+    dirs.push(dir);
+    let n = 0;
+    const { server } = await setup(() => ({ content: `answer ${n++}` }));
+    const make = () => LlmClient.fromConfig({ baseUrl: server.url, model: 'test-model', cacheDir: dir }, {});
+    const c1 = make();
+    // interleaved tags: each tag's repeats are numbered on their own
+    const first = [];
+    for (const tag of ['t2', 't1', 't1', 't2']) first.push((await c1.chat({ ...msg('same'), cacheTag: tag })).content);
+    expect(server.requests.every((r) => !('cacheTag' in (r.body ?? {})))).toBe(true);
+    const c2 = make();
+    const second = [];
+    for (const tag of ['t1', 't1', 't2', 't2']) second.push((await c2.chat({ ...msg('same'), cacheTag: tag })).content);
+    expect(second).toEqual([first[1], first[2], first[0], first[3]]);
+    expect(c2.stats().cacheHits).toBe(4);
+  });
 });

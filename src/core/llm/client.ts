@@ -23,6 +23,11 @@ export interface ChatRequest {
   json?: boolean;
   /** Sampling seed passed to servers that accept one. */
   seed?: number;
+  /**
+   * Not sent: separates the cache keys of callers that may send identical requests concurrently (the
+   * LLM agent tags each task's requests), so that each caller's repeats are numbered in its own order.
+   */
+  cacheTag?: string;
 }
 
 /** The part of a client that callers need (an LlmClient, or anything that answers the same way). */
@@ -260,7 +265,7 @@ export class LlmClient {
    */
   async chat(req: ChatRequest): Promise<ChatResult> {
     const body = this.body(req);
-    const base = requestHash(body);
+    const base = req.cacheTag === undefined ? requestHash(body) : requestHash({ body, tag: req.cacheTag });
     const n = this.occurrences.get(base) ?? 0;
     this.occurrences.set(base, n + 1);
     const key = n === 0 ? base : `${base}-${n}`;

@@ -193,7 +193,7 @@ export class LlmAgent implements Agent {
       this.counters.attempts++;
       let content: string;
       try {
-        const r = await this.client.chat({ messages: [...messages], json: true });
+        const r = await this.client.chat({ messages: [...messages], json: true, cacheTag: `instance:${i}` });
         content = r.content;
         if (this.servedModels.size < 5) this.servedModels.add(r.model);
         this.consecutiveFailures = 0;
