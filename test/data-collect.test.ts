@@ -8,6 +8,7 @@ import { h5ready } from '../src/data/h5.js';
 import { collect, collectConfigSchema, loadDptCollection, openHistoryCollection, readManifest, loadCollectConfig, type CollectConfig } from '../src/data/collect.js';
 import { readDpt } from '../src/data/store.js';
 import { ConfigError } from '../src/core/errors.js';
+import { AdSampler, buildAdDataset } from '../src/data/datasets.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let dir: string;
@@ -104,6 +105,10 @@ describe('collect: learning histories', () => {
     });
     await collect(c, { out: join(dir, 'ad'), silent: true });
     const shards = await openHistoryCollection(join(dir, 'ad'));
+    // the AD dataset builder reads the shards directly (streams = histories)
+    const ad = buildAdDataset(shards);
+    expect([ad.offsets.length - 1, ad.offsets[20], ad.obsDim, ad.numActions]).toEqual([20, 20 * 6000, 2, 5]);
+    expect(new AdSampler(ad, 400, 1).sample(4).targets.length).toBe(1600);
     let first = 0;
     let last = 0;
     const seen: number[] = [];

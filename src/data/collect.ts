@@ -345,7 +345,7 @@ export async function collect(config: CollectConfig, opts: CollectOptions = {}):
   const done0 = numShards - pending.length;
   const progress = new Progress(`collect ${c.kind} ${c.family}`, tasks.length, { unit: 'tasks', silent: opts.silent });
   let doneTasks = Object.values(manifest.shards).reduce((a, s) => a + (s.tasks[1] - s.tasks[0]), 0);
-  progress.update(doneTasks, done0 > 0 ? `(resumed: ${done0} shards done)` : undefined);
+  if (doneTasks < tasks.length) progress.update(doneTasks, done0 > 0 ? `(resumed: ${done0} shards done)` : undefined);
   const t0 = Date.now();
   let transitions = 0;
   const m = manifest;
@@ -357,7 +357,8 @@ export async function collect(config: CollectConfig, opts: CollectOptions = {}):
     writeJsonAtomic(join(outDir, 'manifest.json'), m);
     transitions += tr;
     doneTasks += end - first;
-    progress.update(doneTasks);
+    // the last update is drawn by finish() below (update would draw it too)
+    if (doneTasks < tasks.length) progress.update(doneTasks);
   };
   const workers = Math.min(opts.workers ?? c.workers, todo.length);
   if (workers === 0) {
