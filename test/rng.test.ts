@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { Rng, philox4x32 } from '../src/core/rng.js';
+import { Rng, philox4x32, mulhi } from '../src/core/rng.js';
 
 describe('Philox4x32-10', () => {
   // Known-answer vectors of the Random123 distribution (kat_vectors, philox4x32 with 10 rounds).
@@ -11,6 +11,17 @@ describe('Philox4x32-10', () => {
     expect([...out].map((x) => x.toString(16).padStart(8, '0'))).toEqual(['408f276d', '41c83b0e', 'a20bc7c6', '6d5451fd']);
     philox4x32(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, out);
     expect([...out].map((x) => x.toString(16).padStart(8, '0'))).toEqual(['d16cfe09', '94fdcceb', '5001e420', '24126ea1']);
+  });
+});
+
+describe('mulhi', () => {
+  it('equals the high word of the exact 64-bit product (BigInt oracle)', () => {
+    const r = new Rng(123);
+    const edge = [0, 1, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
+    const pairs: [number, number][] = [];
+    for (const a of edge) for (const b of edge) pairs.push([a, b]);
+    for (let i = 0; i < 2000; i++) pairs.push([r.nextU32(), r.nextU32()]);
+    for (const [a, b] of pairs) expect(mulhi(a, b)).toBe(Number((BigInt(a) * BigInt(b)) >> 32n));
   });
 });
 

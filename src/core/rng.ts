@@ -14,14 +14,18 @@ const TWO32 = 4294967296;
 const INV32 = 1 / TWO32;
 const INV53 = 1 / 9007199254740992;
 
-/** High 32 bits of the 64-bit product of two unsigned 32-bit integers (exact). */
-function mulhi(a: number, b: number): number {
-  const bh = b >>> 16;
+/** High 32 bits of the 64-bit product of two unsigned 32-bit integers (exact, from 16-bit parts). */
+export function mulhi(a: number, b: number): number {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
   const bl = b & 0xffff;
-  const u = a * bh; // < 2^48, exact
-  const t = a * bl; // < 2^48, exact
-  const uLow = u % 65536;
-  return (Math.floor(u / 65536) + Math.floor((uLow * 65536 + t) / TWO32)) >>> 0;
+  const bh = b >>> 16;
+  const ll = al * bl; // each partial product < 2^32, exact
+  const lh = al * bh;
+  const hl = ah * bl;
+  const hh = ah * bh;
+  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
 }
 
 /**
