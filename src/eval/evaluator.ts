@@ -89,6 +89,29 @@ export interface EpisodeRecord {
 
 export type OnlineRecord = StepRecord | EpisodeRecord;
 
+/** A progress bar that appears only once the work has taken a couple of seconds (quick runs stay quiet). */
+export class LazyProgress {
+  private bar: Progress | null = null;
+  private done = 0;
+  private readonly start = Date.now();
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly unit: string,
+    private readonly delayMs = 2000,
+  ) {}
+  tick(n = 1): void {
+    this.done += n;
+    if (!this.bar && Date.now() - this.start >= this.delayMs && this.done < this.total) {
+      this.bar = new Progress(this.label, this.total, { unit: this.unit });
+    }
+    this.bar?.update(this.done);
+  }
+  finish(): void {
+    this.bar?.finish();
+  }
+}
+
 function isPromise(x: unknown): x is Promise<unknown> {
   return typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
 }
@@ -137,7 +160,7 @@ async function evaluateSteps(agent: Agent, env: BatchedEnv, tasks: Task[], opts:
   const actions = Array.from({ length: N }, () => new Int32Array(T));
   const rewards = Array.from({ length: N }, () => new Float32Array(T));
   const expected = Array.from({ length: N }, () => new Float64Array(T));
-  const bar = opts.progress === false ? null : new Progress(opts.progress ?? `eval ${agent.name}`, T, { unit: 'steps' });
+  const bar = opts.progress === false ? null : new LazyProgress(opts.progress ?? `eval ${agent.name}`, T, 'steps');
   const t0 = performance.now();
   const r = agent.reset(env, agentRng);
   if (isPromise(r)) await r;
@@ -183,7 +206,7 @@ async function evaluateEpisodes(agent: Agent, env: BatchedEnv, tasks: Task[], op
   const runningLen = new Int32Array(N);
   let remaining = N;
   const maxSteps = K * env.horizon;
-  const bar = opts.progress === false ? null : new Progress(opts.progress ?? `eval ${agent.name}`, N * K, { unit: 'episodes' });
+  const bar = opts.progress === false ? null : new LazyProgress(opts.progress ?? `eval ${agent.name}`, N * K, 'episodes');
   const t0 = performance.now();
   const r = agent.reset(env, agentRng);
   if (isPromise(r)) await r;

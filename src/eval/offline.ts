@@ -14,8 +14,7 @@ import type { BatchedEnv } from '../envs/types.js';
 import type { Task } from '../tasks/taskSpace.js';
 import { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
-import { Progress } from '../core/progress.js';
-import { expectedRewardFn } from './evaluator.js';
+import { expectedRewardFn, LazyProgress } from './evaluator.js';
 
 export interface OfflineDataset {
   /** actions[i][s]: arm of the s-th logged pull of task i. */
@@ -100,7 +99,7 @@ export async function evaluateOffline(agent: Agent, env: BatchedEnv, tasks: Task
   const rewards = new Float32Array(N);
   const terminated = new Uint8Array(N).fill(1);
   const truncated = new Uint8Array(N);
-  const bar = opts.progress === false ? null : new Progress(opts.progress ?? `offline ${agent.name}`, maxSize, { unit: 'pulls' });
+  const bar = opts.progress === false ? null : new LazyProgress(opts.progress ?? `offline ${agent.name}`, maxSize, 'pulls');
   let k = 0;
   for (let s = 0; s <= maxSize; s++) {
     if (s === sorted[k]) {

@@ -11,17 +11,25 @@ import { llmDiagnosticsSection } from '../eval/llm/reportSection.js';
 
 const REF_COLORS: Record<string, string> = { oracle: '#000000', random: '#9e9e9e' };
 
-function colors(agents: AgentResult[]): string[] {
+/** One colour per agent name across every chart of the report (online first, then offline-only agents). */
+function colorMap(res: EvalResults): Map<string, string> {
+  const m = new Map<string, string>();
   let k = 0;
-  return agents.map((a) => (a.reference ? (REF_COLORS[a.name] ?? '#616161') : PALETTE[k++ % PALETTE.length]));
+  for (const a of res.online?.agents ?? []) m.set(a.name, a.reference ? (REF_COLORS[a.name] ?? '#616161') : PALETTE[k++ % PALETTE.length]);
+  for (const a of res.offline?.agents ?? []) if (!m.has(a.name)) m.set(a.name, REF_COLORS[a.name] ?? PALETTE[k++ % PALETTE.length]);
+  return m;
+}
+
+function colors(agents: AgentResult[], cmap: Map<string, string>): string[] {
+  return agents.map((a) => cmap.get(a.name) ?? '#616161');
 }
 
 function range(from: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => from + i);
 }
 
-function banditSections(res: EvalResults, agents: AgentResult[]): ReportSection {
-  const col = colors(agents);
+function banditSections(res: EvalResults, agents: AgentResult[], cmap: Map<string, string>): ReportSection {
+  const col = colors(agents, cmap);
   const steps = res.online!.steps!;
   const x = range(1, steps);
   const regret: BandSeries[] = agents.map((a, k) => {
@@ -52,8 +60,8 @@ function banditSections(res: EvalResults, agents: AgentResult[]): ReportSection 
   };
 }
 
-function episodeSections(res: EvalResults, agents: AgentResult[]): ReportSection {
-  const col = colors(agents);
+function episodeSections(res: EvalResults, agents: AgentResult[], cmap: Map<string, string>): ReportSection {
+  const col = colors(agents, cmap);
   const K = res.online!.episodes!;
   const x = range(1, K);
   const series: BandSeries[] = agents.map((a, k) => {
@@ -81,9 +89,9 @@ function episodeSections(res: EvalResults, agents: AgentResult[]): ReportSection
   };
 }
 
-function offlineSection(res: EvalResults): ReportSection {
+function offlineSection(res: EvalResults, cmap: Map<string, string>): ReportSection {
   const off = res.offline!;
-  const series: BandSeries[] = off.agents.map((a) => ({ name: a.name, x: off.sizes, mean: a.suboptimality.mean, lo: a.suboptimality.lo, hi: a.suboptimality.hi }));
+  const series: BandSeries[] = off.agents.map((a) => ({ name: a.name, x: off.sizes, mean: a.suboptimality.mean, lo: a.suboptimality.lo, hi: a.suboptimality.hi, color: cmap.get(a.name) }));
   const last = off.sizes.length - 1;
   return {
     title: 'Offline evaluation',
@@ -102,13 +110,14 @@ function offlineSection(res: EvalResults): ReportSection {
 
 /** Report sections of an evaluation results file (training curves are added by the caller). */
 export function evalSections(res: EvalResults): ReportSection[] {
+  const cmap = colorMap(res);
   const out: ReportSection[] = [];
   if (res.notes.length > 0) out.push({ title: 'Notes', text: res.notes });
   if (res.online && res.online.agents.length > 0) {
-    out.push(res.online.mode === 'steps' ? banditSections(res, res.online.agents) : episodeSections(res, res.online.agents));
+    out.push(res.online.mode === 'steps' ? banditSections(res, res.online.agents, cmap) : episodeSections(res, res.online.agents, cmap));
   }
   const llm = res.online ? llmDiagnosticsSection(res.online.agents) : null;
   if (llm) out.push(llm);
-  if (res.offline && res.offline.agents.length > 0) out.push(offlineSection(res));
+  if (res.offline && res.offline.agents.length > 0) out.push(offlineSection(res, cmap));
   return out;
 }

@@ -18,6 +18,8 @@ export interface MetricsTable {
 
 const STEP_KEYS = ['step', 'iter', 'iteration', 'update'];
 const SKIP = /^(time|timestamp|elapsed|wall|wallSeconds|seconds|date|epoch_time)$/i;
+/** Counters and settings that are not worth a chart. */
+const SKIP_SERIES = /(^|\.)(samples|parameters|config\..*)$|^config\./;
 
 function flatten(prefix: string, v: unknown, x: number, t: MetricsTable): void {
   if (typeof v === 'number') {
@@ -92,18 +94,20 @@ export function trainingSection(table: MetricsTable, title?: string): ReportSect
       ),
     );
   }
-  // "eval.dpt.meanRegret" and "eval.thompson.meanRegret" share one chart ("eval.meanRegret").
+  // One chart per metric name: "eval.dpt.meanRegret" and "baseline.thompson.meanRegret" share the
+  // chart "meanRegret" (the held-out regret of the model during training beside the baselines').
   const groups = new Map<string, string[]>();
   for (const k of names) {
-    if (losses.includes(k)) continue;
+    if (losses.includes(k) || SKIP_SERIES.test(k)) continue;
     const parts = k.split('.');
-    const g = parts.length >= 3 ? `${parts[0]}.${parts[parts.length - 1]}` : k;
+    const g = parts[parts.length - 1];
     groups.set(g, [...(groups.get(g) ?? []), k]);
   }
   for (const [g, keys] of groups) {
     const all = keys.map((k) => table.scalars.get(k)!);
-    if (all.every((s) => s.y.length < 2 || isConstant(s.y)) && !(keys.length > 1 && all.some((s) => s.y.length >= 2))) continue;
-    const label = (k: string) => (keys.length > 1 ? k.split('.').slice(1, -1).join('.') || k : k);
+    const changing = all.some((s) => s.y.length >= 2 && !isConstant(s.y));
+    if (!changing) continue;
+    const label = (k: string) => (keys.length > 1 ? k.split('.').slice(0, -1).join('.') || k : k);
     charts.push(lineChart(g, keys.map((k) => ({ name: label(k), x: table.scalars.get(k)!.x, y: table.scalars.get(k)!.y })), { xName: 'step', yName: g }));
   }
   for (const [k, s] of table.vectors) {
