@@ -76,14 +76,24 @@ function torchFigure(name) {
   const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return { error: `torch is not importable by ${python}: ${(probe.stderr || '').trim().split('\n').pop()}` };
   log(`torch reference ${name} (2 threads)`);
-  const r = spawnSync(python, [torchRef, name, '2'], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '2' } });
+  // bash's `times` reports the CPU time of the reference process (user, system) after it exits
+  const r = spawnSync('bash', ['-c', '"$0" "$@"; rc=$?; times; exit $rc', python, torchRef, name, '2'], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '2' } });
   if (r.status !== 0) return { error: `reference failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').pop()}` };
-  const line = r.stdout.trim().split('\n').find((l) => l.startsWith('{'));
+  const lines = r.stdout.trim().split('\n');
+  const line = lines.find((l) => l.startsWith('{'));
+  let fig;
   try {
-    return JSON.parse(line);
+    fig = JSON.parse(line);
   } catch {
     return { error: `unparsable reference output: ${r.stdout.slice(0, 200)}` };
   }
+  const secs = (t) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+  };
+  const child = lines[lines.length - 1].trim().split(/\s+/).map(secs);
+  if (child.length === 2 && child.every(Number.isFinite)) fig.cpu_s_total = +(child[0] + child[1]).toFixed(1);
+  return fig;
 }
 
 /** Median time of a full training step (forward, backward, AdamW) of the GPT model of a config. */
@@ -207,6 +217,10 @@ for (const name of configs) {
       torch_ms_per_step: torch.ms_per_step,
       torch_version: torch.torch,
       ratio_vs_torch: +(ours.tokensPerS / torch.tokens_per_s).toFixed(2),
+      // CPU time is less sensitive than wall time to other load on a shared machine. The reference's
+      // is its whole process (import, set-up, 2 warm-up + 6 timed steps) over 8 steps: an upper bound.
+      torch_cpu_ms_per_step_upper: torch.cpu_s_total !== undefined ? Math.round((torch.cpu_s_total * 1000) / 8) : null,
+      cpu_ratio_vs_torch_lower: torch.cpu_s_total !== undefined ? +((torch.cpu_s_total * 1000) / 8 / ours.cpuMs).toFixed(2) : null,
     });
   emit(line);
 }
