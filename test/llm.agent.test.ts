@@ -107,8 +107,10 @@ describe('LLM agent', () => {
   it('falls back when the endpoint is down and stops calling it after repeated failures', async () => {
     const warnings: string[] = [];
     const { env, tasks } = banditSetup(3);
+    const down = await startScripted([{ content: '{"action": 0}' }]);
+    await down.close(); // nothing listens on its port any more
     const agent = new LlmAgent(
-      { llm: { baseUrl: 'http://127.0.0.1:1/v1', model: 'm', maxRetries: 0, timeoutMs: 300 }, maxConsecutiveFailures: 4, fallback: 'greedy' },
+      { llm: { baseUrl: down.url, model: 'm', maxRetries: 0, timeoutMs: 300 }, maxConsecutiveFailures: 4, fallback: 'greedy' },
       { warn: (m) => warnings.push(m) },
     );
     const rec = (await evaluateOnline(agent, env, tasks, { steps: 10, seed: 0, progress: false })) as StepRecord;

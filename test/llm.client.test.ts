@@ -84,8 +84,10 @@ describe('LlmClient', () => {
   });
 
   it('reports a refused connection as a network failure', async () => {
-    const client = LlmClient.fromConfig({ baseUrl: 'http://127.0.0.1:1/v1', model: 'm', maxRetries: 0 }, {});
-    await expect(client.chat(msg('x'))).rejects.toMatchObject({ reason: 'network' });
+    const s = await startScripted([replies.ok('x')]);
+    await s.close(); // nothing listens on its port any more
+    const client = LlmClient.fromConfig({ baseUrl: s.url, model: 'm', maxRetries: 0 }, {});
+    await expect(client.chat(msg('x'))).rejects.toMatchObject({ reason: 'network', message: expect.stringMatching(/ECONNREFUSED/) });
   });
 
   it('keeps at most `concurrency` requests in flight', async () => {

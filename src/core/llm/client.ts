@@ -357,7 +357,8 @@ export class LlmClient {
       text = await res.text();
     } catch (e) {
       if (controller.signal.aborted) throw new LlmRequestError(`${this.url}: no answer within ${this.options.timeoutMs} ms`, 'timeout');
-      const cause = (e as { cause?: { code?: string } }).cause?.code;
+      const c = (e as { cause?: { code?: string; message?: string } }).cause;
+      const cause = c?.code ?? c?.message;
       throw new LlmRequestError(`${this.url}: ${(e as Error).message}${cause ? ` (${cause})` : ''}`, 'network');
     } finally {
       clearTimeout(timer);
