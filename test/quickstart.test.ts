@@ -57,6 +57,18 @@ describe('quick start', () => {
     expect(lines.some((l) => /^\s+DPT\s+\d/.test(l))).toBe(true);
   });
 
+  it('run again after the training config changed, it trains from scratch instead of failing', async () => {
+    const cfg = join(dir, 'qs3.yaml');
+    const out = JSON.stringify(join(dir, 'run3'));
+    writeFileSync(cfg, `out: ${out}\n${tinyTrain}${tinyEval}`);
+    await runQuickstart(cfg, { progress: false, say: () => {} });
+    writeFileSync(cfg, `out: ${out}\n${tinyTrain.replace('dModel: 8', 'dModel: 12')}${tinyEval}`);
+    const lines: string[] = [];
+    const r = await runQuickstart(cfg, { progress: false, say: (l) => lines.push(l) });
+    expect(lines.join('\n')).toContain('training from scratch');
+    expect(readResults(r.resultsPath).online!.agents[0].name).toBe('DPT');
+  });
+
   it('without a train section it runs the baselines and says so', async () => {
     const cfg = join(dir, 'qs2.yaml');
     writeFileSync(cfg, `out: ${JSON.stringify(join(dir, 'run2'))}\n${tinyEval}`);

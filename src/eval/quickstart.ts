@@ -13,7 +13,9 @@
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadConfig, readConfigFile } from '../core/config.js';
-import { trainFromConfig } from '../train/trainer.js';
+import { trainFromConfig, TrainingDivergedError } from '../train/trainer.js';
+import { latestCheckpoint } from '../train/checkpoint.js';
+import { IcrlError } from '../core/errors.js';
 import { parseTrainConfig } from '../train/config.js';
 import { runEvaluation } from './run.js';
 import type { EvalConfigInput } from './config.js';
@@ -75,11 +77,16 @@ export async function runQuickstart(file: string, opts: QuickstartOptions = {}):
     if (trainFile) say(`training config: ${trainFile}`);
     say(`step 1/${steps}: DPT training data: ${tc.data.dpt?.samples ?? '?'} roll-in contexts of ${tc.data.dpt?.contextLength ?? '?'} pulls on training bandits, labelled with the optimal arm`);
     say(`step 2/${steps}: train a ${tc.model.layers}-layer DPT (d_model ${tc.model.dModel}) for ${tc.optim.steps} steps -> ${trainOut}`);
-    const tr = await trainFromConfig(tc, {
-      outDir: trainOut,
-      progressBar: opts.progress ?? true,
-      log: (l) => say(`  ${l}`),
-    });
+    const trainOpts = { outDir: trainOut, progressBar: opts.progress ?? true, log: (l: string) => say(`  ${l}`) };
+    let tr;
+    try {
+      tr = await trainFromConfig(tc, trainOpts);
+    } catch (e) {
+      // A run folder left by another config or an older build cannot be resumed: start it over.
+      if (!(e instanceof IcrlError) || e instanceof TrainingDivergedError || latestCheckpoint(trainOut) === null) throw e;
+      say(`  the earlier training run in ${trainOut} cannot be resumed (${e.message}); training from scratch`);
+      tr = await trainFromConfig(tc, { ...trainOpts, resume: false });
+    }
     modelDir = tr.modelDir;
     say(`  trained: loss ${tr.finalLoss.toFixed(4)}${tr.valLoss !== null ? `, validation ${tr.valLoss.toFixed(4)}` : ''}, ${tr.parameters} parameters, ${tr.trainSeconds.toFixed(1)} s of training${tr.resumedFrom !== null ? ` (resumed from step ${tr.resumedFrom})` : ''}`);
     const model = { type: 'model', name: cfg.modelName, checkpoint: trainOut };
