@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Rng } from '../src/core/rng.js';
 import { getFamily } from '../src/envs/index.js';
 import { evaluateOnline, type EpisodeRecord, type StepRecord } from '../src/eval/evaluator.js';
-import { LlmAgent, parseAction, scriptedPolicyResponder, type LlmAgentSpec } from '../src/eval/llm/index.js';
+import { LlmAgent, makeLlmEvalAgent, parseAction, scriptedPolicyResponder, type LlmAgentSpec } from '../src/eval/llm/index.js';
+import { makeEvalAgent } from '../src/eval/agents.js';
 import { startFakeOpenAI } from '../src/core/llm/index.js';
 import { lastUserMessage, startScripted, type FakeReply, type FakeServer } from './helpers/fakeOpenAI.js';
 
@@ -195,5 +196,18 @@ describe('LLM agent', () => {
     const sys = String(server.requests[0].body?.messages?.[0].content);
     expect(sys).toContain('linear bandit');
     expect(sys).toMatch(/arm 3: \(-?\d\.\d{3}, -?\d\.\d{3}\)/);
+  });
+
+  it('is the eval registry\'s llm type; demonstrations can come from any eval agent type; keys stay out of configs', async () => {
+    const server = await startScripted([{ content: '{"action": 1}' }]);
+    servers.push(server);
+    const ctx = { family: 'bandit', envOptions: {}, baseDir: process.cwd(), source: 'cfg.yaml: online.agents[0]' };
+    const agent = await makeEvalAgent({ type: 'llm', name: 'L', llm: { baseUrl: server.url, model: 'm' }, demonstrations: { source: 'thompson', tasks: 1, steps: 5 } }, ctx);
+    expect(agent).toBeInstanceOf(LlmAgent);
+    const { env, tasks } = banditSetup(1);
+    await evaluateOnline(agent, env, tasks, { steps: 2, seed: 0, progress: false });
+    expect(String(server.requests[0].body?.messages?.[0].content)).toMatch(/played by the thompson algorithm for 5 turns/);
+    expect(() => makeLlmEvalAgent({ type: 'llm', llm: { baseUrl: server.url, model: 'm', apiKey: 'sk-x' } }, ctx)).toThrow(/online\.agents\[0\]\.llm\.apiKey/);
+    expect(() => makeLlmEvalAgent({ type: 'llm', llm: { baseUrl: server.url, model: 'm' }, histroy: 'raw' }, ctx)).toThrow(/histroy/);
   });
 });
