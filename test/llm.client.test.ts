@@ -132,4 +132,16 @@ describe('LlmClient', () => {
     expect(second).toEqual([first[1], first[2], first[0], first[3]]);
     expect(c2.stats().cacheHits).toBe(4);
   });
+
+  it('replays failures too with cacheFailures', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-llm-cache-'));
+    dirs.push(dir);
+    const { server } = await setup([replies.http500(), replies.ok('later fine')], { cacheDir: dir, cacheFailures: true, maxRetries: 0 });
+    const make = (cacheFailures: boolean) => LlmClient.fromConfig({ baseUrl: server.url, model: 'test-model', cacheDir: dir, cacheFailures, maxRetries: 0 }, {});
+    await expect(make(true).chat(msg('q'))).rejects.toMatchObject({ reason: 'http-5xx' });
+    const again = make(true);
+    await expect(again.chat(msg('q'))).rejects.toMatchObject({ reason: 'http-5xx', attempts: 0 });
+    expect(again.stats()).toMatchObject({ cacheHits: 1, httpRequests: 0, failures: { 'http-5xx': 1 } });
+    expect(server.requests.length).toBe(1);
+  });
 });

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ChatUsage } from './client.js';
+import type { ChatUsage, LlmFailureReason } from './client.js';
 
 export interface CachedResponse {
   content: string;
@@ -15,6 +15,8 @@ export interface CachedResponse {
   /** The request body that produced this answer (for inspection). */
   request: Record<string, unknown>;
   time: string;
+  /** Set when the request failed after all retries and failures are cached (cacheFailures). */
+  failure?: { reason: LlmFailureReason; message: string; status?: number };
 }
 
 /** JSON with object keys sorted, so that equal requests serialize identically. */

@@ -88,6 +88,12 @@ export const llmConfigSchema = z
     cacheDir: z.string().optional(),
     /** readwrite: replay hits and store misses; read: replay only; off: no cache. */
     cacheMode: z.enum(['readwrite', 'read', 'off']).default('readwrite'),
+    /**
+     * Also cache requests that failed after all retries (timeout, HTTP 500, ...), so that a rerun
+     * replays the failure too and gives exactly the same results; off by default, so that a rerun
+     * asks again for what failed (e.g. during an outage).
+     */
+    cacheFailures: z.boolean().default(false),
     /** Prices in US dollars per million tokens, for cost accounting (0 for a local server). */
     pricePerMillionPrompt: z.number().min(0).default(0),
     pricePerMillionCompletion: z.number().min(0).default(0),
@@ -272,6 +278,12 @@ export class LlmClient {
     this.stats_.calls++;
     if (this.cache) {
       const hit = this.cache.get(key);
+      if (hit?.failure) {
+        this.stats_.cacheHits++;
+        const err = new LlmRequestError(`${hit.failure.message} (replayed from the cache)`, hit.failure.reason, hit.failure.status, 0);
+        this.fail(err.reason);
+        throw err;
+      }
       if (hit) {
         this.stats_.cacheHits++;
         this.account(hit.usage, false);
@@ -287,7 +299,16 @@ export class LlmClient {
     this.inFlight++;
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     try {
-      const result = await this.sendWithRetries(body);
+      let result: Awaited<ReturnType<LlmClient['sendWithRetries']>>;
+      try {
+        result = await this.sendWithRetries(body);
+      } catch (e) {
+        if (this.cache && this.options.cacheFailures && e instanceof LlmRequestError) {
+          const failure = { reason: e.reason, message: e.message, ...(e.status !== undefined ? { status: e.status } : {}) };
+          this.cache.put(key, { content: '', model: this.options.model, usage: { promptTokens: 0, completionTokens: 0 }, request: body, time: new Date().toISOString(), failure });
+        }
+        throw e;
+      }
       this.account(result.usage, true);
       if (this.cache) {
         const entry: CachedResponse = { content: result.content, model: result.model, usage: result.usage, request: body, time: new Date().toISOString() };
