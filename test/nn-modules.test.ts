@@ -76,6 +76,23 @@ describe('modules', () => {
     expect(losses[59]).toBeLessThan(losses[0] * 0.5);
   });
 
+  it('training steps inside tidy do not leak kernel memory', () => {
+    const m = small(6);
+    const opt = new nn.AdamW(nn.paramGroups(m, 0), { lr: 1e-3 });
+    const x = input(new Rng(1), 2, 12, 3);
+    const y = new Int32Array(24);
+    const step = () =>
+      nn.tidy(() => {
+        opt.zeroGrad();
+        nn.crossEntropy(m.forward(x), y).backward();
+        opt.update();
+      });
+    step();
+    const live = nn.memoryStats().liveBytes;
+    for (let i = 0; i < 3; i++) step();
+    expect(nn.memoryStats().liveBytes).toBe(live);
+  });
+
   it('parameter groups leave norms and biases undecayed', () => {
     const m = small(0);
     const [decay, noDecay] = nn.paramGroups(m, 0.1);

@@ -6,6 +6,7 @@
  * finalizes a storage nobody references any more.
  */
 
+import { IcrlError } from '../core/errors.js';
 import type { WasmMemory } from './wasmTypes.js';
 
 /** A block of float32 values. `ptr` is its byte address in the kernel memory, or -1 on the JS heap. */
@@ -95,7 +96,15 @@ function allocBlock(cls: number): number {
     try {
       a.memory.grow(want);
     } catch {
-      a.memory.grow(pages);
+      try {
+        a.memory.grow(pages);
+      } catch {
+        throw new IcrlError(
+          `nn: out of kernel memory allocating ${(bytes / 2 ** 20).toFixed(1)} MiB (live tensors ${(liveBytes / 2 ** 20).toFixed(0)} MiB of at most 4096 MiB); ` +
+            'dispose tensors you no longer need (wrap each step in tidy()) or use smaller batches',
+          'NN_MEMORY',
+        );
+      }
     }
     currentBuffer();
   }
