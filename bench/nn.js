@@ -4,7 +4,8 @@
 // run for a ratio. One JSON line per figure on stdout; progress on stderr.
 //
 //   npm run bench:nn [-- --configs dpt-bandit,ad-darkroom] [--steps N] [--torch-ref PATH]
-//                       [--python PATH] [--no-torch] [--no-kernels] [--kernels wasm|reference]
+//                       [--python PATH] [--no-torch] [--no-train] [--no-kernels] [--profile]
+//                       [--kernels wasm|reference]
 //
 // The reference script is found with --torch-ref, else $ICRL_TORCH_REF, else
 // ../shared/reference/torch_reference.py relative to the project root. It runs with 2 threads under
@@ -23,7 +24,7 @@ function opt(name, dflt) {
 }
 const flag = (name) => args.includes(`--${name}`);
 if (flag('help')) {
-  process.stdout.write(`usage: node bench/nn.js [--configs dpt-bandit,ad-darkroom] [--steps N] [--torch-ref PATH] [--python PATH] [--no-torch] [--no-kernels] [--kernels wasm|reference]\n`);
+  process.stdout.write(`usage: node bench/nn.js [--configs dpt-bandit,ad-darkroom] [--steps N] [--torch-ref PATH] [--python PATH] [--no-torch] [--no-train] [--no-kernels] [--profile] [--kernels wasm|reference]\n`);
   process.exit(0);
 }
 
@@ -135,16 +136,19 @@ function trainFigure(name) {
   return { ms, tokensPerS: (c.batch * T) / (ms / 1000), loss, peakMiB: mem.peakBytes / 2 ** 20, times, cpuMs: median(cpu) };
 }
 
+/** median wall ms of fn, and its mean CPU ms (all threads of this process) */
 function timeIt(fn, minMs = 300) {
   fn();
   const times = [];
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   while (performance.now() - t0 < minMs || times.length < 3) {
     const t = performance.now();
     fn();
     times.push(performance.now() - t);
   }
-  return median(times);
+  const c = process.cpuUsage(c0);
+  return { ms: median(times), cpuMs: (c.user + c.system) / 1000 / times.length };
 }
 
 function kernelFigures() {
@@ -166,8 +170,9 @@ function kernelFigures() {
     const a = buf(M * K);
     const b = buf(K * N);
     const c = buf(M * N);
-    const ms = timeIt(() => k.gemm({ transA, transB, M, N, K, a, b, c, accumulate: false, batch: 1, strideA: 0, strideB: 0, strideC: 0 }));
-    emit({ figure: 'kernel_gflops', kernel: 'matmul', shape: label, M, N, K, transA, transB, ms: +ms.toFixed(3), gflops: +((2 * M * N * K) / ms / 1e6).toFixed(2), kernels: k.name, threads });
+    const { ms, cpuMs } = timeIt(() => k.gemm({ transA, transB, M, N, K, a, b, c, accumulate: false, batch: 1, strideA: 0, strideB: 0, strideC: 0 }));
+    const flops = 2 * M * N * K;
+    emit({ figure: 'kernel_gflops', kernel: 'matmul', shape: label, M, N, K, transA, transB, ms: +ms.toFixed(3), gflops: +(flops / ms / 1e6).toFixed(2), gflops_per_cpu_s: +(flops / cpuMs / 1e6).toFixed(2), kernels: k.name, threads });
   }
   for (const [name, B, H, hd, T] of [
     ['ad-darkroom', 128, 8, 8, 400],
@@ -182,16 +187,17 @@ function kernelFigures() {
     // useful flops of causal attention: QKᵀ and PV over the lower triangle (T(T+1)/2 pairs)
     const pairs = (B * H * T * (T + 1)) / 2;
     const fwdFlops = 4 * pairs * hd;
-    const msF = timeIt(() => k.attentionForward(args));
-    emit({ figure: 'kernel_gflops', kernel: 'attention_forward', shape: `${name} B=${B} H=${H} hd=${hd} T=${T}`, ms: +msF.toFixed(2), gflops: +(fwdFlops / msF / 1e6).toFixed(2), kernels: k.name, threads });
+    const f = timeIt(() => k.attentionForward(args));
+    emit({ figure: 'kernel_gflops', kernel: 'attention_forward', shape: `${name} B=${B} H=${H} hd=${hd} T=${T}`, ms: +f.ms.toFixed(2), gflops: +(fwdFlops / f.ms / 1e6).toFixed(2), gflops_per_cpu_s: +(fwdFlops / f.cpuMs / 1e6).toFixed(2), kernels: k.name, threads });
     const g = { dout: op(buf(B * T * d), 0, d), dq: op(buf(B * T * 3 * d), 0, 3 * d), dk: op(buf(B * T * 3 * d), d, 3 * d), dv: op(buf(B * T * 3 * d), 2 * d, 3 * d) };
     // backward: recompute QKᵀ, then dV, dP, dQ, dK (5 products over the triangle)
-    const msB = timeIt(() => k.attentionBackward({ ...args, ...g }));
-    emit({ figure: 'kernel_gflops', kernel: 'attention_backward', shape: `${name} B=${B} H=${H} hd=${hd} T=${T}`, ms: +msB.toFixed(2), gflops: +((10 * pairs * hd) / msB / 1e6).toFixed(2), kernels: k.name, threads });
+    const bw = timeIt(() => k.attentionBackward({ ...args, ...g }));
+    const bwdFlops = 10 * pairs * hd;
+    emit({ figure: 'kernel_gflops', kernel: 'attention_backward', shape: `${name} B=${B} H=${H} hd=${hd} T=${T}`, ms: +bw.ms.toFixed(2), gflops: +(bwdFlops / bw.ms / 1e6).toFixed(2), gflops_per_cpu_s: +(bwdFlops / bw.cpuMs / 1e6).toFixed(2), kernels: k.name, threads });
   }
 }
 
-for (const name of configs) {
+for (const name of flag('no-train') ? [] : configs) {
   if (!CONFIGS[name]) {
     process.stderr.write(`bench:nn: unknown config "${name}"; known: ${Object.keys(CONFIGS).join(', ')}\n`);
     process.exit(2);
