@@ -40,6 +40,7 @@ try {
     tasks: cfg.tasks.count,
     transitions: par.transitions,
     workers: cfg.workers,
+    shardsByWorkerThreads: par.computedByWorkers,
     gzipLevel: cfg.compression,
     seconds: Number(par.seconds.toFixed(3)),
     transitionsPerSec: Math.round(par.transitions / par.seconds),

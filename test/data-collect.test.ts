@@ -56,9 +56,10 @@ describe('collect: DPT samples', () => {
     let err = 0;
     for (let i = 0; i < 300; i++) for (let t = 0; t < 50; t++) err += (ds.contextRewards[i * 50 + t] - tasks[i].means[ds.contextActions[i * 50 + t]]) ** 2;
     expect(Math.sqrt(err / (300 * 50))).toBeCloseTo(0.3, 1);
-    // the same collection with 2 worker threads (compiled code from dist/) is identical
-    const b = await collect(cfg({ workers: 2 }), { out: join(dir, 'dpt-b'), silent: true });
+    // the same collection computed in 2 worker threads (compiled code from dist/) is identical
+    const b = await collect(cfg({ workers: 2 }), { out: join(dir, 'dpt-b'), silent: true, workerThreadsOnly: true });
     expect(b.manifest.complete).toBe(true);
+    expect(b.computedByWorkers).toBe(3);
     expect(await loadDptCollection(join(dir, 'dpt-b'))).toEqual(ds);
   });
 

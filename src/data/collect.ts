@@ -64,6 +64,7 @@ export const collectConfigSchema = z
     /** Instances stepped together. */
     numEnvs: z.number().int().min(1).default(256),
     shardSize: z.number().int().min(1).default(1000),
+    /** Threads computing shards: this one plus workers - 1 worker threads. */
     workers: z.number().int().min(0).default(2),
     /** gzip level of the shards (6 as in XLand-100B; 1 writes faster at nearly the same size for float data; 0 = none). */
     compression: z.number().int().min(0).max(9).default(6),
@@ -291,6 +292,8 @@ export interface CollectOptions {
   silent?: boolean;
   /** Stop after this many shards (tests, benchmarks). */
   maxShards?: number;
+  /** Compute every shard in worker threads (`workers` of them); this thread only coordinates. */
+  workerThreadsOnly?: boolean;
 }
 
 export interface CollectResult {
@@ -298,6 +301,8 @@ export interface CollectResult {
   manifest: Manifest;
   /** Shards computed by this call (not resumed from before). */
   computed: number;
+  /** Of those, shards computed in worker threads. */
+  computedByWorkers: number;
   transitions: number;
   seconds: number;
 }
@@ -360,56 +365,99 @@ export async function collect(config: CollectConfig, opts: CollectOptions = {}):
     // the last update is drawn by finish() below (update would draw it too)
     if (doneTasks < tasks.length) progress.update(doneTasks);
   };
-  const workers = Math.min(opts.workers ?? c.workers, todo.length);
-  if (workers === 0) {
+  // `workers` threads compute shards: this thread and workers - 1 worker threads (0 or 1 = this thread only)
+  const threads = Math.min(opts.workers ?? c.workers, todo.length);
+  let byWorkers = 0;
+  if (opts.workerThreadsOnly && threads >= 1) {
+    byWorkers = await runParallel(threads, false, c, tasks, outDir, todo, finish);
+  } else if (threads <= 1) {
     for (const i of todo) finish(i, await computeShard(c, tasks, i, outDir));
   } else {
-    await runWorkers(workers, c, outDir, todo, finish);
+    byWorkers = await runParallel(threads - 1, true, c, tasks, outDir, todo, finish);
   }
   progress.finish();
-  return { outDir, manifest: m, computed: todo.length, transitions, seconds: (Date.now() - t0) / 1000 };
+  return { outDir, manifest: m, computed: todo.length, computedByWorkers: byWorkers, transitions, seconds: (Date.now() - t0) / 1000 };
 }
 
-async function runWorkers(count: number, c: CollectConfig, outDir: string, todo: number[], finish: (i: number, tr: number) => void): Promise<void> {
+/**
+ * `numWorkers` worker threads (and this thread when `mainComputes`) take shards from one queue; returns
+ * the number of shards the workers computed. A worker gets shards once
+ * it reports ready, and holds up to two (one computing, one waiting) so that it never idles while
+ * this thread is busy computing and cannot hand out the next one.
+ */
+async function runParallel(numWorkers: number, mainComputes: boolean, c: CollectConfig, tasks: Task[], outDir: string, todo: number[], finish: (i: number, tr: number) => void): Promise<number> {
   const script = workerScript();
   const queue = [...todo];
-  await new Promise<void>((res, rej) => {
-    let live = count;
-    let failed = false;
-    const pool: Worker[] = [];
-    const next = (w: Worker): void => {
-      const i = queue.shift();
-      if (i === undefined || failed) {
-        void w.terminate();
+  let failure: unknown = null;
+  const pool: Worker[] = [];
+  const inFlight = new Map<Worker, number>();
+  let resolveAll!: () => void;
+  let rejectAll!: (e: unknown) => void;
+  const allDone = new Promise<void>((res, rej) => {
+    resolveAll = res;
+    rejectAll = rej;
+  });
+  let live = numWorkers;
+  let byWorkers = 0;
+  const fail = (e: unknown): void => {
+    if (failure) return;
+    failure = e;
+    for (const p of pool) void p.terminate();
+    rejectAll(e);
+  };
+  const give = (w: Worker): void => {
+    const i = failure ? undefined : queue.shift();
+    if (i === undefined) {
+      if ((inFlight.get(w) ?? 0) === 0) void w.terminate();
+      return;
+    }
+    inFlight.set(w, (inFlight.get(w) ?? 0) + 1);
+    w.postMessage({ shard: i });
+  };
+  for (let k = 0; k < numWorkers; k++) {
+    const w = new Worker(script, { workerData: { config: c, outDir } });
+    pool.push(w);
+    inFlight.set(w, 0);
+    w.on('message', (msg: { ready?: boolean; shard: number; transitions?: number; error?: string }) => {
+      if (msg.ready) {
+        // shards go to a worker only once it has started (a slow start must not hold shards back)
+        give(w);
+        give(w);
         return;
       }
-      w.postMessage({ shard: i });
-    };
-    for (let k = 0; k < count; k++) {
-      const w = new Worker(script, { workerData: { config: c, outDir } });
-      pool.push(w);
-      w.on('message', (msg: { shard: number; transitions?: number; error?: string }) => {
-        if (msg.error !== undefined) {
-          failed = true;
-          for (const p of pool) void p.terminate();
-          rej(new IcrlError(`collect: shard ${msg.shard} failed: ${msg.error}`));
-          return;
-        }
-        finish(msg.shard, msg.transitions ?? 0);
-        next(w);
-      });
-      w.on('error', (e) => {
-        failed = true;
-        for (const p of pool) void p.terminate();
-        rej(e);
-      });
-      w.on('exit', () => {
-        live--;
-        if (live === 0 && !failed) res();
-      });
-      next(w);
+      inFlight.set(w, (inFlight.get(w) ?? 1) - 1);
+      if (msg.error !== undefined) {
+        fail(new IcrlError(`collect: shard ${msg.shard} failed: ${msg.error}`));
+        return;
+      }
+      finish(msg.shard, msg.transitions ?? 0);
+      byWorkers++;
+      give(w);
+    });
+    w.on('error', fail);
+    w.on('exit', (code) => {
+      live--;
+      if ((inFlight.get(w) ?? 0) > 0) fail(new IcrlError(`collect: a worker thread exited (code ${code}) with ${inFlight.get(w)} shard(s) unfinished`));
+      else if (live === 0 && !failure) resolveAll();
+    });
+  }
+  allDone.catch(() => undefined);
+  // this thread's share; between shards it yields so that worker messages are handled
+  while (!failure && mainComputes) {
+    const i = queue.shift();
+    if (i === undefined) break;
+    try {
+      finish(i, await computeShard(c, tasks, i, outDir));
+    } catch (e) {
+      fail(e);
+      break;
     }
-  });
+    await new Promise((r) => setImmediate(r));
+  }
+  // workers that were waiting for this thread get their last shards or are stopped
+  if (mainComputes) for (const w of pool) if ((inFlight.get(w) ?? 0) === 0) give(w);
+  await allDone;
+  return byWorkers;
 }
 
 function requireManifest(outDir: string, allowIncomplete: boolean): Manifest {

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .description('Collect learning histories of a source algorithm, or DPT samples, into HDF5 shards (parallel, resumable)')
     .argument('[config]', 'collection config (YAML or JSON), e.g. configs/collect-dpt-bandit-small.yaml')
     .option('-o, --out <dir>', "output folder (overrides the config's out)")
-    .option('-w, --workers <n>', 'worker threads (0 = run in this thread)', (v) => Number.parseInt(v, 10))
+    .option('-w, --workers <n>', 'threads computing shards: this one plus n - 1 worker threads (0 or 1 = this thread only)', (v) => Number.parseInt(v, 10))
     .option('--max-shards <n>', 'compute at most n shards now (the rest on a later run)', (v) => Number.parseInt(v, 10))
     .option('--force', 'start over when the output folder holds a collection of another config')
     .option('--list-algorithms', 'list the source algorithms a config can name, then exit')
