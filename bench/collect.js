@@ -31,8 +31,10 @@ try {
     if (!r.manifest.complete) throw new Error('collection did not complete');
     return { ...r, cpuSeconds: (c.user + c.system) / 1e6 };
   };
-  const par = await run(cfg.workers);
+  // warm up this thread (JIT, HDF5) on a small collection so that neither measured run pays for it
+  await collect({ ...cfg, tasks: { ...cfg.tasks, count: Math.min(cfg.tasks.count, 2 * cfg.numEnvs) }, workers: 0 }, { out: join(dir, 'warm'), workers: 0, silent: true });
   const one = await run(0);
+  const par = await run(cfg.workers);
   const line = {
     bench: 'collect',
     what: 'DPT bandit samples (Dirichlet roll-in, 5 arms, context 500) to HDF5 shards',
