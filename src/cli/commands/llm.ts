@@ -60,7 +60,8 @@ per-arm statistics (or the raw pull history) from the prompt and answers {"actio
 (or greedy, or random) choice; for prompts it cannot read (Dark Room, contextual bandits) it answers
 a random valid action; for task-proposal prompts it samples parameters uniformly from the spaces the
 prompt lists. The fault options inject broken answers to exercise the agent's error handling.
-Answers depend only on the seed and the request, so reruns are reproducible.
+Answers depend on the seed, the request and how often it was seen; use the client's response cache
+(llm.cacheDir) for reruns that replay exactly.
 
 Examples:
   icrl llm serve-fake --port 8089                       # then point ICRL_LLM_BASE_URL at http://127.0.0.1:8089/v1

@@ -6,8 +6,11 @@
  * of answers is deliberately broken (not JSON, action out of range, HTTP 500, no answer at all) so that
  * the agent's error handling can be watched. To task-proposal prompts (`icrl tasks propose`) it
  * answers parameters drawn uniformly from the spaces listed in the prompt (a random proposer, not a
- * reasoned one), plus one out-of-range task with the outOfRange probability. Every answer is a pure function of the seed and the
- * request body, so a rerun gives the same answers whatever the order in which requests arrive.
+ * reasoned one), plus one out-of-range task with the outOfRange probability. Every answer is a function
+ * of the seed, the request body and how often that body was seen before, so the arrival order of
+ * different requests does not matter; identical requests from several tasks at once, and client
+ * timeouts on a loaded machine, can still make two live runs differ (the response cache makes reruns
+ * exact).
  */
 import { z } from 'zod';
 import { Rng } from '../../core/rng.js';
