@@ -65,10 +65,14 @@ function runCached(n) {
   return { seconds: (performance.now() - t0) / 1000, taken };
 }
 
-// naive: every step re-encodes [start, t_1..t_t] for every bandit and reads the last prediction
-function runNaive(n) {
-  const env = makeBatchedEnv('bandit', n, envOptions, new Rng(2));
+// naive: every step re-encodes [start, t_1..t_t] for each of its n bandits and reads the last
+// prediction. It steps the same N-bandit environment as the cached run (same tasks, same reward noise
+// stream); bandits n..N-1 replay the cached run's actions, so the two methods must choose identical
+// actions on the first n bandits (checked below: same_actions).
+function runNaive(n, replay) {
+  const env = makeBatchedEnv('bandit', N, envOptions, new Rng(2));
   env.reset(3);
+  const all = new Int32Array(N);
   const ts = model.tokenSize;
   const tokens = new Float32Array(n * T * ts); // [n, T, ts]; the first t rows of each bandit are filled
   const packed = new Float32Array(n * T * ts);
@@ -83,7 +87,9 @@ function runNaive(n) {
     choose(pred, n, actions);
     taken.push(Int32Array.from(actions));
     const prev = Float32Array.from(env.obs);
-    env.step(actions);
+    all.set(replay[t]);
+    all.set(actions);
+    env.step(all);
     for (let i = 0; i < n; i++) writeDptToken(dims, prev, i, actions, i, env.rewards[i], env.finalObs, i, tokens, (i * T + t) * ts);
   }
   return { seconds: (performance.now() - t0) / 1000, taken };
@@ -91,7 +97,7 @@ function runNaive(n) {
 
 runCached(Math.min(N, 8)); // warm-up (JIT, kernels)
 const cached = runCached(N);
-const naive = runNaive(NN);
+const naive = runNaive(Math.min(NN, N), cached.taken);
 // both methods must choose the same actions (same model, same bandits, greedy)
 let agree = 0;
 let total = 0;
