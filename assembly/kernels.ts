@@ -505,15 +505,12 @@ export function attnBackward(
           store<f32>(srow + (<usize>j << 2), 0);
         }
       }
-      // dv^T[d, j] += sum_r P[r, j] dO_r[d];  dk^T[d, j] += sum_r dS[r, j] q_r[d]
+      // dv^T[d, j] += sum_r P[r, j] dO_r[d]
       for (let d = 0; d < hd; d++) {
         const od = <usize>d << 2;
         const go0 = f32x4.splat(load<f32>(g0 + od)), go1 = f32x4.splat(load<f32>(g1 + od));
         const go2 = f32x4.splat(load<f32>(g2 + od)), go3 = f32x4.splat(load<f32>(g3 + od));
-        const qd0 = f32x4.splat(load<f32>(q0 + od)), qd1 = f32x4.splat(load<f32>(q1 + od));
-        const qd2 = f32x4.splat(load<f32>(q2 + od)), qd3 = f32x4.splat(load<f32>(q3 + od));
         const dvrow = dvt + <usize>d * rs;
-        const dkrow = dkt + <usize>d * rs;
         for (let j = 0; j < n8; j += 4) {
           const oj = <usize>j << 2;
           let acc = v128.load(dvrow + oj);
@@ -522,16 +519,40 @@ export function attnBackward(
           acc = f32x4.add(acc, f32x4.mul(v128.load(P + 2 * rs + oj), go2));
           acc = f32x4.add(acc, f32x4.mul(v128.load(P + 3 * rs + oj), go3));
           v128.store(dvrow + oj, acc);
-          let acck = v128.load(dkrow + oj);
-          acck = f32x4.add(acck, f32x4.mul(v128.load(S + oj), qd0));
-          acck = f32x4.add(acck, f32x4.mul(v128.load(S + rs + oj), qd1));
-          acck = f32x4.add(acck, f32x4.mul(v128.load(S + 2 * rs + oj), qd2));
-          acck = f32x4.add(acck, f32x4.mul(v128.load(S + 3 * rs + oj), qd3));
-          v128.store(dkrow + oj, acck);
         }
       }
-      // dq_r[d] += sum_j dS[r, j] k[j, d]
-      rowsTimesT(S, hd, kt, Tk8, n8, res);
+      // dk^T[d, j] += sum_r dS[r, j] q_r[d] and dq_r[d] += sum_j dS[r, j] k[j, d], in one pass
+      for (let d = 0; d < hd; d++) {
+        const od = <usize>d << 2;
+        const qd0 = f32x4.splat(load<f32>(q0 + od)), qd1 = f32x4.splat(load<f32>(q1 + od));
+        const qd2 = f32x4.splat(load<f32>(q2 + od)), qd3 = f32x4.splat(load<f32>(q3 + od));
+        const krow = kt + <usize>d * rs;
+        const dkrow = dkt + <usize>d * rs;
+        let e0 = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0), e3 = f32x4.splat(0);
+        for (let j = 0; j < n8; j += 4) {
+          const oj = <usize>j << 2;
+          const kv = v128.load(krow + oj);
+          const s0 = v128.load(S + oj);
+          const s1 = v128.load(S + rs + oj);
+          const s2 = v128.load(S + 2 * rs + oj);
+          const s3 = v128.load(S + 3 * rs + oj);
+          let acck = v128.load(dkrow + oj);
+          acck = f32x4.add(acck, f32x4.mul(s0, qd0));
+          acck = f32x4.add(acck, f32x4.mul(s1, qd1));
+          acck = f32x4.add(acck, f32x4.mul(s2, qd2));
+          acck = f32x4.add(acck, f32x4.mul(s3, qd3));
+          v128.store(dkrow + oj, acck);
+          e0 = f32x4.add(e0, f32x4.mul(s0, kv));
+          e1 = f32x4.add(e1, f32x4.mul(s1, kv));
+          e2 = f32x4.add(e2, f32x4.mul(s2, kv));
+          e3 = f32x4.add(e3, f32x4.mul(s3, kv));
+        }
+        const hs = <usize>hd << 2;
+        store<f32>(res + od, hsum(e0));
+        store<f32>(res + hs + od, hsum(e1));
+        store<f32>(res + 2 * hs + od, hsum(e2));
+        store<f32>(res + 3 * hs + od, hsum(e3));
+      }
       for (let r = 0; r < rc; r++) {
         const dqi = dq + ((<usize>b * dqb + <usize>(i0 + r) * dqr) << 2) + hoff;
         const rr = res + ((<usize>(r * hd)) << 2);
