@@ -145,6 +145,9 @@ describe('icrl teach (CLI)', () => {
     const r2 = cli(['bench', '--episodes', 'many']);
     expect(r2.status).toBe(2);
     expect(r2.stderr).toMatch(/--episodes: expected an integer >= 1, got "many"/);
+    const r4 = cli(['bench', '--teacher-options', '{"alp": {}}']);
+    expect(r4.status).toBe(2);
+    expect(r4.stderr).toMatch(/unknown teacher "alp"/);
     const r3 = cli(['curriculum', 'configs/does-not-exist.yaml']);
     expect(r3.status).toBe(2);
     expect(r3.stderr).toMatch(/config file not found/);

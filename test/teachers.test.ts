@@ -123,6 +123,23 @@ describe.each(TEACHER_NAMES)('teacher %s', (name) => {
   });
 });
 
+describe('ALP-GMM with a bounded ALP history (alpMaxSize)', () => {
+  it('keeps the last points only and restores exactly', () => {
+    const opts = { fitRate: 50, ks: [2, 3], alpMaxSize: 30 };
+    const t1 = makeTeacher('alp-gmm', mixed, 2, opts);
+    run(t1, 120);
+    const state = t1.saveState();
+    expect((state.data as { history: { values: number[] } }).history.values.length).toBe(30);
+    const t2 = makeTeacher('alp-gmm', mixed, 7, opts);
+    t2.loadState(JSON.parse(JSON.stringify(state)));
+    const a = run(t1, 80, () => 0.5);
+    const b = run(t2, 80, () => 0.5);
+    expect(b).toEqual(a);
+    expect(JSON.stringify(t2.saveState())).toBe(JSON.stringify(t1.saveState()));
+    expect(() => makeTeacher('alp-gmm', mixed, 0, { alpMaxSize: 0 })).toThrow(/alpMaxSize must be a positive integer/);
+  });
+});
+
 describe('bad input', () => {
   it('a state file from another teacher, a corrupt file or a foreign space is a clear error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-teach-'));

@@ -22,6 +22,8 @@ export interface AlpGmmOptions extends BaseTeacherOptions {
   /** Share of uniformly random tasks after the first fit (default 0.2). */
   randomRatio?: number;
   criterion?: Criterion;
+  /** Most recent tasks kept for the nearest-neighbour ALP (default: all, as published). */
+  alpMaxSize?: number;
 }
 
 export function range(a: number, b: number): number[] {
@@ -43,6 +45,7 @@ export class AlpGmmTeacher extends UnitTeacher {
   readonly ks: number[];
   readonly randomRatio: number;
   readonly criterion: Criterion;
+  readonly alpMaxSize: number;
   private history: PointBuffer;
   /** Ring of the last fitRate rows (unit task, ALP), each dims + 1 values. */
   private window: Float64Array;
@@ -58,7 +61,11 @@ export class AlpGmmTeacher extends UnitTeacher {
     this.randomRatio = opts.randomRatio ?? 0.2;
     this.criterion = opts.criterion ?? 'aic';
     checkGmmTeacherOptions(this.name, this.fitRate, this.seedEpisodes, this.ks, this.randomRatio);
-    this.history = new PointBuffer(this.dims);
+    this.alpMaxSize = opts.alpMaxSize ?? Infinity;
+    if (!(this.alpMaxSize === Infinity || (Number.isInteger(this.alpMaxSize) && this.alpMaxSize >= 1))) {
+      throw new IcrlError(`alp-gmm: alpMaxSize must be a positive integer, got ${this.alpMaxSize}`);
+    }
+    this.history = new PointBuffer(this.dims, 1024, this.alpMaxSize);
     this.window = new Float64Array(this.fitRate * (this.dims + 1));
   }
 
@@ -113,7 +120,7 @@ export class AlpGmmTeacher extends UnitTeacher {
 
   protected dataFromJSON(data: unknown, source: string): void {
     const d = objectOf(data, source);
-    const history = PointBuffer.fromJSON(d.history, this.dims, 'history', source);
+    const history = PointBuffer.fromJSON(d.history, this.dims, 'history', source, this.alpMaxSize);
     const window = numArray(d.window, 'window', source, this.window.length);
     const gmm = d.gmm === null ? null : Gmm.fromJSON(d.gmm as GmmParams, `${source}: data.gmm`);
     if (gmm && gmm.d !== this.dims + 1) throw new IcrlError(`${source}: data.gmm has dimension ${gmm.d}, expected ${this.dims + 1}`);

@@ -229,24 +229,40 @@ export function softmaxChoice(rng: Rng, scores: ArrayLike<number>, temperature: 
  */
 export class PointBuffer {
   n = 0;
+  /** Next slot to overwrite once a bounded buffer is full (oldest point first). */
+  private head = 0;
   private pts: Float64Array;
   private vals: Float64Array;
-  constructor(readonly dims: number, capacity = 1024) {
-    this.pts = new Float64Array(capacity * dims);
-    this.vals = new Float64Array(capacity);
+  constructor(
+    readonly dims: number,
+    capacity = 1024,
+    /** Keep only the last maxSize points (default: all). */
+    readonly maxSize = Infinity,
+  ) {
+    const cap = Math.min(capacity, maxSize);
+    this.pts = new Float64Array(cap * dims);
+    this.vals = new Float64Array(cap);
   }
   add(u: ArrayLike<number>, v: number): void {
-    if (this.n === this.vals.length) {
-      const p = new Float64Array(this.pts.length * 2);
-      p.set(this.pts);
-      this.pts = p;
-      const q = new Float64Array(this.vals.length * 2);
-      q.set(this.vals);
-      this.vals = q;
+    let slot: number;
+    if (this.n === this.maxSize) {
+      slot = this.head;
+      this.head = (this.head + 1) % this.maxSize;
+    } else {
+      if (this.n === this.vals.length) {
+        const cap = Math.min(this.vals.length * 2, this.maxSize);
+        const p = new Float64Array(cap * this.dims);
+        p.set(this.pts);
+        this.pts = p;
+        const q = new Float64Array(cap);
+        q.set(this.vals);
+        this.vals = q;
+      }
+      slot = this.n++;
     }
-    const o = this.n * this.dims;
+    const o = slot * this.dims;
     for (let i = 0; i < this.dims; i++) this.pts[o + i] = u[i];
-    this.vals[this.n++] = v;
+    this.vals[slot] = v;
   }
   value(i: number): number {
     return this.vals[i];
@@ -284,15 +300,18 @@ export class PointBuffer {
     }
     return best;
   }
-  toJSON(): { points: number[]; values: number[] } {
-    return { points: [...this.pts.subarray(0, this.n * this.dims)], values: [...this.vals.subarray(0, this.n)] };
+  toJSON(): { points: number[]; values: number[]; head: number } {
+    return { points: [...this.pts.subarray(0, this.n * this.dims)], values: [...this.vals.subarray(0, this.n)], head: this.head };
   }
-  static fromJSON(v: unknown, dims: number, what: string, source: string): PointBuffer {
-    const o = (v ?? {}) as { points?: unknown; values?: unknown };
+  static fromJSON(v: unknown, dims: number, what: string, source: string, maxSize = Infinity): PointBuffer {
+    const o = (v ?? {}) as { points?: unknown; values?: unknown; head?: unknown };
     const values = numArray(o.values, `${what}.values`, source);
     const points = numArray(o.points, `${what}.points`, source, values.length * dims);
-    const b = new PointBuffer(dims, Math.max(16, values.length));
+    if (values.length > maxSize) throw new IcrlError(`${source}: data.${what} holds ${values.length} points, more than its limit ${maxSize}`);
+    const head = o.head === undefined ? 0 : numArray([o.head], `${what}.head`, source)[0];
+    const b = new PointBuffer(dims, Math.max(16, values.length), maxSize);
     for (let i = 0; i < values.length; i++) b.add(points.slice(i * dims, (i + 1) * dims), values[i]);
+    b.head = head;
     return b;
   }
 }

@@ -49,7 +49,23 @@ export interface BenchOptions {
   every: string;
   workers: string;
   out: string;
-  quick?: boolean;
+  teacherOptions?: string;
+}
+
+function parseTeacherOptions(text: string | undefined): Record<string, Record<string, unknown>> {
+  if (text === undefined) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new IcrlError(`--teacher-options: not JSON: ${(e as Error).message}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new IcrlError('--teacher-options: expected an object { "<teacher>": { option: value } }');
+  for (const [k, o] of Object.entries(v as Record<string, unknown>)) {
+    if (!TEACHER_NAMES.includes(k)) throw new UnknownNameError('teacher', k, TEACHER_NAMES);
+    if (!o || typeof o !== 'object' || Array.isArray(o)) throw new IcrlError(`--teacher-options: "${k}" must map to an object of options`);
+  }
+  return v as Record<string, Record<string, unknown>>;
 }
 
 export function benchVariants(dimsList: number[], cellsHigh: number, unlearnable: number): ToyVariant[] {
@@ -77,12 +93,13 @@ async function bench(o: BenchOptions): Promise<void> {
   if (!(unl >= 0 && unl < 1)) throw new IcrlError(`--unlearnable: expected a share in [0, 1), got "${o.unlearnable}"`);
   const teachers = o.teachers === 'all' ? [...TEACHER_NAMES] : o.teachers.split(',').map((s) => s.trim());
   for (const t of teachers) if (!TEACHER_NAMES.includes(t)) throw new UnknownNameError('teacher', t, TEACHER_NAMES);
+  const tOpts = parseTeacherOptions(o.teacherOptions);
   const variants = benchVariants(dimsList, cellsHigh, unl);
   const specs: ToyRunSpec[] = [];
   for (const variant of variants) {
     for (const teacher of teachers) {
       for (let seed = 0; seed < seeds; seed++) {
-        specs.push({ teacher, variant, episodes, seed, every, density: seed === 0 && variant.dims >= 2, densityBins: 20 });
+        specs.push({ teacher, variant, episodes, seed, every, density: seed === 0 && variant.dims >= 2, densityBins: 20, teacherOptions: tOpts[teacher] });
       }
     }
   }
@@ -109,6 +126,7 @@ async function bench(o: BenchOptions): Promise<void> {
         mastered: round(s.mastered),
         sd: round(s.sd),
         perSeed: s.perSeed.map(round),
+        ...(tOpts[s.teacher] ? { teacherOptions: tOpts[s.teacher] } : {}),
         cpuSeconds: round(s.seconds),
       })}\n`,
     );
@@ -218,6 +236,7 @@ export function register(program: Command): void {
     .option('--teachers <list>', `comma-separated teachers or "all" (${TEACHER_NAMES.join(', ')})`, 'all')
     .option('--every <n>', 'episodes between two score records', '1000')
     .option('--workers <n>', 'worker threads', '2')
+    .option('--teacher-options <json>', 'options per teacher over the published defaults, e.g. \'{"alp-gmm": {"alpMaxSize": 500}}\'')
     .option('--out <dir>', 'output folder', 'runs/teach-bench')
     .action(async (o: BenchOptions) => bench(o));
   registerCurriculum(teach);
