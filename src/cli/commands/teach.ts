@@ -13,7 +13,7 @@ import { TEACHER_NAMES, runToyMany, summarize, type ToyRunResult, type ToyRunSpe
 import { UnknownNameError } from '../../core/errors.js';
 import { loadConfig } from '../../core/config.js';
 import { curriculumConfigSchema, runCurriculum, checkTeachers, type CurriculumResult } from '../../experiments/curriculum.js';
-import { bandLineChart, heatmapChart, writeReport, type ChartSpec, type ReportSection } from '../../report/index.js';
+import { PALETTE, bandLineChart, heatmapChart, writeReport, type ChartSpec, type ReportSection } from '../../report/index.js';
 
 const TEACHER_HELP: Record<string, string> = {
   random: 'uniform over the task space (baseline)',
@@ -159,6 +159,11 @@ async function bench(o: BenchOptions): Promise<void> {
   process.stderr.write(`teach bench: wrote ${seriesFile}, ${densityFile} and ${reportFile} (${wall.toFixed(1)} s)\n`);
 }
 
+/** One colour per teacher in every chart. */
+function teacherColor(t: string): string {
+  return PALETTE[Math.max(0, TEACHER_NAMES.indexOf(t)) % PALETTE.length];
+}
+
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
@@ -174,7 +179,7 @@ function benchSections(summary: ReturnType<typeof summarize>, results: ToyRunRes
     const charts: ChartSpec[] = [
       bandLineChart(
         `Mastered cells over episodes: ${v.name}`,
-        rows.map((s) => ({ name: s.teacher, x: s.series.episodes, mean: s.series.mean, lo: s.series.lo, hi: s.series.hi })),
+        rows.map((s) => ({ name: s.teacher, x: s.series.episodes, mean: s.series.mean, lo: s.series.lo, hi: s.series.hi, color: teacherColor(s.teacher) })),
         { xName: 'episodes', yName: '% mastered cells', yMin: 0 },
         `${v.cells}^${v.dims} cells${v.unlearnable ? `, ${v.unlearnable * 100}% of the first coordinate unlearnable` : ''}; mean over seeds with 95% band`,
       ),
@@ -315,7 +320,7 @@ function curriculumSections(res: CurriculumResult): ReportSection[] {
       charts: [
         bandLineChart(
           'Held-out return over training episodes',
-          res.student.map((s) => ({ name: s.teacher, x: s.curve.episodes, mean: s.curve.mean, lo: s.curve.lo, hi: s.curve.hi })),
+          res.student.map((s) => ({ name: s.teacher, x: s.curve.episodes, mean: s.curve.mean, lo: s.curve.lo, hi: s.curve.hi, color: teacherColor(s.teacher) })),
           { xName: 'training episodes', yName: 'held-out return', yMin: 0 },
           'mean over seeds with 95% band; random = uniform sampling',
         ),
