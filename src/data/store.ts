@@ -236,7 +236,7 @@ export class HistoryReader {
   constructor(
     readonly file: string,
     /** Extra context for errors when the file cannot be opened (e.g. which groups it should hold). */
-    context = '',
+    private readonly context = '',
   ) {
     this.f = openRead(file, context);
   }
@@ -247,7 +247,7 @@ export class HistoryReader {
     try {
       keys = this.f.keys();
     } catch (e) {
-      throw new CorruptFileError(this.file, `cannot list groups: ${summarizeH5Error(e)}`);
+      throw new CorruptFileError(this.file, `cannot list groups${this.context ? ` (${this.context})` : ''}: ${summarizeH5Error(e)}`);
     }
     return keys.filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
   }
