@@ -82,7 +82,7 @@ registerAgentKind(
 );
 registerAgentKind('epsilon-greedy', z.object({ epsilon: prob.default(0.1) }).strict(), (s) => new EpsilonGreedyAgent(s.epsilon), 'bandit epsilon-greedy on empirical means');
 registerAgentKind('greedy', z.object({}).strict(), () => new GreedyAgent(), 'bandit greedy empirical mean');
-registerAgentKind('random', z.object({}).strict(), () => new RandomAgent(), 'uniformly random discrete actions');
+registerAgentKind('random', z.object({}).strict(), () => new RandomAgent(), 'uniformly random actions (discrete, or uniform in the action box)');
 registerAgentKind('oracle', z.object({}).strict(), () => new OracleAgent(), "the environment's optimal action");
 registerAgentKind(
   'linucb',
