@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BoxSpace, CategoricalSpace, DictSpace, DiscreteSpace, CorruptFileError, OutOfSpaceError, UnknownNameError } from '../src/core/index.js';
+import { BoxSpace, CategoricalSpace, DictSpace, DiscreteSpace, CorruptFileError, OutOfSpaceError, UnknownNameError, Rng } from '../src/core/index.js';
 import { TaskSpace, type Task } from '../src/tasks/index.js';
 import {
   TEACHER_NAMES,
@@ -13,6 +13,7 @@ import {
   loadTeacherState,
   ToyEnv,
   runToy,
+  PointBuffer,
   type UnitTeacher,
 } from '../src/teachers/index.js';
 
@@ -118,6 +119,26 @@ describe.each(TEACHER_NAMES)('teacher %s', (name) => {
         const task = t.sample();
         space.check(task);
         t.record(task, task.params.x === 0 || task.params.rule === 'r1' ? Math.min(1, e / 100) : 0);
+      }
+    }
+  });
+});
+
+describe('nearest-neighbour buffer', () => {
+  it('the grid search finds exactly what the brute-force scan finds, ties included', () => {
+    const rng = new Rng(3);
+    for (const dims of [2, 3, 5]) {
+      const grid = new PointBuffer(dims);
+      const flat = new PointBuffer(dims, 1024, 1e9); // bounded: always brute force
+      for (let i = 0; i < 5000; i++) {
+        // half the points on a coarse lattice so that equal distances occur
+        const u = Array.from({ length: dims }, () => (i % 2 === 0 ? Math.floor(rng.uniform() * 7) / 7 : rng.uniform()));
+        grid.add(u, i);
+        flat.add(u, i);
+      }
+      for (let k = 0; k < 300; k++) {
+        const q = Array.from({ length: dims }, () => (k % 3 === 0 ? Math.floor(rng.uniform() * 7) / 7 : rng.uniform()));
+        expect(grid.nearest(q)).toBe(flat.nearest(q));
       }
     }
   });

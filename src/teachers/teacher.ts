@@ -233,6 +233,14 @@ export class PointBuffer {
   private head = 0;
   private pts: Float64Array;
   private vals: Float64Array;
+  /**
+   * Uniform grid over the unit hypercube for unbounded buffers of 2..6 dimensions: cellHead[c] is the
+   * newest point of cell c, cellNext[i] the previous point of i's cell (-1 ends the list).
+   */
+  private readonly gridSize: number;
+  private cellHead = new Int32Array(0);
+  private cellNext = new Int32Array(0);
+  private cellStride = new Int32Array(0);
   constructor(
     readonly dims: number,
     capacity = 1024,
@@ -242,6 +250,22 @@ export class PointBuffer {
     const cap = Math.min(capacity, maxSize);
     this.pts = new Float64Array(cap * dims);
     this.vals = new Float64Array(cap);
+    this.gridSize = maxSize === Infinity && dims >= 2 && dims <= 6 ? Math.min(32, Math.max(2, Math.floor(Math.pow(4096, 1 / dims)))) : 0;
+    if (this.gridSize > 0) {
+      this.cellHead = new Int32Array(this.gridSize ** dims).fill(-1);
+      this.cellNext = new Int32Array(cap);
+      this.cellStride = new Int32Array(dims);
+      let st = 1;
+      for (let j = dims - 1; j >= 0; j--) {
+        this.cellStride[j] = st;
+        st *= this.gridSize;
+      }
+    }
+  }
+
+  private cellCoord(x: number): number {
+    const c = Math.floor(x * this.gridSize);
+    return c < 0 ? 0 : c >= this.gridSize ? this.gridSize - 1 : c;
   }
   add(u: ArrayLike<number>, v: number): void {
     let slot: number;
@@ -257,18 +281,30 @@ export class PointBuffer {
         const q = new Float64Array(cap);
         q.set(this.vals);
         this.vals = q;
+        if (this.gridSize > 0) {
+          const nx = new Int32Array(cap);
+          nx.set(this.cellNext);
+          this.cellNext = nx;
+        }
       }
       slot = this.n++;
     }
     const o = slot * this.dims;
     for (let i = 0; i < this.dims; i++) this.pts[o + i] = u[i];
     this.vals[slot] = v;
+    if (this.gridSize > 0) {
+      let c = 0;
+      for (let j = 0; j < this.dims; j++) c += this.cellCoord(u[j]) * this.cellStride[j];
+      this.cellNext[slot] = this.cellHead[c];
+      this.cellHead[c] = slot;
+    }
   }
   value(i: number): number {
     return this.vals[i];
   }
   /** Index of the nearest stored point to u (first on ties), or -1 when empty. */
   nearest(u: ArrayLike<number>): number {
+    if (this.gridSize > 0 && this.n >= 2048) return this.nearestGrid(u);
     const d = this.dims;
     const pts = this.pts;
     let best = -1;
@@ -300,6 +336,64 @@ export class PointBuffer {
     }
     return best;
   }
+  /**
+   * Exact nearest neighbour through the grid: scans cells in growing Chebyshev shells around u's
+   * cell and stops once no unscanned cell can hold a closer point. Ties go to the lowest index, as
+   * in the brute-force scan.
+   */
+  private nearestGrid(u: ArrayLike<number>): number {
+    const d = this.dims;
+    const G = this.gridSize;
+    const w = 1 / G;
+    const q = new Int32Array(d);
+    for (let j = 0; j < d; j++) q[j] = this.cellCoord(u[j]);
+    const off = new Int32Array(d);
+    let best = -1;
+    let bestD = Infinity;
+    for (let r = 0; r < G; r++) {
+      // every offset in [-r, r]^d with max |offset| = r
+      off.fill(-r);
+      for (;;) {
+        let onShell = false;
+        let inside = true;
+        let c = 0;
+        for (let j = 0; j < d; j++) {
+          const a = off[j] < 0 ? -off[j] : off[j];
+          if (a === r) onShell = true;
+          const x = q[j] + off[j];
+          if (x < 0 || x >= G) {
+            inside = false;
+            break;
+          }
+          c += x * this.cellStride[j];
+        }
+        if (onShell && inside) {
+          for (let i = this.cellHead[c]; i >= 0; i = this.cellNext[i]) {
+            const o = i * d;
+            let s = 0;
+            for (let j = 0; j < d; j++) {
+              const t = this.pts[o + j] - u[j];
+              s += t * t;
+            }
+            if (s < bestD || (s === bestD && i < best)) {
+              bestD = s;
+              best = i;
+            }
+          }
+        }
+        let j = d - 1;
+        while (j >= 0 && off[j] === r) {
+          off[j] = -r;
+          j--;
+        }
+        if (j < 0) break;
+        off[j]++;
+      }
+      if (best >= 0 && bestD < r * w * (r * w)) break;
+    }
+    return best;
+  }
+
   toJSON(): { points: number[]; values: number[]; head: number } {
     return { points: [...this.pts.subarray(0, this.n * this.dims)], values: [...this.vals.subarray(0, this.n)], head: this.head };
   }
