@@ -162,7 +162,7 @@ function kernelFigures() {
   const gemms = [
     ['matmul 512x512x512', false, false, 512, 512, 512],
     ['linear fwd ad-darkroom qkv (51200x64 · 64x192)', false, false, 51200, 192, 64],
-    ['linear grad-input ad-darkroom fc.out (51200x256 · (64x256)ᵀ)', false, true, 51200, 256, 64],
+    ['linear grad-input ad-darkroom mlp out (51200x64 · (256x64)ᵀ)', false, true, 51200, 256, 64],
     ['linear grad-weight ad-darkroom fc (51200x64)ᵀ · 51200x256', true, false, 64, 256, 51200],
     ['linear fwd dpt-bandit qkv (32064x32 · 32x96)', false, false, 32064, 96, 32],
   ];
