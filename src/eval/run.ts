@@ -88,56 +88,13 @@ export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: 
     return name;
   };
 
+  const failures: string[] = [];
+  const outDir = resolveFrom(baseDir, cfg.out);
+  const resultsPath = join(outDir, 'results.json');
+  const reportPath = join(outDir, 'report.html');
   let online: EvalResults['online'] = null;
-  if (cfg.online) {
-    const o = cfg.online;
-    const agents: AgentResult[] = [];
-    const specs: { spec: AgentSpec; where: string; reference: boolean }[] = [
-      ...o.agents.map((s, k) => ({ spec: s as AgentSpec, where: `online.agents[${k}]`, reference: false })),
-      ...o.references.map((r, k) => ({ spec: { type: r } as AgentSpec, where: `online.references[${k}]`, reference: true })),
-    ];
-    for (const { spec, where, reference } of specs) {
-      const name = uniqueName(spec);
-      const agent = await makeEvalAgent(spec, ctxFor(where));
-      const env = makeEnv(cfg, N, cfg.env.options, 'online');
-      log(`eval: ${name} on ${N} ${cfg.env.family} tasks, ${o.steps !== undefined ? `${o.steps} steps` : `${o.episodes} episodes`}`);
-      const rec = await evaluateOnline(agent, env, tasks, { steps: o.steps, episodes: o.episodes, seed: cfg.seed, progress: progress ? `  ${name}` : false });
-      const summary = rec.mode === 'steps' ? summarizeSteps(rec) : summarizeEpisodes(rec);
-      const withDiag = agent as Partial<{ diagnostics(): Record<string, unknown> }>;
-      const diagnostics = typeof withDiag.diagnostics === 'function' ? withDiag.diagnostics() : undefined;
-      agents.push({ name, spec: { ...spec }, reference: reference || undefined, summary, ...(diagnostics ? { diagnostics } : {}) });
-      const fig = summary.mode === 'steps' ? `regret at t=${summary.steps}: ${summary.finalRegret.mean.toFixed(2)} [${summary.finalRegret.lo.toFixed(2)}, ${summary.finalRegret.hi.toFixed(2)}]` : `return, last episode: ${summary.returns.mean[summary.episodes - 1].toFixed(2)} (oracle ${summary.oracle.mean.toFixed(2)})`;
-      log(`  ${name}: ${fig} (${summary.wallSeconds.toFixed(1)} s)`);
-    }
-    online = { mode: o.steps !== undefined ? 'steps' : 'episodes', steps: o.steps, episodes: o.episodes, agents };
-  }
-
   let offline: EvalResults['offline'] = null;
-  if (cfg.offline) {
-    const off = cfg.offline;
-    const maxSize = Math.max(...off.sizes);
-    const dataEnv = makeEnv(cfg, N, { ...cfg.env.options, ...off.datasetOptions }, 'offline-data');
-    const data = makeOfflineDataset(dataEnv, tasks, Math.max(1, maxSize), new Rng(cfg.seed).split('offline-dataset').nextU32());
-    const agents: OfflineAgentResult[] = [];
-    const offNames = new Set<string>();
-    for (const [k, s] of off.agents.entries()) {
-      const spec = s as AgentSpec;
-      let name = agentLabel(spec);
-      for (let j = 2; offNames.has(name); j++) name = `${agentLabel(spec)} #${j}`;
-      offNames.add(name);
-      const agent = await makeEvalAgent(spec, ctxFor(`offline.agents[${k}]`));
-      const env = makeEnv(cfg, N, cfg.env.options, 'offline');
-      log(`eval offline: ${name}, dataset sizes ${off.sizes.join(', ')}`);
-      const rec = await evaluateOffline(agent, env, tasks, data, off.sizes, { seed: cfg.seed, progress: progress ? `  ${name}` : false });
-      const band = bandOverTasks(rec.subopt);
-      agents.push({ name, spec: { ...spec }, suboptimality: band, perTask: rec.subopt.map((r) => Array.from(r)) });
-      log(`  ${name}: suboptimality at n=${rec.sizes[rec.sizes.length - 1]}: ${band.mean[band.mean.length - 1].toFixed(3)}`);
-    }
-    offline = { sizes: [...off.sizes].sort((a, b) => a - b), datasetOptions: off.datasetOptions, agents };
-  }
-
-  if (!online && !offline) throw new IcrlError(`${source}: nothing to evaluate`);
-  const results: EvalResults = {
+  const snapshot = (): EvalResults => ({
     format: 'icrl-eval-results',
     version: 1,
     name: cfg.name,
@@ -148,13 +105,93 @@ export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: 
     offline,
     // Relative to the output folder, where results.json and report.html live.
     trainingMetrics: cfg.report.trainingMetrics.map((m) => relative(resolveFrom(baseDir, cfg.out), resolveFrom(baseDir, m))),
-    notes: opts.notes ?? [],
+    notes: [...(opts.notes ?? []), ...failures],
     elapsedSeconds: (performance.now() - t0) / 1000,
+  });
+  // Results so far are written after every agent, so an interrupted run keeps what it finished.
+  const checkpoint = (): void => {
+    if (opts.write !== false) writeResults(resultsPath, snapshot());
   };
+
+  // Offline agents are built up front too (see the online agents below).
+  const offlineBuilt: { spec: AgentSpec; name: string; agent: Awaited<ReturnType<typeof makeEvalAgent>> }[] = [];
+  if (cfg.offline) {
+    const offNames = new Set<string>();
+    for (const [k, s] of cfg.offline.agents.entries()) {
+      const spec = s as AgentSpec;
+      let name = agentLabel(spec);
+      for (let j = 2; offNames.has(name); j++) name = `${agentLabel(spec)} #${j}`;
+      offNames.add(name);
+      offlineBuilt.push({ spec, name, agent: await makeEvalAgent(spec, ctxFor(`offline.agents[${k}]`)) });
+    }
+  }
+
+  if (cfg.online) {
+    const o = cfg.online;
+    const agents: AgentResult[] = [];
+    const specs: { spec: AgentSpec; where: string; reference: boolean }[] = [
+      ...o.agents.map((s, k) => ({ spec: s as AgentSpec, where: `online.agents[${k}]`, reference: false })),
+      ...o.references.map((r, k) => ({ spec: { type: r } as AgentSpec, where: `online.references[${k}]`, reference: true })),
+    ];
+    // Every agent is built before any is evaluated, so that a bad spec or a checkpoint that does not
+    // load fails at once instead of after the agents before it have run.
+    const built = [];
+    for (const { spec, where, reference } of specs) built.push({ spec, reference, name: uniqueName(spec), agent: await makeEvalAgent(spec, ctxFor(where)) });
+    online = { mode: o.steps !== undefined ? 'steps' : 'episodes', steps: o.steps, episodes: o.episodes, agents };
+    for (const { spec, reference, name, agent } of built) {
+      const env = makeEnv(cfg, N, cfg.env.options, 'online');
+      log(`eval: ${name} on ${N} ${cfg.env.family} tasks, ${o.steps !== undefined ? `${o.steps} steps` : `${o.episodes} episodes`}`);
+      let rec;
+      try {
+        rec = await evaluateOnline(agent, env, tasks, { steps: o.steps, episodes: o.episodes, seed: cfg.seed, progress: progress ? `  ${name}` : false });
+      } catch (e) {
+        // One agent failing must not lose the agents already evaluated: note it and go on.
+        const msg = `online agent ${name} failed: ${(e as Error).message}`;
+        log(`  ${msg}`);
+        failures.push(msg);
+        continue;
+      }
+      const summary = rec.mode === 'steps' ? summarizeSteps(rec) : summarizeEpisodes(rec);
+      const withDiag = agent as Partial<{ diagnostics(): Record<string, unknown> }>;
+      const diagnostics = typeof withDiag.diagnostics === 'function' ? withDiag.diagnostics() : undefined;
+      agents.push({ name, spec: { ...spec }, reference: reference || undefined, summary, ...(diagnostics ? { diagnostics } : {}) });
+      const fig = summary.mode === 'steps' ? `regret at t=${summary.steps}: ${summary.finalRegret.mean.toFixed(2)} [${summary.finalRegret.lo.toFixed(2)}, ${summary.finalRegret.hi.toFixed(2)}]` : `return, last episode: ${summary.returns.mean[summary.episodes - 1].toFixed(2)} (oracle ${summary.oracle.mean.toFixed(2)})`;
+      log(`  ${name}: ${fig} (${summary.wallSeconds.toFixed(1)} s)`);
+      checkpoint();
+    }
+  }
+
+  if (cfg.offline) {
+    const off = cfg.offline;
+    const maxSize = Math.max(...off.sizes);
+    const dataEnv = makeEnv(cfg, N, { ...cfg.env.options, ...off.datasetOptions }, 'offline-data');
+    const data = makeOfflineDataset(dataEnv, tasks, Math.max(1, maxSize), new Rng(cfg.seed).split('offline-dataset').nextU32());
+    const agents: OfflineAgentResult[] = [];
+    for (const { spec, name, agent } of offlineBuilt) {
+      const env = makeEnv(cfg, N, cfg.env.options, 'offline');
+      log(`eval offline: ${name}, dataset sizes ${off.sizes.join(', ')}`);
+      let rec;
+      try {
+        rec = await evaluateOffline(agent, env, tasks, data, off.sizes, { seed: cfg.seed, progress: progress ? `  ${name}` : false });
+      } catch (e) {
+        const msg = `offline agent ${name} failed: ${(e as Error).message}`;
+        log(`  ${msg}`);
+        failures.push(msg);
+        continue;
+      }
+      const band = bandOverTasks(rec.subopt);
+      agents.push({ name, spec: { ...spec }, suboptimality: band, perTask: rec.subopt.map((r) => Array.from(r)) });
+      log(`  ${name}: suboptimality at n=${rec.sizes[rec.sizes.length - 1]}: ${band.mean[band.mean.length - 1].toFixed(3)}`);
+      offline = { sizes: [...off.sizes].sort((a, b) => a - b), datasetOptions: off.datasetOptions, agents };
+      checkpoint();
+    }
+    offline = { sizes: [...off.sizes].sort((a, b) => a - b), datasetOptions: off.datasetOptions, agents };
+  }
+
+  if (!online && !offline) throw new IcrlError(`${source}: nothing to evaluate`);
+  const results = snapshot();
+  if (failures.length > 0) log(`eval: ${failures.length} agent(s) failed; the others are in the results`);
   if (opts.write === false) return { results };
-  const outDir = resolveFrom(baseDir, cfg.out);
-  const resultsPath = join(outDir, 'results.json');
-  const reportPath = join(outDir, 'report.html');
   writeResults(resultsPath, results);
   writeReport(reportPath, results, { title: cfg.report.title, ...opts.report });
   return { results, resultsPath, reportPath };
