@@ -125,6 +125,15 @@ describe('Rng', () => {
     expect(Math.min(...a)).toBe(0);
     expect(Math.max(...a)).toBe(3);
     expect(Math.max(...b)).toBe(4);
+    // Uniform for a non-power-of-two n (chi-square over 7 bins, 6 degrees of freedom, p ~ 1e-6 bound).
+    const c = r.fillInt(new Int32Array(70000), 7);
+    const counts = new Array(7).fill(0);
+    for (const x of c) counts[x]++;
+    const chi2 = counts.reduce((s, k) => s + (k - 10000) ** 2 / 10000, 0);
+    expect(chi2).toBeLessThan(35);
+    const big = r.fillInt(new Int32Array(1000), 1000);
+    expect(Math.max(...big)).toBeLessThan(1000);
+    expect(Math.max(...big)).toBeGreaterThan(900);
   });
 
   it('rejects bad seeds', () => {

@@ -325,8 +325,8 @@ export class Rng {
   }
 
   /**
-   * Fills `out` with integers uniform in [0, n). For n a power of two each 32-bit word gives
-   * several values; otherwise the multiply-shift of {@link int} is used.
+   * Fills `out` with integers uniform in [0, n). For n a power of two, and for n <= 256, each
+   * 32-bit word gives several values; otherwise the multiply-shift of {@link int} is used.
    */
   fillInt(out: Int32Array | Uint8Array | Uint32Array, n: number): typeof out {
     if (n >= 1 && n <= 65536 && (n & (n - 1)) === 0) {
@@ -339,6 +339,21 @@ export class Rng {
         for (let j = 0; j < per && i < out.length; j++, i++) {
           out[i] = w & mask;
           w >>>= bits;
+        }
+      }
+      return out;
+    }
+    if (n >= 1 && n <= 256 && Number.isInteger(n)) {
+      // Four 8-bit draws per word, each accepted below the largest multiple of n (unbiased
+      // rejection; a byte is rejected with probability (256 mod n) / 256).
+      const limit = 256 - (256 % n);
+      let i = 0;
+      while (i < out.length) {
+        let w = this.nextU32();
+        for (let j = 0; j < 4 && i < out.length; j++) {
+          const b = w & 0xff;
+          w >>>= 8;
+          if (b < limit) out[i++] = b % n;
         }
       }
       return out;
