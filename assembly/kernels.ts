@@ -360,6 +360,66 @@ function rowsTimesT(P: usize, hd: i32, mt: usize, Tk8: i32, n8: i32, res: usize)
  * Forward over units [u0, u1) of the B * H (batch, head) pairs. lse (may be 0) gets the
  * log-sum-exp of each row, [B, H, Tq].
  */
+/**
+ * Attention of one query row over n keys: scores q.k_j (SIMD over the head dimension), a softmax
+ * with the same exponential as the blocked path, then o = sum_j p_j v_j / l. P holds n floats.
+ */
+function attnDecodeRow(
+  qp: usize, kp: usize, kr: i32, vp: usize, vr: i32, n: i32, hd: i32, scale: f32, P: usize, op: usize, lse: usize,
+): void {
+  const hd4 = hd & ~3;
+  let m: f32 = -Infinity;
+  for (let j = 0; j < n; j++) {
+    const kj = kp + ((<usize>j * kr) << 2);
+    let acc = f32x4.splat(0);
+    let d = 0;
+    for (; d < hd4; d += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qp + (<usize>d << 2)), v128.load(kj + (<usize>d << 2))));
+    let sc = hsum(acc);
+    for (; d < hd; d++) sc += load<f32>(qp + (<usize>d << 2)) * load<f32>(kj + (<usize>d << 2));
+    sc *= scale;
+    store<f32>(P + (<usize>j << 2), sc);
+    m = max(m, sc);
+  }
+  const msplat = f32x4.splat(m);
+  let lv = f32x4.splat(0);
+  const n4 = n & ~3;
+  let j = 0;
+  for (; j < n4; j += 4) {
+    const pp = P + (<usize>j << 2);
+    const e = vexpNeg(f32x4.sub(v128.load(pp), msplat));
+    v128.store(pp, e);
+    lv = f32x4.add(lv, e);
+  }
+  let l = hsum(lv);
+  for (; j < n; j++) {
+    const pp = P + (<usize>j << 2);
+    const e = <f32>Math.exp(<f64>(load<f32>(pp) - m));
+    store<f32>(pp, e);
+    l += e;
+  }
+  for (let d = 0; d < hd; d++) store<f32>(op + (<usize>d << 2), 0);
+  for (j = 0; j < n; j++) {
+    const pj = load<f32>(P + (<usize>j << 2));
+    const ps = f32x4.splat(pj);
+    const vj = vp + ((<usize>j * vr) << 2);
+    let d = 0;
+    for (; d < hd4; d += 4) {
+      const od = op + (<usize>d << 2);
+      v128.store(od, f32x4.add(v128.load(od), f32x4.mul(ps, v128.load(vj + (<usize>d << 2)))));
+    }
+    for (; d < hd; d++) {
+      const od = op + (<usize>d << 2);
+      store<f32>(od, load<f32>(od) + pj * load<f32>(vj + (<usize>d << 2)));
+    }
+  }
+  const w: f32 = <f32>1.0 / l;
+  for (let d = 0; d < hd; d++) {
+    const od = op + (<usize>d << 2);
+    store<f32>(od, load<f32>(od) * w);
+  }
+  if (lse) store<f32>(lse, m + <f32>Math.log(<f64>l));
+}
+
 export function attnForward(
   u0: i32, u1: i32, H: i32, hd: i32, Tq: i32, Tk: i32, qOffset: i32, scale: f32,
   q: usize, qr: i32, qb: i32, k: usize, kr: i32, kb: i32, v: usize, vr: i32, vb: i32,
@@ -373,6 +433,25 @@ export function attnForward(
   const res = P + 4 * rs;
   const mx = res + ((<usize>4 * hd) << 2);
   const inv = mx + 16;
+  if (Tq == 1) {
+    // One query row per unit (step-by-step decoding with a KV cache): read the keys and values
+    // where they lie instead of transposing the whole cache for a single row.
+    for (let u = u0; u < u1; u++) {
+      const b = u / H;
+      const h = u - b * H;
+      const hoff = <usize>(h * hd) << 2;
+      const n = min(Tk, qOffset + 1);
+      attnDecodeRow(
+        q + ((<usize>b * qb) << 2) + hoff,
+        k + ((<usize>b * kb) << 2) + hoff, kr,
+        v + ((<usize>b * vb) << 2) + hoff, vr,
+        n, hd, scale, scratch,
+        o + ((<usize>b * ob) << 2) + hoff,
+        lse ? lse + (<usize>u << 2) : 0,
+      );
+    }
+    return;
+  }
   for (let u = u0; u < u1; u++) {
     const b = u / H;
     const h = u - b * H;

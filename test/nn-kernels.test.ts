@@ -97,6 +97,9 @@ describe('WebAssembly kernels agree with the reference', () => {
   it('attention, head dim 32 (dpt-bandit), packed', () => attnCase(2, 1, 32, 37, 37, 0, true));
   it('attention split between threads (8 heads of 8)', () => attnCase(4, 8, 8, 70, 70, 0, true));
   it('attention with cached keys (query offset)', () => attnCase(3, 2, 4, 3, 11, 8, false));
+  it('attention decoding one row over a cache (head dim 32, ragged key count)', () => attnCase(3, 1, 32, 1, 23, 22, false));
+  it('attention decoding one row, 8 heads of 8, packed, split between threads', () => attnCase(16, 8, 8, 1, 40, 39, true));
+  it('attention decoding one row, odd head dim', () => attnCase(2, 3, 5, 1, 9, 8, false));
 
   it('layer norm forward and backward', () => {
     for (const [rows, d] of [
