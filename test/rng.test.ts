@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { Rng, philox4x32, mulhi } from '../src/core/rng.js';
+import { existsSync } from 'node:fs';
+import { Rng, philox4x32, philoxBlocks, mulhi, rngBackend, rngWasmPath, setRngBackend, type RngBackend, type RngState } from '../src/core/rng.js';
 
 describe('Philox4x32-10', () => {
   // Known-answer vectors of the Random123 distribution (kat_vectors, philox4x32 with 10 rounds).
@@ -141,3 +142,187 @@ describe('Rng', () => {
     expect(() => new Rng(1.5)).toThrow(/seed/);
   });
 });
+
+// ------------------------------------------------------------------------------------------------
+// Bulk generation (WebAssembly SIMD kernel or TypeScript reference) against the one-block-at-a-time
+// stream the Rng implemented before words were generated ahead.
+
+/** The original stream: one Philox block per four words, state (key, counter, index). */
+class OneBlockStream {
+  private readonly block = new Uint32Array(4);
+  private k0: number;
+  private k1: number;
+  private lo: number;
+  private hi: number;
+  private idx: number;
+  constructor(s: RngState) {
+    [this.k0, this.k1] = s.key;
+    [this.lo, this.hi] = s.counter;
+    this.idx = s.index;
+    if (this.idx < 4) {
+      const lo = this.lo === 0 ? 0xffffffff : this.lo - 1;
+      const hi = this.lo === 0 ? (this.hi - 1) >>> 0 : this.hi;
+      philox4x32(lo, hi, 0, 0, this.k0, this.k1, this.block);
+    }
+  }
+  next(): number {
+    if (this.idx === 4) {
+      philox4x32(this.lo, this.hi, 0, 0, this.k0, this.k1, this.block);
+      this.lo = (this.lo + 1) >>> 0;
+      if (this.lo === 0) this.hi = (this.hi + 1) >>> 0;
+      this.idx = 0;
+    }
+    return this.block[this.idx++];
+  }
+  state(): Pick<RngState, 'key' | 'counter' | 'index'> {
+    return { key: [this.k0, this.k1], counter: [this.lo, this.hi], index: this.idx };
+  }
+}
+
+function withBackend<T>(b: RngBackend, f: () => T): T {
+  const before = rngBackend();
+  setRngBackend(b);
+  try {
+    return f();
+  } finally {
+    setRngBackend(before);
+  }
+}
+
+const BACKENDS: RngBackend[] = ['wasm', 'reference'];
+
+describe('Philox bulk generation', () => {
+  it('loads the WebAssembly kernel when it is built', () => {
+    if (existsSync(rngWasmPath())) expect(rngBackend()).toBe('wasm');
+    expect(withBackend('reference', () => rngBackend())).toBe('reference');
+  });
+
+  it('the SIMD kernel gives the reference blocks for many keys and counters (low-word and 64-bit wraps)', () => {
+    const r = new Rng('philox-keys');
+    const cases: [number, number, number, number, number][] = [
+      [0, 0, 0, 0, 8],
+      [0xffffffff, 0xffffffff, 0xfffffffa, 0, 13], // low word wraps into the high word mid-batch
+      [1, 2, 0xfffffffd, 0xffffffff, 9], // the whole 64-bit counter wraps to 0
+      [7, 9, 0xffffffff, 3, 4],
+      [3, 4, 100, 0, 4096 + 37], // more than one kernel call
+    ];
+    for (let i = 0; i < 200; i++) cases.push([r.nextU32(), r.nextU32(), r.nextU32(), r.int(3) === 0 ? 0 : r.nextU32(), 1 + r.int(70)]);
+    for (const [k0, k1, lo, hi, blocks] of cases) {
+      const wasm = withBackend('wasm', () => {
+        const out = new Uint32Array(4 * blocks);
+        philoxBlocks(k0, k1, lo, hi, blocks, out);
+        return out;
+      });
+      const ref = new Uint32Array(4 * blocks);
+      let l = lo;
+      let h = hi;
+      for (let j = 0; j < blocks; j++) {
+        philox4x32(l, h, 0, 0, k0, k1, ref, 4 * j);
+        l = (l + 1) >>> 0;
+        if (l === 0) h = (h + 1) >>> 0;
+      }
+      expect(wasm).toEqual(ref);
+      const viaReference = new Uint32Array(4 * blocks + 3);
+      withBackend('reference', () => philoxBlocks(k0, k1, lo, hi, blocks, viaReference, 3));
+      expect(viaReference.subarray(3)).toEqual(ref);
+    }
+  });
+
+  for (const backend of BACKENDS) {
+    it(`draws exactly the one-block stream and reports the same state (${backend})`, () => {
+      withBackend(backend, () => {
+        const ops = new Rng(`ops-${backend}`);
+        const starts: RngState[] = [
+          new Rng(42).getState(),
+          { key: [5, 6], counter: [0xfffffffe, 7], index: 2, spareNormal: null }, // mid-block, low word about to wrap
+          { key: [0xffffffff, 1], counter: [0xffffffff, 0xffffffff], index: 4, spareNormal: null }, // 64-bit wrap
+          { key: [9, 9], counter: [17, 0], index: 1, spareNormal: null },
+        ];
+        for (const start of starts) {
+          const rng = Rng.fromState(start);
+          const ref = new OneBlockStream(start);
+          const buf = new Uint32Array(5000);
+          for (let step = 0; step < 300; step++) {
+            const op = ops.int(4);
+            if (op === 0) {
+              expect(rng.nextU32()).toBe(ref.next());
+            } else if (op === 1) {
+              const count = ops.int(3) === 0 ? ops.int(4500) : ops.int(9);
+              rng.fillU32(buf, count);
+              for (let i = 0; i < count; i++) expect(buf[i]).toBe(ref.next());
+            } else if (op === 2) {
+              // fillInt consumes a data-dependent number of words (rejection): replay it on the reference
+              const n = [5, 7, 10, 200, 256, 300][ops.int(6)];
+              const a = rng.fillInt(new Int32Array(1 + ops.int(700)), n);
+              const limit = 256 - (256 % n);
+              let i = 0;
+              while (i < a.length) {
+                if (n > 256) {
+                  expect(a[i++]).toBe(refInt(ref, n));
+                  continue;
+                }
+                let w = ref.next();
+                for (let j = 0; j < 4 && i < a.length; j++) {
+                  const b = w & 0xff;
+                  w >>>= 8;
+                  if (b < limit) expect(a[i++]).toBe(b % n);
+                }
+              }
+            } else {
+              const s = rng.getState();
+              expect({ key: s.key, counter: s.counter, index: s.index }).toEqual(ref.state());
+              // a stream rebuilt from the saved state continues identically
+              const copy = Rng.fromState(JSON.parse(JSON.stringify(s)));
+              const probe = new Uint32Array(37);
+              copy.fillU32(probe);
+              const expected = new OneBlockStream(s);
+              for (let i = 0; i < 37; i++) expect(probe[i]).toBe(expected.next());
+            }
+          }
+          const s = rng.getState();
+          expect({ key: s.key, counter: s.counter, index: s.index }).toEqual(ref.state());
+        }
+      });
+    });
+  }
+
+  it('fillU32 checks its count', () => {
+    const r = new Rng(1);
+    expect(() => r.fillU32(new Uint32Array(4), 5)).toThrow(/count/);
+    expect(() => r.fillU32(new Uint32Array(4), -1)).toThrow(/count/);
+    expect(r.fillU32(new Uint32Array(4), 0)).toEqual(new Uint32Array(4));
+  });
+
+  it('every draw is the same with either backend (pinned words of the kernel path too)', () => {
+    const draw = (): number[] => {
+      const r = new Rng(2024);
+      const out: number[] = [];
+      const a = new Int32Array(3000);
+      for (let k = 0; k < 5; k++) {
+        out.push(r.nextU32(), r.uniform53(), r.normal(), r.int(1000003), r.gamma(0.7));
+        r.fillInt(a, [5, 16, 1000][k % 3]);
+        out.push(...a.subarray(0, 50), a.reduce((s, x) => s + x, 0));
+      }
+      return out;
+    };
+    expect(withBackend('wasm', draw)).toEqual(withBackend('reference', draw));
+    expect(withBackend('wasm', () => new Rng(42).fillU32(new Uint32Array(6)))).toEqual(
+      Uint32Array.from([2632642643, 2012563771, 314527917, 1463989207, 4242219303, 1404726525]),
+    );
+  });
+});
+
+/** Rng.int on the one-block stream (Lemire with rejection), for n > 256. */
+function refInt(s: OneBlockStream, n: number): number {
+  const TWO32 = 4294967296;
+  let m = s.next() * n;
+  let l = m % TWO32;
+  if (l < n) {
+    const threshold = (TWO32 - n) % n;
+    while (l < threshold) {
+      m = s.next() * n;
+      l = m % TWO32;
+    }
+  }
+  return Math.floor(m / TWO32);
+}

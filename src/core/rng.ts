@@ -4,7 +4,14 @@
  * can be split into independent child streams by deriving new keys, and its whole state is four
  * numbers that checkpoints can save. Results are bit-identical on every machine: only 32-bit integer
  * arithmetic and IEEE double operations with exact results are used to produce the raw words.
+ *
+ * Words are generated ahead in batches of blocks (the counter makes block j of a batch simply
+ * counter + j), by a WebAssembly SIMD kernel (`assembly/rng.ts`, compiled to build/core/rng.wasm)
+ * when it is built, otherwise by {@link philox4x32} below, which stays the reference. Generating
+ * ahead changes nothing observable: every draw, and the state that {@link Rng.getState} reports, is
+ * the same as drawing one block at a time.
  */
+import { readFileSync } from 'node:fs';
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -69,6 +76,124 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
+// --------------------------------------------------------------------------------------------
+// block generation: WebAssembly SIMD kernel, or the TypeScript reference
+
+/** Minimal typings of the WebAssembly JS API (the project compiles without the DOM library). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
+}
+
+interface RngKernel {
+  fill: (k0: number, k1: number, ctrLo: number, ctrHi: number, blocks: number) => void;
+  /** the kernel's output buffer: maxBlocks * 4 words */
+  view: Uint32Array;
+  maxBlocks: number;
+}
+
+/** Which block generator an {@link Rng} uses: the WebAssembly SIMD kernel or the TypeScript reference. */
+export type RngBackend = 'wasm' | 'reference';
+
+let kernel: RngKernel | null | undefined; // undefined: not loaded yet
+let kernelError = '';
+let wantWasm = process.env.ICRL_RNG !== 'reference';
+
+/** Location of the compiled kernel (same relative path from src/core and dist/core). */
+export function rngWasmPath(): URL {
+  return new URL('../../build/core/rng.wasm', import.meta.url);
+}
+
+function loadKernel(): RngKernel | null {
+  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) {
+    kernelError = 'no WebAssembly in this runtime';
+    return null;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(rngWasmPath());
+  } catch {
+    kernelError = `${rngWasmPath().pathname} not found (run npm run build:wasm)`;
+    return null;
+  }
+  try {
+    const ex = new api.Instance(new api.Module(bytes), {}).exports as {
+      memory: { buffer: ArrayBuffer };
+      outPtr: () => number;
+      maxBlocks: () => number;
+      philoxFill: RngKernel['fill'];
+    };
+    const maxBlocks = ex.maxBlocks();
+    return { fill: ex.philoxFill, view: new Uint32Array(ex.memory.buffer, ex.outPtr(), maxBlocks * 4), maxBlocks };
+  } catch (e) {
+    kernelError = `cannot instantiate ${rngWasmPath().pathname}: ${(e as Error).message}`;
+    return null;
+  }
+}
+
+function getKernel(): RngKernel | null {
+  if (!wantWasm) return null;
+  if (kernel === undefined) kernel = loadKernel();
+  return kernel;
+}
+
+/**
+ * Chooses the block generator of every {@link Rng} ('wasm' falls back to 'reference' when the
+ * kernel cannot be loaded; see {@link rngBackend}). Both give the same words; the environment
+ * variable ICRL_RNG=reference selects the reference at start-up. Returns the backend in use.
+ */
+export function setRngBackend(backend: RngBackend): RngBackend {
+  wantWasm = backend === 'wasm';
+  return rngBackend();
+}
+
+/** The block generator in use. */
+export function rngBackend(): RngBackend {
+  return getKernel() ? 'wasm' : 'reference';
+}
+
+/** Why the kernel is not in use ('' when it is). */
+export function rngWasmError(): string {
+  return wantWasm ? (getKernel(), kernelError) : 'reference selected';
+}
+
+/** Below this many blocks the TypeScript reference is used (no call into the kernel). */
+const KERNEL_MIN_BLOCKS = 4;
+
+/**
+ * Writes blocks ctr, ctr + 1, ..., ctr + blocks - 1 (ctr = ctrHi * 2^32 + ctrLo; counter words 2
+ * and 3 zero) of key (k0, k1) into out[o..o + 4 * blocks).
+ */
+export function philoxBlocks(k0: number, k1: number, ctrLo: number, ctrHi: number, blocks: number, out: Uint32Array, o = 0): void {
+  const kern = blocks >= KERNEL_MIN_BLOCKS ? getKernel() : null;
+  let lo = ctrLo >>> 0;
+  let hi = ctrHi >>> 0;
+  if (kern) {
+    while (blocks > 0) {
+      const b = Math.min(blocks, kern.maxBlocks);
+      kern.fill(k0, k1, lo, hi, b);
+      out.set(b === kern.maxBlocks ? kern.view : kern.view.subarray(0, 4 * b), o);
+      o += 4 * b;
+      blocks -= b;
+      lo += b;
+      if (lo >= TWO32) {
+        lo -= TWO32;
+        hi = (hi + 1) >>> 0;
+      }
+    }
+    return;
+  }
+  for (let j = 0; j < blocks; j++) {
+    philox4x32(lo, hi, 0, 0, k0, k1, out, o + 4 * j);
+    lo = (lo + 1) >>> 0;
+    if (lo === 0) hi = (hi + 1) >>> 0;
+  }
+}
+
+/** Blocks generated ahead by a busy stream (the first refill makes 1, each next one twice as many). */
+const MAX_AHEAD_BLOCKS = 256;
+
 /** The complete state of an {@link Rng}: enough to continue the exact same stream later. */
 export interface RngState {
   key: [number, number];
@@ -91,6 +216,12 @@ function seedToKey(seed: Seed): [number, number] {
   return [seed >>> 0, Math.floor(seed / TWO32) >>> 0];
 }
 
+/** (lo, hi) + n for a 64-bit counter held as two 32-bit words, 0 <= n < 2^32 (wraps at 2^64). */
+function addCounter(lo: number, hi: number, n: number): [number, number] {
+  const s = lo + n;
+  return s >= TWO32 ? [s - TWO32, (hi + 1) >>> 0] : [s, hi];
+}
+
 /**
  * Seeded Philox stream. Draws come in blocks of four 32-bit words; the block counter is 64 bits
  * wide, so a stream never repeats in practice.
@@ -98,10 +229,15 @@ function seedToKey(seed: Seed): [number, number] {
 export class Rng {
   private k0: number;
   private k1: number;
-  private ctrLo = 0;
-  private ctrHi = 0;
-  private readonly block = new Uint32Array(4);
-  private idx = 4;
+  // Words generated ahead: buf[0..end) holds blocks base, base + 1, ... (base = baseHi * 2^32 +
+  // baseLo), and buf[pos] is the next word to return. The stream's position is 4 * base + pos.
+  private baseLo = 0;
+  private baseHi = 0;
+  private buf = new Uint32Array(4);
+  private pos = 0;
+  private end = 0;
+  /** blocks the next refill generates */
+  private ahead = 1;
   private spare: number | null = null;
 
   constructor(seed: Seed = 0) {
@@ -116,10 +252,13 @@ export class Rng {
   }
 
   getState(): RngState {
+    // The block of the last word drawn is counter - 1; index 4 when that block is used up.
+    const r = this.pos & 3;
+    const [lo, hi] = addCounter(this.baseLo, this.baseHi, (this.pos >>> 2) + (r === 0 ? 0 : 1));
     return {
       key: [this.k0, this.k1],
-      counter: [this.ctrLo, this.ctrHi],
-      index: this.idx,
+      counter: [lo, hi],
+      index: r === 0 ? 4 : r,
       spareNormal: this.spare,
     };
   }
@@ -127,21 +266,25 @@ export class Rng {
   setState(state: RngState): void {
     this.k0 = state.key[0] >>> 0;
     this.k1 = state.key[1] >>> 0;
-    // The current block is regenerated from the counter that produced it.
-    this.idx = state.index;
     this.spare = state.spareNormal;
+    this.ahead = 1;
+    let lo = state.counter[0] >>> 0;
+    let hi = state.counter[1] >>> 0;
     if (state.index < 4) {
       // counter already points past the current block; regenerate the block at counter - 1
-      let lo = state.counter[0] - 1;
-      let hi = state.counter[1];
-      if (lo < 0) {
+      if (lo === 0) {
         lo = 0xffffffff;
         hi = (hi - 1) >>> 0;
-      }
-      philox4x32(lo >>> 0, hi, 0, 0, this.k0, this.k1, this.block);
+      } else lo -= 1;
+      philox4x32(lo, hi, 0, 0, this.k0, this.k1, this.buf);
+      this.pos = state.index;
+      this.end = 4;
+    } else {
+      this.pos = 0;
+      this.end = 0;
     }
-    this.ctrLo = state.counter[0] >>> 0;
-    this.ctrHi = state.counter[1] >>> 0;
+    this.baseLo = lo;
+    this.baseHi = hi;
   }
 
   /**
@@ -161,13 +304,52 @@ export class Rng {
 
   /** A uniformly distributed unsigned 32-bit integer. */
   nextU32(): number {
-    if (this.idx === 4) {
-      philox4x32(this.ctrLo, this.ctrHi, 0, 0, this.k0, this.k1, this.block);
-      this.ctrLo = (this.ctrLo + 1) >>> 0;
-      if (this.ctrLo === 0) this.ctrHi = (this.ctrHi + 1) >>> 0;
-      this.idx = 0;
+    if (this.pos === this.end) this.refill();
+    return this.buf[this.pos++];
+  }
+
+  /** Generates the next blocks once every buffered word is used (pos === end). */
+  private refill(): void {
+    [this.baseLo, this.baseHi] = addCounter(this.baseLo, this.baseHi, this.end >>> 2);
+    const blocks = this.ahead;
+    if (blocks < MAX_AHEAD_BLOCKS) this.ahead = blocks * 2;
+    if (this.buf.length < 4 * blocks) this.buf = new Uint32Array(4 * blocks);
+    philoxBlocks(this.k0, this.k1, this.baseLo, this.baseHi, blocks, this.buf, 0);
+    this.pos = 0;
+    this.end = 4 * blocks;
+  }
+
+  /**
+   * Fills out[0..count) with the next `count` words: exactly what `count` calls of {@link nextU32}
+   * return, leaving the stream in the same state as they would.
+   */
+  fillU32(out: Uint32Array, count: number = out.length): Uint32Array {
+    if (!Number.isInteger(count) || count < 0 || count > out.length) {
+      throw new RangeError(`fillU32: count must be an integer in [0, ${out.length}], got ${count}`);
     }
-    return this.block[this.idx++];
+    let i = Math.min(count, this.end - this.pos);
+    if (i > 16) {
+      out.set(this.buf.subarray(this.pos, this.pos + i));
+      this.pos += i;
+    } else {
+      // a few words: a loop is cheaper than a subarray view
+      const buf = this.buf;
+      let p = this.pos;
+      for (let j = 0; j < i; j++) out[j] = buf[p++];
+      this.pos = p;
+    }
+    const blocks = (count - i) >>> 2;
+    if (blocks > 0) {
+      // whole blocks straight into `out` (the buffer is used up here)
+      const [lo, hi] = addCounter(this.baseLo, this.baseHi, this.end >>> 2);
+      philoxBlocks(this.k0, this.k1, lo, hi, blocks, out, i);
+      [this.baseLo, this.baseHi] = addCounter(lo, hi, blocks);
+      this.pos = 0;
+      this.end = 0;
+      i += 4 * blocks;
+    }
+    while (i < count) out[i++] = this.nextU32();
+    return out;
   }
 
   /** Uniform in [0, 1) with 32 bits of resolution. */

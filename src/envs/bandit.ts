@@ -14,7 +14,7 @@ import { BoxSpace, DiscreteSpace, type JsonValue } from '../core/spaces.js';
 import { Rng } from '../core/rng.js';
 import { TaskSpace, type Task } from '../tasks/taskSpace.js';
 import type { ActionArray, BatchedEnv, EnvFamily } from './types.js';
-import { addGaussianNoise, assignTasks, checkDiscreteActions, checkInstance, parseOptions } from './common.js';
+import { addBernoulli, addGaussianNoise, assignTasks, checkDiscreteActions, checkInstance, parseOptions } from './common.js';
 
 export const banditOptionsSchema = z
   .object({
@@ -147,11 +147,8 @@ export class BatchedBandit implements BatchedEnv {
         term.fill(1);
       }
     } else {
-      const rng = this.rng;
-      for (let i = 0; i < n; i++) {
-        rewards[i] = rng.uniform() < means[i * k + actions[i]] ? 1 : 0;
-        term[i] = 1;
-      }
+      addBernoulli(this.rng, n, means, actions, k, rewards);
+      term.fill(1);
     }
   }
 

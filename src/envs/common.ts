@@ -121,25 +121,59 @@ export const ACTION_PERMUTATIONS: readonly Int32Array[] = (() => {
   return out;
 })();
 
+/** Words drawn per chunk by the noise helpers (even, so Box-Muller pairs never straddle chunks). */
+const NOISE_CHUNK = 4096;
+const noiseWords = new Uint32Array(NOISE_CHUNK);
+const INV32 = 1 / 4294967296;
+/** Below this many words the noise helpers draw them one by one. */
+const SMALL_BATCH = 16;
+
 /**
  * Fills out[0..n) with mean[k] + sd * z_k, z_k standard normal, by Box-Muller over pairs of 32-bit
  * uniforms (one RNG word per deviate, half of what `Rng.normal` draws with 53-bit uniforms; 32 bits
- * cap |z| at 6.66, far beyond what a reward noise needs). `mean` is read through `index`.
+ * cap |z| at 6.66, far beyond what a reward noise needs). `mean` is read through `index`. The words
+ * come in bulk from `rng.fillU32`, in the order one `rng.uniform()` per uniform would draw them
+ * (u1, u2 of each pair; an odd n draws a last full pair and drops its sine).
  */
 export function addGaussianNoise(rng: Rng, sd: number, n: number, base: Float64Array, index: Int32Array, stride: number, out: Float32Array): void {
   const TWO_PI = 2 * Math.PI;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    const u1 = 1 - rng.uniform(); // (0, 1]
-    const u2 = rng.uniform();
-    const r = sd * Math.sqrt(-2 * Math.log(u1));
-    const th = TWO_PI * u2;
-    out[i] = base[i * stride + index[i]] + r * Math.cos(th);
-    out[i + 1] = base[(i + 1) * stride + index[i + 1]] + r * Math.sin(th);
+  const words = n + (n & 1);
+  const w = noiseWords;
+  if (words < SMALL_BATCH) {
+    // a few instances: the words one by one (a bulk fill costs more than it saves here)
+    for (let j = 0; j < words; j++) w[j] = rng.nextU32();
   }
-  if (i < n) {
-    const u1 = 1 - rng.uniform();
-    const u2 = rng.uniform();
-    out[i] = base[i * stride + index[i]] + sd * Math.sqrt(-2 * Math.log(u1)) * Math.cos(TWO_PI * u2);
+  for (let start = 0; start < words; start += NOISE_CHUNK) {
+    const c = Math.min(NOISE_CHUNK, words - start);
+    if (words >= SMALL_BATCH) rng.fillU32(w, c);
+    const stop = Math.min(n, start + c);
+    let i = start;
+    for (; i + 1 < stop; i += 2) {
+      const u1 = 1 - w[i - start] * INV32; // (0, 1]
+      const u2 = w[i - start + 1] * INV32;
+      const r = sd * Math.sqrt(-2 * Math.log(u1));
+      const th = TWO_PI * u2;
+      out[i] = base[i * stride + index[i]] + r * Math.cos(th);
+      out[i + 1] = base[(i + 1) * stride + index[i + 1]] + r * Math.sin(th);
+    }
+    if (i < stop) {
+      const u1 = 1 - w[i - start] * INV32;
+      const u2 = w[i - start + 1] * INV32;
+      out[i] = base[i * stride + index[i]] + sd * Math.sqrt(-2 * Math.log(u1)) * Math.cos(TWO_PI * u2);
+    }
+  }
+}
+
+/** out[i] = 1 with probability p[i * stride + index[i]], else 0: one RNG word per instance, as `rng.uniform() < p`. */
+export function addBernoulli(rng: Rng, n: number, p: Float64Array, index: Int32Array, stride: number, out: Float32Array): void {
+  if (n < SMALL_BATCH) {
+    for (let i = 0; i < n; i++) out[i] = rng.nextU32() * INV32 < p[i * stride + index[i]] ? 1 : 0;
+    return;
+  }
+  const w = noiseWords;
+  for (let start = 0; start < n; start += NOISE_CHUNK) {
+    const c = Math.min(NOISE_CHUNK, n - start);
+    rng.fillU32(w, c);
+    for (let j = 0, i = start; j < c; j++, i++) out[i] = w[j] * INV32 < p[i * stride + index[i]] ? 1 : 0;
   }
 }
