@@ -22,11 +22,13 @@ import {
 } from './bandits.js';
 import { LinThompsonAgent, LinUcbAgent } from './linear.js';
 import { NoisyAgent, QLearningAgent, Q_LEARNING_DEFAULTS } from './qlearning.js';
+import { RmaxAgent, RMAX_DEFAULTS } from './rmax.js';
 
 export * from './agent.js';
 export * from './bandits.js';
 export * from './linear.js';
 export * from './qlearning.js';
+export * from './rmax.js';
 
 export type AgentSpec = { kind: string } & Record<string, unknown>;
 
@@ -108,6 +110,20 @@ const qSchema = z
   })
   .strict();
 registerAgentKind('q-learning', qSchema, (s) => new QLearningAgent(s), 'tabular Q-learning, epsilon-greedy (optimistic with initQ > 0)');
+const rd = RMAX_DEFAULTS;
+registerAgentKind(
+  'rmax',
+  z
+    .object({
+      gamma: num.min(0).lt(1).default(rd.gamma),
+      optimism: num.min(0).default(rd.optimism),
+      knownAfter: z.number().int().min(1).default(rd.knownAfter),
+      tolerance: num.positive().default(rd.tolerance),
+    })
+    .strict(),
+  (s) => new RmaxAgent(s),
+  'tabular model-based R-max: plans on its learned model, unknown pairs valued optimistically',
+);
 registerAgentKind(
   'noisy',
   z
