@@ -6,6 +6,7 @@ import { play } from '../src/algorithms/play.js';
 import { AdSampler, buildAdDataset, buildAdWindows, allocDptDataset, DptSampler } from '../src/data/datasets.js';
 import { scoreHistories, applyFilter, performanceCurve, curveStats } from '../src/data/lhf.js';
 import type { History } from '../src/data/store.js';
+import { generateDptSamples, RollinSchema, type Rollin } from '../src/data/dpt.js';
 
 function toyHistory(taskIndex: number, T: number, N = 1): History {
   const nt = N * T;
@@ -133,5 +134,57 @@ describe('LHF', () => {
     expect(mean(rw.map((s) => s.weight))).toBeCloseTo(1, 10);
     const byScore = [...rw].sort((a, b) => a.score - b.score);
     expect(byScore[0].weight).toBeLessThan(byScore[byScore.length - 1].weight);
+  });
+});
+
+describe('DPT roll-ins', () => {
+  const fam = getFamily('bandit');
+  const n = 400;
+  const T = 200;
+  const gen = (rollin: Rollin, seed = 3) => {
+    const env = fam.make(n, { arms: 5, noiseSd: 0.3 }, new Rng(seed));
+    const tasks = Array.from({ length: n }, (_, i) => fam.taskSpace({ arms: 5 }).sample(new Rng(100).split(i)));
+    return generateDptSamples(env, tasks, T, rollin, new Rng(seed).split('gen'), 0);
+  };
+  // share of context pulls on the optimal arm, and mean (over contexts) of the largest arm share
+  const shares = (ds: ReturnType<typeof gen>) => {
+    let best = 0;
+    let top = 0;
+    for (let i = 0; i < n; i++) {
+      const c = new Float64Array(5);
+      for (let t = 0; t < T; t++) c[ds.contextActions[i * T + t]]++;
+      best += c[ds.optimalActions[i]] / (T * n);
+      top += Math.max(...c) / (T * n);
+    }
+    return { best, top };
+  };
+
+  it('dirichlet-flat: unbalanced pulls that carry nothing about the optimal arm', () => {
+    const s = shares(gen('dirichlet-flat'));
+    expect(s.best).toBeGreaterThan(0.15);
+    expect(s.best).toBeLessThan(0.25);
+    expect(s.top).toBeGreaterThan(0.4); // uniform: about 0.23
+  });
+
+  it('an algorithm roll-in plays like that algorithm; a mixture draws a component per context', () => {
+    const ts = shares(gen({ algorithm: { kind: 'thompson' } }));
+    // Thompson sampling concentrates on the best arm from its own observations
+    expect(ts.best).toBeGreaterThan(0.6);
+    const uni = shares(gen('uniform'));
+    expect(uni.best).toBeGreaterThan(0.17);
+    expect(uni.best).toBeLessThan(0.23);
+    const mix = shares(gen({ mixture: [{ weight: 1, rollin: { algorithm: { kind: 'thompson' } } }, { weight: 1, rollin: 'uniform' }] }));
+    expect(mix.best).toBeGreaterThan(uni.best + 0.15);
+    expect(mix.best).toBeLessThan(ts.best - 0.15);
+    // same seed, same data
+    expect(gen({ mixture: [{ weight: 1, rollin: 'dirichlet-flat' }, { weight: 2, rollin: { algorithm: { kind: 'ucb' } } }] })).toEqual(
+      gen({ mixture: [{ weight: 1, rollin: 'dirichlet-flat' }, { weight: 2, rollin: { algorithm: { kind: 'ucb' } } }] }),
+    );
+  });
+
+  it('a bad roll-in is a config error naming the field', () => {
+    expect(RollinSchema.safeParse('thompson').success).toBe(false);
+    expect(RollinSchema.safeParse({ mixture: [] }).success).toBe(false);
+    expect(() => gen({ algorithm: { kind: 'nope' } })).toThrow(/rollin\.algorithm\.kind/);
   });
 });

@@ -155,9 +155,10 @@ describe('T2MIR mixture-of-experts layer', () => {
 });
 
 describe('key/value-cache agents match a full recomputation', () => {
-  it('DPT: the cached prediction after each step equals the naive recomputation', async () => {
+  it.each([false, true])('DPT (countFeatures %s): the cached prediction after each step equals the naive recomputation', async (countFeatures) => {
     const dims = banditDims();
-    const model = new DPTModel(modelCfg('dpt'), dims, 16, new Rng(7));
+    const model = new DPTModel({ ...modelCfg('dpt'), countFeatures }, dims, 16, new Rng(7));
+    expect(model.countEmbed !== null).toBe(countFeatures);
     const N = 3;
     const env = makeBatchedEnv('bandit', N, { arms: 5 }, new Rng(8));
     const agent = new DPTAgent(model, { actionSelection: 'greedy' });

@@ -31,7 +31,7 @@ import { deserializeTasks, serializeTasks, splitTasks, type Task, type TaskSpace
 import { makeAgent } from '../algorithms/index.js';
 import { h5ready } from './h5.js';
 import { HistoryReader, readDpt, writeDpt, writeHistories, type History } from './store.js';
-import { defaultRollin, generateDptSamples } from './dpt.js';
+import { defaultRollin, generateDptSamples, RollinSchema } from './dpt.js';
 import { concatDpt, type DptDataset } from './datasets.js';
 
 export const collectConfigSchema = z
@@ -60,7 +60,8 @@ export const collectConfigSchema = z
     historiesPerTask: z.number().int().min(1).default(1),
     /** dpt: transitions per in-context dataset. */
     contextLength: z.number().int().min(1).optional(),
-    rollin: z.enum(['dirichlet', 'uniform']).optional(),
+    /** dpt: roll-in policy (src/data/dpt.ts): dirichlet | dirichlet-flat | uniform | { algorithm } | { mixture }. */
+    rollin: RollinSchema.optional(),
     /** Instances stepped together. */
     numEnvs: z.number().int().min(1).default(256),
     shardSize: z.number().int().min(1).default(1000),

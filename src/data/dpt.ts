@@ -2,11 +2,21 @@
  * DPT pretraining samples (PROTOCOLS.md): for each task an in-context dataset of T transitions from a
  * roll-in policy, a query state, and the optimal action at the query state.
  *
- * Roll-ins:
- *  - `dirichlet` (bandits): arm probabilities p = (1 - w) Dir(1, ..., 1) + w e_best with the optimal
- *    arm's extra weight w drawn from {0, 0.1, ..., 1}; each context pull draws an arm from p.
+ * Roll-ins (discrete actions):
+ *  - `dirichlet` (bandits, the DPT protocol): arm probabilities p = (1 - w) Dir(1, ..., 1) + w e_best
+ *    with the optimal arm's extra weight w drawn from {0, 0.1, ..., 1}; each context pull draws an
+ *    arm from p. The policy depends on the task, so pull counts carry information about the label
+ *    that no online learner's history carries (a model can learn "most pulled = best").
+ *  - `dirichlet-flat`: p = Dir(alpha, ..., alpha) per context with alpha drawn log-uniformly from
+ *    [0.1, 10], no weight on the optimal arm: unbalanced pull counts that say nothing of the label.
  *  - `uniform` (MDPs such as Dark Room): uniformly random actions from the start state, episodes
  *    resetting as usual.
+ *  - `{ algorithm: spec }`: the context is the play of a source algorithm of the algorithms registry
+ *    (e.g. `{ kind: thompson }`), which sees only its own observations: contexts shaped like an online
+ *    learner's history (the distribution a DPT meets when it plays), and since the roll-in policy
+ *    depends on the task only through the rewards observed, the label's posterior given the context
+ *    is the same as under any other task-blind roll-in.
+ *  - `{ mixture: [{ weight, rollin }, ...] }`: each context draws one of the above by weight.
  * Query state: bandits have one state (the constant observation). Dark Room: a cell drawn uniformly,
  * labelled by the shortest move toward the goal (through the task's action permutation). Other
  * families: the state reached after a further random number (0..horizon-1) of uniform random steps,
@@ -20,8 +30,25 @@ import { BoxSpace } from '../core/spaces.js';
 import { ACTION_PERMUTATIONS } from '../envs/common.js';
 import { gridMoveToward } from '../envs/common.js';
 import { allocDptDataset, type DptDataset } from './datasets.js';
+import { z } from 'zod';
+import { makeAgent } from '../algorithms/index.js';
+import type { Agent } from '../algorithms/agent.js';
 
-export type Rollin = 'dirichlet' | 'uniform';
+export type RollinKind = 'dirichlet' | 'dirichlet-flat' | 'uniform';
+export type RollinComponent = RollinKind | { algorithm: Record<string, unknown> };
+export type Rollin = RollinComponent | { mixture: { weight: number; rollin: RollinComponent }[] };
+
+const RollinComponentSchema = z.union([
+  z.enum(['dirichlet', 'dirichlet-flat', 'uniform']),
+  z.object({ algorithm: z.record(z.string(), z.unknown()) }).strict(),
+]);
+/** The config schema of a roll-in (shared by `icrl collect` and `icrl train`). */
+export const RollinSchema: z.ZodType<Rollin> = z.union([
+  RollinComponentSchema,
+  z
+    .object({ mixture: z.array(z.object({ weight: z.number().positive(), rollin: RollinComponentSchema }).strict()).min(1) })
+    .strict(),
+]);
 
 export function defaultRollin(family: string): Rollin {
   return family === 'bandit' || family === 'linear-bandit' ? 'dirichlet' : 'uniform';
@@ -41,24 +68,7 @@ export function generateDptSamples(env: BatchedEnv, tasks: Task[], T: number, ro
   env.setTasks(tasks);
   env.reset(rng.split('env').nextU32());
   const arng = rng.split('actions');
-  // roll-in policy per instance, as cumulative probabilities (one uniform draw per pull)
-  let cum: Float64Array | null = null;
-  if (rollin === 'dirichlet') {
-    cum = new Float64Array(n * K);
-    const ones = new Float64Array(K).fill(1);
-    const prng = rng.split('policy');
-    for (let i = 0; i < n; i++) {
-      const dir = prng.dirichlet(ones);
-      const w = prng.int(11) / 10;
-      const best = env.oracleAction(i);
-      let c = 0;
-      for (let a = 0; a < K; a++) {
-        c += (1 - w) * dir[a] + (a === best ? w : 0);
-        cum[i * K + a] = c;
-      }
-      cum[i * K + K - 1] = Infinity; // rounding: the last arm takes the remainder
-    }
-  }
+  const roll = prepareRollin(env, rollin, rng.split('policy'));
   const actions = new Int32Array(n);
   const ca = ds.contextActions as Int32Array;
   const cs = ds.contextStates;
@@ -69,13 +79,8 @@ export function generateDptSamples(env: BatchedEnv, tasks: Task[], T: number, ro
     for (let i = 0; i < n; i++) {
       const o = (i * T + t) * d;
       for (let q = 0; q < d; q++) cs[o + q] = obs[i * d + q];
-      if (cum) {
-        const u = arng.uniform53();
-        let a = 0;
-        while (u >= cum[i * K + a]) a++;
-        actions[i] = a;
-      } else actions[i] = arng.int(K);
     }
+    roll.act(obs, actions, arng);
     env.step(actions);
     const rew = env.rewards;
     const term = env.terminated;
@@ -89,6 +94,7 @@ export function generateDptSamples(env: BatchedEnv, tasks: Task[], T: number, ro
       const src = term[i] === 1 || trunc[i] === 1 ? fin : next;
       for (let q = 0; q < d; q++) cx[r * d + q] = src[i * d + q];
     }
+    roll.observe(actions, rew, next, term, trunc);
   }
   const opt = ds.optimalActions as Int32Array;
   const qrng = rng.split('query');
@@ -130,6 +136,85 @@ export function generateDptSamples(env: BatchedEnv, tasks: Task[], T: number, ro
   }
   for (let i = 0; i < n; i++) ds.taskIndex[i] = firstTask + i;
   return ds;
+}
+
+interface PreparedRollin {
+  act(obs: Float32Array, out: Int32Array, arng: Rng): void;
+  observe(actions: Int32Array, rewards: Float32Array, obs: Float32Array, terminated: Uint8Array, truncated: Uint8Array): void;
+}
+
+/**
+ * Draws each instance's roll-in component and policy (Dirichlet arm probabilities as cumulative
+ * sums; one uniform draw per pull) and builds the source algorithms of algorithm components, each
+ * reset on the whole batch (it acts for every instance; only its own instances take its actions, but
+ * it observes what every instance did, which is what a task-blind agent would see of them).
+ */
+function prepareRollin(env: BatchedEnv, rollin: Rollin, prng: Rng): PreparedRollin {
+  const n = env.numEnvs;
+  const K = env.numActions;
+  const comps: RollinComponent[] = typeof rollin === 'object' && 'mixture' in rollin ? rollin.mixture.map((m) => m.rollin) : [rollin];
+  const weights = typeof rollin === 'object' && 'mixture' in rollin ? rollin.mixture.map((m) => m.weight) : [1];
+  const compOf = new Int32Array(n);
+  if (comps.length > 1) {
+    const wrng = prng.split('mixture');
+    for (let i = 0; i < n; i++) compOf[i] = wrng.choice(weights);
+  }
+  const cum = new Float64Array(n * K);
+  const agents: (Agent | null)[] = comps.map((c, j) => {
+    if (typeof c !== 'object') return null;
+    const agent = makeAgent(c.algorithm, 'rollin.algorithm');
+    const r = agent.reset(env, prng.split(`agent${j}`));
+    if (r instanceof Promise) throw new IcrlError(`DPT roll-in: ${agent.name} resets asynchronously; roll-in algorithms must be synchronous`);
+    return agent;
+  });
+  const ones = new Float64Array(K).fill(1);
+  const alpha = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    const c = comps[compOf[i]];
+    if (c !== 'dirichlet' && c !== 'dirichlet-flat') continue;
+    let p: Float64Array;
+    let best = -1;
+    let w = 0;
+    if (c === 'dirichlet') {
+      p = prng.dirichlet(ones);
+      w = prng.int(11) / 10;
+      best = env.oracleAction(i);
+    } else {
+      alpha.fill(Math.exp(Math.log(0.1) + prng.uniform53() * Math.log(100)));
+      p = prng.dirichlet(alpha);
+    }
+    let acc = 0;
+    for (let a = 0; a < K; a++) {
+      acc += (1 - w) * p[a] + (a === best ? w : 0);
+      cum[i * K + a] = acc;
+    }
+    cum[i * K + K - 1] = Infinity; // rounding: the last arm takes the remainder
+  }
+  const agentActions = agents.map((a) => (a ? new Int32Array(n) : null));
+  return {
+    act(obs, out, arng) {
+      agents.forEach((a, j) => {
+        if (!a) return;
+        const r = a.act(obs, agentActions[j]!);
+        if (r instanceof Promise) throw new IcrlError(`DPT roll-in: ${a.name} acts asynchronously; roll-in algorithms must be synchronous`);
+      });
+      for (let i = 0; i < n; i++) {
+        const j = compOf[i];
+        const c = comps[j];
+        if (c === 'uniform') out[i] = arng.int(K);
+        else if (typeof c === 'object') out[i] = agentActions[j]![i];
+        else {
+          const u = arng.uniform53();
+          let a = 0;
+          while (u >= cum[i * K + a]) a++;
+          out[i] = a;
+        }
+      }
+    },
+    observe(actions, rewards, obs, terminated, truncated) {
+      for (const a of agents) a?.observe({ actions, rewards, obs, terminated, truncated });
+    },
+  };
 }
 
 /**

@@ -17,10 +17,17 @@
  * or mean squared error against the optimal action vector (continuous actions, point-robot).
  */
 import type { Rng } from '../core/rng.js';
-import { Linear, MLP, Module, type KVCache, type Tensor, concat, embedding, gatherRows, init, parameter, tensor } from '../nn/index.js';
+import { Linear, MLP, Module, type KVCache, type Tensor, add, concat, embedding, gatherRows, init, parameter, tensor } from '../nn/index.js';
 import type { ModelConfig } from '../train/config.js';
 import { Backbone } from './backbone.js';
 import { actFeatureSize, dptTokenSize, obsFeatureSize, type EnvDims } from './features.js';
+
+/** Count features of a context token: ln(n) / ln(500) and 1 / sqrt(n), n >= 1 its count. */
+export const COUNT_FEATURES = 2;
+export function writeCountFeatures(n: number, out: Float32Array, o: number): void {
+  out[o] = Math.log(n) / Math.log(500);
+  out[o + 1] = 1 / Math.sqrt(n);
+}
 
 export class DPTModel extends Module {
   readonly kind = 'dpt' as const;
@@ -29,6 +36,8 @@ export class DPTModel extends Module {
   readonly queryEmbed: Linear;
   readonly head: MLP;
   readonly backbone: Backbone;
+  /** Embedding of the count features (model.countFeatures), or null. */
+  readonly countEmbed: Linear | null;
   readonly tokenSize: number;
   readonly querySize: number;
   readonly outSize: number;
@@ -50,6 +59,17 @@ export class DPTModel extends Module {
     this.queryEmbed = new Linear(this.querySize, d, rng.split('query'));
     this.head = new MLP(2 * d, Math.round(cfg.headMult * d), rng.split('head'), 'gelu', this.outSize);
     this.backbone = new Backbone(cfg, contextLength + 1, false, rng.split('backbone'));
+    this.countEmbed = cfg.countFeatures ? new Linear(COUNT_FEATURES, d, rng.split('count')) : null;
+  }
+
+  /** Token embeddings [B, T, d] of context tokens whose counts start at first + 1. */
+  private embedTokens(tokens: Float32Array, B: number, T: number, first: number): Tensor {
+    const x = this.embed.forward(tensor(tokens.subarray(0, B * T * this.tokenSize), [B, T, this.tokenSize]));
+    if (!this.countEmbed) return x;
+    const f = new Float32Array(B * T * COUNT_FEATURES);
+    for (let t = 0; t < T; t++) writeCountFeatures(first + t + 1, f, t * COUNT_FEATURES);
+    for (let b = 1; b < B; b++) f.copyWithin(b * T * COUNT_FEATURES, 0, T * COUNT_FEATURES);
+    return add(x, this.countEmbed.forward(tensor(f, [B, T, COUNT_FEATURES])));
   }
 
   /**
@@ -58,7 +78,7 @@ export class DPTModel extends Module {
    */
   forwardAll(tokens: Float32Array, B: number, T: number, queries: Float32Array): Tensor {
     const d = this.cfg.dModel;
-    const x = this.embed.forward(tensor(tokens, [B, T, this.tokenSize]));
+    const x = this.embedTokens(tokens, B, T, 0);
     const s = embedding(this.start, new Int32Array(B), [B, 1]);
     const h = this.backbone.forward(concat([s, x], 1)).reshape([B * (T + 1), d]);
     const q = this.queryEmbed.forward(tensor(queries, [B, this.querySize]));
@@ -76,7 +96,8 @@ export class DPTModel extends Module {
 
   /** Inference: appends T transition tokens [B, T, tokenSize] to the cache; returns the last h [B, d]. */
   appendTokens(tokens: Float32Array, B: number, T: number, cache: KVCache): Tensor {
-    const h = this.backbone.forward(this.embed.forward(tensor(tokens, [B, T, this.tokenSize])), cache);
+    // the cache holds the start token and the transitions so far
+    const h = this.backbone.forward(this.embedTokens(tokens, B, T, cache.length - 1), cache);
     const d = this.cfg.dModel;
     if (T === 1) return h.reshape([B, d]);
     const rows = new Int32Array(B);
@@ -98,7 +119,7 @@ export class DPTModel extends Module {
   predictNaive(tokens: Float32Array, B: number, T: number, queries: Float32Array): Tensor {
     const d = this.cfg.dModel;
     const s = embedding(this.start, new Int32Array(B), [B, 1]);
-    const seq = T > 0 ? concat([s, this.embed.forward(tensor(tokens.subarray(0, B * T * this.tokenSize), [B, T, this.tokenSize]))], 1) : s;
+    const seq = T > 0 ? concat([s, this.embedTokens(tokens, B, T, 0)], 1) : s;
     const h = this.backbone.forward(seq);
     const rows = new Int32Array(B);
     for (let b = 0; b < B; b++) rows[b] = b * (T + 1) + T;

@@ -3,6 +3,7 @@
  * as a strict zod schema so that a typo in a config file is an error naming the file and field.
  */
 import { z } from 'zod';
+import { RollinSchema } from '../data/dpt.js';
 import { loadConfig, validateConfig } from '../core/config.js';
 
 const int = (min = 0) => z.number().int().min(min);
@@ -41,6 +42,12 @@ export const ModelConfigSchema = z
     ffnMult: pos().default(4),
     /** DPT only: hidden width of the query-fusion head, as a multiple of dModel. */
     headMult: pos().default(2),
+    /**
+     * DPT only: add to each context token an embedding of its count n (the number of transitions up to
+     * and including it): ln(n) / ln(500) and 1 / sqrt(n). Without it the model can only infer n from
+     * how much attention the start token takes, which blurs at long contexts.
+     */
+    countFeatures: z.boolean().default(false),
     moe: MoeConfigSchema.optional(),
   })
   .strict();
@@ -63,8 +70,11 @@ export const DptDataConfigSchema = z
     samples: int(1),
     /** Transitions per context. */
     contextLength: int(1),
-    /** Roll-in policy (default: dirichlet for bandits, uniform for MDPs). */
-    rollin: z.enum(['dirichlet', 'uniform']).optional(),
+    /**
+     * Roll-in policy (default: dirichlet for bandits, uniform for MDPs): dirichlet | dirichlet-flat |
+     * uniform | { algorithm: spec } | { mixture: [{ weight, rollin }] } (src/data/dpt.ts).
+     */
+    rollin: RollinSchema.optional(),
   })
   .strict();
 

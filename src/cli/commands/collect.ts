@@ -28,7 +28,7 @@ A config says what to collect:
   tasks: { count: 800, split: train, heldOut: 0.2, seed: 0 }   # or file: tasks.json
   algorithm: { kind: q-learning, initQ: 1, epsilon: 0.1 }        # histories
   steps: 20000                   # histories: steps per history
-  contextLength: 100             # dpt: transitions per in-context dataset (rollin: dirichlet | uniform)
+  contextLength: 100             # dpt: transitions per in-context dataset (rollin: dirichlet | dirichlet-flat | uniform | { algorithm } | { mixture })
   numEnvs: 256, shardSize: 1000, workers: 2, seed: 0, compression: 6   # gzip level
   out: runs/data/darkroom-ad
 Output: manifest.json, tasks.json and shard-NNNNN.h5 (layouts in docs/data.md). A run that was
