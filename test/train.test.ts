@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -143,6 +143,13 @@ describe('trainer', () => {
       writeFileSync(f, stringify(cfg));
       expect(() => loadTrainConfig(f)).toThrow(ConfigError);
       expect(() => loadTrainConfig(f)).toThrow(/bad\.yaml[\s\S]*optim\.leraningRate/);
+      const ad = { ...tinyDpt('y'), model: { kind: 'ad', layers: 1, dModel: 8, heads: 1, countFeatures: true } };
+      writeFileSync(f, stringify(ad));
+      expect(() => loadTrainConfig(f)).toThrow(/model\.countFeatures/);
+      const roll = tinyDpt('z') as { data: { dpt: Record<string, unknown> } };
+      roll.data.dpt.rollin = { mixture: [{ weight: 1, rollin: 'thompson' }] };
+      writeFileSync(f, stringify(roll));
+      expect(() => loadTrainConfig(f)).toThrow(/data\.dpt\.rollin/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -155,6 +162,9 @@ describe('trainer', () => {
         const c = loadTrainConfig(f);
         expect(c.model.kind).toBe(name.includes('ad-') ? 'ad' : 'dpt');
       }
+    }
+    for (const f of readdirSync(join(root, 'configs')).filter((n) => /^(dpt|ad|t2mir)-.*\.yaml$/.test(n))) {
+      expect(() => loadTrainConfig(join(root, 'configs', f)), f).not.toThrow();
     }
   });
 });

@@ -155,7 +155,10 @@ export const TrainConfigSchema = z
     /** Checkpoints kept on disk (the newest ones). */
     keepCheckpoints: int(1).default(2),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.model.countFeatures && c.model.kind !== 'dpt') ctx.addIssue({ code: 'custom', path: ['model', 'countFeatures'], message: 'count features are a DPT option (AD has learned positions)' });
+  });
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
