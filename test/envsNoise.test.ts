@@ -2,19 +2,11 @@
 // word-at-a-time formulas the environments used before, with either block generator.
 import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
-import { Rng, rngBackend, setRngBackend, type RngBackend } from '../src/core/rng.js';
+import { Rng } from '../src/core/rng.js';
 import { getFamily } from '../src/envs/index.js';
 import type { BatchedEnv } from '../src/envs/types.js';
+import { withBackend } from './helpers/rngBackend.js';
 
-function withBackend<T>(b: RngBackend, f: () => T): T {
-  const before = rngBackend();
-  setRngBackend(b);
-  try {
-    return f();
-  } finally {
-    setRngBackend(before);
-  }
-}
 
 const CASES: [string, Record<string, unknown>, string][] = [
   ['bandit', {}, 'bandit-noise'],

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { existsSync } from 'node:fs';
-import { Rng, philox4x32, philoxBlocks, mulhi, rngBackend, rngWasmPath, setRngBackend, type RngBackend, type RngState } from '../src/core/rng.js';
+import { Rng, philox4x32, philoxBlocks, mulhi, rngBackend, rngWasmPath, type RngBackend, type RngState } from '../src/core/rng.js';
+import { withBackend } from './helpers/rngBackend.js';
 
 describe('Philox4x32-10', () => {
   // Known-answer vectors of the Random123 distribution (kat_vectors, philox4x32 with 10 rounds).
@@ -179,15 +180,6 @@ class OneBlockStream {
   }
 }
 
-function withBackend<T>(b: RngBackend, f: () => T): T {
-  const before = rngBackend();
-  setRngBackend(b);
-  try {
-    return f();
-  } finally {
-    setRngBackend(before);
-  }
-}
 
 const BACKENDS: RngBackend[] = ['wasm', 'reference'];
 
