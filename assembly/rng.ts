@@ -3,6 +3,9 @@
 // 32 x 32 -> 64-bit products come exact from i64x2.extmul. The module has its own small,
 // non-shared memory; results are written at outPtr(). The TypeScript reference (and the fallback
 // when this module is missing) is philox4x32 in src/core/rng.ts; the two must agree word for word.
+// The module also holds the Box-Muller kernel of the environments' reward noise (end of this file).
+
+import { fdlibmLog, fdlibmSin, fdlibmCos, sinCos, sinOut, cosOut, logX2, sinCosX2, sinX2, cosX2, rareX2 } from './fdlibm';
 
 const M0: u32 = 0xd2511f53;
 const M1: u32 = 0xcd9e8d57;
@@ -107,4 +110,106 @@ function store4(out: usize, x0: v128, x1: v128, x2: v128, x3: v128): void {
   v128.store(out + 16, i8x16.shuffle(a, d, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31));
   v128.store(out + 32, i8x16.shuffle(e, f, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
   v128.store(out + 48, i8x16.shuffle(e, f, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Box-Muller deviates for the environments' reward noise, with fdlibm's log, sin and cos (exact ports
+// of what V8 computes for Math.log, Math.sin and Math.cos; see fdlibm.ts). The words go to wordsPtr()
+// (written by the caller), the deviates come out at deviatesPtr(), both after the Philox buffer.
+
+/** Deviates (and words) one boxMuller call may handle. */
+const MAX_DEVIATES: i32 = 4096;
+
+export function maxDeviates(): i32 {
+  return MAX_DEVIATES;
+}
+
+/** Byte address of the input words (MAX_DEVIATES u32). */
+export function wordsPtr(): usize {
+  return outPtr() + (<usize>MAX_BLOCKS << 4);
+}
+
+/** Byte address of the output deviates (MAX_DEVIATES f64). */
+export function deviatesPtr(): usize {
+  return wordsPtr() + (<usize>MAX_DEVIATES << 2);
+}
+
+/**
+ * For each pair of words (w0, w1) at wordsPtr(), j = 0, 2, 4, ... < count (count even, at most
+ * maxDeviates()), writes d_j = r cos(th) and d_{j+1} = r sin(th) at deviatesPtr(), where
+ * u1 = 1 - w0 2^-32, u2 = w1 2^-32, r = sd sqrt(-2 log(u1)), th = 2 pi u2: the operations of
+ * addGaussianNoise (src/envs/common.ts) in its order, with Math.log, Math.cos and Math.sin.
+ */
+export function boxMuller(count: i32, sd: f64): void {
+  if (count > MAX_DEVIATES) count = MAX_DEVIATES;
+  let wp = wordsPtr();
+  let dp = deviatesPtr();
+  const end = wp + (<usize>(count & ~1) << 2);
+  const INV32 = f64x2.splat(1.0 / 4294967296.0);
+  const ONE = f64x2.splat(1.0);
+  const MINUS_TWO = f64x2.splat(-2.0);
+  const TWO_PI = f64x2.splat(2 * Math.PI);
+  const SD = f64x2.splat(sd);
+  // two pairs at a time (f64x2); a pair the two-lane code cannot do exactly is redone one by one
+  while (wp + 16 <= end) {
+    const words = v128.load(wp); // u1 word, u2 word, u1 word, u2 word
+    const w1 = f64x2.convert_low_i32x4_u(i8x16.shuffle(words, words, 0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11));
+    const w2 = f64x2.convert_low_i32x4_u(i8x16.shuffle(words, words, 4, 5, 6, 7, 12, 13, 14, 15, 4, 5, 6, 7, 12, 13, 14, 15));
+    const u1 = f64x2.sub(ONE, f64x2.mul(w1, INV32));
+    const u2 = f64x2.mul(w2, INV32);
+    rareX2 = i64x2.splat(0);
+    const r = f64x2.mul(SD, f64x2.sqrt(f64x2.mul(MINUS_TWO, logX2(u1))));
+    sinCosX2(f64x2.mul(TWO_PI, u2));
+    const rc = f64x2.mul(r, cosX2);
+    const rs = f64x2.mul(r, sinX2);
+    v128.store(dp, i8x16.shuffle(rc, rs, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
+    v128.store(dp, i8x16.shuffle(rc, rs, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31), 16);
+    if (v128.any_true(rareX2)) {
+      boxMullerPair(wp, dp, sd);
+      boxMullerPair(wp + 8, dp + 16, sd);
+    }
+    wp += 16;
+    dp += 32;
+  }
+  if (wp < end) boxMullerPair(wp, dp, sd);
+}
+
+/** One pair with the scalar functions. */
+// @ts-ignore: decorator
+@inline
+function boxMullerPair(wp: usize, dp: usize, sd: f64): void {
+  const INV32: f64 = 1.0 / 4294967296.0;
+  const TWO_PI: f64 = 2 * Math.PI;
+  const u1 = 1 - <f64>load<u32>(wp) * INV32;
+  const u2 = <f64>load<u32>(wp, 4) * INV32;
+  const r = sd * Math.sqrt(-2 * fdlibmLog(u1));
+  sinCos(TWO_PI * u2);
+  store<f64>(dp, r * cosOut);
+  store<f64>(dp, r * sinOut, 8);
+}
+
+/** boxMuller with the scalar functions only (for the tests). */
+export function boxMullerScalar(count: i32, sd: f64): void {
+  if (count > MAX_DEVIATES) count = MAX_DEVIATES;
+  let wp = wordsPtr();
+  let dp = deviatesPtr();
+  const end = wp + (<usize>(count & ~1) << 2);
+  while (wp < end) {
+    boxMullerPair(wp, dp, sd);
+    wp += 8;
+    dp += 16;
+  }
+}
+
+/** fdlibm log, sin and cos one value at a time (for the tests that compare them with Math.*). */
+export function mathLog(x: f64): f64 {
+  return fdlibmLog(x);
+}
+
+export function mathSin(x: f64): f64 {
+  return fdlibmSin(x);
+}
+
+export function mathCos(x: f64): f64 {
+  return fdlibmCos(x);
 }

@@ -9,7 +9,8 @@
  * counter + j), by a WebAssembly SIMD kernel (`assembly/rng.ts`, compiled to build/core/rng.wasm)
  * when it is built, otherwise by {@link philox4x32} below, which stays the reference. Generating
  * ahead changes nothing observable: every draw, and the state that {@link Rng.getState} reports, is
- * the same as drawing one block at a time.
+ * the same as drawing one block at a time. The same module holds the Box-Muller kernel of the
+ * environments' reward noise ({@link normalKernel}).
  */
 import { readFileSync } from 'node:fs';
 
@@ -90,6 +91,27 @@ interface RngKernel {
   /** the kernel's output buffer: maxBlocks * 4 words */
   view: Uint32Array;
   maxBlocks: number;
+  /** the Box-Muller kernel of the same module (null in a module built before it) */
+  normal: NormalKernel | null;
+}
+
+/**
+ * Box-Muller in the RNG's WebAssembly module, with exact ports of fdlibm's log, sin and cos
+ * (`assembly/fdlibm.ts`): for count words in words[0..count) (count even, at most `max`),
+ * `boxMuller(count, sd)` writes deviates[j] = r cos(th), deviates[j + 1] = r sin(th) for each pair
+ * j = 0, 2, ..., with u1 = 1 - words[j] 2^-32, u2 = words[j + 1] 2^-32, r = sd sqrt(-2 log(u1)),
+ * th = 2 pi u2, bit for bit what those formulas give with Math.log, Math.cos and Math.sin on Node.js
+ * 20 (V8's fdlibm). `words` and `deviates` are views of the module's memory.
+ */
+export interface NormalKernel {
+  boxMuller: (count: number, sd: number) => void;
+  words: Uint32Array;
+  deviates: Float64Array;
+  max: number;
+  /** fdlibm log, sin and cos one value at a time (for tests) */
+  log: (x: number) => number;
+  sin: (x: number) => number;
+  cos: (x: number) => number;
 }
 
 /** Which block generator an {@link Rng} uses: the WebAssembly SIMD kernel or the TypeScript reference. */
@@ -123,9 +145,29 @@ function loadKernel(): RngKernel | null {
       outPtr: () => number;
       maxBlocks: () => number;
       philoxFill: RngKernel['fill'];
+      boxMuller?: NormalKernel['boxMuller'];
+      maxDeviates: () => number;
+      wordsPtr: () => number;
+      deviatesPtr: () => number;
+      mathLog: NormalKernel['log'];
+      mathSin: NormalKernel['sin'];
+      mathCos: NormalKernel['cos'];
     };
     const maxBlocks = ex.maxBlocks();
-    return { fill: ex.philoxFill, view: new Uint32Array(ex.memory.buffer, ex.outPtr(), maxBlocks * 4), maxBlocks };
+    let normal: NormalKernel | null = null;
+    if (ex.boxMuller) {
+      const max = ex.maxDeviates();
+      normal = {
+        boxMuller: ex.boxMuller,
+        words: new Uint32Array(ex.memory.buffer, ex.wordsPtr(), max),
+        deviates: new Float64Array(ex.memory.buffer, ex.deviatesPtr(), max),
+        max,
+        log: ex.mathLog,
+        sin: ex.mathSin,
+        cos: ex.mathCos,
+      };
+    }
+    return { fill: ex.philoxFill, view: new Uint32Array(ex.memory.buffer, ex.outPtr(), maxBlocks * 4), maxBlocks, normal };
   } catch (e) {
     kernelError = `cannot instantiate ${rngWasmPath().pathname}: ${(e as Error).message}`;
     return null;
@@ -151,6 +193,15 @@ export function setRngBackend(backend: RngBackend): RngBackend {
 /** The block generator in use. */
 export function rngBackend(): RngBackend {
   return getKernel() ? 'wasm' : 'reference';
+}
+
+/**
+ * The Box-Muller kernel ({@link NormalKernel}) when the WebAssembly module is in use (backend
+ * 'wasm'), else null: callers then compute the same numbers with Math.log, Math.cos and Math.sin.
+ */
+export function normalKernel(): NormalKernel | null {
+  const k = getKernel();
+  return k ? k.normal : null;
 }
 
 /** Why the kernel is not in use ('' when it is). */

@@ -8,7 +8,7 @@ import { OutOfSpaceError } from '../core/errors.js';
 import { validateConfig } from '../core/config.js';
 import type { Task, TaskSpace } from '../tasks/taskSpace.js';
 import type { ActionArray } from './types.js';
-import type { Rng } from '../core/rng.js';
+import { normalKernel, type Rng } from '../core/rng.js';
 
 /** Parses family options with a strict zod schema; an unknown or bad option raises a ConfigError naming it. */
 export function parseOptions<S extends z.ZodType>(family: string, schema: S, options: Record<string, unknown> | undefined): z.output<S> {
@@ -133,11 +133,28 @@ const SMALL_BATCH = 16;
  * uniforms (one RNG word per deviate, half of what `Rng.normal` draws with 53-bit uniforms; 32 bits
  * cap |z| at 6.66, far beyond what a reward noise needs). `mean` is read through `index`. The words
  * come in bulk from `rng.fillU32`, in the order one `rng.uniform()` per uniform would draw them
- * (u1, u2 of each pair; an odd n draws a last full pair and drops its sine).
+ * (u1, u2 of each pair; an odd n draws a last full pair and drops its sine). With the RNG's
+ * WebAssembly module in use, Box-Muller runs there (`normalKernel`, fdlibm's log, sin and cos ported
+ * bit for bit), giving the same numbers as the Math.* loop below, which stays the reference.
  */
 export function addGaussianNoise(rng: Rng, sd: number, n: number, base: Float64Array, index: Int32Array, stride: number, out: Float32Array): void {
   const TWO_PI = 2 * Math.PI;
   const words = n + (n & 1);
+  const kern = words >= SMALL_BATCH ? normalKernel() : null;
+  if (kern) {
+    // the same formulas in WebAssembly (fdlibm's log, sin and cos, bit for bit those of Math.*)
+    const kw = kern.words;
+    const dev = kern.deviates;
+    const chunk = Math.min(NOISE_CHUNK, kern.max);
+    for (let start = 0; start < words; start += chunk) {
+      const c = Math.min(chunk, words - start);
+      rng.fillU32(kw, c);
+      kern.boxMuller(c, sd);
+      const stop = Math.min(n, start + c);
+      for (let i = start, j = 0; i < stop; i++, j++) out[i] = base[i * stride + index[i]] + dev[j];
+    }
+    return;
+  }
   const w = noiseWords;
   if (words < SMALL_BATCH) {
     // a few instances: the words one by one (a bulk fill costs more than it saves here)
