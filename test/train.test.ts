@@ -146,6 +146,8 @@ describe('trainer', () => {
       const ad = { ...tinyDpt('y'), model: { kind: 'ad', layers: 1, dModel: 8, heads: 1, countFeatures: true } };
       writeFileSync(f, stringify(ad));
       expect(() => loadTrainConfig(f)).toThrow(/model\.countFeatures/);
+      writeFileSync(f, stringify({ ...tinyDpt('v'), eval: { every: 0, validationBatches: 0 } }));
+      expect(() => loadTrainConfig(f)).toThrow(/eval\.validationBatches/);
       const roll = tinyDpt('z') as { data: { dpt: Record<string, unknown> } };
       roll.data.dpt.rollin = { mixture: [{ weight: 1, rollin: 'thompson' }] };
       writeFileSync(f, stringify(roll));

@@ -278,7 +278,7 @@ export function validationLoss(model: InContextModel, data: TrainingData, cfg: T
   const rng = root.split('validation');
   const B = Math.min(cfg.optim.batchSize, 64);
   let total = 0;
-  const batches = 2;
+  const batches = cfg.eval.validationBatches;
   model.eval();
   for (let i = 0; i < batches; i++) {
     const batch = data.sample(rng, B, 'val', false);
