@@ -186,5 +186,9 @@ describe('DPT roll-ins', () => {
     expect(RollinSchema.safeParse('thompson').success).toBe(false);
     expect(RollinSchema.safeParse({ mixture: [] }).success).toBe(false);
     expect(() => gen({ algorithm: { kind: 'nope' } })).toThrow(/rollin\.algorithm\.kind/);
+    const robot = getFamily('point-robot');
+    const env = robot.make(2, {}, new Rng(0));
+    const tasks = [0, 1].map((i) => robot.taskSpace({}).sample(new Rng(i)));
+    expect(() => generateDptSamples(env, tasks, 4, 'dirichlet-flat', new Rng(0), 0)).toThrow(/continuous actions/);
   });
 });

@@ -63,7 +63,10 @@ export function generateDptSamples(env: BatchedEnv, tasks: Task[], T: number, ro
   if (tasks.length !== n) throw new IcrlError(`DPT: ${tasks.length} tasks for ${n} instances`);
   const d = env.obsDim;
   const K = env.numActions;
-  if (K === 0) return generateContinuous(env, tasks, T, rng, firstTask);
+  if (K === 0) {
+    if (rollin !== 'uniform') throw new IcrlError(`DPT: ${env.family} has continuous actions; its roll-in is uniform in the action box (got ${JSON.stringify(rollin)})`);
+    return generateContinuous(env, tasks, T, rng, firstTask);
+  }
   const ds = allocDptDataset(n, T, d, K, 0);
   env.setTasks(tasks);
   env.reset(rng.split('env').nextU32());
