@@ -155,8 +155,9 @@ interface PreparedRollin {
 function prepareRollin(env: BatchedEnv, rollin: Rollin, prng: Rng): PreparedRollin {
   const n = env.numEnvs;
   const K = env.numActions;
-  const comps: RollinComponent[] = typeof rollin === 'object' && 'mixture' in rollin ? rollin.mixture.map((m) => m.rollin) : [rollin];
-  const weights = typeof rollin === 'object' && 'mixture' in rollin ? rollin.mixture.map((m) => m.weight) : [1];
+  const mix = typeof rollin === 'object' && 'mixture' in rollin ? rollin.mixture : [{ weight: 1, rollin }];
+  const comps = mix.map((m) => m.rollin);
+  const weights = mix.map((m) => m.weight);
   const compOf = new Int32Array(n);
   if (comps.length > 1) {
     const wrng = prng.split('mixture');
