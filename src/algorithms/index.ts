@@ -29,6 +29,7 @@ export * from './bandits.js';
 export * from './linear.js';
 export * from './qlearning.js';
 export * from './rmax.js';
+export * from './posterior.js';
 
 export type AgentSpec = { kind: string } & Record<string, unknown>;
 

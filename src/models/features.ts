@@ -16,6 +16,7 @@
  */
 import type { BatchedEnv } from '../envs/types.js';
 import type { BoxSpaceSpec } from '../core/spaces.js';
+import { IcrlError } from '../core/errors.js';
 
 export interface EnvDims {
   family: string;
@@ -141,6 +142,18 @@ export function writeDptToken(d: EnvDims, s: ArrayLike<number>, so: number, a: A
     w += d.numActions;
   }
   return writeObs(d, s2, s2o, out, w);
+}
+
+/**
+ * Reads back the discrete action and the reward of the DPT context token that starts at
+ * tokens[o] (the inverse of {@link writeDptToken} for those two fields); action -1 if none is set.
+ */
+export function readDptTokenActionReward(d: EnvDims, tokens: ArrayLike<number>, o: number): { action: number; reward: number } {
+  if (d.numActions === 0) throw new IcrlError('readDptTokenActionReward: discrete actions only');
+  const w = o + obsFeatureSize(d);
+  let action = -1;
+  for (let a = 0; a < d.numActions; a++) if (tokens[w + a] === 1) action = a;
+  return { action, reward: tokens[w + d.numActions] };
 }
 
 /** Width of a DPT context token. */

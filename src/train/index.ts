@@ -9,3 +9,4 @@ export { computeLoss, type LossParts } from './loss.js';
 export { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
 export { MetricsWriter, readMetrics, type MetricRecord } from './metrics.js';
 export type { Batch, AdBatch, DptBatch, TrainingData } from './batches.js';
+export { comparePosterior, type PosteriorOptions, type PosteriorReport, type PosteriorBin } from './posterior.js';
