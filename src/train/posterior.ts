@@ -89,6 +89,7 @@ export function comparePosterior(models: InContextModel[], data: TrainingData, o
   const counts = new Float64Array(K);
   const sums = new Float64Array(K);
   const scratch = new Float64Array(2 * K * (opts.grid ?? 400));
+  const wasTraining = models.map((m) => m.training);
   for (const m of models) m.eval();
   try {
     for (let it = 0; it < batches; it++) {
@@ -138,7 +139,7 @@ export function comparePosterior(models: InContextModel[], data: TrainingData, o
       }
     }
   } finally {
-    for (const m of models) m.train();
+    models.forEach((m, i) => m.train(wasTraining[i]));
   }
   for (const x of [...bins, overall]) {
     if (x.count === 0) continue;
