@@ -89,11 +89,17 @@ function tinyConfig(family = 'bandit'): TrainConfigInput {
   };
 }
 
+/** The tiny config's data (built as icrl train builds it) and an untrained model for it. */
+async function tinyDataAndModel(family = 'bandit') {
+  const cfg = parseTrainConfig(tinyConfig(family));
+  const data = await buildTrainingData(cfg, process.cwd(), new Rng(cfg.seed).split('data-build'), () => {});
+  const model = buildModel({ model: cfg.model, dims: data.dims, contextLength: data.contextLength }, new Rng(1));
+  return { data, model };
+}
+
 describe('comparePosterior', () => {
   it('reports the exact posterior floor and a non-negative KL per range of context lengths', async () => {
-    const cfg = parseTrainConfig(tinyConfig());
-    const data = await buildTrainingData(cfg, process.cwd(), new Rng(cfg.seed).split('data-build'), () => {});
-    const model = buildModel({ model: cfg.model, dims: data.dims, contextLength: data.contextLength }, new Rng(1));
+    const { data, model } = await tinyDataAndModel();
     const rep = comparePosterior([model], data, { batches: 2, batchSize: 8, every: 1, binEdges: [1, 4, 13] });
     expect(rep.contexts).toBe(16);
     expect(rep.bins.map((b) => [b.from, b.to, b.count])).toEqual([
@@ -114,9 +120,7 @@ describe('comparePosterior', () => {
   });
 
   it('refuses data it cannot compare', async () => {
-    const cfg = parseTrainConfig(tinyConfig('darkroom'));
-    const data = await buildTrainingData(cfg, process.cwd(), new Rng(cfg.seed).split('data-build'), () => {});
-    const model = buildModel({ model: cfg.model, dims: data.dims, contextLength: data.contextLength }, new Rng(1));
+    const { data, model } = await tinyDataAndModel('darkroom');
     expect(() => comparePosterior([model], data)).toThrow(IcrlError);
     expect(() => comparePosterior([model], data)).toThrow(/bandit family only/);
   });
@@ -126,12 +130,9 @@ describe('icrl posterior', () => {
   it('prints the comparison of a saved model as JSON, and a clear error for an MDP config', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-posterior-'));
     try {
-      const cfgInput = tinyConfig();
-      const cfg = parseTrainConfig(cfgInput);
-      const data = await buildTrainingData(cfg, process.cwd(), new Rng(cfg.seed).split('data-build'), () => {});
-      const model = buildModel({ model: cfg.model, dims: data.dims, contextLength: data.contextLength }, new Rng(1));
+      const { data, model } = await tinyDataAndModel();
       saveInContextModel(join(dir, 'model'), model);
-      writeFileSync(join(dir, 'tiny.yaml'), stringify(cfgInput));
+      writeFileSync(join(dir, 'tiny.yaml'), stringify(tinyConfig()));
       const cli = join(process.cwd(), 'bin', 'icrl.js');
       const r = spawnSync(process.execPath, [cli, 'posterior', join(dir, 'tiny.yaml'), join(dir, 'model'), '--batches', '2', '--batch-size', '8', '--json'], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
