@@ -922,3 +922,57 @@ export function accum(x: usize, y: usize, n: i32, accumulate: i32): void {
     store<f32>(y + o, load<f32>(y + o) + load<f32>(x + o));
   }
 }
+
+// --------------------------------------------------------------------------------------------
+// batched matrix multiply and ReLU (many independent small networks: a leading learner axis)
+
+/**
+ * gemm for items [i0, i1) of a batch: item i reads A at a + 4 i sA, B at b + 4 i sB, bias (0 for
+ * none) at bias + 4 i sBias and writes C at c + 4 i sC (strides in elements; 0 shares an operand).
+ * Each item is computed exactly as one `gemm` call on it, so splitting a batch between threads
+ * never changes a result.
+ */
+export function gemmBatched(
+  i0: i32, i1: i32, M: i32, N: i32, K: i32, a: usize, sA: i32, rsA: i32, csA: i32, b: usize, sB: i32, ldb: i32, c: usize, sC: i32, ldc: i32, accumulate: i32, bias: usize, sBias: i32,
+): void {
+  for (let i = i0; i < i1; i++) {
+    const bi = bias ? bias + ((<usize>i * sBias) << 2) : 0;
+    gemm(M, N, K, a + ((<usize>i * sA) << 2), rsA, csA, b + ((<usize>i * sB) << 2), ldb, c + ((<usize>i * sC) << 2), ldc, accumulate, bi);
+  }
+}
+
+/** y[i] = x[i] > 0 ? x[i] : 0 (NaN gives 0, as the TypeScript reference); x and y may be the same */
+export function relu(x: usize, y: usize, n: i32): void {
+  const n4 = n & ~3;
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(y + o, v128.and(v, f32x4.gt(v, z)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > 0 ? v : 0);
+  }
+}
+
+/** dx[i] (+)= y[i] > 0 ? dy[i] : 0, with y the ReLU's output */
+export function reluBackward(y: usize, dy: usize, dx: usize, n: i32, accumulate: i32): void {
+  const n4 = n & ~3;
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    let g = v128.and(v128.load(dy + o), f32x4.gt(v128.load(y + o), z));
+    if (accumulate) g = f32x4.add(g, v128.load(dx + o));
+    v128.store(dx + o, g);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    let g: f32 = load<f32>(y + o) > 0 ? load<f32>(dy + o) : 0;
+    if (accumulate) g += load<f32>(dx + o);
+    store<f32>(dx + o, g);
+  }
+}

@@ -155,6 +155,56 @@ describe('WebAssembly kernels agree with the reference', () => {
     }
   });
 
+  // a leading learner axis with a per-item bias: few items (split inside each), many items (whole
+  // items split between threads), transposed operands; each item must also equal the item alone
+  for (const [M, N, K, batch] of [
+    [37, 45, 23, 3],
+    [256, 64, 64, 16],
+    [64, 1, 256, 16],
+  ] as const)
+    for (const [transA, transB] of [
+      [false, false],
+      [false, true],
+      [true, false],
+    ] as const)
+      it(`batched gemm with per-item bias M=${M} N=${N} K=${K} batch=${batch} transA=${transA} transB=${transB}`, () => {
+        const a = buf(batch * M * K);
+        const b = buf(batch * K * N);
+        const bias = transA ? null : buf(batch * N);
+        const args = { transA, transB, M, N, K, a, b, accumulate: false, bias, strideBias: N, batch, strideA: M * K, strideB: K * N, strideC: M * N };
+        const cw = buf(batch * M * N);
+        const cr = buf(batch * M * N);
+        wasm().gemm({ ...args, c: cw });
+        referenceKernels.gemm({ ...args, c: cr });
+        expect(maxRelErr(cw, cr)).toBeLessThan(1e-5);
+        const i = batch - 1;
+        const one = buf(M * N);
+        const sub = (x: Float32Array, n: number) => x.subarray(i * n, (i + 1) * n);
+        wasm().gemm({ ...args, a: sub(a, M * K), b: sub(b, K * N), bias: bias ? sub(bias, N) : null, batch: 1, c: one });
+        expect([...one]).toEqual([...sub(cw, M * N)]);
+      });
+
+  it('ReLU forward and backward', () => {
+    for (const n of [7, 4096 * 20 + 3]) {
+      const x = buf(n);
+      x[0] = -0;
+      x[1] = Number.NaN;
+      const yw = buf(n);
+      const yr = buf(n);
+      wasm().relu(x, yw, n);
+      referenceKernels.relu(x, yr, n);
+      expect([...yw]).toEqual([...yr]);
+      const dy = buf(n);
+      for (const acc of [false, true]) {
+        const dw = buf(n);
+        const dr = copy(dw);
+        wasm().reluBackward(yw, dy, dw, n, acc);
+        referenceKernels.reluBackward(yr, dy, dr, n, acc);
+        expect([...dw]).toEqual([...dr]);
+      }
+    }
+  });
+
   it('AdamW update', () => {
     const n = 1003;
     const p = buf(n);

@@ -54,6 +54,15 @@ function gradcheck(op: Op, inputs: Tensor[], seed = 1, eps = 1e-2): number {
 
 const rng = new Rng(7);
 const r = (...shape: number[]) => randTensor(rng, shape);
+/** inputs drawn again until no value of `pre` lies within 0.05 of a kink (finite differences straddle kinks) */
+function awayFromKinks(make: () => Tensor[], pre: Op, kinks: number[]): Tensor[] {
+  for (;;) {
+    const xs = make();
+    const z = nn.noGrad(() => pre(xs)).data;
+    if (!z.some((v) => kinks.some((k) => Math.abs(v - k) < 0.05))) return xs;
+  }
+}
+const fixedNoise = randTensor(new Rng(5), [24]).toArray();
 
 const cases: [string, Op, () => Tensor[]][] = [
   ['add', ([a, b]) => nn.add(a, b), () => [r(3, 4), r(3, 4)]],
@@ -105,6 +114,24 @@ const cases: [string, Op, () => Tensor[]][] = [
   ['mse weighted', ([x, y]) => nn.mse(x, y, new Float32Array([1, 0, 2, 1, 1, 1])), () => [r(2, 3), r(2, 3)]],
   ['loadBalancingLoss', ([x]) => nn.loadBalancingLoss(nn.softmax(x), new Int32Array([0, 1, 1, 2, 2, 2])), () => [r(3, 4)]],
   ['infoNCE', ([a, b]) => nn.infoNCE(a, b, 0.5), () => [r(4, 3), r(4, 3)]],
+  ['batchedLinear', ([x, w, b]) => nn.batchedLinear(x, w, b), () => [r(3, 5, 4), r(3, 4, 6), r(3, 6)]],
+  ['batchedLinear relu', ([x, w, b]) => nn.batchedLinear(x, w, b, 'relu'), () => awayFromKinks(() => [r(2, 7, 3), r(2, 3, 9), r(2, 9)], ([x, w, b]) => nn.batchedLinear(x, w, b), [0])],
+  ['batchedLinear no bias', ([x, w]) => nn.batchedLinear(x, w), () => [r(4, 2, 3), r(4, 3, 1)]],
+  ['minimum', ([a, b]) => nn.minimum(a, b), () => [r(3, 4), r(3, 4)]],
+  ['maximum', ([a, b]) => nn.maximum(a, b), () => [r(3, 4), r(3, 4)]],
+  ['clamp', ([a]) => nn.clamp(a, -0.5, 0.7), () => awayFromKinks(() => [r(12)], ([a]) => a, [-0.5, 0.7])],
+  [
+    'tanhGaussian action and logProb',
+    ([m, s]) => {
+      const { action, logProb } = nn.tanhGaussian(m, s, fixedNoise, { scale: [0.5, 2, 1], bias: [0, 1, -1] });
+      return nn.concat([action, logProb], -1);
+    },
+    () => [nn.scale(r(2, 4, 3), 0.5), nn.scale(r(2, 4, 3), 0.3)],
+  ],
+  ['gaussianLogProb (broadcast log-std)', ([x, m, s]) => nn.gaussianLogProb(x, m, s), () => [r(2, 3, 4), r(2, 3, 4), nn.scale(r(2, 1, 4), 0.5)]],
+  ['gaussianEntropy', ([s]) => nn.gaussianEntropy(s), () => [r(2, 1, 4)]],
+  ['categoricalLogProb', ([x]) => nn.categoricalLogProb(x, [1, 0, 4, 2, 2, 3]), () => [r(2, 3, 5)]],
+  ['categoricalEntropy', ([x]) => nn.categoricalEntropy(x), () => [r(2, 3, 5)]],
 ];
 
 describe('finite-difference gradient checks', () => {

@@ -39,7 +39,12 @@ export {
   causalSelfAttention,
   causalAttention,
   topk,
+  batchedLinear,
+  minimum,
+  maximum,
+  clamp,
 } from './ops.js';
+export { tanhGaussian, gaussianLogProb, gaussianEntropy, categoricalLogProb, categoricalEntropy, type TanhGaussianOptions } from './distributions.js';
 export { crossEntropy, mse, loadBalancingLoss, infoNCE } from './losses.js';
 export {
   Module,

@@ -823,3 +823,104 @@ export function topk(x: Tensor, k: number): { values: Tensor; indices: Int32Arra
 export function recording(): boolean {
   return isGradEnabled();
 }
+
+// ---------------------------------------------------------------------------------------------
+// many independent networks at once (a leading learner axis), min / max / clamp
+
+/**
+ * N independent linear layers at once: x [N, B, in], w [N, in, out], b [N, out] (or null) ->
+ * [N, B, out], item i being x[i] w[i] + b[i] (one batched matrix multiply with a per-item fused
+ * bias). `activation: 'relu'` applies a ReLU in the same op (its backward masks by the output).
+ * Each item is computed exactly as it would be alone, so item i does not depend on N.
+ */
+export function batchedLinear(x: Tensor, w: Tensor, b?: Tensor | null, activation: 'none' | 'relu' = 'none'): Tensor {
+  if (x.ndim !== 3 || w.ndim !== 3 || x.shape[0] !== w.shape[0] || x.shape[2] !== w.shape[1])
+    throw shapeError('batchedLinear', `input ${shapeStr(x.shape)} ([N, B, in]) does not match weight ${shapeStr(w.shape)} ([N, in, out])`);
+  const [N, B, inF] = x.shape;
+  const outF = w.shape[2];
+  if (b && (b.ndim !== 2 || b.shape[0] !== N || b.shape[1] !== outF)) throw shapeError('batchedLinear', `bias ${shapeStr(b.shape)} does not match weight ${shapeStr(w.shape)} (expected [${N}, ${outF}])`);
+  if (activation !== 'none' && activation !== 'relu') throw new IcrlError(`batchedLinear: activation must be "none" or "relu", got "${String(activation)}"`, 'CONFIG');
+  const y = empty([N, B, outF]);
+  const k = kernels();
+  k.gemm({ transA: false, transB: false, M: B, N: outF, K: inF, a: x.data, b: w.data, c: y.data, accumulate: false, bias: b ? b.data : null, strideBias: outF, batch: N, strideA: B * inF, strideB: inF * outF, strideC: B * outF });
+  if (activation === 'relu') k.relu(y.data, y.data, y.size);
+  if (record(x, w, b))
+    setNode(y, activation === 'relu' ? 'batchedLinearRelu' : 'batchedLinear', b ? [x, w, b] : [x, w], (g) => {
+      const kk = kernels();
+      let gzT: Tensor | null = null;
+      let gz = g;
+      if (activation === 'relu') {
+        gzT = empty([N, B, outF]);
+        gz = gzT.data;
+        kk.reluBackward(y.data, g, gz, gz.length, false);
+      }
+      if (x.requiresGrad) {
+        const [gx, acc] = gradTarget(x);
+        kk.gemm({ transA: false, transB: true, M: B, N: inF, K: outF, a: gz, b: w.data, c: gx, accumulate: acc, batch: N, strideA: B * outF, strideB: inF * outF, strideC: B * inF });
+      }
+      if (w.requiresGrad) {
+        const [gw, acc] = gradTarget(w);
+        kk.gemm({ transA: true, transB: false, M: inF, N: outF, K: B, a: x.data, b: gz, c: gw, accumulate: acc, batch: N, strideA: B * inF, strideB: B * outF, strideC: inF * outF });
+      }
+      if (b && b.requiresGrad) {
+        const gb = gradZeroed(b);
+        for (let i = 0; i < N; i++) kk.sumRows(gz.subarray(i * B * outF, (i + 1) * B * outF), B, outF, gb.subarray(i * outF, (i + 1) * outF));
+      }
+      if (gzT) gzT.dispose();
+    });
+  return y;
+}
+
+function minMax(op: 'minimum' | 'maximum', a: Tensor, b: Tensor): Tensor {
+  if (!sameShape(a.shape, b.shape)) throw shapeError(op, `needs equal shapes, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  const y = empty(a.shape);
+  const ad = a.data;
+  const bd = b.data;
+  const yd = y.data;
+  const lo = op === 'minimum';
+  for (let i = 0; i < yd.length; i++) yd[i] = lo ? (ad[i] <= bd[i] ? ad[i] : bd[i]) : ad[i] >= bd[i] ? ad[i] : bd[i];
+  if (record(a, b))
+    setNode(y, op, [a, b], (g) => {
+      const av = a.data;
+      const bv = b.data;
+      // the gradient goes to the selected input; ties split it evenly (as PyTorch does)
+      const share = (x: number, o: number, i: number): number => (x === o ? 0.5 * g[i] : (lo ? x < o : x > o) ? g[i] : 0);
+      for (const [t, self, other] of [
+        [a, av, bv],
+        [b, bv, av],
+      ] as const) {
+        if (!t.requiresGrad) continue;
+        const [gt, acc] = gradTarget(t);
+        if (acc) for (let i = 0; i < g.length; i++) gt[i] += share(self[i], other[i], i);
+        else for (let i = 0; i < g.length; i++) gt[i] = share(self[i], other[i], i);
+      }
+    });
+  return y;
+}
+
+/** Element-wise minimum of two tensors of the same shape (ties split the gradient evenly). */
+export function minimum(a: Tensor, b: Tensor): Tensor {
+  return minMax('minimum', a, b);
+}
+
+/** Element-wise maximum of two tensors of the same shape (ties split the gradient evenly). */
+export function maximum(a: Tensor, b: Tensor): Tensor {
+  return minMax('maximum', a, b);
+}
+
+/** Clips every element to [lo, hi]; the gradient passes where lo <= x <= hi (as torch.clamp). */
+export function clamp(x: Tensor, lo: number, hi: number): Tensor {
+  if (!(lo <= hi)) throw new IcrlError(`clamp: lower bound ${lo} exceeds upper bound ${hi}`, 'CONFIG');
+  const y = empty(x.shape);
+  const xd = x.data;
+  const yd = y.data;
+  for (let i = 0; i < yd.length; i++) yd[i] = xd[i] < lo ? lo : xd[i] > hi ? hi : xd[i];
+  if (record(x))
+    setNode(y, 'clamp', [x], (g) => {
+      const [gx, acc] = gradTarget(x);
+      const v = x.data;
+      if (acc) for (let i = 0; i < g.length; i++) gx[i] += v[i] >= lo && v[i] <= hi ? g[i] : 0;
+      else for (let i = 0; i < g.length; i++) gx[i] = v[i] >= lo && v[i] <= hi ? g[i] : 0;
+    });
+  return y;
+}

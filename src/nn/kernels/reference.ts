@@ -31,8 +31,9 @@ function gemm(p: GemmArgs): void {
     const oa = bi * p.strideA;
     const ob = bi * p.strideB;
     const oc = bi * p.strideC;
+    const obias = bi * (p.strideBias ?? 0);
     for (let i = 0; i < M; i++) {
-      if (p.bias && !accumulate) for (let j = 0; j < N; j++) row[j] = p.bias[j];
+      if (p.bias && !accumulate) for (let j = 0; j < N; j++) row[j] = p.bias[obias + j];
       else row.fill(0);
       for (let k = 0; k < K; k++) {
         const av = transA ? a[oa + k * M + i] : a[oa + i * K + k];
@@ -198,6 +199,15 @@ function accumulate(x: F32, y: F32, n: number, acc: boolean): void {
   else y.set(x.subarray(0, n));
 }
 
+function relu(x: F32, y: F32, n: number): void {
+  for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+function reluBackward(y: F32, dy: F32, dx: F32, n: number, acc: boolean): void {
+  if (acc) for (let i = 0; i < n; i++) dx[i] += y[i] > 0 ? dy[i] : 0;
+  else for (let i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+}
+
 export const referenceKernels: Kernels = {
   name: 'reference',
   gemm,
@@ -212,4 +222,6 @@ export const referenceKernels: Kernels = {
   sumRows,
   accumulate,
   adamw,
+  relu,
+  reluBackward,
 };

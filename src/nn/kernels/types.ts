@@ -21,6 +21,8 @@ export interface GemmArgs {
   accumulate: boolean;
   /** C = A B + bias (bias [N] added to every row; not with accumulate) */
   bias?: F32 | null;
+  /** offset (elements) between the biases of consecutive batch items; 0 or absent shares one bias */
+  strideBias?: number;
   /** number of independent products (batched matmul); strides in elements, 0 broadcasts */
   batch: number;
   strideA: number;
@@ -82,6 +84,10 @@ export interface Kernels {
   sumRows(g: F32, rows: number, m: number, acc: F32): void;
   /** y = x, or y += x when accumulate */
   accumulate(x: F32, y: F32, n: number, accumulate: boolean): void;
+  /** y = max(x, 0) element-wise (NaN gives 0); y may be x */
+  relu(x: F32, y: F32, n: number): void;
+  /** dx (+)= dy where y > 0 (y: the ReLU's output), 0 elsewhere */
+  reluBackward(y: F32, dy: F32, dx: F32, n: number, accumulate: boolean): void;
   /** AdamW update of one parameter tensor (bias corrections folded into lr / eps by the caller) */
   adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
 }

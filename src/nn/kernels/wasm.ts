@@ -29,9 +29,12 @@ interface Exports {
   addBiasRows: Fn;
   sumRows: Fn;
   accum: Fn;
+  gemmBatched: Fn;
+  relu: Fn;
+  reluBackward: Fn;
 }
 
-const FN_NAMES = ['gemm', 'attnForward', 'attnBackward', 'layerNormForward', 'layerNormBackward', 'gelu', 'geluBackward'] as const;
+const FN_NAMES = ['gemm', 'attnForward', 'attnBackward', 'layerNormForward', 'layerNormBackward', 'gelu', 'geluBackward', 'gemmBatched', 'relu'] as const;
 type ParallelFn = (typeof FN_NAMES)[number];
 
 let error = '';
@@ -276,12 +279,34 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     }
   };
 
+  let packBs: Storage | null = null;
   const gemm = (p: GemmArgs): void => {
     const { transA, transB, M, N, K } = p;
     const pa = pin(p.a);
     const pb = pin(p.b);
     const pc = out(p.c, p.accumulate);
     const pbias = p.bias && !p.accumulate ? pin(p.bias) : 0;
+    const sBias = p.strideBias ?? 0;
+    const work = p.batch * M * N * K;
+    if (p.batch >= 2 * threads.count && threads.count > 1 && work >= 2 * CHUNK_MIN && M > 0 && N > 0) {
+      // many items (a leading learner axis): whole items are the chunks, every B packed first
+      let bptr = pb;
+      let sB = p.strideB;
+      if (transB) {
+        const items = p.strideB === 0 ? 1 : p.batch;
+        if (!packBs || packBs.data.length < items * K * N) packBs = allocStorage(items * K * N);
+        for (let i = 0; i < items; i++) ex.transpose(pb + 4 * i * p.strideB, N, K, K, packBs.ptr + 4 * i * K * N, N);
+        bptr = packBs.ptr;
+        sB = p.strideB === 0 ? 0 : K * N;
+      }
+      const rsA = transA ? 1 : K;
+      const csA = transA ? M : 1;
+      const n = Math.min(p.batch, MAX_CHUNKS, Math.max(4 * threads.count, Math.ceil(p.batch / 4)), Math.floor(work / CHUNK_MIN));
+      const acc = p.accumulate ? 1 : 0;
+      exec('gemmBatched', ranges(p.batch, n, 1).map(([s, e]) => [s, e, M, N, K, pa, p.strideA, rsA, csA, bptr, sB, N, pc, p.strideC, N, acc, pbias, sBias]), ex.gemmBatched);
+      done();
+      return;
+    }
     for (let i = 0; i < p.batch; i++) {
       let bptr = pb + 4 * i * p.strideB;
       if (transB) {
@@ -290,7 +315,7 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
         ex.transpose(bptr, N, K, K, packB.ptr, N);
         bptr = packB.ptr;
       }
-      gemmOne(transA, M, N, K, pa + 4 * i * p.strideA, bptr, N, pc + 4 * i * p.strideC, p.accumulate ? 1 : 0, pbias);
+      gemmOne(transA, M, N, K, pa + 4 * i * p.strideA, bptr, N, pc + 4 * i * p.strideC, p.accumulate ? 1 : 0, pbias ? pbias + 4 * i * sBias : 0);
     }
     done();
   };
@@ -389,7 +414,19 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     done();
   };
 
-  return { name: 'wasm', add, addBias, sumRows, accumulate, gemm, attentionForward, attentionBackward, layerNormForward, layerNormBackward, gelu, geluBackward, adamw };
+  const relu = (x: F32, y: F32, n: number): void => {
+    const px = pin(x);
+    const py = out(y, false);
+    const chunks = ranges(n, chunkCount(4 * n, Math.ceil(n / 4096)), 4).map(([s, e]) => [px + 4 * s, py + 4 * s, e - s]);
+    exec('relu', chunks, ex.relu);
+    done();
+  };
+  const reluBackward = (y: F32, dy: F32, dx: F32, n: number, accumulate: boolean): void => {
+    ex.reluBackward(pin(y), pin(dy), out(dx, accumulate), n, accumulate ? 1 : 0);
+    done();
+  };
+
+  return { name: 'wasm', add, addBias, sumRows, accumulate, gemm, attentionForward, attentionBackward, layerNormForward, layerNormBackward, gelu, geluBackward, adamw, relu, reluBackward };
 }
 
 /** number of threads the WebAssembly kernels use */
