@@ -1,0 +1,70 @@
+/**
+ * Learning curves of batched learners: train one learner per environment instance (each instance
+ * its own task) and evaluate every learner's deterministic policy at regular intervals on a copy
+ * of the environment with the same tasks.
+ */
+import type { Agent } from '../algorithms/agent.js';
+import { IcrlError } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+import type { ActionArray, BatchedEnv } from '../envs/types.js';
+
+/** an agent whose learners can act greedily (mean action, or the most probable one) */
+export interface GreedyActor extends Agent {
+  actGreedy(obs: Float32Array, out: ActionArray): void;
+}
+
+export interface LearningCurves {
+  /** environment steps per learner at each evaluation */
+  steps: number[];
+  /** mean evaluation return per evaluation (rows) and task (columns) */
+  returns: number[][];
+  /** each task's optimal expected return (the family's oracle) */
+  oracle: number[];
+  /** seconds of wall-clock training (evaluations excluded) */
+  trainSeconds: number;
+}
+
+/** mean return of each instance's greedy policy over `episodes` whole episodes of evalEnv */
+export function evaluateGreedy(agent: GreedyActor, evalEnv: BatchedEnv, episodes: number): number[] {
+  const n = evalEnv.numEnvs;
+  evalEnv.reset();
+  const ret = new Float64Array(n);
+  const out = evalEnv.numActions > 0 ? new Int32Array(n) : new Float32Array(n * evalEnv.actDim);
+  for (let t = 0; t < episodes * evalEnv.horizon; t++) {
+    agent.actGreedy(evalEnv.obs, out);
+    evalEnv.step(out);
+    for (let i = 0; i < n; i++) ret[i] += evalEnv.rewards[i];
+  }
+  return Array.from(ret, (v) => v / episodes);
+}
+
+/**
+ * Trains `agent` (reset here on `env`) for `steps` steps per learner and evaluates it every
+ * `evalEvery` steps (and at the end) on `evalEnv`, which must hold the same tasks.
+ */
+export function learningCurves(agent: GreedyActor, env: BatchedEnv, evalEnv: BatchedEnv, steps: number, evalEvery: number, evalEpisodes: number, rng: Rng): LearningCurves {
+  if (evalEnv.numEnvs !== env.numEnvs) throw new IcrlError(`learningCurves: evaluation environment has ${evalEnv.numEnvs} instances, training ${env.numEnvs}`, 'CONFIG');
+  env.reset();
+  const r = agent.reset(env, rng);
+  if (r instanceof Promise) throw new IcrlError(`learningCurves: ${agent.name} resets asynchronously`, 'CONFIG');
+  const out = env.numActions > 0 ? new Int32Array(env.numEnvs) : new Float32Array(env.numEnvs * env.actDim);
+  const curves: LearningCurves = { steps: [], returns: [], oracle: Array.from({ length: env.numEnvs }, (_, i) => env.oracleValue(i)), trainSeconds: 0 };
+  const evaluate = (t: number): void => {
+    curves.steps.push(t);
+    curves.returns.push(evaluateGreedy(agent, evalEnv, evalEpisodes));
+  };
+  evaluate(0);
+  let t0 = performance.now();
+  for (let t = 1; t <= steps; t++) {
+    const a = agent.act(env.obs, out);
+    if (a instanceof Promise) throw new IcrlError(`learningCurves: ${agent.name} acts asynchronously`, 'CONFIG');
+    env.step(out);
+    agent.observe({ actions: out, rewards: env.rewards, obs: env.obs, terminated: env.terminated, truncated: env.truncated });
+    if (t % evalEvery === 0 || t === steps) {
+      curves.trainSeconds += (performance.now() - t0) / 1000;
+      evaluate(t);
+      t0 = performance.now();
+    }
+  }
+  return curves;
+}
