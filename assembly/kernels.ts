@@ -976,3 +976,57 @@ export function reluBackward(y: usize, dy: usize, dx: usize, n: i32, accumulate:
     store<f32>(dx + o, g);
   }
 }
+
+/** tanh of each lane: 1 - 2 / (e^(2x) + 1) with the range-reduced exponential (absolute error ~1e-7) */
+// @ts-ignore: decorator
+@inline
+function vtanh(x: v128): v128 {
+  const one = f32x4.splat(1.0);
+  const e = vexp(f32x4.add(x, x));
+  return f32x4.sub(one, f32x4.div(f32x4.splat(2.0), f32x4.add(e, one)));
+}
+
+/**
+ * y = tanh(x) element-wise; x and y may be the same. The last n % 4 elements go through the same
+ * SIMD function (one padded vector), so every element's value is independent of its position.
+ */
+export function tanhv(x: usize, y: usize, n: i32): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, vtanh(v128.load(x + o)));
+  }
+  if (i < n) {
+    let v = f32x4.splat(0);
+    const r = n - i;
+    v = f32x4.replace_lane(v, 0, load<f32>(x + (<usize>i << 2)));
+    if (r > 1) v = f32x4.replace_lane(v, 1, load<f32>(x + (<usize>(i + 1) << 2)));
+    if (r > 2) v = f32x4.replace_lane(v, 2, load<f32>(x + (<usize>(i + 2) << 2)));
+    const t = vtanh(v);
+    store<f32>(y + (<usize>i << 2), f32x4.extract_lane(t, 0));
+    if (r > 1) store<f32>(y + (<usize>(i + 1) << 2), f32x4.extract_lane(t, 1));
+    if (r > 2) store<f32>(y + (<usize>(i + 2) << 2), f32x4.extract_lane(t, 2));
+  }
+}
+
+/** dx (+)= dy (1 - y^2), with y the tanh's output */
+export function tanhBackward(y: usize, dy: usize, dx: usize, n: i32, accumulate: i32): void {
+  const n4 = n & ~3;
+  const one = f32x4.splat(1.0);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const yv = v128.load(y + o);
+    let g = f32x4.mul(v128.load(dy + o), f32x4.sub(one, f32x4.mul(yv, yv)));
+    if (accumulate) g = f32x4.add(g, v128.load(dx + o));
+    v128.store(dx + o, g);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const yv = load<f32>(y + o);
+    let g: f32 = load<f32>(dy + o) * (1 - yv * yv);
+    if (accumulate) g += load<f32>(dx + o);
+    store<f32>(dx + o, g);
+  }
+}

@@ -205,6 +205,32 @@ describe('WebAssembly kernels agree with the reference', () => {
     }
   });
 
+  it('tanh forward and backward (agreement; a tail element equals the same value in the SIMD body)', () => {
+    for (const n of [7, 1001]) {
+      const x = buf(n, 3);
+      const yw = buf(n);
+      const yr = buf(n);
+      wasm().tanh(x, yw, n);
+      referenceKernels.tanh(x, yr, n);
+      for (let i = 0; i < n; i++) expect(Math.abs(yw[i] - yr[i])).toBeLessThan(3e-7);
+      const tail = copy(x.subarray(n - 1, n));
+      const one = buf(1);
+      wasm().tanh(tail, one, 1);
+      const body = copy(new Float32Array([x[n - 1], x[n - 1], x[n - 1], x[n - 1]]));
+      const four = buf(4);
+      wasm().tanh(body, four, 4);
+      expect(one[0]).toBe(four[0]);
+      const dy = buf(n);
+      for (const acc of [false, true]) {
+        const dw = buf(n);
+        const dr = copy(dw);
+        wasm().tanhBackward(yw, dy, dw, n, acc);
+        referenceKernels.tanhBackward(yw, dy, dr, n, acc);
+        expect(maxRelErr(dw, dr)).toBeLessThan(1e-6);
+      }
+    }
+  });
+
   it('AdamW update', () => {
     const n = 1003;
     const p = buf(n);

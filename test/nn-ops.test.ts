@@ -116,6 +116,7 @@ const cases: [string, Op, () => Tensor[]][] = [
   ['infoNCE', ([a, b]) => nn.infoNCE(a, b, 0.5), () => [r(4, 3), r(4, 3)]],
   ['batchedLinear', ([x, w, b]) => nn.batchedLinear(x, w, b), () => [r(3, 5, 4), r(3, 4, 6), r(3, 6)]],
   ['batchedLinear relu', ([x, w, b]) => nn.batchedLinear(x, w, b, 'relu'), () => awayFromKinks(() => [r(2, 7, 3), r(2, 3, 9), r(2, 9)], ([x, w, b]) => nn.batchedLinear(x, w, b), [0])],
+  ['batchedLinear tanh', ([x, w, b]) => nn.batchedLinear(x, w, b, 'tanh'), () => [r(2, 5, 3), r(2, 3, 7), r(2, 7)]],
   ['batchedLinear no bias', ([x, w]) => nn.batchedLinear(x, w), () => [r(4, 2, 3), r(4, 3, 1)]],
   ['minimum', ([a, b]) => nn.minimum(a, b), () => [r(3, 4), r(3, 4)]],
   ['maximum', ([a, b]) => nn.maximum(a, b), () => [r(3, 4), r(3, 4)]],

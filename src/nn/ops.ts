@@ -830,29 +830,32 @@ export function recording(): boolean {
 /**
  * N independent linear layers at once: x [N, B, in], w [N, in, out], b [N, out] (or null) ->
  * [N, B, out], item i being x[i] w[i] + b[i] (one batched matrix multiply with a per-item fused
- * bias). `activation: 'relu'` applies a ReLU in the same op (its backward masks by the output).
+ * bias). `activation` 'relu' or 'tanh' is applied in the same op by its kernel (the backward
+ * uses the output: a mask, or 1 - y^2; the WebAssembly tanh is 1 - 2 / (e^2x + 1), not Math.tanh).
  * Each item is computed exactly as it would be alone, so item i does not depend on N.
  */
-export function batchedLinear(x: Tensor, w: Tensor, b?: Tensor | null, activation: 'none' | 'relu' = 'none'): Tensor {
+export function batchedLinear(x: Tensor, w: Tensor, b?: Tensor | null, activation: 'none' | 'relu' | 'tanh' = 'none'): Tensor {
   if (x.ndim !== 3 || w.ndim !== 3 || x.shape[0] !== w.shape[0] || x.shape[2] !== w.shape[1])
     throw shapeError('batchedLinear', `input ${shapeStr(x.shape)} ([N, B, in]) does not match weight ${shapeStr(w.shape)} ([N, in, out])`);
   const [N, B, inF] = x.shape;
   const outF = w.shape[2];
   if (b && (b.ndim !== 2 || b.shape[0] !== N || b.shape[1] !== outF)) throw shapeError('batchedLinear', `bias ${shapeStr(b.shape)} does not match weight ${shapeStr(w.shape)} (expected [${N}, ${outF}])`);
-  if (activation !== 'none' && activation !== 'relu') throw new IcrlError(`batchedLinear: activation must be "none" or "relu", got "${String(activation)}"`, 'CONFIG');
+  if (activation !== 'none' && activation !== 'relu' && activation !== 'tanh') throw new IcrlError(`batchedLinear: activation must be "none", "relu" or "tanh", got "${String(activation)}"`, 'CONFIG');
   const y = empty([N, B, outF]);
   const k = kernels();
   k.gemm({ transA: false, transB: false, M: B, N: outF, K: inF, a: x.data, b: w.data, c: y.data, accumulate: false, bias: b ? b.data : null, strideBias: outF, batch: N, strideA: B * inF, strideB: inF * outF, strideC: B * outF });
   if (activation === 'relu') k.relu(y.data, y.data, y.size);
+  else if (activation === 'tanh') k.tanh(y.data, y.data, y.size);
   if (record(x, w, b))
-    setNode(y, activation === 'relu' ? 'batchedLinearRelu' : 'batchedLinear', b ? [x, w, b] : [x, w], (g) => {
+    setNode(y, `batchedLinear.${activation}`, b ? [x, w, b] : [x, w], (g) => {
       const kk = kernels();
       let gzT: Tensor | null = null;
       let gz = g;
-      if (activation === 'relu') {
+      if (activation !== 'none') {
         gzT = empty([N, B, outF]);
         gz = gzT.data;
-        kk.reluBackward(y.data, g, gz, gz.length, false);
+        if (activation === 'relu') kk.reluBackward(y.data, g, gz, gz.length, false);
+        else kk.tanhBackward(y.data, g, gz, gz.length, false);
       }
       if (x.requiresGrad) {
         const [gx, acc] = gradTarget(x);

@@ -1,15 +1,18 @@
 /**
  * Batched deep-RL learners on the engine (SAC; PPO): N independent learners trained in one
  * program, each with its own networks, optimizer state, data and random stream. Importing this
- * module registers the `sac` kind of the algorithm registry (src/algorithms cannot import the
+ * module registers the `sac` and `ppo` kinds of the algorithm registry (src/algorithms cannot import the
  * engine: it sits below src/nn in the layer order). See docs/rl.md.
  */
 import { z } from 'zod';
 import { registerAgentKind } from '../algorithms/index.js';
 import { SacAgent, sacOptionsSchema } from './sac.js';
+import { PpoAgent, ppoOptionsSchema } from './ppo.js';
 
 export * from './nets.js';
 export * from './sac.js';
+export * from './ppo.js';
 export * from './curves.js';
 
 registerAgentKind('sac', sacOptionsSchema as z.ZodType<Partial<z.output<typeof sacOptionsSchema>>>, (s) => new SacAgent(s), 'Soft Actor-Critic (CleanRL defaults), one learner per instance, all trained at once');
+registerAgentKind('ppo', ppoOptionsSchema, (s) => new PpoAgent(s), 'PPO with GAE (CleanRL defaults; categorical or Gaussian policy), one learner per instance, all trained at once');

@@ -25,7 +25,8 @@ export class BatchedMLP {
     sizes: number[],
     rngs: Rng[],
     readonly name: string,
-    init: (layer: number, fanIn: number, fanOut: number, rng: Rng, w: Float32Array, b: Float32Array) => void = torchDefaultInit,
+    init: LayerInit = torchDefaultInit,
+    readonly activation: 'relu' | 'tanh' = 'relu',
   ) {
     if (rngs.length !== n) throw new IcrlError(`${name}: ${rngs.length} random streams for ${n} learners`, 'CONFIG');
     if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new IcrlError(`${name}: layer sizes must be positive integers, got [${sizes.join(', ')}]`, 'CONFIG');
@@ -53,11 +54,14 @@ export class BatchedMLP {
     return out;
   }
 
-  /** x [N, B, in] -> [N, B, out] (ReLU after every layer but the last) */
+  /** x [N, B, in] -> [N, B, out] (the activation, fused into the layer, after every layer but the last) */
   forward(x: Tensor): Tensor {
     let h = x;
     const L = this.weights.length;
-    for (let l = 0; l < L; l++) h = nn.batchedLinear(h, this.weights[l], this.biases[l], l + 1 < L ? 'relu' : 'none');
+    for (let l = 0; l < L; l++) {
+      const hidden = l + 1 < L;
+      h = nn.batchedLinear(h, this.weights[l], this.biases[l], hidden ? this.activation : 'none');
+    }
     return h;
   }
 
@@ -89,6 +93,48 @@ export class BatchedMLP {
   learnerParams(i: number): Float32Array {
     return concatSlices(this.parameters(), this.n, i);
   }
+}
+
+/** initialises one learner's layer (weights [fanIn, fanOut] row-major, bias [fanOut]) from its stream */
+export type LayerInit = (layer: number, fanIn: number, fanOut: number, rng: Rng, w: Float32Array, b: Float32Array) => void;
+
+/**
+ * Orthogonal weights scaled by a gain, zero biases (CleanRL's PPO `layer_init`: gain sqrt(2) for
+ * hidden layers, `headGain` for the last one). The orthonormal columns (or rows, when fanIn <
+ * fanOut) come from Gram-Schmidt on a standard normal matrix, i.e. the Q of its QR decomposition
+ * with a positive diagonal, as torch.nn.init.orthogonal_.
+ */
+export function orthogonalInit(layers: number, headGain: number, hiddenGain = Math.SQRT2): LayerInit {
+  return (layer, fanIn, fanOut, rng, w, b) => {
+    const gain = layer === layers - 1 ? headGain : hiddenGain;
+    const tall = fanIn >= fanOut;
+    // vectors to orthonormalise: the columns of W (tall) or its rows
+    const count = tall ? fanOut : fanIn;
+    const len = tall ? fanIn : fanOut;
+    const v = new Float64Array(count * len);
+    for (let k = 0; k < v.length; k++) v[k] = rng.normal();
+    for (let c = 0; c < count; c++) {
+      const vc = v.subarray(c * len, (c + 1) * len);
+      for (let p = 0; p < c; p++) {
+        const vp = v.subarray(p * len, (p + 1) * len);
+        let dot = 0;
+        for (let k = 0; k < len; k++) dot += vc[k] * vp[k];
+        for (let k = 0; k < len; k++) vc[k] -= dot * vp[k];
+      }
+      let norm = 0;
+      for (let k = 0; k < len; k++) norm += vc[k] * vc[k];
+      norm = Math.sqrt(norm) || 1;
+      for (let k = 0; k < len; k++) vc[k] /= norm;
+    }
+    for (let c = 0; c < count; c++)
+      for (let k = 0; k < len; k++) {
+        const val = gain * v[c * len + k];
+        // tall: vector c is column c (W[k, c]); wide: vector c is row c (W[c, k])
+        if (tall) w[k * fanOut + c] = val;
+        else w[c * fanOut + k] = val;
+      }
+    b.fill(0);
+  };
 }
 
 /** PyTorch's nn.Linear initialisation: weights and biases uniform in +-1/sqrt(fan_in). */

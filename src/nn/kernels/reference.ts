@@ -208,6 +208,15 @@ function reluBackward(y: F32, dy: F32, dx: F32, n: number, acc: boolean): void {
   else for (let i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
 }
 
+function tanh(x: F32, y: F32, n: number): void {
+  for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]);
+}
+
+function tanhBackward(y: F32, dy: F32, dx: F32, n: number, acc: boolean): void {
+  if (acc) for (let i = 0; i < n; i++) dx[i] += dy[i] * (1 - y[i] * y[i]);
+  else for (let i = 0; i < n; i++) dx[i] = dy[i] * (1 - y[i] * y[i]);
+}
+
 export const referenceKernels: Kernels = {
   name: 'reference',
   gemm,
@@ -224,4 +233,6 @@ export const referenceKernels: Kernels = {
   adamw,
   relu,
   reluBackward,
+  tanh,
+  tanhBackward,
 };

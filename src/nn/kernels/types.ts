@@ -88,6 +88,10 @@ export interface Kernels {
   relu(x: F32, y: F32, n: number): void;
   /** dx (+)= dy where y > 0 (y: the ReLU's output), 0 elsewhere */
   reluBackward(y: F32, dy: F32, dx: F32, n: number, accumulate: boolean): void;
+  /** y = tanh(x) element-wise (WebAssembly: 1 - 2 / (e^2x + 1), absolute error ~1e-7); y may be x */
+  tanh(x: F32, y: F32, n: number): void;
+  /** dx (+)= dy (1 - y^2) (y: the tanh's output) */
+  tanhBackward(y: F32, dy: F32, dx: F32, n: number, accumulate: boolean): void;
   /** AdamW update of one parameter tensor (bias corrections folded into lr / eps by the caller) */
   adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
 }

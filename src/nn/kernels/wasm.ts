@@ -32,6 +32,8 @@ interface Exports {
   gemmBatched: Fn;
   relu: Fn;
   reluBackward: Fn;
+  tanhv: Fn;
+  tanhBackward: Fn;
 }
 
 const FN_NAMES = ['gemm', 'attnForward', 'attnBackward', 'layerNormForward', 'layerNormBackward', 'gelu', 'geluBackward', 'gemmBatched', 'relu'] as const;
@@ -288,7 +290,7 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     const pbias = p.bias && !p.accumulate ? pin(p.bias) : 0;
     const sBias = p.strideBias ?? 0;
     const work = p.batch * M * N * K;
-    if (p.batch >= 2 * threads.count && threads.count > 1 && work >= 2 * CHUNK_MIN && M > 0 && N > 0) {
+    if (p.batch >= 2 * threads.count && threads.count > 1 && work >= 8 * CHUNK_MIN && M > 0 && N > 0) {
       // many items (a leading learner axis): whole items are the chunks, every B packed first
       let bptr = pb;
       let sB = p.strideB;
@@ -301,7 +303,7 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
       }
       const rsA = transA ? 1 : K;
       const csA = transA ? M : 1;
-      const n = Math.min(p.batch, MAX_CHUNKS, Math.max(4 * threads.count, Math.ceil(p.batch / 4)), Math.floor(work / CHUNK_MIN));
+      const n = Math.min(p.batch, MAX_CHUNKS, Math.max(4 * threads.count, Math.ceil(p.batch / 4)), Math.floor(work / (4 * CHUNK_MIN)));
       const acc = p.accumulate ? 1 : 0;
       exec('gemmBatched', ranges(p.batch, n, 1).map(([s, e]) => [s, e, M, N, K, pa, p.strideA, rsA, csA, bptr, sB, N, pc, p.strideC, N, acc, pbias, sBias]), ex.gemmBatched);
       done();
@@ -426,7 +428,16 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     done();
   };
 
-  return { name: 'wasm', add, addBias, sumRows, accumulate, gemm, attentionForward, attentionBackward, layerNormForward, layerNormBackward, gelu, geluBackward, adamw, relu, reluBackward };
+  const tanh = (x: F32, y: F32, n: number): void => {
+    ex.tanhv(pin(x), out(y, false), n);
+    done();
+  };
+  const tanhBackward = (y: F32, dy: F32, dx: F32, n: number, accumulate: boolean): void => {
+    ex.tanhBackward(pin(y), pin(dy), out(dx, accumulate), n, accumulate ? 1 : 0);
+    done();
+  };
+
+  return { name: 'wasm', add, addBias, sumRows, accumulate, gemm, attentionForward, attentionBackward, layerNormForward, layerNormBackward, gelu, geluBackward, adamw, relu, reluBackward, tanh, tanhBackward };
 }
 
 /** number of threads the WebAssembly kernels use */
