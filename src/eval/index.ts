@@ -7,7 +7,6 @@ export * from './stats.js';
 export * from './evaluator.js';
 export * from './metrics.js';
 export * from './offline.js';
-export * from './references.js';
 export * from './agents.js';
 export * from './config.js';
 export * from './results.js';

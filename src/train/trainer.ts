@@ -298,7 +298,7 @@ export async function heldOutEval(agent: Agent, model: InContextModel | null, da
   const tasks = data.heldOut.slice(0, cfg.eval.tasks);
   const family = data.dims.family;
   const env = makeBatchedEnv(family, tasks.length, evalEnvOptions(family, data.dims.envOptions), rng.split('env'));
-  const bandit = family === 'bandit' || family === 'linear-bandit';
+  const bandit = env.setting === 'bandit';
   const seed = rng.split('seed').nextU32();
   model?.eval();
   try {

@@ -9,23 +9,12 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
 import { Progress } from '../../core/progress.js';
-import { TEACHER_NAMES, runToyMany, summarize, type ToyRunResult, type ToyRunSpec, type ToyVariant } from '../../teachers/index.js';
+import { TEACHER_NAMES, teachers, runToyMany, summarize, type ToyRunResult, type ToyRunSpec, type ToyVariant } from '../../teachers/index.js';
 import { UnknownNameError } from '../../core/errors.js';
 import { loadConfig } from '../../core/config.js';
 import { curriculumConfigSchema, runCurriculum, checkTeachers, type CurriculumResult } from '../../experiments/curriculum.js';
 import { PALETTE, bandLineChart, heatmapChart, writeReport, type ChartSpec, type ReportSection } from '../../report/index.js';
 
-const TEACHER_HELP: Record<string, string> = {
-  random: 'uniform over the task space (baseline)',
-  'alp-gmm': 'GMMs on (task, absolute learning progress), sample components by mean ALP (Portelas et al. 2019)',
-  'covar-gmm': 'GMMs on (task, time, return), sample components by time-return covariance (Moulin-Frier et al. 2014)',
-  riac: 'recursive region splitting by learning progress (Baranes and Oudeyer 2009)',
-  adr: 'automatic domain randomization: grow a box from a starting task while returns at its bounds are high',
-  sec: 'self-evolving curriculum: Boltzmann bandit over task categories, TD(0) on |advantage|',
-  dump: 'UCB over task categories on mean |advantage| plus a count bonus',
-  plr: 'prioritized level replay: replay buffered levels by score rank and staleness',
-  'robust-plr': 'PLR that trains only on replayed levels (new levels are evaluated only)',
-};
 
 function intOpt(v: string, name: string, min = 1): number {
   const n = Number(v);
@@ -224,7 +213,7 @@ export function register(program: Command): void {
     .command('list')
     .description('List the teachers.')
     .action(() => {
-      for (const t of TEACHER_NAMES) process.stdout.write(`${t.padEnd(12)} ${TEACHER_HELP[t] ?? ''}\n`);
+      for (const t of teachers.list()) process.stdout.write(`${t.name.padEnd(12)} ${t.description}\n`);
     });
   teach
     .command('bench')
