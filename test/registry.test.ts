@@ -56,3 +56,17 @@ describe('one registry shape', () => {
     expect(env.setting).toBe('bandit');
   });
 });
+
+describe('model kinds', () => {
+  it('the trainer and the agents find a kind in the registry; an unknown kind names the field', async () => {
+    const { modelKinds } = await import('../src/models/index.js');
+    const { parseTrainConfig } = await import('../src/train/index.js');
+    expect(modelKinds.names()).toEqual(['dpt', 'ad']);
+    expect(() => modelKinds.register({ ...modelKinds.get('ad') })).toThrow(/model kind "ad" is already registered/);
+    const { readConfigFile } = await import('../src/core/index.js');
+    const base = readConfigFile('configs/ad-darkroom-small.yaml') as { model: Record<string, unknown> };
+    const cfg = { ...base, model: { ...base.model, kind: 'adx' } };
+    expect(() => parseTrainConfig(cfg, 'x.yaml')).toThrow(/model\.kind: unknown model kind "adx"; known: dpt, ad/);
+    expect(() => parseTrainConfig({ ...cfg, model: { ...cfg.model, kind: 'ad', countFeatures: true } }, 'x.yaml')).toThrow(/model\.countFeatures: count features are a DPT option/);
+  });
+});

@@ -94,7 +94,10 @@ export function makeAgentFrom(spec: unknown, ctx: AgentContext, field: 'kind' | 
  */
 export function makeAgent(spec: unknown, source = 'agent spec'): Agent {
   const a = makeAgentFrom(spec, { source });
-  if (a instanceof Promise) throw new ConfigError(`${source}: agent kind ${JSON.stringify((spec as Record<string, unknown>).kind ?? (spec as Record<string, unknown>).type)} is built asynchronously (an evaluation agent); use it in an evaluation config`, source);
+  if (a instanceof Promise) {
+    a.catch(() => undefined); // started but not awaited: its failure is not this caller's
+    throw new ConfigError(`${source}: agent kind ${JSON.stringify((spec as Record<string, unknown>).kind ?? (spec as Record<string, unknown>).type)} is built asynchronously (an evaluation agent); use it in an evaluation config`, source);
+  }
   return a;
 }
 

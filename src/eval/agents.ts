@@ -49,6 +49,6 @@ registerAgentKind(
 registerAgentKind(
     'model',
     checkedByFactory,
-    async (options, ctx) => (await import('../models/agents.js')).modelAgentFromSpec({ type: 'model', ...options }, { baseDir: ctx.baseDir ?? '.', source: ctx.source, family: ctx.family }),
+    async (options, ctx) => (await import('../models/load.js')).modelAgentFromSpec({ type: 'model', ...options }, { baseDir: ctx.baseDir ?? '.', source: ctx.source, family: ctx.family }),
   'a trained in-context model (DPT, AD, T2MIR): { checkpoint: <training run or model folder>, actionSelection: sample | greedy, temperature }',
 );

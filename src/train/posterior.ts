@@ -19,7 +19,7 @@ import { DPTModel } from '../models/dpt.js';
 import type { InContextModel } from '../models/io.js';
 import { readDptTokenActionReward } from '../models/features.js';
 import { bestArmPosterior } from '../algorithms/posterior.js';
-import type { TrainingData } from './batches.js';
+import type { TrainingData } from '../models/batches.js';
 
 export interface PosteriorOptions {
   /** Validation batches to read (default 8). */
