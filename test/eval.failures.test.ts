@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { registerAgentKind } from '../src/algorithms/index.js';
-import { runEvaluation } from '../src/eval/run.js';
+import { evaluateAndReport as runEvaluation } from '../src/experiments/evaluate.js';
 import type { Agent } from '../src/algorithms/agent.js';
 
 // An agent that plays arm 0 for a few steps and then throws, as a crashing model or endpoint would.

@@ -3,5 +3,8 @@ export * from './rng.js';
 export * from './spaces.js';
 export * from './config.js';
 export * from './registry.js';
+export * from './atomic.js';
+export * from './jsonl.js';
+export * from './pool.js';
 export * from './progress.js';
 export * from './llm/index.js';

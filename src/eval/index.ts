@@ -11,4 +11,3 @@ export * from './agents.js';
 export * from './config.js';
 export * from './results.js';
 export * from './run.js';
-export * from './quickstart.js';

@@ -29,7 +29,7 @@ import type { TrainingData } from '../models/batches.js';
 import { computeLoss } from './loss.js';
 import { MetricsWriter } from './metrics.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { buildTrainingData } from './data.js';
 
 /** Training stopped because the loss or gradient was not finite. */

@@ -4,7 +4,8 @@
  *   icrl teach bench [options]            the ToyEnv benchmark (one JSON line per variant and teacher)
  *   icrl teach curriculum <config>        teachers choosing a student's training tasks (against uniform) and ICRL pretraining data
  */
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../../core/atomic.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
@@ -22,11 +23,6 @@ function intOpt(v: string, name: string, min = 1): number {
   return n;
 }
 
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
 
 export interface BenchOptions {
   episodes: string;
@@ -126,7 +122,7 @@ async function bench(o: BenchOptions): Promise<void> {
   }
   mkdirSync(o.out, { recursive: true });
   const seriesFile = join(o.out, 'teach-bench.json');
-  writeAtomic(
+  writeFileAtomic(
     seriesFile,
     JSON.stringify({
       episodes,
@@ -138,7 +134,7 @@ async function bench(o: BenchOptions): Promise<void> {
     }),
   );
   const densityFile = join(o.out, 'teach-density.json');
-  writeAtomic(densityFile, JSON.stringify(results.filter((r) => r.density).map((r) => ({ teacher: r.teacher, variant: r.variant, seed: r.seed, bins: 20, windows: r.density }))));
+  writeFileAtomic(densityFile, JSON.stringify(results.filter((r) => r.density).map((r) => ({ teacher: r.teacher, variant: r.variant, seed: r.seed, bins: 20, windows: r.density }))));
   const reportFile = join(o.out, 'teach-bench.html');
   writeReport(reportFile, null, {
     title: 'icrl teacher benchmark (ToyEnv)',
@@ -283,7 +279,7 @@ async function curriculum(file: string, o: { out?: string; seeds?: string; quiet
   const out = o.out ?? join('runs', cfg.name);
   mkdirSync(out, { recursive: true });
   const jsonFile = join(out, 'curriculum.json');
-  writeAtomic(jsonFile, JSON.stringify(res));
+  writeFileAtomic(jsonFile, JSON.stringify(res));
   const htmlFile = join(out, 'curriculum.html');
   writeReport(htmlFile, null, { title: `icrl curriculum in the loop: ${cfg.name}`, subtitle: [`config ${file}`], sections: curriculumSections(res) });
   process.stderr.write(`teach curriculum: wrote ${jsonFile} and ${htmlFile} (${res.seconds.toFixed(1)} s)\n`);
