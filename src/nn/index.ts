@@ -78,7 +78,6 @@ export {
   saveModel,
   loadModel,
   readModelConfig,
-  writeFileAtomic,
   type NamedArray,
   type SafetensorsFile,
 } from './safetensors.js';
