@@ -23,7 +23,7 @@ import type { Agent, StepOutcome } from '../algorithms/agent.js';
 import type { ActionArray, BatchedEnv } from '../envs/types.js';
 import { BoxSpace } from '../core/spaces.js';
 import * as nn from '../nn/index.js';
-import type { Tensor } from '../nn/index.js';
+import type { NamedArray, Tensor } from '../nn/index.js';
 import { BatchedAdam, BatchedMLP, concatSlices, noInit } from './nets.js';
 
 const num = z.number().finite();
@@ -88,6 +88,35 @@ class Replay {
     this.obs2 = g(this.obs2, this.obsDim);
     this.done = g(this.done, 1);
     this.cap = cap;
+  }
+
+  /** the stored rows (size of them) and the write position, for checkpoints */
+  exportState(prefix: string, out: Record<string, NamedArray>): { size: number; next: number } {
+    const n = this.size;
+    out[`${prefix}.obs`] = { shape: [n, this.obsDim], data: this.obs.subarray(0, n * this.obsDim) };
+    out[`${prefix}.act`] = { shape: [n, this.actDim], data: this.act.subarray(0, n * this.actDim) };
+    out[`${prefix}.rew`] = { shape: [n], data: this.rew.subarray(0, n) };
+    out[`${prefix}.obs2`] = { shape: [n, this.obsDim], data: this.obs2.subarray(0, n * this.obsDim) };
+    out[`${prefix}.done`] = { shape: [n], data: this.done.subarray(0, n) };
+    return { size: this.size, next: this.next };
+  }
+
+  importState(prefix: string, t: Map<string, NamedArray>, st: { size: number; next: number }, file: string): void {
+    const get = (k: string, w: number): Float32Array => {
+      const a = t.get(`${prefix}.${k}`);
+      if (!a || a.data.length !== st.size * w) throw new IcrlError(`${file}: replay tensor "${prefix}.${k}" missing or not ${st.size} x ${w}`, 'CORRUPT_FILE');
+      const b = new Float32Array(Math.max(1, st.size) * w);
+      b.set(a.data);
+      return b;
+    };
+    this.obs = get('obs', this.obsDim);
+    this.act = get('act', this.actDim);
+    this.rew = get('rew', 1);
+    this.obs2 = get('obs2', this.obsDim);
+    this.done = get('done', 1);
+    this.cap = Math.max(1, st.size);
+    this.size = st.size;
+    this.next = st.next;
   }
 
   add(o: Float32Array, a: Float32Array, r: number, o2: Float32Array, d: number): void {
@@ -363,6 +392,56 @@ export class SacLearners {
   rngStates(): RngState[] {
     return this.rngs.map((r) => r.getState());
   }
+
+  private stateTensors(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const m of [this.actor, this.q1, this.q2, this.q1Target, this.q2Target]) for (const p of m.parameters()) out[p.name!] = p;
+    out.logAlpha = this.logAlpha;
+    Object.assign(out, this.actorOpt.stateTensors('actorOpt'), this.qOpt.stateTensors('qOpt'), this.alphaOpt.stateTensors('alphaOpt'));
+    return out;
+  }
+
+  /**
+   * Writes everything a learner set needs to continue exactly (weights, targets, entropy
+   * coefficients, Adam moments and steps, replay buffers, random streams, counters) to one
+   * safetensors file (atomically); `extra` goes into its metadata.
+   */
+  saveCheckpoint(file: string, extra: Record<string, unknown> = {}): void {
+    const tensors: Record<string, NamedArray | Tensor> = { ...this.stateTensors() };
+    const replay = this.replay.map((r, i) => r.exportState(`replay.${i}`, tensors as Record<string, NamedArray>));
+    const meta = {
+      kind: 'sac',
+      learners: this.n,
+      spec: { obsDim: this.spec.obsDim, actDim: this.spec.actDim, low: Array.from(this.spec.low), high: Array.from(this.spec.high) },
+      options: this.opts,
+      updates: this.updates,
+      adamSteps: [this.actorOpt.step, this.qOpt.step, this.alphaOpt.step],
+      rng: this.rngStates(),
+      replay,
+      extra,
+    };
+    nn.saveSafetensors(file, tensors, { icrl_rl: JSON.stringify(meta) });
+  }
+
+  /** Restores a checkpoint of a learner set with the same learner count, shapes and options; returns its `extra`. */
+  restoreCheckpoint(file: string): Record<string, unknown> {
+    const f = nn.loadSafetensors(file);
+    const raw = f.metadata.icrl_rl;
+    if (!raw) throw new IcrlError(`${file}: not an rl checkpoint (no icrl_rl metadata)`, 'CORRUPT_FILE');
+    const meta = JSON.parse(raw) as { kind: string; learners: number; spec: SacSpec; options: SacOptions; updates: number; adamSteps: number[]; rng: RngState[]; replay: { size: number; next: number }[]; extra: Record<string, unknown> };
+    if (meta.kind !== 'sac' || meta.learners !== this.n) throw new IcrlError(`${file}: a ${meta.kind} checkpoint of ${meta.learners} learners, expected sac with ${this.n}`, 'CORRUPT_FILE');
+    if (JSON.stringify(meta.options) !== JSON.stringify(this.opts)) throw new IcrlError(`${file}: saved with other SAC options (${JSON.stringify(meta.options)})`, 'CORRUPT_FILE');
+    for (const [name, t] of Object.entries(this.stateTensors())) {
+      const src = f.tensors.get(name);
+      if (!src || src.data.length !== t.size) throw new IcrlError(`${file}: tensor "${name}" missing or of another shape than [${t.shape.join(', ')}]`, 'CORRUPT_FILE');
+      t.data.set(src.data);
+    }
+    this.replay.forEach((r, i) => r.importState(`replay.${i}`, f.tensors, meta.replay[i], file));
+    this.rngs.forEach((r, i) => r.setState(meta.rng[i]));
+    this.updates = meta.updates;
+    [this.actorOpt.step, this.qOpt.step, this.alphaOpt.step] = meta.adamSteps;
+    return meta.extra;
+  }
 }
 
 /** the box of a continuous family's action space */
@@ -411,6 +490,19 @@ export class SacAgent implements Agent {
     if (this.steps < this.opts.learningStarts) L.randomActions(this.lastAct);
     else L.act(obs, this.lastAct);
     L.toBox(this.lastAct, out);
+  }
+
+  /** saves the learners and the agent's step counter (see SacLearners.saveCheckpoint) */
+  saveCheckpoint(file: string): void {
+    if (!this.learners) throw new IcrlError('sac: saveCheckpoint() before reset()', 'STATE');
+    this.learners.saveCheckpoint(file, { steps: this.steps });
+  }
+
+  /** restores a checkpoint after reset() on the same environment shape */
+  restoreCheckpoint(file: string): void {
+    if (!this.learners) throw new IcrlError('sac: restoreCheckpoint() before reset()', 'STATE');
+    const extra = this.learners.restoreCheckpoint(file);
+    this.steps = Number(extra.steps ?? 0);
   }
 
   /** every learner's mean action squashed into the box (evaluation) */

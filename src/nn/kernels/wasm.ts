@@ -36,7 +36,7 @@ interface Exports {
   tanhBackward: Fn;
 }
 
-const FN_NAMES = ['gemm', 'attnForward', 'attnBackward', 'layerNormForward', 'layerNormBackward', 'gelu', 'geluBackward', 'gemmBatched', 'relu'] as const;
+const FN_NAMES = ['gemm', 'attnForward', 'attnBackward', 'layerNormForward', 'layerNormBackward', 'gelu', 'geluBackward', 'gemmBatched', 'relu', 'reluBackward', 'transpose'] as const;
 type ParallelFn = (typeof FN_NAMES)[number];
 
 let error = '';
@@ -297,7 +297,10 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
       if (transB) {
         const items = p.strideB === 0 ? 1 : p.batch;
         if (!packBs || packBs.data.length < items * K * N) packBs = allocStorage(items * K * N);
-        for (let i = 0; i < items; i++) ex.transpose(pb + 4 * i * p.strideB, N, K, K, packBs.ptr + 4 * i * K * N, N);
+        const dst = packBs.ptr;
+        const tchunks = Array.from({ length: items }, (_, i) => [pb + 4 * i * p.strideB, N, K, K, dst + 4 * i * K * N, N]);
+        // one item per chunk (at most MAX_CHUNKS per job)
+        for (let c = 0; c < tchunks.length; c += MAX_CHUNKS) exec('transpose', tchunks.slice(c, c + MAX_CHUNKS), ex.transpose);
         bptr = packBs.ptr;
         sB = p.strideB === 0 ? 0 : K * N;
       }
@@ -424,7 +427,11 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     done();
   };
   const reluBackward = (y: F32, dy: F32, dx: F32, n: number, accumulate: boolean): void => {
-    ex.reluBackward(pin(y), pin(dy), out(dx, accumulate), n, accumulate ? 1 : 0);
+    const py = pin(y);
+    const pdy = pin(dy);
+    const pdx = out(dx, accumulate);
+    const chunks = ranges(n, chunkCount(4 * n, Math.ceil(n / 4096)), 4).map(([s, e]) => [py + 4 * s, pdy + 4 * s, pdx + 4 * s, e - s, accumulate ? 1 : 0]);
+    exec('reluBackward', chunks, ex.reluBackward);
     done();
   };
 
