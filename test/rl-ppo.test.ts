@@ -1,5 +1,8 @@
 // Batched PPO (src/rl): CleanRL defaults per action type, learner independence, orthogonal
 // initialisation, learning on a small Dark Room.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/core/rng.js';
 import { makeAgent } from '../src/algorithms/index.js';
@@ -7,15 +10,16 @@ import { darkroomFamily } from '../src/envs/darkroom.js';
 import * as nn from '../src/nn/index.js';
 import { PpoAgent, PpoLearners, learningCurves, orthogonalInit } from '../src/rl/index.js';
 
-/** learners fed a deterministic fake environment for one rollout (so that they update once) */
-function rollout(seeds: number[], discrete: boolean): PpoLearners {
-  const spec = discrete ? { obsDim: 3, numActions: 4, actDim: 0 } : { obsDim: 3, numActions: 0, actDim: 2, low: [-1, -1], high: [1, 1] };
-  const L = new PpoLearners(spec, seeds.map((s) => new Rng(9).split(s)), { hidden: [32, 32], numSteps: 16, numMinibatches: 2, updateEpochs: 2 });
+const spec = (discrete: boolean) => (discrete ? { obsDim: 3, numActions: 4, actDim: 0 } : { obsDim: 3, numActions: 0, actDim: 2, low: [-1, -1], high: [1, 1] });
+const make = (seeds: number[], discrete: boolean, base = 9) => new PpoLearners(spec(discrete), seeds.map((s) => new Rng(base).split(s)), { hidden: [32, 32], numSteps: 16, numMinibatches: 2, updateEpochs: 2 });
+
+/** steps t0..t1-1 of a deterministic fake environment */
+function feed(L: PpoLearners, seeds: number[], discrete: boolean, t0: number, t1: number): void {
   const n = seeds.length;
   const obs = new Float32Array(n * 3);
   const out = discrete ? new Int32Array(n) : new Float32Array(n * 2);
   const rew = new Float32Array(n);
-  for (let t = 0; t < 16; t++) {
+  for (let t = t0; t < t1; t++) {
     seeds.forEach((s, i) => {
       for (let d = 0; d < 3; d++) obs[i * 3 + d] = Math.sin(s + t * 0.7 + d);
     });
@@ -23,6 +27,12 @@ function rollout(seeds: number[], discrete: boolean): PpoLearners {
     seeds.forEach((s, i) => (rew[i] = discrete ? (out[i] === s % 4 ? 1 : 0) : -Math.abs(out[2 * i] - 0.3)));
     L.record(rew, () => t % 7 === 6, obs);
   }
+}
+
+/** learners fed a deterministic fake environment for one rollout (so that they update once) */
+function rollout(seeds: number[], discrete: boolean): PpoLearners {
+  const L = make(seeds, discrete);
+  feed(L, seeds, discrete, 0, 16);
   expect(L.updates).toBe(1);
   return L;
 }
@@ -35,6 +45,27 @@ describe('batched PPO learners', () => {
       expect(Buffer.from(alone.learnerParams(0).buffer).equals(Buffer.from(many.learnerParams(3).buffer))).toBe(true);
       expect(Buffer.from(many.learnerParams(2).buffer).equals(Buffer.from(many.learnerParams(3).buffer))).toBe(false);
     });
+
+  it('resumed mid-rollout from a checkpoint equals uninterrupted training', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-ppo-'));
+    try {
+      for (const discrete of [true, false]) {
+        const seeds = [0, 1];
+        const a = make(seeds, discrete);
+        feed(a, seeds, discrete, 0, 21);
+        const file = join(dir, `ppo-${discrete}.safetensors`);
+        a.saveCheckpoint(file);
+        const b = make(seeds, discrete, 123);
+        b.restoreCheckpoint(file);
+        feed(a, seeds, discrete, 21, 40);
+        feed(b, seeds, discrete, 21, 40);
+        expect(a.updates).toBe(2);
+        for (const i of [0, 1]) expect(Buffer.from(b.learnerParams(i).buffer).equals(Buffer.from(a.learnerParams(i).buffer))).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('orthogonal initialisation gives orthonormal columns (tall) or rows (wide) times the gain', () => {
     for (const [fi, fo] of [

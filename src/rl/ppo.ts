@@ -18,11 +18,11 @@
 import { z } from 'zod';
 import { IcrlError } from '../core/errors.js';
 import { BoxSpace } from '../core/spaces.js';
-import type { Rng } from '../core/rng.js';
+import type { Rng, RngState } from '../core/rng.js';
 import type { Agent, StepOutcome } from '../algorithms/agent.js';
 import type { ActionArray, BatchedEnv } from '../envs/types.js';
 import * as nn from '../nn/index.js';
-import type { Tensor } from '../nn/index.js';
+import type { NamedArray, Tensor } from '../nn/index.js';
 import { BatchedAdam, BatchedMLP, clipGradNormPerLearner, concatSlices, orthogonalInit } from './nets.js';
 
 const num = z.number().finite();
@@ -345,6 +345,55 @@ export class PpoLearners {
     }
   }
 
+  private stateTensors(): Record<string, NamedArray | Tensor> {
+    const out: Record<string, NamedArray | Tensor> = {};
+    for (const p of this.opt.params) out[p.name!] = p;
+    Object.assign(out, this.opt.stateTensors('opt'));
+    const T = this.opts.numSteps;
+    const N = this.n;
+    out['rollout.obs'] = { shape: [N, T, this.spec.obsDim], data: this.obs };
+    out['rollout.act'] = { shape: [N, T, this.discrete ? 1 : this.A], data: this.acts };
+    for (const [k, v] of [
+      ['logp', this.logp],
+      ['val', this.val],
+      ['rew', this.rew],
+      ['done', this.done],
+    ] as const)
+      out[`rollout.${k}`] = { shape: [N, T], data: v };
+    return out;
+  }
+
+  /**
+   * Writes weights, Adam moments and step, the rollout so far and its position, the random streams
+   * and the counters to one safetensors file (atomically); `extra` goes into its metadata.
+   */
+  saveCheckpoint(file: string, extra: Record<string, unknown> = {}): void {
+    const meta = { kind: 'ppo', learners: this.n, options: this.opts, t: this.t, updates: this.updates, adamStep: this.opt.step, lr: this.opt.lr, rng: this.rngs.map((r) => r.getState()), extra };
+    nn.saveSafetensors(file, this.stateTensors(), { icrl_rl: JSON.stringify(meta) });
+  }
+
+  /** Restores a checkpoint of a learner set with the same learner count, spec and options; returns its `extra`. */
+  restoreCheckpoint(file: string): Record<string, unknown> {
+    const f = nn.loadSafetensors(file);
+    const raw = f.metadata.icrl_rl;
+    if (!raw) throw new IcrlError(`${file}: not an rl checkpoint (no icrl_rl metadata)`, 'CORRUPT_FILE');
+    const meta = JSON.parse(raw) as { kind: string; learners: number; options: PpoOptions; t: number; updates: number; adamStep: number; lr: number; rng: RngState[]; extra: Record<string, unknown> };
+    if (meta.kind !== 'ppo' || meta.learners !== this.n) throw new IcrlError(`${file}: a ${meta.kind} checkpoint of ${meta.learners} learners, expected ppo with ${this.n}`, 'CORRUPT_FILE');
+    if (JSON.stringify(meta.options) !== JSON.stringify(this.opts)) throw new IcrlError(`${file}: saved with other PPO options (${JSON.stringify(meta.options)})`, 'CORRUPT_FILE');
+    for (const [name, t] of Object.entries(this.stateTensors())) {
+      const src = f.tensors.get(name);
+      const dst = t.data;
+      if (!src || src.data.length !== dst.length) throw new IcrlError(`${file}: tensor "${name}" missing or of another shape than [${t.shape.join(', ')}]`, 'CORRUPT_FILE');
+      dst.set(src.data);
+    }
+    this.rngs.forEach((r, i) => r.setState(meta.rng[i]));
+    this.t = meta.t;
+    this.updates = meta.updates;
+    this.opt.step = meta.adamStep;
+    this.opt.lr = meta.lr;
+    return meta.extra;
+  }
+
   /** learner i's parameters (actor, critic, log-std), concatenated: for comparisons */
   learnerParams(i: number): Float32Array {
     return concatSlices(this.opt.params, this.n, i);
@@ -382,6 +431,18 @@ export class PpoAgent implements Agent {
   act(obs: Float32Array, out: ActionArray): void {
     if (!this.learners) throw new IcrlError('ppo: act() before reset()', 'STATE');
     this.learners.act(obs, out);
+  }
+
+  /** saves the learners (see PpoLearners.saveCheckpoint) */
+  saveCheckpoint(file: string): void {
+    if (!this.learners) throw new IcrlError('ppo: saveCheckpoint() before reset()', 'STATE');
+    this.learners.saveCheckpoint(file);
+  }
+
+  /** restores a checkpoint after reset() on the same environment shape */
+  restoreCheckpoint(file: string): void {
+    if (!this.learners) throw new IcrlError('ppo: restoreCheckpoint() before reset()', 'STATE');
+    this.learners.restoreCheckpoint(file);
   }
 
   actGreedy(obs: Float32Array, out: ActionArray): void {
