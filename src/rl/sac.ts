@@ -253,6 +253,33 @@ export class SacLearners {
     );
   }
 
+  /**
+   * Greedy actions in the environment's box for `rows` observations per learner (obs: N x rows x
+   * obsDim, learner-major) into out (N x rows x actDim), in chunks of at most 4,096 rows.
+   */
+  greedyActions(obs: Float32Array, rows: number, out: Float32Array): void {
+    const { obsDim: D, actDim: A } = this.spec;
+    const N = this.n;
+    const CH = 4096;
+    for (let r0 = 0; r0 < rows; r0 += CH) {
+      const r1 = Math.min(rows, r0 + CH);
+      const m = r1 - r0;
+      nn.noGrad(() =>
+        nn.tidy(() => {
+          const x = nn.zeros([N, m, D]);
+          for (let i = 0; i < N; i++) x.data.set(obs.subarray((i * rows + r0) * D, (i * rows + r1) * D), i * m * D);
+          const mean = this.policy(x).mean.data;
+          for (let i = 0; i < N; i++)
+            for (let r = 0; r < m; r++)
+              for (let j = 0; j < A; j++) {
+                const v = this.bias[j] + this.scale[j] * Math.tanh(mean[(i * m + r) * A + j]);
+                out[((i * rows + r0 + r) * A) + j] = Math.min(this.spec.high[j], Math.max(this.spec.low[j], v));
+              }
+        }),
+      );
+    }
+  }
+
   /** a uniformly random normalised action for each learner (from its own stream) */
   randomActions(out: Float32Array): void {
     const A = this.spec.actDim;
