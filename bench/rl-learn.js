@@ -15,14 +15,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliArgs } from './args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-function opt(name, dflt) {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-}
-if (args.includes('--help')) {
+const { opt, flag } = cliArgs();
+if (flag('help')) {
   process.stdout.write('usage: node bench/rl-learn.js [--algos sac,ppo] [--family point-robot|darkroom] [--tasks 8] [--steps 6000] [--eval-every 500] [--seed 0] [--out runs/rl-learn] [--sac JSON] [--ppo JSON]\n');
   process.exit(0);
 }

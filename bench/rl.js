@@ -18,14 +18,10 @@ import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { cliArgs } from './args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-function opt(name, dflt) {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-}
-const flag = (name) => args.includes(`--${name}`);
+const { opt, flag } = cliArgs();
 if (flag('help')) {
   process.stdout.write('usage: node bench/rl.js [--learners 1,16] [--seconds 15] [--torch-threads 2] [--python PATH] [--no-torch] [--no-training] [--train-learners 16] [--kernels wasm|reference]\n');
   process.exit(0);

@@ -68,35 +68,21 @@ export function tanhGaussian(mean: Tensor, logStd: Tensor, noise: Float32Array |
     ld[r] = lp;
   }
   if (grad && th && sn && cj) {
-    setNode(action, `${op}.action`, [mean, logStd], (g) => {
+    /** adds (or writes) one element's gradient term v(i, isStd) into the gradients of mean and logStd */
+    const into = (v: (i: number, isStd: boolean) => number): void => {
       for (const [t, isStd] of [
         [mean, false],
         [logStd, true],
       ] as const) {
         if (!t.requiresGrad) continue;
         const [gt, acc] = gradTarget(t);
-        for (let i = 0; i < g.length; i++) {
-          const j = i % A;
-          const dAdU = scale[j] * (1 - th[i] * th[i]);
-          const v = g[i] * dAdU * (isStd ? sn[i] : 1);
-          gt[i] = acc ? gt[i] + v : v;
-        }
+        for (let i = 0; i < mean.size; i++) gt[i] = acc ? gt[i] + v(i, isStd) : v(i, isStd);
       }
-    });
-    setNode(logProb, `${op}.logProb`, [mean, logStd], (g) => {
-      for (const [t, isStd] of [
-        [mean, false],
-        [logStd, true],
-      ] as const) {
-        if (!t.requiresGrad) continue;
-        const [gt, acc] = gradTarget(t);
-        for (let i = 0; i < mean.size; i++) {
-          const gr = g[(i / A) | 0];
-          const v = isStd ? gr * (cj[i] * sn[i] - 1) : gr * cj[i];
-          gt[i] = acc ? gt[i] + v : v;
-        }
-      }
-    });
+    };
+    // action: da/dmean = scale (1 - tanh^2); da/dlogStd = the same times std * noise
+    setNode(action, `${op}.action`, [mean, logStd], (g) => into((i, isStd) => g[i] * scale[i % A] * (1 - th[i] * th[i]) * (isStd ? sn[i] : 1)));
+    // logProb: dlp/dmean = c; dlp/dlogStd = c std noise - 1, c = d(-log Jacobian)/du
+    setNode(logProb, `${op}.logProb`, [mean, logStd], (g) => into((i, isStd) => (isStd ? g[(i / A) | 0] * (cj[i] * sn[i] - 1) : g[(i / A) | 0] * cj[i])));
   }
   return { action, logProb };
 }
