@@ -3,7 +3,8 @@
 // act 6, MLPs 256 x 256, batch 256: CleanRL's defaults on a MuJoCo-sized task) at N learners trained
 // at once, beside the stacked-weights PyTorch version of the same update (bench/torch_sac_update.py)
 // run right after each of ours in the same invocation; GFLOP/s of the matrix products and CPU time
-// of both sides. One JSON line per figure on stdout; progress on stderr.
+// of both sides. Throughput is given over the whole window and from the median update time (both
+// sides, and the ratio of each). One JSON line per figure on stdout; progress on stderr.
 //
 //   npm run bench:rl [-- --learners 1,16] [--seconds 15] [--torch-threads 2] [--python PATH] [--no-torch]
 //                    [--no-training] [--train-learners 16] [--kernels wasm|reference]
@@ -95,14 +96,23 @@ function ours(N) {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;
+  const times = [];
   while (performance.now() - t0 < SECONDS * 1000) {
+    const u0 = performance.now();
     L.update();
+    times.push(performance.now() - u0);
     n++;
   }
   const dt = (performance.now() - t0) / 1000;
   const cu = process.cpuUsage(c0);
   const cpu = (cu.user + cu.system) / 1e6;
-  return { updates: n, seconds: dt, lups: (N * n) / dt, gflops: flops / dt / 1e9, gflopsPerCpuS: flops / cpu / 1e9, cpuMs: (1000 * cpu) / (N * n) };
+  const med = median(times) / 1000;
+  return { updates: n, seconds: dt, lups: (N * n) / dt, medianLups: N / med, gflops: flops / dt / 1e9, gflopsPerCpuS: flops / cpu / 1e9, cpuMs: (1000 * cpu) / (N * n) };
+}
+
+function median(a) {
+  const b = [...a].sort((x, y) => x - y);
+  return b.length % 2 ? b[(b.length - 1) / 2] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2;
 }
 
 function torch(N, threads) {
@@ -129,6 +139,8 @@ for (const N of learnerCounts) {
     kernels: nn.kernels().name,
     threads: wasmThreads(),
     learner_updates_per_s: Number(a.lups.toFixed(2)),
+    median_learner_updates_per_s: Number(a.medianLups.toFixed(2)),
+    updates: a.updates,
     gflops: Number(a.gflops.toFixed(1)),
     gflops_per_cpu_s: Number(a.gflopsPerCpuS.toFixed(1)),
     cpu_ms_per_learner_update: Number(a.cpuMs.toFixed(2)),
@@ -144,6 +156,8 @@ for (const N of learnerCounts) {
     else {
       line.torch = t.torch;
       line.torch_learner_updates_per_s = t.learner_updates_per_s;
+      line.torch_median_learner_updates_per_s = t.median_learner_updates_per_s;
+      line.median_ratio = Number((a.medianLups / t.median_learner_updates_per_s).toFixed(2));
       line.torch_gflops = Number(((tf * t.learner_updates_per_s) / 1e9).toFixed(1));
       line.torch_cpu_ms_per_learner_update = t.cpu_ms_per_learner_update;
       line.ratio = Number((a.lups / t.learner_updates_per_s).toFixed(2));

@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import resource
+import statistics
 import time
 
 import torch
@@ -105,8 +106,11 @@ def run(n):
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     count = 0
+    times = []
     while time.perf_counter() - t0 < args.seconds:
+        u0 = time.perf_counter()
         update()
+        times.append(time.perf_counter() - u0)
         count += 1
     dt = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -123,6 +127,7 @@ def run(n):
         "updates": count,
         "seconds": round(dt, 3),
         "learner_updates_per_s": round(n * count / dt, 2),
+        "median_learner_updates_per_s": round(n / statistics.median(times), 2),
         "cpu_ms_per_learner_update": round(1000 * cpu / (n * count), 2),
     }
 
