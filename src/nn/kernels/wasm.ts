@@ -306,7 +306,8 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
       }
       const rsA = transA ? 1 : K;
       const csA = transA ? M : 1;
-      const n = Math.min(p.batch, MAX_CHUNKS, Math.max(4 * threads.count, Math.ceil(p.batch / 4)), Math.floor(work / (4 * CHUNK_MIN)));
+      // small chunks (down to one item): a worker descheduled in the middle of one holds up little
+      const n = Math.min(p.batch, MAX_CHUNKS, Math.floor(work / (4 * CHUNK_MIN)));
       const acc = p.accumulate ? 1 : 0;
       exec('gemmBatched', ranges(p.batch, n, 1).map(([s, e]) => [s, e, M, N, K, pa, p.strideA, rsA, csA, bptr, sB, N, pc, p.strideC, N, acc, pbias, sBias]), ex.gemmBatched);
       done();
