@@ -1,17 +1,43 @@
 // SAC learning histories in the history store: float32 actions, expert_actions relabelled by each
 // learner's final greedy policy, readable by our reader and by h5py.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HistoryReader } from '../src/data/index.js';
-import { collectSacHistories, SacLearners } from '../src/rl/index.js';
+import { collectSacHistories, resumeFile, SacLearners } from '../src/rl/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'icrl-rlcollect-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('SAC learning histories', () => {
+  it('a collection killed after a resume point and run again gives the uninterrupted histories', async () => {
+    const tasks = [0.3, 1.7, 2.9].map((angle) => ({ family: 'point-robot', params: { angle } }));
+    const base = { family: 'point-robot', tasks, sac: { hidden: [16, 16], batchSize: 16, learningStarts: 30 }, steps: 100, seed: 5, checkpointEvery: 40 };
+    const whole = await collectSacHistories({ ...base, file: join(dir, 'whole.h5') });
+    const file = join(dir, 'killed.h5');
+    await expect(
+      collectSacHistories({
+        ...base,
+        file,
+        onStep: (t) => {
+          if (t === 90) throw new Error('killed');
+        },
+      }),
+    ).rejects.toThrow('killed');
+    expect(existsSync(resumeFile(file))).toBe(true);
+    await expect(collectSacHistories({ ...base, seed: 6, file })).rejects.toThrow(/another collection/);
+    const resumed = await collectSacHistories({ ...base, file });
+    expect(existsSync(resumeFile(file))).toBe(false);
+    for (let i = 0; i < 3; i++)
+      for (const k of ['observations', 'actions', 'rewards', 'dones', 'expertActions'] as const) {
+        const a = whole.histories[i][k]!;
+        const b = resumed.histories[i][k]!;
+        expect(Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(a.buffer, a.byteOffset, a.byteLength)), `${k} of task ${i}`).toBe(true);
+      }
+  }, 30_000);
+
   it('are written with float32 actions and final-policy expert_actions; the checkpoint holds the final learners', async () => {
     const tasks = [0.5, 2.0].map((angle) => ({ family: 'point-robot', params: { angle } }));
     const file = join(dir, 'sac.h5');

@@ -4,13 +4,20 @@
  * and `expert_actions` relabelled after training by each learner's final greedy policy on every
  * observation of its history (the XLand-100B practice of labelling with the final policy; the labels
  * DPT-style models are trained on). Optionally the final learners are saved as a checkpoint.
+ *
+ * Resume: with `checkpointEvery`, a resume point is written at episode starts; a killed collection
+ * called again continues from the last one. The continuation is identical to an uninterrupted run
+ * for families whose episodes start deterministically (point-robot, Dark Room: the environment is
+ * rebuilt and reset, its own random stream is not restored).
  */
 import type { JsonValue } from '../core/spaces.js';
 import { IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Task } from '../tasks/taskSpace.js';
 import { getFamily } from '../envs/index.js';
-import { play } from '../algorithms/play.js';
+import { existsSync, rmSync } from 'node:fs';
+import * as nn from '../nn/index.js';
+import type { NamedArray } from '../nn/index.js';
 import { h5ready, writeHistories, type History } from '../data/index.js';
 import { SacAgent, sacOptionsSchema, type SacOptions } from './sac.js';
 
@@ -27,6 +34,19 @@ export interface SacCollectOptions {
   file: string;
   /** where to save the final learners (SacLearners.saveCheckpoint), if given */
   checkpoint?: string;
+  /**
+   * Save a resume point (`<file>.resume.safetensors`: learners, agent counters and the histories so
+   * far) every this many steps, taken only where every instance has just started an episode; a
+   * later call with the same options continues from it and then deletes it. 0: none.
+   */
+  checkpointEvery?: number;
+  /** called after every recorded step (progress; an exception stops the collection, keeping the last resume point) */
+  onStep?: (t: number) => void;
+}
+
+/** the resume point of a collection writing `file` */
+export function resumeFile(file: string): string {
+  return `${file}.resume.safetensors`;
 }
 
 /** Trains the learners, writes their histories (groups "0", "1", ... in task order) and returns them. */
@@ -47,17 +67,61 @@ export async function collectSacHistories(o: SacCollectOptions): Promise<{ histo
   const rew = new Float32Array(N * T);
   const dones = new Uint8Array(N * T);
   const states = env.numStates > 0 ? new Int32Array(N * T) : undefined;
-  await play(env, agent, T, rng.split('agent'), (tr) => {
-    const t = tr.step;
+  // the loop of algorithms/play.ts, with resume points at episode starts
+  env.reset();
+  agent.reset(env, rng.split('agent'));
+  const resume = resumeFile(o.file);
+  const runId = { family: o.family, envOptions: o.envOptions ?? {}, tasks: o.tasks, steps: T, seed: o.seed };
+  let t0 = 0;
+  if (o.checkpointEvery && existsSync(resume)) {
+    const extra = agent.restoreCheckpoint(resume);
+    const same = JSON.stringify(extra.run) === JSON.stringify(runId);
+    if (!same) throw new IcrlError(`${resume}: a resume point of another collection (${JSON.stringify(extra.run)}); delete it to start over`, 'CONFIG');
+    t0 = Number(extra.t);
+    const f = nn.loadSafetensors(resume);
+    const get = (k: string, n: number): Float32Array => {
+      const a = f.tensors.get(`extra.${k}`);
+      if (!a || a.data.length !== n) throw new IcrlError(`${resume}: "${k}" of the history so far is missing or not ${n} values`, 'CORRUPT_FILE');
+      return a.data;
+    };
+    for (let i = 0; i < N; i++) {
+      obs.set(get(`obs.${i}`, t0 * D), i * T * D);
+      act.set(get(`act.${i}`, t0 * A), i * T * A);
+      rew.set(get(`rew.${i}`, t0), i * T);
+      dones.set(get(`dones.${i}`, t0), i * T);
+      if (states) states.set(get(`states.${i}`, t0), i * T);
+    }
+  }
+  const actions = new Float32Array(N * A);
+  for (let t = t0; t < T; t++) {
     for (let i = 0; i < N; i++) {
       const k = i * T + t;
-      obs.set(tr.prevObs.subarray(i * D, (i + 1) * D), k * D);
-      act.set((tr.actions as Float32Array).subarray(i * A, (i + 1) * A), k * A);
-      rew[k] = tr.rewards[i];
-      dones[k] = tr.terminated[i] || tr.truncated[i] ? 1 : 0;
-      if (states) states[k] = tr.prevState[i];
+      obs.set(env.obs.subarray(i * D, (i + 1) * D), k * D);
+      if (states) states[k] = env.stateIndex[i];
     }
-  });
+    agent.act(env.obs, actions);
+    env.step(actions);
+    for (let i = 0; i < N; i++) {
+      const k = i * T + t;
+      act.set(actions.subarray(i * A, (i + 1) * A), k * A);
+      rew[k] = env.rewards[i];
+      dones[k] = env.terminated[i] || env.truncated[i] ? 1 : 0;
+    }
+    agent.observe({ actions, rewards: env.rewards, obs: env.obs, terminated: env.terminated, truncated: env.truncated });
+    const done = t + 1;
+    if (o.checkpointEvery && done % o.checkpointEvery === 0 && done < T && env.episodeStep.every((s) => s === 0)) {
+      const part: Record<string, NamedArray> = {};
+      for (let i = 0; i < N; i++) {
+        part[`obs.${i}`] = { shape: [done, D], data: obs.subarray(i * T * D, (i * T + done) * D) };
+        part[`act.${i}`] = { shape: [done, A], data: act.subarray(i * T * A, (i * T + done) * A) };
+        part[`rew.${i}`] = { shape: [done], data: rew.subarray(i * T, i * T + done) };
+        part[`dones.${i}`] = { shape: [done], data: Float32Array.from(dones.subarray(i * T, i * T + done)) };
+        if (states) part[`states.${i}`] = { shape: [done], data: Float32Array.from(states.subarray(i * T, i * T + done)) };
+      }
+      agent.saveCheckpoint(resume, { t: done, run: runId }, part);
+    }
+    o.onStep?.(t);
+  }
   const L = agent.learners!;
   const expert = new Float32Array(N * T * A);
   L.greedyActions(obs, T, expert);
@@ -83,5 +147,6 @@ export async function collectSacHistories(o: SacCollectOptions): Promise<{ histo
   }));
   writeHistories(o.file, histories);
   if (o.checkpoint) agent.saveCheckpoint(o.checkpoint);
+  rmSync(resume, { force: true });
   return { histories, agent };
 }

@@ -431,10 +431,12 @@ export class SacLearners {
   /**
    * Writes everything a learner set needs to continue exactly (weights, targets, entropy
    * coefficients, Adam moments and steps, replay buffers, random streams, counters) to one
-   * safetensors file (atomically); `extra` goes into its metadata.
+   * safetensors file (atomically); `extra` goes into its metadata and `extraTensors` into the file
+   * as `extra.<name>` (a caller's own state, e.g. a history recorded so far).
    */
-  saveCheckpoint(file: string, extra: Record<string, unknown> = {}): void {
+  saveCheckpoint(file: string, extra: Record<string, unknown> = {}, extraTensors: Record<string, NamedArray> = {}): void {
     const tensors: Record<string, NamedArray | Tensor> = { ...this.stateTensors() };
+    for (const [k, v] of Object.entries(extraTensors)) tensors[`extra.${k}`] = v;
     const replay = this.replay.map((r, i) => r.exportState(`replay.${i}`, tensors as Record<string, NamedArray>));
     const meta = {
       kind: 'sac',
@@ -520,16 +522,17 @@ export class SacAgent implements Agent {
   }
 
   /** saves the learners and the agent's step counter (see SacLearners.saveCheckpoint) */
-  saveCheckpoint(file: string): void {
+  saveCheckpoint(file: string, extra: Record<string, unknown> = {}, extraTensors: Record<string, NamedArray> = {}): void {
     if (!this.learners) throw new IcrlError('sac: saveCheckpoint() before reset()', 'STATE');
-    this.learners.saveCheckpoint(file, { steps: this.steps });
+    this.learners.saveCheckpoint(file, { ...extra, agentSteps: this.steps }, extraTensors);
   }
 
-  /** restores a checkpoint after reset() on the same environment shape */
-  restoreCheckpoint(file: string): void {
+  /** restores a checkpoint after reset() on the same environment shape; returns the caller's `extra` */
+  restoreCheckpoint(file: string): Record<string, unknown> {
     if (!this.learners) throw new IcrlError('sac: restoreCheckpoint() before reset()', 'STATE');
-    const extra = this.learners.restoreCheckpoint(file);
-    this.steps = Number(extra.steps ?? 0);
+    const { agentSteps, ...extra } = this.learners.restoreCheckpoint(file);
+    this.steps = Number(agentSteps ?? 0);
+    return extra;
   }
 
   /** every learner's mean action squashed into the box (evaluation) */
