@@ -306,10 +306,21 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
       }
       const rsA = transA ? 1 : K;
       const csA = transA ? M : 1;
-      // small chunks (down to one item): a worker descheduled in the middle of one holds up little
-      const n = Math.min(p.batch, MAX_CHUNKS, Math.floor(work / (4 * CHUNK_MIN)));
       const acc = p.accumulate ? 1 : 0;
-      exec('gemmBatched', ranges(p.batch, n, 1).map(([s, e]) => [s, e, M, N, K, pa, p.strideA, rsA, csA, bptr, sB, N, pc, p.strideC, N, acc, pbias, sBias]), ex.gemmBatched);
+      // small chunks: whole items, or row ranges of items when there are few (a worker descheduled
+      // in the middle of a chunk holds up little; the calling thread takes the chunks left)
+      const total = Math.min(MAX_CHUNKS, Math.floor(work / CHUNK_MIN));
+      const per = Math.max(1, Math.min(Math.floor(M / 16), Math.floor(total / p.batch)));
+      let chunks: number[][];
+      if (per > 1) {
+        chunks = [];
+        for (let i = 0; i < p.batch; i++)
+          for (const [r0, r1] of ranges(M, per, 4)) chunks.push([i, i + 1, r1 - r0, N, K, pa + 4 * r0 * rsA, p.strideA, rsA, csA, bptr, sB, N, pc + 4 * r0 * N, p.strideC, N, acc, pbias, sBias]);
+      } else {
+        const n = Math.min(p.batch, MAX_CHUNKS, Math.floor(work / (4 * CHUNK_MIN)));
+        chunks = ranges(p.batch, n, 1).map(([s, e]) => [s, e, M, N, K, pa, p.strideA, rsA, csA, bptr, sB, N, pc, p.strideC, N, acc, pbias, sBias]);
+      }
+      exec('gemmBatched', chunks, ex.gemmBatched);
       done();
       return;
     }
