@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { isAtomicTemp, writeJsonAtomic } from '../core/atomic.js';
+import { lockFolder } from '../core/lock.js';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runPool } from '../core/pool.js';
@@ -315,11 +316,20 @@ function workerScript(): string {
   return js;
 }
 
-/** Runs (or resumes) a collection. */
+/** Runs (or resumes) a collection; its output folder is locked meanwhile (core/lock.ts). */
 export async function collect(config: CollectConfig, opts: CollectOptions = {}): Promise<CollectResult> {
   const c = validateConfig(collectConfigSchema, config, 'collect config');
   const outDir = opts.out ?? c.out;
   if (!outDir) throw new ConfigError('collect: no output folder (set `out` in the config or pass --out)', undefined, 'out');
+  const release = lockFolder(outDir, 'icrl collect');
+  try {
+    return await collectLocked(c, outDir, opts);
+  } finally {
+    release();
+  }
+}
+
+async function collectLocked(c: CollectConfig, outDir: string, opts: CollectOptions): Promise<CollectResult> {
   mkdirSync(outDir, { recursive: true });
   const hash = configHash(c);
   const tasks = resolveTasks(c);

@@ -20,6 +20,7 @@ import { buildModel, saveInContextModel, type InContextModel } from '../models/i
 import { modelAgent } from '../models/load.js';
 import { modelKinds } from '../models/kinds.js';
 import { provenance } from '../core/provenance.js';
+import { lockFolder } from '../core/lock.js';
 import { makeBatchedEnv } from '../envs/index.js';
 import { evaluateOnline } from '../eval/evaluator.js';
 import { makeAgent } from '../algorithms/index.js';
@@ -100,9 +101,21 @@ function digest(cfg: TrainConfig): string {
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
-/** Trains the model of `config` (a config object or a config file path). */
+/**
+ * Trains the model of `config` (a config object or a config file path). The output folder is
+ * locked for the run (core/lock.ts): a second run on it is refused with a named error.
+ */
 export async function trainFromConfig(config: TrainConfig | string, opts: TrainOptions = {}): Promise<TrainResult> {
   const cfg = typeof config === 'string' ? loadTrainConfig(config) : parseTrainConfig(config);
+  const release = lockFolder(resolve(opts.outDir ?? cfg.out), 'icrl train');
+  try {
+    return await trainLocked(cfg, opts);
+  } finally {
+    release();
+  }
+}
+
+async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const baseDir = opts.baseDir ?? process.cwd();
   const outDir = resolve(opts.outDir ?? cfg.out);
   mkdirSync(outDir, { recursive: true });
