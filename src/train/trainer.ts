@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
 import { Progress } from '../core/progress.js';
@@ -29,9 +29,9 @@ import type { TrainConfig } from './config.js';
 import { loadTrainConfig, parseTrainConfig } from './config.js';
 import type { TrainingData } from '../models/batches.js';
 import { computeLoss } from './loss.js';
-import { MetricsWriter } from './metrics.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
-import { writeFileAtomic } from '../core/atomic.js';
+import { MetricsWriter, readMetrics } from './metrics.js';
+import { checkpointRoot, latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
+import { removeIfExists, writeFileAtomic } from '../core/atomic.js';
 import { buildTrainingData } from './data.js';
 
 /** Training stopped because the loss or gradient was not finite. */
@@ -143,6 +143,11 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
   let samplesSeen = 0;
   let trainSeconds = 0;
   let resumedFrom: number | null = null;
+  if (opts.resume === false) {
+    // starting over: nothing of the previous run may be resumed later (its checkpoints would not
+    // match the new metrics file)
+    for (const p of [checkpointRoot(outDir), join(outDir, 'model'), join(outDir, 'result.json')]) removeIfExists(p);
+  }
   const latest = opts.resume === false ? null : latestCheckpoint(outDir);
   if (latest) {
     const st = loadCheckpoint(latest.dir, model, opt);
@@ -165,7 +170,6 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
   const schedule = (s: number) => warmupCosine(s, { lr: o.lr, warmup: o.warmupSteps, total: o.steps, minLr: o.lr * o.minLrFraction });
   const bar = opts.progressBar === false ? null : new Progress(`train ${cfg.name}`, o.steps, { unit: 'steps' });
   bar?.update(step);
-  const evals: HeldOutEval[] = [];
   const baselineSpecs: [Record<string, unknown>, number][] = [];
   let lastLoss = NaN;
   let lastVal: number | null = null;
@@ -252,14 +256,12 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
       opts.onProgress?.({ phase: 'eval', step, steps: o.steps, message: 'held-out evaluation' });
       lastVal = validationLoss(model, data, cfg, root);
       const ev = await heldOutEval(modelAgent(model, { actionSelection: cfg.eval.actionSelection }), model, data, cfg, root.split(`eval:${step}`), step);
-      evals.push(ev);
       metrics.write({ kind: 'eval', valLoss: lastVal, ...ev });
       if (step === o.steps) {
         cfg.eval.baselines.forEach((spec, i) => baselineSpecs.push([spec, i]));
         for (const [spec, i] of baselineSpecs) {
           const agent = makeAgent(spec, `${cfg.name}: eval.baselines[${i}]`);
           const bev = await heldOutEval(agent, null, data, cfg, root.split(`eval:${step}`), step);
-          evals.push(bev);
           metrics.write({ kind: 'baseline', ...bev });
         }
       }
@@ -269,17 +271,25 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
   bar?.finish();
 
   const modelDir = join(outDir, 'model');
-  saveInContextModel(modelDir, model, { config: cfg.name, steps: o.steps, seed: cfg.seed, data: data.description });
+  const finished = resumedFrom !== null && resumedFrom >= o.steps && existsSync(join(modelDir, 'config.json'));
+  if (finished) log(`${cfg.name}: already trained to step ${o.steps} in ${outDir}; nothing to do (--fresh starts over)`);
+  else saveInContextModel(modelDir, model, { config: cfg.name, steps: o.steps, seed: cfg.seed, data: data.description });
+  // The results come from metrics.jsonl, which holds every evaluation of the run across resumes
+  // (the in-memory list has only those since the last resume).
+  const recorded = readMetrics(metrics.file);
+  const lastOf = (kind: string) => [...recorded].reverse().find((m) => m.kind === kind);
+  const recordedEvals = recorded.filter((m) => m.kind === 'eval' || m.kind === 'baseline').map(({ kind: _k, valLoss: _v, ...ev }) => ev as unknown as HeldOutEval);
   const result: TrainResult = {
     outDir,
     modelDir,
     metricsFile: metrics.file,
     steps: o.steps,
     resumedFrom,
-    finalLoss: lastLoss,
-    valLoss: lastVal,
+    // as logged (7 significant digits), so that a rerun of a finished run reports the same numbers
+    finalLoss: Number(lastOf('train')?.loss ?? lastLoss),
+    valLoss: (lastOf('eval')?.valLoss as number | null | undefined) ?? lastVal,
     trainSeconds,
-    evals,
+    evals: recordedEvals,
     parameters: model.parameterCount(),
   };
   writeFileAtomic(join(outDir, 'result.json'), JSON.stringify({ ...result, outDir: undefined, modelDir: 'model', metricsFile: 'metrics.jsonl' }, null, 1));
