@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', "output folder (overrides the config's out)")
     .option('-w, --workers <n>', 'threads computing shards: this one plus n - 1 worker threads (0 or 1 = this thread only)', (v) => Number.parseInt(v, 10))
     .option('--max-shards <n>', 'compute at most n shards now (the rest on a later run)', (v) => Number.parseInt(v, 10))
-    .option('--force', 'start over when the output folder holds a collection of another config')
+    .option('--force', 'start over when the output folder holds a collection of another config or files collect did not write (those are kept)')
     .option('--list-algorithms', 'list the source algorithms a config can name, then exit')
     .option('--no-progress', 'no progress bar')
     .addHelpText(
