@@ -2,7 +2,7 @@
  * `icrl collect <config>`: runs a source algorithm on N tasks and records whole learning histories,
  * or generates DPT samples, into HDF5 shards with a manifest; parallel (worker threads) and resumable.
  */
-import { withOverrides } from '../options.js';
+import { intFlag, withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { collect, loadCollectConfig } from '../../data/collect.js';
@@ -13,8 +13,8 @@ export function register(program: Command): void {
     .description('Collect learning histories of a source algorithm, or DPT samples, into HDF5 shards (parallel, resumable)')
     .argument('[config]', 'collection config (YAML or JSON), e.g. configs/collect-dpt-bandit-small.yaml')
     .option('-o, --out <dir>', "output folder (overrides the config's out)")
-    .option('-w, --workers <n>', 'threads computing shards: this one plus n - 1 worker threads (0 or 1 = this thread only)', (v) => Number.parseInt(v, 10))
-    .option('--max-shards <n>', 'compute at most n shards now (the rest on a later run)', (v) => Number.parseInt(v, 10))
+    .option('-w, --workers <n>', 'threads computing shards: this one plus n - 1 worker threads (0 or 1 = this thread only)', intFlag('--workers', 0, 256))
+    .option('--max-shards <n>', 'compute at most n shards now (the rest on a later run)', intFlag('--max-shards', 0))
     .option('--force', 'start over when the output folder holds a collection of another config or files collect did not write (those are kept)')
     .option('--list-algorithms', 'list the source algorithms a config can name, then exit')
     .option('--no-progress', 'no progress bar')

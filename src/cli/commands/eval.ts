@@ -2,7 +2,7 @@
  * `icrl eval <config>`: in-context evaluation of agents on held-out tasks, written as results.json
  * and a self-contained report.html.
  */
-import { withOverrides } from '../options.js';
+import { intFlag, withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../core/config.js';
@@ -15,8 +15,8 @@ export function register(program: Command): void {
     .description('Evaluate agents in context on held-out tasks (regret on bandits, return per episode on MDPs) and write results.json + report.html')
     .argument('[config]', 'evaluation config (YAML or JSON), e.g. configs/eval-bandit.yaml')
     .option('-o, --out <dir>', 'output folder (overrides the config\'s out)')
-    .option('--tasks <n>', 'evaluate on the first n held-out tasks only', (v) => Number.parseInt(v, 10))
-    .option('--seed <n>', 'evaluation seed (overrides the config)', (v) => Number.parseInt(v, 10))
+    .option('--tasks <n>', 'evaluate on the first n held-out tasks only', intFlag('--tasks', 1))
+    .option('--seed <n>', 'evaluation seed (overrides the config)', intFlag('--seed', 0))
     .option('--list-agents', 'list the agent types a config can name, then exit')
     .option('--no-progress', 'no progress bars')
     .addHelpText(
