@@ -144,3 +144,13 @@ describe('bad inputs are named errors', () => {
     }
   });
 });
+
+describe('commands without their config', () => {
+  it('print their own help, not the top-level one, and exit 2', () => {
+    for (const c of ['eval', 'collect']) {
+      const r = spawnSync(process.execPath, ['bin/icrl.js', c], { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`icrl ${c}: missing the config argument[\\s\\S]*Usage: icrl ${c} \\[options\\]`));
+    }
+  });
+});

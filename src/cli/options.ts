@@ -1,5 +1,5 @@
 /** Options shared by the sub-commands that take a config. */
-import type { Command } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { IcrlError } from '../core/errors.js';
 
 /** Adds `--set key.path=value` (repeatable) to a command; the values are collected in order. */
@@ -26,4 +26,11 @@ export function numberFlag(flag: string, min = -Infinity, max = Infinity): (v: s
     if (!Number.isFinite(n) || n < min || n > max) throw new IcrlError(`${flag}: expected a number in [${min}, ${max}], got "${v}"`);
     return n;
   };
+}
+
+/** A command run without its config: says so and prints that command's own help (exit 2). */
+export function missingConfig(cmd: Command, message: string): never {
+  process.stderr.write(`${message}\n\n`);
+  cmd.outputHelp({ error: true });
+  throw new CommanderError(2, 'icrl.missingConfig', message);
 }
