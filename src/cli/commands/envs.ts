@@ -3,6 +3,7 @@
  * `icrl envs bench` (= `npm run bench:envs`): steps per second per family, single instance and
  * batched, random actions from the project's RNG, automatic reset; one JSON line per figure.
  */
+import { intFlag, numberFlag } from '../options.js';
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
 import { familyOptions, getFamily, listFamilies } from '../../envs/index.js';
@@ -17,13 +18,6 @@ function intList(flag: string) {
     });
 }
 
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new IcrlError(`${flag}: "${v}" is not a positive integer`);
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   const envs = program.command('envs').description('Environment families: list them, benchmark their stepping speed');
@@ -54,12 +48,12 @@ export function register(program: Command): void {
     .command('bench')
     .description('Steps per second per family, single instance and batched, random actions from our RNG, automatic reset (one JSON line per figure)')
     .option('--instances <list>', 'comma-separated instance counts', intList('--instances'), [1, 4096])
-    .option('--steps <n>', 'steps per timed run', positiveInt('--steps'), 1000)
+    .option('--steps <n>', 'steps per timed run', intFlag('--steps', 1), 1000)
     .option('--families <list>', 'comma-separated families (default: all, with their benchmarked variants)')
     .option('--actions <mode>', 'rng-in-loop (actions drawn inside the timed loop), pregenerated (drawn before timing), or both', 'both')
-    .option('--runs <n>', 'timed runs per figure (the median is reported)', positiveInt('--runs'), 3)
-    .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', (v) => Number(v), 0.2)
-    .option('--seed <n>', 'seed of tasks and actions', (v) => Number.parseInt(v, 10), 0)
+    .option('--runs <n>', 'timed runs per figure (the median is reported)', intFlag('--runs', 1), 3)
+    .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', numberFlag('--min-seconds', 0), 0.2)
+    .option('--seed <n>', 'seed of tasks and actions', intFlag('--seed', 0), 0)
     .addHelpText(
       'after',
       `
