@@ -12,6 +12,7 @@ import { darkroomFamily, darkroomOptionsSchema } from './darkroom.js';
 import { linearBanditFamily, linearBanditOptionsSchema } from './linearBandit.js';
 import { darkKeyToDoorFamily, darkKeyToDoorOptionsSchema } from './darkKeyToDoor.js';
 import { pointRobotFamily, pointRobotOptionsSchema } from './pointRobot.js';
+import { xlandFamily, xlandOptionsSchema } from './xland/index.js';
 import { parseOptions } from './common.js';
 
 export * from './types.js';
@@ -20,9 +21,10 @@ export * from './darkroom.js';
 export * from './linearBandit.js';
 export * from './darkKeyToDoor.js';
 export * from './pointRobot.js';
+export * from './xland/index.js';
 export { ACTION_PERMUTATIONS } from './common.js';
 
-const FAMILIES: readonly EnvFamily[] = [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily];
+const FAMILIES: readonly EnvFamily[] = [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, xlandFamily];
 
 const OPTION_SCHEMAS = {
   bandit: banditOptionsSchema,
@@ -30,6 +32,7 @@ const OPTION_SCHEMAS = {
   darkroom: darkroomOptionsSchema,
   'dark-key-to-door': darkKeyToDoorOptionsSchema,
   'point-robot': pointRobotOptionsSchema,
+  xland: xlandOptionsSchema,
 } as const;
 
 /** The family's options with every default filled in (`options` validated: an unknown key is an error naming it). */
