@@ -11,7 +11,7 @@ describe('icrl envs', () => {
     const r = icrl('envs', 'list', '--json');
     expect(r.status).toBe(0);
     const rows = JSON.parse(r.stdout) as { name: string; options: Record<string, unknown>; taskParams: { name: string; space: string }[] }[];
-    expect(rows.map((x) => x.name)).toEqual(['bandit', 'linear-bandit', 'darkroom', 'dark-key-to-door', 'point-robot']);
+    expect(rows.map((x) => x.name)).toEqual(['bandit', 'linear-bandit', 'darkroom', 'dark-key-to-door', 'point-robot', 'xland']);
     const dark = rows.find((x) => x.name === 'darkroom');
     expect(dark?.taskParams.map((p) => p.name)).toEqual(['goalX', 'goalY']);
     expect(dark?.options).toEqual({ size: 10, horizon: 100, permuted: false });
