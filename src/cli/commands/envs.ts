@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
 import { familyOptions, getFamily, listFamilies } from '../../envs/index.js';
-import { BENCH_CASES, benchActionsOnly, benchCase, type ActionMode, type BenchOptions } from '../../envs/bench.js';
+import { BENCH_CASES, benchActionsOnly, benchCase, benchXLandSolver, type ActionMode, type BenchOptions } from '../../envs/bench.js';
 
 function intList(flag: string) {
   return (v: string): number[] =>
@@ -60,6 +60,7 @@ export function register(program: Command): void {
     .option('--runs <n>', 'timed runs per figure (the median is reported)', positiveInt('--runs'), 3)
     .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', (v) => Number(v), 0.2)
     .option('--seed <n>', 'seed of tasks and actions', (v) => Number.parseInt(v, 10), 0)
+    .option('--solver-rulesets <n>', 'xland: rulesets per preset timed with the exact solver', positiveInt('--solver-rulesets'), 50)
     .addHelpText(
       'after',
       `
@@ -69,9 +70,12 @@ instances. Each line: {"bench":"envs","family":...,"variant":...,"instances":...
 steps_per_s is per wall-clock second, cpu_steps_per_s per second of this process's CPU time (the
 same on an idle machine; higher when other processes share the core). "actions":"rng-in-loop"
 includes drawing the random actions with the RNG before every step; "pregenerated" cycles 16 arrays
-drawn before timing (the environment's own rate). Lines for the RNG alone show its share.`,
+drawn before timing (the environment's own rate). Lines for the RNG alone show its share.
+With xland included, one {"bench":"xland-solver",...} line per preset gives the exact solver's time
+per ruleset (median, 90th percentile, largest, in ms) and how many were solved, unsolvable within
+the horizon, or over the state bound.`,
     )
-    .action((o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number }) => {
+    .action((o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; solverRulesets: number }) => {
       const modes: ActionMode[] =
         o.actions === 'both' ? ['rng-in-loop', 'pregenerated'] : o.actions === 'rng-in-loop' || o.actions === 'pregenerated' ? [o.actions] : [];
       if (modes.length === 0) throw new IcrlError(`--actions: "${o.actions}" is not one of rng-in-loop, pregenerated, both`);
@@ -88,6 +92,9 @@ drawn before timing (the environment's own rate). Lines for the RNG alone show i
         for (const c of cases) {
           for (const actions of modes) process.stdout.write(`${JSON.stringify(benchCase(c, { ...opts, actions }))}\n`);
         }
+      }
+      if (!wanted || wanted.includes('xland')) {
+        for (const r of benchXLandSolver(o.solverRulesets, o.seed)) process.stdout.write(`${JSON.stringify(r)}\n`);
       }
     });
 }
