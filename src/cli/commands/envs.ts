@@ -4,7 +4,10 @@
  * batched, random actions from the project's RNG, automatic reset; one JSON line per figure.
  */
 import type { Command } from 'commander';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { IcrlError } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
+import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, type LayoutName, type PresetName } from '../../envs/xland/index.js';
 import { familyOptions, getFamily, listFamilies } from '../../envs/index.js';
 import { BENCH_CASES, benchActionsOnly, benchCase, benchXLandSolver, type ActionMode, type BenchOptions } from '../../envs/bench.js';
 
@@ -95,6 +98,72 @@ the horizon, or over the state bound.`,
       }
       if (!wanted || wanted.includes('xland')) {
         for (const r of benchXLandSolver(o.solverRulesets, o.seed)) process.stdout.write(`${JSON.stringify(r)}\n`);
+      }
+    });
+
+  envs
+    .command('xland-benchmark')
+    .description('Generate an xland benchmark file: unique rulesets of a preset, deterministic from the seed, split train / held-out')
+    .requiredOption('--out <file>', 'benchmark JSON file to write (its "tasks" are the training rulesets, usable as tasks.file in icrl collect)')
+    .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'trivial')
+    .option('--count <n>', 'rulesets', positiveInt('--count'), 1000)
+    .option('--held-out <x>', 'held-out rulesets: a count, or a fraction below 1', (v) => Number(v), 0.2)
+    .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
+    .option('--layout <name>', 'layout the rulesets are checked against: single, two-rooms, four-rooms', 'single')
+    .option('--size <n>', 'grid side (default 9; 13 for four rooms)', positiveInt('--size'))
+    .action((o: { out: string; preset: string; count: number; heldOut: number; seed: number; layout: string; size?: number }) => {
+      if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new IcrlError(`--preset: "${o.preset}" is not one of ${PRESET_NAMES.join(', ')}`);
+      const layout = makeLayout(o.layout as LayoutName, o.size ?? (o.layout === 'four-rooms' ? 13 : 9));
+      const t0 = Date.now();
+      const b = generateBenchmark({ preset: o.preset as PresetName, count: o.count, seed: o.seed, heldOut: o.heldOut, layout });
+      const tmp = `${o.out}.tmp-${process.pid}`;
+      writeFileSync(tmp, benchmarkToJson(b));
+      renameSync(tmp, o.out);
+      const rules = b.rulesets.reduce((a, r) => a + r.rules.length, 0) / b.rulesets.length;
+      process.stdout.write(`${JSON.stringify({ file: o.out, name: b.name, preset: b.preset, count: b.rulesets.length, train: b.rulesets.length - b.heldOut.length, heldOut: b.heldOut.length, meanRules: Number(rules.toFixed(3)), seconds: (Date.now() - t0) / 1000 })}\n`);
+    });
+
+  envs
+    .command('show')
+    .argument('<family>', 'family to show (xland)')
+    .description('Print an ASCII picture of a task of a family (xland), its ruleset and the exact solver\'s optimum; --play follows the solver')
+    .option('--benchmark <file>', 'take the task from a benchmark or tasks file')
+    .option('--index <n>', 'index of the task in that file (training tasks first, then held-out)', (v) => Number.parseInt(v, 10), 0)
+    .option('--preset <name>', 'otherwise draw a ruleset of this preset', 'trivial')
+    .option('--seed <n>', 'seed of the drawn ruleset and of the placement', (v) => Number.parseInt(v, 10), 0)
+    .option('--options <json>', 'family options as JSON, e.g. {"layout":"four-rooms"}', '{}')
+    .option('--play', 'play the solver\'s optimal actions and print every step')
+    .action((family: string, o: { benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean }) => {
+      if (family !== 'xland') throw new IcrlError(`envs show: only the xland family has a picture; got "${family}"`);
+      let options: Record<string, unknown>;
+      try {
+        options = JSON.parse(o.options) as Record<string, unknown>;
+      } catch (e) {
+        throw new IcrlError(`--options: not JSON: ${(e as Error).message}`);
+      }
+      const env = new BatchedXLand(1, { preset: o.preset, ...options }, new Rng(o.seed));
+      if (o.benchmark) {
+        const b = loadBenchmark(readFileSync(o.benchmark, 'utf8'), o.benchmark, options);
+        const all = [...b.train, ...b.heldOut];
+        if (!(o.index >= 0 && o.index < all.length)) throw new IcrlError(`--index: ${o.index} is not in 0..${all.length - 1} (${o.benchmark} holds ${all.length} tasks)`);
+        env.setTasks([all[o.index]]);
+      }
+      env.reset(o.seed);
+      const { ruleset } = env.ruleset(0);
+      process.stdout.write(`ruleset ${rulesetId(ruleset)}: ${describeRuleset(ruleset)}\n`);
+      process.stdout.write(`${env.render(0)}\n`);
+      const r = env.solve(0, true);
+      process.stdout.write(`solver: ${r.status}${r.status === 'solved' ? `, ${r.steps} steps (optimal return ${env.oracleValue(0).toFixed(4)})` : ''}, ${r.states} states\n`);
+      if (o.play && r.status === 'solved') {
+        const names = ['forward', 'turn right', 'turn left', 'pick up', 'put down', 'toggle'];
+        const a = new Int32Array(1);
+        for (let k = 0; k < r.actions.length; k++) {
+          a[0] = r.actions[k];
+          const last = k === r.actions.length - 1;
+          env.step(a);
+          process.stdout.write(`\nstep ${k + 1}: ${names[a[0]]}${last ? ` -> goal, reward ${env.rewards[0].toFixed(4)}` : ''}\n`);
+          if (!last) process.stdout.write(`${env.render(0)}\n`);
+        }
       }
     });
 }
