@@ -63,7 +63,7 @@ export function applyAction(
   agent: Int32Array,
   a0: number,
   action: number,
-  rules: Int32Array,
+  rules: Uint8Array,
   r0: number,
   numRules: number,
   goal: Int32Array,

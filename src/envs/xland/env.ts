@@ -92,7 +92,7 @@ interface TaskData {
   tileCells: Int32Array;
   agentCell: number;
   agentDir: number;
-  rules: Int32Array;
+  rules: Uint8Array;
   numRules: number;
   goal: Int32Array;
   /** fixed placement: the start drawn once from the ruleset id */
@@ -129,7 +129,7 @@ export class BatchedXLand implements BatchedEnv {
   /** Padded grids (numEnvs x pg codes), agent state (cell, dir, pocket per instance), rules and goals. */
   readonly grid: Uint8Array;
   readonly agent: Int32Array;
-  rules: Int32Array;
+  rules: Uint8Array;
   /** Ints per instance in `rules` (RULE_INTS x the most rules of any task assigned so far). */
   ruleStride = RULE_INTS;
   readonly numRules: Int32Array;
@@ -192,7 +192,7 @@ export class BatchedXLand implements BatchedEnv {
     this.startGrid = new Uint8Array(numEnvs * this.pg);
     this.agent = new Int32Array(numEnvs * 3);
     this.startAgent = new Int32Array(numEnvs * 3);
-    this.rules = new Int32Array(numEnvs * this.ruleStride);
+    this.rules = new Uint8Array(numEnvs * this.ruleStride);
     this.numRules = new Int32Array(numEnvs);
     this.goal = new Int32Array(numEnvs * GOAL_INTS);
     this.tasks = new Array<TaskData>(numEnvs);
@@ -273,7 +273,7 @@ export class BatchedXLand implements BatchedEnv {
     if (d.rules.length > this.ruleStride) {
       // widen the rule rows of every instance (rare: only when a task has more rules than any before)
       const stride = d.rules.length;
-      const next = new Int32Array(this.numEnvs * stride);
+      const next = new Uint8Array(this.numEnvs * stride);
       for (let k = 0; k < this.numEnvs; k++) next.set(this.rules.subarray(k * this.ruleStride, (k + 1) * this.ruleStride), k * stride);
       this.rules = next;
       this.ruleStride = stride;

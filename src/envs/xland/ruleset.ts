@@ -194,13 +194,13 @@ export function checkRuleset(r: Ruleset, layout: Layout, path = 'ruleset'): Rule
   return r;
 }
 
-/** Number of ints per encoded rule: kind, input a, input b, product. */
+/** Bytes per encoded rule: kind, input a, input b, product (codes fit a byte). */
 export const RULE_INTS = 4;
 /** Number of ints per encoded goal: kind, input a, input b, cell (y * size + x). */
 export const GOAL_INTS = 4;
 
 export interface EncodedRuleset {
-  rules: Int32Array;
+  rules: Uint8Array;
   numRules: number;
   goal: Int32Array;
   /** Codes of the initial tiles, and their fixed cells (-1 = placed at random). */
@@ -212,7 +212,7 @@ export interface EncodedRuleset {
 }
 
 export function encodeRuleset(r: Ruleset, size: number): EncodedRuleset {
-  const rules = new Int32Array(r.rules.length * RULE_INTS);
+  const rules = new Uint8Array(r.rules.length * RULE_INTS);
   r.rules.forEach((rule, i) => {
     const o = i * RULE_INTS;
     rules[o] = RULE_ID[rule.kind];

@@ -31,7 +31,7 @@ export interface SolverProblem {
   pg: number;
   /** Padded indices of the cells whose content can change (every non-wall cell of the room). */
   cells: Int32Array;
-  rules: Int32Array;
+  rules: Uint8Array;
   numRules: number;
   goal: Int32Array;
 }
