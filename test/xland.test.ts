@@ -43,7 +43,7 @@ function step(env: BatchedXLand, a: number): { reward: number; terminated: numbe
 }
 
 function cellAt(env: BatchedXLand, [x, y]: Pos): number {
-  return env.grid[env.padded(y * env.options.size + x)];
+  return env.grid[y * env.options.size + x];
 }
 
 const redBall = t('ball', 'red');
@@ -199,7 +199,7 @@ describe('xland goals and reward', () => {
     // vertical wall at x = 3 with a door at (3, 3)
     env.setTasks([{ family: 'xland', params: { ruleset: { goal: { kind: 'AgentOnPosition', at: [4, 3] }, rules: [], tiles: [], agent: { at: [2, 3], dir: 'right' } } } }]);
     step(env, FWD);
-    expect(env.roomCell(env.agent[0])).toBe(3 * 7 + 2);
+    expect(env.agent[0]).toBe(3 * 7 + 2);
     step(env, TOGGLE);
     expect(cellAt(env, [3, 3])).toBe(code(TILE.door_open, COLOR.yellow));
     step(env, FWD);

@@ -1,10 +1,10 @@
 /**
- * The transition function of the `xland` family, over one instance's padded grid (the room with a
- * border of end-of-map cells wide enough for the egocentric view, so the view needs no bounds
- * checks). The batched environment and the exact solver both step through `applyAction`, so the
- * solver plans on exactly the dynamics the agent plays.
+ * The transition function of the `xland` family, over one instance's grid (one byte per cell, row
+ * y * width + x; the room has walls on its border, so the agent and every cell that can change have
+ * all four neighbours inside the grid). The batched environment and the exact solver both step
+ * through `applyAction`, so the solver plans on exactly the dynamics the agent plays.
  *
- * Agent state (3 ints at a0): cell (padded index), direction (0 up, 1 right, 2 down, 3 left), pocket
+ * Agent state (3 ints at a0): cell (index in the grid), direction (0 up, 1 right, 2 down, 3 left), pocket
  * (a code; 0 = empty). `changed[0]` counts the cells written in the step, listed in changed[1..].
  */
 import { FLOOR_CODE, NUM_COLORS, PICKABLE, TILE, WALKABLE, code } from './constants.js';
@@ -215,25 +215,34 @@ function checkGoal(grid: Uint8Array, g0: number, pos: number, pocket: number, go
 }
 
 /**
- * Offsets (in a padded grid of width pw) of the cells of the egocentric view, 4 directions x V x V:
- * row 0 is the farthest ahead, the agent is at row V - 1, column (V - 1) / 2, facing up.
+ * The grid cell seen in each cell of the egocentric view, for every agent cell and direction:
+ * entry (cell * 4 + dir) * V^2 + row * V + column, with row 0 the farthest ahead and the agent at row
+ * V - 1, column (V - 1) / 2, facing up; cells outside the grid map to size^2 (an end-of-map cell).
  */
-export function viewOffsets(viewSize: number, pw: number): Int32Array {
+export function viewTable(viewSize: number, size: number): Int16Array | Int32Array {
   const V = viewSize;
+  const V2 = V * V;
   const h = (V - 1) >> 1;
   const DX = [0, 1, 0, -1];
   const DY = [-1, 0, 1, 0];
-  const out = new Int32Array(4 * V * V);
-  for (let d = 0; d < 4; d++) {
-    const fx = DX[d];
-    const fy = DY[d];
-    const rx = DX[(d + 1) & 3];
-    const ry = DY[(d + 1) & 3];
-    for (let r = 0; r < V; r++) {
-      for (let c = 0; c < V; c++) {
-        const fwd = V - 1 - r;
-        const lat = c - h;
-        out[d * V * V + r * V + c] = (fy * fwd + ry * lat) * pw + (fx * fwd + rx * lat);
+  const n = size * size;
+  const out = n < 32767 ? new Int16Array(n * 4 * V2) : new Int32Array(n * 4 * V2);
+  for (let c = 0; c < n; c++) {
+    const ax = c % size;
+    const ay = Math.floor(c / size);
+    for (let d = 0; d < 4; d++) {
+      const fx = DX[d];
+      const fy = DY[d];
+      const rx = DX[(d + 1) & 3];
+      const ry = DY[(d + 1) & 3];
+      for (let r = 0; r < V; r++) {
+        for (let k = 0; k < V; k++) {
+          const fwd = V - 1 - r;
+          const lat = k - h;
+          const x = ax + fx * fwd + rx * lat;
+          const y = ay + fy * fwd + ry * lat;
+          out[(c * 4 + d) * V2 + r * V + k] = x >= 0 && x < size && y >= 0 && y < size ? y * size + x : n;
+        }
       }
     }
   }

@@ -2,7 +2,7 @@
  * The `xland` family: a batched, rule-based gridworld in the style of XLand-MiniGrid. Each instance
  * plays a ruleset (its task): a goal, production rules and initial tiles. See docs/envs.md.
  *
- * State per instance (struct of arrays): a padded grid of one-byte codes, the agent's cell,
+ * State per instance (struct of arrays): a grid of one-byte codes (plus one end-of-map cell), the agent's cell,
  * direction and pocket, its rules and goal as integer rows. `step` runs one monomorphic loop over
  * the instances through `applyAction`, writes the egocentric view (viewSize^2 codes as floats) and
  * resets finished instances automatically (a new placement of the tiles and the agent when
@@ -16,9 +16,9 @@ import { TaskSpace, type Task } from '../../tasks/taskSpace.js';
 import type { ActionArray, BatchedEnv, EnvFamily } from '../types.js';
 import { assignTasks, checkDiscreteActions, checkInstance, parseOptions } from '../common.js';
 import { END_OF_MAP_CODE, FLOOR_CODE, NUM_ACTIONS, WALL_CODE, codeName } from './constants.js';
-import { CHANGED_CAPACITY, GOAL_REACHED, VIEW_CHANGED, applyAction, viewOffsets } from './core.js';
+import { CHANGED_CAPACITY, GOAL_REACHED, VIEW_CHANGED, applyAction, viewTable } from './core.js';
 import { LAYOUT_NAMES, floorCells, makeLayout, type Layout } from './layout.js';
-import { GOAL_ID, GOAL_INTS, RULE_INTS, checkRuleset, encodeRuleset, parseRuleset, rulesetId, type Ruleset } from './ruleset.js';
+import { GOAL_INTS, RULE_INTS, checkRuleset, encodeRuleset, parseRuleset, rulesetId, type Ruleset } from './ruleset.js';
 import { PRESETS, PRESET_NAMES, sampleRuleset, type PresetName } from './generate.js';
 import { XLandSolver, type SolveResult, type SolverProblem } from './solver.js';
 
@@ -87,7 +87,7 @@ const NO_ACTION = 7;
 interface TaskData {
   ruleset: Ruleset;
   id: string;
-  /** Codes of the tiles and their fixed cells (padded indices, -1 = drawn). */
+  /** Codes of the tiles and their fixed cells (y * size + x, -1 = drawn). */
   tileCodes: Int32Array;
   tileCells: Int32Array;
   agentCell: number;
@@ -113,8 +113,7 @@ export class BatchedXLand implements BatchedEnv {
   readonly options: ResolvedXLandOptions;
   readonly layout: Layout;
   readonly viewSize: number;
-  /** Padding around the room, padded width and cells per padded grid. */
-  readonly pad: number;
+  /** Grid width and bytes per instance grid (size^2 + 1: the last one stands for outside the map). */
   readonly pw: number;
   readonly pg: number;
 
@@ -126,7 +125,7 @@ export class BatchedXLand implements BatchedEnv {
   readonly finalObs: Float32Array;
   readonly episodeStep: Int32Array;
 
-  /** Padded grids (numEnvs x pg codes), agent state (cell, dir, pocket per instance), rules and goals. */
+  /** Grids (numEnvs x pg codes, cell y * size + x), agent state (cell, dir, pocket per instance), rules and goals. */
   readonly grid: Uint8Array;
   readonly agent: Int32Array;
   rules: Uint8Array;
@@ -144,7 +143,8 @@ export class BatchedXLand implements BatchedEnv {
   private readonly template: Uint8Array;
   private readonly floor: Int32Array;
   private readonly occupied: Uint8Array;
-  private readonly viewOff: Int32Array;
+  /** Grid cell of each view cell, per agent cell and direction ((cell * 4 + dir) * V^2 + k); size^2 = outside. */
+  private readonly viewTable: Int16Array | Int32Array;
   private readonly changed = new Int32Array(CHANGED_CAPACITY);
   private readonly tasks: TaskData[];
   private rng: Rng;
@@ -167,19 +167,17 @@ export class BatchedXLand implements BatchedEnv {
     const V = o.viewSize;
     this.obsDim = V * V;
     this.observationSpace = new BoxSpace(new Array(this.obsDim).fill(0), new Array(this.obsDim).fill(255));
-    // the agent never stands on the border wall, so V - 2 cells of padding hold the whole view
-    this.pad = V - 2;
-    this.pw = o.size + 2 * this.pad;
-    this.pg = this.pw * this.pw;
+    // one byte per cell, plus one end-of-map cell that view cells outside the grid point to
+    this.pw = o.size;
+    this.pg = o.size * o.size + 1;
     this.template = new Uint8Array(this.pg).fill(END_OF_MAP_CODE);
-    const s = o.size;
-    for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) this.template[this.padded(y * s + x)] = this.layout.cells[y * s + x];
-    this.floor = Int32Array.from(floorCells(this.layout).map((c) => this.padded(c)));
+    this.template.set(this.layout.cells);
+    this.floor = Int32Array.from(floorCells(this.layout));
     const cells: number[] = [];
     for (let c = 0; c < this.pg; c++) if (this.template[c] !== END_OF_MAP_CODE && this.template[c] !== WALL_CODE) cells.push(c);
     this.solverProblemCells = Int32Array.from(cells);
     this.occupied = new Uint8Array(this.pg);
-    this.viewOff = viewOffsets(V, this.pw);
+    this.viewTable = viewTable(V, o.size);
 
     this.obs = new Float32Array(numEnvs * this.obsDim);
     this.finalObs = new Float32Array(numEnvs * this.obsDim);
@@ -198,19 +196,6 @@ export class BatchedXLand implements BatchedEnv {
     this.tasks = new Array<TaskData>(numEnvs);
     this.rng = rng.split('placement');
     this.setTasks(this.taskSpace.sampleMany(rng.split('tasks'), numEnvs));
-  }
-
-  /** Padded index of room cell c (= y * size + x). */
-  padded(c: number): number {
-    const s = this.options.size;
-    return (Math.floor(c / s) + this.pad) * this.pw + (c % s) + this.pad;
-  }
-
-  /** Room cell (y * size + x) of padded index p. */
-  roomCell(p: number): number {
-    const y = Math.floor(p / this.pw) - this.pad;
-    const x = (p % this.pw) - this.pad;
-    return y * this.options.size + x;
   }
 
   setTasks(tasks: Task[]): void {
@@ -246,13 +231,12 @@ export class BatchedXLand implements BatchedEnv {
     if (r.rules.length > MAX_RULES || r.tiles.length > MAX_TILES) throw new OutOfSpaceError(`xland: at most ${MAX_RULES} rules and ${MAX_TILES} tiles`);
     const e = encodeRuleset(r, this.options.size);
     const goal = e.goal.slice();
-    if (goal[0] === GOAL_ID.TileOnPosition || goal[0] === GOAL_ID.AgentOnPosition) goal[3] = this.padded(goal[3]);
     const d: TaskData = {
       ruleset: r,
       id: rulesetId(r),
       tileCodes: e.tileCodes,
-      tileCells: e.tileCells.map((c) => (c < 0 ? -1 : this.padded(c))),
-      agentCell: e.agentCell < 0 ? -1 : this.padded(e.agentCell),
+      tileCells: e.tileCells,
+      agentCell: e.agentCell,
       agentDir: e.agentDir,
       rules: e.rules,
       numRules: e.numRules,
@@ -335,12 +319,11 @@ export class BatchedXLand implements BatchedEnv {
   private writeView(i: number, out: Float32Array): void {
     const V2 = this.obsDim;
     const g0 = i * this.pg;
-    const base = g0 + this.agent[i * 3];
-    const off = this.agent[i * 3 + 1] * V2;
+    const vb = (this.agent[i * 3] * 4 + this.agent[i * 3 + 1]) * V2;
     const grid = this.grid;
-    const vo = this.viewOff;
+    const vt = this.viewTable;
     const o = i * V2;
-    for (let k = 0; k < V2; k++) out[o + k] = grid[base + vo[off + k]];
+    for (let k = 0; k < V2; k++) out[o + k] = grid[g0 + vt[vb + k]];
   }
 
   /** Restarts every instance; `seed` reseeds the placement stream (random placement). */
@@ -374,7 +357,7 @@ export class BatchedXLand implements BatchedEnv {
     const H = this.horizon;
     const obs = this.obs;
     const fin = this.finalObs;
-    const vo = this.viewOff;
+    const vt = this.viewTable;
     const V2 = this.obsDim;
     const RS = this.ruleStride;
     for (let i = 0; i < n; i++) {
@@ -383,31 +366,29 @@ export class BatchedXLand implements BatchedEnv {
       const flags = applyAction(grid, g0, agent, a0, actions[i], rules, i * RS, numRules[i], goal, i * GOAL_INTS, pw, changed);
       const done = flags & GOAL_REACHED;
       const t = epStep[i] + 1;
-      const base = g0 + agent[a0];
-      const off = agent[a0 + 1] * V2;
+      const vb = (agent[a0] * 4 + agent[a0 + 1]) * V2;
       const o = i * V2;
       if (done === 1 || t === H) {
         rewards[i] = done === 1 ? 1 - (0.9 * t) / H : 0;
         term[i] = done;
         trunc[i] = done === 1 ? 0 : 1;
-        for (let k = 0; k < V2; k++) fin[o + k] = grid[base + vo[off + k]];
+        for (let k = 0; k < V2; k++) fin[o + k] = grid[g0 + vt[vb + k]];
         this.resetInstance(i);
-        const b2 = g0 + agent[a0];
-        const f2 = agent[a0 + 1] * V2;
-        for (let k = 0; k < V2; k++) obs[o + k] = grid[b2 + vo[f2 + k]];
+        const vb2 = (agent[a0] * 4 + agent[a0 + 1]) * V2;
+        for (let k = 0; k < V2; k++) obs[o + k] = grid[g0 + vt[vb2 + k]];
       } else {
         rewards[i] = 0;
         term[i] = 0;
         trunc[i] = 0;
         epStep[i] = t;
-        if ((flags & VIEW_CHANGED) !== 0) for (let k = 0; k < V2; k++) obs[o + k] = grid[base + vo[off + k]];
+        if ((flags & VIEW_CHANGED) !== 0) for (let k = 0; k < V2; k++) obs[o + k] = grid[g0 + vt[vb + k]];
       }
     }
   }
 
   // ---------------------------------------------------------------- oracle
 
-  /** The solver problem of instance i's task (padded coordinates). */
+  /** The solver problem of instance i's task. */
   solverProblem(i: number): SolverProblem {
     checkInstance(this.family, i, this.numEnvs);
     const d = this.tasks[i];
@@ -548,7 +529,7 @@ function renderGrid(env: BatchedXLand, i: number): string {
   for (let y = 0; y < s; y++) {
     let line = '';
     for (let x = 0; x < s; x++) {
-      const p = env.padded(y * s + x);
+      const p = y * s + x;
       const c = env.grid[i * env.pg + p];
       if (p === pos) {
         line += arrows[a[i * 3 + 1]] + ' ';

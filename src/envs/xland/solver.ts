@@ -24,12 +24,12 @@ export interface SolveResult {
   depth: number;
 }
 
-/** What the solver needs of one task, in the environment's padded coordinates. */
+/** What the solver needs of one task. */
 export interface SolverProblem {
-  /** Width of the padded grid, and its number of cells. */
+  /** Width of the grid, and its number of bytes (cells + the end-of-map cell). */
   pw: number;
   pg: number;
-  /** Padded indices of the cells whose content can change (every non-wall cell of the room). */
+  /** Indices of the cells whose content can change (every non-wall cell of the room). */
   cells: Int32Array;
   rules: Uint8Array;
   numRules: number;
@@ -53,7 +53,7 @@ export class XLandSolver {
 
   constructor(
     readonly problem: SolverProblem,
-    /** Padded template grid (walls, end-of-map border); cells listed in `problem.cells` are overwritten per state. */
+    /** Template grid (walls, end-of-map cell); cells listed in `problem.cells` are overwritten per state. */
     template: Uint8Array,
   ) {
     this.stateLen = 4 + problem.cells.length;
