@@ -3,59 +3,55 @@
  * Gymnasium-like single-instance view (`reset(seed)` -> [obs, info], `step(action)` -> [obs, reward,
  * terminated, truncated, info]) that is a thin wrapper over a batched environment of size 1.
  */
-import { IcrlError, UnknownNameError } from '../core/errors.js';
+import { IcrlError } from '../core/errors.js';
+import { Registry } from '../core/registry.js';
 import { Rng } from '../core/rng.js';
 import type { Task, TaskSpace } from '../tasks/taskSpace.js';
 import type { ActionArray, BatchedEnv, EnvFamily } from './types.js';
-import { banditFamily, banditOptionsSchema } from './bandit.js';
-import { darkroomFamily, darkroomOptionsSchema } from './darkroom.js';
-import { linearBanditFamily, linearBanditOptionsSchema } from './linearBandit.js';
-import { darkKeyToDoorFamily, darkKeyToDoorOptionsSchema } from './darkKeyToDoor.js';
-import { pointRobotFamily, pointRobotOptionsSchema } from './pointRobot.js';
-import { xlandFamily, xlandOptionsSchema } from './xland/index.js';
-import { parseOptions } from './common.js';
+import { banditFamily } from './bandit.js';
+import { darkroomFamily } from './darkroom.js';
+import { linearBanditFamily } from './linearBandit.js';
+import { darkKeyToDoorFamily } from './darkKeyToDoor.js';
+import { pointRobotFamily } from './pointRobot.js';
+import { xlandFamily } from './xland/index.js';
 
 export * from './types.js';
+export * from './episodes.js';
 export * from './bandit.js';
 export * from './darkroom.js';
 export * from './linearBandit.js';
 export * from './darkKeyToDoor.js';
 export * from './pointRobot.js';
 export * from './xland/index.js';
-export { ACTION_PERMUTATIONS } from './common.js';
+export { ACTION_PERMUTATIONS, checkBoxActions, checkDiscreteActions, checkInstance, parseOptions } from './common.js';
 
-const FAMILIES: readonly EnvFamily[] = [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, xlandFamily];
+/** The registry of environment families; `registerFamily` adds one (a taken name is an error). */
+export const envFamilies = new Registry<EnvFamily>('environment family');
+for (const f of [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, xlandFamily]) envFamilies.register(f);
 
-const OPTION_SCHEMAS = {
-  bandit: banditOptionsSchema,
-  'linear-bandit': linearBanditOptionsSchema,
-  darkroom: darkroomOptionsSchema,
-  'dark-key-to-door': darkKeyToDoorOptionsSchema,
-  'point-robot': pointRobotOptionsSchema,
-  xland: xlandOptionsSchema,
-} as const;
+/** Registers a family from code (e.g. a user's own); its name must be new. */
+export function registerFamily(family: EnvFamily): EnvFamily {
+  return envFamilies.register(family);
+}
 
 /** The family's options with every default filled in (`options` validated: an unknown key is an error naming it). */
 export function familyOptions(name: string, options?: Record<string, unknown>): Record<string, unknown> {
-  getFamily(name);
-  return parseOptions(name, OPTION_SCHEMAS[name as keyof typeof OPTION_SCHEMAS], options) as Record<string, unknown>;
+  return envFamilies.parseOptions(name, options, `${name} options`) as Record<string, unknown>;
 }
 
-/** Names of the registered families, in a fixed order. */
+/** Names of the registered families, in registration order. */
 export function familyNames(): string[] {
-  return FAMILIES.map((f) => f.name);
+  return envFamilies.names();
 }
 
 /** Every registered family. */
 export function listFamilies(): readonly EnvFamily[] {
-  return FAMILIES;
+  return envFamilies.list();
 }
 
 /** The family called `name`; an unknown name raises an error listing the known ones. */
 export function getFamily(name: string): EnvFamily {
-  const f = FAMILIES.find((x) => x.name === name);
-  if (!f) throw new UnknownNameError('environment family', name, familyNames());
-  return f;
+  return envFamilies.get(name);
 }
 
 /** Creates a batched environment of a registered family. */

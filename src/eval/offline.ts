@@ -5,7 +5,7 @@
  * - chosen mean, against n. Agents meant for this (LCB, DPT in greedy mode) choose by pessimism or
  * by their prediction; an online explorer such as UCB shows why pessimism matters.
  *
- * The behaviour policy is the DPT pretraining roll-in (PROTOCOLS.md): arm probabilities drawn from a
+ * The behaviour policy is the DPT pretraining roll-in (docs/protocols.md): arm probabilities drawn from a
  * Dirichlet(1, ..., 1), mixed with a point mass on the best arm whose weight is drawn from
  * {0, 0.1, ..., 1}.
  */
@@ -86,7 +86,7 @@ export async function evaluateOffline(agent: Agent, env: BatchedEnv, tasks: Task
   if (maxSize > data.actions[0].length) throw new IcrlError(`offline evaluation: size ${maxSize} exceeds the dataset's ${data.actions[0].length} pulls per task`);
   env.setTasks(tasks);
   env.reset(new Rng(opts.seed).split('env').nextU32());
-  const meanOf = expectedRewardFn(env, tasks);
+  const meanOf = expectedRewardFn(env);
   if (!meanOf) throw new IcrlError(`offline evaluation: ${env.family} exposes no arm means`);
   const best = new Float64Array(N);
   for (let i = 0; i < N; i++) best[i] = meanOf(i, env.oracleAction(i));

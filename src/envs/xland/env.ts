@@ -13,8 +13,9 @@ import { BoxSpace, DiscreteSpace, Space, type JsonValue } from '../../core/space
 import { OutOfSpaceError, IcrlError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { TaskSpace, type Task } from '../../tasks/taskSpace.js';
-import type { ActionArray, BatchedEnv, EnvFamily } from '../types.js';
-import { assignTasks, checkDiscreteActions, checkInstance, parseOptions } from '../common.js';
+import type { ActionArray, EnvFamily } from '../types.js';
+import { checkDiscreteActions, checkInstance, parseOptions } from '../common.js';
+import { EpisodicEnv } from '../episodes.js';
 import { END_OF_MAP_CODE, FLOOR_CODE, NUM_ACTIONS, WALL_CODE, codeName } from './constants.js';
 import { CHANGED_CAPACITY, GOAL_REACHED, VIEW_CHANGED, applyAction, viewTable } from './core.js';
 import { LAYOUT_NAMES, floorCells, makeLayout, type Layout } from './layout.js';
@@ -100,30 +101,20 @@ interface TaskData {
   fixedAgent?: Int32Array;
 }
 
-export class BatchedXLand implements BatchedEnv {
-  readonly family = 'xland';
+export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
+  readonly setting = 'mdp';
   readonly taskSpace: TaskSpace;
   readonly observationSpace: BoxSpace;
   readonly actionSpace = new DiscreteSpace(NUM_ACTIONS);
-  readonly obsDim: number;
   readonly numActions = NUM_ACTIONS;
   readonly actDim = 0;
   readonly numStates = 0;
   readonly horizon: number;
-  readonly options: ResolvedXLandOptions;
   readonly layout: Layout;
   readonly viewSize: number;
   /** Grid width and bytes per instance grid (size^2 + 1: the last one stands for outside the map). */
   readonly pw: number;
   readonly pg: number;
-
-  readonly obs: Float32Array;
-  readonly stateIndex: Int32Array;
-  readonly rewards: Float32Array;
-  readonly terminated: Uint8Array;
-  readonly truncated: Uint8Array;
-  readonly finalObs: Float32Array;
-  readonly episodeStep: Int32Array;
 
   /** Grids (numEnvs x pg codes, cell y * size + x), agent state (cell, dir, pocket per instance), rules and goals. */
   readonly grid: Uint8Array;
@@ -152,20 +143,14 @@ export class BatchedXLand implements BatchedEnv {
   private readonly caches = new Map<string, Map<string, number>>();
   private readonly solvers = new Map<string, XLandSolver>();
 
-  constructor(
-    readonly numEnvs: number,
-    options?: Record<string, unknown>,
-    rng: Rng = new Rng(0),
-  ) {
-    if (!Number.isInteger(numEnvs) || numEnvs < 1) throw new RangeError(`xland: numEnvs must be a positive integer, got ${numEnvs}`);
+  constructor(numEnvs: number, options?: Record<string, unknown>, rng: Rng = new Rng(0)) {
     const o = resolveXLandOptions(options);
-    this.options = o;
+    super('xland', numEnvs, o.viewSize * o.viewSize, o);
     this.layout = makeLayout(o.layout as Layout['name'], o.size);
     this.horizon = o.horizon;
     this.viewSize = o.viewSize;
     this.taskSpace = xlandTaskSpace(options);
     const V = o.viewSize;
-    this.obsDim = V * V;
     this.observationSpace = new BoxSpace(new Array(this.obsDim).fill(0), new Array(this.obsDim).fill(255));
     // one byte per cell, plus one end-of-map cell that view cells outside the grid point to
     this.pw = o.size;
@@ -179,13 +164,6 @@ export class BatchedXLand implements BatchedEnv {
     this.occupied = new Uint8Array(this.pg);
     this.viewTable = viewTable(V, o.size);
 
-    this.obs = new Float32Array(numEnvs * this.obsDim);
-    this.finalObs = new Float32Array(numEnvs * this.obsDim);
-    this.stateIndex = new Int32Array(numEnvs);
-    this.rewards = new Float32Array(numEnvs);
-    this.terminated = new Uint8Array(numEnvs);
-    this.truncated = new Uint8Array(numEnvs);
-    this.episodeStep = new Int32Array(numEnvs);
     this.grid = new Uint8Array(numEnvs * this.pg);
     this.startGrid = new Uint8Array(numEnvs * this.pg);
     this.agent = new Int32Array(numEnvs * 3);
@@ -198,26 +176,20 @@ export class BatchedXLand implements BatchedEnv {
     this.setTasks(this.taskSpace.sampleMany(rng.split('tasks'), numEnvs));
   }
 
-  setTasks(tasks: Task[]): void {
-    const cache = new Map<Task, TaskData>();
-    assignTasks(this.taskSpace, this.numEnvs, tasks, (i, t) => {
-      let d = cache.get(t);
-      if (!d) {
-        d = this.prepare(t);
-        cache.set(t, d);
-      }
-      this.assign(i, d);
-    });
+  /** Prepared tasks by task object, so that one task given to many instances is parsed and hashed once. */
+  private readonly prepared = new WeakMap<Task, TaskData>();
+
+  protected assign(i: number, t: Task): void {
+    let d = this.prepared.get(t);
+    if (!d) {
+      d = this.prepare(t);
+      this.prepared.set(t, d);
+    }
+    this.install(i, d);
   }
 
-  setTask(i: number, task: Task): void {
-    checkInstance(this.family, i, this.numEnvs);
-    this.assign(i, this.prepare(this.taskSpace.check(task)));
-  }
-
-  getTask(i: number): Task {
-    checkInstance(this.family, i, this.numEnvs);
-    return { family: this.family, params: { ruleset: this.tasks[i].ruleset as unknown as JsonValue } };
+  protected taskParams(i: number): Record<string, JsonValue> {
+    return { ruleset: this.tasks[i].ruleset as unknown as JsonValue };
   }
 
   /** The ruleset of instance i and its stable id. */
@@ -252,7 +224,7 @@ export class BatchedXLand implements BatchedEnv {
     return d;
   }
 
-  private assign(i: number, d: TaskData): void {
+  private install(i: number, d: TaskData): void {
     this.tasks[i] = d;
     if (d.rules.length > this.ruleStride) {
       // widen the rule rows of every instance (rare: only when a task has more rules than any before)
@@ -268,7 +240,6 @@ export class BatchedXLand implements BatchedEnv {
     this.numRules[i] = d.numRules;
     this.goal.set(d.goal, i * GOAL_INTS);
     this.resetInstance(i);
-    this.writeView(i, this.obs);
   }
 
   /** Places the tiles and the agent of task d into grid (at g0) and agent (at a0). */
@@ -301,7 +272,7 @@ export class BatchedXLand implements BatchedEnv {
     agent[a0 + 2] = 0;
   }
 
-  private resetInstance(i: number): void {
+  protected resetInstance(i: number): void {
     const d = this.tasks[i];
     const pg = this.pg;
     if (d.fixedGrid && d.fixedAgent) {
@@ -314,6 +285,7 @@ export class BatchedXLand implements BatchedEnv {
     this.startAgent[i * 3 + 2] = 0;
     this.episodeStep[i] = 0;
     this.stateIndex[i] = 0;
+    this.writeView(i, this.obs);
   }
 
   private writeView(i: number, out: Float32Array): void {
@@ -326,17 +298,9 @@ export class BatchedXLand implements BatchedEnv {
     for (let k = 0; k < V2; k++) out[o + k] = grid[g0 + vt[vb + k]];
   }
 
-  /** Restarts every instance; `seed` reseeds the placement stream (random placement). */
-  reset(seed?: number): Float32Array {
-    if (seed !== undefined) this.rng = new Rng(seed).split('placement');
-    for (let i = 0; i < this.numEnvs; i++) {
-      this.resetInstance(i);
-      this.writeView(i, this.obs);
-    }
-    this.rewards.fill(0);
-    this.terminated.fill(0);
-    this.truncated.fill(0);
-    return this.obs;
+  /** `reset(seed)` reseeds the placement stream (random placement). */
+  protected override reseed(seed: number): void {
+    this.rng = new Rng(seed).split('placement');
   }
 
   step(actions: ActionArray): void {
@@ -356,7 +320,6 @@ export class BatchedXLand implements BatchedEnv {
     const epStep = this.episodeStep;
     const H = this.horizon;
     const obs = this.obs;
-    const fin = this.finalObs;
     const vt = this.viewTable;
     const V2 = this.obsDim;
     const RS = this.ruleStride;
@@ -370,12 +333,8 @@ export class BatchedXLand implements BatchedEnv {
       const o = i * V2;
       if (done === 1 || t === H) {
         rewards[i] = done === 1 ? 1 - (0.9 * t) / H : 0;
-        term[i] = done;
-        trunc[i] = done === 1 ? 0 : 1;
-        for (let k = 0; k < V2; k++) fin[o + k] = grid[g0 + vt[vb + k]];
-        this.resetInstance(i);
-        const vb2 = (agent[a0] * 4 + agent[a0 + 1]) * V2;
-        for (let k = 0; k < V2; k++) obs[o + k] = grid[g0 + vt[vb2 + k]];
+        for (let k = 0; k < V2; k++) obs[o + k] = grid[g0 + vt[vb + k]];
+        this.endEpisode(i, done === 1);
       } else {
         rewards[i] = 0;
         term[i] = 0;
@@ -580,6 +539,8 @@ export function loadBenchmark(text: string, source = 'benchmark', options?: Reco
 export const xlandFamily: EnvFamily = {
   name: 'xland',
   description: 'XLand-MiniGrid-style rule-based gridworld: the task is a ruleset (goal + production rules + tiles); 5x5 egocentric view, 6 actions, reward 1 - 0.9 t/T on the goal, 3 H W steps',
+  options: xlandOptionsSchema,
+  setting: 'mdp',
   taskSpace: xlandTaskSpace,
   make: (numEnvs, options, rng) => new BatchedXLand(numEnvs, options, rng),
 };
