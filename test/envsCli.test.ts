@@ -64,6 +64,13 @@ describe('icrl envs xland-benchmark / show', () => {
       expect(m).not.toBeNull();
       expect(s.stdout).toContain(`step ${m![1]}: `);
       expect(s.stdout).toMatch(/-> goal, reward 0\.9\d+/);
+      const task = JSON.stringify({ goal: { kind: 'AgentOnTile', tile: { tile: 'goal', color: 'green' } }, rules: [], tiles: [{ tile: 'goal', color: 'green', at: [5, 5] }], agent: { at: [1, 1], dir: 'right' } });
+      const one = icrl('envs', 'show', 'xland', '--task', task);
+      expect(one.status, one.stderr).toBe(0);
+      // (1,1) facing right to (5,5): 4 moves right, a turn, 4 moves down
+      expect(one.stdout).toContain('solver: solved, 9 steps (optimal return 0.9667)');
+      const badTask = icrl('envs', 'show', 'xland', '--task', task.replace('"green"', '"cyan"'));
+      expect(badTask.stderr).toMatch(/ruleset\.goal\.tile\.color/);
       const bad = icrl('envs', 'show', 'xland', '--benchmark', join(dir, 'a.json'), '--index', '60');
       expect(bad.status).not.toBe(0);
       expect(bad.stderr).toMatch(/--index: 60 is not in 0\.\.59/);

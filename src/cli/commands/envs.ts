@@ -4,7 +4,7 @@
  * batched, random actions from the project's RNG, automatic reset; one JSON line per figure.
  */
 import type { Command } from 'commander';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { IcrlError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, type LayoutName, type PresetName } from '../../envs/xland/index.js';
@@ -128,13 +128,14 @@ the horizon, or over the state bound.`,
     .command('show')
     .argument('<family>', 'family to show (xland)')
     .description('Print an ASCII picture of a task of a family (xland), its ruleset and the exact solver\'s optimum; --play follows the solver')
+    .option('--task <json>', 'the task as JSON: a ruleset, or { ruleset } (a file name is read)')
     .option('--benchmark <file>', 'take the task from a benchmark or tasks file')
     .option('--index <n>', 'index of the task in that file (training tasks first, then held-out)', (v) => Number.parseInt(v, 10), 0)
     .option('--preset <name>', 'otherwise draw a ruleset of this preset', 'trivial')
     .option('--seed <n>', 'seed of the drawn ruleset and of the placement', (v) => Number.parseInt(v, 10), 0)
     .option('--options <json>', 'family options as JSON, e.g. {"layout":"four-rooms"}', '{}')
     .option('--play', 'play the solver\'s optimal actions and print every step')
-    .action((family: string, o: { benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean }) => {
+    .action((family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean }) => {
       if (family !== 'xland') throw new IcrlError(`envs show: only the xland family has a picture; got "${family}"`);
       let options: Record<string, unknown>;
       try {
@@ -143,7 +144,17 @@ the horizon, or over the state bound.`,
         throw new IcrlError(`--options: not JSON: ${(e as Error).message}`);
       }
       const env = new BatchedXLand(1, { preset: o.preset, ...options }, new Rng(o.seed));
-      if (o.benchmark) {
+      if (o.task) {
+        const text = existsSync(o.task) ? readFileSync(o.task, 'utf8') : o.task;
+        let v: Record<string, unknown>;
+        try {
+          v = JSON.parse(text) as Record<string, unknown>;
+        } catch (e) {
+          throw new IcrlError(`--task: not JSON: ${(e as Error).message}`);
+        }
+        const params = (v.params ?? v) as Record<string, unknown>;
+        env.setTasks([{ family: 'xland', params: (params.ruleset ? params : { ruleset: params }) as never }]);
+      } else if (o.benchmark) {
         const b = loadBenchmark(readFileSync(o.benchmark, 'utf8'), o.benchmark, options);
         const all = [...b.train, ...b.heldOut];
         if (!(o.index >= 0 && o.index < all.length)) throw new IcrlError(`--index: ${o.index} is not in 0..${all.length - 1} (${o.benchmark} holds ${all.length} tasks)`);
