@@ -228,6 +228,32 @@ describe('xland observation', () => {
     expect(v(4, 1)).toBe(BLUE_KEY);
   });
 
+  it('observation onehot: a one-hot of tile and one of colour per view cell, the same view as the codes', () => {
+    const a = new BatchedXLand(16, { preset: 'small' }, new Rng(4));
+    const b = new BatchedXLand(16, { preset: 'small', observation: 'onehot' }, new Rng(4));
+    expect(b.obsDim).toBe(25 * 29);
+    a.reset(1);
+    b.reset(1);
+    const rng = new Rng(2);
+    const act = new Int32Array(16);
+    for (let s = 0; s < 300; s++) {
+      rng.fillInt(act, 6);
+      a.step(act);
+      b.step(act);
+      for (let i = 0; i < 16; i++) {
+        for (let k = 0; k < 25; k++) {
+          const c = a.obs[i * 25 + k];
+          const row = Array.from(b.obs.subarray(i * 725 + k * 29, i * 725 + k * 29 + 29));
+          const want = new Array(29).fill(0);
+          want[Math.floor(c / 14)] = 1;
+          want[15 + (c % 14)] = 1;
+          if (row.join() !== want.join()) throw new Error(`step ${s} instance ${i} cell ${k}: code ${c}, one-hot ${row.join('')}`);
+        }
+        expect(b.rewards[i]).toBe(a.rewards[i]);
+      }
+    }
+  });
+
   it('keeps the last observation of a finished episode in finalObs', () => {
     const env = one({ goal: { kind: 'AgentOnPosition', at: [2, 1] }, rules: [], tiles: [{ ...redBall, at: [2, 3] }], agent: { at: [1, 1], dir: 'right' } });
     step(env, FWD);

@@ -16,7 +16,7 @@ import { TaskSpace, type Task } from '../../tasks/taskSpace.js';
 import type { ActionArray, EnvFamily } from '../types.js';
 import { checkDiscreteActions, checkInstance, parseOptions } from '../common.js';
 import { EpisodicEnv } from '../episodes.js';
-import { END_OF_MAP_CODE, FLOOR_CODE, NUM_ACTIONS, WALL_CODE, codeName } from './constants.js';
+import { END_OF_MAP_CODE, FLOOR_CODE, NUM_ACTIONS, NUM_COLORS, NUM_TILES, WALL_CODE, codeName } from './constants.js';
 import { CHANGED_CAPACITY, GOAL_REACHED, VIEW_CHANGED, applyAction, viewTable } from './core.js';
 import { LAYOUT_NAMES, floorCells, makeLayout, type Layout } from './layout.js';
 import { GOAL_INTS, RULE_INTS, checkRuleset, encodeRuleset, parseRuleset, rulesetId, type Ruleset } from './ruleset.js';
@@ -36,6 +36,11 @@ export const xlandOptionsSchema = z
     placement: z.enum(['random', 'fixed']).default('random'),
     /** Preset of the rulesets drawn when tasks are sampled. */
     preset: z.enum(PRESET_NAMES).default('trivial'),
+    /**
+     * `codes`: each view cell as its code tile * 14 + colour (XLand-100B's states); `onehot`: each
+     * view cell as a one-hot of its tile (15) followed by a one-hot of its colour (14), 29 floats.
+     */
+    observation: z.enum(['codes', 'onehot']).default('codes'),
     /** Solver bound: distinct states per search. */
     solverMaxStates: z.number().int().min(100).max(50_000_000).default(300_000),
   })
@@ -145,13 +150,14 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
 
   constructor(numEnvs: number, options?: Record<string, unknown>, rng: Rng = new Rng(0)) {
     const o = resolveXLandOptions(options);
-    super('xland', numEnvs, o.viewSize * o.viewSize, o);
+    super('xland', numEnvs, o.viewSize * o.viewSize * (o.observation === 'onehot' ? NUM_TILES + NUM_COLORS : 1), o);
+    this.onehot = o.observation === 'onehot';
     this.layout = makeLayout(o.layout as Layout['name'], o.size);
     this.horizon = o.horizon;
     this.viewSize = o.viewSize;
     this.taskSpace = xlandTaskSpace(options);
     const V = o.viewSize;
-    this.observationSpace = new BoxSpace(new Array(this.obsDim).fill(0), new Array(this.obsDim).fill(255));
+    this.observationSpace = new BoxSpace(new Array(this.obsDim).fill(0), new Array(this.obsDim).fill(this.onehot ? 1 : 255));
     // one byte per cell, plus one end-of-map cell that view cells outside the grid point to
     this.pw = o.size;
     this.pg = o.size * o.size + 1;
@@ -288,7 +294,14 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
     this.writeView(i, this.obs);
   }
 
+  /** One-hot observations (option `observation: onehot`). */
+  private readonly onehot: boolean;
+
   private writeView(i: number, out: Float32Array): void {
+    if (this.onehot) {
+      this.writeOneHot(i, out);
+      return;
+    }
     const V2 = this.obsDim;
     const g0 = i * this.pg;
     const vb = (this.agent[i * 3] * 4 + this.agent[i * 3 + 1]) * V2;
@@ -296,6 +309,22 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
     const vt = this.viewTable;
     const o = i * V2;
     for (let k = 0; k < V2; k++) out[o + k] = grid[g0 + vt[vb + k]];
+  }
+
+  /** The view of instance i as one-hots of tile and colour per cell. */
+  private writeOneHot(i: number, out: Float32Array): void {
+    const V2 = this.viewSize * this.viewSize;
+    const W = NUM_TILES + NUM_COLORS;
+    const g0 = i * this.pg;
+    const vb = (this.agent[i * 3] * 4 + this.agent[i * 3 + 1]) * V2;
+    const o = i * this.obsDim;
+    out.fill(0, o, o + this.obsDim);
+    for (let k = 0; k < V2; k++) {
+      const c = this.grid[g0 + this.viewTable[vb + k]];
+      const t = (c / NUM_COLORS) | 0;
+      out[o + k * W + t] = 1;
+      out[o + k * W + NUM_TILES + c - t * NUM_COLORS] = 1;
+    }
   }
 
   /** `reset(seed)` reseeds the placement stream (random placement). */
@@ -323,6 +352,7 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
     const vt = this.viewTable;
     const V2 = this.obsDim;
     const RS = this.ruleStride;
+    const onehot = this.onehot;
     for (let i = 0; i < n; i++) {
       const g0 = i * pg;
       const a0 = i * 3;
@@ -333,14 +363,18 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
       const o = i * V2;
       if (done === 1 || t === H) {
         rewards[i] = done === 1 ? 1 - (0.9 * t) / H : 0;
-        for (let k = 0; k < V2; k++) obs[o + k] = grid[g0 + vt[vb + k]];
+        if (onehot) this.writeOneHot(i, obs);
+        else for (let k = 0; k < V2; k++) obs[o + k] = grid[g0 + vt[vb + k]];
         this.endEpisode(i, done === 1);
       } else {
         rewards[i] = 0;
         term[i] = 0;
         trunc[i] = 0;
         epStep[i] = t;
-        if ((flags & VIEW_CHANGED) !== 0) for (let k = 0; k < V2; k++) obs[o + k] = grid[g0 + vt[vb + k]];
+        if ((flags & VIEW_CHANGED) !== 0) {
+          if (onehot) this.writeOneHot(i, obs);
+          else for (let k = 0; k < V2; k++) obs[o + k] = grid[g0 + vt[vb + k]];
+        }
       }
     }
   }
