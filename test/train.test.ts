@@ -83,6 +83,10 @@ describe('trainer', () => {
       const line = readMetrics(join(dir, 'full', 'metrics.jsonl')).find((m) => m.kind === 'train')!;
       expect(line.expertLoad).toHaveProperty('layer1');
       expect(typeof line.contrastiveLoss).toBe('number');
+      // the config line says where the run comes from
+      const cfgLine = readMetrics(join(dir, 'full', 'metrics.jsonl')).find((m) => m.kind === 'config')!;
+      expect((cfgLine.provenance as { package: { name: string } }).package.name).toBe('icrl');
+      expect(typeof (cfgLine.provenance as { startedAt: string }).startedAt).toBe('string');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

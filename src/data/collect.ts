@@ -106,9 +106,9 @@ export function configHash(c: CollectConfig): string {
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
-export function loadCollectConfig(file: string): CollectConfig {
+export function loadCollectConfig(file: string, overrides: readonly string[] = []): CollectConfig {
   // Paths in a config (out, tasks.file) are relative to the working directory, as in every icrl config.
-  const c = loadConfig(collectConfigSchema, file);
+  const c = loadConfig(collectConfigSchema, file, overrides);
   checkFamily(c, file);
   return c;
 }

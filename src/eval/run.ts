@@ -11,6 +11,7 @@ import { ConfigError, IcrlError } from '../core/errors.js';
 import { splitTasks, deserializeTasks, type Task } from '../tasks/taskSpace.js';
 import type { BatchedEnv } from '../envs/types.js';
 import { validateConfig } from '../core/config.js';
+import { provenance } from '../core/provenance.js';
 import { evalConfigSchema, type EvalConfig, type EvalConfigInput } from './config.js';
 import { agentLabel, makeEvalAgent, type AgentSpec } from './agents.js';
 import { evaluateOnline } from './evaluator.js';
@@ -75,6 +76,7 @@ export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: 
   const baseDir = opts.baseDir ?? process.cwd();
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const t0 = performance.now();
+  const prov = provenance();
   const { tasks, source: taskSource } = heldOutTasks(cfg, baseDir);
   const N = tasks.length;
   const progress = opts.progress ?? true;
@@ -105,6 +107,8 @@ export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: 
     trainingMetrics: cfg.report.trainingMetrics.map((m) => relative(resolveFrom(baseDir, cfg.out), resolveFrom(baseDir, m))),
     notes: [...(opts.notes ?? []), ...failures],
     elapsedSeconds: (performance.now() - t0) / 1000,
+    provenance: prov,
+    config: cfg,
   });
   // Results so far are written after every agent, so an interrupted run keeps what it finished.
   const checkpoint = (): void => {

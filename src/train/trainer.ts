@@ -19,6 +19,7 @@ import { AdamW, clipGradNorm, noGrad, paramGroups, tidy, warmupCosine } from '..
 import { buildModel, saveInContextModel, type InContextModel } from '../models/io.js';
 import { modelAgent } from '../models/load.js';
 import { modelKinds } from '../models/kinds.js';
+import { provenance } from '../core/provenance.js';
 import { makeBatchedEnv } from '../envs/index.js';
 import { evaluateOnline } from '../eval/evaluator.js';
 import { makeAgent } from '../algorithms/index.js';
@@ -145,7 +146,7 @@ export async function trainFromConfig(config: TrainConfig | string, opts: TrainO
     log(`resumed from ${latest.dir} (step ${step})`);
   } else {
     metrics.resetTo(0);
-    metrics.write({ kind: 'config', step: 0, name: cfg.name, config: cfg, parameters: model.parameterCount(), data: data.description });
+    metrics.write({ kind: 'config', step: 0, name: cfg.name, config: cfg, parameters: model.parameterCount(), data: data.description, provenance: provenance() });
   }
 
   const schedule = (s: number) => warmupCosine(s, { lr: o.lr, warmup: o.warmupSteps, total: o.steps, minLr: o.lr * o.minLrFraction });

@@ -6,10 +6,10 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadTrainConfig } from '../../train/config.js';
 import { trainFromConfig } from '../../train/trainer.js';
+import { withOverrides } from '../options.js';
 
 export function register(program: Command): void {
-  program
-    .command('train')
+  withOverrides(program.command('train'))
     .description('Train an in-context RL model (AD, DPT, T2MIR) from a config; resumes from the last checkpoint of its output folder')
     .argument('<config>', 'training config (YAML or JSON), e.g. configs/dpt-bandit-small.yaml')
     .option('-o, --out <dir>', "output folder (overrides the config's out)")
@@ -31,8 +31,8 @@ command, exactly as if it had not been interrupted. A NaN or infinite loss stops
 and keeps the last good checkpoint. Configs: configs/{dpt-bandit,dpt-darkroom,ad-darkroom,t2mir-ad-darkroom}[-small].yaml;
 see docs/models.md.`,
     )
-    .action(async (config: string, o: { out?: string; steps?: number; fresh?: boolean; progress: boolean }) => {
-      const cfg = loadTrainConfig(config);
+    .action(async (config: string, o: { out?: string; steps?: number; fresh?: boolean; progress: boolean; set: string[] }) => {
+      const cfg = loadTrainConfig(config, o.set);
       if (o.steps !== undefined) cfg.optim.steps = o.steps;
       const res = await trainFromConfig(cfg, {
         outDir: o.out ? resolve(o.out) : undefined,
