@@ -7,5 +7,6 @@ export * from './atomic.js';
 export * from './jsonl.js';
 export * from './pool.js';
 export * from './provenance.js';
+export * from './lock.js';
 export * from './progress.js';
 export * from './llm/index.js';

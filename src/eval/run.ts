@@ -12,6 +12,7 @@ import { splitTasks, deserializeTasks, type Task } from '../tasks/taskSpace.js';
 import type { BatchedEnv } from '../envs/types.js';
 import { validateConfig } from '../core/config.js';
 import { provenance } from '../core/provenance.js';
+import { lockFolder } from '../core/lock.js';
 import { evalConfigSchema, type EvalConfig, type EvalConfigInput } from './config.js';
 import { agentLabel, makeEvalAgent, type AgentSpec } from './agents.js';
 import { evaluateOnline } from './evaluator.js';
@@ -73,6 +74,17 @@ function makeEnv(cfg: EvalConfig, n: number, options: Record<string, unknown>, l
 export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: RunEvalOptions = {}): Promise<EvalRunOutput> {
   const source = opts.source ?? 'eval config';
   const cfg = validateConfig(evalConfigSchema, config, source);
+  if (opts.write === false) return evaluateLocked(cfg, opts, source);
+  // one evaluation at a time writes into an output folder (core/lock.ts)
+  const release = lockFolder(resolveFrom(opts.baseDir ?? process.cwd(), cfg.out), 'icrl eval');
+  try {
+    return await evaluateLocked(cfg, opts, source);
+  } finally {
+    release();
+  }
+}
+
+async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: string): Promise<EvalRunOutput> {
   const baseDir = opts.baseDir ?? process.cwd();
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const t0 = performance.now();

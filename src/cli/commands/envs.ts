@@ -3,6 +3,7 @@
  * `icrl envs bench` (= `npm run bench:envs`): steps per second per family, single instance and
  * batched, random actions from the project's RNG, automatic reset; one JSON line per figure.
  */
+import { intFlag, numberFlag } from '../options.js';
 import type { Command } from 'commander';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { IcrlError } from '../../core/errors.js';
@@ -20,13 +21,6 @@ function intList(flag: string) {
     });
 }
 
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new IcrlError(`${flag}: "${v}" is not a positive integer`);
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   const envs = program.command('envs').description('Environment families: list them, benchmark their stepping speed');
@@ -57,13 +51,13 @@ export function register(program: Command): void {
     .command('bench')
     .description('Steps per second per family, single instance and batched, random actions from our RNG, automatic reset (one JSON line per figure)')
     .option('--instances <list>', 'comma-separated instance counts', intList('--instances'), [1, 4096])
-    .option('--steps <n>', 'steps per timed run', positiveInt('--steps'), 1000)
+    .option('--steps <n>', 'steps per timed run', intFlag('--steps', 1), 1000)
     .option('--families <list>', 'comma-separated families (default: all, with their benchmarked variants)')
     .option('--actions <mode>', 'rng-in-loop (actions drawn inside the timed loop), pregenerated (drawn before timing), or both', 'both')
-    .option('--runs <n>', 'timed runs per figure (the median is reported)', positiveInt('--runs'), 3)
-    .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', (v) => Number(v), 0.2)
-    .option('--seed <n>', 'seed of tasks and actions', (v) => Number.parseInt(v, 10), 0)
-    .option('--solver-rulesets <n>', 'xland: rulesets per preset timed with the exact solver', positiveInt('--solver-rulesets'), 50)
+    .option('--runs <n>', 'timed runs per figure (the median is reported)', intFlag('--runs', 1), 3)
+    .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', numberFlag('--min-seconds', 0), 0.2)
+    .option('--seed <n>', 'seed of tasks and actions', intFlag('--seed', 0), 0)
+    .option('--solver-rulesets <n>', 'xland: rulesets per preset timed with the exact solver', intFlag('--solver-rulesets', 1), 50)
     .addHelpText(
       'after',
       `
@@ -107,11 +101,11 @@ the horizon, or over the state bound.`,
     .description('Generate an xland benchmark file: unique rulesets of a preset, deterministic from the seed, split train / held-out')
     .requiredOption('--out <file>', 'benchmark JSON file to write (its "tasks" are the training rulesets, usable as tasks.file in icrl collect)')
     .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'trivial')
-    .option('--count <n>', 'rulesets', positiveInt('--count'), 1000)
-    .option('--held-out <x>', 'held-out rulesets: a count, or a fraction below 1', (v) => Number(v), 0.2)
-    .option('--seed <n>', 'seed', (v) => Number.parseInt(v, 10), 0)
+    .option('--count <n>', 'rulesets', intFlag('--count', 2), 1000)
+    .option('--held-out <x>', 'held-out rulesets: a count, or a fraction below 1', numberFlag('--held-out', 0), 0.2)
+    .option('--seed <n>', 'seed', intFlag('--seed', 0), 0)
     .option('--layout <name>', 'layout the rulesets are checked against: single, two-rooms, four-rooms', 'single')
-    .option('--size <n>', 'grid side (default 9; 13 for four rooms)', positiveInt('--size'))
+    .option('--size <n>', 'grid side (default 9; 13 for four rooms)', intFlag('--size', 5, 64))
     .action((o: { out: string; preset: string; count: number; heldOut: number; seed: number; layout: string; size?: number }) => {
       if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new IcrlError(`--preset: "${o.preset}" is not one of ${PRESET_NAMES.join(', ')}`);
       const layout = makeLayout(o.layout as LayoutName, o.size ?? (o.layout === 'four-rooms' ? 13 : 9));
@@ -130,9 +124,9 @@ the horizon, or over the state bound.`,
     .description('Print an ASCII picture of a task of a family (xland), its ruleset and the exact solver\'s optimum; --play follows the solver')
     .option('--task <json>', 'the task as JSON: a ruleset, or { ruleset } (a file name is read)')
     .option('--benchmark <file>', 'take the task from a benchmark or tasks file')
-    .option('--index <n>', 'index of the task in that file (training tasks first, then held-out)', (v) => Number.parseInt(v, 10), 0)
+    .option('--index <n>', 'index of the task in that file (training tasks first, then held-out)', intFlag('--index', 0), 0)
     .option('--preset <name>', 'otherwise draw a ruleset of this preset', 'trivial')
-    .option('--seed <n>', 'seed of the drawn ruleset and of the placement', (v) => Number.parseInt(v, 10), 0)
+    .option('--seed <n>', 'seed of the drawn ruleset and of the placement', intFlag('--seed', 0), 0)
     .option('--options <json>', 'family options as JSON, e.g. {"layout":"four-rooms"}', '{}')
     .option('--play', 'play the solver\'s optimal actions and print every step')
     .action((family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean }) => {
