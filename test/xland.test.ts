@@ -18,6 +18,7 @@ import {
   loadBenchmark,
   makeLayout,
   rulesetId,
+  solvableCheck,
   type Ruleset,
 } from '../src/envs/xland/index.js';
 
@@ -391,6 +392,15 @@ describe('xland benchmark generator', () => {
       }
       expect(new Set(b.rulesets.map(rulesetId)).size).toBe(n);
     }
+  });
+
+  it('validation: the solver check records optimal steps, and rejected rulesets are drawn again', () => {
+    const b = generateBenchmark({ preset: 'trivial', count: 30, seed: 2, heldOut: 5, layout, accept: solvableCheck({}, 100_000) });
+    expect(b.rulesets.every((r) => r.meta!.solver === 'solved' && (r.meta!.optimalSteps as number) >= 1)).toBe(true);
+    const noHold = generateBenchmark({ preset: 'trivial', count: 30, seed: 2, heldOut: 5, layout, accept: (r) => (r.goal.kind === 'AgentHold' ? 'AgentHold goal' : { meta: {} }) });
+    expect(noHold.rulesets.some((r) => r.goal.kind === 'AgentHold')).toBe(false);
+    expect(noHold.rejected['AgentHold goal']).toBeGreaterThan(0);
+    expect(noHold.rulesets.length).toBe(30);
   });
 
   it('same seed, same benchmark file; the split is disjoint and loads back', () => {

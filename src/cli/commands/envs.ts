@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { IcrlError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, type LayoutName, type PresetName } from '../../envs/xland/index.js';
+import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, solvableCheck, type LayoutName, type PresetName } from '../../envs/xland/index.js';
 import { familyOptions, getFamily, listFamilies } from '../../envs/index.js';
 import { BENCH_CASES, benchActionsOnly, benchCase, benchXLandSolver, type ActionMode, type BenchOptions } from '../../envs/bench.js';
 
@@ -106,16 +106,19 @@ the horizon, or over the state bound.`,
     .option('--seed <n>', 'seed', intFlag('--seed', 0), 0)
     .option('--layout <name>', 'layout the rulesets are checked against: single, two-rooms, four-rooms', 'single')
     .option('--size <n>', 'grid side (default 9; 13 for four rooms)', intFlag('--size', 5, 64))
-    .action((o: { out: string; preset: string; count: number; heldOut: number; seed: number; layout: string; size?: number }) => {
+    .option('--validate <states>', 'solve each ruleset (from a start of its own) with the exact solver within this many states: unsolvable ones are drawn again, the optimal steps go into its meta', intFlag('--validate', 100))
+    .option('--reject-over-bound', 'with --validate: draw again the rulesets the solver could not finish within the bound')
+    .action((o: { out: string; preset: string; count: number; heldOut: number; seed: number; layout: string; size?: number; validate?: number; rejectOverBound?: boolean }) => {
       if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new IcrlError(`--preset: "${o.preset}" is not one of ${PRESET_NAMES.join(', ')}`);
       const layout = makeLayout(o.layout as LayoutName, o.size ?? (o.layout === 'four-rooms' ? 13 : 9));
       const t0 = Date.now();
-      const b = generateBenchmark({ preset: o.preset as PresetName, count: o.count, seed: o.seed, heldOut: o.heldOut, layout });
+      const accept = o.validate ? solvableCheck({ layout: o.layout, size: layout.size }, o.validate, o.rejectOverBound === true) : undefined;
+      const b = generateBenchmark({ preset: o.preset as PresetName, count: o.count, seed: o.seed, heldOut: o.heldOut, layout, accept });
       const tmp = `${o.out}.tmp-${process.pid}`;
       writeFileSync(tmp, benchmarkToJson(b));
       renameSync(tmp, o.out);
       const rules = b.rulesets.reduce((a, r) => a + r.rules.length, 0) / b.rulesets.length;
-      process.stdout.write(`${JSON.stringify({ file: o.out, name: b.name, preset: b.preset, count: b.rulesets.length, train: b.rulesets.length - b.heldOut.length, heldOut: b.heldOut.length, meanRules: Number(rules.toFixed(3)), seconds: (Date.now() - t0) / 1000 })}\n`);
+      process.stdout.write(`${JSON.stringify({ file: o.out, name: b.name, preset: b.preset, count: b.rulesets.length, train: b.rulesets.length - b.heldOut.length, heldOut: b.heldOut.length, meanRules: Number(rules.toFixed(3)), rejected: b.rejected, ...(o.validate ? { solved: b.rulesets.filter((r) => r.meta?.solver === 'solved').length, overBound: b.rulesets.filter((r) => r.meta?.solver === 'budget-exceeded').length } : {}), seconds: (Date.now() - t0) / 1000 })}\n`);
     });
 
   envs

@@ -546,6 +546,22 @@ function renderGrid(env: BatchedXLand, i: number): string {
   return lines.join('\n');
 }
 
+/**
+ * A ruleset check for `generateBenchmark`: solves each ruleset with the exact solver from the start
+ * drawn for it by fixed placement (a start of its own, from its id) within the horizon and
+ * `maxStates`; rejects `unsolvable` ones (and, with `rejectOverBound`, those beyond the bound) and
+ * records `optimalSteps` (null when not solved) and `solver` (the status) in the ruleset's meta.
+ */
+export function solvableCheck(options: Record<string, unknown>, maxStates: number, rejectOverBound = false): (r: Ruleset) => { meta: Record<string, number | string | null> } | string {
+  const env = new BatchedXLand(1, { ...options, placement: 'fixed', solverMaxStates: maxStates }, new Rng(0));
+  return (r) => {
+    env.setTasks([{ family: 'xland', params: { ruleset: r as unknown as JsonValue } }]);
+    const res = env.solve(0, true);
+    if (res.status === 'unsolvable' || (rejectOverBound && res.status === 'budget-exceeded')) return res.status;
+    return { meta: { optimalSteps: res.status === 'solved' ? res.steps : null, solver: res.status } };
+  };
+}
+
 /** Reads a benchmark file (written by `benchmarkToJson`): its training and held-out tasks, validated. */
 export function loadBenchmark(text: string, source = 'benchmark', options?: Record<string, unknown>): { name: string; preset: string; train: Task[]; heldOut: Task[] } {
   let doc: { family?: unknown; format?: unknown; benchmark?: { name?: string; preset?: string }; tasks?: unknown; heldOut?: unknown };

@@ -151,12 +151,19 @@ export interface BenchmarkOptions {
   name?: string;
   /** Layout the rulesets are checked against. */
   layout: Layout;
+  /**
+   * Optional check of each drawn ruleset (e.g. solvable by the exact solver): `null` accepts it
+   * (with extra `meta` entries), a string rejects it and the ruleset is drawn again.
+   */
+  accept?: (r: Ruleset) => { meta: Record<string, number | string | null> } | string;
 }
 
 export const BENCHMARK_FORMAT = 'icrl-xland-benchmark-1';
 
 export interface Benchmark {
   format: typeof BENCHMARK_FORMAT;
+  /** Rulesets drawn and rejected by `accept`, by reason. */
+  rejected: Record<string, number>;
   name: string;
   preset: PresetName;
   params: PresetParams;
@@ -175,6 +182,7 @@ export function generateBenchmark(opts: BenchmarkOptions): Benchmark {
   const root = new Rng(opts.seed).split('rulesets');
   const seen = new Set<string>();
   const rulesets: Ruleset[] = [];
+  const rejected: Record<string, number> = {};
   for (let i = 0; i < opts.count; i++) {
     for (let attempt = 0; ; attempt++) {
       if (attempt >= 1000) throw new IcrlError(`xland benchmark: could not draw a new unique ${opts.preset} ruleset for index ${i} in 1000 tries`);
@@ -183,7 +191,12 @@ export function generateBenchmark(opts: BenchmarkOptions): Benchmark {
       if (seen.has(id)) continue;
       checkRuleset(r, opts.layout, `generated ruleset ${i}`);
       seen.add(id);
-      rulesets.push({ ...r, benchmark: name, index: i });
+      const verdict = opts.accept ? opts.accept(r) : { meta: {} };
+      if (typeof verdict === 'string') {
+        rejected[verdict] = (rejected[verdict] ?? 0) + 1;
+        continue;
+      }
+      rulesets.push({ ...r, meta: { ...r.meta, ...verdict.meta }, benchmark: name, index: i });
       break;
     }
   }
@@ -191,7 +204,7 @@ export function generateBenchmark(opts: BenchmarkOptions): Benchmark {
   if (!Number.isInteger(nHeld) || nHeld < 1 || nHeld >= opts.count) throw new IcrlError(`xland benchmark: heldOut=${opts.heldOut} must leave at least one ruleset on each side of ${opts.count}`);
   const perm = new Rng(opts.seed).split('split').permutation(opts.count);
   const heldOut = Array.from(perm.subarray(opts.count - nHeld)).sort((a, b) => a - b);
-  return { format: BENCHMARK_FORMAT, name, preset: opts.preset, params, seed: opts.seed, rulesets, heldOut };
+  return { format: BENCHMARK_FORMAT, rejected, name, preset: opts.preset, params, seed: opts.seed, rulesets, heldOut };
 }
 
 /**
@@ -205,7 +218,7 @@ export function benchmarkToJson(b: Benchmark): string {
     {
       family: 'xland',
       format: b.format,
-      benchmark: { name: b.name, preset: b.preset, params: b.params, seed: b.seed, count: b.rulesets.length, heldOutIndices: b.heldOut },
+      benchmark: { name: b.name, preset: b.preset, params: b.params, seed: b.seed, count: b.rulesets.length, heldOutIndices: b.heldOut, rejected: b.rejected },
       tasks: b.rulesets.filter((_, i) => !held.has(i)).map(task),
       heldOut: b.rulesets.filter((_, i) => held.has(i)).map(task),
     },
