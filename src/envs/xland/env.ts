@@ -89,6 +89,8 @@ export function xlandTaskSpace(options?: Record<string, unknown>): TaskSpace {
 const MAX_RULES = 32;
 const MAX_TILES = 64;
 const NO_ACTION = 7;
+/** Oracle cache bound (states, all tasks together; about 150 bytes each). */
+const CACHE_ENTRIES = 1_000_000;
 
 interface TaskData {
   ruleset: Ruleset;
@@ -421,17 +423,25 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
     return String.fromCharCode.apply(null, parts);
   }
 
+  /** Oracle answers cached per task, at most CACHE_ENTRIES states in all (then every cache is emptied). */
   private cacheFor(i: number): Map<string, number> {
+    if (++this.cacheChecks >= 4096) {
+      this.cacheChecks = 0;
+      let total = 0;
+      for (const m of this.caches.values()) total += m.size;
+      if (total > CACHE_ENTRIES) this.caches.clear();
+    }
     const id = this.tasks[i].id;
     let c = this.caches.get(id);
     if (!c) {
-      if (this.caches.size >= 4096) this.caches.clear();
       c = new Map();
       this.caches.set(id, c);
     }
-    if (c.size > 200_000) c.clear();
+    if (c.size > CACHE_ENTRIES) c.clear();
     return c;
   }
+
+  private cacheChecks = 0;
 
   /**
    * Optimal distance and first action from a state: cached per task; a miss runs the solver and
