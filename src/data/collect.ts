@@ -27,7 +27,7 @@ import { loadConfig, validateConfig } from '../core/config.js';
 import { ConfigError, CorruptFileError, IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { Progress } from '../core/progress.js';
-import { familyOptions, getFamily, parseRuleset, rulesetNumericId } from '../envs/index.js';
+import { getFamily } from '../envs/index.js';
 import type { BatchedEnv } from '../envs/types.js';
 import { deserializeTasks, serializeTasks, splitTasks, type Task, type TaskSpace } from '../tasks/taskSpace.js';
 import { makeAgent } from '../algorithms/index.js';
@@ -204,21 +204,12 @@ function toXLandGroup(h: History, c: CollectConfig): XLandGroup {
     if (!(Number.isInteger(v) && v >= 0 && v <= 255)) throw new ConfigError(`collect: layout xland stores observations as bytes; ${c.family} gave ${v} (task ${h.taskIndex})`, undefined, 'layout');
     states[k] = v;
   }
-  let rulesetId = h.taskIndex;
-  let benchmarkId = '';
-  const r = h.task.params.ruleset;
-  if (h.task.family === 'xland' && r && typeof r === 'object') {
-    const rs = parseRuleset(r);
-    rulesetId = rulesetNumericId(rs);
-    benchmarkId = rs.benchmark ?? '';
-  }
-  const envOpts = familyOptions(c.family, c.envOptions);
+  // the family names its tasks in such files (xland: the ruleset's id and benchmark)
+  const ids = getFamily(c.family).datasetIds?.(h.task, c.envOptions) ?? { rulesetId: h.taskIndex, benchmarkId: '', envId: c.family };
   return {
     name: String(h.taskIndex),
     attrs: { task: JSON.stringify(h.task.params), 'source-algorithm': JSON.stringify(h.algorithm) },
-    rulesetId,
-    benchmarkId,
-    envId: c.family === 'xland' ? `xland-${String(envOpts.layout)}-${String(envOpts.size ?? (envOpts.layout === 'four-rooms' ? 13 : 9))}` : c.family,
+    ...ids,
     numHistories: h.numHistories,
     length: h.length,
     states,

@@ -19,7 +19,7 @@ import { EpisodicEnv } from '../episodes.js';
 import { END_OF_MAP_CODE, FLOOR_CODE, NUM_ACTIONS, NUM_COLORS, NUM_TILES, WALL_CODE, codeName } from './constants.js';
 import { CHANGED_CAPACITY, GOAL_REACHED, VIEW_CHANGED, applyAction, viewTable } from './core.js';
 import { LAYOUT_NAMES, floorCells, makeLayout, type Layout } from './layout.js';
-import { GOAL_INTS, RULE_INTS, checkRuleset, encodeRuleset, parseRuleset, rulesetId, type Ruleset } from './ruleset.js';
+import { GOAL_INTS, RULE_INTS, checkRuleset, encodeRuleset, parseRuleset, rulesetId, rulesetNumericId, type Ruleset } from './ruleset.js';
 import { PRESETS, PRESET_NAMES, sampleRuleset, type PresetName } from './generate.js';
 import { XLandSolver, type SolveResult, type SolverProblem } from './solver.js';
 
@@ -603,4 +603,10 @@ export const xlandFamily: EnvFamily = {
   setting: 'mdp',
   taskSpace: xlandTaskSpace,
   make: (numEnvs, options, rng) => new BatchedXLand(numEnvs, options, rng),
+  datasetIds(task, options) {
+    const o = parseOptions('xland', xlandOptionsSchema, options);
+    const rs = parseRuleset(task.params.ruleset, 'ruleset');
+    const size = o.size ?? (o.layout === 'four-rooms' ? 13 : 9);
+    return { rulesetId: rulesetNumericId(rs), benchmarkId: rs.benchmark ?? '', envId: `xland-${String(o.layout)}-${size}` };
+  },
 };
