@@ -5,9 +5,12 @@
  */
 import { intFlag, numberFlag } from '../options.js';
 import type { Command } from 'commander';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { IcrlError } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
+import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, solvableCheck, type LayoutName, type PresetName } from '../../envs/xland/index.js';
 import { familyOptions, getFamily, listFamilies } from '../../envs/index.js';
-import { BENCH_CASES, benchActionsOnly, benchCase, type ActionMode, type BenchOptions } from '../../envs/bench.js';
+import { BENCH_CASES, benchActionsOnly, benchCase, benchXLandSolver, type ActionMode, type BenchOptions } from '../../envs/bench.js';
 
 function intList(flag: string) {
   return (v: string): number[] =>
@@ -54,6 +57,7 @@ export function register(program: Command): void {
     .option('--runs <n>', 'timed runs per figure (the median is reported)', intFlag('--runs', 1), 3)
     .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', numberFlag('--min-seconds', 0), 0.2)
     .option('--seed <n>', 'seed of tasks and actions', intFlag('--seed', 0), 0)
+    .option('--solver-rulesets <n>', 'xland: rulesets per preset timed with the exact solver', intFlag('--solver-rulesets', 1), 50)
     .addHelpText(
       'after',
       `
@@ -64,9 +68,12 @@ reset, 1,000 steps per run, 1 and 4,096 instances. Each line: {"bench":"envs","f
 steps_per_s is per wall-clock second, cpu_steps_per_s per second of this process's CPU time (the
 same on an idle machine; higher when other processes share the core). "actions":"rng-in-loop"
 includes drawing the random actions with the RNG before every step; "pregenerated" cycles 16 arrays
-drawn before timing (the environment's own rate). Lines for the RNG alone show its share.`,
+drawn before timing (the environment's own rate). Lines for the RNG alone show its share.
+With xland included, one {"bench":"xland-solver",...} line per preset gives the exact solver's time
+per ruleset (median, 90th percentile, largest, in ms) and how many were solved, unsolvable within
+the horizon, or over the state bound.`,
     )
-    .action((o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number }) => {
+    .action((o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; solverRulesets: number }) => {
       const modes: ActionMode[] =
         o.actions === 'both' ? ['rng-in-loop', 'pregenerated'] : o.actions === 'rng-in-loop' || o.actions === 'pregenerated' ? [o.actions] : [];
       if (modes.length === 0) throw new IcrlError(`--actions: "${o.actions}" is not one of rng-in-loop, pregenerated, both`);
@@ -82,6 +89,89 @@ drawn before timing (the environment's own rate). Lines for the RNG alone show i
         }
         for (const c of cases) {
           for (const actions of modes) process.stdout.write(`${JSON.stringify(benchCase(c, { ...opts, actions }))}\n`);
+        }
+      }
+      if (!wanted || wanted.includes('xland')) {
+        for (const r of benchXLandSolver(o.solverRulesets, o.seed)) process.stdout.write(`${JSON.stringify(r)}\n`);
+      }
+    });
+
+  envs
+    .command('xland-benchmark')
+    .description('Generate an xland benchmark file: unique rulesets of a preset, deterministic from the seed, split train / held-out')
+    .requiredOption('--out <file>', 'benchmark JSON file to write (its "tasks" are the training rulesets, usable as tasks.file in icrl collect)')
+    .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'trivial')
+    .option('--count <n>', 'rulesets', intFlag('--count', 2), 1000)
+    .option('--held-out <x>', 'held-out rulesets: a count, or a fraction below 1', numberFlag('--held-out', 0), 0.2)
+    .option('--seed <n>', 'seed', intFlag('--seed', 0), 0)
+    .option('--layout <name>', 'layout the rulesets are checked against: single, two-rooms, four-rooms', 'single')
+    .option('--size <n>', 'grid side (default 9; 13 for four rooms)', intFlag('--size', 5, 64))
+    .option('--validate <states>', 'solve each ruleset (from a start of its own) with the exact solver within this many states: unsolvable ones are drawn again, the optimal steps go into its meta', intFlag('--validate', 100))
+    .option('--reject-over-bound', 'with --validate: draw again the rulesets the solver could not finish within the bound')
+    .action((o: { out: string; preset: string; count: number; heldOut: number; seed: number; layout: string; size?: number; validate?: number; rejectOverBound?: boolean }) => {
+      if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new IcrlError(`--preset: "${o.preset}" is not one of ${PRESET_NAMES.join(', ')}`);
+      const layout = makeLayout(o.layout as LayoutName, o.size ?? (o.layout === 'four-rooms' ? 13 : 9));
+      const t0 = Date.now();
+      const accept = o.validate ? solvableCheck({ layout: o.layout, size: layout.size }, o.validate, o.rejectOverBound === true) : undefined;
+      const b = generateBenchmark({ preset: o.preset as PresetName, count: o.count, seed: o.seed, heldOut: o.heldOut, layout, accept });
+      const tmp = `${o.out}.tmp-${process.pid}`;
+      writeFileSync(tmp, benchmarkToJson(b));
+      renameSync(tmp, o.out);
+      const rules = b.rulesets.reduce((a, r) => a + r.rules.length, 0) / b.rulesets.length;
+      process.stdout.write(`${JSON.stringify({ file: o.out, name: b.name, preset: b.preset, count: b.rulesets.length, train: b.rulesets.length - b.heldOut.length, heldOut: b.heldOut.length, meanRules: Number(rules.toFixed(3)), rejected: b.rejected, ...(o.validate ? { solved: b.rulesets.filter((r) => r.meta?.solver === 'solved').length, overBound: b.rulesets.filter((r) => r.meta?.solver === 'budget-exceeded').length } : {}), seconds: (Date.now() - t0) / 1000 })}\n`);
+    });
+
+  envs
+    .command('show')
+    .argument('<family>', 'family to show (xland)')
+    .description('Print an ASCII picture of a task of a family (xland), its ruleset and the exact solver\'s optimum; --play follows the solver')
+    .option('--task <json>', 'the task as JSON: a ruleset, or { ruleset } (a file name is read)')
+    .option('--benchmark <file>', 'take the task from a benchmark or tasks file')
+    .option('--index <n>', 'index of the task in that file (training tasks first, then held-out)', intFlag('--index', 0), 0)
+    .option('--preset <name>', 'otherwise draw a ruleset of this preset', 'trivial')
+    .option('--seed <n>', 'seed of the drawn ruleset and of the placement', intFlag('--seed', 0), 0)
+    .option('--options <json>', 'family options as JSON, e.g. {"layout":"four-rooms"}', '{}')
+    .option('--play', 'play the solver\'s optimal actions and print every step')
+    .action((family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean }) => {
+      if (family !== 'xland') throw new IcrlError(`envs show: only the xland family has a picture; got "${family}"`);
+      let options: Record<string, unknown>;
+      try {
+        options = JSON.parse(o.options) as Record<string, unknown>;
+      } catch (e) {
+        throw new IcrlError(`--options: not JSON: ${(e as Error).message}`);
+      }
+      const env = new BatchedXLand(1, { preset: o.preset, ...options }, new Rng(o.seed));
+      if (o.task) {
+        const text = existsSync(o.task) ? readFileSync(o.task, 'utf8') : o.task;
+        let v: Record<string, unknown>;
+        try {
+          v = JSON.parse(text) as Record<string, unknown>;
+        } catch (e) {
+          throw new IcrlError(`--task: not JSON: ${(e as Error).message}`);
+        }
+        const params = (v.params ?? v) as Record<string, unknown>;
+        env.setTasks([{ family: 'xland', params: (params.ruleset ? params : { ruleset: params }) as never }]);
+      } else if (o.benchmark) {
+        const b = loadBenchmark(readFileSync(o.benchmark, 'utf8'), o.benchmark, options);
+        const all = [...b.train, ...b.heldOut];
+        if (!(o.index >= 0 && o.index < all.length)) throw new IcrlError(`--index: ${o.index} is not in 0..${all.length - 1} (${o.benchmark} holds ${all.length} tasks)`);
+        env.setTasks([all[o.index]]);
+      }
+      env.reset(o.seed);
+      const { ruleset } = env.ruleset(0);
+      process.stdout.write(`ruleset ${rulesetId(ruleset)}: ${describeRuleset(ruleset)}\n`);
+      process.stdout.write(`${env.render(0)}\n`);
+      const r = env.solve(0, true);
+      process.stdout.write(`solver: ${r.status}${r.status === 'solved' ? `, ${r.steps} steps (optimal return ${env.oracleValue(0).toFixed(4)})` : ''}, ${r.states} states\n`);
+      if (o.play && r.status === 'solved') {
+        const names = ['forward', 'turn right', 'turn left', 'pick up', 'put down', 'toggle'];
+        const a = new Int32Array(1);
+        for (let k = 0; k < r.actions.length; k++) {
+          a[0] = r.actions[k];
+          const last = k === r.actions.length - 1;
+          env.step(a);
+          process.stdout.write(`\nstep ${k + 1}: ${names[a[0]]}${last ? ` -> goal, reward ${env.rewards[0].toFixed(4)}` : ''}\n`);
+          if (!last) process.stdout.write(`${env.render(0)}\n`);
         }
       }
     });
