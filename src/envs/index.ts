@@ -13,6 +13,7 @@ import { linearBanditFamily, linearBanditOptionsSchema } from './linearBandit.js
 import { darkKeyToDoorFamily, darkKeyToDoorOptionsSchema } from './darkKeyToDoor.js';
 import { pointRobotFamily, pointRobotOptionsSchema } from './pointRobot.js';
 import { parseOptions } from './common.js';
+import { antDirFamily, antDirOptionsSchema, cheetahDirFamily, cheetahOptionsSchema, cheetahVelFamily, loadMujocoRuntime } from './mujoco/index.js';
 
 export * from './types.js';
 export * from './bandit.js';
@@ -20,9 +21,13 @@ export * from './darkroom.js';
 export * from './linearBandit.js';
 export * from './darkKeyToDoor.js';
 export * from './pointRobot.js';
+export * from './mujoco/index.js';
 export { ACTION_PERMUTATIONS } from './common.js';
 
-const FAMILIES: readonly EnvFamily[] = [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily];
+const FAMILIES: readonly EnvFamily[] = [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, cheetahVelFamily, cheetahDirFamily, antDirFamily];
+
+/** Families whose `make` needs the MuJoCo WebAssembly runtime loaded first (`prepareFamily`). */
+const MUJOCO_FAMILIES: ReadonlySet<string> = new Set(['cheetah-vel', 'cheetah-dir', 'ant-dir']);
 
 const OPTION_SCHEMAS = {
   bandit: banditOptionsSchema,
@@ -30,7 +35,24 @@ const OPTION_SCHEMAS = {
   darkroom: darkroomOptionsSchema,
   'dark-key-to-door': darkKeyToDoorOptionsSchema,
   'point-robot': pointRobotOptionsSchema,
+  'cheetah-vel': cheetahOptionsSchema,
+  'cheetah-dir': cheetahOptionsSchema,
+  'ant-dir': antDirOptionsSchema,
 } as const;
+
+/** True when family `name` runs on MuJoCo (its `make` needs `await prepareFamily(name)` once per thread). */
+export function needsMujoco(name: string): boolean {
+  getFamily(name);
+  return MUJOCO_FAMILIES.has(name);
+}
+
+/**
+ * Loads what family `name` needs before its synchronous `make` can run: the MuJoCo WebAssembly module
+ * for the MuJoCo families (once per thread, ~0.35 s), nothing for the others.
+ */
+export async function prepareFamily(name: string): Promise<void> {
+  if (needsMujoco(name)) await loadMujocoRuntime();
+}
 
 /** The family's options with every default filled in (`options` validated: an unknown key is an error naming it). */
 export function familyOptions(name: string, options?: Record<string, unknown>): Record<string, unknown> {

@@ -1,0 +1,293 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../src/core/rng.js';
+import {
+  BatchedAntDir,
+  BatchedCheetah,
+  MujocoModelError,
+  antDirSplit,
+  cheetahDirSplit,
+  cheetahVelSplit,
+  compileModel,
+  familyNames,
+  getFamily,
+  loadMujocoRuntime,
+  mujocoRuntime,
+  needsMujoco,
+  prepareFamily,
+} from '../src/envs/index.js';
+import { taskKey } from '../src/tasks/taskSpace.js';
+
+beforeAll(async () => {
+  await prepareFamily('cheetah-vel');
+});
+
+function randomActions(rng: Rng, a: Float32Array): void {
+  for (let k = 0; k < a.length; k++) a[k] = rng.uniformRange(-1, 1);
+}
+
+/** Torso x, y (double precision) of instance i, read from MuJoCo's data. */
+function torsoXY(env: BatchedCheetah | BatchedAntDir, i: number): [number, number] {
+  const x = env.instance(i).data.xpos as Float64Array;
+  return [x[3], x[4]];
+}
+
+describe('MuJoCo families: registry and task spaces', () => {
+  it('registers cheetah-vel, cheetah-dir and ant-dir, which need the MuJoCo runtime', () => {
+    for (const f of ['cheetah-vel', 'cheetah-dir', 'ant-dir']) {
+      expect(familyNames()).toContain(f);
+      expect(needsMujoco(f)).toBe(true);
+    }
+    expect(needsMujoco('darkroom')).toBe(false);
+    expect(getFamily('cheetah-vel').taskSpace().describeParams().map((p) => p.name)).toEqual(['velocity']);
+    expect(getFamily('ant-dir').taskSpace().describeParams().map((p) => p.name)).toEqual(['angle']);
+    expect(() => getFamily('cheetah-run')).toThrow(/known: .*cheetah-vel.*ant-dir/);
+  });
+
+  it('splits: cheetah-vel and ant-dir 45 train / 5 held out, disjoint and fixed by the seed; cheetah-dir has 2 tasks', () => {
+    for (const split of [cheetahVelSplit(), antDirSplit()]) {
+      expect(split.train).toHaveLength(45);
+      expect(split.heldOut).toHaveLength(5);
+      const held = new Set(split.heldOut.map(taskKey));
+      expect(split.train.some((t) => held.has(taskKey(t)))).toBe(false);
+    }
+    expect(cheetahVelSplit().heldOut).toEqual(cheetahVelSplit().heldOut);
+    expect(cheetahVelSplit(1).heldOut).not.toEqual(cheetahVelSplit().heldOut);
+    for (const t of cheetahVelSplit().train) expect((t.params.velocity as number) >= 0 && (t.params.velocity as number) <= 3).toBe(true);
+    expect(cheetahDirSplit().train.map((t) => t.params.direction)).toEqual([-1, 1]);
+  });
+
+  it('a task parameter outside its space names the instance and the parameter', () => {
+    const env = getFamily('cheetah-vel').make(2, {}, new Rng(0));
+    expect(() => env.setTasks([{ family: 'cheetah-vel', params: { velocity: 1 } }, { family: 'cheetah-vel', params: { velocity: 3.5 } }])).toThrow(
+      /instance 1.*velocity: 3.5 is outside \[0, 3\]/,
+    );
+    const dir = getFamily('cheetah-dir').make(1, {}, new Rng(0));
+    expect(() => dir.setTasks([{ family: 'cheetah-dir', params: { direction: 0 } }])).toThrow(/direction must be -1 \(backward\) or 1/);
+    expect(() => getFamily('ant-dir').make(1, { horizn: 3 })).toThrow(/horizn/);
+  });
+
+  it('tasks that only change the reward share one model', () => {
+    const env = getFamily('cheetah-vel').make(4, {}, new Rng(0)) as BatchedCheetah;
+    expect(new Set(Array.from(env.goal)).size).toBe(4);
+    expect(env.modelCount).toBe(1);
+    expect(env.mujocoVersion).toMatch(/^3\./);
+  });
+});
+
+describe('MuJoCo families: bad input', () => {
+  it('an action of the wrong width, with NaN or out of [-1, 1] names the instance and the action', () => {
+    const env = getFamily('cheetah-vel').make(2, {}, new Rng(0));
+    expect(() => env.step(new Float32Array(6))).toThrow(/expected 12 action values \(2 instances x 6\)/);
+    const a = new Float32Array(12);
+    a[8] = Number.NaN;
+    expect(() => env.step(a)).toThrow(/instance 1 is \[0, 0, NaN, 0, 0, 0\]; coordinate 2/);
+    a[8] = 1.5;
+    expect(() => env.step(a)).toThrow(/instance 1 .*must be in \[-1, 1\]/);
+    expect(() => env.step(new Int32Array(12))).toThrow(/Float32Array/);
+    expect(env.episodeStep[0]).toBe(0);
+  });
+
+  it('a model file MuJoCo refuses names the file and quotes MuJoCo', () => {
+    const rt = mujocoRuntime('test');
+    expect(() => compileModel(rt, '<mujoco><worldbody><geom type="sphere"/></worldbody></mujoco>', 'models/broken.xml')).toThrow(MujocoModelError);
+    expect(() => compileModel(rt, '<mujoco><worldbody><geom type="sphere"/></worldbody></mujoco>', 'models/broken.xml')).toThrow(
+      /models\/broken.xml: Error: size 0 must be positive in geom/,
+    );
+    expect(() => compileModel(rt, '<mujoco><worldbody><geom type="sphere" size="1"></worldbody></mujoco>', 'models/unclosed.xml')).toThrow(
+      /models\/unclosed.xml: .*XML parse error.*MISMATCHED_ELEMENT/,
+    );
+  });
+});
+
+describe('MuJoCo families: dynamics', () => {
+  it('zero action: the half-cheetah stays upright for a whole episode', () => {
+    const env = getFamily('cheetah-vel').make(2, {}, new Rng(3)) as BatchedCheetah;
+    env.reset(3);
+    const a = new Float32Array(12);
+    let maxPitch = 0;
+    let minZ = Infinity;
+    for (let s = 0; s < 199; s++) {
+      env.step(a);
+      maxPitch = Math.max(maxPitch, Math.abs(env.obs[1]), Math.abs(env.obs[21]));
+      minZ = Math.min(minZ, env.obs[19], env.obs[39]);
+    }
+    expect(maxPitch).toBeLessThan(0.5); // rooty, radians
+    expect(minZ).toBeGreaterThan(0.3); // torso height, m (starts at 0.7, settles on its legs)
+    expect(env.blowupCount).toBe(0);
+  });
+
+  it('zero action: the ant stands (no termination, torso between 0.3 and 1 m) for a whole episode', () => {
+    const env = getFamily('ant-dir').make(2, {}, new Rng(4)) as BatchedAntDir;
+    env.reset(4);
+    const a = new Float32Array(16);
+    let minZ = Infinity;
+    let maxZ = -Infinity;
+    for (let s = 0; s < 199; s++) {
+      env.step(a);
+      expect(env.terminated[0] + env.terminated[1]).toBe(0);
+      minZ = Math.min(minZ, env.obs[0], env.obs[27]);
+      maxZ = Math.max(maxZ, env.obs[0], env.obs[27]);
+    }
+    expect(minZ).toBeGreaterThan(0.3);
+    expect(maxZ).toBeLessThan(1);
+  });
+
+  it('observation layout: cheetah qpos[1..8], qvel, torso position; ant qpos[2..14], qvel', () => {
+    const c = getFamily('cheetah-vel').make(1, {}, new Rng(0)) as BatchedCheetah;
+    const act = new Float32Array(6).fill(0.3);
+    c.step(act);
+    const d = c.instance(0).data;
+    const q = d.qpos as Float64Array;
+    const v = d.qvel as Float64Array;
+    const x = d.xpos as Float64Array;
+    const want = [...Array.from(q).slice(1), ...Array.from(v), x[3], x[4], x[5]].map(Math.fround);
+    expect(Array.from(c.obs)).toEqual(want);
+    const ant = getFamily('ant-dir').make(1, {}, new Rng(0)) as BatchedAntDir;
+    ant.step(new Float32Array(8).fill(-0.2));
+    const ad = ant.instance(0).data;
+    expect(Array.from(ant.obs)).toEqual([...Array.from(ad.qpos as Float64Array).slice(2), ...Array.from(ad.qvel as Float64Array)].map(Math.fround));
+    expect(ant.obsDim).toBe(27);
+    expect(c.obsDim).toBe(20);
+  });
+
+  it('reward formulas match hand computation on logged states (cheetah-vel, cheetah-dir, ant-dir)', () => {
+    const rng = new Rng(9);
+    for (const fam of ['cheetah-vel', 'cheetah-dir'] as const) {
+      const env = getFamily(fam).make(3, {}, new Rng(1)) as BatchedCheetah;
+      const a = new Float32Array(18);
+      for (let s = 0; s < 30; s++) {
+        randomActions(rng, a);
+        const before = [0, 1, 2].map((i) => torsoXY(env, i)[0]);
+        env.step(a);
+        for (let i = 0; i < 3; i++) {
+          const vx = (torsoXY(env, i)[0] - before[i]) / 0.05;
+          let c = 0;
+          for (let k = 0; k < 6; k++) c += a[6 * i + k] ** 2;
+          const g = env.goal[i];
+          const want = fam === 'cheetah-vel' ? -Math.abs(vx - g) - 0.05 * c : g * vx - 0.05 * c;
+          expect(env.rewards[i]).toBe(Math.fround(want));
+        }
+      }
+    }
+    const ant = getFamily('ant-dir').make(2, {}, new Rng(2)) as BatchedAntDir;
+    const a = new Float32Array(16);
+    for (let s = 0; s < 30; s++) {
+      randomActions(rng, a);
+      const before = [0, 1].map((i) => torsoXY(ant, i));
+      ant.step(a);
+      for (let i = 0; i < 2; i++) {
+        if (ant.terminated[i]) continue;
+        const [x, y] = torsoXY(ant, i);
+        const g = ant.getTask(i).params.angle as number;
+        const forward = ((x - before[i][0]) / 0.05) * Math.cos(g) + ((y - before[i][1]) / 0.05) * Math.sin(g);
+        let c = 0;
+        for (let k = 0; k < 8; k++) c += a[8 * i + k] ** 2;
+        let contact = 0;
+        for (const f of ant.instance(i).data.cfrc_ext as Float64Array) contact += Math.min(1, Math.max(-1, f)) ** 2;
+        expect(ant.rewards[i]).toBeCloseTo(forward - 0.5 * c - 0.5e-3 * contact + 1, 5);
+      }
+    }
+  });
+
+  it('the same seed gives bit-identical trajectories; another seed does not', () => {
+    const run = (seed: number): number[] => {
+      const env = getFamily('ant-dir').make(2, {}, new Rng(seed));
+      env.reset(seed);
+      const rng = new Rng(seed).split('actions');
+      const a = new Float32Array(16);
+      const out: number[] = [];
+      for (let s = 0; s < 40; s++) {
+        randomActions(rng, a);
+        env.step(a);
+        out.push(...env.obs, ...env.rewards);
+      }
+      return out;
+    };
+    const r = run(7);
+    expect(run(7)).toEqual(r);
+    expect(run(8)).not.toEqual(r);
+  });
+
+  it('automatic reset after the horizon: truncated, finalObs kept, a fresh noisy start', () => {
+    const env = getFamily('cheetah-dir').make(2, { horizon: 10 }, new Rng(0)) as BatchedCheetah;
+    env.reset(1);
+    const start = Array.from(env.obs.subarray(0, 20));
+    const a = new Float32Array(12).fill(0.5);
+    for (let s = 0; s < 9; s++) {
+      env.step(a);
+      expect(env.truncated[0]).toBe(0);
+    }
+    const last = Array.from(env.obs.subarray(0, 20));
+    env.step(a);
+    expect(Array.from(env.truncated)).toEqual([1, 1]);
+    expect(env.terminated[0]).toBe(0);
+    expect(env.episodeStep[0]).toBe(0);
+    const fin = Array.from(env.finalObs.subarray(0, 20));
+    expect(fin).not.toEqual(last);
+    // the torso is back near the origin with fresh noise (not the previous start)
+    expect(Math.abs(env.obs[17])).toBeLessThan(0.2);
+    expect(Array.from(env.obs.subarray(0, 20))).not.toEqual(start);
+    env.step(a);
+    expect(env.truncated[0]).toBe(0);
+    expect(env.episodeStep[0]).toBe(1);
+  });
+
+  it('physics blow-ups end the episode with truncated, reward 0, are counted, and never put NaN in an observation', () => {
+    const env = getFamily('cheetah-vel').make(3, {}, new Rng(0)) as BatchedCheetah;
+    const a = new Float32Array(18);
+    env.step(a);
+    const good = Array.from(env.obs.subarray(20, 40));
+    (env.instance(1).data.qvel as Float64Array)[3] = Number.NaN; // NaN: MuJoCo resets the data itself
+    (env.instance(2).data.qvel as Float64Array)[0] = 5e7; // huge but finite: our limit
+    env.step(a);
+    expect(Array.from(env.blewUp)).toEqual([0, 1, 1]);
+    expect(Array.from(env.truncated)).toEqual([0, 1, 1]);
+    expect(env.rewards[1]).toBe(0);
+    expect(Array.from(env.finalObs.subarray(20, 40))).toEqual(good);
+    expect(env.obs.every(Number.isFinite)).toBe(true);
+    expect(env.finalObs.every(Number.isFinite)).toBe(true);
+    expect(Array.from(env.blowups)).toEqual([0, 1, 1]);
+    expect(env.blowupCount).toBe(2);
+    env.step(a);
+    expect(Array.from(env.blewUp)).toEqual([0, 0, 0]);
+    expect(env.episodeStep[1]).toBe(1);
+  });
+
+  it('loadMujocoRuntime is idempotent (one module per thread)', async () => {
+    const a = await loadMujocoRuntime();
+    expect(await loadMujocoRuntime()).toBe(a);
+  });
+});
+
+describe('every MuJoCo family', () => {
+  it('steps a batch with random actions, resets automatically, keeps observations finite, and repeats with the same seed', () => {
+    for (const name of familyNames().filter(needsMujoco)) {
+      const run = (): number[] => {
+        const env = getFamily(name).make(4, { horizon: 15 }, new Rng(11));
+        env.reset(3);
+        const rng = new Rng(12);
+        const act = new Float32Array(4 * env.actDim);
+        const out: number[] = [];
+        const bad: string[] = [];
+        let ends = 0;
+        for (let t = 0; t < 40; t++) {
+          randomActions(rng, act);
+          env.step(act);
+          for (let i = 0; i < 4; i++) {
+            out.push(env.rewards[i]);
+            if (env.terminated[i] || env.truncated[i]) {
+              ends++;
+              if (env.episodeStep[i] !== 0) bad.push(`${name}: instance ${i} ended but episodeStep is ${env.episodeStep[i]}`);
+            } else if (env.episodeStep[i] <= 0) bad.push(`${name}: instance ${i} running with episodeStep ${env.episodeStep[i]}`);
+          }
+        }
+        expect(bad).toEqual([]);
+        expect(ends).toBeGreaterThanOrEqual(8);
+        expect(env.obs.every(Number.isFinite)).toBe(true);
+        expect(env.obs.length).toBe(4 * env.obsDim);
+        return out;
+      };
+      expect(run()).toEqual(run());
+    }
+  });
+});
