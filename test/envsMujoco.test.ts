@@ -291,3 +291,15 @@ describe('every MuJoCo family', () => {
     }
   });
 });
+
+describe('MuJoCo families in icrl envs bench', () => {
+  it('caps instances and steps per run and says what was asked', async () => {
+    const { benchCase, MUJOCO_BENCH_CAP } = await import('../src/envs/bench.js');
+    const r = benchCase({ family: 'cheetah-vel', variant: 'default', options: {} }, { instances: 64, steps: 1000, actions: 'pregenerated', runs: 1, minSeconds: 0, seed: 0 });
+    expect(r.instances).toBe(MUJOCO_BENCH_CAP.instances);
+    expect(r.steps).toBe(MUJOCO_BENCH_CAP.steps);
+    expect(r.instances_requested).toBe(64);
+    expect(r.steps_requested).toBe(1000);
+    expect(r.steps_per_s).toBeGreaterThan(0);
+  });
+});

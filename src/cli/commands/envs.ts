@@ -5,8 +5,9 @@
  */
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
-import { familyOptions, getFamily, listFamilies } from '../../envs/index.js';
-import { BENCH_CASES, benchActionsOnly, benchCase, type ActionMode, type BenchOptions } from '../../envs/bench.js';
+import { familyOptions, getFamily, listFamilies, needsMujoco, prepareFamily } from '../../envs/index.js';
+import { BENCH_CASES, NATIVE_BENCH_FAMILIES, benchActionsOnly, benchCase, type ActionMode, type BenchOptions } from '../../envs/bench.js';
+import { NATIVE_INSTALL_HINT, benchNative, nativeMujocoVersion, warmUpMujoco } from '../../envs/mujoco/nativeBench.js';
 
 function intList(flag: string) {
   return (v: string): number[] =>
@@ -60,6 +61,9 @@ export function register(program: Command): void {
     .option('--runs <n>', 'timed runs per figure (the median is reported)', positiveInt('--runs'), 3)
     .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', (v) => Number(v), 0.2)
     .option('--seed <n>', 'seed of tasks and actions', (v) => Number.parseInt(v, 10), 0)
+    .option('--native-steps <n>', 'MuJoCo steps per run of the native / WebAssembly comparison', positiveInt('--native-steps'), 20000)
+    .option('--native-runs <n>', 'alternating runs of the native / WebAssembly comparison (medians reported)', positiveInt('--native-runs'), 3)
+    .option('--no-native', 'skip the comparison with native MuJoCo')
     .addHelpText(
       'after',
       `
@@ -69,9 +73,18 @@ instances. Each line: {"bench":"envs","family":...,"variant":...,"instances":...
 steps_per_s is per wall-clock second, cpu_steps_per_s per second of this process's CPU time (the
 same on an idle machine; higher when other processes share the core). "actions":"rng-in-loop"
 includes drawing the random actions with the RNG before every step; "pregenerated" cycles 16 arrays
-drawn before timing (the environment's own rate). Lines for the RNG alone show its share.`,
+drawn before timing (the environment's own rate). Lines for the RNG alone show its share.
+
+MuJoCo families (cheetah-vel, cheetah-dir, ant-dir) run at most 16 instances and 200 steps per
+timed run (the line gives instances_requested when it ran fewer). For cheetah-vel and ant-dir one
+more line, "bench":"envs-mujoco-native", steps the same model file with native MuJoCo
+(\`mujoco-testspeed FILE STEPS 1 0.01\`, Debian package libmujoco-samples:
+\`sudo apt-get install libmujoco-samples\`), with the raw WebAssembly loop, with the environment on
+one thread and with two worker threads, alternating --native-runs times, and prints the medians in
+MuJoCo steps per second with the ratios to native. Without mujoco-testspeed the line says how to
+install it and has no ratios.`,
     )
-    .action((o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number }) => {
+    .action(async (o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; nativeSteps: number; nativeRuns: number; native: boolean }) => {
       const modes: ActionMode[] =
         o.actions === 'both' ? ['rng-in-loop', 'pregenerated'] : o.actions === 'rng-in-loop' || o.actions === 'pregenerated' ? [o.actions] : [];
       if (modes.length === 0) throw new IcrlError(`--actions: "${o.actions}" is not one of rng-in-loop, pregenerated, both`);
@@ -79,6 +92,9 @@ drawn before timing (the environment's own rate). Lines for the RNG alone show i
       const wanted = o.families ? o.families.split(',').map((s) => s.trim()) : undefined;
       if (wanted) for (const w of wanted) getFamily(w);
       const cases = BENCH_CASES.filter((c) => !wanted || wanted.includes(c.family));
+      for (const c of cases) await prepareFamily(c.family);
+      // MuJoCo's optimized WebAssembly code arrives after a few thousand steps: warm up once before timing
+      for (const f of new Set(cases.map((c) => c.family))) if (needsMujoco(f)) warmUpMujoco(getFamily(f));
       for (const instances of o.instances) {
         const opts: BenchOptions = { instances, steps: o.steps, actions: 'rng-in-loop', runs: o.runs, minSeconds: o.minSeconds, seed: o.seed };
         if (modes.includes('rng-in-loop')) {
@@ -87,6 +103,14 @@ drawn before timing (the environment's own rate). Lines for the RNG alone show i
         }
         for (const c of cases) {
           for (const actions of modes) process.stdout.write(`${JSON.stringify(benchCase(c, { ...opts, actions }))}\n`);
+        }
+      }
+      if (o.native) {
+        const natives = NATIVE_BENCH_FAMILIES.filter((f) => cases.some((c) => c.family === f.family));
+        if (natives.length > 0 && !nativeMujocoVersion()) process.stderr.write(`icrl envs bench: ${NATIVE_INSTALL_HINT}\n`);
+        for (const f of natives) {
+          const r = await benchNative(getFamily(f.family), f.model, { steps: o.nativeSteps, runs: o.nativeRuns, batch: 8, seed: o.seed });
+          process.stdout.write(`${JSON.stringify(r)}\n`);
         }
       }
     });
