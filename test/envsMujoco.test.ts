@@ -3,6 +3,7 @@ import { Rng } from '../src/core/rng.js';
 import {
   BatchedAntDir,
   BatchedCheetah,
+  BatchedWalkerParam,
   MujocoModelError,
   antDirSplit,
   cheetahDirSplit,
@@ -14,6 +15,8 @@ import {
   mujocoRuntime,
   needsMujoco,
   prepareFamily,
+  walkerDefaultTask,
+  walkerParamSplit,
 } from '../src/envs/index.js';
 import { taskKey } from '../src/tasks/taskSpace.js';
 
@@ -256,6 +259,89 @@ describe('MuJoCo families: dynamics', () => {
   it('loadMujocoRuntime is idempotent (one module per thread)', async () => {
     const a = await loadMujocoRuntime();
     expect(await loadMujocoRuntime()).toBe(a);
+  });
+});
+
+describe('walker-param', () => {
+  it('zero action: the walker falls and the episode terminates', () => {
+    const env = getFamily('walker-param').make(2, {}, new Rng(0)) as BatchedWalkerParam;
+    env.setTasks([walkerDefaultTask()]);
+    env.reset(0);
+    const a = new Float32Array(12);
+    const fell: number[] = [-1, -1];
+    for (let s = 0; s < 200 && fell.includes(-1); s++) {
+      env.step(a);
+      for (let i = 0; i < 2; i++) if (env.terminated[i] && fell[i] < 0) fell[i] = s + 1;
+    }
+    for (const f of fell) {
+      expect(f).toBeGreaterThan(5);
+      expect(f).toBeLessThan(200);
+    }
+    // the final observation is the fallen state: height below 0.8 m or pitch beyond 1 rad
+    expect(env.finalObs[0] <= 0.8 || Math.abs(env.finalObs[1]) >= 1).toBe(true);
+  });
+
+  it('each physics task gets its own model with the multipliers applied; equal tasks share one', () => {
+    const { train } = walkerParamSplit();
+    expect(train).toHaveLength(45);
+    expect(walkerParamSplit().heldOut).toHaveLength(5);
+    const env = getFamily('walker-param').make(3, {}, new Rng(0)) as BatchedWalkerParam;
+    env.setTasks([train[0], train[1], train[0]]);
+    // the base, the 3 tasks drawn by make (kept for reuse), the 2 set now (train[0] twice)
+    expect(env.modelCount).toBe(1 + 3 + 2);
+    expect(env.instance(2).model).toBe(env.instance(0).model);
+    const m0 = env.instance(0).model;
+    const m1 = env.instance(1).model;
+    expect(m1).not.toBe(m0);
+    const def = getFamily('walker-param').make(1, {}, new Rng(0)) as BatchedWalkerParam;
+    def.setTasks([walkerDefaultTask()]);
+    const ref = def.instance(0).model;
+    const p = train[0].params;
+    const mass = m0.body_mass as Float64Array;
+    const refMass = ref.body_mass as Float64Array;
+    for (let b = 0; b < 7; b++) expect(mass[b + 1]).toBeCloseTo(refMass[b + 1] * 1.5 ** (p.mass as number[])[b], 12);
+    expect((m0.body_inertia as Float64Array)[3 + 1]).toBeCloseTo((ref.body_inertia as Float64Array)[3 + 1] * 1.5 ** (p.inertia as number[])[1], 12);
+    expect((m0.dof_damping as Float64Array)[5]).toBeCloseTo((ref.dof_damping as Float64Array)[5] * 1.3 ** (p.damping as number[])[2], 12);
+    expect((m0.geom_friction as Float64Array)[4]).toBeCloseTo((ref.geom_friction as Float64Array)[4] * 1.5 ** (p.friction as number[])[4], 12);
+    // mj_setConst ran: the subtree mass of the torso is the sum of the scaled masses
+    let sum = 0;
+    for (let b = 1; b <= 7; b++) sum += mass[b];
+    expect((m0.body_subtreemass as Float64Array)[1]).toBeCloseTo(sum, 10);
+    // different physics, different motion under the same actions
+    env.setTasks([train[0], train[1], train[2]]);
+    env.reset(0);
+    const a = new Float32Array(18).fill(0.4);
+    for (let s = 0; s < 10; s++) env.step(a);
+    expect(env.obs[0]).not.toBe(env.obs[17]);
+  });
+
+  it('keeps at most 64 models of tasks no instance plays (least recently used freed first)', () => {
+    const env = getFamily('walker-param').make(1, {}, new Rng(0)) as BatchedWalkerParam;
+    const tasks = env.taskSpace.sampleMany(new Rng(5), 70);
+    for (const t of tasks) env.setTask(0, t);
+    expect(env.modelCount).toBe(1 + 1 + 64); // the base, the one in use, 64 kept
+    env.setTask(0, tasks[69]);
+    expect(env.modelCount).toBe(66);
+    env.close();
+    expect(() => env.step(new Float32Array(6))).toThrow(/closed/);
+  });
+
+  it('reward = forward velocity + 1 - 0.001 |a|^2; observation qpos[1..8], clipped qvel', () => {
+    const env = getFamily('walker-param').make(1, {}, new Rng(1)) as BatchedWalkerParam;
+    const rng = new Rng(3);
+    const a = new Float32Array(6);
+    for (let s = 0; s < 20; s++) {
+      randomActions(rng, a);
+      const x0 = (env.instance(0).data.qpos as Float64Array)[0];
+      env.step(a);
+      if (env.terminated[0]) break;
+      const d = env.instance(0).data;
+      const q = d.qpos as Float64Array;
+      let c = 0;
+      for (const v of a) c += v * v;
+      expect(env.rewards[0]).toBe(Math.fround((q[0] - x0) / 0.008 + 1 - 1e-3 * c));
+      expect(Array.from(env.obs)).toEqual([...Array.from(q).slice(1), ...Array.from(d.qvel as Float64Array).map((v) => Math.min(10, Math.max(-10, v)))].map(Math.fround));
+    }
   });
 });
 

@@ -32,6 +32,9 @@ export const F32_MAX = 3.4028234663852886e38;
 /** |qpos| or |qvel| above this counts as a blow-up (MuJoCo's own check on qacc is 1e10). */
 export const BLOWUP_LIMIT = 1e6;
 
+/** Models of tasks no instance plays any more that an environment keeps for reuse (least recently used go first). */
+export const MAX_UNUSED_MODELS = 64;
+
 export interface MujocoEnvConfig {
   family: string;
   /** Shipped model file (src/envs/mujoco/models). */
@@ -79,7 +82,9 @@ export abstract class MujocoEnv implements BatchedEnv {
   protected readonly tasks: Task[];
   /** Physics key of each instance's model ('' = the base model). */
   private readonly keys: string[];
+  /** Models built for tasks, least recently used first; `inUse` counts the instances on each key. */
   private readonly modelCache = new Map<string, MjModel>();
+  private readonly inUse = new Map<string, number>();
   /** Views into each instance's data (renewed when the module's memory grows). */
   protected qpos: Float64Array[] = [];
   protected qvel: Float64Array[] = [];
@@ -134,6 +139,7 @@ export abstract class MujocoEnv implements BatchedEnv {
       this.models[i] = this.base;
       this.datas[i] = new mj.MjData(this.base);
     }
+    this.inUse.set('', numEnvs);
     // the views are taken by setTasks, which every family's constructor ends with
   }
 
@@ -214,24 +220,46 @@ export abstract class MujocoEnv implements BatchedEnv {
   private assign(i: number, t: Task): void {
     this.checkOpen();
     const key = this.physicsKey(t);
-    if (key !== this.keys[i] || this.models[i] === undefined) {
+    if (key !== this.keys[i]) {
       let m = key === '' ? this.base : this.modelCache.get(key);
       if (!m) {
         m = this.buildModel(key, t);
         this.modelCache.set(key, m);
+      } else if (key !== '') {
+        // most recently used last
+        this.modelCache.delete(key);
+        this.modelCache.set(key, m);
       }
-      if (m !== this.models[i]) {
-        this.datas[i].delete();
-        this.models[i] = m;
-        this.datas[i] = new this.rt.mj.MjData(m);
-      }
+      const old = this.keys[i];
+      this.datas[i].delete();
+      this.models[i] = m;
+      this.datas[i] = new this.rt.mj.MjData(m);
       this.keys[i] = key;
+      this.inUse.set(key, (this.inUse.get(key) ?? 0) + 1);
+      const left = (this.inUse.get(old) ?? 1) - 1;
+      if (left > 0) this.inUse.set(old, left);
+      else this.inUse.delete(old);
+      this.evictModels();
     }
     this.tasks[i] = t;
     this.setTaskParams(i, t);
   }
 
-  /** Distinct models in use or cached (the base model counts once). */
+  /** Frees the least recently used models no instance uses beyond MAX_UNUSED_MODELS. */
+  private evictModels(): void {
+    let unused = 0;
+    for (const k of this.modelCache.keys()) if (!this.inUse.has(k)) unused++;
+    if (unused <= MAX_UNUSED_MODELS) return;
+    for (const [k, m] of this.modelCache) {
+      if (unused <= MAX_UNUSED_MODELS) break;
+      if (this.inUse.has(k)) continue;
+      m.delete();
+      this.modelCache.delete(k);
+      unused--;
+    }
+  }
+
+  /** Distinct models in use or cached for reuse (the base model counts once). */
   get modelCount(): number {
     return this.modelCache.size + 1;
   }

@@ -6,3 +6,4 @@ export * from './runtime.js';
 export * from './base.js';
 export * from './cheetah.js';
 export * from './ant.js';
+export * from './walker.js';
