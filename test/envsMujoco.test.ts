@@ -3,7 +3,9 @@ import { Rng } from '../src/core/rng.js';
 import {
   BatchedAntDir,
   BatchedCheetah,
+  BatchedTabletop,
   BatchedWalkerParam,
+  HAND_INIT,
   MujocoModelError,
   antDirSplit,
   cheetahDirSplit,
@@ -15,6 +17,9 @@ import {
   mujocoRuntime,
   needsMujoco,
   prepareFamily,
+  pushSplit,
+  reachSplit,
+  tolerance,
   walkerDefaultTask,
   walkerParamSplit,
 } from '../src/envs/index.js';
@@ -342,6 +347,107 @@ describe('walker-param', () => {
       expect(env.rewards[0]).toBe(Math.fround((q[0] - x0) / 0.008 + 1 - 1e-3 * c));
       expect(Array.from(env.obs)).toEqual([...Array.from(q).slice(1), ...Array.from(d.qvel as Float64Array).map((v) => Math.min(10, Math.max(-10, v)))].map(Math.fround));
     }
+  });
+});
+
+describe('reach and push', () => {
+  /** Runs the scripted expert on all 50 goal variations for one 100-step episode; the success rate. */
+  function expertSuccess(family: 'reach' | 'push'): number {
+    const { train, heldOut } = family === 'reach' ? reachSplit() : pushSplit();
+    const tasks = [...train, ...heldOut];
+    const env = getFamily(family).make(tasks.length, {}, new Rng(0)) as BatchedTabletop;
+    env.setTasks(tasks);
+    const a = new Float32Array(4 * tasks.length);
+    const out = new Float32Array(4);
+    for (let s = 0; s < 100; s++) {
+      for (let i = 0; i < tasks.length; i++) {
+        env.expertAction(i, out);
+        a.set(out, 4 * i);
+      }
+      env.step(a);
+    }
+    expect(Array.from(env.truncated)).toEqual(new Array<number>(tasks.length).fill(1));
+    expect(env.blowupCount).toBe(0);
+    return env.finalEpisodeSuccess.reduce((x, y) => x + y, 0) / tasks.length;
+  }
+
+  it('50 goal variations split 45 / 5; the push goal lies on the table', () => {
+    expect(reachSplit().train).toHaveLength(45);
+    expect(pushSplit().heldOut).toHaveLength(5);
+    for (const t of pushSplit().train) expect((t.params.goal as number[])[2]).toBe(0.02);
+    const env = getFamily('push').make(1, {}, new Rng(0));
+    expect(() => env.setTasks([{ family: 'push', params: { goal: [0, 0.85, 0.1], puck: [0, 0.65] } }])).toThrow(/push.params.goal\[2\]: 0.1 is outside \[0.02, 0.02\]/);
+  });
+
+  it('the scripted reach expert succeeds on at least 95% of the 50 goals', () => {
+    expect(expertSuccess('reach')).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('the scripted push expert succeeds on at least 80% of the 50 goals', () => {
+    expect(expertSuccess('push')).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('the hand moves 1 cm per unit of action within its workspace; the gripper opens and closes', () => {
+    const env = getFamily('reach').make(1, {}, new Rng(0)) as BatchedTabletop;
+    expect(Array.from(env.obs.subarray(0, 3))).toEqual(HAND_INIT.map(Math.fround));
+    env.step(Float32Array.from([1, -0.5, 0.25, -1]));
+    expect(env.obs[0]).toBeCloseTo(0.01, 6);
+    expect(env.obs[1]).toBeCloseTo(0.595, 6);
+    expect(env.obs[2]).toBeCloseTo(0.2025, 6);
+    for (let s = 0; s < 30; s++) env.step(Float32Array.from([0, 0, 1, -1]));
+    expect(env.obs[2]).toBeCloseTo(0.35, 6); // the top of the workspace
+    expect(env.obs[3]).toBeGreaterThan(0.8); // open
+    for (let s = 0; s < 20; s++) env.step(Float32Array.from([0, 0, 0, 1]));
+    expect(env.obs[3]).toBeLessThan(0.05); // closed
+    // the previous frame follows the current one
+    const cur = Array.from(env.obs.subarray(0, 11));
+    env.step(Float32Array.from([0.3, 0, 0, 1]));
+    expect(Array.from(env.obs.subarray(11, 22))).toEqual(cur);
+  });
+
+  it('rewards match Meta-World-shaped hand computations on logged states', () => {
+    const rng = new Rng(4);
+    for (const fam of ['reach', 'push'] as const) {
+      const env = getFamily(fam).make(2, {}, new Rng(1)) as BatchedTabletop;
+      const a = new Float32Array(8);
+      const out = new Float32Array(4);
+      let sawSuccess = false;
+      for (let s = 0; s < 99; s++) {
+        // the expert on instance 0 (to reach the goal), random actions on instance 1
+        env.expertAction(0, out);
+        a.set(out, 0);
+        for (let k = 4; k < 8; k++) a[k] = rng.uniformRange(-1, 1);
+        env.step(a);
+        for (let i = 0; i < 2; i++) {
+          const d = env.instance(i).data;
+          const h = d.mocap_pos as Float64Array;
+          const q = d.qpos as Float64Array;
+          const g = Array.from(env.goal.subarray(3 * i, 3 * i + 3));
+          const st = Array.from(env.puckStart.subarray(2 * i, 2 * i + 2));
+          let want: number;
+          let ok: boolean;
+          if (fam === 'reach') {
+            const dist = Math.hypot(h[0] - g[0], h[1] - g[1], h[2] - g[2]);
+            want = 10 * tolerance(dist, 0.05, Math.hypot(HAND_INIT[0] - g[0], HAND_INIT[1] - g[1], HAND_INIT[2] - g[2]));
+            ok = dist <= 0.05;
+          } else {
+            const tcp = Math.hypot(h[0] - q[2], h[1] - q[3], h[2] - q[4]);
+            const toGoal = Math.hypot(q[2] - g[0], q[3] - g[1]);
+            const near = tolerance(tcp, 0.04, Math.hypot(HAND_INIT[0] - st[0], HAND_INIT[1] - st[1], HAND_INIT[2] - 0.02));
+            const inPlace = tolerance(toGoal, 0.05, Math.hypot(st[0] - g[0], st[1] - g[1]));
+            want = toGoal < 0.05 ? 10 : 2 * near + (tcp < 0.05 ? 1 + 5 * inPlace : 0);
+            ok = toGoal <= 0.07;
+          }
+          expect(env.rewards[i]).toBe(Math.fround(want));
+          expect(env.success[i]).toBe(ok ? 1 : 0);
+          if (ok) sawSuccess = true;
+        }
+      }
+      expect(sawSuccess).toBe(true);
+    }
+    // the long-tail tolerance: 1 inside the bound, 0.1 at bound + margin
+    expect(tolerance(0.03, 0.05, 0.2)).toBe(1);
+    expect(tolerance(0.25, 0.05, 0.2)).toBeCloseTo(0.1, 12);
   });
 });
 

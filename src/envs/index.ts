@@ -13,7 +13,7 @@ import { linearBanditFamily, linearBanditOptionsSchema } from './linearBandit.js
 import { darkKeyToDoorFamily, darkKeyToDoorOptionsSchema } from './darkKeyToDoor.js';
 import { pointRobotFamily, pointRobotOptionsSchema } from './pointRobot.js';
 import { parseOptions } from './common.js';
-import { antDirFamily, antDirOptionsSchema, cheetahDirFamily, cheetahOptionsSchema, cheetahVelFamily, loadMujocoRuntime, walkerParamFamily, walkerParamOptionsSchema } from './mujoco/index.js';
+import { antDirFamily, antDirOptionsSchema, cheetahDirFamily, cheetahOptionsSchema, cheetahVelFamily, loadMujocoRuntime, walkerParamFamily, walkerParamOptionsSchema, reachFamily, pushFamily, tabletopOptionsSchema } from './mujoco/index.js';
 
 export * from './types.js';
 export * from './bandit.js';
@@ -24,10 +24,10 @@ export * from './pointRobot.js';
 export * from './mujoco/index.js';
 export { ACTION_PERMUTATIONS } from './common.js';
 
-const FAMILIES: readonly EnvFamily[] = [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, cheetahVelFamily, cheetahDirFamily, antDirFamily, walkerParamFamily];
+const FAMILIES: readonly EnvFamily[] = [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, cheetahVelFamily, cheetahDirFamily, antDirFamily, walkerParamFamily, reachFamily, pushFamily];
 
 /** Families whose `make` needs the MuJoCo WebAssembly runtime loaded first (`prepareFamily`). */
-const MUJOCO_FAMILIES: ReadonlySet<string> = new Set(['cheetah-vel', 'cheetah-dir', 'ant-dir', 'walker-param']);
+const MUJOCO_FAMILIES: ReadonlySet<string> = new Set(['cheetah-vel', 'cheetah-dir', 'ant-dir', 'walker-param', 'reach', 'push']);
 
 const OPTION_SCHEMAS = {
   bandit: banditOptionsSchema,
@@ -39,6 +39,8 @@ const OPTION_SCHEMAS = {
   'cheetah-dir': cheetahOptionsSchema,
   'ant-dir': antDirOptionsSchema,
   'walker-param': walkerParamOptionsSchema,
+  reach: tabletopOptionsSchema,
+  push: tabletopOptionsSchema,
 } as const;
 
 /** True when family `name` runs on MuJoCo (its `make` needs `await prepareFamily(name)` once per thread). */

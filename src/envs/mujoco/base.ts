@@ -46,6 +46,8 @@ export interface MujocoEnvConfig {
   /** Action bounds per coordinate (every family here uses [-1, 1]). */
   actionLow: number;
   actionHigh: number;
+  /** Floats per action (default: the model's actuator count). */
+  actDim?: number;
 }
 
 export abstract class MujocoEnv implements BatchedEnv {
@@ -110,7 +112,7 @@ export abstract class MujocoEnv implements BatchedEnv {
     this.base = baseModel(this.rt, cfg.modelFile);
     this.taskSpace = cfg.taskSpace;
     this.obsDim = cfg.obsDim;
-    this.actDim = this.base.nu;
+    this.actDim = cfg.actDim ?? this.base.nu;
     this.horizon = cfg.horizon;
     this.frameSkip = cfg.frameSkip;
     this.dt = cfg.frameSkip * this.base.opt.timestep;
@@ -180,6 +182,8 @@ export abstract class MujocoEnv implements BatchedEnv {
   protected beforeSubstep(_i: number, _s: number): void {}
   /** Called once after the frameSkip steps, before reward and observation (e.g. contact forces). */
   protected afterStep(_i: number): void {}
+  /** Called when instance i's episode ends (terminated, truncated or blown up), before its reset. */
+  protected onEpisodeEnd(_i: number): void {}
   /** Reward of the step just taken by instance i with action a[o ..]. */
   protected abstract reward(i: number, a: Float32Array, o: number): number;
   /** True when instance i is in a terminal state. */
@@ -333,6 +337,7 @@ export abstract class MujocoEnv implements BatchedEnv {
         this.rewards[i] = 0;
         this.terminated[i] = 0;
         this.truncated[i] = 1;
+        this.onEpisodeEnd(i);
         this.resetInstance(i);
         continue;
       }
@@ -344,6 +349,7 @@ export abstract class MujocoEnv implements BatchedEnv {
       this.truncated[i] = trunc ? 1 : 0;
       if (term || trunc) {
         for (let k = 0; k < od; k++) this.finalObs[row + k] = scratch[k];
+        this.onEpisodeEnd(i);
         this.resetInstance(i);
       } else {
         this.episodeStep[i] = t;

@@ -7,3 +7,4 @@ export * from './base.js';
 export * from './cheetah.js';
 export * from './ant.js';
 export * from './walker.js';
+export * from './tabletop.js';
