@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Collection throughput: transitions per second collecting the DPT bandit data (PROTOCOLS.md: 5 arms,
-// noise sd 0.3, Dirichlet-mixture roll-ins of 500 pulls) with the shipped small config
-// (configs/collect-dpt-bandit-small.yaml: 5,000 bandits), written to HDF5 shards in a temporary
-// folder. Measured with the config's worker threads (2) and, in the same run, with everything in one
-// thread as the reference; wall-clock and CPU-time rates (all threads). Prints one JSON line. Options: --config FILE, --tasks N (override count).
+// Collection throughput: transitions per second collecting the DPT bandit data
+// (docs/protocols.md, "Bandits (DPT protocol)": 5 arms, noise sd 0.3, Dirichlet-mixture roll-ins
+// of 500 pulls) with the shipped small config (configs/collect-dpt-bandit-small.yaml: 5,000
+// bandits), written to HDF5 shards in a temporary folder. Measured with the config's worker threads
+// (2) and, in the same run, with everything in one thread as the reference; wall-clock and CPU-time
+// rates (all threads). Prints one JSON line. Options: --config FILE, --tasks N (override count).
 import { parseArgs } from 'node:util';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

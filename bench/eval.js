@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// In-context evaluation throughput (PROTOCOLS.md, "Benchmarks"): model-in-the-loop steps per second
-// for DPT on 200 bandits x 500 steps, with the key/value cache (src/models/agents.ts: one new token per
-// step) against the naive method that re-runs the whole context at every step, measured in the same
-// run on the same bandits. The model has the dpt-bandit shape (4 layers, d_model 32, 1 head) with
-// seeded random weights: throughput does not depend on the weights, only on the shapes.
+// In-context evaluation throughput (docs/protocols.md, "Benchmarks: how figures are taken"):
+// model-in-the-loop steps per second for DPT on 200 bandits x 500 steps, with the key/value cache
+// (src/models/agents.ts: one new token per step) against the naive method that re-runs the whole
+// context at every step, measured in the same run on the same bandits. The model has the dpt-bandit
+// shape (4 layers, d_model 32, 1 head) with seeded random weights: throughput does not depend on the
+// weights, only on the shapes.
 // Prints one JSON line. Options: --bandits N (200), --steps T (500), --naive-bandits N (20 by
 // default: the naive method re-encodes up to 200 x 500 tokens per step and takes many minutes on 200
 // bandits on 2 cores; its rate is measured over all 500 steps of its bandits, in bandit-steps per

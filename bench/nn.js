@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// Training throughput of the neural engine on the two configs of PROTOCOLS.md, GFLOP/s of its main
-// kernels, and the PyTorch reference (shared/reference/torch_reference.py) measured in the same
-// run for a ratio. One JSON line per figure on stdout; progress on stderr.
+// Training throughput of the neural engine on the two benchmark configs of docs/protocols.md
+// ("Benchmarks: how figures are taken"), GFLOP/s of its main kernels, and the PyTorch reference
+// (bench/torch_reference.py, the same model and shapes) measured in the same run for a ratio.
+// One JSON line per figure on stdout; progress on stderr.
 //
 //   npm run bench:nn [-- --configs dpt-bandit,ad-darkroom] [--steps N] [--torch-ref PATH]
 //                       [--python PATH] [--no-torch] [--no-train] [--no-kernels] [--profile]
 //                       [--kernels wasm|reference]
 //
-// The reference script is found with --torch-ref, else $ICRL_TORCH_REF, else
-// ../shared/reference/torch_reference.py relative to the project root. It runs with 2 threads under
-// --python / $ICRL_PYTHON / /usr/bin/python3 (Debian's python3-torch). The project's own figures
+// The reference script is found with --torch-ref, else $ICRL_TORCH_REF, else this project's
+// bench/torch_reference.py. It runs with 2 threads under --python / $ICRL_PYTHON / /usr/bin/python3
+// (Debian's python3-torch). The project's own figures
 // come from dist/ (run `npm run build` first).
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -66,7 +67,7 @@ const emit = (o) => process.stdout.write(JSON.stringify({ bench: 'nn', ...o }) +
 const log = (s) => process.stderr.write(`# ${s}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const torchRef = opt('torch-ref', process.env.ICRL_TORCH_REF ?? resolve(root, '../shared/reference/torch_reference.py'));
+const torchRef = opt('torch-ref', process.env.ICRL_TORCH_REF ?? resolve(root, 'bench/torch_reference.py'));
 const python = opt('python', process.env.ICRL_PYTHON ?? '/usr/bin/python3');
 
 /** Runs the PyTorch reference for one config; returns its JSON line or { error }. */

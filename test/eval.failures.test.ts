@@ -2,13 +2,15 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerAgent } from '../src/eval/agents.js';
-import { runEvaluation } from '../src/eval/run.js';
+import { z } from 'zod';
+import { registerAgentKind } from '../src/algorithms/index.js';
+import { evaluateAndReport as runEvaluation } from '../src/experiments/evaluate.js';
 import type { Agent } from '../src/algorithms/agent.js';
 
 // An agent that plays arm 0 for a few steps and then throws, as a crashing model or endpoint would.
-registerAgent(
+registerAgentKind(
   'test-explodes',
+  z.object({}).strict(),
   () => {
     let t = 0;
     const agent: Agent = {

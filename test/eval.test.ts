@@ -5,7 +5,7 @@ import { splitTasks } from '../src/tasks/taskSpace.js';
 import { evaluateOnline, type StepRecord, type EpisodeRecord } from '../src/eval/evaluator.js';
 import { summarizeSteps, summarizeEpisodes, cumulativeRegret } from '../src/eval/metrics.js';
 import { meanCi, tQuantile975, bandOverTasks } from '../src/eval/stats.js';
-import { OracleReferenceAgent, RandomReferenceAgent } from '../src/eval/references.js';
+import { OracleAgent as OracleReferenceAgent, RandomAgent as RandomReferenceAgent } from '../src/algorithms/index.js';
 import { makeOfflineDataset, evaluateOffline } from '../src/eval/offline.js';
 import type { Agent, StepOutcome } from '../src/algorithms/agent.js';
 import type { ActionArray, BatchedEnv } from '../src/envs/types.js';

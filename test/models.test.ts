@@ -5,7 +5,7 @@ import { makeBatchedEnv } from '../src/envs/index.js';
 import { ModelConfigSchema, MoeConfigSchema } from '../src/train/config.js';
 import { ADModel, ADAgent, DPTModel, DPTAgent, T2MoE, envDims, adTokenSize } from '../src/models/index.js';
 import { computeLoss } from '../src/train/loss.js';
-import type { AdBatch, DptBatch } from '../src/train/batches.js';
+import type { AdBatch, DptBatch } from '../src/models/batches.js';
 
 const modelCfg = (kind: 'ad' | 'dpt', extra: Record<string, unknown> = {}) => ModelConfigSchema.parse({ kind, layers: 2, dModel: 16, heads: 2, ...extra });
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runQuickstart } from '../src/eval/quickstart.js';
+import { runQuickstart } from '../src/experiments/quickstart.js';
 import { readResults } from '../src/eval/results.js';
 
 let dir: string;

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runEvaluation } from '../src/eval/run.js';
+import { evaluateAndReport as runEvaluation } from '../src/experiments/evaluate.js';
 import { readResults } from '../src/eval/results.js';
 import { renderReport, writeReport, heatmapChart, readMetrics } from '../src/report/index.js';
 

@@ -157,7 +157,7 @@ describe('ALP-GMM with a bounded ALP history (alpMaxSize)', () => {
     const b = run(t2, 80, () => 0.5);
     expect(b).toEqual(a);
     expect(JSON.stringify(t2.saveState())).toBe(JSON.stringify(t1.saveState()));
-    expect(() => makeTeacher('alp-gmm', mixed, 0, { alpMaxSize: 0 })).toThrow(/alpMaxSize must be a positive integer/);
+    expect(() => makeTeacher('alp-gmm', mixed, 0, { alpMaxSize: 0 })).toThrow(/alp-gmm teacher options: invalid configuration\n {2}alpMaxSize: /);
   });
 });
 
@@ -209,7 +209,7 @@ describe('bad input', () => {
     expect(() => makeTeacher('alp-gp', mixed, 0)).toThrow(/unknown teacher "alp-gp"; known: random, alp-gmm/);
     expect(() => makeTeacher('alp-gmm', mixed, 0, { fitRate: 100, seedEpisodes: 50 })).toThrow(/seedEpisodes must be an integer >= fitRate/);
     expect(() => makeTeacher('adr', mixed, 0, { initial: [0, 0] })).toThrow(/adr: initial must be 4 unit coordinates/);
-    expect(() => makeTeacher('plr', mixed, 0, { replayProb: 2 })).toThrow(/replayProb must be in \[0, 1\]/);
+    expect(() => makeTeacher('plr', mixed, 0, { replayProb: 2 })).toThrow(/plr teacher options: invalid configuration\n {2}replayProb: /);
     expect(() => makeTeacher('random', mixed, 0, { returnRange: [1, 1] })).toThrow(/returnRange/);
   });
 });

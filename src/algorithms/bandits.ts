@@ -251,9 +251,9 @@ export class RandomAgent implements Agent {
     this.env = env;
     this.rng = rng;
     if (env.numActions < 1) {
-      const sp = env.actionSpace as unknown as { spec?: { kind: string; low: number[]; high: number[] } };
-      if (sp.spec?.kind !== 'box') throw new IcrlError(`random: ${env.family} has neither discrete actions nor a box action space`);
-      const { low, high } = sp.spec;
+      const sp = env.actionSpace.spec;
+      if (sp.kind !== 'box') throw new IcrlError(`random: ${env.family} has neither discrete actions nor a box action space`);
+      const { low, high } = sp;
       this.lo = Array.from({ length: env.actDim }, (_, q) => low[low.length === 1 ? 0 : q]);
       this.hi = Array.from({ length: env.actDim }, (_, q) => high[high.length === 1 ? 0 : q]);
     }
@@ -267,7 +267,7 @@ export class RandomAgent implements Agent {
     const A = env.actDim;
     for (let i = 0; i < env.numEnvs; i++) for (let q = 0; q < A; q++) out[i * A + q] = this.rng.uniformRange(this.lo[q], this.hi[q]);
   }
-  observe(): void {}
+  observe(_outcome?: StepOutcome): void {}
 }
 
 /** The environment's optimal action in the current state (knows the task; a reference, not a learner). */
@@ -291,5 +291,5 @@ export class OracleAgent implements Agent {
       }
     }
   }
-  observe(): void {}
+  observe(_outcome?: StepOutcome): void {}
 }

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Agent } from './agent.js';
 import { validateConfig } from '../core/config.js';
 import { ConfigError, UnknownNameError } from '../core/errors.js';
+import { Registry, type RegistryEntry } from '../core/registry.js';
 import {
   BetaThompsonAgent,
   EpsilonGreedyAgent,
@@ -33,37 +34,71 @@ export * from './posterior.js';
 
 export type AgentSpec = { kind: string } & Record<string, unknown>;
 
-interface KindEntry {
-  schema: z.ZodType;
-  make: (spec: never) => Agent;
-  description: string;
+/** What a factory may need besides its options (evaluation agents: the family, where paths resolve). */
+export interface AgentContext {
+  /** Where the spec comes from, for error messages (e.g. "configs/eval.yaml: online.agents[2]"). */
+  source: string;
+  /** Environment family and options the agent will play (evaluation). */
+  family?: string;
+  envOptions?: Record<string, unknown>;
+  /** Folder that relative paths in the spec (checkpoints, caches) resolve against. */
+  baseDir?: string;
 }
 
-const kinds = new Map<string, KindEntry>();
+/**
+ * A registry entry of an agent kind: a source algorithm, a classical baseline, a reference, or an
+ * evaluation-only agent (a trained model, an LLM), whose factory may be asynchronous.
+ */
+export interface AgentEntry<S extends z.ZodType = z.ZodType> extends RegistryEntry {
+  readonly options: S;
+  make(options: z.output<S>, ctx: AgentContext): Agent | Promise<Agent>;
+}
 
-/** Registers (or replaces) an algorithm kind: a strict zod object schema (without `kind`) and a factory. */
-export function registerAgentKind<S extends z.ZodType>(kind: string, schema: S, make: (spec: z.output<S>) => Agent, description: string): void {
-  kinds.set(kind, { schema, make: make as (spec: never) => Agent, description });
+/** The one registry of agent kinds (`kind` in collection configs, `type` in evaluation configs). */
+export const agentKinds = new Registry<AgentEntry>('agent kind');
+
+/** Registers an agent kind: a strict zod object schema of its options (without `kind`) and a factory. A taken name is an error. */
+export function registerAgentKind<S extends z.ZodType>(kind: string, schema: S, make: (spec: z.output<S>, ctx: AgentContext) => Agent | Promise<Agent>, description: string): void {
+  agentKinds.register({ name: kind, description, options: schema, make: make as AgentEntry['make'] });
 }
 
 /** Registered kinds with their descriptions, sorted. */
 export function listAgentKinds(): { kind: string; description: string }[] {
-  return [...kinds.entries()].map(([kind, e]) => ({ kind, description: e.description })).sort((a, b) => a.kind.localeCompare(b.kind));
+  return agentKinds
+    .list()
+    .map((e) => ({ kind: e.name, description: e.description }))
+    .sort((a, b) => a.kind.localeCompare(b.kind));
+}
+
+/**
+ * Splits a spec into its kind (`kind`, or its alias `type`) and its options (a `name` label is
+ * dropped), validates the options, and calls the factory; `source` names the spec in errors.
+ */
+export function makeAgentFrom(spec: unknown, ctx: AgentContext, field: 'kind' | 'type' = 'kind'): Agent | Promise<Agent> {
+  const source = ctx.source;
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new ConfigError(`${source}: expected an object like { ${field}: ucb, c: 1 }, got ${JSON.stringify(spec)}`, source);
+  const { kind: k0, type, name: _name, ...rest } = spec as Record<string, unknown>;
+  const kind = k0 ?? type;
+  const known = () => agentKinds.names().sort();
+  if (typeof kind !== 'string') throw new ConfigError(`${source}.${field}: missing (one of ${known().join(', ')})`, source, field);
+  if (!agentKinds.has(kind)) throw new ConfigError(`${source}.${field}: ${new UnknownNameError(field === 'type' ? 'agent type' : 'algorithm', kind, known()).message}`, source.split(':')[0], field);
+  const e = agentKinds.get(kind);
+  const opts = validateConfig(e.options, rest, `${source} (${kind})`);
+  return e.make(opts, ctx);
 }
 
 /**
  * Builds an agent from its spec; `source` names where the spec comes from (e.g. "configs/x.yaml:
- * algorithm") in errors.
+ * algorithm") in errors. Kinds whose factory is asynchronous (trained models, LLM agents) are built
+ * by the evaluation's `makeEvalAgent`.
  */
 export function makeAgent(spec: unknown, source = 'agent spec'): Agent {
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new ConfigError(`${source}: expected an object like { kind: ucb, c: 1 }, got ${JSON.stringify(spec)}`, source);
-  const { kind: k0, type, name: _name, ...rest } = spec as Record<string, unknown>;
-  const kind = k0 ?? type;
-  if (typeof kind !== 'string') throw new ConfigError(`${source}.kind: missing (one of ${[...kinds.keys()].sort().join(', ')})`, source, 'kind');
-  const e = kinds.get(kind);
-  if (!e) throw new ConfigError(`${source}.kind: ${new UnknownNameError('algorithm', kind, [...kinds.keys()].sort()).message}`, source, 'kind');
-  const opts = validateConfig(e.schema, rest, `${source} (${kind})`);
-  return e.make(opts as never);
+  const a = makeAgentFrom(spec, { source });
+  if (a instanceof Promise) {
+    a.catch(() => undefined); // started but not awaited: its failure is not this caller's
+    throw new ConfigError(`${source}: agent kind ${JSON.stringify((spec as Record<string, unknown>).kind ?? (spec as Record<string, unknown>).type)} is built asynchronously (an evaluation agent); use it in an evaluation config`, source);
+  }
+  return a;
 }
 
 const num = z.number().finite();

@@ -5,21 +5,16 @@
  * (`features`, arms x dim, as the linear-bandit family exposes them).
  */
 import type { Agent, StepOutcome } from './agent.js';
-import type { ActionArray, BatchedEnv } from '../envs/types.js';
+import type { ActionArray, ArmFeatures, BatchedEnv } from '../envs/types.js';
 import type { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
 
-interface FeatureEnv {
-  features: Float64Array | Float32Array;
-  dim: number;
-}
-
-function featuresOf(env: BatchedEnv, who: string): FeatureEnv {
-  const e = env as unknown as Partial<FeatureEnv>;
-  if (!e.features || typeof e.dim !== 'number' || e.features.length !== env.numActions * e.dim) {
-    throw new IcrlError(`${who}: ${env.family} exposes no arm features (needs env.features of arms x dim, as linear-bandit has)`);
+function featuresOf(env: BatchedEnv, who: string): ArmFeatures {
+  const f = env.armFeatures;
+  if (!f || f.values.length !== env.numActions * f.dim) {
+    throw new IcrlError(`${who}: ${env.family} has no arm features (armFeatures of arms x dim, as linear-bandit has)`);
   }
-  return e as FeatureEnv;
+  return f;
 }
 
 abstract class LinearAgent implements Agent {
@@ -45,7 +40,7 @@ abstract class LinearAgent implements Agent {
     this.d = f.dim;
     this.k = env.numActions;
     this.n = env.numEnvs;
-    this.x = Float64Array.from(f.features);
+    this.x = Float64Array.from(f.values);
     const d = this.d;
     this.ainv = new Float64Array(this.n * d * d);
     for (let i = 0; i < this.n; i++) for (let j = 0; j < d; j++) this.ainv[i * d * d + j * d + j] = 1 / this.lambda;

@@ -34,6 +34,13 @@ export class UnknownNameError extends IcrlError {
   }
 }
 
+/** A name registered twice in one registry (two families, teachers, algorithms or models called alike). */
+export class DuplicateNameError extends IcrlError {
+  constructor(kind: string, name: string) {
+    super(`${kind} "${name}" is already registered; pick another name`, 'DUPLICATE_NAME');
+  }
+}
+
 /** A file that exists but cannot be read as what it claims to be. */
 export class CorruptFileError extends IcrlError {
   constructor(readonly file: string, detail: string) {

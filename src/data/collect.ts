@@ -17,10 +17,11 @@
  */
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { isAtomicTemp, writeJsonAtomic } from '../core/atomic.js';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { runPool } from '../core/pool.js';
 import { loadConfig, validateConfig } from '../core/config.js';
 import { ConfigError, IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
@@ -267,11 +268,6 @@ function mergeRuns(runs: Run[], task: Task, taskIndex: number, c: CollectConfig,
   };
 }
 
-function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 1));
-  renameSync(tmp, file);
-}
 
 export function readManifest(outDir: string): Manifest | null {
   const f = join(outDir, 'manifest.json');
@@ -343,7 +339,7 @@ export async function collect(config: CollectConfig, opts: CollectOptions = {}):
   // leftovers of a killed run: temporary files and shard files the manifest does not list
   for (const f of readdirSync(outDir)) {
     const m = /^shard-(\d+)\.h5/.exec(f);
-    if (f.includes('.tmp-') || (m && !manifest.shards[String(Number(m[1]))])) rmSync(join(outDir, f), { force: true });
+    if (isAtomicTemp(f) || (m && !manifest.shards[String(Number(m[1]))])) rmSync(join(outDir, f), { force: true });
   }
   const pending: number[] = [];
   for (let i = 0; i < numShards; i++) if (!manifest.shards[String(i)]) pending.push(i);
@@ -381,84 +377,19 @@ export async function collect(config: CollectConfig, opts: CollectOptions = {}):
 }
 
 /**
- * `numWorkers` worker threads (and this thread when `mainComputes`) take shards from one queue; returns
- * the number of shards the workers computed. A worker gets shards once
- * it reports ready, and holds up to two (one computing, one waiting) so that it never idles while
- * this thread is busy computing and cannot hand out the next one.
+ * `numWorkers` worker threads (and this thread when `mainComputes`) take shards from one queue
+ * (core/pool.ts); returns the number of shards the workers computed.
  */
 async function runParallel(numWorkers: number, mainComputes: boolean, c: CollectConfig, tasks: Task[], outDir: string, todo: number[], finish: (i: number, tr: number) => void): Promise<number> {
-  const script = workerScript();
-  const queue = [...todo];
-  let failure: unknown = null;
-  const pool: Worker[] = [];
-  const inFlight = new Map<Worker, number>();
-  let resolveAll!: () => void;
-  let rejectAll!: (e: unknown) => void;
-  const allDone = new Promise<void>((res, rej) => {
-    resolveAll = res;
-    rejectAll = rej;
+  return runPool<number, number>({
+    script: workerScript(),
+    workerData: { config: c, outDir },
+    workers: numWorkers,
+    jobs: todo,
+    computeHere: mainComputes ? (i) => computeShard(c, tasks, i, outDir) : undefined,
+    onResult: (k, transitions) => finish(todo[k], transitions),
+    label: 'collect',
   });
-  let live = numWorkers;
-  let byWorkers = 0;
-  const fail = (e: unknown): void => {
-    if (failure) return;
-    failure = e;
-    for (const p of pool) void p.terminate();
-    rejectAll(e);
-  };
-  const give = (w: Worker): void => {
-    const i = failure ? undefined : queue.shift();
-    if (i === undefined) {
-      if ((inFlight.get(w) ?? 0) === 0) void w.terminate();
-      return;
-    }
-    inFlight.set(w, (inFlight.get(w) ?? 0) + 1);
-    w.postMessage({ shard: i });
-  };
-  for (let k = 0; k < numWorkers; k++) {
-    const w = new Worker(script, { workerData: { config: c, outDir } });
-    pool.push(w);
-    inFlight.set(w, 0);
-    w.on('message', (msg: { ready?: boolean; shard: number; transitions?: number; error?: string }) => {
-      if (msg.ready) {
-        // shards go to a worker only once it has started (a slow start must not hold shards back)
-        give(w);
-        give(w);
-        return;
-      }
-      inFlight.set(w, (inFlight.get(w) ?? 1) - 1);
-      if (msg.error !== undefined) {
-        fail(new IcrlError(`collect: shard ${msg.shard} failed: ${msg.error}`));
-        return;
-      }
-      finish(msg.shard, msg.transitions ?? 0);
-      byWorkers++;
-      give(w);
-    });
-    w.on('error', fail);
-    w.on('exit', (code) => {
-      live--;
-      if ((inFlight.get(w) ?? 0) > 0) fail(new IcrlError(`collect: a worker thread exited (code ${code}) with ${inFlight.get(w)} shard(s) unfinished`));
-      else if (live === 0 && !failure) resolveAll();
-    });
-  }
-  allDone.catch(() => undefined);
-  // this thread's share; between shards it yields so that worker messages are handled
-  while (!failure && mainComputes) {
-    const i = queue.shift();
-    if (i === undefined) break;
-    try {
-      finish(i, await computeShard(c, tasks, i, outDir));
-    } catch (e) {
-      fail(e);
-      break;
-    }
-    await new Promise((r) => setImmediate(r));
-  }
-  // workers that were waiting for this thread get their last shards or are stopped
-  if (mainComputes) for (const w of pool) if ((inFlight.get(w) ?? 0) === 0) give(w);
-  await allDone;
-  return byWorkers;
 }
 
 function requireManifest(outDir: string, allowIncomplete: boolean): Manifest {

@@ -27,8 +27,7 @@ import type { Task } from '../tasks/taskSpace.js';
 import type { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
 import { BoxSpace } from '../core/spaces.js';
-import { ACTION_PERMUTATIONS } from '../envs/common.js';
-import { gridMoveToward } from '../envs/common.js';
+import { getFamily } from '../envs/index.js';
 import { allocDptDataset, type DptDataset } from './datasets.js';
 import { z } from 'zod';
 import { makeAgent } from '../algorithms/index.js';
@@ -50,8 +49,9 @@ export const RollinSchema: z.ZodType<Rollin> = z.union([
     .strict(),
 ]);
 
+/** The protocol's roll-in of a family: Dirichlet arm probabilities for bandit families, uniform actions otherwise. */
 export function defaultRollin(family: string): Rollin {
-  return family === 'bandit' || family === 'linear-bandit' ? 'dirichlet' : 'uniform';
+  return getFamily(family).setting === 'bandit' ? 'dirichlet' : 'uniform';
 }
 
 /**
@@ -101,23 +101,14 @@ export function generateDptSamples(env: BatchedEnv, tasks: Task[], T: number, ro
   }
   const opt = ds.optimalActions as Int32Array;
   const qrng = rng.split('query');
-  if (env.family === 'bandit' || env.family === 'linear-bandit') {
+  if (env.setting === 'bandit') {
     for (let i = 0; i < n; i++) {
       ds.queryStates.set(env.obs.subarray(i * d, i * d + d), i * d);
       opt[i] = env.oracleAction(i);
     }
-  } else if (env.family === 'darkroom') {
-    const size = (env as unknown as { size: number }).size;
-    for (let i = 0; i < n; i++) {
-      const p = tasks[i].params;
-      const x = qrng.int(size);
-      const y = qrng.int(size);
-      ds.queryStates[i * d] = x;
-      ds.queryStates[i * d + 1] = y;
-      const b = gridMoveToward(x, y, p.goalX as number, p.goalY as number);
-      const perm = typeof p.perm === 'number' ? ACTION_PERMUTATIONS[p.perm] : null;
-      opt[i] = perm ? perm.indexOf(b) : b;
-    }
+  } else if (env.queryState) {
+    // the family's own query distribution (Dark Room: a uniform cell)
+    for (let i = 0; i < n; i++) opt[i] = env.queryState(i, qrng, ds.queryStates.subarray(i * d, i * d + d));
   } else {
     const extra = new Int32Array(n);
     for (let i = 0; i < n; i++) extra[i] = qrng.int(Math.max(1, env.horizon));

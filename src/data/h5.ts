@@ -9,8 +9,9 @@
  * rewards as float32 and dones as uint8; readers accept both forms.
  */
 import h5wasm from 'h5wasm/node';
-import { renameSync, rmSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { CorruptFileError, IcrlError } from '../core/errors.js';
+import { replaceAtomic } from '../core/atomic.js';
 
 export type H5File = InstanceType<typeof h5wasm.File>;
 export type H5Group = InstanceType<typeof h5wasm.Group>;
@@ -76,17 +77,14 @@ export function openRead(file: string, context = ''): H5File {
  */
 export function writeAtomic(file: string, fill: (f: H5File) => void): void {
   M();
-  const tmp = `${file}.tmp-${process.pid}`;
-  const f = new h5wasm.File(tmp, 'w');
-  let ok = false;
-  try {
-    fill(f);
-    ok = true;
-  } finally {
-    f.close();
-    if (!ok) rmSync(tmp, { force: true });
-  }
-  renameSync(tmp, file);
+  replaceAtomic(file, (tmp) => {
+    const f = new h5wasm.File(tmp, 'w');
+    try {
+      fill(f);
+    } finally {
+      f.close();
+    }
+  });
 }
 
 export type Slice = [number, number][];

@@ -43,7 +43,7 @@ import {
   type H5File,
   type H5Group,
 } from './h5.js';
-import { allocDptDataset, type DptDataset } from './datasets.js';
+import { allocDptDataset, type DptDataset } from './dptDataset.js';
 
 export const HISTORY_FORMAT = 'icrl-history-1';
 const CHUNK_T = 4096;

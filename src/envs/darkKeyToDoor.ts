@@ -14,8 +14,9 @@ import { z } from 'zod';
 import { BoxSpace, DiscreteSpace, type JsonValue } from '../core/spaces.js';
 import { Rng } from '../core/rng.js';
 import { TaskSpace, type Task } from '../tasks/taskSpace.js';
-import type { ActionArray, BatchedEnv, EnvFamily } from './types.js';
-import { GRID_DX, GRID_DY, assignTasks, checkDiscreteActions, checkInstance, gridMoveToward, parseOptions } from './common.js';
+import type { ActionArray, EnvFamily } from './types.js';
+import { EpisodicEnv } from './episodes.js';
+import { GRID_DX, GRID_DY, checkDiscreteActions, checkInstance, gridMoveToward, parseOptions } from './common.js';
 
 export const darkKeyToDoorOptionsSchema = z
   .object({
@@ -47,26 +48,16 @@ export function darkKeyToDoorTaskSpace(options?: Record<string, unknown>): TaskS
   );
 }
 
-export class BatchedDarkKeyToDoor implements BatchedEnv {
-  readonly family = 'dark-key-to-door';
+export class BatchedDarkKeyToDoor extends EpisodicEnv<DarkKeyToDoorOptions> {
+  readonly setting = 'mdp';
   readonly taskSpace: TaskSpace;
   readonly observationSpace: BoxSpace;
   readonly actionSpace = new DiscreteSpace(NUM_ACTIONS);
-  readonly obsDim = 3;
   readonly numActions = NUM_ACTIONS;
   readonly actDim = 0;
   readonly numStates: number;
   readonly horizon: number;
   readonly size: number;
-  readonly options: DarkKeyToDoorOptions;
-
-  readonly obs: Float32Array;
-  readonly stateIndex: Int32Array;
-  readonly rewards: Float32Array;
-  readonly terminated: Uint8Array;
-  readonly truncated: Uint8Array;
-  readonly finalObs: Float32Array;
-  readonly episodeStep: Int32Array;
 
   /** Key and door cells (y * size + x) of each instance. */
   readonly keyCell: Int32Array;
@@ -79,14 +70,9 @@ export class BatchedDarkKeyToDoor implements BatchedEnv {
   private readonly hasKey: Uint8Array;
   private readonly startCell = 0;
 
-  constructor(
-    readonly numEnvs: number,
-    options?: Record<string, unknown>,
-    rng: Rng = new Rng(0),
-  ) {
-    if (!Number.isInteger(numEnvs) || numEnvs < 1) throw new RangeError(`dark-key-to-door: numEnvs must be a positive integer, got ${numEnvs}`);
+  constructor(numEnvs: number, options?: Record<string, unknown>, rng: Rng = new Rng(0)) {
     const o = parseOptions('dark-key-to-door', darkKeyToDoorOptionsSchema, options);
-    this.options = o;
+    super('dark-key-to-door', numEnvs, 3, o);
     this.size = o.size;
     this.horizon = o.horizon;
     this.taskSpace = darkKeyToDoorTaskSpace(o);
@@ -108,13 +94,6 @@ export class BatchedDarkKeyToDoor implements BatchedEnv {
         }
       }
     }
-    this.obs = new Float32Array(numEnvs * 3);
-    this.stateIndex = new Int32Array(numEnvs);
-    this.rewards = new Float32Array(numEnvs);
-    this.terminated = new Uint8Array(numEnvs);
-    this.truncated = new Uint8Array(numEnvs);
-    this.finalObs = new Float32Array(numEnvs * 3);
-    this.episodeStep = new Int32Array(numEnvs);
     this.keyCell = new Int32Array(numEnvs);
     this.doorCell = new Int32Array(numEnvs);
     this.cell = new Int32Array(numEnvs);
@@ -122,32 +101,21 @@ export class BatchedDarkKeyToDoor implements BatchedEnv {
     this.setTasks(this.taskSpace.sampleMany(rng.split('tasks'), numEnvs));
   }
 
-  /** Assigns tasks (validated) and starts a fresh episode in every instance. */
-  setTasks(tasks: Task[]): void {
-    assignTasks(this.taskSpace, this.numEnvs, tasks, (i, t) => this.assign(i, t));
-  }
-
-  setTask(i: number, task: Task): void {
-    checkInstance(this.family, i, this.numEnvs);
-    this.assign(i, this.taskSpace.check(task));
-  }
-
-  private assign(i: number, t: Task): void {
+  protected assign(i: number, t: Task): void {
     const p = t.params;
     this.keyCell[i] = (p.keyY as number) * this.size + (p.keyX as number);
     this.doorCell[i] = (p.doorY as number) * this.size + (p.doorX as number);
     this.resetInstance(i);
   }
 
-  getTask(i: number): Task {
-    checkInstance(this.family, i, this.numEnvs);
+  protected taskParams(i: number): Record<string, JsonValue> {
     const s = this.size;
     const k = this.keyCell[i];
     const d = this.doorCell[i];
-    return { family: this.family, params: { keyX: k % s, keyY: Math.floor(k / s), doorX: d % s, doorY: Math.floor(d / s) } };
+    return { keyX: k % s, keyY: Math.floor(k / s), doorX: d % s, doorY: Math.floor(d / s) };
   }
 
-  private resetInstance(i: number): void {
+  protected resetInstance(i: number): void {
     const c = this.startCell;
     this.cell[i] = c;
     this.hasKey[i] = 0;
@@ -156,15 +124,6 @@ export class BatchedDarkKeyToDoor implements BatchedEnv {
     this.obs[3 * i + 1] = this.cellY[c];
     this.obs[3 * i + 2] = 0;
     this.episodeStep[i] = 0;
-  }
-
-  /** Starts a fresh episode everywhere (deterministic dynamics: `seed` changes nothing). */
-  reset(_seed?: number): Float32Array {
-    for (let i = 0; i < this.numEnvs; i++) this.resetInstance(i);
-    this.rewards.fill(0);
-    this.terminated.fill(0);
-    this.truncated.fill(0);
-    return this.obs;
   }
 
   step(actions: ActionArray): void {
@@ -179,14 +138,12 @@ export class BatchedDarkKeyToDoor implements BatchedEnv {
     const doorCell = this.doorCell;
     const state = this.stateIndex;
     const obs = this.obs;
-    const fin = this.finalObs;
     const rewards = this.rewards;
     const term = this.terminated;
     const trunc = this.truncated;
     const epStep = this.episodeStep;
     const h = this.horizon;
     const ss = this.size * this.size;
-    const start = this.startCell;
     for (let i = 0; i < n; i++) {
       const c = next[cell[i] * NUM_ACTIONS + actions[i]];
       let k = hasKey[i];
@@ -203,20 +160,14 @@ export class BatchedDarkKeyToDoor implements BatchedEnv {
       }
       rewards[i] = r;
       const t = epStep[i] + 1;
-      term[i] = done;
-      trunc[i] = done === 0 && t === h ? 1 : 0;
       if (done === 1 || t === h) {
-        fin[3 * i] = cellX[c];
-        fin[3 * i + 1] = cellY[c];
-        fin[3 * i + 2] = k;
-        cell[i] = start;
-        hasKey[i] = 0;
-        state[i] = start;
-        epStep[i] = 0;
-        obs[3 * i] = cellX[start];
-        obs[3 * i + 1] = cellY[start];
-        obs[3 * i + 2] = 0;
+        obs[3 * i] = cellX[c];
+        obs[3 * i + 1] = cellY[c];
+        obs[3 * i + 2] = k;
+        this.endEpisode(i, done === 1);
       } else {
+        term[i] = 0;
+        trunc[i] = 0;
         cell[i] = c;
         hasKey[i] = k;
         state[i] = k * ss + c;
@@ -262,6 +213,8 @@ export function darkKeyToDoorOptimalReturn(size: number, startCell: number, keyC
 export const darkKeyToDoorFamily: EnvFamily = {
   name: 'dark-key-to-door',
   description: 'Dark Key-to-Door: grid (8x8), unobserved key and door; reward 1 for the key, 1 for the door after it (ends the episode), 50 steps',
+  options: darkKeyToDoorOptionsSchema,
+  setting: 'mdp',
   taskSpace: darkKeyToDoorTaskSpace,
   make: (numEnvs, options, rng) => new BatchedDarkKeyToDoor(numEnvs, options, rng),
 };

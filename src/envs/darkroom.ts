@@ -14,8 +14,9 @@ import { z } from 'zod';
 import { BoxSpace, DiscreteSpace, type JsonValue, type Space } from '../core/spaces.js';
 import { Rng } from '../core/rng.js';
 import { TaskSpace, splitTasks, type Task, type TaskSplit } from '../tasks/taskSpace.js';
-import type { ActionArray, BatchedEnv, EnvFamily } from './types.js';
-import { ACTION_PERMUTATIONS, GRID_DX, GRID_DY, assignTasks, checkDiscreteActions, checkInstance, gridMoveToward, parseOptions } from './common.js';
+import type { ActionArray, EnvFamily } from './types.js';
+import { ACTION_PERMUTATIONS, GRID_DX, GRID_DY, checkDiscreteActions, checkInstance, gridMoveToward, parseOptions } from './common.js';
+import { EpisodicEnv } from './episodes.js';
 
 export const darkroomOptionsSchema = z
   .object({
@@ -85,27 +86,17 @@ export function darkroomSplit(options?: Record<string, unknown>, seed = 0): Task
   return splitTasks(fixedGoal, { seed, heldOut: 20 });
 }
 
-export class BatchedDarkRoom implements BatchedEnv {
-  readonly family = 'darkroom';
+export class BatchedDarkRoom extends EpisodicEnv<DarkroomOptions> {
+  readonly setting = 'mdp';
   readonly taskSpace: TaskSpace;
   readonly observationSpace: BoxSpace;
   readonly actionSpace = new DiscreteSpace(NUM_ACTIONS);
-  readonly obsDim = 2;
   readonly numActions = NUM_ACTIONS;
   readonly actDim = 0;
   readonly numStates: number;
   readonly horizon: number;
   readonly size: number;
   readonly permuted: boolean;
-  readonly options: DarkroomOptions;
-
-  readonly obs: Float32Array;
-  readonly stateIndex: Int32Array;
-  readonly rewards: Float32Array;
-  readonly terminated: Uint8Array;
-  readonly truncated: Uint8Array;
-  readonly finalObs: Float32Array;
-  readonly episodeStep: Int32Array;
 
   /** Goal cell (y * size + x) and permutation index (0 = identity) of each instance. */
   readonly goalCell: Int32Array;
@@ -117,14 +108,9 @@ export class BatchedDarkRoom implements BatchedEnv {
   private readonly cellY: Float32Array;
   private readonly startCell = 0;
 
-  constructor(
-    readonly numEnvs: number,
-    options?: Record<string, unknown>,
-    rng: Rng = new Rng(0),
-  ) {
-    if (!Number.isInteger(numEnvs) || numEnvs < 1) throw new RangeError(`darkroom: numEnvs must be a positive integer, got ${numEnvs}`);
+  constructor(numEnvs: number, options?: Record<string, unknown>, rng: Rng = new Rng(0)) {
     const o = parseOptions('darkroom', darkroomOptionsSchema, options);
-    this.options = o;
+    super('darkroom', numEnvs, 2, o);
     this.size = o.size;
     this.horizon = o.horizon;
     this.permuted = o.permuted;
@@ -147,60 +133,32 @@ export class BatchedDarkRoom implements BatchedEnv {
         }
       }
     }
-    this.obs = new Float32Array(numEnvs * 2);
-    this.stateIndex = new Int32Array(numEnvs);
-    this.rewards = new Float32Array(numEnvs);
-    this.terminated = new Uint8Array(numEnvs);
-    this.truncated = new Uint8Array(numEnvs);
-    this.finalObs = new Float32Array(numEnvs * 2);
-    this.episodeStep = new Int32Array(numEnvs);
     this.goalCell = new Int32Array(numEnvs);
     this.perm = new Int32Array(numEnvs);
     // Until setTasks is called, each instance plays a task drawn from the given stream.
     this.setTasks(this.taskSpace.sampleMany(rng.split('tasks'), numEnvs));
   }
 
-  /** Assigns tasks (validated) and starts a fresh episode in every instance. */
-  setTasks(tasks: Task[]): void {
-    assignTasks(this.taskSpace, this.numEnvs, tasks, (i, t) => this.assign(i, t));
-  }
-
-  /** Assigns a task (validated) to instance i and starts a fresh episode there. */
-  setTask(i: number, task: Task): void {
-    checkInstance(this.family, i, this.numEnvs);
-    this.assign(i, this.taskSpace.check(task));
-  }
-
-  private assign(i: number, t: Task): void {
+  protected assign(i: number, t: Task): void {
     const p = t.params;
     this.goalCell[i] = (p.goalY as number) * this.size + (p.goalX as number);
     this.perm[i] = this.permuted ? (p.perm as number) : 0;
     this.resetInstance(i);
   }
 
-  getTask(i: number): Task {
-    checkInstance(this.family, i, this.numEnvs);
+  protected taskParams(i: number): Record<string, JsonValue> {
     const g = this.goalCell[i];
     const params: Record<string, JsonValue> = { goalX: g % this.size, goalY: Math.floor(g / this.size) };
     if (this.permuted) params.perm = this.perm[i];
-    return { family: this.family, params };
+    return params;
   }
 
-  private resetInstance(i: number): void {
+  protected resetInstance(i: number): void {
     const c = this.startCell;
     this.stateIndex[i] = c;
     this.obs[2 * i] = this.cellX[c];
     this.obs[2 * i + 1] = this.cellY[c];
     this.episodeStep[i] = 0;
-  }
-
-  /** Starts a fresh episode everywhere. Dark Room is deterministic, so `seed` changes nothing. */
-  reset(_seed?: number): Float32Array {
-    for (let i = 0; i < this.numEnvs; i++) this.resetInstance(i);
-    this.rewards.fill(0);
-    this.terminated.fill(0);
-    this.truncated.fill(0);
-    return this.obs;
   }
 
   step(actions: ActionArray): void {
@@ -214,27 +172,19 @@ export class BatchedDarkRoom implements BatchedEnv {
     const goal = this.goalCell;
     const state = this.stateIndex;
     const obs = this.obs;
-    const fin = this.finalObs;
     const rewards = this.rewards;
     const trunc = this.truncated;
     const epStep = this.episodeStep;
     const h = this.horizon;
-    const start = this.startCell;
-    const sx = cellX[start];
-    const sy = cellY[start];
     for (let i = 0; i < n; i++) {
       const a = permT[perm[i] * NUM_ACTIONS + actions[i]];
       const c = next[state[i] * NUM_ACTIONS + a];
       rewards[i] = c === goal[i] ? 1 : 0;
       const t = epStep[i] + 1;
       if (t === h) {
-        fin[2 * i] = cellX[c];
-        fin[2 * i + 1] = cellY[c];
-        trunc[i] = 1;
-        epStep[i] = 0;
-        state[i] = start;
-        obs[2 * i] = sx;
-        obs[2 * i + 1] = sy;
+        obs[2 * i] = cellX[c];
+        obs[2 * i + 1] = cellY[c];
+        this.endEpisode(i, false);
       } else {
         trunc[i] = 0;
         epStep[i] = t;
@@ -253,6 +203,31 @@ export class BatchedDarkRoom implements BatchedEnv {
     const g = this.goalCell[i];
     const b = gridMoveToward(c % s, Math.floor(c / s), g % s, Math.floor(g / s));
     return INV_TABLE[this.perm[i] * NUM_ACTIONS + b];
+  }
+
+  /** DPT's query states for Dark Room: a cell drawn uniformly (x, then y), and the optimal action there. */
+  queryState(i: number, rng: Rng, out: Float32Array): number {
+    checkInstance(this.family, i, this.numEnvs);
+    const s = this.size;
+    const x = rng.int(s);
+    const y = rng.int(s);
+    out[0] = x;
+    out[1] = y;
+    const g = this.goalCell[i];
+    return INV_TABLE[this.perm[i] * NUM_ACTIONS + gridMoveToward(x, y, g % s, Math.floor(g / s))];
+  }
+
+  promptDescription(): string[] {
+    const o = this.size;
+    const k = NUM_ACTIONS;
+    return [
+      `You are in a dark ${o} x ${o} grid room. Your position is (x, y) with 0 <= x, y <= ${o - 1}; every episode starts at (0, 0).`,
+      this.permuted
+        ? `There are ${k} actions (valid actions: 0 to ${k - 1}); each one moves you one cell in some direction or keeps you in place, but which does what is unknown: find out from experience.`
+        : `There are ${k} actions (valid actions: 0 to ${k - 1}): 0 = x+1, 1 = x-1, 2 = y+1, 3 = y-1, 4 = stay. Moving into a wall keeps you in place.`,
+      'Somewhere there is a hidden goal cell; you receive reward 1 on every step that ends on it and 0 otherwise.',
+      `An episode lasts ${this.horizon} steps. You play several episodes in the same room with the same goal: find the goal, then go straight to it and stay there.`,
+    ];
   }
 
   /**
@@ -276,6 +251,8 @@ export function darkroomOptimalReturn(size: number, startCell: number, goalCell:
 export const darkroomFamily: EnvFamily = {
   name: 'darkroom',
   description: 'Dark Room: grid (10x10, or size 20), start in a corner, reward 1 per step on the unobserved goal, 100-step episodes; permuted-action variant',
+  options: darkroomOptionsSchema,
+  setting: 'mdp',
   taskSpace: darkroomTaskSpace,
   make: (numEnvs, options, rng) => new BatchedDarkRoom(numEnvs, options, rng),
 };

@@ -3,50 +3,36 @@
  * Gymnasium-like single-instance view (`reset(seed)` -> [obs, info], `step(action)` -> [obs, reward,
  * terminated, truncated, info]) that is a thin wrapper over a batched environment of size 1.
  */
-import { IcrlError, UnknownNameError } from '../core/errors.js';
+import { IcrlError } from '../core/errors.js';
+import { Registry } from '../core/registry.js';
 import { Rng } from '../core/rng.js';
 import type { Task, TaskSpace } from '../tasks/taskSpace.js';
 import type { ActionArray, BatchedEnv, EnvFamily } from './types.js';
-import { banditFamily, banditOptionsSchema } from './bandit.js';
-import { darkroomFamily, darkroomOptionsSchema } from './darkroom.js';
-import { linearBanditFamily, linearBanditOptionsSchema } from './linearBandit.js';
-import { darkKeyToDoorFamily, darkKeyToDoorOptionsSchema } from './darkKeyToDoor.js';
-import { pointRobotFamily, pointRobotOptionsSchema } from './pointRobot.js';
-import { parseOptions } from './common.js';
-import { antDirFamily, antDirOptionsSchema, cheetahDirFamily, cheetahOptionsSchema, cheetahVelFamily, loadMujocoRuntime, walkerParamFamily, walkerParamOptionsSchema, reachFamily, pushFamily, tabletopOptionsSchema } from './mujoco/index.js';
+import { banditFamily } from './bandit.js';
+import { darkroomFamily } from './darkroom.js';
+import { linearBanditFamily } from './linearBandit.js';
+import { darkKeyToDoorFamily } from './darkKeyToDoor.js';
+import { pointRobotFamily } from './pointRobot.js';
+import { antDirFamily, cheetahDirFamily, cheetahVelFamily, isMujocoFamily, loadMujocoRuntime, pushFamily, reachFamily, walkerParamFamily } from './mujoco/index.js';
 
 export * from './types.js';
+export * from './episodes.js';
 export * from './bandit.js';
 export * from './darkroom.js';
 export * from './linearBandit.js';
 export * from './darkKeyToDoor.js';
 export * from './pointRobot.js';
 export * from './mujoco/index.js';
-export { ACTION_PERMUTATIONS } from './common.js';
+export { ACTION_PERMUTATIONS, checkBoxActions, checkDiscreteActions, checkInstance, parseOptions } from './common.js';
 
-const FAMILIES: readonly EnvFamily[] = [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, cheetahVelFamily, cheetahDirFamily, antDirFamily, walkerParamFamily, reachFamily, pushFamily];
-
-/** Families whose `make` needs the MuJoCo WebAssembly runtime loaded first (`prepareFamily`). */
-const MUJOCO_FAMILIES: ReadonlySet<string> = new Set(['cheetah-vel', 'cheetah-dir', 'ant-dir', 'walker-param', 'reach', 'push']);
-
-const OPTION_SCHEMAS = {
-  bandit: banditOptionsSchema,
-  'linear-bandit': linearBanditOptionsSchema,
-  darkroom: darkroomOptionsSchema,
-  'dark-key-to-door': darkKeyToDoorOptionsSchema,
-  'point-robot': pointRobotOptionsSchema,
-  'cheetah-vel': cheetahOptionsSchema,
-  'cheetah-dir': cheetahOptionsSchema,
-  'ant-dir': antDirOptionsSchema,
-  'walker-param': walkerParamOptionsSchema,
-  reach: tabletopOptionsSchema,
-  push: tabletopOptionsSchema,
-} as const;
+/** The registry of environment families; `registerFamily` adds one (a taken name is an error). */
+export const envFamilies = new Registry<EnvFamily>('environment family');
+for (const f of [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily]) envFamilies.register(f);
+for (const f of [cheetahVelFamily, cheetahDirFamily, antDirFamily, walkerParamFamily, reachFamily, pushFamily]) envFamilies.register(f);
 
 /** True when family `name` runs on MuJoCo (its `make` needs `await prepareFamily(name)` once per thread). */
 export function needsMujoco(name: string): boolean {
-  getFamily(name);
-  return MUJOCO_FAMILIES.has(name);
+  return isMujocoFamily(getFamily(name));
 }
 
 /**
@@ -57,27 +43,29 @@ export async function prepareFamily(name: string): Promise<void> {
   if (needsMujoco(name)) await loadMujocoRuntime();
 }
 
-/** The family's options with every default filled in (`options` validated: an unknown key is an error naming it). */
-export function familyOptions(name: string, options?: Record<string, unknown>): Record<string, unknown> {
-  getFamily(name);
-  return parseOptions(name, OPTION_SCHEMAS[name as keyof typeof OPTION_SCHEMAS], options) as Record<string, unknown>;
+/** Registers a family from code (e.g. a user's own); its name must be new. */
+export function registerFamily(family: EnvFamily): EnvFamily {
+  return envFamilies.register(family);
 }
 
-/** Names of the registered families, in a fixed order. */
+/** The family's options with every default filled in (`options` validated: an unknown key is an error naming it). */
+export function familyOptions(name: string, options?: Record<string, unknown>): Record<string, unknown> {
+  return envFamilies.parseOptions(name, options, `${name} options`) as Record<string, unknown>;
+}
+
+/** Names of the registered families, in registration order. */
 export function familyNames(): string[] {
-  return FAMILIES.map((f) => f.name);
+  return envFamilies.names();
 }
 
 /** Every registered family. */
 export function listFamilies(): readonly EnvFamily[] {
-  return FAMILIES;
+  return envFamilies.list();
 }
 
 /** The family called `name`; an unknown name raises an error listing the known ones. */
 export function getFamily(name: string): EnvFamily {
-  const f = FAMILIES.find((x) => x.name === name);
-  if (!f) throw new UnknownNameError('environment family', name, familyNames());
-  return f;
+  return envFamilies.get(name);
 }
 
 /** Creates a batched environment of a registered family. */

@@ -13,12 +13,13 @@
  * every term of the return and is exactly optimal.
  */
 import { z } from 'zod';
-import { BoxSpace } from '../core/spaces.js';
+import { BoxSpace, type JsonValue } from '../core/spaces.js';
 import { Rng } from '../core/rng.js';
 import { TaskSpace, type Task } from '../tasks/taskSpace.js';
 import { OutOfSpaceError } from '../core/errors.js';
-import type { ActionArray, BatchedEnv, EnvFamily } from './types.js';
-import { assignTasks, checkBoxActions, checkInstance, parseOptions } from './common.js';
+import type { ActionArray, EnvFamily } from './types.js';
+import { EpisodicEnv } from './episodes.js';
+import { checkBoxActions, checkInstance, parseOptions } from './common.js';
 
 export const pointRobotOptionsSchema = z
   .object({
@@ -33,26 +34,16 @@ export function pointRobotTaskSpace(_options?: Record<string, unknown>): TaskSpa
   return new TaskSpace('point-robot', { angle: new BoxSpace(0, Math.PI) }, { descriptions: { angle: 'goal angle in radians; goal = (cos, sin) on the upper half circle of radius 1 (unobserved)' } });
 }
 
-export class BatchedPointRobot implements BatchedEnv {
-  readonly family = 'point-robot';
+export class BatchedPointRobot extends EpisodicEnv<PointRobotOptions> {
+  readonly setting = 'mdp';
   readonly taskSpace: TaskSpace;
   readonly observationSpace: BoxSpace;
   readonly actionSpace: BoxSpace;
-  readonly obsDim = 2;
   readonly numActions = 0;
   readonly actDim = 2;
   readonly numStates = 0;
   readonly horizon: number;
   readonly maxAction: number;
-  readonly options: PointRobotOptions;
-
-  readonly obs: Float32Array;
-  readonly stateIndex: Int32Array;
-  readonly rewards: Float32Array;
-  readonly terminated: Uint8Array;
-  readonly truncated: Uint8Array;
-  readonly finalObs: Float32Array;
-  readonly episodeStep: Int32Array;
 
   /** Goal angle and position of each instance. */
   readonly angle: Float64Array;
@@ -60,44 +51,22 @@ export class BatchedPointRobot implements BatchedEnv {
   /** Exact position (double precision; `obs` holds it rounded to float32). */
   readonly pos: Float64Array;
 
-  constructor(
-    readonly numEnvs: number,
-    options?: Record<string, unknown>,
-    rng: Rng = new Rng(0),
-  ) {
-    if (!Number.isInteger(numEnvs) || numEnvs < 1) throw new RangeError(`point-robot: numEnvs must be a positive integer, got ${numEnvs}`);
+  constructor(numEnvs: number, options?: Record<string, unknown>, rng: Rng = new Rng(0)) {
     const o = parseOptions('point-robot', pointRobotOptionsSchema, options);
-    this.options = o;
+    super('point-robot', numEnvs, 2, o);
     this.horizon = o.horizon;
     this.maxAction = o.maxAction;
     this.taskSpace = pointRobotTaskSpace(o);
     const reach = o.maxAction * o.horizon;
     this.observationSpace = new BoxSpace([-reach, -reach], [reach, reach]);
     this.actionSpace = new BoxSpace([-o.maxAction, -o.maxAction], [o.maxAction, o.maxAction]);
-    this.obs = new Float32Array(numEnvs * 2);
-    this.stateIndex = new Int32Array(numEnvs);
-    this.rewards = new Float32Array(numEnvs);
-    this.terminated = new Uint8Array(numEnvs);
-    this.truncated = new Uint8Array(numEnvs);
-    this.finalObs = new Float32Array(numEnvs * 2);
-    this.episodeStep = new Int32Array(numEnvs);
     this.angle = new Float64Array(numEnvs);
     this.goal = new Float64Array(numEnvs * 2);
     this.pos = new Float64Array(numEnvs * 2);
     this.setTasks(this.taskSpace.sampleMany(rng.split('tasks'), numEnvs));
   }
 
-  /** Assigns tasks (validated) and starts a fresh episode in every instance. */
-  setTasks(tasks: Task[]): void {
-    assignTasks(this.taskSpace, this.numEnvs, tasks, (i, t) => this.assign(i, t));
-  }
-
-  setTask(i: number, task: Task): void {
-    checkInstance(this.family, i, this.numEnvs);
-    this.assign(i, this.taskSpace.check(task));
-  }
-
-  private assign(i: number, t: Task): void {
+  protected assign(i: number, t: Task): void {
     const a = t.params.angle as number;
     this.angle[i] = a;
     this.goal[2 * i] = Math.cos(a);
@@ -105,26 +74,16 @@ export class BatchedPointRobot implements BatchedEnv {
     this.resetInstance(i);
   }
 
-  getTask(i: number): Task {
-    checkInstance(this.family, i, this.numEnvs);
-    return { family: this.family, params: { angle: this.angle[i] } };
+  protected taskParams(i: number): Record<string, JsonValue> {
+    return { angle: this.angle[i] };
   }
 
-  private resetInstance(i: number): void {
+  protected resetInstance(i: number): void {
     this.pos[2 * i] = 0;
     this.pos[2 * i + 1] = 0;
     this.obs[2 * i] = 0;
     this.obs[2 * i + 1] = 0;
     this.episodeStep[i] = 0;
-  }
-
-  /** Starts a fresh episode everywhere (deterministic dynamics: `seed` changes nothing). */
-  reset(_seed?: number): Float32Array {
-    for (let i = 0; i < this.numEnvs; i++) this.resetInstance(i);
-    this.rewards.fill(0);
-    this.terminated.fill(0);
-    this.truncated.fill(0);
-    return this.obs;
   }
 
   step(actions: ActionArray): void {
@@ -133,7 +92,6 @@ export class BatchedPointRobot implements BatchedEnv {
     const pos = this.pos;
     const goal = this.goal;
     const obs = this.obs;
-    const fin = this.finalObs;
     const rewards = this.rewards;
     const trunc = this.truncated;
     const epStep = this.episodeStep;
@@ -146,14 +104,9 @@ export class BatchedPointRobot implements BatchedEnv {
       rewards[i] = -Math.sqrt(dx * dx + dy * dy);
       const t = epStep[i] + 1;
       if (t === h) {
-        fin[2 * i] = x;
-        fin[2 * i + 1] = y;
-        trunc[i] = 1;
-        epStep[i] = 0;
-        pos[2 * i] = 0;
-        pos[2 * i + 1] = 0;
-        obs[2 * i] = 0;
-        obs[2 * i + 1] = 0;
+        obs[2 * i] = x;
+        obs[2 * i + 1] = y;
+        this.endEpisode(i, false);
       } else {
         trunc[i] = 0;
         epStep[i] = t;
@@ -196,6 +149,8 @@ export function pointRobotOptimalReturn(gx: number, gy: number, maxAction: numbe
 export const pointRobotFamily: EnvFamily = {
   name: 'point-robot',
   description: 'Point robot: continuous 2-D moves in [-0.1, 0.1]^2 toward an unobserved goal on the unit half circle, reward -distance, 20 steps',
+  options: pointRobotOptionsSchema,
+  setting: 'mdp',
   taskSpace: pointRobotTaskSpace,
   make: (numEnvs, options, rng) => new BatchedPointRobot(numEnvs, options, rng),
 };

@@ -8,12 +8,40 @@
  */
 import type { Space } from '../core/spaces.js';
 import type { Rng } from '../core/rng.js';
+import type { z } from 'zod';
 import type { Task, TaskSpace } from '../tasks/taskSpace.js';
+import type { RegistryEntry } from '../core/registry.js';
 
 export type ActionArray = Int32Array | Float32Array;
 
+/**
+ * `bandit`: every step is a one-step episode and `expectedReward` gives the exact value of each
+ * action (regret curves, DPT labels from the current observation); `mdp`: multi-step episodes,
+ * evaluated by return per in-context episode.
+ */
+export type EnvSetting = 'bandit' | 'mdp';
+
+/** Independent uniform arm means and the reward noise of a bandit family (see `BatchedEnv.armPrior`). */
+export interface ArmPrior {
+  readonly low: number;
+  readonly high: number;
+  readonly reward: 'gaussian' | 'bernoulli';
+  /** Standard deviation of Gaussian reward noise (0: noise-free). */
+  readonly noiseSd: number;
+}
+
+/** Fixed arm features of a linear bandit: `values` is arms x dim, row-major. */
+export interface ArmFeatures {
+  readonly dim: number;
+  readonly values: Float64Array;
+}
+
 export interface BatchedEnv {
   readonly family: string;
+  /** bandit-like (one-step episodes, exact expected rewards) or MDP. */
+  readonly setting: EnvSetting;
+  /** The family options this environment was made with, every default filled in. */
+  readonly options: Readonly<object>;
   readonly numEnvs: number;
   readonly taskSpace: TaskSpace;
   /** Per-instance observation space (shape: obsDim floats). */
@@ -64,12 +92,33 @@ export interface BatchedEnv {
   oracleAction(i: number, out?: Float32Array): number;
   /** Expected return of the optimal policy from the start of an episode of instance i's task. */
   oracleValue(i: number): number;
+  /**
+   * DPT's query distribution where the family has one: writes a state drawn from instance i's state
+   * space with `rng` into `out` (obsDim floats) and returns the optimal action there. Families without
+   * it take query states from their own roll-outs.
+   */
+  queryState?(i: number, rng: Rng, out: Float32Array): number;
+  /**
+   * The prior over tasks of a bandit family whose arm means are independent and uniform in
+   * [low, high], with its reward noise: what an exact Bayesian posterior needs.
+   */
+  readonly armPrior?: ArmPrior;
+  /** Fixed arm features (linear bandits), read by LinUCB, linear Thompson sampling and LLM prompts. */
+  readonly armFeatures?: ArmFeatures;
+  /**
+   * Lines that explain the game to an LLM agent (rules, actions, goal, episode length), without the
+   * answer format; families without it get a generic description.
+   */
+  promptDescription?(): string[];
 }
 
-/** Factory registered per family. */
-export interface EnvFamily {
-  readonly name: string;
-  readonly description: string;
+/**
+ * A family's registry entry: name, description, strict options schema, setting, and factories.
+ * `taskSpace` and `make` accept raw options (validated against `options`, an unknown key is an error).
+ */
+export interface EnvFamily<S extends z.ZodType = z.ZodType> extends RegistryEntry {
+  readonly options: S;
+  readonly setting: EnvSetting;
   /** The family's task space (built from options such as size or arm count). */
   taskSpace(options?: Record<string, unknown>): TaskSpace;
   /** Creates a batched environment of `numEnvs` instances. */

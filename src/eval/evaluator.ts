@@ -17,25 +17,12 @@ import { Progress } from '../core/progress.js';
 export type ExpectedRewardFn = (i: number, action: number) => number;
 
 /**
- * Finds the expected reward of an action for a bandit-like environment: the environment's own
- * `expectedReward(i, a)` / `armMean(i, a)` when it has one, otherwise the `means` parameter of each
- * task. Returns null when neither exists (regret cannot be computed exactly then).
+ * The expected reward of an action, as the environment's family declares it (`expectedReward`, which
+ * every bandit family has); null when the family does not know it (regret cannot be computed exactly).
  */
-export function expectedRewardFn(env: BatchedEnv, tasks: Task[]): ExpectedRewardFn | null {
-  const e = env as unknown as Record<string, unknown>;
-  for (const m of ['expectedReward', 'armMean', 'meanReward']) {
-    if (typeof e[m] === 'function') {
-      const f = e[m] as (i: number, a: number) => number;
-      return (i, a) => f.call(env, i, a);
-    }
-  }
-  for (const key of ['means', 'armMeans', 'mu']) {
-    if (tasks.every((t) => Array.isArray(t.params[key]))) {
-      const means = tasks.map((t) => (t.params[key] as number[]).map(Number));
-      return (i, a) => means[i][a];
-    }
-  }
-  return null;
+export function expectedRewardFn(env: BatchedEnv): ExpectedRewardFn | null {
+  const f = env.expectedReward;
+  return f ? (i, a) => f.call(env, i, a) : null;
 }
 
 export interface OnlineEvalOptions {
@@ -145,7 +132,7 @@ async function evaluateSteps(agent: Agent, env: BatchedEnv, tasks: Task[], opts:
   if (!Number.isInteger(T) || T < 1) throw new IcrlError(`evaluate: steps must be a positive integer, got ${T}`);
   if (env.numActions === 0) throw new IcrlError(`evaluate: bandit mode (steps) needs discrete actions; ${env.family} has continuous actions`);
   const { agentRng, out } = prepare(env, tasks, agent, opts.seed);
-  const meanOf = opts.expectedReward ?? expectedRewardFn(env, tasks);
+  const meanOf = opts.expectedReward ?? expectedRewardFn(env);
   if (!meanOf) {
     throw new IcrlError(`evaluate: cannot compute regret on ${env.family}: its environment exposes no expected reward per action and its tasks have no "means"; evaluate it in episodes mode`);
   }

@@ -86,7 +86,7 @@ export async function evaluateOffline(agent: Agent, env: BatchedEnv, tasks: Task
   if (maxSize > data.actions[0].length) throw new IcrlError(`offline evaluation: size ${maxSize} exceeds the dataset's ${data.actions[0].length} pulls per task`);
   env.setTasks(tasks);
   env.reset(new Rng(opts.seed).split('env').nextU32());
-  const meanOf = expectedRewardFn(env, tasks);
+  const meanOf = expectedRewardFn(env);
   if (!meanOf) throw new IcrlError(`offline evaluation: ${env.family} exposes no arm means`);
   const best = new Float64Array(N);
   for (let i = 0; i < N; i++) best[i] = meanOf(i, env.oracleAction(i));

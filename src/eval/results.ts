@@ -2,8 +2,8 @@
  * The results file of an evaluation run (JSON): what was evaluated, on which tasks, and the summaries
  * of every agent. `icrl report` turns it into the HTML report; other tools can read it directly.
  */
-import { readFileSync, writeFileSync, renameSync, mkdirSync, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, existsSync } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic.js';
 import { CorruptFileError, IcrlError } from '../core/errors.js';
 import type { BanditSummary, EpisodeSummary } from './metrics.js';
 import type { Band } from './stats.js';
@@ -47,13 +47,6 @@ export interface EvalResults {
   elapsedSeconds: number;
 }
 
-/** Writes `text` to `file` atomically (temporary file in the same folder, then rename). */
-export function writeFileAtomic(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
 
 /** JSON with non-finite numbers as null (JSON has no NaN). */
 export function resultsToJson(results: EvalResults): string {

@@ -1,6 +1,7 @@
 /**
- * Runs an evaluation config end to end: held-out tasks, every agent online (and offline), the
- * references, then results.json and report.html in the output folder.
+ * Runs an evaluation config: held-out tasks, every agent online (and offline), the references, and
+ * results.json in the output folder (rewritten after every agent). The report is drawn from these
+ * results by the caller (`evaluateAndReport` of src/experiments).
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve, isAbsolute, relative } from 'node:path';
@@ -17,7 +18,6 @@ import { summarizeEpisodes, summarizeSteps } from './metrics.js';
 import { evaluateOffline, makeOfflineDataset } from './offline.js';
 import { bandOverTasks } from './stats.js';
 import { writeResults, type AgentResult, type EvalResults, type OfflineAgentResult } from './results.js';
-import { writeReport, type ReportOptions } from '../report/index.js';
 
 export interface RunEvalOptions {
   /** Where the config came from (file name), for error messages. */
@@ -28,9 +28,7 @@ export interface RunEvalOptions {
   progress?: boolean;
   /** Notes to put at the top of the results and report. */
   notes?: string[];
-  /** Extra report options (sections from other tools, training metrics). */
-  report?: ReportOptions;
-  /** Write results.json and report.html to config.out (default true). */
+  /** Write results.json to config.out (default true). */
   write?: boolean;
   /** Messages about what is being done (default: stderr lines). */
   log?: (line: string) => void;
@@ -39,7 +37,8 @@ export interface RunEvalOptions {
 export interface EvalRunOutput {
   results: EvalResults;
   resultsPath?: string;
-  reportPath?: string;
+  /** The output folder (config.out resolved). */
+  outDir: string;
 }
 
 function resolveFrom(base: string, p: string): string {
@@ -91,7 +90,6 @@ export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: 
   const failures: string[] = [];
   const outDir = resolveFrom(baseDir, cfg.out);
   const resultsPath = join(outDir, 'results.json');
-  const reportPath = join(outDir, 'report.html');
   let online: EvalResults['online'] = null;
   let offline: EvalResults['offline'] = null;
   const snapshot = (): EvalResults => ({
@@ -191,8 +189,7 @@ export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: 
   if (!online && !offline) throw new IcrlError(`${source}: nothing to evaluate`);
   const results = snapshot();
   if (failures.length > 0) log(`eval: ${failures.length} agent(s) failed; the others are in the results`);
-  if (opts.write === false) return { results };
+  if (opts.write === false) return { results, outDir };
   writeResults(resultsPath, results);
-  writeReport(reportPath, results, { title: cfg.report.title, ...opts.report });
-  return { results, resultsPath, reportPath };
+  return { results, resultsPath, outDir };
 }

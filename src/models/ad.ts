@@ -6,7 +6,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import { Linear, Module, type KVCache, type Tensor, tensor } from '../nn/index.js';
-import type { ModelConfig } from '../train/config.js';
+import type { ModelConfig } from './config.js';
 import { Backbone } from './backbone.js';
 import { actFeatureSize, adTokenSize, type EnvDims } from './features.js';
 

@@ -19,15 +19,13 @@
  * stream (the DPT and AD papers sample; it is what makes the model explore); `greedy` takes the
  * argmax. Continuous actions (point-robot) are the predicted vector clipped to the action bounds.
  */
-import { isAbsolute, resolve } from 'node:path';
 import type { Agent, StepOutcome } from '../algorithms/agent.js';
 import type { ActionArray, BatchedEnv } from '../envs/types.js';
 import type { Rng } from '../core/rng.js';
-import { ConfigError, IcrlError } from '../core/errors.js';
+import { IcrlError } from '../core/errors.js';
 import { KVCache, noGrad, tensor, tidy } from '../nn/index.js';
 import { ADModel } from './ad.js';
 import { DPTModel } from './dpt.js';
-import { loadInContextModel, type InContextModel } from './io.js';
 import { writeAdToken, writeDptToken, writeObs, type EnvDims } from './features.js';
 
 export type ActionSelection = 'sample' | 'greedy';
@@ -256,35 +254,4 @@ export class ADAgent implements Agent {
     for (let i = 0; i < env.numEnvs; i++) this.episodeStart[i] = o.terminated[i] === 1 || o.truncated[i] === 1 ? 1 : 0;
     this.hasPrev = true;
   }
-}
-
-/** An agent for a loaded model. */
-export function modelAgent(model: InContextModel, opts: ModelAgentOptions = {}): Agent {
-  if (model instanceof ADModel) return new ADAgent(model, opts);
-  return new DPTAgent(model, opts);
-}
-
-/** Loads a model directory (or a training run directory) and wraps it as an agent. */
-export function loadModelAgent(path: string, opts: ModelAgentOptions = {}): Agent {
-  return modelAgent(loadInContextModel(path).model, opts);
-}
-
-/**
- * Factory for the evaluation registry: `{ type: model, checkpoint: <dir>, actionSelection?: sample |
- * greedy, temperature?: number }`; `checkpoint` is a model directory or a training run directory,
- * relative to `baseDir`.
- */
-export function modelAgentFromSpec(spec: Record<string, unknown>, ctx: { baseDir: string; source: string; family?: string }): Agent {
-  const allowed = new Set(['type', 'name', 'checkpoint', 'actionSelection', 'temperature']);
-  for (const k of Object.keys(spec)) if (!allowed.has(k)) throw new ConfigError(`${ctx.source}.${k}: unknown option of a model agent (known: checkpoint, actionSelection, temperature, name)`, ctx.source);
-  const ck = spec.checkpoint;
-  if (typeof ck !== 'string' || ck.length === 0) throw new ConfigError(`${ctx.source}.checkpoint: a model agent needs the path of a trained model (e.g. runs/dpt-bandit)`, ctx.source);
-  const sel = spec.actionSelection ?? 'sample';
-  if (sel !== 'sample' && sel !== 'greedy') throw new ConfigError(`${ctx.source}.actionSelection: must be "sample" or "greedy", got ${JSON.stringify(sel)}`, ctx.source);
-  const temperature = spec.temperature ?? 1;
-  if (typeof temperature !== 'number' || !(temperature > 0)) throw new ConfigError(`${ctx.source}.temperature: must be a positive number`, ctx.source);
-  const path = isAbsolute(ck) ? ck : resolve(ctx.baseDir, ck);
-  const { model } = loadInContextModel(path);
-  if (ctx.family && model.dims.family !== ctx.family) throw new ConfigError(`${ctx.source}.checkpoint: the model at ${ck} was trained on ${model.dims.family}, the evaluation runs ${ctx.family}`, ctx.source);
-  return modelAgent(model, { actionSelection: sel, temperature, name: typeof spec.name === 'string' ? spec.name : undefined });
 }

@@ -6,7 +6,7 @@
 import type { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
 import { Block, KVCache, LayerNorm, Module, addBias, gatherRows, init, parameter, type Tensor } from '../nn/index.js';
-import type { ModelConfig } from '../train/config.js';
+import type { ModelConfig } from './config.js';
 import { T2MoE, type ExpertLoad } from './t2mir.js';
 
 export class Backbone extends Module {

@@ -18,7 +18,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import { Linear, MLP, Module, type KVCache, type Tensor, add, concat, embedding, gatherRows, init, parameter, tensor } from '../nn/index.js';
-import type { ModelConfig } from '../train/config.js';
+import type { ModelConfig } from './config.js';
 import { Backbone } from './backbone.js';
 import { actFeatureSize, dptTokenSize, obsFeatureSize, type EnvDims } from './features.js';
 

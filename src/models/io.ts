@@ -8,12 +8,12 @@ import { z } from 'zod';
 import { Rng } from '../core/rng.js';
 import { CorruptFileError, IcrlError } from '../core/errors.js';
 import { loadModel, readModelConfig, saveModel } from '../nn/index.js';
-import { ModelConfigSchema } from '../train/config.js';
-import { ADModel } from './ad.js';
-import { DPTModel } from './dpt.js';
+import { ModelConfigSchema } from './config.js';
+import { modelKinds } from './kinds.js';
+import type { InContextModel } from './types.js';
 import type { EnvDims } from './features.js';
 
-export type InContextModel = ADModel | DPTModel;
+export type { InContextModel } from './types.js';
 
 const EnvDimsSchema = z.object({
   family: z.string(),
@@ -41,8 +41,7 @@ export type ModelSpec = z.output<typeof ModelSpecSchema>;
 
 export function buildModel(spec: Pick<ModelSpec, 'model' | 'dims' | 'contextLength'>, rng: Rng): InContextModel {
   const dims = spec.dims as EnvDims;
-  if (spec.model.kind === 'ad') return new ADModel(spec.model, dims, spec.contextLength, rng);
-  return new DPTModel(spec.model, dims, spec.contextLength, rng);
+  return modelKinds.get(spec.model.kind).build(spec.model, dims, spec.contextLength, rng);
 }
 
 /** The spec (config.json) of a model. */

@@ -16,7 +16,7 @@
 import type { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
 import { MoE, Module, type FeedForward, type Tensor, concat, infoNCE, linear, mean, noGrad, slice, softmax, tensor, add, scale } from '../nn/index.js';
-import type { MoeConfig } from '../train/config.js';
+import type { MoeConfig } from './config.js';
 
 export interface ExpertLoad {
   /** Fraction of routing slots that went to each token-wise expert in the last forward pass. */

@@ -73,7 +73,6 @@ export {
   saveModel,
   loadModel,
   readModelConfig,
-  writeFileAtomic,
   type NamedArray,
   type SafetensorsFile,
 } from './safetensors.js';

@@ -5,9 +5,10 @@
  * We write F32 (little-endian) and read F32, F16, BF16 and F64 (converted to float32).
  * Writes are atomic: a temporary file in the same directory, then a rename.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CorruptFileError, IcrlError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import type { Module } from './modules.js';
 import { Tensor } from './tensor.js';
 
@@ -23,18 +24,6 @@ export interface SafetensorsFile {
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 
-/** Writes `bytes` to `file` atomically (temp file + rename), creating the directory. */
-export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${Date.now().toString(36)}-${process.pid}-${Math.floor(performance.now() * 1000).toString(36)}.tmp`);
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
 
 /** Encodes tensors as a safetensors byte array. */
 export function encodeSafetensors(tensors: Record<string, NamedArray | Tensor>, metadata: Record<string, string> = {}): Uint8Array {

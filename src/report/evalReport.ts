@@ -7,7 +7,7 @@
 import type { EvalResults, AgentResult } from '../eval/results.js';
 import type { BanditSummary, EpisodeSummary } from '../eval/metrics.js';
 import { bandLineChart, PALETTE, type BandSeries, type ReportSection, type TableSpec } from './charts.js';
-import { llmDiagnosticsSection } from '../eval/llm/reportSection.js';
+import { llmDiagnosticsSection } from './llmSection.js';
 
 const REF_COLORS: Record<string, string> = { oracle: '#000000', random: '#9e9e9e' };
 

@@ -11,7 +11,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { EvalResults } from '../eval/results.js';
-import { writeFileAtomic } from '../eval/results.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { evalSections } from './evalReport.js';
 import { renderDocument, type ReportDocument } from './html.js';
 import { readMetrics, trainingSection } from './training.js';

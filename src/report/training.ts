@@ -3,9 +3,8 @@
  * is generic: it charts every numeric field against the step, puts all losses on one chart, and draws
  * array-valued fields whose name mentions experts (MoE expert load / usage) as stacked areas.
  */
-import { readFileSync, existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { CorruptFileError, IcrlError } from '../core/errors.js';
+import { readJsonLines } from '../core/jsonl.js';
 import { lineChart, stackedAreaChart, type ChartSpec, type ReportSection } from './charts.js';
 
 export interface MetricsTable {
@@ -42,23 +41,11 @@ function flatten(prefix: string, v: unknown, x: number, t: MetricsTable): void {
   }
 }
 
-/** Reads a JSON-lines metrics file; a bad line is an error naming the file and line. */
+/** Reads a JSON-lines metrics file into chartable series; a bad line is an error naming the file and line. */
 export function readMetrics(file: string): MetricsTable {
-  if (!existsSync(file)) throw new IcrlError(`${file}: training metrics file not found`);
   const t: MetricsTable = { file, scalars: new Map(), vectors: new Map() };
-  const lines = readFileSync(file, 'utf8').split('\n');
   let n = 0;
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      // A run killed while writing leaves a partial last line: ignore only that one.
-      if (i >= lines.length - 2) return;
-      throw new CorruptFileError(file, `line ${i + 1} is not JSON: ${(e as Error).message}`);
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new CorruptFileError(file, `line ${i + 1} is not a JSON object`);
+  readJsonLines(file, 'training metrics file').forEach((obj) => {
     const stepKey = STEP_KEYS.find((k) => typeof obj[k] === 'number');
     const x = stepKey ? (obj[stepKey] as number) : n;
     const kind = typeof obj.kind === 'string' ? obj.kind : typeof obj.type === 'string' ? obj.type : typeof obj.split === 'string' ? obj.split : '';

@@ -4,8 +4,8 @@
  * which model and prompt, in which mode, when, and the oracle value that made it pass). The LLM task
  * proposer adds to a library; teachers and the evaluator draw from it. Writes are atomic.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../core/atomic.js';
 import { z } from 'zod';
 import { CorruptFileError, IcrlError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
@@ -94,15 +94,10 @@ export function loadLibrary(file: string, space: TaskSpace): TaskLibrary {
   return lib;
 }
 
-let tmpCounter = 0;
-
 /** Writes the library atomically (temp file + rename). */
 export function saveLibrary(file: string, lib: TaskLibrary): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${tmpCounter++}.tmp`;
   const doc = { format: lib.format, version: lib.version, family: lib.family, entries: lib.entries, tasks: lib.entries.map((e) => e.params) };
-  writeFileSync(tmp, `${JSON.stringify(doc, null, 1)}\n`);
-  renameSync(tmp, file);
+  writeJsonAtomic(file, doc);
 }
 
 /** Keys of the tasks in the library (for deduplication). */

@@ -5,7 +5,8 @@
  * validation, the bookkeeping and the state file format, so that a teacher implements only
  * `proposeUnit`, `observeUnit` and its own state.
  */
-import { readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic.js';
 import { Rng, type RngState, type Seed } from '../core/rng.js';
 import { CorruptFileError, IcrlError } from '../core/errors.js';
 import type { Task, TaskSpace } from '../tasks/taskSpace.js';
@@ -168,9 +169,7 @@ export abstract class UnitTeacher implements Teacher {
 
 /** Writes a teacher's state to `file` atomically (temp file + rename). */
 export function saveTeacherState(teacher: Teacher, file: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(teacher.saveState()));
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(teacher.saveState()));
 }
 
 /** Restores a teacher's state from `file`; a missing, unreadable or foreign file is a clear error. */

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { runPool } from '../core/pool.js';
 import { IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { makeTeacher, TEACHER_NAMES } from './registry.js';
@@ -128,32 +128,17 @@ export async function runToyMany(specs: ToyRunSpec[], workers: number, onDone?: 
     }
     return out;
   }
-  let next = 0;
-  const runWorker = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const w = new Worker(file);
-      const feed = (): void => {
-        if (next >= specs.length) {
-          void w.terminate().then(() => resolve());
-          return;
-        }
-        const i = next++;
-        w.once('message', (msg: { ok: boolean; result?: ToyRunResult; error?: string; name?: string }) => {
-          if (!msg.ok) {
-            void w.terminate();
-            reject(msg.name === 'IcrlError' || msg.name === 'UnknownNameError' ? new IcrlError(msg.error ?? 'worker failed') : new Error(msg.error));
-            return;
-          }
-          out[i] = msg.result as ToyRunResult;
-          onDone?.(out[i]);
-          feed();
-        });
-        w.postMessage(specs[i]);
-      };
-      w.once('error', reject);
-      feed();
-    });
-  await Promise.all(Array.from({ length: Math.min(workers, specs.length) }, runWorker));
+  await runPool<ToyRunSpec, ToyRunResult>({
+    script: file,
+    workers: Math.min(workers, specs.length),
+    jobs: specs,
+    prefetch: 1,
+    onResult: (i, r) => {
+      out[i] = r;
+      onDone?.(r);
+    },
+    label: 'teach bench',
+  });
   return out;
 }
 

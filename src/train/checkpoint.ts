@@ -13,13 +13,13 @@
  * only then is `latest.json` replaced (atomically), and only then are old checkpoints pruned. A run
  * killed at any moment therefore resumes from the last complete checkpoint.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError } from '../core/errors.js';
 import type { RngState } from '../core/rng.js';
 import { loadSafetensors, loadWeights, saveSafetensors, saveWeights, type AdamW, type NamedArray } from '../nn/index.js';
 import { modelSpec, type InContextModel } from '../models/io.js';
-import { removeIfExists, writeFileAtomic } from './atomic.js';
+import { isAtomicTemp, removeIfExists, replaceAtomic, writeFileAtomic } from '../core/atomic.js';
 
 export interface CheckpointState {
   step: number;
@@ -67,24 +67,25 @@ export function saveCheckpoint(outDir: string, model: InContextModel, opt: AdamW
   const root = checkpointRoot(outDir);
   mkdirSync(root, { recursive: true });
   const name = `step-${String(state.step).padStart(6, '0')}`;
-  const tmp = join(root, `.${name}.tmp-${process.pid}`);
-  removeIfExists(tmp);
-  mkdirSync(tmp, { recursive: true });
-  saveWeights(join(tmp, 'model.safetensors'), model);
-  saveSafetensors(join(tmp, 'extra.safetensors'), extraTensors(model));
-  saveSafetensors(join(tmp, 'optimizer.safetensors'), opt.stateTensors(), { step: String(opt.step) });
-  writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 1));
-  // the model spec too, so that a checkpoint loads as a model (loadInContextModel)
-  writeFileAtomic(join(tmp, 'config.json'), JSON.stringify(modelSpec(model, { checkpointStep: state.step }), null, 2));
   const final = join(root, name);
+  // the checkpoint folder is written whole under a temporary name, then renamed into place
   removeIfExists(final);
-  renameSync(tmp, final);
+  replaceAtomic(final, (tmp) => {
+    mkdirSync(tmp, { recursive: true });
+    saveWeights(join(tmp, 'model.safetensors'), model);
+    saveSafetensors(join(tmp, 'extra.safetensors'), extraTensors(model));
+    saveSafetensors(join(tmp, 'optimizer.safetensors'), opt.stateTensors(), { step: String(opt.step) });
+    writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 1));
+    // the model spec too, so that a checkpoint loads as a model (loadInContextModel)
+    writeFileAtomic(join(tmp, 'config.json'), JSON.stringify(modelSpec(model, { checkpointStep: state.step }), null, 2));
+  });
   writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ dir: name, step: state.step }));
   // prune: keep the newest `keep` complete checkpoints, and remove stale temporaries
   const entries = readdirSync(root);
   const steps = entries.filter((e) => /^step-\d+$/.test(e)).sort();
   for (const e of steps.slice(0, Math.max(0, steps.length - keep))) if (e !== name) removeIfExists(join(root, e));
-  for (const e of entries) if (e.startsWith('.') && e.includes('.tmp-') && e !== `.${name}.tmp-${process.pid}`) removeIfExists(join(root, e));
+  // temporaries of killed writes (ours have one pattern; nothing else is touched)
+  for (const e of entries) if (isAtomicTemp(e)) removeIfExists(join(root, e));
   return final;
 }
 

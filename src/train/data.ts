@@ -25,7 +25,8 @@ import { play } from '../algorithms/play.js';
 import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
 import type { JsonValue } from '../core/spaces.js';
 import type { TrainConfig } from './config.js';
-import type { AdBatch, DptBatch, TrainingData } from './batches.js';
+import type { AdBatch, DptBatch, TrainingData } from '../models/batches.js';
+import { modelKinds, type ModelKind } from '../models/kinds.js';
 
 type Log = (line: string) => void;
 
@@ -45,13 +46,9 @@ function splitForTraining(cfg: TrainConfig): TaskSets {
 }
 
 export async function buildTrainingData(cfg: TrainConfig, _baseDir: string, rng: Rng, log: Log): Promise<TrainingData> {
-  const kind = cfg.model.kind;
-  if (kind === 'dpt') {
-    if (!cfg.data.dpt) throw new ConfigError(`${cfg.name}: data.dpt is required for a DPT model`, undefined, 'data.dpt');
-    return buildDptData(cfg, rng, log);
-  }
-  if (!cfg.data.ad) throw new ConfigError(`${cfg.name}: data.ad is required for an AD model`, undefined, 'data.ad');
-  return buildAdData(cfg, rng, log);
+  const dataset = modelKinds.get(cfg.model.kind).dataset;
+  if (!cfg.data[dataset]) throw new ConfigError(`${cfg.name}: data.${dataset} is required for a ${cfg.model.kind} model`, undefined, `data.${dataset}`);
+  return DATASET_BUILDERS[dataset](cfg, rng, log);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,3 +293,9 @@ function packAd(ds: AdDataset, dims: EnvDims, win: [number, number][], L: number
   }
   return { kind: 'ad', B, T: L, tokens, targets };
 }
+
+/** The builder of each dataset format a model kind can learn from. */
+const DATASET_BUILDERS: Record<ModelKind['dataset'], (cfg: TrainConfig, rng: Rng, log: Log) => Promise<TrainingData> | TrainingData> = {
+  dpt: buildDptData,
+  ad: buildAdData,
+};

@@ -4,7 +4,8 @@
  * to that length first, so the metrics of a killed-and-resumed run are identical to those of an
  * uninterrupted one (no line is lost or written twice).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendJsonLine, readJsonLines } from '../core/jsonl.js';
 import { dirname } from 'node:path';
 
 export type MetricRecord = Record<string, unknown> & { kind: string; step: number };
@@ -25,7 +26,7 @@ export class MetricsWriter {
   }
 
   write(rec: MetricRecord): void {
-    appendFileSync(this.file, `${JSON.stringify(rec, roundNumbers)}\n`);
+    appendJsonLine(this.file, rec, roundNumbers);
   }
 
   /** Current byte length (saved in checkpoints). */
@@ -39,17 +40,7 @@ function roundNumbers(_k: string, v: unknown): unknown {
   return v;
 }
 
-/** Reads a metrics file back (for tests and reports). */
+/** Reads a metrics file back (the project's one JSON-lines reader). */
 export function readMetrics(file: string): MetricRecord[] {
-  const text = readFileSync(file, 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l, i) => {
-      try {
-        return JSON.parse(l) as MetricRecord;
-      } catch {
-        throw new Error(`${file}: line ${i + 1} is not JSON`);
-      }
-    });
+  return readJsonLines(file, 'training metrics file') as MetricRecord[];
 }

@@ -12,13 +12,14 @@
  *    the best arm, so differences of a few hundredths need thousands of contexts to show).
  */
 import { IcrlError } from '../core/errors.js';
+import { makeBatchedEnv } from '../envs/index.js';
 import { Rng } from '../core/rng.js';
 import { noGrad, tidy } from '../nn/index.js';
 import { DPTModel } from '../models/dpt.js';
 import type { InContextModel } from '../models/io.js';
 import { readDptTokenActionReward } from '../models/features.js';
 import { bestArmPosterior } from '../algorithms/posterior.js';
-import type { TrainingData } from './batches.js';
+import type { TrainingData } from '../models/batches.js';
 
 export interface PosteriorOptions {
   /** Validation batches to read (default 8). */
@@ -60,9 +61,9 @@ export interface PosteriorReport {
 export function comparePosterior(models: InContextModel[], data: TrainingData, opts: PosteriorOptions = {}): PosteriorReport {
   if (data.kind !== 'dpt') throw new IcrlError(`posterior: needs DPT data (the config trains ${data.kind})`);
   const d = data.dims;
-  if (d.family !== 'bandit') throw new IcrlError(`posterior: the exact posterior is implemented for the bandit family only (the config's family is ${d.family})`);
-  const reward = d.envOptions.reward ?? 'gaussian';
-  const noiseSd = Number(d.envOptions.noiseSd ?? 0.3);
+  const prior = makeBatchedEnv(d.family, 1, d.envOptions).armPrior;
+  if (!prior) throw new IcrlError(`posterior: the exact posterior needs a family with independent uniform arm means, as bandit has (the config's family is ${d.family})`);
+  const { reward, noiseSd } = prior;
   if (reward !== 'gaussian' || !(noiseSd > 0)) throw new IcrlError(`posterior: needs Gaussian rewards with noiseSd > 0 (the config has reward ${String(reward)}, noiseSd ${noiseSd})`);
   if (data.numValTasks === 0) throw new IcrlError('posterior: the config keeps no validation tasks (data.validationFraction is 0)');
   if (models.length === 0) throw new IcrlError('posterior: no model to compare');
@@ -112,7 +113,7 @@ export function comparePosterior(models: InContextModel[], data: TrainingData, o
           if (j % every !== 0) continue;
           const bin = bins.find((x) => j >= x.from && j < x.to);
           if (!bin) continue;
-          bestArmPosterior(counts, sums, { noiseSd, grid: opts.grid }, post, scratch);
+          bestArmPosterior(counts, sums, { noiseSd, lo: prior.low, hi: prior.high, grid: opts.grid }, post, scratch);
           const bayes = -Math.log(Math.max(post[y], 1e-300));
           for (const target of [bin, overall]) {
             target.count++;

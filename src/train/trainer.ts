@@ -17,18 +17,19 @@ import { IcrlError } from '../core/errors.js';
 import { Progress } from '../core/progress.js';
 import { AdamW, clipGradNorm, noGrad, paramGroups, tidy, warmupCosine } from '../nn/index.js';
 import { buildModel, saveInContextModel, type InContextModel } from '../models/io.js';
-import { modelAgent } from '../models/agents.js';
+import { modelAgent } from '../models/load.js';
+import { modelKinds } from '../models/kinds.js';
 import { makeBatchedEnv } from '../envs/index.js';
 import { evaluateOnline } from '../eval/evaluator.js';
 import { makeAgent } from '../algorithms/index.js';
 import type { Agent } from '../algorithms/agent.js';
 import type { TrainConfig } from './config.js';
 import { loadTrainConfig, parseTrainConfig } from './config.js';
-import type { TrainingData } from './batches.js';
+import type { TrainingData } from '../models/batches.js';
 import { computeLoss } from './loss.js';
 import { MetricsWriter } from './metrics.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { buildTrainingData } from './data.js';
 
 /** Training stopped because the loss or gradient was not finite. */
@@ -112,7 +113,7 @@ export async function trainFromConfig(config: TrainConfig | string, opts: TrainO
 
   opts.onProgress?.({ phase: 'data', step: 0, steps: o.steps, message: 'preparing data' });
   const data = opts.data ?? (await buildTrainingData(cfg, baseDir, root.split('data-build'), log));
-  if (data.kind !== cfg.model.kind) throw new IcrlError(`${cfg.name}: model.kind is ${cfg.model.kind} but the data is for ${data.kind}`);
+  if (data.kind !== modelKinds.get(cfg.model.kind).dataset) throw new IcrlError(`${cfg.name}: model.kind is ${cfg.model.kind} but the data is for ${data.kind}`);
   log(`data: ${data.description}`);
 
   const model = buildModel({ model: cfg.model, dims: data.dims, contextLength: data.contextLength }, root.split('init'));
@@ -298,7 +299,7 @@ export async function heldOutEval(agent: Agent, model: InContextModel | null, da
   const tasks = data.heldOut.slice(0, cfg.eval.tasks);
   const family = data.dims.family;
   const env = makeBatchedEnv(family, tasks.length, evalEnvOptions(family, data.dims.envOptions), rng.split('env'));
-  const bandit = family === 'bandit' || family === 'linear-bandit';
+  const bandit = env.setting === 'bandit';
   const seed = rng.split('seed').nextU32();
   model?.eval();
   try {

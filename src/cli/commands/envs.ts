@@ -67,9 +67,10 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Protocol (PROTOCOLS.md): random actions, automatic reset, 1,000 steps per run, 1 and 4,096
-instances. Each line: {"bench":"envs","family":...,"variant":...,"instances":...,"actions":...,
-"steps_per_s":<median>,"min_steps_per_s":...,"max_steps_per_s":...,"cpu_steps_per_s":...}.
+Protocol (docs/protocols.md, "Benchmarks: how figures are taken"): random actions, automatic
+reset, 1,000 steps per run, 1 and 4,096 instances. Each line: {"bench":"envs","family":...,
+"variant":...,"instances":...,"actions":...,"steps_per_s":<median>,"min_steps_per_s":...,
+"max_steps_per_s":...,"cpu_steps_per_s":...}.
 steps_per_s is per wall-clock second, cpu_steps_per_s per second of this process's CPU time (the
 same on an idle machine; higher when other processes share the core). "actions":"rng-in-loop"
 includes drawing the random actions with the RNG before every step; "pregenerated" cycles 16 arrays

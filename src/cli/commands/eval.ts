@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import { evalConfigSchema } from '../../eval/config.js';
-import { runEvaluation } from '../../eval/run.js';
+import { evaluateAndReport } from '../../experiments/evaluate.js';
 import { listAgentTypes } from '../../eval/agents.js';
 
 export function register(program: Command): void {
@@ -41,7 +41,7 @@ MDPs use online.episodes (in-context episodes per task) instead of steps. See do
       if (o.tasks !== undefined) cfg.tasks.limit = o.tasks;
       if (o.seed !== undefined) cfg.seed = o.seed;
       // Paths in a config (out, tasks file, checkpoints) are relative to the working directory.
-      const { resultsPath, reportPath } = await runEvaluation(cfg, { source: config, baseDir: process.cwd(), progress: o.progress });
+      const { resultsPath, reportPath } = await evaluateAndReport(cfg, { source: config, baseDir: process.cwd(), progress: o.progress });
       process.stdout.write(`results: ${resultsPath}\nreport:  ${reportPath}\n`);
     });
 }

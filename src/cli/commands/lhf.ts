@@ -3,7 +3,7 @@
  * history by improvement and stability and writes the selection / weights as JSON.
  */
 import type { Command } from 'commander';
-import { renameSync, writeFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../../core/atomic.js';
 import { join } from 'node:path';
 import { openHistoryCollection } from '../../data/collect.js';
 import { lhfOptionsSchema, scoreHistories } from '../../data/lhf.js';
@@ -48,9 +48,7 @@ weights (see docs/data.md).`,
         meanImprovementWeighted: scores.reduce((a, s) => a + s.weight * s.improvement, 0) / scores.reduce((a, s) => a + s.weight, 0),
       };
       const out = o.out ?? join(dir, 'lhf.json');
-      const tmp = `${out}.tmp-${process.pid}`;
-      writeFileSync(tmp, JSON.stringify({ format: 'icrl-lhf-1', options: opts, summary, scores: scores.map((s) => ({ ...s, file: s.file.split('/').pop() })) }, null, 1));
-      renameSync(tmp, out);
+      writeJsonAtomic(out, { format: 'icrl-lhf-1', options: opts, summary, scores: scores.map((s) => ({ ...s, file: s.file.split('/').pop() })) });
       process.stdout.write(`${JSON.stringify(summary)}\nwritten: ${out}\n`);
     });
 }

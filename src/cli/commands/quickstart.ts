@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../core/errors.js';
-import { runQuickstart } from '../../eval/quickstart.js';
+import { runQuickstart } from '../../experiments/quickstart.js';
 
 /** configs/quickstart.yaml of the package (found from the compiled file, so it works from any folder). */
 function defaultConfig(): string {

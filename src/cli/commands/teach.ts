@@ -4,28 +4,18 @@
  *   icrl teach bench [options]            the ToyEnv benchmark (one JSON line per variant and teacher)
  *   icrl teach curriculum <config>        teachers choosing a student's training tasks (against uniform) and ICRL pretraining data
  */
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../../core/atomic.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
 import { Progress } from '../../core/progress.js';
-import { TEACHER_NAMES, runToyMany, summarize, type ToyRunResult, type ToyRunSpec, type ToyVariant } from '../../teachers/index.js';
+import { TEACHER_NAMES, teachers, runToyMany, summarize, type ToyRunResult, type ToyRunSpec, type ToyVariant } from '../../teachers/index.js';
 import { UnknownNameError } from '../../core/errors.js';
 import { loadConfig } from '../../core/config.js';
 import { curriculumConfigSchema, runCurriculum, checkTeachers, type CurriculumResult } from '../../experiments/curriculum.js';
 import { PALETTE, bandLineChart, heatmapChart, writeReport, type ChartSpec, type ReportSection } from '../../report/index.js';
 
-const TEACHER_HELP: Record<string, string> = {
-  random: 'uniform over the task space (baseline)',
-  'alp-gmm': 'GMMs on (task, absolute learning progress), sample components by mean ALP (Portelas et al. 2019)',
-  'covar-gmm': 'GMMs on (task, time, return), sample components by time-return covariance (Moulin-Frier et al. 2014)',
-  riac: 'recursive region splitting by learning progress (Baranes and Oudeyer 2009)',
-  adr: 'automatic domain randomization: grow a box from a starting task while returns at its bounds are high',
-  sec: 'self-evolving curriculum: Boltzmann bandit over task categories, TD(0) on |advantage|',
-  dump: 'UCB over task categories on mean |advantage| plus a count bonus',
-  plr: 'prioritized level replay: replay buffered levels by score rank and staleness',
-  'robust-plr': 'PLR that trains only on replayed levels (new levels are evaluated only)',
-};
 
 function intOpt(v: string, name: string, min = 1): number {
   const n = Number(v);
@@ -33,11 +23,6 @@ function intOpt(v: string, name: string, min = 1): number {
   return n;
 }
 
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
 
 export interface BenchOptions {
   episodes: string;
@@ -137,7 +122,7 @@ async function bench(o: BenchOptions): Promise<void> {
   }
   mkdirSync(o.out, { recursive: true });
   const seriesFile = join(o.out, 'teach-bench.json');
-  writeAtomic(
+  writeFileAtomic(
     seriesFile,
     JSON.stringify({
       episodes,
@@ -149,7 +134,7 @@ async function bench(o: BenchOptions): Promise<void> {
     }),
   );
   const densityFile = join(o.out, 'teach-density.json');
-  writeAtomic(densityFile, JSON.stringify(results.filter((r) => r.density).map((r) => ({ teacher: r.teacher, variant: r.variant, seed: r.seed, bins: 20, windows: r.density }))));
+  writeFileAtomic(densityFile, JSON.stringify(results.filter((r) => r.density).map((r) => ({ teacher: r.teacher, variant: r.variant, seed: r.seed, bins: 20, windows: r.density }))));
   const reportFile = join(o.out, 'teach-bench.html');
   writeReport(reportFile, null, {
     title: 'icrl teacher benchmark (ToyEnv)',
@@ -224,7 +209,7 @@ export function register(program: Command): void {
     .command('list')
     .description('List the teachers.')
     .action(() => {
-      for (const t of TEACHER_NAMES) process.stdout.write(`${t.padEnd(12)} ${TEACHER_HELP[t] ?? ''}\n`);
+      for (const t of teachers.list()) process.stdout.write(`${t.name.padEnd(12)} ${t.description}\n`);
     });
   teach
     .command('bench')
@@ -294,7 +279,7 @@ async function curriculum(file: string, o: { out?: string; seeds?: string; quiet
   const out = o.out ?? join('runs', cfg.name);
   mkdirSync(out, { recursive: true });
   const jsonFile = join(out, 'curriculum.json');
-  writeAtomic(jsonFile, JSON.stringify(res));
+  writeFileAtomic(jsonFile, JSON.stringify(res));
   const htmlFile = join(out, 'curriculum.html');
   writeReport(htmlFile, null, { title: `icrl curriculum in the loop: ${cfg.name}`, subtitle: [`config ${file}`], sections: curriculumSections(res) });
   process.stderr.write(`teach curriculum: wrote ${jsonFile} and ${htmlFile} (${res.seconds.toFixed(1)} s)\n`);

@@ -4,9 +4,10 @@
  * either the whole entry or none. A rerun with the same requests replays the same answers.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { ChatUsage, LlmFailureReason } from './client.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic.js';
+import type { ChatUsage, LlmFailureReason } from './types.js';
 
 export interface CachedResponse {
   content: string;
@@ -38,15 +39,7 @@ export function requestHash(body: unknown): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
-let tmpCounter = 0;
 
-/** Writes `text` to `file` atomically (temp file in the same directory, then rename). */
-export function writeFileAtomic(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${tmpCounter++}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
 
 export class ResponseCache {
   constructor(readonly dir: string) {}

@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { IcrlError, ConfigError } from '../errors.js';
 import { Rng } from '../rng.js';
 import { ResponseCache, requestHash, type CachedResponse } from './cache.js';
+import type { ChatUsage, LlmFailureReason } from './types.js';
+
+export type { ChatUsage, LlmFailureReason } from './types.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -36,10 +39,6 @@ export interface ChatClientLike {
   chat(req: ChatRequest): Promise<ChatResult>;
 }
 
-export interface ChatUsage {
-  promptTokens: number;
-  completionTokens: number;
-}
 
 export interface ChatResult {
   content: string;
@@ -53,8 +52,6 @@ export interface ChatResult {
   key: string;
 }
 
-/** Why a request failed after its retries; the LLM agent counts failures by these names. */
-export type LlmFailureReason = 'timeout' | 'http-429' | 'http-5xx' | 'http-4xx' | 'network' | 'bad-response';
 
 export class LlmRequestError extends IcrlError {
   constructor(

@@ -12,9 +12,8 @@ import { z } from 'zod';
 import { BoxSpace } from '../../core/spaces.js';
 import { Rng } from '../../core/rng.js';
 import { TaskSpace, splitTasks, type Task, type TaskSplit } from '../../tasks/taskSpace.js';
-import type { EnvFamily } from '../types.js';
 import { parseOptions } from '../common.js';
-import { MujocoEnv, uniformQposNormalQvel } from './base.js';
+import { MujocoEnv, type MujocoFamily, uniformQposNormalQvel } from './base.js';
 
 export const ANT_MODEL = 'ant.xml';
 const TORSO = 1;
@@ -117,9 +116,12 @@ export class BatchedAntDir extends MujocoEnv {
   }
 }
 
-export const antDirFamily: EnvFamily = {
+export const antDirFamily: MujocoFamily = {
   name: 'ant-dir',
   description: 'Ant quadruped (MuJoCo) walking in a goal direction on the circle: reward velocity along it - control and contact costs + 1, 8 torques in [-1, 1], 200 steps',
+  options: antDirOptionsSchema,
+  setting: 'mdp',
+  runtime: 'mujoco',
   taskSpace: antDirTaskSpace,
   make: (numEnvs, options, rng) => new BatchedAntDir(numEnvs, options, rng),
 };

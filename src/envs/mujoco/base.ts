@@ -17,14 +17,13 @@
  * (`terminated`) or after `horizon` steps (`truncated`, as Gymnasium's TimeLimit); the instance then
  * resets automatically with initial-state noise from the environment's own seeded stream.
  */
-import type { MjData, MjModel } from 'mujoco-js';
 import { BoxSpace } from '../../core/spaces.js';
 import { IcrlError, OutOfSpaceError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import type { Task, TaskSpace } from '../../tasks/taskSpace.js';
-import type { ActionArray, BatchedEnv } from '../types.js';
+import type { ActionArray, BatchedEnv, EnvFamily } from '../types.js';
 import { assignTasks, checkBoxActions, checkInstance } from '../common.js';
-import { baseModel, mujocoRuntime, type MujocoRuntime } from './runtime.js';
+import { baseModel, mujocoRuntime, type MjData, type MjModel, type MujocoRuntime } from './runtime.js';
 
 /** Largest float32; observation bounds (the observations themselves are unbounded physics). */
 export const F32_MAX = 3.4028234663852886e38;
@@ -34,6 +33,16 @@ export const BLOWUP_LIMIT = 1e6;
 
 /** Models of tasks no instance plays any more that an environment keeps for reuse (least recently used go first). */
 export const MAX_UNUSED_MODELS = 64;
+
+/** A family that runs on MuJoCo: its `make` needs the runtime loaded (`prepareFamily` / `loadMujocoRuntime`). */
+export interface MujocoFamily extends EnvFamily {
+  readonly runtime: 'mujoco';
+}
+
+/** True for a MuJoCo family (registered here or by a user). */
+export function isMujocoFamily(f: EnvFamily): f is MujocoFamily {
+  return (f as Partial<MujocoFamily>).runtime === 'mujoco';
+}
 
 export interface MujocoEnvConfig {
   family: string;
@@ -52,6 +61,9 @@ export interface MujocoEnvConfig {
 
 export abstract class MujocoEnv implements BatchedEnv {
   readonly family: string;
+  readonly setting = 'mdp' as const;
+  /** The family options this environment was made with, every default filled in. */
+  abstract readonly options: Readonly<object>;
   readonly taskSpace: TaskSpace;
   readonly observationSpace: BoxSpace;
   readonly actionSpace: BoxSpace;

@@ -11,9 +11,8 @@ import { z } from 'zod';
 import { BoxSpace, DiscreteSpace } from '../../core/spaces.js';
 import { Rng } from '../../core/rng.js';
 import { TaskSpace, splitTasks, type Task, type TaskSplit } from '../../tasks/taskSpace.js';
-import type { EnvFamily } from '../types.js';
 import { parseOptions } from '../common.js';
-import { MujocoEnv, uniformQposNormalQvel } from './base.js';
+import { MujocoEnv, type MujocoFamily, uniformQposNormalQvel } from './base.js';
 
 export const CHEETAH_MODEL = 'half_cheetah.xml';
 /** Body index of the torso in half_cheetah.xml (0 is the world). */
@@ -113,16 +112,22 @@ export class BatchedCheetah extends MujocoEnv {
   }
 }
 
-export const cheetahVelFamily: EnvFamily = {
+export const cheetahVelFamily: MujocoFamily = {
   name: 'cheetah-vel',
   description: 'Half-cheetah (MuJoCo) running at a target velocity in [0, 3] m/s: reward -|v - goal| - 0.05|a|^2, 6 torques in [-1, 1], 200 steps',
+  options: cheetahOptionsSchema,
+  setting: 'mdp',
+  runtime: 'mujoco',
   taskSpace: cheetahVelTaskSpace,
   make: (numEnvs, options, rng) => new BatchedCheetah('cheetah-vel', numEnvs, options, rng),
 };
 
-export const cheetahDirFamily: EnvFamily = {
+export const cheetahDirFamily: MujocoFamily = {
   name: 'cheetah-dir',
   description: 'Half-cheetah (MuJoCo) running forward or backward: reward dir * v - 0.05|a|^2, 6 torques in [-1, 1], 200 steps',
+  options: cheetahOptionsSchema,
+  setting: 'mdp',
+  runtime: 'mujoco',
   taskSpace: cheetahDirTaskSpace,
   make: (numEnvs, options, rng) => new BatchedCheetah('cheetah-dir', numEnvs, options, rng),
 };

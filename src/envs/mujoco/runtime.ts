@@ -16,9 +16,59 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { IcrlError } from '../../core/errors.js';
-import type { MainModule, MjModel } from 'mujoco-js';
 
-export type { MainModule, MjData, MjModel } from 'mujoco-js';
+/*
+ * The parts of mujoco-js's API the project uses, typed here: the package's own .d.ts does not compile
+ * under `tsc --strict` without skipLibCheck (it names an undeclared `Arguments`), and our published
+ * declarations must not pull it into users' programs. Array fields are Float64Array views into the
+ * module's memory; each read of one through the bindings makes a new view.
+ */
+/** A compiled MuJoCo model (mjModel). */
+export interface MjModel {
+  readonly nq: number;
+  readonly nv: number;
+  readonly nu: number;
+  readonly nbody: number;
+  readonly ngeom: number;
+  readonly nmocap: number;
+  readonly opt: { timestep: number };
+  readonly body_mass: Float64Array;
+  readonly body_inertia: Float64Array;
+  readonly body_subtreemass: Float64Array;
+  readonly dof_damping: Float64Array;
+  readonly geom_friction: Float64Array;
+  readonly geom_type: Int32Array;
+  readonly geom_size: Float64Array;
+  readonly geom_rgba: Float32Array;
+  delete(): void;
+}
+
+/** The simulation state of one instance (mjData). */
+export interface MjData {
+  readonly qpos: Float64Array;
+  readonly qvel: Float64Array;
+  readonly ctrl: Float64Array;
+  readonly xpos: Float64Array;
+  readonly mocap_pos: Float64Array;
+  readonly cfrc_ext: Float64Array;
+  readonly geom_xpos: Float64Array;
+  readonly geom_xmat: Float64Array;
+  readonly time: number;
+  delete(): void;
+}
+
+/** The loaded module: its file system, constructors and the mj_* functions used here. */
+export interface MainModule {
+  readonly FS: { writeFile(path: string, data: string): void; unlink(path: string): void };
+  readonly MjModel: { new (m: MjModel): MjModel; loadFromXML(path: string): MjModel | null };
+  readonly MjData: new (m: MjModel) => MjData;
+  mj_step(m: MjModel, d: MjData): void;
+  mj_forward(m: MjModel, d: MjData): void;
+  mj_resetData(m: MjModel, d: MjData): void;
+  mj_setConst(m: MjModel, d: MjData): void;
+  mj_rnePostConstraint(m: MjModel, d: MjData): void;
+  mj_versionString(): string;
+}
 
 /** MuJoCo refused a model file: `file` and MuJoCo's own message. */
 export class MujocoModelError extends IcrlError {

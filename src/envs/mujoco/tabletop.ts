@@ -25,9 +25,8 @@ import { BoxSpace } from '../../core/spaces.js';
 import { OutOfSpaceError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { TaskSpace, splitTasks, type Task, type TaskSplit } from '../../tasks/taskSpace.js';
-import type { EnvFamily } from '../types.js';
 import { checkInstance, parseOptions } from '../common.js';
-import { MujocoEnv } from './base.js';
+import { MujocoEnv, type MujocoFamily } from './base.js';
 
 export const TABLETOP_MODEL = 'tabletop.xml';
 /** Where the hand (its tool centre point) starts, as in Meta-World's ML1 tasks. */
@@ -297,16 +296,22 @@ export class BatchedTabletop extends MujocoEnv {
   }
 }
 
-export const reachFamily: EnvFamily = {
+export const reachFamily: MujocoFamily = {
   name: 'reach',
   description: 'Table-top reach (MuJoCo, Meta-World-like): move a mocap hand (3-D deltas + gripper) to an unobserved goal; tolerance-shaped reward, success within 5 cm, 100 steps',
+  options: tabletopOptionsSchema,
+  setting: 'mdp',
+  runtime: 'mujoco',
   taskSpace: (options) => tabletopTaskSpace('reach', options),
   make: (numEnvs, options, rng) => new BatchedTabletop('reach', numEnvs, options, rng),
 };
 
-export const pushFamily: EnvFamily = {
+export const pushFamily: MujocoFamily = {
   name: 'push',
   description: 'Table-top push (MuJoCo, Meta-World-like): push a puck to an unobserved goal with a mocap hand (3-D deltas + gripper); success within 7 cm, 100 steps',
+  options: tabletopOptionsSchema,
+  setting: 'mdp',
+  runtime: 'mujoco',
   taskSpace: (options) => tabletopTaskSpace('push', options),
   make: (numEnvs, options, rng) => new BatchedTabletop('push', numEnvs, options, rng),
 };

@@ -10,13 +10,12 @@
  * U(-0.005, 0.005).
  */
 import { z } from 'zod';
-import type { MjModel } from 'mujoco-js';
 import { BoxSpace } from '../../core/spaces.js';
 import { Rng } from '../../core/rng.js';
 import { TaskSpace, splitTasks, type Task, type TaskSplit } from '../../tasks/taskSpace.js';
-import type { EnvFamily } from '../types.js';
 import { parseOptions } from '../common.js';
-import { MujocoEnv, uniformQposQvel } from './base.js';
+import { MujocoEnv, type MujocoFamily, uniformQposQvel } from './base.js';
+import type { MjModel } from './runtime.js';
 
 export const WALKER_MODEL = 'walker2d.xml';
 /** Bodies 1..7 of walker2d.xml (0 is the world), its 8 geoms (floor first) and the dofs of the 6 leg joints. */
@@ -141,9 +140,12 @@ export class BatchedWalkerParam extends MujocoEnv {
   }
 }
 
-export const walkerParamFamily: EnvFamily = {
+export const walkerParamFamily: MujocoFamily = {
   name: 'walker-param',
   description: 'Planar walker (MuJoCo) whose masses, inertias, damping and friction are the task: reward velocity + 1 - 0.001|a|^2, terminated when it falls, 200 steps',
+  options: walkerParamOptionsSchema,
+  setting: 'mdp',
+  runtime: 'mujoco',
   taskSpace: walkerParamTaskSpace,
   make: (numEnvs, options, rng) => new BatchedWalkerParam(numEnvs, options, rng),
 };

@@ -74,8 +74,7 @@ async function makeSource(name: string, env: BatchedEnv, factory?: SourceAgentFa
 /** Runs the source on demonstration tasks and formats their trajectories. */
 export async function demonstrationText(env: BatchedEnv, kind: PromptKind, spec: DemonstrationsSpec, rng: Rng, factory?: SourceAgentFactory): Promise<string> {
   const n = spec.tasks;
-  const options = (env as unknown as { options?: Record<string, unknown> }).options;
-  const demoEnv = getFamily(env.family).make(n, options, rng.split('env'));
+  const demoEnv = getFamily(env.family).make(n, env.options as Record<string, unknown>, rng.split('env'));
   const tasks = env.taskSpace.sampleMany(rng.split('tasks'), n);
   demoEnv.setTasks(tasks);
   demoEnv.reset(rng.split('reset').nextU32());

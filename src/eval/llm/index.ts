@@ -3,4 +3,3 @@ export * from './prompts.js';
 export * from './demonstrations.js';
 export * from './scriptedPolicy.js';
 export * from './evalEntry.js';
-export * from './reportSection.js';

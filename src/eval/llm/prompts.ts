@@ -85,13 +85,13 @@ function answerFormat(k: number): string {
   return `Answer with JSON only, exactly {"action": N} where N is an integer from 0 to ${k - 1}. No other text.`;
 }
 
-/** Fixed arm features of a linear bandit (`features`: arms x dim, row-major), or null. */
+/** Fixed arm features of a linear bandit, one row per arm, or null when the family has none. */
 export function armFeatures(env: BatchedEnv): { dim: number; rows: number[][] } | null {
-  const f = (env as unknown as { features?: unknown }).features;
+  const f = env.armFeatures;
   const k = env.numActions;
-  if (!(f instanceof Float64Array || f instanceof Float32Array) || k === 0 || f.length % k !== 0 || f.length === 0) return null;
-  const dim = f.length / k;
-  return { dim, rows: Array.from({ length: k }, (_, a) => Array.from(f.subarray(a * dim, (a + 1) * dim))) };
+  if (!f || k === 0) return null;
+  const dim = f.dim;
+  return { dim, rows: Array.from({ length: k }, (_, a) => Array.from(f.values.subarray(a * dim, (a + 1) * dim))) };
 }
 
 /** Describes the game (system message). */
@@ -118,17 +118,8 @@ export function systemPrompt(env: BatchedEnv, kind: PromptKind, opts: PromptOpti
       `Each turn you see a context vector of ${env.obsDim} numbers, choose one action, and receive a reward that depends on the context and the action.`,
       'Maximise the total reward: learn from past contexts which action pays best.',
     );
-  } else if (env.family === 'darkroom') {
-    const o = (env as unknown as { size?: number; permuted?: boolean }).size ?? 10;
-    const permuted = (env as unknown as { permuted?: boolean }).permuted === true;
-    lines.push(
-      `You are in a dark ${o} x ${o} grid room. Your position is (x, y) with 0 <= x, y <= ${o - 1}; every episode starts at (0, 0).`,
-      permuted
-        ? `There are ${k} actions (valid actions: 0 to ${k - 1}); each one moves you one cell in some direction or keeps you in place, but which does what is unknown: find out from experience.`
-        : `There are ${k} actions (valid actions: 0 to ${k - 1}): 0 = x+1, 1 = x-1, 2 = y+1, 3 = y-1, 4 = stay. Moving into a wall keeps you in place.`,
-      'Somewhere there is a hidden goal cell; you receive reward 1 on every step that ends on it and 0 otherwise.',
-      `An episode lasts ${env.horizon} steps. You play several episodes in the same room with the same goal: find the goal, then go straight to it and stay there.`,
-    );
+  } else if (env.promptDescription) {
+    lines.push(...env.promptDescription());
   } else {
     lines.push(
       `You are playing a ${env.family} environment: each step you observe a vector of ${env.obsDim} numbers and choose one of ${k} actions (valid actions: 0 to ${k - 1}).`,

@@ -17,8 +17,8 @@ import { trainFromConfig, TrainingDivergedError } from '../train/trainer.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
 import { IcrlError } from '../core/errors.js';
 import { parseTrainConfig } from '../train/config.js';
-import { runEvaluation } from './run.js';
-import type { EvalConfigInput } from './config.js';
+import { evaluateAndReport } from './evaluate.js';
+import type { EvalConfigInput } from '../eval/config.js';
 
 export const quickstartConfigSchema = z
   .object({
@@ -99,7 +99,7 @@ export async function runQuickstart(file: string, opts: QuickstartOptions = {}):
   }
 
   say(`step ${steps}/${steps}: evaluate on held-out bandits and write the report`);
-  const { resultsPath, reportPath, results } = await runEvaluation(evalCfg, { source: `${source}: eval`, progress: opts.progress, notes, log: (l) => say(`  ${l}`) });
+  const { resultsPath, reportPath, results } = await evaluateAndReport(evalCfg, { source: `${source}: eval`, progress: opts.progress, notes, log: (l) => say(`  ${l}`) });
   const seconds = (performance.now() - t0) / 1000;
   if (results.online && results.online.mode === 'steps') {
     say('');

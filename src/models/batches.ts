@@ -4,7 +4,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import type { Task } from '../tasks/taskSpace.js';
-import type { EnvDims } from '../models/features.js';
+import type { EnvDims } from './features.js';
 
 /** DPT: B samples of T context transitions, a query each, and the optimal action at the query. */
 export interface DptBatch {

@@ -4,9 +4,9 @@
  * fallback, the failures by reason, tokens and cost. The evaluation report appends it when any agent
  * of a results file has diagnostics.
  */
-import type { AgentResult } from '../results.js';
-import type { ReportSection } from '../../report/charts.js';
-import { SCRIPTED_MODEL_NAME } from './scriptedPolicy.js';
+import type { AgentResult } from '../eval/results.js';
+import type { ReportSection } from './charts.js';
+import { SCRIPTED_MODEL_NAME } from '../eval/llm/scriptedPolicy.js';
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
