@@ -11,6 +11,7 @@ import {
   cheetahDirSplit,
   cheetahVelSplit,
   compileModel,
+  expertSuccess,
   familyNames,
   getFamily,
   loadMujocoRuntime,
@@ -351,26 +352,6 @@ describe('walker-param', () => {
 });
 
 describe('reach and push', () => {
-  /** Runs the scripted expert on all 50 goal variations for one 100-step episode; the success rate. */
-  function expertSuccess(family: 'reach' | 'push'): number {
-    const { train, heldOut } = family === 'reach' ? reachSplit() : pushSplit();
-    const tasks = [...train, ...heldOut];
-    const env = getFamily(family).make(tasks.length, {}, new Rng(0)) as BatchedTabletop;
-    env.setTasks(tasks);
-    const a = new Float32Array(4 * tasks.length);
-    const out = new Float32Array(4);
-    for (let s = 0; s < 100; s++) {
-      for (let i = 0; i < tasks.length; i++) {
-        env.expertAction(i, out);
-        a.set(out, 4 * i);
-      }
-      env.step(a);
-    }
-    expect(Array.from(env.truncated)).toEqual(new Array<number>(tasks.length).fill(1));
-    expect(env.blowupCount).toBe(0);
-    return env.finalEpisodeSuccess.reduce((x, y) => x + y, 0) / tasks.length;
-  }
-
   it('50 goal variations split 45 / 5; the push goal lies on the table', () => {
     expect(reachSplit().train).toHaveLength(45);
     expect(pushSplit().heldOut).toHaveLength(5);
@@ -380,11 +361,15 @@ describe('reach and push', () => {
   });
 
   it('the scripted reach expert succeeds on at least 95% of the 50 goals', () => {
-    expect(expertSuccess('reach')).toBeGreaterThanOrEqual(0.95);
+    const r = expertSuccess('reach');
+    expect(r.goals).toBe(50);
+    expect(r.success_rate).toBeGreaterThanOrEqual(0.95);
   });
 
   it('the scripted push expert succeeds on at least 80% of the 50 goals', () => {
-    expect(expertSuccess('push')).toBeGreaterThanOrEqual(0.8);
+    const r = expertSuccess('push');
+    expect(r.goals).toBe(50);
+    expect(r.success_rate).toBeGreaterThanOrEqual(0.8);
   });
 
   it('the hand moves 1 cm per unit of action within its workspace; the gripper opens and closes', () => {

@@ -41,6 +41,9 @@ export const BENCH_CASES: readonly BenchCase[] = [
   { family: 'cheetah-vel', variant: 'default (frame skip 5)', options: {} },
   { family: 'cheetah-dir', variant: 'default (frame skip 5)', options: {} },
   { family: 'ant-dir', variant: 'default (frame skip 5)', options: {} },
+  { family: 'walker-param', variant: 'default (frame skip 4, a model per task)', options: {} },
+  { family: 'reach', variant: 'default (frame skip 5)', options: {} },
+  { family: 'push', variant: 'default (frame skip 5)', options: {} },
 ];
 
 /** Most instances and steps per timed run of a MuJoCo family's figure (one run stays under ~2 s). */
@@ -109,7 +112,8 @@ function makeActions(env: BatchedEnv): ActionArray {
   return env.numActions > 0 ? new Int32Array(env.numEnvs) : new Float32Array(env.numEnvs * env.actDim);
 }
 
-function median(xs: number[]): number {
+/** Median of a non-empty list. */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

@@ -5,8 +5,8 @@
  */
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
-import { familyOptions, getFamily, listFamilies, needsMujoco, prepareFamily } from '../../envs/index.js';
-import { BENCH_CASES, NATIVE_BENCH_FAMILIES, benchActionsOnly, benchCase, type ActionMode, type BenchOptions } from '../../envs/bench.js';
+import { expertSuccess, familyOptions, getFamily, listFamilies, needsMujoco, prepareFamily } from '../../envs/index.js';
+import { BENCH_CASES, NATIVE_BENCH_FAMILIES, benchActionsOnly, benchCase, median, type ActionMode, type BenchOptions } from '../../envs/bench.js';
 import { NATIVE_INSTALL_HINT, benchNative, nativeMujocoVersion, warmUpMujoco } from '../../envs/mujoco/nativeBench.js';
 
 function intList(flag: string) {
@@ -83,7 +83,8 @@ more line, "bench":"envs-mujoco-native", steps the same model file with native M
 \`sudo apt-get install libmujoco-samples\`), with the raw WebAssembly loop, with the environment on
 one thread and with two worker threads, alternating --native-runs times, and prints the medians in
 MuJoCo steps per second with the ratios to native. Without mujoco-testspeed the line says how to
-install it and has no ratios.`,
+install it and has no ratios. With reach or push, a line "bench":"envs-expert" gives the scripted
+expert's success rate over the 50 goal variations (one 100-step episode each).`,
     )
     .action(async (o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; nativeSteps: number; nativeRuns: number; native: boolean }) => {
       const modes: ActionMode[] =
@@ -105,6 +106,12 @@ install it and has no ratios.`,
         for (const c of cases) {
           for (const actions of modes) process.stdout.write(`${JSON.stringify(benchCase(c, { ...opts, actions }))}\n`);
         }
+      }
+      // the scripted experts of reach and push on their 50 goal variations
+      for (const f of ['reach', 'push'] as const) {
+        if (!cases.some((c) => c.family === f)) continue;
+        const r = expertSuccess(f);
+        process.stdout.write(`${JSON.stringify({ bench: 'envs-expert', family: f, goals: r.goals, successes: r.successes, success_rate: r.success_rate, median_first_success_step: r.successes > 0 ? median(r.first_success_step.filter((x) => x > 0)) : null })}\n`);
       }
       if (o.native) {
         const natives = NATIVE_BENCH_FAMILIES.filter((f) => cases.some((c) => c.family === f.family));

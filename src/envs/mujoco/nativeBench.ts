@@ -23,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { IcrlError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import type { BatchedEnv, EnvFamily } from '../types.js';
+import { median } from '../bench.js';
 import { baseModel, loadMujocoRuntime, modelPath } from './runtime.js';
 
 export const NATIVE_INSTALL_HINT = 'mujoco-testspeed (native MuJoCo) not found; install it with `sudo apt-get install libmujoco-samples` (Debian / Ubuntu) to get the native reference';
@@ -54,12 +55,6 @@ export interface NativeBenchResult {
   ratio_env_to_native: number | null;
   ratio_two_threads_to_native: number | null;
   note?: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Version of Debian's native MuJoCo, or null when `mujoco-testspeed` is not installed. */

@@ -296,6 +296,40 @@ export class BatchedTabletop extends MujocoEnv {
   }
 }
 
+export interface ExpertSuccess {
+  family: Kind;
+  goals: number;
+  successes: number;
+  success_rate: number;
+  /** Steps to the first success of each goal's episode (-1: none). */
+  first_success_step: number[];
+}
+
+/** Runs the scripted expert for one episode on each task (default: the 50 goal variations of seed 0). */
+export function expertSuccess(kind: Kind, tasks?: Task[]): ExpertSuccess {
+  const split = kind === 'reach' ? reachSplit() : pushSplit();
+  const ts = tasks ?? [...split.train, ...split.heldOut];
+  const env = new BatchedTabletop(kind, ts.length, {}, new Rng(0));
+  try {
+    env.setTasks(ts);
+    const a = new Float32Array(4 * ts.length);
+    const out = new Float32Array(4);
+    const first = new Array<number>(ts.length).fill(-1);
+    for (let s = 0; s < env.horizon; s++) {
+      for (let i = 0; i < ts.length; i++) {
+        env.expertAction(i, out);
+        a.set(out, 4 * i);
+      }
+      env.step(a);
+      for (let i = 0; i < ts.length; i++) if (env.success[i] && first[i] < 0) first[i] = s + 1;
+    }
+    const successes = env.finalEpisodeSuccess.reduce((x, y) => x + y, 0);
+    return { family: kind, goals: ts.length, successes, success_rate: successes / ts.length, first_success_step: first };
+  } finally {
+    env.close();
+  }
+}
+
 export const reachFamily: MujocoFamily = {
   name: 'reach',
   description: 'Table-top reach (MuJoCo, Meta-World-like): move a mocap hand (3-D deltas + gripper) to an unobserved goal; tolerance-shaped reward, success within 5 cm, 100 steps',
