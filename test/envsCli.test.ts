@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function icrl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['bin/icrl.js', ...args], { encoding: 'utf8' });
@@ -32,6 +35,18 @@ describe('icrl envs', () => {
       expect(l.steps_per_s).toBeGreaterThan(0);
     }
     expect(new Set(figures.map((l) => l.actions))).toEqual(new Set(['rng-in-loop', 'pregenerated']));
+  });
+
+  it('show writes an animated episode of a MuJoCo family and refuses the others', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'icrl-show-')), 'reach.html');
+    const r = icrl('envs', 'show', 'reach', '--policy', 'expert', '--steps', '30', '--out', out);
+    expect(r.status).toBe(0);
+    const line = JSON.parse(r.stdout.trim()) as { frames: number; policy: string; ended: string };
+    expect(line).toMatchObject({ frames: 31, policy: 'expert', ended: 'running' });
+    expect(readFileSync(out, 'utf8')).toContain('<canvas');
+    const bad = icrl('envs', 'show', 'darkroom');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/darkroom is not a MuJoCo family.*cheetah-vel/);
   });
 
   it('an unknown family or a bad flag is an error naming it', () => {

@@ -11,6 +11,9 @@ import {
   cheetahDirSplit,
   cheetahVelSplit,
   compileModel,
+  projectFrame,
+  recordEpisode,
+  recordingHtml,
   expertSuccess,
   familyNames,
   getFamily,
@@ -433,6 +436,38 @@ describe('reach and push', () => {
     // the long-tail tolerance: 1 inside the bound, 0.1 at bound + margin
     expect(tolerance(0.03, 0.05, 0.2)).toBe(1);
     expect(tolerance(0.25, 0.05, 0.2)).toBeCloseTo(0.1, 12);
+  });
+});
+
+describe('viewer', () => {
+  it('projects the geoms: the cheetah torso is a 1 m segment above the ground line', () => {
+    const env = getFamily('cheetah-vel').make(1, {}, new Rng(0)) as BatchedCheetah;
+    const rec = recordEpisode(env, 'zero', 5, 0);
+    expect(rec.frames).toHaveLength(6);
+    const shapes = projectFrame(rec.geoms, rec.frames[0].xpos, rec.frames[0].xmat, 'side');
+    expect(shapes[0]).toMatchObject({ kind: 'ground', y: 0 });
+    const torso = shapes[1];
+    expect(torso.kind).toBe('segment');
+    if (torso.kind !== 'segment') return;
+    expect(Math.hypot(torso.x2 - torso.x1, torso.y2 - torso.y1)).toBeCloseTo(1, 2);
+    expect(torso.width).toBeCloseTo(0.092, 6);
+    expect((torso.y1 + torso.y2) / 2).toBeGreaterThan(0.5);
+    const html = recordingHtml(rec, 'side', 20);
+    expect(html).toContain('<canvas');
+    expect(html).toContain('6 frames');
+  });
+
+  it('records until the episode ends (the walker falls under zero action)', () => {
+    const env = getFamily('walker-param').make(1, {}, new Rng(0)) as BatchedWalkerParam;
+    env.setTasks([walkerDefaultTask()]);
+    const rec = recordEpisode(env, 'zero', 200, 0);
+    expect(rec.ended).toBe('terminated');
+    expect(rec.frames.length).toBe(rec.rewards.length);
+    expect(() => recordEpisode(env, 'expert', 5)).toThrow(/no scripted expert/);
+    const push = getFamily('push').make(1, {}, new Rng(0)) as BatchedTabletop;
+    const top = recordEpisode(push, 'expert', 100, 0);
+    expect(top.ended).toBe('truncated');
+    expect(projectFrame(top.geoms, top.frames[0].xpos, top.frames[0].xmat, 'top').some((s) => s.kind === 'polygon')).toBe(true);
   });
 });
 

@@ -2,10 +2,15 @@
  * `icrl envs list`: the environment families with their options and task-space parameters.
  * `icrl envs bench` (= `npm run bench:envs`): steps per second per family, single instance and
  * batched, random actions from the project's RNG, automatic reset; one JSON line per figure.
+ * `icrl envs show FAMILY`: one episode of a MuJoCo family as an animated side or top view (HTML).
  */
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
-import { expertSuccess, familyOptions, getFamily, listFamilies, needsMujoco, prepareFamily } from '../../envs/index.js';
+import { writeFileAtomic } from '../../core/atomic.js';
+import { Rng } from '../../core/rng.js';
+import type { Task } from '../../tasks/taskSpace.js';
+import { parseJsonFlag } from './tasks.js';
+import { expertSuccess, familyOptions, getFamily, listFamilies, needsMujoco, prepareFamily, recordEpisode, recordingHtml, type MujocoEnv, type Policy } from '../../envs/index.js';
 import { BENCH_CASES, NATIVE_BENCH_FAMILIES, benchActionsOnly, benchCase, median, type ActionMode, type BenchOptions } from '../../envs/bench.js';
 import { NATIVE_INSTALL_HINT, benchNative, nativeMujocoVersion, warmUpMujoco } from '../../envs/mujoco/nativeBench.js';
 
@@ -27,7 +32,31 @@ function positiveInt(flag: string) {
 }
 
 export function register(program: Command): void {
-  const envs = program.command('envs').description('Environment families: list them, benchmark their stepping speed');
+  const envs = program.command('envs').description('Environment families: list them, benchmark their stepping speed, watch a MuJoCo episode');
+
+  envs
+    .command('show <family>')
+    .description('Record one episode of a MuJoCo family and write it as an animated side (or top) view in a self-contained HTML page')
+    .option('--task <json>', 'task parameters as JSON (default: drawn from the task space with --seed)')
+    .option('--options <json>', 'family options as JSON', '{}')
+    .option('--policy <p>', 'zero, random (uniform in [-1, 1]) or expert (reach and push)', 'random')
+    .option('--steps <n>', 'steps to record at most (the episode may end first)', positiveInt('--steps'), 200)
+    .option('--view <v>', 'side (x right, z up) or top (x right, y up)', 'side')
+    .option('--fps <n>', 'frames per second of the animation', positiveInt('--fps'), 20)
+    .option('--seed <n>', 'seed of the task draw, the reset noise and random actions', (v) => Number.parseInt(v, 10), 0)
+    .option('--out <file>', 'HTML file to write', 'episode.html')
+    .action(async (family: string, o: { task?: string; options: string; policy: string; steps: number; view: string; fps: number; seed: number; out: string }) => {
+      if (!needsMujoco(family)) throw new IcrlError(`envs show: ${family} is not a MuJoCo family (the viewer draws MuJoCo geoms); MuJoCo families: ${listFamilies().filter((f) => needsMujoco(f.name)).map((f) => f.name).join(', ')}`);
+      if (!['zero', 'random', 'expert'].includes(o.policy)) throw new IcrlError(`--policy: "${o.policy}" is not one of zero, random, expert`);
+      if (o.view !== 'side' && o.view !== 'top') throw new IcrlError(`--view: "${o.view}" is not one of side, top`);
+      const options = parseJsonFlag(o.options, '--options');
+      await prepareFamily(family);
+      const env = getFamily(family).make(1, options, new Rng(o.seed)) as MujocoEnv;
+      if (o.task !== undefined) env.setTasks([{ family, params: parseJsonFlag(o.task, '--task') as Task['params'] }]);
+      const rec = recordEpisode(env, o.policy as Policy, o.steps, o.seed);
+      writeFileAtomic(o.out, recordingHtml(rec, o.view, o.fps));
+      process.stdout.write(`${JSON.stringify({ out: o.out, family, task: rec.task, policy: rec.policy, frames: rec.frames.length, return: rec.ret, ended: rec.ended })}\n`);
+    });
 
   envs
     .command('list')

@@ -8,3 +8,4 @@ export * from './cheetah.js';
 export * from './ant.js';
 export * from './walker.js';
 export * from './tabletop.js';
+export * from './viewer.js';
