@@ -41,8 +41,7 @@ export function antDirSplit(seed = 0): TaskSplit {
   return splitTasks(antDirTaskSpace(), { seed, heldOut: 5, train: 45 });
 }
 
-export class BatchedAntDir extends MujocoEnv {
-  readonly options: AntDirOptions;
+export class BatchedAntDir extends MujocoEnv<AntDirOptions> {
   /** Unit goal direction (x, y) of each instance. */
   readonly direction: Float64Array;
   private readonly xyBefore: Float64Array;
@@ -52,15 +51,14 @@ export class BatchedAntDir extends MujocoEnv {
   constructor(numEnvs: number, options?: Record<string, unknown>, rng: Rng = new Rng(0)) {
     const o = parseOptions('ant-dir', antDirOptionsSchema, options);
     const space = antDirTaskSpace(o);
-    super(numEnvs, { family: 'ant-dir', modelFile: ANT_MODEL, taskSpace: space, obsDim: 27, horizon: o.horizon, frameSkip: o.frameSkip, actionLow: -1, actionHigh: 1 }, rng);
-    this.options = o;
+    super(numEnvs, { family: 'ant-dir', options: o, modelFile: ANT_MODEL, taskSpace: space, obsDim: 27, horizon: o.horizon, frameSkip: o.frameSkip, actionLow: -1, actionHigh: 1 }, rng);
     this.direction = new Float64Array(2 * numEnvs);
     this.xyBefore = new Float64Array(2 * numEnvs);
     this.setTasks(space.sampleMany(rng.split('tasks'), numEnvs));
   }
 
-  protected override renewExtraViews(): void {
-    for (let i = 0; i < this.numEnvs; i++) this.cfrc[i] = this.datas[i].cfrc_ext as Float64Array;
+  protected override renewExtraViews(i: number): void {
+    this.cfrc[i] = this.datas[i].cfrc_ext;
   }
 
   protected setTaskParams(i: number, t: Task): void {

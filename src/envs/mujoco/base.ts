@@ -1,5 +1,6 @@
 /**
- * The batched MuJoCo environment base. N instances, each with its own `MjData`; one `MjModel` per
+ * The batched MuJoCo environment base (an `EpisodicEnv`: the episode buffers, tasks, reset and
+ * automatic reset are the shared ones of src/envs/episodes.ts). N instances, each with its own `MjData`; one `MjModel` per
  * distinct physics (tasks that only change the reward share the family's base model; tasks that
  * change masses, damping or friction get a model of their own, built once per task and cached by the
  * environment). Actions and observations go through preallocated typed arrays, and the views of each
@@ -18,11 +19,13 @@
  * resets automatically with initial-state noise from the environment's own seeded stream.
  */
 import { BoxSpace } from '../../core/spaces.js';
-import { IcrlError, OutOfSpaceError } from '../../core/errors.js';
+import { IcrlError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
+import type { JsonValue } from '../../core/spaces.js';
 import type { Task, TaskSpace } from '../../tasks/taskSpace.js';
-import type { ActionArray, BatchedEnv, EnvFamily } from '../types.js';
+import type { ActionArray, EnvFamily } from '../types.js';
 import { assignTasks, checkBoxActions, checkInstance } from '../common.js';
+import { EpisodicEnv } from '../episodes.js';
 import { baseModel, mujocoRuntime, type MjData, type MjModel, type MujocoRuntime } from './runtime.js';
 
 /** Largest float32; observation bounds (the observations themselves are unbounded physics). */
@@ -44,8 +47,10 @@ export function isMujocoFamily(f: EnvFamily): f is MujocoFamily {
   return (f as Partial<MujocoFamily>).runtime === 'mujoco';
 }
 
-export interface MujocoEnvConfig {
+export interface MujocoEnvConfig<O extends object> {
   family: string;
+  /** The family options, every default filled in. */
+  options: O;
   /** Shipped model file (src/envs/mujoco/models). */
   modelFile: string;
   taskSpace: TaskSpace;
@@ -59,15 +64,11 @@ export interface MujocoEnvConfig {
   actDim?: number;
 }
 
-export abstract class MujocoEnv implements BatchedEnv {
-  readonly family: string;
+export abstract class MujocoEnv<O extends object = Record<string, unknown>> extends EpisodicEnv<O> {
   readonly setting = 'mdp' as const;
-  /** The family options this environment was made with, every default filled in. */
-  abstract readonly options: Readonly<object>;
   readonly taskSpace: TaskSpace;
   readonly observationSpace: BoxSpace;
   readonly actionSpace: BoxSpace;
-  readonly obsDim: number;
   readonly numActions = 0;
   readonly actDim: number;
   readonly numStates = 0;
@@ -76,13 +77,6 @@ export abstract class MujocoEnv implements BatchedEnv {
   /** Seconds of simulated time per environment step (frameSkip x the model's time step). */
   readonly dt: number;
 
-  readonly obs: Float32Array;
-  readonly stateIndex: Int32Array;
-  readonly rewards: Float32Array;
-  readonly terminated: Uint8Array;
-  readonly truncated: Uint8Array;
-  readonly finalObs: Float32Array;
-  readonly episodeStep: Int32Array;
   /** 1 where the last step's physics blew up (that episode ended with truncated = 1, reward 0). */
   readonly blewUp: Uint8Array;
   /** Blow-ups per instance since the environment was made. */
@@ -110,20 +104,16 @@ export abstract class MujocoEnv implements BatchedEnv {
   /** Simulated time each instance should be at (MuJoCo's own reset of a bad state sets it back to 0). */
   private readonly simTime: Float64Array;
   private readonly scratch: Float32Array;
+  /** A view taken at the last full renewal: detached (length 0) once the module's memory has grown. */
+  private sentinel: Float64Array | null = null;
   protected noiseRng: Rng;
   private closed = false;
 
-  constructor(
-    readonly numEnvs: number,
-    cfg: MujocoEnvConfig,
-    rng: Rng,
-  ) {
-    if (!Number.isInteger(numEnvs) || numEnvs < 1) throw new RangeError(`${cfg.family}: numEnvs must be a positive integer, got ${numEnvs}`);
-    this.family = cfg.family;
+  constructor(numEnvs: number, cfg: MujocoEnvConfig<O>, rng: Rng) {
+    super(cfg.family, numEnvs, cfg.obsDim, cfg.options);
     this.rt = mujocoRuntime(cfg.family);
     this.base = baseModel(this.rt, cfg.modelFile);
     this.taskSpace = cfg.taskSpace;
-    this.obsDim = cfg.obsDim;
     this.actDim = cfg.actDim ?? this.base.nu;
     this.horizon = cfg.horizon;
     this.frameSkip = cfg.frameSkip;
@@ -132,13 +122,6 @@ export abstract class MujocoEnv implements BatchedEnv {
     this.actionHigh = cfg.actionHigh;
     this.observationSpace = new BoxSpace(new Array<number>(cfg.obsDim).fill(-F32_MAX), new Array<number>(cfg.obsDim).fill(F32_MAX));
     this.actionSpace = new BoxSpace(new Array<number>(this.actDim).fill(cfg.actionLow), new Array<number>(this.actDim).fill(cfg.actionHigh));
-    this.obs = new Float32Array(numEnvs * cfg.obsDim);
-    this.stateIndex = new Int32Array(numEnvs);
-    this.rewards = new Float32Array(numEnvs);
-    this.terminated = new Uint8Array(numEnvs);
-    this.truncated = new Uint8Array(numEnvs);
-    this.finalObs = new Float32Array(numEnvs * cfg.obsDim);
-    this.episodeStep = new Int32Array(numEnvs);
     this.blewUp = new Uint8Array(numEnvs);
     this.blowups = new Uint32Array(numEnvs);
     this.simTime = new Float64Array(numEnvs);
@@ -207,34 +190,27 @@ export abstract class MujocoEnv implements BatchedEnv {
 
   // ----- tasks -----
 
-  setTasks(tasks: Task[]): void {
-    assignTasks(this.taskSpace, this.numEnvs, tasks, (i, t) => this.assign(i, t));
+  /** Assigns tasks (validated) and starts a fresh episode in every instance (views renewed once). */
+  override setTasks(tasks: Task[]): void {
+    this.checkOpen();
+    assignTasks(this.taskSpace, this.numEnvs, tasks, (i, t) => this.place(i, t));
     this.renewViews();
     for (let i = 0; i < this.numEnvs; i++) this.resetInstance(i);
   }
 
-  setTask(i: number, task: Task): void {
-    checkInstance(this.family, i, this.numEnvs);
-    let t: Task;
-    try {
-      t = this.taskSpace.check(task);
-    } catch (e) {
-      if (e instanceof OutOfSpaceError) throw new OutOfSpaceError(`task of instance ${i}: ${e.message}`);
-      throw e;
-    }
-    this.assign(i, t);
-    this.renewViews();
+  protected assign(i: number, t: Task): void {
+    this.checkOpen();
+    this.place(i, t);
+    this.ensureViews();
     this.resetInstance(i);
   }
 
-  getTask(i: number): Task {
-    checkInstance(this.family, i, this.numEnvs);
-    const t = this.tasks[i];
-    return { family: t.family, params: JSON.parse(JSON.stringify(t.params)) as Task['params'] };
+  protected taskParams(i: number): Record<string, JsonValue> {
+    return JSON.parse(JSON.stringify(this.tasks[i].params)) as Record<string, JsonValue>;
   }
 
-  private assign(i: number, t: Task): void {
-    this.checkOpen();
+  /** Gives instance i the model of task t's physics (a new MjData when it changes) and the task's parameters. */
+  private place(i: number, t: Task): void {
     const key = this.physicsKey(t);
     if (key !== this.keys[i]) {
       let m = key === '' ? this.base : this.modelCache.get(key);
@@ -250,6 +226,7 @@ export abstract class MujocoEnv implements BatchedEnv {
       this.datas[i].delete();
       this.models[i] = m;
       this.datas[i] = new this.rt.mj.MjData(m);
+      if (this.qpos.length === this.numEnvs) this.renewInstanceViews(i);
       this.keys[i] = key;
       this.inUse.set(key, (this.inUse.get(key) ?? 0) + 1);
       const left = (this.inUse.get(old) ?? 1) - 1;
@@ -282,16 +259,17 @@ export abstract class MujocoEnv implements BatchedEnv {
 
   // ----- episodes -----
 
-  reset(seed?: number): Float32Array {
+  override reset(seed?: number): Float32Array {
     this.checkOpen();
-    if (seed !== undefined) this.noiseRng = new Rng(seed).split('reset-noise');
     this.ensureViews();
-    for (let i = 0; i < this.numEnvs; i++) this.resetInstance(i);
-    this.rewards.fill(0);
-    this.terminated.fill(0);
-    this.truncated.fill(0);
+    super.reset(seed);
     this.blewUp.fill(0);
     return this.obs;
+  }
+
+  /** `reset(seed)` reseeds the initial-state noise. */
+  protected override reseed(seed: number): void {
+    this.noiseRng = new Rng(seed).split('reset-noise');
   }
 
   /** Starts a fresh episode in instance i: MuJoCo's reset, then initial-state noise, then the observation. */
@@ -342,30 +320,25 @@ export abstract class MujocoEnv implements BatchedEnv {
       }
       const row = i * od;
       if (bad) {
-        // the last good observation ends the episode; nothing of the bad state is reported
-        for (let k = 0; k < od; k++) this.finalObs[row + k] = this.obs[row + k];
+        // the last good observation (still in obs) ends the episode; nothing of the bad state is reported
         this.blewUp[i] = 1;
         this.blowups[i]++;
         this.rewards[i] = 0;
-        this.terminated[i] = 0;
-        this.truncated[i] = 1;
         this.onEpisodeEnd(i);
-        this.resetInstance(i);
+        this.endEpisode(i, false);
         continue;
       }
       this.blewUp[i] = 0;
       this.rewards[i] = r;
+      for (let k = 0; k < od; k++) this.obs[row + k] = scratch[k];
       const t = this.episodeStep[i] + 1;
-      const trunc = !term && t >= this.horizon;
-      this.terminated[i] = term ? 1 : 0;
-      this.truncated[i] = trunc ? 1 : 0;
-      if (term || trunc) {
-        for (let k = 0; k < od; k++) this.finalObs[row + k] = scratch[k];
+      if (term || t >= this.horizon) {
         this.onEpisodeEnd(i);
-        this.resetInstance(i);
+        this.endEpisode(i, term);
       } else {
+        this.terminated[i] = 0;
+        this.truncated[i] = 0;
         this.episodeStep[i] = t;
-        for (let k = 0; k < od; k++) this.obs[row + k] = scratch[k];
       }
     }
   }
@@ -383,26 +356,28 @@ export abstract class MujocoEnv implements BatchedEnv {
 
   // ----- views into the module's memory -----
 
-  /** Renews the views when the module's memory has grown since they were taken (growth detaches them). */
+  /** Renews every view when the module's memory has grown since the last full renewal (growth detaches them). */
   protected ensureViews(): void {
-    if (this.qpos[0].length === 0) this.renewViews();
+    if (this.sentinel === null || this.sentinel.length === 0) this.renewViews();
   }
 
   protected renewViews(): void {
-    const n = this.numEnvs;
-    for (let i = 0; i < n; i++) {
-      const d = this.datas[i];
-      this.qpos[i] = d.qpos as Float64Array;
-      this.qvel[i] = d.qvel as Float64Array;
-      this.ctrl[i] = d.ctrl as Float64Array;
-      this.xpos[i] = d.xpos as Float64Array;
-      this.mocapPos[i] = d.mocap_pos as Float64Array;
-    }
-    this.renewExtraViews();
+    for (let i = 0; i < this.numEnvs; i++) this.renewInstanceViews(i);
+    this.sentinel = this.datas[0].qpos;
   }
 
-  /** Families that keep further views (contact forces, sites) renew them here. */
-  protected renewExtraViews(): void {}
+  private renewInstanceViews(i: number): void {
+    const d = this.datas[i];
+    this.qpos[i] = d.qpos;
+    this.qvel[i] = d.qvel;
+    this.ctrl[i] = d.ctrl;
+    this.xpos[i] = d.xpos;
+    this.mocapPos[i] = d.mocap_pos;
+    this.renewExtraViews(i);
+  }
+
+  /** Families that keep further views of instance i (contact forces, sites) renew them here. */
+  protected renewExtraViews(_i: number): void {}
 
   /** Model and data of instance i (for viewers and tests; do not keep views of them across steps). */
   instance(i: number): { model: MjModel; data: MjData } {

@@ -57,8 +57,7 @@ export function cheetahDirSplit(): TaskSplit {
   return { train: all, heldOut: all };
 }
 
-export class BatchedCheetah extends MujocoEnv {
-  readonly options: CheetahOptions;
+export class BatchedCheetah extends MujocoEnv<CheetahOptions> {
   /** Target velocity (cheetah-vel) or direction (cheetah-dir) of each instance. */
   readonly goal: Float64Array;
   /** Torso x before the step (for the velocity). */
@@ -70,8 +69,7 @@ export class BatchedCheetah extends MujocoEnv {
   constructor(family: 'cheetah-vel' | 'cheetah-dir', numEnvs: number, options?: Record<string, unknown>, rng: Rng = new Rng(0)) {
     const o = parseOptions(family, cheetahOptionsSchema, options);
     const space = family === 'cheetah-vel' ? cheetahVelTaskSpace(o) : cheetahDirTaskSpace(o);
-    super(numEnvs, { family, modelFile: CHEETAH_MODEL, taskSpace: space, obsDim: 20, horizon: o.horizon, frameSkip: o.frameSkip, actionLow: -1, actionHigh: 1 }, rng);
-    this.options = o;
+    super(numEnvs, { family, options: o, modelFile: CHEETAH_MODEL, taskSpace: space, obsDim: 20, horizon: o.horizon, frameSkip: o.frameSkip, actionLow: -1, actionHigh: 1 }, rng);
     this.isVel = family === 'cheetah-vel';
     this.goal = new Float64Array(numEnvs);
     this.xBefore = new Float64Array(numEnvs);

@@ -86,9 +86,8 @@ export function tolerance(x: number, bound: number, margin: number): number {
 
 const dist3 = (ax: number, ay: number, az: number, bx: number, by: number, bz: number): number => Math.hypot(ax - bx, ay - by, az - bz);
 
-export class BatchedTabletop extends MujocoEnv {
+export class BatchedTabletop extends MujocoEnv<TabletopOptions> {
   readonly kind: Kind;
-  readonly options: TabletopOptions;
   /** Goal (x, y, z) and puck start (x, y) of each instance. */
   readonly goal: Float64Array;
   readonly puckStart: Float64Array;
@@ -105,9 +104,8 @@ export class BatchedTabletop extends MujocoEnv {
   constructor(kind: Kind, numEnvs: number, options?: Record<string, unknown>, rng: Rng = new Rng(0)) {
     const o = parseOptions(kind, tabletopOptionsSchema, options);
     const space = tabletopTaskSpace(kind, o);
-    super(numEnvs, { family: kind, modelFile: TABLETOP_MODEL, taskSpace: space, obsDim: 22, horizon: o.horizon, frameSkip: o.frameSkip, actionLow: -1, actionHigh: 1, actDim: 4 }, rng);
+    super(numEnvs, { family: kind, options: o, modelFile: TABLETOP_MODEL, taskSpace: space, obsDim: 22, horizon: o.horizon, frameSkip: o.frameSkip, actionLow: -1, actionHigh: 1, actDim: 4 }, rng);
     this.kind = kind;
-    this.options = o;
     this.goal = new Float64Array(3 * numEnvs);
     this.puckStart = new Float64Array(2 * numEnvs);
     this.success = new Uint8Array(numEnvs);

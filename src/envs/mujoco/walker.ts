@@ -64,15 +64,13 @@ export function walkerDefaultTask(): Task {
   return { family: 'walker-param', params: { mass: z0(WALKER_BODIES), inertia: z0(3 * WALKER_BODIES), damping: z0(WALKER_JOINT_DOFS.length), friction: z0(3 * WALKER_GEOMS) } };
 }
 
-export class BatchedWalkerParam extends MujocoEnv {
-  readonly options: WalkerParamOptions;
+export class BatchedWalkerParam extends MujocoEnv<WalkerParamOptions> {
   private readonly xBefore: Float64Array;
 
   constructor(numEnvs: number, options?: Record<string, unknown>, rng: Rng = new Rng(0)) {
     const o = parseOptions('walker-param', walkerParamOptionsSchema, options);
     const space = walkerParamTaskSpace(o);
-    super(numEnvs, { family: 'walker-param', modelFile: WALKER_MODEL, taskSpace: space, obsDim: 17, horizon: o.horizon, frameSkip: o.frameSkip, actionLow: -1, actionHigh: 1 }, rng);
-    this.options = o;
+    super(numEnvs, { family: 'walker-param', options: o, modelFile: WALKER_MODEL, taskSpace: space, obsDim: 17, horizon: o.horizon, frameSkip: o.frameSkip, actionLow: -1, actionHigh: 1 }, rng);
     this.xBefore = new Float64Array(numEnvs);
     this.setTasks(space.sampleMany(rng.split('tasks'), numEnvs));
   }
