@@ -3,7 +3,8 @@
  *
  * Each part of the project is importable on its own path, with its whole API: `icrl/envs`,
  * `icrl/nn`, `icrl/eval`, `icrl/models`, `icrl/train`, `icrl/data`, `icrl/algorithms`,
- * `icrl/teachers`, `icrl/tasks`, `icrl/core`, `icrl/report` (the `exports` map of package.json).
+ * `icrl/teachers`, `icrl/tasks`, `icrl/core`, `icrl/report`, `icrl/experiments` (the `exports` map
+ * of package.json).
  * The root exports each part as a namespace (`import { envs, nn } from 'icrl'`), since some names
  * exist in more than one part, plus the main entry points by name:
  *
@@ -22,6 +23,7 @@ export * as core from './core/index.js';
 export * as data from './data/index.js';
 export * as envs from './envs/index.js';
 export * as evaluation from './eval/index.js';
+export * as experiments from './experiments/index.js';
 export * as models from './models/index.js';
 export * as nn from './nn/index.js';
 export * as report from './report/index.js';
@@ -38,7 +40,12 @@ export { makeAgent, listAgentKinds, type Agent } from './algorithms/index.js';
 export { evaluateOnline, evaluateOffline, summarizeSteps, summarizeEpisodes, runEvaluation, type OnlineRecord, type StepRecord, type EpisodeRecord } from './eval/index.js';
 export { Tensor, tensor, kernels, setKernels, wasmAvailable } from './nn/index.js';
 export { trainFromConfig, loadTrainConfig } from './train/index.js';
-export { makeTeacher } from './teachers/index.js';
+export { makeTeacher, teachers as teacherRegistry } from './teachers/index.js';
+export { Registry, DuplicateNameError } from './core/index.js';
+export { envFamilies, registerFamily } from './envs/index.js';
+export { agentKinds, registerAgentKind } from './algorithms/index.js';
+export { modelKinds } from './models/index.js';
+export { evaluateAndReport, runQuickstart } from './experiments/index.js';
 export { renderReport, writeReport } from './report/index.js';
 
 /** Which compiled kernels this process runs on. */

@@ -158,7 +158,7 @@ export class EpsilonGreedyAgent extends GreedyAgent {
 }
 
 /**
- * Gaussian Thompson sampling: prior N(priorMean, priorVar) per arm (PROTOCOLS.md: 0.5 and 1/12, the
+ * Gaussian Thompson sampling: prior N(priorMean, priorVar) per arm (docs/protocols.md: 0.5 and 1/12, the
  * mean and variance of U[0, 1]), Gaussian likelihood with known noise sd; each step samples every
  * arm's posterior and pulls the best sample.
  */

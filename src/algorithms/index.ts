@@ -52,20 +52,29 @@ export interface AgentContext {
 export interface AgentEntry<S extends z.ZodType = z.ZodType> extends RegistryEntry {
   readonly options: S;
   make(options: z.output<S>, ctx: AgentContext): Agent | Promise<Agent>;
+  /** Built asynchronously, for evaluations only (trained models, LLM agents): not a collection source. */
+  readonly evaluationOnly?: boolean;
 }
 
 /** The one registry of agent kinds (`kind` in collection configs, `type` in evaluation configs). */
 export const agentKinds = new Registry<AgentEntry>('agent kind');
 
 /** Registers an agent kind: a strict zod object schema of its options (without `kind`) and a factory. A taken name is an error. */
-export function registerAgentKind<S extends z.ZodType>(kind: string, schema: S, make: (spec: z.output<S>, ctx: AgentContext) => Agent | Promise<Agent>, description: string): void {
-  agentKinds.register({ name: kind, description, options: schema, make: make as AgentEntry['make'] });
+export function registerAgentKind<S extends z.ZodType>(
+  kind: string,
+  schema: S,
+  make: (spec: z.output<S>, ctx: AgentContext) => Agent | Promise<Agent>,
+  description: string,
+  opts: { evaluationOnly?: boolean } = {},
+): void {
+  agentKinds.register({ name: kind, description, options: schema, make: make as AgentEntry['make'], evaluationOnly: opts.evaluationOnly });
 }
 
-/** Registered kinds with their descriptions, sorted. */
-export function listAgentKinds(): { kind: string; description: string }[] {
+/** Registered kinds with their descriptions, sorted; `sourcesOnly` leaves out the evaluation-only kinds. */
+export function listAgentKinds(opts: { sourcesOnly?: boolean } = {}): { kind: string; description: string }[] {
   return agentKinds
     .list()
+    .filter((e) => !(opts.sourcesOnly && e.evaluationOnly))
     .map((e) => ({ kind: e.name, description: e.description }))
     .sort((a, b) => a.kind.localeCompare(b.kind));
 }

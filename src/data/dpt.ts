@@ -1,5 +1,5 @@
 /**
- * DPT pretraining samples (PROTOCOLS.md): for each task an in-context dataset of T transitions from a
+ * DPT pretraining samples (docs/protocols.md): for each task an in-context dataset of T transitions from a
  * roll-in policy, a query state, and the optimal action at the query state.
  *
  * Roll-ins (discrete actions):

@@ -1,5 +1,5 @@
 /**
- * Environment throughput (PROTOCOLS.md): random actions from the project's RNG, automatic reset,
+ * Environment throughput (docs/protocols.md): random actions from the project's RNG, automatic reset,
  * 1,000 steps per run, single instance and 4,096 instances, steps per second per family. Two action
  * modes, labelled in every figure:
  * - `rng-in-loop` (the honest default): a fresh random action array is drawn with the RNG before every

@@ -98,6 +98,30 @@ export function checkInstance(family: string, i: number, numEnvs: number): void 
 export const GRID_DX = Int32Array.from([1, -1, 0, 0, 0]);
 export const GRID_DY = Int32Array.from([0, 0, 1, -1, 0]);
 
+/**
+ * Transition tables of an empty size x size room with the 5 grid actions: next[cell * 5 + a] is the
+ * cell reached (a move into a wall stays put); cellX / cellY are the coordinates of each cell.
+ */
+export function gridTables(size: number): { next: Int32Array; cellX: Float32Array; cellY: Float32Array } {
+  const s = size;
+  const next = new Int32Array(s * s * 5);
+  const cellX = new Float32Array(s * s);
+  const cellY = new Float32Array(s * s);
+  for (let y = 0; y < s; y++) {
+    for (let x = 0; x < s; x++) {
+      const c = y * s + x;
+      cellX[c] = x;
+      cellY[c] = y;
+      for (let a = 0; a < 5; a++) {
+        const nx = x + GRID_DX[a];
+        const ny = y + GRID_DY[a];
+        next[c * 5 + a] = nx < 0 || nx >= s || ny < 0 || ny >= s ? c : ny * s + nx;
+      }
+    }
+  }
+  return { next, cellX, cellY };
+}
+
 /** Greedy grid move from (x, y) toward (tx, ty) in the base action order (4 = stay when there). */
 export function gridMoveToward(x: number, y: number, tx: number, ty: number): number {
   if (tx > x) return 0;

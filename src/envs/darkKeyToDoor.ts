@@ -16,7 +16,7 @@ import { Rng } from '../core/rng.js';
 import { TaskSpace, type Task } from '../tasks/taskSpace.js';
 import type { ActionArray, EnvFamily } from './types.js';
 import { EpisodicEnv } from './episodes.js';
-import { GRID_DX, GRID_DY, checkDiscreteActions, checkInstance, gridMoveToward, parseOptions } from './common.js';
+import { gridTables, checkDiscreteActions, checkInstance, gridMoveToward, parseOptions } from './common.js';
 
 export const darkKeyToDoorOptionsSchema = z
   .object({
@@ -79,21 +79,7 @@ export class BatchedDarkKeyToDoor extends EpisodicEnv<DarkKeyToDoorOptions> {
     const s = o.size;
     this.observationSpace = new BoxSpace([0, 0, 0], [s - 1, s - 1, 1]);
     this.numStates = 2 * s * s;
-    this.next = new Int32Array(s * s * NUM_ACTIONS);
-    this.cellX = new Float32Array(s * s);
-    this.cellY = new Float32Array(s * s);
-    for (let y = 0; y < s; y++) {
-      for (let x = 0; x < s; x++) {
-        const c = y * s + x;
-        this.cellX[c] = x;
-        this.cellY[c] = y;
-        for (let a = 0; a < NUM_ACTIONS; a++) {
-          const nx = x + GRID_DX[a];
-          const ny = y + GRID_DY[a];
-          this.next[c * NUM_ACTIONS + a] = nx < 0 || nx >= s || ny < 0 || ny >= s ? c : ny * s + nx;
-        }
-      }
-    }
+    ({ next: this.next, cellX: this.cellX, cellY: this.cellY } = gridTables(s));
     this.keyCell = new Int32Array(numEnvs);
     this.doorCell = new Int32Array(numEnvs);
     this.cell = new Int32Array(numEnvs);

@@ -15,7 +15,7 @@ import { BoxSpace, DiscreteSpace, type JsonValue, type Space } from '../core/spa
 import { Rng } from '../core/rng.js';
 import { TaskSpace, splitTasks, type Task, type TaskSplit } from '../tasks/taskSpace.js';
 import type { ActionArray, EnvFamily } from './types.js';
-import { ACTION_PERMUTATIONS, GRID_DX, GRID_DY, checkDiscreteActions, checkInstance, gridMoveToward, parseOptions } from './common.js';
+import { ACTION_PERMUTATIONS, gridTables, checkDiscreteActions, checkInstance, gridMoveToward, parseOptions } from './common.js';
 import { EpisodicEnv } from './episodes.js';
 
 export const darkroomOptionsSchema = z
@@ -118,21 +118,7 @@ export class BatchedDarkRoom extends EpisodicEnv<DarkroomOptions> {
     this.observationSpace = new BoxSpace([0, 0], [o.size - 1, o.size - 1]);
     const s = o.size;
     this.numStates = s * s;
-    this.next = new Int32Array(s * s * NUM_ACTIONS);
-    this.cellX = new Float32Array(s * s);
-    this.cellY = new Float32Array(s * s);
-    for (let y = 0; y < s; y++) {
-      for (let x = 0; x < s; x++) {
-        const c = y * s + x;
-        this.cellX[c] = x;
-        this.cellY[c] = y;
-        for (let a = 0; a < NUM_ACTIONS; a++) {
-          const nx = x + GRID_DX[a];
-          const ny = y + GRID_DY[a];
-          this.next[c * NUM_ACTIONS + a] = nx < 0 || nx >= s || ny < 0 || ny >= s ? c : ny * s + nx;
-        }
-      }
-    }
+    ({ next: this.next, cellX: this.cellX, cellY: this.cellY } = gridTables(s));
     this.goalCell = new Int32Array(numEnvs);
     this.perm = new Int32Array(numEnvs);
     // Until setTasks is called, each instance plays a task drawn from the given stream.

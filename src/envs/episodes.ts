@@ -110,6 +110,10 @@ export abstract class EpisodicEnv<O extends object = Record<string, unknown>> im
  * 0): the arm means of each instance, the optimal arm, the reward noise, exact expected rewards and
  * the oracle, written once. A family sets the means of an instance with {@link ArmBanditEnv.setArmMeans}.
  */
+const NOISE_FREE = 0;
+const GAUSSIAN = 1;
+const BERNOULLI = 2;
+
 export abstract class ArmBanditEnv<O extends object> extends EpisodicEnv<O> {
   readonly setting = 'bandit';
   readonly observationSpace = new BoxSpace([0], [0]);
@@ -126,6 +130,8 @@ export abstract class ArmBanditEnv<O extends object> extends EpisodicEnv<O> {
   readonly bestMean: Float64Array;
 
   private rng: Rng;
+  private readonly noiseKind: number;
+  private readonly noiseSd: number;
 
   constructor(
     family: string,
@@ -133,11 +139,14 @@ export abstract class ArmBanditEnv<O extends object> extends EpisodicEnv<O> {
     options: O,
     arms: number,
     /** Gaussian noise of this sd (0: the mean itself), or Bernoulli rewards with the mean as success probability. */
-    private readonly noise: { kind: 'gaussian'; sd: number } | { kind: 'bernoulli' },
+    noise: { kind: 'gaussian'; sd: number } | { kind: 'bernoulli' },
     rng: Rng,
     private readonly noiseStream: string,
   ) {
     super(family, numEnvs, 1, options);
+    // plain number fields: the step loop reads them without a shape check on a union object
+    this.noiseKind = noise.kind === 'bernoulli' ? BERNOULLI : noise.sd === 0 ? NOISE_FREE : GAUSSIAN;
+    this.noiseSd = noise.kind === 'gaussian' ? noise.sd : 0;
     this.numActions = arms;
     this.actionSpace = new DiscreteSpace(arms);
     this.means = new Float64Array(numEnvs * arms);
@@ -176,10 +185,16 @@ export abstract class ArmBanditEnv<O extends object> extends EpisodicEnv<O> {
     const means = this.means;
     const rewards = this.rewards;
     const term = this.terminated;
-    const noise = this.noise;
-    if (noise.kind === 'bernoulli') addBernoulli(this.rng, n, means, actions, k, rewards);
-    else if (noise.sd === 0) for (let i = 0; i < n; i++) rewards[i] = means[i * k + actions[i]];
-    else addGaussianNoise(this.rng, noise.sd, n, means, actions, k, rewards);
+    const kind = this.noiseKind;
+    if (kind === NOISE_FREE) {
+      for (let i = 0; i < n; i++) {
+        rewards[i] = means[i * k + actions[i]];
+        term[i] = 1;
+      }
+      return;
+    }
+    if (kind === BERNOULLI) addBernoulli(this.rng, n, means, actions, k, rewards);
+    else addGaussianNoise(this.rng, this.noiseSd, n, means, actions, k, rewards);
     term.fill(1);
   }
 

@@ -5,7 +5,7 @@
  * - chosen mean, against n. Agents meant for this (LCB, DPT in greedy mode) choose by pessimism or
  * by their prediction; an online explorer such as UCB shows why pessimism matters.
  *
- * The behaviour policy is the DPT pretraining roll-in (PROTOCOLS.md): arm probabilities drawn from a
+ * The behaviour policy is the DPT pretraining roll-in (docs/protocols.md): arm probabilities drawn from a
  * Dirichlet(1, ..., 1), mixed with a point mass on the best arm whose weight is drawn from
  * {0, 0.1, ..., 1}.
  */

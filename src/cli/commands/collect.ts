@@ -37,7 +37,7 @@ exactly one shard.`,
     )
     .action(async (config: string | undefined, o: { out?: string; workers?: number; maxShards?: number; force?: boolean; listAlgorithms?: boolean; progress: boolean }) => {
       if (o.listAlgorithms) {
-        for (const k of listAgentKinds()) process.stdout.write(`${k.kind.padEnd(16)} ${k.description}\n`);
+        for (const k of listAgentKinds({ sourcesOnly: true })) process.stdout.write(`${k.kind.padEnd(16)} ${k.description}\n`);
         return;
       }
       if (!config) program.error('icrl collect: missing the config argument (e.g. icrl collect configs/collect-dpt-bandit-small.yaml)');
