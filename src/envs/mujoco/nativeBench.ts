@@ -10,8 +10,10 @@
  * - env on 2 threads: two worker threads, each with its own module and an environment of `batch`
  *   instances stepping concurrently (what both cores give; the instances of one environment are not
  *   split over threads).
- * The three measurements alternate `runs` times and the medians are reported with the ratios
- * wasm / native. The native file is the shipped model with its `<size memory>` line removed (that
+ * The measurements alternate `runs` times; medians are reported with the ratios wasm / native,
+ * and for the engine-against-engine pair also the fastest run of each (the least disturbed on a
+ * shared machine) and the rates per CPU second (native: bash's `times` for the child, 10 ms
+ * resolution, less the CPU time of a 1-step run, i.e. loading the model). The native file is the shipped model with its `<size memory>` line removed (that
  * attribute postdates MuJoCo 2.2.2; it only sizes the arena).
  */
 import { spawnSync } from 'node:child_process';
@@ -45,13 +47,21 @@ export interface NativeBenchResult {
   runs: number;
   native_mujoco: string;
   wasm_mujoco: string;
-  /** Medians, MuJoCo steps per second. */
+  /** Medians, MuJoCo steps per wall-clock second. */
   native_steps_per_s: number | null;
   wasm_raw_steps_per_s: number;
+  /** The fastest run of each (the least disturbed on a shared machine). */
+  native_best_steps_per_s: number | null;
+  wasm_raw_best_steps_per_s: number;
+  /** Medians per second of CPU time (user + system) of the stepping process. */
+  native_cpu_steps_per_s: number | null;
+  wasm_raw_cpu_steps_per_s: number;
   env_steps_per_s: number;
   env_physics_steps_per_s: number;
   two_threads_physics_steps_per_s: number;
   ratio_wasm_raw_to_native: number | null;
+  ratio_wasm_raw_to_native_best: number | null;
+  ratio_wasm_raw_to_native_cpu: number | null;
   ratio_env_to_native: number | null;
   ratio_two_threads_to_native: number | null;
   note?: string;
@@ -65,16 +75,45 @@ export function nativeMujocoVersion(): string | null {
   return q.status === 0 && q.stdout.trim() ? `${q.stdout.trim()} (Debian libmujoco-samples)` : 'unknown version';
 }
 
-/** One native run: steps per second as `mujoco-testspeed` prints it. */
-function nativeRun(file: string, steps: number): number {
-  const r = spawnSync('mujoco-testspeed', [file, String(steps), '1', '0.01'], { encoding: 'utf8' });
+interface Rate {
+  /** Steps per wall-clock second (as testspeed prints it for the native run). */
+  wall: number;
+  /** Steps per second of CPU time (user + system), or 0 when it could not be measured. */
+  cpu: number;
+}
+
+/** CPU seconds of the children of a `bash -c '...; times'` run (its second line), or NaN. */
+function childCpu(stdout: string): number {
+  const lines = stdout.trim().split('\n');
+  const m = /^(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s$/.exec(lines[lines.length - 1] ?? '');
+  return m ? 60 * Number(m[1]) + Number(m[2]) + 60 * Number(m[3]) + Number(m[4]) : Number.NaN;
+}
+
+/**
+ * One native run: steps per second as `mujoco-testspeed` prints it, and per CPU second (bash's
+ * `times`, 10 ms resolution, less `loadCpu`, the CPU time of a 1-step run: parsing and compiling).
+ */
+function nativeRun(file: string, steps: number, loadCpu: number): Rate {
+  const r = spawnSync('bash', ['-c', 'mujoco-testspeed "$0" "$1" 1 0.01 && times', file, String(steps)], { encoding: 'utf8' });
   const m = /Steps per second\s*:\s*([\d.]+)/.exec(r.stdout ?? '');
   if (r.status !== 0 || !m) throw new IcrlError(`mujoco-testspeed ${file} failed: ${(r.stderr || r.stdout || '').trim().slice(0, 400)}`);
-  return Number(m[1]);
+  const cpu = childCpu(r.stdout) - loadCpu;
+  return { wall: Number(m[1]), cpu: cpu > 0 ? steps / cpu : 0 };
+}
+
+/** CPU seconds of a 1-step native run (what loading the model costs), median of 3. */
+function nativeLoadCpu(file: string): number {
+  const xs: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const r = spawnSync('bash', ['-c', 'mujoco-testspeed "$0" 1 1 0.01 > /dev/null && times', file], { encoding: 'utf8' });
+    const c = childCpu(r.stdout ?? '');
+    if (Number.isFinite(c)) xs.push(c);
+  }
+  return xs.length > 0 ? median(xs) : 0;
 }
 
 /** The raw WebAssembly loop matching testspeed: reset, then `steps` mj_step with 0.01 N(0, 1) controls. */
-async function wasmRawRun(modelFile: string, steps: number, rng: Rng): Promise<number> {
+async function wasmRawRun(modelFile: string, steps: number, rng: Rng): Promise<Rate> {
   const rt = await loadMujocoRuntime();
   const m = baseModel(rt, modelFile);
   const d = new rt.mj.MjData(m);
@@ -83,12 +122,16 @@ async function wasmRawRun(modelFile: string, steps: number, rng: Rng): Promise<n
     const ctrl = d.ctrl as Float64Array;
     const noise = new Float64Array(m.nu * steps);
     rng.fillNormal(noise, 0, 0.01);
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let s = 0, o = 0; s < steps; s++) {
       for (let k = 0; k < m.nu; k++) ctrl[k] = noise[o++];
       rt.mj.mj_step(m, d);
     }
-    return steps / (Number(process.hrtime.bigint() - t0) / 1e9);
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c = process.cpuUsage(c0);
+    const cpu = (c.user + c.system) / 1e6;
+    return { wall: steps / wall, cpu: cpu > 0 ? steps / cpu : 0 };
   } finally {
     d.delete();
   }
@@ -168,16 +211,17 @@ export async function benchNative(fam: EnvFamily, modelFile: string, opts: Nativ
   const env = fam.make(1, {}, rng.split('tasks'));
   const frameSkip = (env as unknown as { frameSkip: number }).frameSkip;
   const envSteps = Math.max(1, Math.round(opts.steps / frameSkip));
-  const nat: number[] = [];
-  const raw: number[] = [];
+  const nat: Rate[] = [];
+  const raw: Rate[] = [];
   const one: number[] = [];
   const two: number[] = [];
   try {
     // warm-up (optimized WebAssembly code, JIT) untimed
     warmUpMujoco(fam);
     await wasmRawRun(modelFile, Math.min(opts.steps, 2000), rng.split('warm'));
+    const loadCpu = native ? nativeLoadCpu(file) : 0;
     for (let r = 0; r < opts.runs; r++) {
-      if (native) nat.push(nativeRun(file, opts.steps));
+      if (native) nat.push(nativeRun(file, opts.steps, loadCpu));
       raw.push(await wasmRawRun(modelFile, opts.steps, rng.split(`raw${r}`)));
       env.reset(opts.seed + r);
       one.push(envRun(env, envSteps, rng.split(`env${r}`)));
@@ -187,8 +231,13 @@ export async function benchNative(fam: EnvFamily, modelFile: string, opts: Nativ
     if (dir) rmSync(dir, { recursive: true, force: true });
     (env as unknown as { close?: () => void }).close?.();
   }
-  const n = native ? median(nat) : null;
-  const w = median(raw);
+  const n = native ? median(nat.map((x) => x.wall)) : null;
+  const nBest = native ? Math.max(...nat.map((x) => x.wall)) : null;
+  const nCpu = native ? median(nat.map((x) => x.cpu)) : null;
+  const w = median(raw.map((x) => x.wall));
+  const wBest = Math.max(...raw.map((x) => x.wall));
+  const wCpu = median(raw.map((x) => x.cpu));
+  const over = (a: number, b: number | null): number | null => (b ? Math.round((a / b) * 1000) / 1000 : null);
   const e = median(one);
   const t = median(two);
   const ratio = (x: number): number | null => (n ? Math.round((x / n) * 1000) / 1000 : null);
@@ -202,10 +251,16 @@ export async function benchNative(fam: EnvFamily, modelFile: string, opts: Nativ
     wasm_mujoco: `${rt.version} (npm mujoco-js)`,
     native_steps_per_s: n === null ? null : Math.round(n),
     wasm_raw_steps_per_s: Math.round(w),
+    native_best_steps_per_s: nBest === null ? null : Math.round(nBest),
+    wasm_raw_best_steps_per_s: Math.round(wBest),
+    native_cpu_steps_per_s: nCpu === null ? null : Math.round(nCpu),
+    wasm_raw_cpu_steps_per_s: Math.round(wCpu),
     env_steps_per_s: Math.round(e),
     env_physics_steps_per_s: Math.round(e * frameSkip),
     two_threads_physics_steps_per_s: Math.round(t * frameSkip),
     ratio_wasm_raw_to_native: ratio(w),
+    ratio_wasm_raw_to_native_best: over(wBest, nBest),
+    ratio_wasm_raw_to_native_cpu: over(wCpu, nCpu),
     ratio_env_to_native: ratio(e * frameSkip),
     ratio_two_threads_to_native: ratio(t * frameSkip),
   };
