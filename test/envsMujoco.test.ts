@@ -263,6 +263,13 @@ describe('MuJoCo families: dynamics', () => {
     env.step(a);
     expect(Array.from(env.blewUp)).toEqual([0, 0, 0]);
     expect(env.episodeStep[1]).toBe(1);
+    // at the very start of an episode too (MuJoCo's warning; the simulated time alone would not tell)
+    env.reset(5);
+    (env.instance(0).data.qvel as Float64Array)[4] = Number.NaN;
+    env.step(a);
+    expect(Array.from(env.blewUp)).toEqual([1, 0, 0]);
+    expect(env.obs.every(Number.isFinite)).toBe(true);
+    expect(env.blowupCount).toBe(3);
   });
 
   it('loadMujocoRuntime is idempotent (one module per thread)', async () => {

@@ -10,9 +10,9 @@
  *
  * A step checks every action first (width, NaN, bounds; nothing clamped), then per instance: writes
  * the controls, runs `frameSkip` MuJoCo steps, and checks the physics. A blow-up - a non-finite or
- * huge position or velocity, an observation that would not be finite in float32, or MuJoCo's own
- * bad-state reset (it resets the data when `qacc` is NaN or huge, which the simulated time going back
- * reveals) - ends that instance's episode with `truncated = 1` and reward 0, sets `blewUp[i]` for
+ * huge (above 1e6) position or velocity (the models turn MuJoCo's own silent reset of bad states
+ * off, so they stay visible), a MuJoCo warning printed during the step (bad values, a full arena),
+ * or a reward or observation that would not be finite in float32 - ends that instance's episode with `truncated = 1` and reward 0, sets `blewUp[i]` for
  * this step, counts it in `blowups[i]`, keeps the last good observation as `finalObs`, and resets the
  * instance; no NaN reaches an observation. Episodes end by the family's termination rule
  * (`terminated`) or after `horizon` steps (`truncated`, as Gymnasium's TimeLimit); the instance then
@@ -26,7 +26,7 @@ import type { Task, TaskSpace } from '../../tasks/taskSpace.js';
 import type { ActionArray, EnvFamily } from '../types.js';
 import { assignTasks, checkBoxActions, checkInstance } from '../common.js';
 import { EpisodicEnv } from '../episodes.js';
-import { baseModel, mujocoRuntime, type MjData, type MjModel, type MujocoRuntime } from './runtime.js';
+import { baseModel, mujocoRuntime, mujocoWarningCount, type MjData, type MjModel, type MujocoRuntime } from './runtime.js';
 
 /** Largest float32; observation bounds (the observations themselves are unbounded physics). */
 export const F32_MAX = 3.4028234663852886e38;
@@ -101,8 +101,6 @@ export abstract class MujocoEnv<O extends object = Record<string, unknown>> exte
   protected mocapPos: Float64Array[] = [];
   protected readonly actionLow: number;
   protected readonly actionHigh: number;
-  /** Simulated time each instance should be at (MuJoCo's own reset of a bad state sets it back to 0). */
-  private readonly simTime: Float64Array;
   private readonly scratch: Float32Array;
   /** A view taken at the last full renewal: detached (length 0) once the module's memory has grown. */
   private sentinel: Float64Array | null = null;
@@ -124,7 +122,6 @@ export abstract class MujocoEnv<O extends object = Record<string, unknown>> exte
     this.actionSpace = new BoxSpace(new Array<number>(this.actDim).fill(cfg.actionLow), new Array<number>(this.actDim).fill(cfg.actionHigh));
     this.blewUp = new Uint8Array(numEnvs);
     this.blowups = new Uint32Array(numEnvs);
-    this.simTime = new Float64Array(numEnvs);
     this.scratch = new Float32Array(cfg.obsDim);
     this.models = new Array<MjModel>(numEnvs);
     this.datas = new Array<MjData>(numEnvs);
@@ -280,7 +277,6 @@ export abstract class MujocoEnv<O extends object = Record<string, unknown>> exte
     mj.mj_resetData(m, d);
     this.resetNoise(i, this.noiseRng);
     mj.mj_forward(m, d);
-    this.simTime[i] = 0;
     this.episodeStep[i] = 0;
     this.observe(i, this.scratch);
     this.obs.set(this.scratch, i * this.obsDim);
@@ -302,12 +298,12 @@ export abstract class MujocoEnv<O extends object = Record<string, unknown>> exte
       const o = i * ad;
       this.beforeStep(i);
       this.applyAction(i, actions, o);
+      const warned = mujocoWarningCount();
       for (let s = 0; s < fs; s++) {
         this.beforeSubstep(i, s);
         mj.mj_step(m, d);
       }
-      this.simTime[i] += this.dt;
-      let bad = !this.physicsOk(i, d);
+      let bad = mujocoWarningCount() !== warned || !this.physicsOk(i);
       let r = 0;
       let term = false;
       if (!bad) {
@@ -343,10 +339,13 @@ export abstract class MujocoEnv<O extends object = Record<string, unknown>> exte
     }
   }
 
-  /** False when instance i's physics blew up in the step just taken. */
-  private physicsOk(i: number, d: MjData): boolean {
-    // MuJoCo resets the data itself (time back to 0) when qpos, qvel or qacc is NaN, Inf or above 1e10
-    if (Math.abs(d.time - this.simTime[i]) > 0.25 * this.dt) return false;
+  /**
+   * False when instance i's physics blew up in the step just taken. The shipped models turn MuJoCo's
+   * automatic reset of bad states off (`<flag autoreset="disable"/>`), so NaN, Inf or a diverging
+   * qacc stays visible in qpos / qvel (a diverging qacc makes qvel diverge) rather than being replaced
+   * by a silent reset.
+   */
+  private physicsOk(i: number): boolean {
     const q = this.qpos[i];
     for (let k = 0; k < q.length; k++) if (!(Math.abs(q[k]) <= BLOWUP_LIMIT)) return false;
     const v = this.qvel[i];

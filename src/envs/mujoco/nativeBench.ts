@@ -205,7 +205,9 @@ export async function benchNative(fam: EnvFamily, modelFile: string, opts: Nativ
   if (native) {
     dir = mkdtempSync(join(tmpdir(), 'icrl-mujoco-'));
     file = join(dir, modelFile);
-    writeFileSync(file, readFileSync(modelPath(modelFile), 'utf8').replace(/^.*<size memory="[^"]*"\/>.*\n/m, ''));
+    // MuJoCo 2.2.2 knows neither the arena size nor the autoreset flag (neither changes the stepping)
+    const xml = readFileSync(modelPath(modelFile), 'utf8').replace(/^.*<size memory="[^"]*"\/>.*\n/m, '').replace(/^.*<flag autoreset="disable"\/>.*\n/m, '');
+    writeFileSync(file, xml);
   }
   const rng = new Rng(opts.seed);
   const env = fam.make(1, {}, rng.split('tasks'));

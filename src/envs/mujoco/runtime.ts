@@ -91,6 +91,17 @@ let runtime: MujocoRuntime | null = null;
 let loading: Promise<MujocoRuntime> | null = null;
 /** Lines the module printed since the last `takePrinted()` (MuJoCo reports XML errors this way). */
 const printed: string[] = [];
+/** MuJoCo warnings printed so far in this thread (bad qpos / qvel / qacc, full arena, ...). */
+let warnings = 0;
+
+/**
+ * How many warnings MuJoCo has printed in this thread. MuJoCo prints a warning the first time it
+ * happens in an `MjData` after its reset (later ones only count in `data.warning`), which is enough
+ * for the environments: they reset an instance after any warning.
+ */
+export function mujocoWarningCount(): number {
+  return warnings;
+}
 
 /** Loads the MuJoCo WebAssembly module once per thread; later calls return the same runtime. */
 export function loadMujocoRuntime(): Promise<MujocoRuntime> {
@@ -105,6 +116,7 @@ export function loadMujocoRuntime(): Promise<MujocoRuntime> {
       }
       // MuJoCo prints load errors and warnings; keep the last few for error messages, print nothing
       const keep = (s: string): void => {
+        if (s.includes('WARNING')) warnings++;
         if (printed.length >= 64) printed.shift();
         printed.push(s);
       };
