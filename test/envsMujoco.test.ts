@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
 import { Rng } from '../src/core/rng.js';
 import {
   BatchedAntDir,
@@ -18,6 +19,7 @@ import {
   familyNames,
   getFamily,
   loadMujocoRuntime,
+  makeEnv,
   mujocoRuntime,
   needsMujoco,
   prepareFamily,
@@ -270,6 +272,28 @@ describe('MuJoCo families: dynamics', () => {
     expect(Array.from(env.blewUp)).toEqual([1, 0, 0]);
     expect(env.obs.every(Number.isFinite)).toBe(true);
     expect(env.blowupCount).toBe(3);
+  });
+
+  it('the Gymnasium-like single-instance view works on a MuJoCo family', () => {
+    const one = makeEnv('cheetah-vel', { task: { family: 'cheetah-vel', params: { velocity: 2 } }, seed: 1 });
+    const [obs] = one.reset(1);
+    expect(obs).toHaveLength(20);
+    const [obs2, reward, terminated, truncated] = one.step([0, 0, 0, 0, 0, 0]);
+    expect(obs2).toHaveLength(20);
+    expect(reward).toBeLessThan(0); // -|v - 2| at rest
+    expect([terminated, truncated]).toEqual([false, false]);
+  });
+
+  it('make before the runtime is loaded (a fresh thread) says what to call', async () => {
+    const url = new URL('../dist/envs/index.js', import.meta.url).href;
+    const code = `import('${url}').then((m) => { try { m.getFamily('ant-dir').make(1); require('node:worker_threads').parentPort.postMessage('made'); } catch (e) { require('node:worker_threads').parentPort.postMessage(e.message); } });`;
+    const w = new Worker(code, { eval: true });
+    const msg = await new Promise<string>((res, rej) => {
+      w.once('message', res);
+      w.once('error', rej);
+    });
+    await w.terminate();
+    expect(msg).toMatch(/ant-dir: the MuJoCo WebAssembly runtime is not loaded in this thread; call `await loadMujocoRuntime\(\)` \(or `await prepareFamily\('ant-dir'\)`\)/);
   });
 
   it('loadMujocoRuntime is idempotent (one module per thread)', async () => {
