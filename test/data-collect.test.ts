@@ -201,3 +201,36 @@ describe('collect: resume after SIGKILL', () => {
     expect(await loadDptCollection(out)).toEqual(await loadDptCollection(ref));
   });
 });
+
+describe('collect: own only its files, verify shards on resume', () => {
+  it('refuses a new collection into a folder with files it did not write; --force starts over and keeps them', async () => {
+    const out = mkdtempSync(join(dir, 'foreign-'));
+    const foreign = ['shard-7.h5.backup', 'thesis.tmp-draft.docx', 'manifest.json.old'];
+    for (const f of foreign) writeFileSync(join(out, f), 'mine');
+    await expect(collect(cfg({}), { out, silent: true })).rejects.toThrow(/holds files icrl collect did not write \(.*manifest\.json\.old.*\); collect into an empty or new folder, or pass --force/);
+    const r = await collect(cfg({}), { out, silent: true, force: true });
+    expect(r.manifest.complete).toBe(true);
+    for (const f of foreign) expect(readFileSync(join(out, f), 'utf8')).toBe('mine');
+    // a resumed run leaves them alone too
+    await collect(cfg({}), { out, silent: true });
+    for (const f of foreign) expect(existsSync(join(out, f))).toBe(true);
+  });
+
+  it('a listed shard that was deleted or truncated is computed again, to the same bytes', async () => {
+    const out = join(dir, 'verify');
+    const first = await collect(cfg({}), { out, silent: true });
+    const s0 = first.manifest.shards['0'];
+    expect(s0.bytes).toBeGreaterThan(0);
+    expect(s0.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const bytes0 = readFileSync(join(out, s0.file));
+    const bytes2 = readFileSync(join(out, first.manifest.shards['2'].file));
+    writeFileSync(join(out, s0.file), bytes0.subarray(0, bytes0.length >> 1)); // truncated
+    rmSync(join(out, first.manifest.shards['2'].file)); // deleted
+    const again = await collect(cfg({}), { out, silent: true });
+    expect(again.computed).toBe(2);
+    expect(readFileSync(join(out, s0.file)).equals(bytes0)).toBe(true);
+    expect(readFileSync(join(out, again.manifest.shards['2'].file)).equals(bytes2)).toBe(true);
+    const untouched = await collect(cfg({}), { out, silent: true });
+    expect(untouched.computed).toBe(0);
+  });
+});

@@ -46,6 +46,16 @@ describe('one registry shape', () => {
     expect(() => makeAgent({ kind: 'model', checkpoint: 'x' })).toThrow(/built asynchronously/);
   });
 
+  it('the name label reaches the factory (model and LLM agents seed their stream by it)', async () => {
+    let seen: string | undefined;
+    registerAgentKind('test-named', z.object({}).strict(), (_o, ctx) => {
+      seen = ctx.name;
+      return new RandomAgent();
+    }, 'test kind that records its label');
+    await makeEvalAgent({ type: 'test-named', name: 'DPT' }, { source: 'x' });
+    expect(seen).toBe('DPT');
+  });
+
   it('a user registers a family of their own from code and every caller finds it', () => {
     const base = getFamily('bandit');
     const mine: EnvFamily = { ...base, name: 'my-bandit', description: 'a bandit under another name' };

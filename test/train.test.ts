@@ -76,6 +76,10 @@ describe('trainer', () => {
       const b = trainLosses(join(dir, 'full', 'metrics.jsonl'));
       expect(a.length).toBe(30);
       expect(a).toEqual(b);
+      // result.json holds every evaluation, also those before the resume point
+      const resultEvals = (d: string) => (JSON.parse(readFileSync(join(d, 'result.json'), 'utf8')).evals as Record<string, unknown>[]).map(({ seconds: _s, ...e }) => e);
+      expect(resultEvals(killedDir)).toEqual(resultEvals(join(dir, 'full')));
+      expect(resultEvals(killedDir).length).toBeGreaterThanOrEqual(3);
       const evalsA = readMetrics(join(killedDir, 'metrics.jsonl')).filter((m) => m.kind === 'eval').map((m) => [m.step, m.valLoss, m.meanRegret]);
       const evalsB = readMetrics(join(dir, 'full', 'metrics.jsonl')).filter((m) => m.kind === 'eval').map((m) => [m.step, m.valLoss, m.meanRegret]);
       expect(evalsA).toEqual(evalsB);
@@ -83,6 +87,10 @@ describe('trainer', () => {
       const line = readMetrics(join(dir, 'full', 'metrics.jsonl')).find((m) => m.kind === 'train')!;
       expect(line.expertLoad).toHaveProperty('layer1');
       expect(typeof line.contrastiveLoss).toBe('number');
+      // the config line says where the run comes from
+      const cfgLine = readMetrics(join(dir, 'full', 'metrics.jsonl')).find((m) => m.kind === 'config')!;
+      expect((cfgLine.provenance as { package: { name: string } }).package.name).toBe('icrl');
+      expect(typeof (cfgLine.provenance as { startedAt: string }).startedAt).toBe('string');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -169,4 +177,39 @@ describe('trainer', () => {
       expect(() => loadTrainConfig(join(root, 'configs', f)), f).not.toThrow();
     }
   });
+
+  it('a finished run rerun is a no-op that keeps its results; --fresh killed early leaves nothing stale; a bad state.json is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-train-'));
+    try {
+      const cfg = tinyDpt(join(dir, 'run')) as never;
+      const first = await trainFromConfig(cfg, { progressBar: false });
+      expect(first.evals.length).toBeGreaterThan(0);
+      const lines: string[] = [];
+      const again = await trainFromConfig(cfg, { progressBar: false, log: (l) => lines.push(l) });
+      expect(lines.join('\n')).toMatch(/already trained to step 40 .*nothing to do/);
+      expect(again.finalLoss).toBe(first.finalLoss);
+      const strip = (r: typeof first) => r.evals.map(({ seconds: _s, ...e }) => e);
+      expect(strip(again)).toEqual(strip(first));
+      expect(JSON.parse(readFileSync(join(dir, 'run', 'result.json'), 'utf8')).finalLoss).toBe(first.finalLoss);
+      // --fresh, stopped before its first checkpoint, then a plain rerun: trains from scratch
+      await expect(
+        trainFromConfig(cfg, {
+          resume: false,
+          onProgress: (p) => {
+            if (p.phase === 'train' && p.step >= 2) throw new Error('stopped');
+          },
+        }),
+      ).rejects.toThrow(/stopped/);
+      const third = await trainFromConfig(cfg, { progressBar: false });
+      expect(third.resumedFrom).toBeNull();
+      expect(third.finalLoss).toBe(first.finalLoss);
+      // a hand-edited state.json is refused with the field named
+      const l = latestCheckpoint(join(dir, 'run'))!;
+      const st = JSON.parse(readFileSync(join(l.dir, 'state.json'), 'utf8'));
+      writeFileSync(join(l.dir, 'state.json'), JSON.stringify({ ...st, step: 'abc' }));
+      await expect(trainFromConfig(cfg)).rejects.toThrow(/state\.json: not a checkpoint state: step: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -43,6 +43,11 @@ export interface AgentContext {
   envOptions?: Record<string, unknown>;
   /** Folder that relative paths in the spec (checkpoints, caches) resolve against. */
   baseDir?: string;
+  /**
+   * The spec's `name` label. Agents whose name seeds their random stream (trained models, LLM agents)
+   * take it, so that a labelled agent draws the same numbers wherever it is built.
+   */
+  name?: string;
 }
 
 /**
@@ -86,8 +91,9 @@ export function listAgentKinds(opts: { sourcesOnly?: boolean } = {}): { kind: st
 export function makeAgentFrom(spec: unknown, ctx: AgentContext, field: 'kind' | 'type' = 'kind'): Agent | Promise<Agent> {
   const source = ctx.source;
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new ConfigError(`${source}: expected an object like { ${field}: ucb, c: 1 }, got ${JSON.stringify(spec)}`, source);
-  const { kind: k0, type, name: _name, ...rest } = spec as Record<string, unknown>;
+  const { kind: k0, type, name, ...rest } = spec as Record<string, unknown>;
   const kind = k0 ?? type;
+  if (typeof name === 'string') ctx = { ...ctx, name };
   const known = () => agentKinds.names().sort();
   if (typeof kind !== 'string') throw new ConfigError(`${source}.${field}: missing (one of ${known().join(', ')})`, source, field);
   if (!agentKinds.has(kind)) throw new ConfigError(`${source}.${field}: ${new UnknownNameError(field === 'type' ? 'agent type' : 'algorithm', kind, known()).message}`, source.split(':')[0], field);

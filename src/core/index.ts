@@ -6,5 +6,7 @@ export * from './registry.js';
 export * from './atomic.js';
 export * from './jsonl.js';
 export * from './pool.js';
+export * from './provenance.js';
+export * from './lock.js';
 export * from './progress.js';
 export * from './llm/index.js';

@@ -17,13 +17,14 @@
  */
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { isAtomicTemp, writeJsonAtomic } from '../core/atomic.js';
+import { lockFolder } from '../core/lock.js';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runPool } from '../core/pool.js';
 import { loadConfig, validateConfig } from '../core/config.js';
-import { ConfigError, IcrlError } from '../core/errors.js';
+import { ConfigError, CorruptFileError, IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { Progress } from '../core/progress.js';
 import { getFamily } from '../envs/index.js';
@@ -89,7 +90,8 @@ export interface Manifest {
   config: CollectConfig;
   numTasks: number;
   numShards: number;
-  shards: Record<string, { file: string; tasks: [number, number]; transitions: number }>;
+  /** Finished shards: file, tasks, transitions, and the file's size and SHA-256 (checked on resume). */
+  shards: Record<string, { file: string; tasks: [number, number]; transitions: number; bytes?: number; sha256?: string }>;
   complete: boolean;
 }
 
@@ -99,9 +101,9 @@ export function configHash(c: CollectConfig): string {
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
-export function loadCollectConfig(file: string): CollectConfig {
+export function loadCollectConfig(file: string, overrides: readonly string[] = []): CollectConfig {
   // Paths in a config (out, tasks.file) are relative to the working directory, as in every icrl config.
-  const c = loadConfig(collectConfigSchema, file);
+  const c = loadConfig(collectConfigSchema, file, overrides);
   checkFamily(c, file);
   return c;
 }
@@ -272,11 +274,37 @@ function mergeRuns(runs: Run[], task: Task, taskIndex: number, c: CollectConfig,
 export function readManifest(outDir: string): Manifest | null {
   const f = join(outDir, 'manifest.json');
   if (!existsSync(f)) return null;
+  let doc: unknown;
   try {
-    return JSON.parse(readFileSync(f, 'utf8')) as Manifest;
+    doc = JSON.parse(readFileSync(f, 'utf8'));
   } catch (e) {
-    throw new IcrlError(`${f}: cannot read the collection manifest: ${(e as Error).message}`);
+    throw new CorruptFileError(f, `cannot read the collection manifest: ${(e as Error).message}`);
   }
+  const m = doc as Partial<Manifest> | null;
+  if (!m || typeof m !== 'object' || m.format !== 'icrl-collection-1') throw new CorruptFileError(f, `not an icrl collection manifest (format ${JSON.stringify(m?.format)})`);
+  if (typeof m.shards !== 'object' || m.shards === null || Array.isArray(m.shards)) throw new CorruptFileError(f, 'field shards must be an object of finished shards');
+  for (const [k, s] of Object.entries(m.shards)) {
+    if (!s || typeof s.file !== 'string' || !Array.isArray(s.tasks) || s.tasks.length !== 2) throw new CorruptFileError(f, `shards.${k}: expected { file, tasks: [first, end], transitions }`);
+  }
+  return m as Manifest;
+}
+
+/** Names of the files a collection writes into its folder (anything else there is not ours). */
+const OWN_FILE = /^(shard-\d+\.h5|manifest\.json|tasks\.json|\.icrl\.lock)$/;
+const SHARD_FILE = /^shard-(\d+)\.h5$/;
+
+function fileDigest(file: string): { bytes: number; sha256: string } {
+  const buf = readFileSync(file);
+  return { bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
+}
+
+/** Whether a listed shard is on disk as it was written (size and checksum, when the manifest has them). */
+function shardIntact(outDir: string, s: Manifest['shards'][string]): boolean {
+  const file = join(outDir, s.file);
+  if (!existsSync(file)) return false;
+  if (s.bytes === undefined) return true; // manifests of older versions hold no digest
+  if (statSync(file).size !== s.bytes) return false;
+  return s.sha256 === undefined || fileDigest(file).sha256 === s.sha256;
 }
 
 export interface CollectOptions {
@@ -315,11 +343,20 @@ function workerScript(): string {
   return js;
 }
 
-/** Runs (or resumes) a collection. */
+/** Runs (or resumes) a collection; its output folder is locked meanwhile (core/lock.ts). */
 export async function collect(config: CollectConfig, opts: CollectOptions = {}): Promise<CollectResult> {
   const c = validateConfig(collectConfigSchema, config, 'collect config');
   const outDir = opts.out ?? c.out;
   if (!outDir) throw new ConfigError('collect: no output folder (set `out` in the config or pass --out)', undefined, 'out');
+  const release = lockFolder(outDir, 'icrl collect');
+  try {
+    return await collectLocked(c, outDir, opts);
+  } finally {
+    release();
+  }
+}
+
+async function collectLocked(c: CollectConfig, outDir: string, opts: CollectOptions): Promise<CollectResult> {
   mkdirSync(outDir, { recursive: true });
   const hash = configHash(c);
   const tasks = resolveTasks(c);
@@ -330,15 +367,29 @@ export async function collect(config: CollectConfig, opts: CollectOptions = {}):
     manifest = null;
   }
   if (!manifest) {
-    for (const f of readdirSync(outDir)) if (/^shard-\d+\.h5/.test(f) || f.startsWith('manifest.json')) rmSync(join(outDir, f), { force: true });
+    // a new collection: the folder must hold nothing of anyone else's; --force starts over but still
+    // deletes only files a collection writes
+    const foreign = readdirSync(outDir).filter((f) => !OWN_FILE.test(f) && !isAtomicTemp(f));
+    if (foreign.length > 0 && !opts.force) {
+      throw new IcrlError(`${outDir}: holds files icrl collect did not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? `, and ${foreign.length - 5} more` : ''}); collect into an empty or new folder, or pass --force (which leaves those files alone)`);
+    }
+    for (const f of readdirSync(outDir)) if (SHARD_FILE.test(f) || f === 'manifest.json' || f === 'tasks.json' || isAtomicTemp(f)) rmSync(join(outDir, f), { force: true });
     manifest = { format: 'icrl-collection-1', configHash: hash, config: c, numTasks: tasks.length, numShards, shards: {}, complete: false };
     const space = getFamily(c.family).taskSpace(c.envOptions);
     writeJsonAtomic(join(outDir, 'tasks.json'), JSON.parse(serializeTasks(space, tasks)));
     writeJsonAtomic(join(outDir, 'manifest.json'), manifest);
   }
-  // leftovers of a killed run: temporary files and shard files the manifest does not list
+  // a listed shard that was deleted, truncated or changed since is computed again
+  const bad = Object.entries(manifest.shards).filter(([, s]) => !shardIntact(outDir, s));
+  if (bad.length > 0) {
+    for (const [k] of bad) delete manifest.shards[k];
+    manifest.complete = false;
+    writeJsonAtomic(join(outDir, 'manifest.json'), manifest);
+    if (!opts.silent) process.stderr.write(`collect: ${bad.length} listed shard(s) missing or changed on disk (${bad.map(([, s]) => s.file).join(', ')}); computing them again\n`);
+  }
+  // leftovers of a killed run: our temporary files and shard files the manifest does not list
   for (const f of readdirSync(outDir)) {
-    const m = /^shard-(\d+)\.h5/.exec(f);
+    const m = SHARD_FILE.exec(f);
     if (isAtomicTemp(f) || (m && !manifest.shards[String(Number(m[1]))])) rmSync(join(outDir, f), { force: true });
   }
   const pending: number[] = [];
@@ -354,7 +405,7 @@ export async function collect(config: CollectConfig, opts: CollectOptions = {}):
   const finish = (i: number, tr: number): void => {
     const first = i * c.shardSize;
     const end = Math.min(tasks.length, first + c.shardSize);
-    m.shards[String(i)] = { file: shardFile(i), tasks: [first, end], transitions: tr };
+    m.shards[String(i)] = { file: shardFile(i), tasks: [first, end], transitions: tr, ...fileDigest(join(outDir, shardFile(i))) };
     m.complete = Object.keys(m.shards).length === numShards;
     writeJsonAtomic(join(outDir, 'manifest.json'), m);
     transitions += tr;

@@ -43,14 +43,14 @@ const checkedByFactory = z.record(z.string(), z.unknown());
 registerAgentKind(
     'llm',
     checkedByFactory,
-    async (options, ctx) => (await import('./llm/evalEntry.js')).makeLlmEvalAgent({ type: 'llm', ...options }, ctx),
+    async (options, ctx) => (await import('./llm/evalEntry.js')).makeLlmEvalAgent({ type: 'llm', ...(ctx.name !== undefined ? { name: ctx.name } : {}), ...options }, ctx),
   'an LLM playing through text on an OpenAI-compatible endpoint (see docs/llm.md)',
   { evaluationOnly: true },
 );
 registerAgentKind(
     'model',
     checkedByFactory,
-    async (options, ctx) => (await import('../models/load.js')).modelAgentFromSpec({ type: 'model', ...options }, { baseDir: ctx.baseDir ?? '.', source: ctx.source, family: ctx.family }),
+    async (options, ctx) => (await import('../models/load.js')).modelAgentFromSpec({ type: 'model', ...(ctx.name !== undefined ? { name: ctx.name } : {}), ...options }, { baseDir: ctx.baseDir ?? '.', source: ctx.source, family: ctx.family }),
   'a trained in-context model (DPT, AD, T2MIR): { checkpoint: <training run or model folder>, actionSelection: sample | greedy, temperature }',
   { evaluationOnly: true },
 );

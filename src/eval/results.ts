@@ -4,6 +4,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
+import type { Provenance } from '../core/provenance.js';
 import { CorruptFileError, IcrlError } from '../core/errors.js';
 import type { BanditSummary, EpisodeSummary } from './metrics.js';
 import type { Band } from './stats.js';
@@ -45,6 +46,10 @@ export interface EvalResults {
   /** Plain-text notes shown at the top of the report (e.g. what the quick start could not run). */
   notes: string[];
   elapsedSeconds: number;
+  /** Where the numbers come from (start time, package version, git commit, Node.js, command line). */
+  provenance?: Provenance;
+  /** The evaluation config as it ran (every default filled in, `--set` overrides applied). */
+  config?: unknown;
 }
 
 

@@ -11,6 +11,8 @@ import { ConfigError, IcrlError } from '../core/errors.js';
 import { splitTasks, deserializeTasks, type Task } from '../tasks/taskSpace.js';
 import type { BatchedEnv } from '../envs/types.js';
 import { validateConfig } from '../core/config.js';
+import { provenance } from '../core/provenance.js';
+import { lockFolder } from '../core/lock.js';
 import { evalConfigSchema, type EvalConfig, type EvalConfigInput } from './config.js';
 import { agentLabel, makeEvalAgent, type AgentSpec } from './agents.js';
 import { evaluateOnline } from './evaluator.js';
@@ -72,9 +74,21 @@ function makeEnv(cfg: EvalConfig, n: number, options: Record<string, unknown>, l
 export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: RunEvalOptions = {}): Promise<EvalRunOutput> {
   const source = opts.source ?? 'eval config';
   const cfg = validateConfig(evalConfigSchema, config, source);
+  if (opts.write === false) return evaluateLocked(cfg, opts, source);
+  // one evaluation at a time writes into an output folder (core/lock.ts)
+  const release = lockFolder(resolveFrom(opts.baseDir ?? process.cwd(), cfg.out), 'icrl eval');
+  try {
+    return await evaluateLocked(cfg, opts, source);
+  } finally {
+    release();
+  }
+}
+
+async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: string): Promise<EvalRunOutput> {
   const baseDir = opts.baseDir ?? process.cwd();
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const t0 = performance.now();
+  const prov = provenance();
   const { tasks, source: taskSource } = heldOutTasks(cfg, baseDir);
   const N = tasks.length;
   const progress = opts.progress ?? true;
@@ -105,6 +119,8 @@ export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: 
     trainingMetrics: cfg.report.trainingMetrics.map((m) => relative(resolveFrom(baseDir, cfg.out), resolveFrom(baseDir, m))),
     notes: [...(opts.notes ?? []), ...failures],
     elapsedSeconds: (performance.now() - t0) / 1000,
+    provenance: prov,
+    config: cfg,
   });
   // Results so far are written after every agent, so an interrupted run keeps what it finished.
   const checkpoint = (): void => {

@@ -46,6 +46,11 @@ function facts(res: EvalResults): [string, string][] {
   if (res.online) f.push(['online', res.online.mode === 'steps' ? `${res.online.steps} steps per task` : `${res.online.episodes} in-context episodes per task`]);
   if (res.offline) f.push(['offline dataset sizes', res.offline.sizes.join(', ')]);
   f.push(['evaluation time', `${res.elapsedSeconds.toFixed(1)} s`]);
+  const p = res.provenance;
+  if (p) {
+    f.push(['started', p.startedAt]);
+    f.push(['version', `${p.package.name} ${p.package.version}${p.git ? `, commit ${p.git.commit.slice(0, 12)}${p.git.dirty ? ' (uncommitted changes)' : ''}` : ''}, Node.js ${p.node}`]);
+  }
   return f;
 }
 

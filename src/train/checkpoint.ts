@@ -13,6 +13,7 @@
  * only then is `latest.json` replaced (atomically), and only then are old checkpoints pruned. A run
  * killed at any moment therefore resumes from the last complete checkpoint.
  */
+import { z } from 'zod';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError } from '../core/errors.js';
@@ -33,6 +34,22 @@ export interface CheckpointState {
   /** Training seconds spent before this checkpoint (across resumes). */
   trainSeconds: number;
 }
+
+const u32 = z.number().int().min(0).max(0xffffffff);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** What a checkpoint's state.json must hold (a hand-edited or corrupt file is refused with its field). */
+const CheckpointStateSchema = z
+  .object({
+    step: count,
+    adamStep: count,
+    dataRng: z.object({ key: z.tuple([u32, u32]), counter: z.tuple([u32, u32]), index: z.number().int().min(0).max(4), spareNormal: z.number().finite().nullable() }).strict(),
+    metricsBytes: count,
+    lossAcc: z.tuple([z.number().finite(), z.number().finite()]),
+    samplesSeen: count,
+    configDigest: z.string().min(1),
+    trainSeconds: z.number().finite().min(0),
+  })
+  .strict();
 
 export function checkpointRoot(outDir: string): string {
   return join(outDir, 'checkpoints');
@@ -91,12 +108,18 @@ export function saveCheckpoint(outDir: string, model: InContextModel, opt: AdamW
 
 export function loadCheckpoint(dir: string, model: InContextModel, opt: AdamW): CheckpointState {
   const stateFile = join(dir, 'state.json');
-  let state: CheckpointState;
+  let raw: unknown;
   try {
-    state = JSON.parse(readFileSync(stateFile, 'utf8')) as CheckpointState;
+    raw = JSON.parse(readFileSync(stateFile, 'utf8'));
   } catch (e) {
     throw new CorruptFileError(stateFile, `cannot read checkpoint state (${(e as Error).message})`);
   }
+  const parsed = CheckpointStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CorruptFileError(stateFile, `not a checkpoint state: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const state = parsed.data as CheckpointState;
   loadWeights(join(dir, 'model.safetensors'), model);
   const extra = loadSafetensors(join(dir, 'extra.safetensors'));
   for (const [name, t] of Object.entries(extraTensors(model))) {

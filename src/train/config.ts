@@ -129,8 +129,8 @@ export const TrainConfigSchema = z
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
-export function loadTrainConfig(file: string): TrainConfig {
-  return loadConfig(TrainConfigSchema, file);
+export function loadTrainConfig(file: string, overrides: readonly string[] = []): TrainConfig {
+  return loadConfig(TrainConfigSchema, file, overrides);
 }
 
 export function parseTrainConfig(data: unknown, source = 'train config'): TrainConfig {

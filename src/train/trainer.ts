@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
 import { Progress } from '../core/progress.js';
@@ -19,6 +19,8 @@ import { AdamW, clipGradNorm, noGrad, paramGroups, tidy, warmupCosine } from '..
 import { buildModel, saveInContextModel, type InContextModel } from '../models/io.js';
 import { modelAgent } from '../models/load.js';
 import { modelKinds } from '../models/kinds.js';
+import { provenance } from '../core/provenance.js';
+import { lockFolder } from '../core/lock.js';
 import { makeBatchedEnv } from '../envs/index.js';
 import { evaluateOnline } from '../eval/evaluator.js';
 import { makeAgent } from '../algorithms/index.js';
@@ -27,9 +29,9 @@ import type { TrainConfig } from './config.js';
 import { loadTrainConfig, parseTrainConfig } from './config.js';
 import type { TrainingData } from '../models/batches.js';
 import { computeLoss } from './loss.js';
-import { MetricsWriter } from './metrics.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
-import { writeFileAtomic } from '../core/atomic.js';
+import { MetricsWriter, readMetrics } from './metrics.js';
+import { checkpointRoot, latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
+import { removeIfExists, writeFileAtomic } from '../core/atomic.js';
 import { buildTrainingData } from './data.js';
 
 /** Training stopped because the loss or gradient was not finite. */
@@ -99,9 +101,21 @@ function digest(cfg: TrainConfig): string {
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
-/** Trains the model of `config` (a config object or a config file path). */
+/**
+ * Trains the model of `config` (a config object or a config file path). The output folder is
+ * locked for the run (core/lock.ts): a second run on it is refused with a named error.
+ */
 export async function trainFromConfig(config: TrainConfig | string, opts: TrainOptions = {}): Promise<TrainResult> {
   const cfg = typeof config === 'string' ? loadTrainConfig(config) : parseTrainConfig(config);
+  const release = lockFolder(resolve(opts.outDir ?? cfg.out), 'icrl train');
+  try {
+    return await trainLocked(cfg, opts);
+  } finally {
+    release();
+  }
+}
+
+async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const baseDir = opts.baseDir ?? process.cwd();
   const outDir = resolve(opts.outDir ?? cfg.out);
   mkdirSync(outDir, { recursive: true });
@@ -129,6 +143,11 @@ export async function trainFromConfig(config: TrainConfig | string, opts: TrainO
   let samplesSeen = 0;
   let trainSeconds = 0;
   let resumedFrom: number | null = null;
+  if (opts.resume === false) {
+    // starting over: nothing of the previous run may be resumed later (its checkpoints would not
+    // match the new metrics file)
+    for (const p of [checkpointRoot(outDir), join(outDir, 'model'), join(outDir, 'result.json')]) removeIfExists(p);
+  }
   const latest = opts.resume === false ? null : latestCheckpoint(outDir);
   if (latest) {
     const st = loadCheckpoint(latest.dir, model, opt);
@@ -145,13 +164,12 @@ export async function trainFromConfig(config: TrainConfig | string, opts: TrainO
     log(`resumed from ${latest.dir} (step ${step})`);
   } else {
     metrics.resetTo(0);
-    metrics.write({ kind: 'config', step: 0, name: cfg.name, config: cfg, parameters: model.parameterCount(), data: data.description });
+    metrics.write({ kind: 'config', step: 0, name: cfg.name, config: cfg, parameters: model.parameterCount(), data: data.description, provenance: provenance() });
   }
 
   const schedule = (s: number) => warmupCosine(s, { lr: o.lr, warmup: o.warmupSteps, total: o.steps, minLr: o.lr * o.minLrFraction });
   const bar = opts.progressBar === false ? null : new Progress(`train ${cfg.name}`, o.steps, { unit: 'steps' });
   bar?.update(step);
-  const evals: HeldOutEval[] = [];
   const baselineSpecs: [Record<string, unknown>, number][] = [];
   let lastLoss = NaN;
   let lastVal: number | null = null;
@@ -238,14 +256,12 @@ export async function trainFromConfig(config: TrainConfig | string, opts: TrainO
       opts.onProgress?.({ phase: 'eval', step, steps: o.steps, message: 'held-out evaluation' });
       lastVal = validationLoss(model, data, cfg, root);
       const ev = await heldOutEval(modelAgent(model, { actionSelection: cfg.eval.actionSelection }), model, data, cfg, root.split(`eval:${step}`), step);
-      evals.push(ev);
       metrics.write({ kind: 'eval', valLoss: lastVal, ...ev });
       if (step === o.steps) {
         cfg.eval.baselines.forEach((spec, i) => baselineSpecs.push([spec, i]));
         for (const [spec, i] of baselineSpecs) {
           const agent = makeAgent(spec, `${cfg.name}: eval.baselines[${i}]`);
           const bev = await heldOutEval(agent, null, data, cfg, root.split(`eval:${step}`), step);
-          evals.push(bev);
           metrics.write({ kind: 'baseline', ...bev });
         }
       }
@@ -255,17 +271,25 @@ export async function trainFromConfig(config: TrainConfig | string, opts: TrainO
   bar?.finish();
 
   const modelDir = join(outDir, 'model');
-  saveInContextModel(modelDir, model, { config: cfg.name, steps: o.steps, seed: cfg.seed, data: data.description });
+  const finished = resumedFrom !== null && resumedFrom >= o.steps && existsSync(join(modelDir, 'config.json'));
+  if (finished) log(`${cfg.name}: already trained to step ${o.steps} in ${outDir}; nothing to do (--fresh starts over)`);
+  else saveInContextModel(modelDir, model, { config: cfg.name, steps: o.steps, seed: cfg.seed, data: data.description });
+  // The results come from metrics.jsonl, which holds every evaluation of the run across resumes
+  // (the in-memory list has only those since the last resume).
+  const recorded = readMetrics(metrics.file);
+  const lastOf = (kind: string) => [...recorded].reverse().find((m) => m.kind === kind);
+  const recordedEvals = recorded.filter((m) => m.kind === 'eval' || m.kind === 'baseline').map(({ kind: _k, valLoss: _v, ...ev }) => ev as unknown as HeldOutEval);
   const result: TrainResult = {
     outDir,
     modelDir,
     metricsFile: metrics.file,
     steps: o.steps,
     resumedFrom,
-    finalLoss: lastLoss,
-    valLoss: lastVal,
+    // as logged (7 significant digits), so that a rerun of a finished run reports the same numbers
+    finalLoss: Number(lastOf('train')?.loss ?? lastLoss),
+    valLoss: (lastOf('eval')?.valLoss as number | null | undefined) ?? lastVal,
     trainSeconds,
-    evals,
+    evals: recordedEvals,
     parameters: model.parameterCount(),
   };
   writeFileAtomic(join(outDir, 'result.json'), JSON.stringify({ ...result, outDir: undefined, modelDir: 'model', metricsFile: 'metrics.jsonl' }, null, 1));

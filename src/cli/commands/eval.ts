@@ -2,6 +2,7 @@
  * `icrl eval <config>`: in-context evaluation of agents on held-out tasks, written as results.json
  * and a self-contained report.html.
  */
+import { withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../core/config.js';
@@ -10,8 +11,7 @@ import { evaluateAndReport } from '../../experiments/evaluate.js';
 import { listAgentTypes } from '../../eval/agents.js';
 
 export function register(program: Command): void {
-  program
-    .command('eval')
+  withOverrides(program.command('eval'))
     .description('Evaluate agents in context on held-out tasks (regret on bandits, return per episode on MDPs) and write results.json + report.html')
     .argument('[config]', 'evaluation config (YAML or JSON), e.g. configs/eval-bandit.yaml')
     .option('-o, --out <dir>', 'output folder (overrides the config\'s out)')
@@ -30,13 +30,13 @@ A config names the environment, the held-out tasks, and the agents:
   out: runs/eval-bandit
 MDPs use online.episodes (in-context episodes per task) instead of steps. See docs/eval.md.`,
     )
-    .action(async (config: string | undefined, o: { out?: string; tasks?: number; seed?: number; listAgents?: boolean; progress: boolean }) => {
+    .action(async (config: string | undefined, o: { out?: string; tasks?: number; seed?: number; listAgents?: boolean; progress: boolean; set: string[] }) => {
       if (o.listAgents) {
         for (const t of listAgentTypes()) process.stdout.write(`${t.type.padEnd(16)} ${t.description}\n`);
         return;
       }
       if (!config) program.error('icrl eval: missing the config argument (e.g. icrl eval configs/eval-bandit.yaml)');
-      const cfg = loadConfig(evalConfigSchema, config);
+      const cfg = loadConfig(evalConfigSchema, config, o.set);
       if (o.out) cfg.out = resolve(o.out);
       if (o.tasks !== undefined) cfg.tasks.limit = o.tasks;
       if (o.seed !== undefined) cfg.seed = o.seed;

@@ -2,6 +2,7 @@
  * `icrl posterior <config> <model...>`: how close bandit DPT models are to the exact posterior of the
  * best arm, on the validation contexts of a training config (see src/train/posterior.ts).
  */
+import { withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { Rng } from '../../core/rng.js';
 import { loadTrainConfig } from '../../train/config.js';
@@ -12,8 +13,7 @@ import { loadInContextModel } from '../../models/io.js';
 const int = (v: string): number => Number.parseInt(v, 10);
 
 export function register(program: Command): void {
-  program
-    .command('posterior')
+  withOverrides(program.command('posterior'))
     .description("Compare bandit DPT models with the exact posterior of the best arm on a training config's validation contexts")
     .argument('<config>', 'training config whose data (validation contexts) to read, e.g. configs/dpt-bandit-mix500-small.yaml')
     .argument('<models...>', 'trained models: training run folders or model folders')
@@ -32,8 +32,8 @@ context lengths: the cross-entropy on the labels of the exact posterior (the flo
 and KL(posterior || model): the model's distance from Bayes-optimal, without the label noise that
 makes validation losses hard to compare. Bandit family with Gaussian rewards only. See docs/models.md.`,
     )
-    .action(async (config: string, paths: string[], o: { batches: number; batchSize: number; every: number; seed: number; json?: boolean }) => {
-      const cfg = loadTrainConfig(config);
+    .action(async (config: string, paths: string[], o: { batches: number; batchSize: number; every: number; seed: number; json?: boolean; set: string[] }) => {
+      const cfg = loadTrainConfig(config, o.set);
       const data = await buildTrainingData(cfg, process.cwd(), new Rng(cfg.seed).split('data-build'), (line) => process.stderr.write(`${line}\n`));
       const models = paths.map((p) => loadInContextModel(p).model);
       const rep = comparePosterior(models, data, { batches: o.batches, batchSize: o.batchSize, every: o.every, seed: o.seed });

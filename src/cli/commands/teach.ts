@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../../core/atomic.js';
 import { join } from 'node:path';
+import { withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
 import { Progress } from '../../core/progress.js';
@@ -237,8 +238,8 @@ function statLine(st: { mean: number; sd: number; perSeed: number[] }): { mean: 
   return { mean: r3(st.mean), sd: r3(st.sd), perSeed: st.perSeed.map(r3) };
 }
 
-async function curriculum(file: string, o: { out?: string; seeds?: string; quiet?: boolean }): Promise<void> {
-  const cfg = loadConfig(curriculumConfigSchema, file);
+async function curriculum(file: string, o: { out?: string; seeds?: string; quiet?: boolean; set: string[] }): Promise<void> {
+  const cfg = loadConfig(curriculumConfigSchema, file, o.set);
   if (o.seeds !== undefined) cfg.seeds = intOpt(o.seeds, 'seeds');
   checkTeachers(cfg.teachers, file);
   const res = runCurriculum(cfg, { source: file, silent: o.quiet });
@@ -350,8 +351,7 @@ function curriculumSections(res: CurriculumResult): ReportSection[] {
 }
 
 function registerCurriculum(teach: Command): void {
-  teach
-    .command('curriculum')
+  withOverrides(teach.command('curriculum'))
     .description(
       'Curricula in the loop: each teacher chooses the Dark Key-to-Door tasks a goal-conditioned Q-learning student trains on ' +
         '(equal episode budget, held-out tasks never trained on, compared with uniform sampling = teacher "random"), and, when the config ' +
@@ -362,5 +362,5 @@ function registerCurriculum(teach: Command): void {
     .option('--out <dir>', 'output folder (default runs/<name>)')
     .option('--seeds <n>', 'override the number of seeds')
     .option('--quiet', 'no progress output')
-    .action(async (file: string, o: { out?: string; seeds?: string; quiet?: boolean }) => curriculum(file, o));
+    .action(async (file: string, o: { out?: string; seeds?: string; quiet?: boolean; set: string[] }) => curriculum(file, o));
 }

@@ -6,15 +6,15 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadTrainConfig } from '../../train/config.js';
 import { trainFromConfig } from '../../train/trainer.js';
+import { withOverrides } from '../options.js';
 
 export function register(program: Command): void {
-  program
-    .command('train')
+  withOverrides(program.command('train'))
     .description('Train an in-context RL model (AD, DPT, T2MIR) from a config; resumes from the last checkpoint of its output folder')
     .argument('<config>', 'training config (YAML or JSON), e.g. configs/dpt-bandit-small.yaml')
     .option('-o, --out <dir>', "output folder (overrides the config's out)")
     .option('--steps <n>', 'number of training steps (overrides optim.steps)', (v) => Number.parseInt(v, 10))
-    .option('--fresh', 'ignore existing checkpoints and start over (the metrics file is rewritten)')
+    .option('--fresh', 'start over: remove the checkpoints, model and result of a previous run (the metrics file is rewritten)')
     .option('--no-progress', 'no progress bar')
     .addHelpText(
       'after',
@@ -27,12 +27,15 @@ Writes into the output folder:
                          ({ type: model, checkpoint: <out> })
   result.json            summary (final loss, training seconds, evaluations)
 A run killed at any point continues from its last checkpoint when started again with the same
-command, exactly as if it had not been interrupted. A NaN or infinite loss stops the run with the step
+command, exactly as if it had not been interrupted; result.json is rebuilt from metrics.jsonl, so it
+holds every evaluation of the run. Rerunning a finished run changes nothing and prints its results;
+--fresh removes the previous checkpoints, model and result first. The output folder is locked while a
+run trains (a second run on it stops with an error naming the first). A NaN or infinite loss stops the run with the step
 and keeps the last good checkpoint. Configs: configs/{dpt-bandit,dpt-darkroom,ad-darkroom,t2mir-ad-darkroom}[-small].yaml;
 see docs/models.md.`,
     )
-    .action(async (config: string, o: { out?: string; steps?: number; fresh?: boolean; progress: boolean }) => {
-      const cfg = loadTrainConfig(config);
+    .action(async (config: string, o: { out?: string; steps?: number; fresh?: boolean; progress: boolean; set: string[] }) => {
+      const cfg = loadTrainConfig(config, o.set);
       if (o.steps !== undefined) cfg.optim.steps = o.steps;
       const res = await trainFromConfig(cfg, {
         outDir: o.out ? resolve(o.out) : undefined,
