@@ -116,3 +116,41 @@ describe('provenance', () => {
     }
   });
 });
+
+describe('bad inputs are named errors', () => {
+  it('CLI numbers go through one validated parser; a config path that is a folder; NaN weights', async () => {
+    const icrl = (...a: string[]) => spawnSync(process.execPath, ['bin/icrl.js', ...a], { encoding: 'utf8' });
+    for (const [args, msg] of [
+      [['collect', 'configs/collect-dpt-bandit-small.yaml', '-w', 'abc'], /--workers: expected an integer in \[0, 256\], got "abc"/],
+      [['collect', 'configs/collect-dpt-bandit-small.yaml', '-w', '1.5'], /--workers: expected an integer/],
+      [['collect', 'configs/collect-dpt-bandit-small.yaml', '--max-shards', '-1'], /--max-shards: expected an integer >= 0, got "-1"/],
+      [['train', 'configs/dpt-bandit-small.yaml', '--steps', '1e3'], /--steps: expected an integer >= 1/],
+      [['eval', 'configs'], /configs: is a folder, not a config file/],
+    ] as [string[], RegExp][]) {
+      const r = icrl(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(msg);
+    }
+    const { Linear, saveWeights, loadWeights } = await import('../src/nn/index.js');
+    const { Rng } = await import('../src/core/index.js');
+    const d = mkdtempSync(join(tmpdir(), 'icrl-nan-'));
+    try {
+      const m = new Linear(2, 2, new Rng(0));
+      m.namedParameters()[0][1].data[1] = NaN;
+      saveWeights(join(d, 'w.safetensors'), m);
+      expect(() => loadWeights(join(d, 'w.safetensors'), new Linear(2, 2, new Rng(1)))).toThrow(/holds NaN at index 1; weights must be finite/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('commands without their config', () => {
+  it('print their own help, not the top-level one, and exit 2', () => {
+    for (const c of ['eval', 'collect']) {
+      const r = spawnSync(process.execPath, ['bin/icrl.js', c], { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`icrl ${c}: missing the config argument[\\s\\S]*Usage: icrl ${c} \\[options\\]`));
+    }
+  });
+});

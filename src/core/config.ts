@@ -4,7 +4,7 @@
  * A config may extend others (`extends:`), and any value can be overridden on the command line
  * (`--set a.b=value`).
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
@@ -39,6 +39,7 @@ export function validateConfig<S extends z.ZodType>(schema: S, data: unknown, so
 
 function parseFile(file: string): unknown {
   if (!existsSync(file)) throw new ConfigError(`${file}: config file not found`, file);
+  if (statSync(file).isDirectory()) throw new ConfigError(`${file}: is a folder, not a config file`, file);
   const text = readFileSync(file, 'utf8');
   const ext = extname(file).toLowerCase();
   try {

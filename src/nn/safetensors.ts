@@ -149,6 +149,9 @@ export function loadWeights(file: string, model: Module, opts: { strict?: boolea
     if (!t) throw new CorruptFileError(file, `tensor "${name}" missing (the model expects shape [${p.shape.join(', ')}])`);
     if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]))
       throw new CorruptFileError(file, `tensor "${name}" has shape [${t.shape.join(', ')}], the model expects [${p.shape.join(', ')}]`);
+    // a model with NaN or infinite weights would only fail later, far from the cause
+    const d = t.data;
+    for (let k = 0; k < d.length; k++) if (!Number.isFinite(d[k])) throw new CorruptFileError(file, `tensor "${name}" holds ${d[k]} at index ${k}; weights must be finite`);
   }
   if (opts.strict !== false) {
     const names = new Set(params.map(([n]) => n));

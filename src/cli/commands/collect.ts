@@ -2,19 +2,20 @@
  * `icrl collect <config>`: runs a source algorithm on N tasks and records whole learning histories,
  * or generates DPT samples, into HDF5 shards with a manifest; parallel (worker threads) and resumable.
  */
-import { withOverrides } from '../options.js';
+import { intFlag, missingConfig, withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { collect, loadCollectConfig } from '../../data/collect.js';
 import { listAgentKinds } from '../../algorithms/index.js';
 
 export function register(program: Command): void {
-  withOverrides(program.command('collect'))
+  const cmd = withOverrides(program.command('collect'));
+  cmd
     .description('Collect learning histories of a source algorithm, or DPT samples, into HDF5 shards (parallel, resumable)')
     .argument('[config]', 'collection config (YAML or JSON), e.g. configs/collect-dpt-bandit-small.yaml')
     .option('-o, --out <dir>', "output folder (overrides the config's out)")
-    .option('-w, --workers <n>', 'threads computing shards: this one plus n - 1 worker threads (0 or 1 = this thread only)', (v) => Number.parseInt(v, 10))
-    .option('--max-shards <n>', 'compute at most n shards now (the rest on a later run)', (v) => Number.parseInt(v, 10))
+    .option('-w, --workers <n>', 'threads computing shards: this one plus n - 1 worker threads (0 or 1 = this thread only)', intFlag('--workers', 0, 256))
+    .option('--max-shards <n>', 'compute at most n shards now (the rest on a later run)', intFlag('--max-shards', 0))
     .option('--force', 'start over when the output folder holds a collection of another config or files collect did not write (those are kept)')
     .option('--list-algorithms', 'list the source algorithms a config can name, then exit')
     .option('--no-progress', 'no progress bar')
@@ -40,7 +41,7 @@ exactly one shard.`,
         for (const k of listAgentKinds({ sourcesOnly: true })) process.stdout.write(`${k.kind.padEnd(16)} ${k.description}\n`);
         return;
       }
-      if (!config) program.error('icrl collect: missing the config argument (e.g. icrl collect configs/collect-dpt-bandit-small.yaml)');
+      if (!config) return missingConfig(cmd, 'icrl collect: missing the config argument (e.g. icrl collect configs/collect-dpt-bandit-small.yaml)');
       const cfg = loadCollectConfig(config, o.set);
       const r = await collect(cfg, { out: o.out ? resolve(o.out) : undefined, workers: o.workers, maxShards: o.maxShards, force: o.force, silent: !o.progress });
       const m = r.manifest;

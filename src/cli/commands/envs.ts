@@ -4,6 +4,7 @@
  * batched, random actions from the project's RNG, automatic reset; one JSON line per figure.
  * `icrl envs show FAMILY`: one episode of a MuJoCo family as an animated side or top view (HTML).
  */
+import { intFlag, numberFlag } from '../options.js';
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/atomic.js';
@@ -23,13 +24,6 @@ function intList(flag: string) {
     });
 }
 
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new IcrlError(`${flag}: "${v}" is not a positive integer`);
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   const envs = program.command('envs').description('Environment families: list them, benchmark their stepping speed, watch a MuJoCo episode');
@@ -40,10 +34,10 @@ export function register(program: Command): void {
     .option('--task <json>', 'task parameters as JSON (default: drawn from the task space with --seed)')
     .option('--options <json>', 'family options as JSON', '{}')
     .option('--policy <p>', 'zero, random (uniform in [-1, 1]) or expert (reach and push)', 'random')
-    .option('--steps <n>', 'steps to record at most (the episode may end first)', positiveInt('--steps'), 200)
+    .option('--steps <n>', 'steps to record at most (the episode may end first)', intFlag('--steps', 1), 200)
     .option('--view <v>', 'side (x right, z up) or top (x right, y up)', 'side')
-    .option('--fps <n>', 'frames per second of the animation', positiveInt('--fps'), 20)
-    .option('--seed <n>', 'seed of the task draw, the reset noise and random actions', (v) => Number.parseInt(v, 10), 0)
+    .option('--fps <n>', 'frames per second of the animation', intFlag('--fps', 1, 1000), 20)
+    .option('--seed <n>', 'seed of the task draw, the reset noise and random actions', intFlag('--seed', 0), 0)
     .option('--out <file>', 'HTML file to write', 'episode.html')
     .action(async (family: string, o: { task?: string; options: string; policy: string; steps: number; view: string; fps: number; seed: number; out: string }) => {
       if (!needsMujoco(family)) throw new IcrlError(`envs show: ${family} is not a MuJoCo family (the viewer draws MuJoCo geoms); MuJoCo families: ${listFamilies().filter((f) => needsMujoco(f.name)).map((f) => f.name).join(', ')}`);
@@ -84,14 +78,14 @@ export function register(program: Command): void {
     .command('bench')
     .description('Steps per second per family, single instance and batched, random actions from our RNG, automatic reset (one JSON line per figure)')
     .option('--instances <list>', 'comma-separated instance counts', intList('--instances'), [1, 4096])
-    .option('--steps <n>', 'steps per timed run', positiveInt('--steps'), 1000)
+    .option('--steps <n>', 'steps per timed run', intFlag('--steps', 1), 1000)
     .option('--families <list>', 'comma-separated families (default: all, with their benchmarked variants)')
     .option('--actions <mode>', 'rng-in-loop (actions drawn inside the timed loop), pregenerated (drawn before timing), or both', 'both')
-    .option('--runs <n>', 'timed runs per figure (the median is reported)', positiveInt('--runs'), 3)
-    .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', (v) => Number(v), 0.2)
-    .option('--seed <n>', 'seed of tasks and actions', (v) => Number.parseInt(v, 10), 0)
-    .option('--native-steps <n>', 'MuJoCo steps per run of the native / WebAssembly comparison', positiveInt('--native-steps'), 20000)
-    .option('--native-runs <n>', 'alternating runs of the native / WebAssembly comparison (medians reported)', positiveInt('--native-runs'), 3)
+    .option('--runs <n>', 'timed runs per figure (the median is reported)', intFlag('--runs', 1), 3)
+    .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', numberFlag('--min-seconds', 0), 0.2)
+    .option('--seed <n>', 'seed of tasks and actions', intFlag('--seed', 0), 0)
+    .option('--native-steps <n>', 'MuJoCo steps per run of the native / WebAssembly comparison', intFlag('--native-steps', 1), 20000)
+    .option('--native-runs <n>', 'alternating runs of the native / WebAssembly comparison (medians reported)', intFlag('--native-runs', 1), 3)
     .option('--no-native', 'skip the comparison with native MuJoCo')
     .addHelpText(
       'after',

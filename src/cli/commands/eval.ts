@@ -2,7 +2,7 @@
  * `icrl eval <config>`: in-context evaluation of agents on held-out tasks, written as results.json
  * and a self-contained report.html.
  */
-import { withOverrides } from '../options.js';
+import { intFlag, missingConfig, withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../core/config.js';
@@ -11,12 +11,13 @@ import { evaluateAndReport } from '../../experiments/evaluate.js';
 import { listAgentTypes } from '../../eval/agents.js';
 
 export function register(program: Command): void {
-  withOverrides(program.command('eval'))
+  const cmd = withOverrides(program.command('eval'));
+  cmd
     .description('Evaluate agents in context on held-out tasks (regret on bandits, return per episode on MDPs) and write results.json + report.html')
     .argument('[config]', 'evaluation config (YAML or JSON), e.g. configs/eval-bandit.yaml')
     .option('-o, --out <dir>', 'output folder (overrides the config\'s out)')
-    .option('--tasks <n>', 'evaluate on the first n held-out tasks only', (v) => Number.parseInt(v, 10))
-    .option('--seed <n>', 'evaluation seed (overrides the config)', (v) => Number.parseInt(v, 10))
+    .option('--tasks <n>', 'evaluate on the first n held-out tasks only', intFlag('--tasks', 1))
+    .option('--seed <n>', 'evaluation seed (overrides the config)', intFlag('--seed', 0))
     .option('--list-agents', 'list the agent types a config can name, then exit')
     .option('--no-progress', 'no progress bars')
     .addHelpText(
@@ -35,7 +36,7 @@ MDPs use online.episodes (in-context episodes per task) instead of steps. See do
         for (const t of listAgentTypes()) process.stdout.write(`${t.type.padEnd(16)} ${t.description}\n`);
         return;
       }
-      if (!config) program.error('icrl eval: missing the config argument (e.g. icrl eval configs/eval-bandit.yaml)');
+      if (!config) return missingConfig(cmd, 'icrl eval: missing the config argument (e.g. icrl eval configs/eval-bandit.yaml)');
       const cfg = loadConfig(evalConfigSchema, config, o.set);
       if (o.out) cfg.out = resolve(o.out);
       if (o.tasks !== undefined) cfg.tasks.limit = o.tasks;

@@ -2,6 +2,7 @@
  * `icrl lhf <collection>`: learning-history filtering of a collection of histories: scores each
  * history by improvement and stability and writes the selection / weights as JSON.
  */
+import { intFlag } from '../options.js';
 import type { Command } from 'commander';
 import { writeJsonAtomic } from '../../core/atomic.js';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ export function register(program: Command): void {
     .option('--lambda <x>', 'weight of improvement vs stability in the score (0..1)', Number.parseFloat, 0.5)
     .option('--temperature <t>', 'reweight: softmax temperature over scores in [0, 1]', Number.parseFloat, 0.2)
     .option('--edge <fraction>', 'fraction of blocks averaged at each end for the improvement', Number.parseFloat, 0.1)
-    .option('--block-steps <n>', 'block length for one-step-episode families such as bandits (0 = episodes)', (v) => Number.parseInt(v, 10), 0)
+    .option('--block-steps <n>', 'block length for one-step-episode families such as bandits (0 = episodes)', intFlag('--block-steps', 0), 0)
     .option('-o, --out <file>', 'output JSON (default <collection>/lhf.json)')
     .addHelpText(
       'after',

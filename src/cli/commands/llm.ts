@@ -4,6 +4,7 @@
  * tried without a model; `ask` sends one prompt to a real or fake endpoint and prints the answer and
  * its token count.
  */
+import { intFlag, numberFlag } from '../options.js';
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { startFakeOpenAI } from '../../core/llm/fakeServer.js';
@@ -11,11 +12,6 @@ import { LlmClient } from '../../core/llm/client.js';
 import { IcrlError } from '../../core/errors.js';
 import { scriptedPolicyResponder } from '../../eval/llm/scriptedPolicy.js';
 
-const num = (v: string): number => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new IcrlError(`not a number: ${v}`);
-  return x;
-};
 
 interface ServeOptions {
   port: number;
@@ -39,18 +35,18 @@ export function register(program: Command): void {
   llm
     .command('serve-fake')
     .description('Serve a scripted OpenAI-compatible endpoint (NOT a language model: rule-based answers computed from the prompt)')
-    .option('--port <n>', 'port (0 = any free port)', num, 8089)
+    .option('--port <n>', 'port (0 = any free port)', intFlag('--port', 0, 65535), 8089)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--policy <name>', 'bandit rule: ucb | greedy | random', 'ucb')
-    .option('--c <x>', 'UCB exploration constant', num, 1)
-    .option('--seed <n>', 'seed of the answers and the injected faults', num, 0)
-    .option('--not-json <p>', 'share of answers that are prose, not JSON', num, 0)
-    .option('--out-of-range <p>', 'share of answers with an action out of range (proposals: an extra out-of-space task)', num, 0)
-    .option('--http-500 <p>', 'share of requests answered with HTTP 500', num, 0)
-    .option('--timeout <p>', 'share of requests never answered (the client times out)', num, 0)
-    .option('--delay-ms <n>', 'delay of every answer in milliseconds', num, 0)
+    .option('--c <x>', 'UCB exploration constant', numberFlag('--c', 0), 1)
+    .option('--seed <n>', 'seed of the answers and the injected faults', intFlag('--seed', 0), 0)
+    .option('--not-json <p>', 'share of answers that are prose, not JSON', numberFlag('--not-json', 0, 1), 0)
+    .option('--out-of-range <p>', 'share of answers with an action out of range (proposals: an extra out-of-space task)', numberFlag('--out-of-range', 0, 1), 0)
+    .option('--http-500 <p>', 'share of requests answered with HTTP 500', numberFlag('--http-500', 0, 1), 0)
+    .option('--timeout <p>', 'share of requests never answered (the client times out)', numberFlag('--timeout', 0, 1), 0)
+    .option('--delay-ms <n>', 'delay of every answer in milliseconds', numberFlag('--delay-ms', 0), 0)
     .option('--model <name>', 'model name exported to --run as ICRL_LLM_MODEL', 'scripted-ucb')
-    .option('--client-timeout-ms <n>', 'exported to --run as ICRL_LLM_TIMEOUT_MS (the client timeout when a config does not set llm.timeoutMs)', num)
+    .option('--client-timeout-ms <n>', 'exported to --run as ICRL_LLM_TIMEOUT_MS (the client timeout when a config does not set llm.timeoutMs)', numberFlag('--client-timeout-ms', 1))
     .option('--run <command>', 'run this shell command with ICRL_LLM_BASE_URL / ICRL_LLM_MODEL pointing at the server, then stop the server and exit with its status')
     .addHelpText(
       'after',
@@ -112,7 +108,7 @@ Examples:
     .option('--base-url <url>', 'endpoint (default ICRL_LLM_BASE_URL), e.g. http://localhost:11434/v1')
     .option('--model <name>', 'model (default ICRL_LLM_MODEL)')
     .option('--system <text>', 'system message')
-    .option('--timeout-ms <n>', 'request timeout', num, 30_000)
+    .option('--timeout-ms <n>', 'request timeout', numberFlag('--timeout-ms', 1), 30_000)
     .option('--json', 'ask for a JSON object (response_format json_object)')
     .addHelpText('after', '\nThe API key comes from ICRL_LLM_API_KEY or OPENAI_API_KEY.')
     .action(async (prompt: string, o: { baseUrl?: string; model?: string; system?: string; timeoutMs: number; json?: boolean }) => {

@@ -2,7 +2,7 @@
  * `icrl posterior <config> <model...>`: how close bandit DPT models are to the exact posterior of the
  * best arm, on the validation contexts of a training config (see src/train/posterior.ts).
  */
-import { withOverrides } from '../options.js';
+import { intFlag, withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { Rng } from '../../core/rng.js';
 import { loadTrainConfig } from '../../train/config.js';
@@ -10,17 +10,16 @@ import { buildTrainingData } from '../../train/data.js';
 import { comparePosterior } from '../../train/posterior.js';
 import { loadInContextModel } from '../../models/io.js';
 
-const int = (v: string): number => Number.parseInt(v, 10);
 
 export function register(program: Command): void {
   withOverrides(program.command('posterior'))
     .description("Compare bandit DPT models with the exact posterior of the best arm on a training config's validation contexts")
     .argument('<config>', 'training config whose data (validation contexts) to read, e.g. configs/dpt-bandit-mix500-small.yaml')
     .argument('<models...>', 'trained models: training run folders or model folders')
-    .option('--batches <n>', 'validation batches to read', int, 8)
-    .option('--batch-size <n>', 'contexts per batch', int, 32)
-    .option('--every <n>', 'compare after every n-th context prefix', int, 5)
-    .option('--seed <n>', 'seed of the batch stream', int, 0)
+    .option('--batches <n>', 'validation batches to read', intFlag('--batches', 1), 8)
+    .option('--batch-size <n>', 'contexts per batch', intFlag('--batch-size', 1), 32)
+    .option('--every <n>', 'compare after every n-th context prefix', intFlag('--every', 1), 5)
+    .option('--seed <n>', 'seed of the batch stream', intFlag('--seed', 0), 0)
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',

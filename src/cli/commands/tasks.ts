@@ -3,6 +3,7 @@
  * a target, or exploratory), validates them against the task space, keeps those the environment's
  * oracle can solve, and adds them with provenance to a library file; `show` lists a library.
  */
+import { intFlag } from '../options.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ConfigError, IcrlError } from '../../core/errors.js';
@@ -133,8 +134,8 @@ export function register(program: Command): void {
     .option('-l, --library <file>', 'task-library JSON file (created if missing)')
     .option('-m, --mode <mode>', 'explore (tasks unlike the library\'s) or goal (stepping stones toward --target)')
     .option('-t, --target <json>', 'target task parameters as JSON (goal mode)')
-    .option('-n, --count <n>', 'number of new tasks wanted', (v) => Number.parseInt(v, 10))
-    .option('--max-requests <n>', 'most LLM requests', (v) => Number.parseInt(v, 10))
+    .option('-n, --count <n>', 'number of new tasks wanted', intFlag('--count', 1))
+    .option('--max-requests <n>', 'most LLM requests', intFlag('--max-requests', 1))
     .option('--base-url <url>', 'OpenAI-compatible endpoint (default ICRL_LLM_BASE_URL)')
     .option('--model <name>', 'model (default ICRL_LLM_MODEL)')
     .option('--cache-dir <dir>', 'response cache folder (reruns replay the same answers)')

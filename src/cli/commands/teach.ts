@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../../core/atomic.js';
 import { join } from 'node:path';
-import { withOverrides } from '../options.js';
+import { intFlag, withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
 import { Progress } from '../../core/progress.js';
@@ -19,9 +19,7 @@ import { PALETTE, bandLineChart, heatmapChart, writeReport, type ChartSpec, type
 
 
 function intOpt(v: string, name: string, min = 1): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new IcrlError(`--${name}: expected an integer >= ${min}, got "${v}"`);
-  return n;
+  return intFlag(`--${name}`, min)(v);
 }
 
 

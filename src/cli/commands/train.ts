@@ -6,14 +6,14 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadTrainConfig } from '../../train/config.js';
 import { trainFromConfig } from '../../train/trainer.js';
-import { withOverrides } from '../options.js';
+import { intFlag, withOverrides } from '../options.js';
 
 export function register(program: Command): void {
   withOverrides(program.command('train'))
     .description('Train an in-context RL model (AD, DPT, T2MIR) from a config; resumes from the last checkpoint of its output folder')
     .argument('<config>', 'training config (YAML or JSON), e.g. configs/dpt-bandit-small.yaml')
     .option('-o, --out <dir>', "output folder (overrides the config's out)")
-    .option('--steps <n>', 'number of training steps (overrides optim.steps)', (v) => Number.parseInt(v, 10))
+    .option('--steps <n>', 'number of training steps (overrides optim.steps)', intFlag('--steps', 1))
     .option('--fresh', 'start over: remove the checkpoints, model and result of a previous run (the metrics file is rewritten)')
     .option('--no-progress', 'no progress bar')
     .addHelpText(
