@@ -14,7 +14,7 @@ describe('icrl envs', () => {
     const r = icrl('envs', 'list', '--json');
     expect(r.status).toBe(0);
     const rows = JSON.parse(r.stdout) as { name: string; options: Record<string, unknown>; taskParams: { name: string; space: string }[] }[];
-    expect(rows.map((x) => x.name)).toEqual(['bandit', 'linear-bandit', 'darkroom', 'dark-key-to-door', 'point-robot', 'cheetah-vel', 'cheetah-dir', 'ant-dir', 'walker-param', 'reach', 'push']);
+    expect(rows.map((x) => x.name)).toEqual(['bandit', 'linear-bandit', 'darkroom', 'dark-key-to-door', 'point-robot', 'xland', 'cheetah-vel', 'cheetah-dir', 'ant-dir', 'walker-param', 'reach', 'push']);
     expect(rows.find((x) => x.name === 'cheetah-vel')?.taskParams).toEqual([{ name: 'velocity', space: 'box [0, 3]', description: 'target forward velocity in m/s (unobserved)' }]);
     expect(rows.find((x) => x.name === 'ant-dir')?.options).toEqual({ horizon: 200, frameSkip: 5, ctrlCost: 0.5, contactCost: 0.0005, surviveBonus: 1, terminateWhenUnhealthy: true });
     const dark = rows.find((x) => x.name === 'darkroom');
@@ -46,7 +46,7 @@ describe('icrl envs', () => {
     expect(readFileSync(out, 'utf8')).toContain('<canvas');
     const bad = icrl('envs', 'show', 'darkroom');
     expect(bad.status).not.toBe(0);
-    expect(bad.stderr).toMatch(/darkroom is not a MuJoCo family.*cheetah-vel/);
+    expect(bad.stderr).toMatch(/darkroom cannot be shown; xland .* and the MuJoCo families .*cheetah-vel/);
   });
 
   it('an unknown family or a bad flag is an error naming it', () => {
@@ -56,5 +56,43 @@ describe('icrl envs', () => {
     const s = icrl('envs', 'bench', '--actions', 'sometimes');
     expect(s.status).toBe(2);
     expect(s.stderr).toMatch(/--actions: "sometimes"/);
+  });
+});
+
+describe('icrl envs xland-benchmark / show', () => {
+  it('writes the same benchmark file for the same seed, and shows a task with the solver playing it', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-xb-'));
+    try {
+      const gen = (name: string, seed: string) => icrl('envs', 'xland-benchmark', '--out', join(dir, name), '--preset', 'small', '--count', '60', '--held-out', '12', '--seed', seed);
+      const a = gen('a.json', '3');
+      expect(a.status, a.stderr).toBe(0);
+      expect(JSON.parse(a.stdout)).toMatchObject({ preset: 'small', count: 60, train: 48, heldOut: 12 });
+      expect(gen('b.json', '3').status).toBe(0);
+      expect(gen('c.json', '4').status).toBe(0);
+      expect(readFileSync(join(dir, 'a.json'), 'utf8')).toBe(readFileSync(join(dir, 'b.json'), 'utf8'));
+      expect(readFileSync(join(dir, 'a.json'), 'utf8')).not.toBe(readFileSync(join(dir, 'c.json'), 'utf8'));
+      const s = icrl('envs', 'show', 'xland', '--benchmark', join(dir, 'a.json'), '--index', '50', '--play');
+      expect(s.status, s.stderr).toBe(0);
+      expect(s.stdout).toMatch(/^ruleset [0-9a-f]{16}: goal /);
+      const m = /solver: solved, (\d+) steps/.exec(s.stdout);
+      expect(m).not.toBeNull();
+      expect(s.stdout).toContain(`step ${m![1]}: `);
+      expect(s.stdout).toMatch(/-> goal, reward 0\.9\d+/);
+      const task = JSON.stringify({ goal: { kind: 'AgentOnTile', tile: { tile: 'goal', color: 'green' } }, rules: [], tiles: [{ tile: 'goal', color: 'green', at: [5, 5] }], agent: { at: [1, 1], dir: 'right' } });
+      const one = icrl('envs', 'show', 'xland', '--task', task);
+      expect(one.status, one.stderr).toBe(0);
+      // (1,1) facing right to (5,5): 4 moves right, a turn, 4 moves down
+      expect(one.stdout).toContain('solver: solved, 9 steps (optimal return 0.9667)');
+      const badTask = icrl('envs', 'show', 'xland', '--task', task.replace('"green"', '"cyan"'));
+      expect(badTask.stderr).toMatch(/ruleset\.goal\.tile\.color/);
+      const bad = icrl('envs', 'show', 'xland', '--benchmark', join(dir, 'a.json'), '--index', '60');
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(/--index: 60 is not in 0\.\.59/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

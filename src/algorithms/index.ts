@@ -180,9 +180,18 @@ registerAgentKind(
   z
     .object({
       epsilon: z.union([prob, z.tuple([prob, prob]).refine((r) => r[0] <= r[1], 'range must be [low, high]')]),
+      /** Linear decay of epsilon to epsilonEnd over decaySteps steps (AD-epsilon noise distillation); both or neither. */
+      epsilonEnd: prob.optional(),
+      decaySteps: z.number().int().min(1).optional(),
       base: z.record(z.string(), z.unknown()),
     })
-    .strict(),
-  (s) => new NoisyAgent(makeAgent(s.base, 'noisy.base'), s.epsilon as number | [number, number]),
-  'action noise: a random action with probability epsilon (or per task from [low, high])',
+    .strict()
+    .refine((s) => (s.epsilonEnd === undefined) === (s.decaySteps === undefined), { message: 'epsilonEnd and decaySteps go together (a linear decay of epsilon)', path: ['decaySteps'] }),
+  (s) =>
+    new NoisyAgent(
+      makeAgent(s.base, 'noisy.base'),
+      s.epsilon as number | [number, number],
+      s.decaySteps !== undefined ? { epsilonEnd: s.epsilonEnd ?? 0, steps: s.decaySteps } : undefined,
+    ),
+  'action noise: a random action with probability epsilon (or per task from [low, high]), optionally decaying linearly to epsilonEnd over decaySteps (AD-epsilon)',
 );

@@ -122,17 +122,24 @@ export class QLearningAgent implements Agent {
   }
 }
 
-/** Replaces the wrapped agent's discrete action by a uniform one with probability epsilon per step. */
+/**
+ * Replaces the wrapped agent's discrete action by a uniform one with probability epsilon per step.
+ * With `decay`, epsilon falls linearly from its start value to `decay.epsilonEnd` over the first
+ * `decay.steps` steps after a reset and stays there: the noise schedule of noise distillation
+ * (AD-epsilon, Zisman et al. 2024), which turns a demonstrator into improving learning histories.
+ */
 export class NoisyAgent implements Agent {
   readonly name: string;
   private env!: BatchedEnv;
   private rng!: Rng;
-  /** Noise level of each instance (drawn once per reset when a range is given). */
+  private steps = 0;
+  /** Noise level of each instance at the start (drawn once per reset when a range is given). */
   epsilons = new Float64Array(0);
 
   constructor(
     readonly base: Agent,
     readonly epsilon: number | [number, number],
+    readonly decay?: { epsilonEnd: number; steps: number },
   ) {
     this.name = `noisy-${base.name}`;
   }
@@ -141,10 +148,19 @@ export class NoisyAgent implements Agent {
     if (env.numActions < 1) throw new IcrlError(`noisy: needs discrete actions; ${env.family} has continuous actions`);
     this.env = env;
     this.rng = rng.split('noise');
+    this.steps = 0;
     this.epsilons = new Float64Array(env.numEnvs);
     const e = this.epsilon;
     for (let i = 0; i < env.numEnvs; i++) this.epsilons[i] = typeof e === 'number' ? e : this.rng.uniformRange(e[0], e[1]);
     return this.base.reset(env, rng.split('base'));
+  }
+
+  /** Epsilon of instance i at the current step. */
+  epsilonAt(i: number): number {
+    const e0 = this.epsilons[i];
+    if (!this.decay) return e0;
+    const f = this.decay.steps > 0 ? Math.min(1, this.steps / this.decay.steps) : 1;
+    return e0 + (this.decay.epsilonEnd - e0) * f;
   }
 
   act(obs: Float32Array, out: ActionArray): void | Promise<void> {
@@ -154,7 +170,8 @@ export class NoisyAgent implements Agent {
   }
 
   private perturb(out: ActionArray): void {
-    for (let i = 0; i < this.env.numEnvs; i++) if (this.rng.uniform() < this.epsilons[i]) out[i] = this.rng.int(this.env.numActions);
+    for (let i = 0; i < this.env.numEnvs; i++) if (this.rng.uniform() < this.epsilonAt(i)) out[i] = this.rng.int(this.env.numActions);
+    this.steps++;
   }
 
   observe(o: StepOutcome): void {

@@ -32,7 +32,7 @@ import type { BatchedEnv } from '../envs/types.js';
 import { deserializeTasks, serializeTasks, splitTasks, type Task, type TaskSpace } from '../tasks/taskSpace.js';
 import { makeAgent } from '../algorithms/index.js';
 import { h5ready } from './h5.js';
-import { HistoryReader, readDpt, writeDpt, writeHistories, type History } from './store.js';
+import { HistoryReader, readDpt, writeDpt, writeHistories, writeXLand, type History, type XLandGroup } from './store.js';
 import { defaultRollin, generateDptSamples, RollinSchema } from './dpt.js';
 import { concatDpt, type DptDataset } from './datasets.js';
 
@@ -60,6 +60,12 @@ export const collectConfigSchema = z
     steps: z.number().int().min(1).optional(),
     /** histories: runs per task stored in one group (XLand-100B's N). */
     historiesPerTask: z.number().int().min(1).default(1),
+    /**
+     * histories: file layout. `icrl` (the default) keeps float observations and the task; `xland`
+     * writes XLand-100B's datasets (states uint8 (N, T, V, V), actions, rewards, dones,
+     * expert_actions) for families whose observations are square grids of byte codes (xland).
+     */
+    layout: z.enum(['icrl', 'xland']).optional(),
     /** dpt: transitions per in-context dataset. */
     contextLength: z.number().int().min(1).optional(),
     /** dpt: roll-in policy (src/data/dpt.ts): dirichlet | dirichlet-flat | uniform | { algorithm } | { mixture }. */
@@ -80,6 +86,7 @@ export const collectConfigSchema = z
       if (!c.algorithm) ctx.addIssue({ code: 'custom', path: ['algorithm'], message: 'required for kind "histories" (e.g. { kind: q-learning })' });
       if (!c.steps) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'required for kind "histories" (steps per history)' });
     } else if (!c.contextLength) ctx.addIssue({ code: 'custom', path: ['contextLength'], message: 'required for kind "dpt"' });
+    if (c.layout === 'xland' && c.kind !== 'histories') ctx.addIssue({ code: 'custom', path: ['layout'], message: 'the xland layout is for learning histories (kind "histories")' });
   });
 
 export type CollectConfig = z.output<typeof collectConfigSchema>;
@@ -179,8 +186,38 @@ export async function computeShard(c: CollectConfig, tasks: Task[], index: numbe
     }
     transitions += inst.length * c.steps!;
   }
-  writeHistories(file, histories, c.compression);
+  if (c.layout === 'xland') writeXLand(file, histories.map((h) => toXLandGroup(h, c)), c.compression);
+  else writeHistories(file, histories, c.compression);
   return transitions;
+}
+
+/** A history as an XLand-100B group: byte-coded square views, uint8 actions; ruleset-id and benchmark-id from an xland ruleset. */
+function toXLandGroup(h: History, c: CollectConfig): XLandGroup {
+  const cells = h.obsDim;
+  const V = Math.round(Math.sqrt(cells));
+  if (V * V !== cells || h.numActions < 1 || h.numActions > 256) {
+    throw new ConfigError(`collect: layout xland needs square byte-coded views and at most 256 discrete actions; ${c.family} has obsDim ${cells} and ${h.numActions} actions`, undefined, 'layout');
+  }
+  const states = new Uint8Array(h.observations.length);
+  for (let k = 0; k < states.length; k++) {
+    const v = h.observations[k];
+    if (!(Number.isInteger(v) && v >= 0 && v <= 255)) throw new ConfigError(`collect: layout xland stores observations as bytes; ${c.family} gave ${v} (task ${h.taskIndex})`, undefined, 'layout');
+    states[k] = v;
+  }
+  // the family names its tasks in such files (xland: the ruleset's id and benchmark)
+  const ids = getFamily(c.family).datasetIds?.(h.task, c.envOptions) ?? { rulesetId: h.taskIndex, benchmarkId: '', envId: c.family };
+  return {
+    name: String(h.taskIndex),
+    attrs: { task: JSON.stringify(h.task.params), 'source-algorithm': JSON.stringify(h.algorithm) },
+    ...ids,
+    numHistories: h.numHistories,
+    length: h.length,
+    states,
+    actions: Uint8Array.from(h.actions as Int32Array),
+    rewards: h.rewards,
+    dones: h.dones,
+    expertActions: Uint8Array.from((h.expertActions as Int32Array | undefined) ?? new Int32Array(h.actions.length)),
+  };
 }
 
 interface Run {

@@ -157,6 +157,10 @@ export function writeHistories(file: string, histories: History[], level = 6): v
 
 /** One XLand-100B group: N histories of T steps with 5x5 uint8 observations. */
 export interface XLandGroup {
+  /** Group name (default: its position in the list, "0", "1", ...). */
+  name?: string;
+  /** Extra string attributes (our collections add `task`, the JSON task parameters). */
+  attrs?: Record<string, string>;
   rulesetId: number;
   benchmarkId: string;
   envId: string;
@@ -170,22 +174,30 @@ export interface XLandGroup {
   expertActions: Uint8Array;
 }
 
-/** Writes groups "0", "1", ... in the XLand-100B layout (rewards float32, dones uint8: see the module note). */
-export function writeXLand(file: string, groups: XLandGroup[]): void {
+/**
+ * Writes groups (named "0", "1", ... unless `name` is given) in the XLand-100B layout (rewards
+ * float32, dones uint8: see the module note), gzip `level`. States are (N, T, V, V) for a V x V view
+ * (V = 5 in XLand-100B).
+ */
+export function writeXLand(file: string, groups: XLandGroup[], level = 6): void {
   writeAtomic(file, (f) => {
     groups.forEach((x, i) => {
-      const g = f.create_group(String(i));
+      const N = x.numHistories;
+      const T = x.length;
+      const cells = N * T > 0 ? x.states.length / (N * T) : 25;
+      const V = Math.round(Math.sqrt(cells));
+      if (V * V !== cells) throw new IcrlError(`writeXLand: group ${x.name ?? i}: ${x.states.length} state values are not N=${N} x T=${T} square views`);
+      const g = f.create_group(x.name ?? String(i));
       setIntAttr(g, 'ruleset-id', x.rulesetId);
       g.create_attribute('benchmark-id', x.benchmarkId);
       g.create_attribute('env-id', x.envId);
-      const N = x.numHistories;
-      const T = x.length;
-      const ct = Math.min(T, CHUNK_T);
-      createDataset(g, 'states', x.states, [N, T, 5, 5], '<B', [1, ct, 5, 5]);
-      createDataset(g, 'actions', x.actions, [N, T], '<B', [1, ct]);
-      createDataset(g, 'rewards', x.rewards, [N, T], '<f', [1, ct]);
-      createDataset(g, 'dones', x.dones, [N, T], '<B', [1, ct]);
-      createDataset(g, 'expert_actions', x.expertActions, [N, T], '<B', [1, ct]);
+      for (const [k, v] of Object.entries(x.attrs ?? {})) g.create_attribute(k, v);
+      const ct = Math.max(1, Math.min(T, CHUNK_T));
+      createDataset(g, 'states', x.states, [N, T, V, V], '<B', [1, ct, V, V], level);
+      createDataset(g, 'actions', x.actions, [N, T], '<B', [1, ct], level);
+      createDataset(g, 'rewards', x.rewards, [N, T], '<f', [1, ct], level);
+      createDataset(g, 'dones', x.dones, [N, T], '<B', [1, ct], level);
+      createDataset(g, 'expert_actions', x.expertActions, [N, T], '<B', [1, ct], level);
     });
   });
 }

@@ -17,6 +17,7 @@ import { Rng } from '../core/rng.js';
 import { getFamily, needsMujoco } from './index.js';
 import { ANT_MODEL } from './mujoco/ant.js';
 import { CHEETAH_MODEL } from './mujoco/cheetah.js';
+import { BatchedXLand, PRESET_NAMES } from './xland/index.js';
 import type { ActionArray, BatchedEnv } from './types.js';
 
 export type ActionMode = 'rng-in-loop' | 'pregenerated';
@@ -38,6 +39,9 @@ export const BENCH_CASES: readonly BenchCase[] = [
   { family: 'darkroom', variant: '20x20', options: { size: 20 } },
   { family: 'dark-key-to-door', variant: '8x8', options: {} },
   { family: 'point-robot', variant: 'default', options: {} },
+  { family: 'xland', variant: '9x9 trivial', options: { preset: 'trivial' } },
+  { family: 'xland', variant: '9x9 small', options: { preset: 'small' } },
+  { family: 'xland', variant: '13x13 four rooms medium', options: { layout: 'four-rooms', preset: 'medium' } },
   { family: 'cheetah-vel', variant: 'default (frame skip 5)', options: {} },
   { family: 'cheetah-dir', variant: 'default (frame skip 5)', options: {} },
   { family: 'ant-dir', variant: 'default (frame skip 5)', options: {} },
@@ -212,4 +216,69 @@ export function benchActionsOnly(numActions: number, opts: BenchOptions): BenchR
     actions: 'rng-in-loop',
     ...measure(body, opts.instances * opts.steps, opts),
   };
+}
+
+export interface SolverBenchResult {
+  bench: 'xland-solver';
+  preset: string;
+  layout: string;
+  rulesets: number;
+  solved: number;
+  unsolvable: number;
+  budget_exceeded: number;
+  /** Median, 90th percentile and largest solver time per ruleset (from a start drawn for it), milliseconds. */
+  median_ms: number;
+  p90_ms: number;
+  max_ms: number;
+  /** Median distinct states stored per search, and median optimal steps of the solved ones. */
+  median_states: number;
+  median_steps: number;
+  max_states: number;
+}
+
+/** Exact-solver time per ruleset of the `xland` family: `count` rulesets of each preset, solved from a start state each. */
+export function benchXLandSolver(count: number, seed: number, presets: readonly string[] = PRESET_NAMES): SolverBenchResult[] {
+  const out: SolverBenchResult[] = [];
+  for (const preset of presets) {
+    const env = new BatchedXLand(count, { preset, placement: 'fixed' }, new Rng(seed).split(`solver-${preset}`));
+    const ms: number[] = [];
+    const states: number[] = [];
+    const steps: number[] = [];
+    let solved = 0;
+    let unsolvable = 0;
+    let budget = 0;
+    env.solve(0, true); // warm-up
+    for (let i = 0; i < count; i++) {
+      const t0 = process.hrtime.bigint();
+      const r = env.solve(i, true);
+      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      states.push(r.states);
+      if (r.status === 'solved') {
+        solved++;
+        steps.push(r.steps);
+      } else if (r.status === 'unsolvable') unsolvable++;
+      else budget++;
+    }
+    const q = (xs: number[], p: number): number => {
+      if (xs.length === 0) return 0;
+      const s = [...xs].sort((a, b) => a - b);
+      return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+    };
+    out.push({
+      bench: 'xland-solver',
+      preset,
+      layout: `${env.options.layout} ${env.options.size}x${env.options.size}`,
+      rulesets: count,
+      solved,
+      unsolvable,
+      budget_exceeded: budget,
+      median_ms: Number(median(ms).toFixed(3)),
+      p90_ms: Number(q(ms, 0.9).toFixed(3)),
+      max_ms: Number(Math.max(...ms).toFixed(3)),
+      median_states: median(states),
+      median_steps: steps.length > 0 ? median(steps) : 0,
+      max_states: Math.max(...states),
+    });
+  }
+  return out;
 }

@@ -13,6 +13,7 @@ import { darkroomFamily } from './darkroom.js';
 import { linearBanditFamily } from './linearBandit.js';
 import { darkKeyToDoorFamily } from './darkKeyToDoor.js';
 import { pointRobotFamily } from './pointRobot.js';
+import { xlandFamily } from './xland/index.js';
 import { antDirFamily, cheetahDirFamily, cheetahVelFamily, isMujocoFamily, loadMujocoRuntime, pushFamily, reachFamily, walkerParamFamily } from './mujoco/index.js';
 
 export * from './types.js';
@@ -22,12 +23,13 @@ export * from './darkroom.js';
 export * from './linearBandit.js';
 export * from './darkKeyToDoor.js';
 export * from './pointRobot.js';
+export * from './xland/index.js';
 export * from './mujoco/index.js';
 export { ACTION_PERMUTATIONS, checkBoxActions, checkDiscreteActions, checkInstance, parseOptions } from './common.js';
 
 /** The registry of environment families; `registerFamily` adds one (a taken name is an error). */
 export const envFamilies = new Registry<EnvFamily>('environment family');
-for (const f of [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily]) envFamilies.register(f);
+for (const f of [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, xlandFamily]) envFamilies.register(f);
 for (const f of [cheetahVelFamily, cheetahDirFamily, antDirFamily, walkerParamFamily, reachFamily, pushFamily]) envFamilies.register(f);
 
 /** True when family `name` runs on MuJoCo (its `make` needs `await prepareFamily(name)` once per thread). */

@@ -123,4 +123,9 @@ export interface EnvFamily<S extends z.ZodType = z.ZodType> extends RegistryEntr
   taskSpace(options?: Record<string, unknown>): TaskSpace;
   /** Creates a batched environment of `numEnvs` instances. */
   make(numEnvs: number, options?: Record<string, unknown>, rng?: Rng): BatchedEnv;
+  /**
+   * How the family names a task and its environment in dataset files of the XLand-100B layout
+   * (`ruleset-id`, `benchmark-id`, `env-id`); families without it are named by task index and family.
+   */
+  datasetIds?(task: Task, options?: Record<string, unknown>): { rulesetId: number; benchmarkId: string; envId: string };
 }

@@ -2,17 +2,20 @@
  * `icrl envs list`: the environment families with their options and task-space parameters.
  * `icrl envs bench` (= `npm run bench:envs`): steps per second per family, single instance and
  * batched, random actions from the project's RNG, automatic reset; one JSON line per figure.
- * `icrl envs show FAMILY`: one episode of a MuJoCo family as an animated side or top view (HTML).
+ * `icrl envs show FAMILY`: an xland task as an ASCII picture, or one episode of a MuJoCo family as an
+ * animated side or top view (HTML).
  */
 import { intFlag, numberFlag } from '../options.js';
 import type { Command } from 'commander';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { IcrlError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/atomic.js';
 import { Rng } from '../../core/rng.js';
 import type { Task } from '../../tasks/taskSpace.js';
 import { parseJsonFlag } from './tasks.js';
+import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, solvableCheck, type LayoutName, type PresetName } from '../../envs/xland/index.js';
 import { expertSuccess, familyOptions, getFamily, listFamilies, needsMujoco, prepareFamily, recordEpisode, recordingHtml, type MujocoEnv, type Policy } from '../../envs/index.js';
-import { BENCH_CASES, NATIVE_BENCH_FAMILIES, benchActionsOnly, benchCase, median, type ActionMode, type BenchOptions } from '../../envs/bench.js';
+import { BENCH_CASES, NATIVE_BENCH_FAMILIES, benchActionsOnly, benchCase, benchXLandSolver, median, type ActionMode, type BenchOptions } from '../../envs/bench.js';
 import { NATIVE_INSTALL_HINT, benchNative, nativeMujocoVersion, warmUpMujoco } from '../../envs/mujoco/nativeBench.js';
 
 function intList(flag: string) {
@@ -26,31 +29,7 @@ function intList(flag: string) {
 
 
 export function register(program: Command): void {
-  const envs = program.command('envs').description('Environment families: list them, benchmark their stepping speed, watch a MuJoCo episode');
-
-  envs
-    .command('show <family>')
-    .description('Record one episode of a MuJoCo family and write it as an animated side (or top) view in a self-contained HTML page')
-    .option('--task <json>', 'task parameters as JSON (default: drawn from the task space with --seed)')
-    .option('--options <json>', 'family options as JSON', '{}')
-    .option('--policy <p>', 'zero, random (uniform in [-1, 1]) or expert (reach and push)', 'random')
-    .option('--steps <n>', 'steps to record at most (the episode may end first)', intFlag('--steps', 1), 200)
-    .option('--view <v>', 'side (x right, z up) or top (x right, y up)', 'side')
-    .option('--fps <n>', 'frames per second of the animation', intFlag('--fps', 1, 1000), 20)
-    .option('--seed <n>', 'seed of the task draw, the reset noise and random actions', intFlag('--seed', 0), 0)
-    .option('--out <file>', 'HTML file to write', 'episode.html')
-    .action(async (family: string, o: { task?: string; options: string; policy: string; steps: number; view: string; fps: number; seed: number; out: string }) => {
-      if (!needsMujoco(family)) throw new IcrlError(`envs show: ${family} is not a MuJoCo family (the viewer draws MuJoCo geoms); MuJoCo families: ${listFamilies().filter((f) => needsMujoco(f.name)).map((f) => f.name).join(', ')}`);
-      if (!['zero', 'random', 'expert'].includes(o.policy)) throw new IcrlError(`--policy: "${o.policy}" is not one of zero, random, expert`);
-      if (o.view !== 'side' && o.view !== 'top') throw new IcrlError(`--view: "${o.view}" is not one of side, top`);
-      const options = parseJsonFlag(o.options, '--options');
-      await prepareFamily(family);
-      const env = getFamily(family).make(1, options, new Rng(o.seed)) as MujocoEnv;
-      if (o.task !== undefined) env.setTasks([{ family, params: parseJsonFlag(o.task, '--task') as Task['params'] }]);
-      const rec = recordEpisode(env, o.policy as Policy, o.steps, o.seed);
-      writeFileAtomic(o.out, recordingHtml(rec, o.view, o.fps));
-      process.stdout.write(`${JSON.stringify({ out: o.out, family, task: rec.task, policy: rec.policy, frames: rec.frames.length, return: rec.ret, ended: rec.ended })}\n`);
-    });
+  const envs = program.command('envs').description('Environment families: list them, benchmark their stepping speed, show a task or an episode');
 
   envs
     .command('list')
@@ -84,6 +63,7 @@ export function register(program: Command): void {
     .option('--runs <n>', 'timed runs per figure (the median is reported)', intFlag('--runs', 1), 3)
     .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', numberFlag('--min-seconds', 0), 0.2)
     .option('--seed <n>', 'seed of tasks and actions', intFlag('--seed', 0), 0)
+    .option('--solver-rulesets <n>', 'xland: rulesets per preset timed with the exact solver', intFlag('--solver-rulesets', 1), 50)
     .option('--native-steps <n>', 'MuJoCo steps per run of the native / WebAssembly comparison', intFlag('--native-steps', 1), 20000)
     .option('--native-runs <n>', 'alternating runs of the native / WebAssembly comparison (medians reported)', intFlag('--native-runs', 1), 3)
     .option('--no-native', 'skip the comparison with native MuJoCo')
@@ -98,18 +78,21 @@ steps_per_s is per wall-clock second, cpu_steps_per_s per second of this process
 same on an idle machine; higher when other processes share the core). "actions":"rng-in-loop"
 includes drawing the random actions with the RNG before every step; "pregenerated" cycles 16 arrays
 drawn before timing (the environment's own rate). Lines for the RNG alone show its share.
+With xland included, one {"bench":"xland-solver",...} line per preset gives the exact solver's time
+per ruleset (median, 90th percentile, largest, in ms) and how many were solved, unsolvable within
+the horizon, or over the state bound.
 
-MuJoCo families (cheetah-vel, cheetah-dir, ant-dir) run at most 16 instances and 200 steps per
-timed run (the line gives instances_requested when it ran fewer). For cheetah-vel and ant-dir one
-more line, "bench":"envs-mujoco-native", steps the same model file with native MuJoCo
-(\`mujoco-testspeed FILE STEPS 1 0.01\`, Debian package libmujoco-samples:
+MuJoCo families (cheetah-vel, cheetah-dir, ant-dir, walker-param, reach, push) run at most 16
+instances and 200 steps per timed run (the line gives instances_requested when it ran fewer). For
+cheetah-vel and ant-dir one more line, "bench":"envs-mujoco-native", steps the same model file with
+native MuJoCo (\`mujoco-testspeed FILE STEPS 1 0.01\`, Debian package libmujoco-samples:
 \`sudo apt-get install libmujoco-samples\`), with the raw WebAssembly loop, with the environment on
 one thread and with two worker threads, alternating --native-runs times, and prints the medians in
 MuJoCo steps per second with the ratios to native. Without mujoco-testspeed the line says how to
 install it and has no ratios. With reach or push, a line "bench":"envs-expert" gives the scripted
 expert's success rate over the 50 goal variations (one 100-step episode each).`,
     )
-    .action(async (o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; nativeSteps: number; nativeRuns: number; native: boolean }) => {
+    .action(async (o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; solverRulesets: number; nativeSteps: number; nativeRuns: number; native: boolean }) => {
       const modes: ActionMode[] =
         o.actions === 'both' ? ['rng-in-loop', 'pregenerated'] : o.actions === 'rng-in-loop' || o.actions === 'pregenerated' ? [o.actions] : [];
       if (modes.length === 0) throw new IcrlError(`--actions: "${o.actions}" is not one of rng-in-loop, pregenerated, both`);
@@ -130,6 +113,9 @@ expert's success rate over the 50 goal variations (one 100-step episode each).`,
           for (const actions of modes) process.stdout.write(`${JSON.stringify(benchCase(c, { ...opts, actions }))}\n`);
         }
       }
+      if (!wanted || wanted.includes('xland')) {
+        for (const r of benchXLandSolver(o.solverRulesets, o.seed)) process.stdout.write(`${JSON.stringify(r)}\n`);
+      }
       // the scripted experts of reach and push on their 50 goal variations
       for (const f of ['reach', 'push'] as const) {
         if (!cases.some((c) => c.family === f)) continue;
@@ -145,4 +131,109 @@ expert's success rate over the 50 goal variations (one 100-step episode each).`,
         }
       }
     });
+
+  envs
+    .command('xland-benchmark')
+    .description('Generate an xland benchmark file: unique rulesets of a preset, deterministic from the seed, split train / held-out')
+    .requiredOption('--out <file>', 'benchmark JSON file to write (its "tasks" are the training rulesets, usable as tasks.file in icrl collect)')
+    .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'trivial')
+    .option('--count <n>', 'rulesets', intFlag('--count', 2), 1000)
+    .option('--held-out <x>', 'held-out rulesets: a count, or a fraction below 1', numberFlag('--held-out', 0), 0.2)
+    .option('--seed <n>', 'seed', intFlag('--seed', 0), 0)
+    .option('--layout <name>', 'layout the rulesets are checked against: single, two-rooms, four-rooms', 'single')
+    .option('--size <n>', 'grid side (default 9; 13 for four rooms)', intFlag('--size', 5, 64))
+    .option('--validate <states>', 'solve each ruleset (from a start of its own) with the exact solver within this many states: unsolvable ones are drawn again, the optimal steps go into its meta', intFlag('--validate', 100))
+    .option('--reject-over-bound', 'with --validate: draw again the rulesets the solver could not finish within the bound')
+    .action((o: { out: string; preset: string; count: number; heldOut: number; seed: number; layout: string; size?: number; validate?: number; rejectOverBound?: boolean }) => {
+      if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new IcrlError(`--preset: "${o.preset}" is not one of ${PRESET_NAMES.join(', ')}`);
+      const layout = makeLayout(o.layout as LayoutName, o.size ?? (o.layout === 'four-rooms' ? 13 : 9));
+      const t0 = Date.now();
+      const accept = o.validate ? solvableCheck({ layout: o.layout, size: layout.size }, o.validate, o.rejectOverBound === true) : undefined;
+      const b = generateBenchmark({ preset: o.preset as PresetName, count: o.count, seed: o.seed, heldOut: o.heldOut, layout, accept });
+      const tmp = `${o.out}.tmp-${process.pid}`;
+      writeFileSync(tmp, benchmarkToJson(b));
+      renameSync(tmp, o.out);
+      const rules = b.rulesets.reduce((a, r) => a + r.rules.length, 0) / b.rulesets.length;
+      process.stdout.write(`${JSON.stringify({ file: o.out, name: b.name, preset: b.preset, count: b.rulesets.length, train: b.rulesets.length - b.heldOut.length, heldOut: b.heldOut.length, meanRules: Number(rules.toFixed(3)), rejected: b.rejected, ...(o.validate ? { solved: b.rulesets.filter((r) => r.meta?.solver === 'solved').length, overBound: b.rulesets.filter((r) => r.meta?.solver === 'budget-exceeded').length } : {}), seconds: (Date.now() - t0) / 1000 })}\n`);
+    });
+
+  envs
+    .command('show')
+    .argument('<family>', 'family to show: xland (an ASCII picture) or a MuJoCo family (an animated episode in an HTML page)')
+    .description('xland: print an ASCII picture of a task, its ruleset and the exact solver\'s optimum (--play follows the solver). MuJoCo families: record one episode and write it as an animated side (or top) view in a self-contained HTML page')
+    .option('--task <json>', 'the task as JSON (xland: a ruleset, or { ruleset }; a file name is read. MuJoCo: its parameters; default: drawn with --seed)')
+    .option('--benchmark <file>', 'take the task from a benchmark or tasks file')
+    .option('--index <n>', 'index of the task in that file (training tasks first, then held-out)', intFlag('--index', 0), 0)
+    .option('--preset <name>', 'otherwise draw a ruleset of this preset', 'trivial')
+    .option('--seed <n>', 'seed of the drawn ruleset and of the placement', intFlag('--seed', 0), 0)
+    .option('--options <json>', 'family options as JSON, e.g. {"layout":"four-rooms"}', '{}')
+    .option('--play', 'xland: play the solver\'s optimal actions and print every step')
+    .option('--policy <p>', 'MuJoCo: zero, random (uniform in [-1, 1]) or expert (reach and push)', 'random')
+    .option('--steps <n>', 'MuJoCo: steps to record at most (the episode may end first)', intFlag('--steps', 1), 200)
+    .option('--view <v>', 'MuJoCo: side (x right, z up) or top (x right, y up)', 'side')
+    .option('--fps <n>', 'MuJoCo: frames per second of the animation', intFlag('--fps', 1, 1000), 20)
+    .option('--out <file>', 'MuJoCo: HTML file to write', 'episode.html')
+    .action(async (family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean; policy: string; steps: number; view: string; fps: number; out: string }) => {
+      if (family !== 'xland') {
+        getFamily(family);
+        if (!needsMujoco(family)) {
+          throw new IcrlError(`envs show: ${family} cannot be shown; xland (an ASCII picture) and the MuJoCo families (an animated episode: ${listFamilies().filter((f) => needsMujoco(f.name)).map((f) => f.name).join(', ')}) can`);
+        }
+        await showMujocoEpisode(family, o);
+        return;
+      }
+      let options: Record<string, unknown>;
+      try {
+        options = JSON.parse(o.options) as Record<string, unknown>;
+      } catch (e) {
+        throw new IcrlError(`--options: not JSON: ${(e as Error).message}`);
+      }
+      const env = new BatchedXLand(1, { preset: o.preset, ...options }, new Rng(o.seed));
+      if (o.task) {
+        const text = existsSync(o.task) ? readFileSync(o.task, 'utf8') : o.task;
+        let v: Record<string, unknown>;
+        try {
+          v = JSON.parse(text) as Record<string, unknown>;
+        } catch (e) {
+          throw new IcrlError(`--task: not JSON: ${(e as Error).message}`);
+        }
+        const params = (v.params ?? v) as Record<string, unknown>;
+        env.setTasks([{ family: 'xland', params: (params.ruleset ? params : { ruleset: params }) as never }]);
+      } else if (o.benchmark) {
+        const b = loadBenchmark(readFileSync(o.benchmark, 'utf8'), o.benchmark, options);
+        const all = [...b.train, ...b.heldOut];
+        if (!(o.index >= 0 && o.index < all.length)) throw new IcrlError(`--index: ${o.index} is not in 0..${all.length - 1} (${o.benchmark} holds ${all.length} tasks)`);
+        env.setTasks([all[o.index]]);
+      }
+      env.reset(o.seed);
+      const { ruleset } = env.ruleset(0);
+      process.stdout.write(`ruleset ${rulesetId(ruleset)}: ${describeRuleset(ruleset)}\n`);
+      process.stdout.write(`${env.render(0)}\n`);
+      const r = env.solve(0, true);
+      process.stdout.write(`solver: ${r.status}${r.status === 'solved' ? `, ${r.steps} steps (optimal return ${env.oracleValue(0).toFixed(4)})` : ''}, ${r.states} states\n`);
+      if (o.play && r.status === 'solved') {
+        const names = ['forward', 'turn right', 'turn left', 'pick up', 'put down', 'toggle'];
+        const a = new Int32Array(1);
+        for (let k = 0; k < r.actions.length; k++) {
+          a[0] = r.actions[k];
+          const last = k === r.actions.length - 1;
+          env.step(a);
+          process.stdout.write(`\nstep ${k + 1}: ${names[a[0]]}${last ? ` -> goal, reward ${env.rewards[0].toFixed(4)}` : ''}\n`);
+          if (!last) process.stdout.write(`${env.render(0)}\n`);
+        }
+      }
+    });
+}
+
+/** `icrl envs show` for a MuJoCo family: one recorded episode written as an animated HTML page. */
+async function showMujocoEpisode(family: string, o: { task?: string; options: string; policy: string; steps: number; view: string; fps: number; seed: number; out: string }): Promise<void> {
+  if (!['zero', 'random', 'expert'].includes(o.policy)) throw new IcrlError(`--policy: "${o.policy}" is not one of zero, random, expert`);
+  if (o.view !== 'side' && o.view !== 'top') throw new IcrlError(`--view: "${o.view}" is not one of side, top`);
+  const options = parseJsonFlag(o.options, '--options');
+  await prepareFamily(family);
+  const env = getFamily(family).make(1, options, new Rng(o.seed)) as MujocoEnv;
+  if (o.task !== undefined) env.setTasks([{ family, params: parseJsonFlag(o.task, '--task') as Task['params'] }]);
+  const rec = recordEpisode(env, o.policy as Policy, o.steps, o.seed);
+  writeFileAtomic(o.out, recordingHtml(rec, o.view, o.fps));
+  process.stdout.write(`${JSON.stringify({ out: o.out, family, task: rec.task, policy: rec.policy, frames: rec.frames.length, return: rec.ret, ended: rec.ended })}\n`);
 }
