@@ -124,6 +124,11 @@ export interface EnvFamily<S extends z.ZodType = z.ZodType> extends RegistryEntr
   /** Creates a batched environment of `numEnvs` instances. */
   make(numEnvs: number, options?: Record<string, unknown>, rng?: Rng): BatchedEnv;
   /**
+   * Loads what `make` needs, once per thread (the MuJoCo families: the WebAssembly module). Every
+   * pipeline awaits it through `prepareFamily(name)` before making environments.
+   */
+  prepare?(): Promise<void>;
+  /**
    * How the family names a task and its environment in dataset files of the XLand-100B layout
    * (`ruleset-id`, `benchmark-id`, `env-id`); families without it are named by task index and family.
    */
