@@ -46,7 +46,7 @@ describe('icrl envs', () => {
     expect(readFileSync(out, 'utf8')).toContain('<canvas');
     const bad = icrl('envs', 'show', 'darkroom');
     expect(bad.status).not.toBe(0);
-    expect(bad.stderr).toMatch(/darkroom cannot be shown; xland .* and the MuJoCo families .*cheetah-vel/);
+    expect(bad.stderr).toMatch(/darkroom cannot be shown; these can: xland \(an ASCII picture\), cheetah-vel \(an animated episode\)/);
   });
 
   it('an unknown family or a bad flag is an error naming it', () => {

@@ -30,7 +30,7 @@ export { ACTION_PERMUTATIONS, checkBoxActions, checkDiscreteActions, checkInstan
 /** The registry of environment families; `registerFamily` adds one (a taken name is an error). */
 export const envFamilies = new Registry<EnvFamily>('environment family');
 for (const f of [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, xlandFamily]) envFamilies.register(f);
-for (const f of [cheetahVelFamily, cheetahDirFamily, antDirFamily, walkerParamFamily, reachFamily, pushFamily]) envFamilies.register({ ...f, prepare: async () => void (await loadMujocoRuntime()) });
+for (const f of [cheetahVelFamily, cheetahDirFamily, antDirFamily, walkerParamFamily, reachFamily, pushFamily]) envFamilies.register({ ...f, viewer: 'episode', prepare: async () => void (await loadMujocoRuntime()) });
 
 /** True when family `name` runs on MuJoCo (its `make` needs `await prepareFamily(name)` once per thread). */
 export function needsMujoco(name: string): boolean {

@@ -174,11 +174,11 @@ expert's success rate over the 50 goal variations (one 100-step episode each).`,
     .option('--fps <n>', 'MuJoCo: frames per second of the animation', intFlag('--fps', 1, 1000), 20)
     .option('--out <file>', 'MuJoCo: HTML file to write', 'episode.html')
     .action(async (family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean; policy: string; steps: number; view: string; fps: number; out: string }) => {
-      if (family !== 'xland') {
-        getFamily(family);
-        if (!needsMujoco(family)) {
-          throw new IcrlError(`envs show: ${family} cannot be shown; xland (an ASCII picture) and the MuJoCo families (an animated episode: ${listFamilies().filter((f) => needsMujoco(f.name)).map((f) => f.name).join(', ')}) can`);
-        }
+      const viewer = getFamily(family).viewer;
+      if (viewer === undefined) {
+        throw new IcrlError(`envs show: ${family} cannot be shown; these can: ${listFamilies().filter((f) => f.viewer !== undefined).map((f) => `${f.name} (${f.viewer === 'episode' ? 'an animated episode' : 'an ASCII picture'})`).join(', ')}`);
+      }
+      if (viewer === 'episode') {
         await showMujocoEpisode(family, o);
         return;
       }
