@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function icrl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['bin/icrl.js', ...args], { encoding: 'utf8' });
@@ -11,7 +14,9 @@ describe('icrl envs', () => {
     const r = icrl('envs', 'list', '--json');
     expect(r.status).toBe(0);
     const rows = JSON.parse(r.stdout) as { name: string; options: Record<string, unknown>; taskParams: { name: string; space: string }[] }[];
-    expect(rows.map((x) => x.name)).toEqual(['bandit', 'linear-bandit', 'darkroom', 'dark-key-to-door', 'point-robot', 'xland']);
+    expect(rows.map((x) => x.name)).toEqual(['bandit', 'linear-bandit', 'darkroom', 'dark-key-to-door', 'point-robot', 'xland', 'cheetah-vel', 'cheetah-dir', 'ant-dir', 'walker-param', 'reach', 'push']);
+    expect(rows.find((x) => x.name === 'cheetah-vel')?.taskParams).toEqual([{ name: 'velocity', space: 'box [0, 3]', description: 'target forward velocity in m/s (unobserved)' }]);
+    expect(rows.find((x) => x.name === 'ant-dir')?.options).toEqual({ horizon: 200, frameSkip: 5, ctrlCost: 0.5, contactCost: 0.0005, surviveBonus: 1, terminateWhenUnhealthy: true });
     const dark = rows.find((x) => x.name === 'darkroom');
     expect(dark?.taskParams.map((p) => p.name)).toEqual(['goalX', 'goalY']);
     expect(dark?.options).toEqual({ size: 10, horizon: 100, permuted: false });
@@ -30,6 +35,18 @@ describe('icrl envs', () => {
       expect(l.steps_per_s).toBeGreaterThan(0);
     }
     expect(new Set(figures.map((l) => l.actions))).toEqual(new Set(['rng-in-loop', 'pregenerated']));
+  });
+
+  it('show writes an animated episode of a MuJoCo family and refuses the others', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'icrl-show-')), 'reach.html');
+    const r = icrl('envs', 'show', 'reach', '--policy', 'expert', '--steps', '30', '--out', out);
+    expect(r.status).toBe(0);
+    const line = JSON.parse(r.stdout.trim()) as { frames: number; policy: string; ended: string };
+    expect(line).toMatchObject({ frames: 31, policy: 'expert', ended: 'running' });
+    expect(readFileSync(out, 'utf8')).toContain('<canvas');
+    const bad = icrl('envs', 'show', 'darkroom');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/darkroom cannot be shown; these can: xland \(an ASCII picture\), cheetah-vel \(an animated episode\)/);
   });
 
   it('an unknown family or a bad flag is an error naming it', () => {

@@ -88,6 +88,7 @@ describe('the npm package', () => {
     expect(tarFiles).toContain('bin/icrl.js');
     expect(tarFiles).toContain('configs/quickstart.yaml');
     expect(tarFiles).toContain('README.md');
+    expect(tarFiles).toContain('dist/envs/mujoco/models/half_cheetah.xml');
     expect(tarFiles.filter((f) => /^(test|\.ci|src|assembly|bench|docs|runs|node_modules)\//.test(f))).toEqual([]);
     expect(tarFiles.filter((f) => f.endsWith('.map'))).toEqual([]); // they point at src/, which is not shipped
     // every target of the exports map and of bin is in the tarball

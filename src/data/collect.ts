@@ -27,7 +27,7 @@ import { loadConfig, validateConfig } from '../core/config.js';
 import { ConfigError, CorruptFileError, IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { Progress } from '../core/progress.js';
-import { getFamily } from '../envs/index.js';
+import { getFamily, prepareFamily } from '../envs/index.js';
 import type { BatchedEnv } from '../envs/types.js';
 import { deserializeTasks, serializeTasks, splitTasks, type Task, type TaskSpace } from '../tasks/taskSpace.js';
 import { makeAgent } from '../algorithms/index.js';
@@ -152,6 +152,7 @@ export function shardFile(i: number): string {
 /** Computes shard `index` and writes it (atomically) into `outDir`; returns the transitions taken. */
 export async function computeShard(c: CollectConfig, tasks: Task[], index: number, outDir: string): Promise<number> {
   await h5ready();
+  await prepareFamily(c.family); // once per thread (MuJoCo: the WebAssembly module)
   const first = index * c.shardSize;
   const end = Math.min(tasks.length, first + c.shardSize);
   const root = new Rng(c.seed).split(`shard-${index}`);

@@ -9,9 +9,14 @@
  * Each measurement is repeated and the median rate reported; the first run (JIT warm-up) is not timed.
  * Every figure gives steps per wall-clock second and per second of this process's CPU time: on a
  * machine shared with other work the first measures the sharing as much as the code.
+ * The MuJoCo families step about 10^4 - 10^5 times slower than the grids, so their figures use at most
+ * `MUJOCO_BENCH_CAP` instances and steps per run (each line says what it ran and what was asked);
+ * `mujoco/nativeBench.ts` compares them with native MuJoCo on the same model file.
  */
 import { Rng } from '../core/rng.js';
-import { getFamily } from './index.js';
+import { getFamily, needsMujoco } from './index.js';
+import { ANT_MODEL } from './mujoco/ant.js';
+import { CHEETAH_MODEL } from './mujoco/cheetah.js';
 import { BatchedXLand, PRESET_NAMES } from './xland/index.js';
 import type { ActionArray, BatchedEnv } from './types.js';
 
@@ -37,6 +42,21 @@ export const BENCH_CASES: readonly BenchCase[] = [
   { family: 'xland', variant: '9x9 trivial', options: { preset: 'trivial' } },
   { family: 'xland', variant: '9x9 small', options: { preset: 'small' } },
   { family: 'xland', variant: '13x13 four rooms medium', options: { layout: 'four-rooms', preset: 'medium' } },
+  { family: 'cheetah-vel', variant: 'default (frame skip 5)', options: {} },
+  { family: 'cheetah-dir', variant: 'default (frame skip 5)', options: {} },
+  { family: 'ant-dir', variant: 'default (frame skip 5)', options: {} },
+  { family: 'walker-param', variant: 'default (frame skip 4, a model per task)', options: {} },
+  { family: 'reach', variant: 'default (frame skip 5)', options: {} },
+  { family: 'push', variant: 'default (frame skip 5)', options: {} },
+];
+
+/** Most instances and steps per timed run of a MuJoCo family's figure (one run stays under ~2 s). */
+export const MUJOCO_BENCH_CAP = { instances: 16, steps: 200 } as const;
+
+/** Families compared with native MuJoCo in the same run, and their model files. */
+export const NATIVE_BENCH_FAMILIES: readonly { family: string; model: string }[] = [
+  { family: 'cheetah-vel', model: CHEETAH_MODEL },
+  { family: 'ant-dir', model: ANT_MODEL },
 ];
 
 export interface BenchOptions {
@@ -58,6 +78,9 @@ export interface BenchResult {
   steps: number;
   actions: ActionMode;
   runs: number;
+  /** Instances / steps asked for, when a MuJoCo family ran fewer (MUJOCO_BENCH_CAP). */
+  instances_requested?: number;
+  steps_requested?: number;
   /** Median over runs of steps per wall-clock second. */
   steps_per_s: number;
   /** Slowest and fastest run rates, to show the spread on a shared machine. */
@@ -93,7 +116,8 @@ function makeActions(env: BatchedEnv): ActionArray {
   return env.numActions > 0 ? new Int32Array(env.numEnvs) : new Float32Array(env.numEnvs * env.actDim);
 }
 
-function median(xs: number[]): number {
+/** Median of a non-empty list. */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -101,6 +125,10 @@ function median(xs: number[]): number {
 
 /** One figure: steps per second of `c` with `opts.instances` instances. */
 export function benchCase(c: BenchCase, opts: BenchOptions): BenchResult {
+  if (needsMujoco(c.family) && (opts.instances > MUJOCO_BENCH_CAP.instances || opts.steps > MUJOCO_BENCH_CAP.steps)) {
+    const capped = { ...opts, instances: Math.min(opts.instances, MUJOCO_BENCH_CAP.instances), steps: Math.min(opts.steps, MUJOCO_BENCH_CAP.steps) };
+    return { ...benchCase(c, capped), instances_requested: opts.instances, steps_requested: opts.steps };
+  }
   const rng = new Rng(opts.seed);
   const env = getFamily(c.family).make(opts.instances, c.options, rng.split('tasks'));
   env.reset(opts.seed);
@@ -126,7 +154,9 @@ export function benchCase(c: BenchCase, opts: BenchOptions): BenchResult {
       : (): void => {
           for (let s = 0; s < steps; s++) env.step(pool[s & 15]);
         };
-  return { bench: 'envs', family: c.family, variant: c.variant, instances: opts.instances, steps, actions: opts.actions, ...measure(body, opts.instances * steps, opts) };
+  const res: BenchResult = { bench: 'envs', family: c.family, variant: c.variant, instances: opts.instances, steps, actions: opts.actions, ...measure(body, opts.instances * steps, opts) };
+  (env as { close?: () => void }).close?.();
+  return res;
 }
 
 interface Rates {

@@ -14,6 +14,7 @@ import { linearBanditFamily } from './linearBandit.js';
 import { darkKeyToDoorFamily } from './darkKeyToDoor.js';
 import { pointRobotFamily } from './pointRobot.js';
 import { xlandFamily } from './xland/index.js';
+import { antDirFamily, cheetahDirFamily, cheetahVelFamily, isMujocoFamily, loadMujocoRuntime, pushFamily, reachFamily, walkerParamFamily } from './mujoco/index.js';
 
 export * from './types.js';
 export * from './episodes.js';
@@ -23,11 +24,26 @@ export * from './linearBandit.js';
 export * from './darkKeyToDoor.js';
 export * from './pointRobot.js';
 export * from './xland/index.js';
+export * from './mujoco/index.js';
 export { ACTION_PERMUTATIONS, checkBoxActions, checkDiscreteActions, checkInstance, parseOptions } from './common.js';
 
 /** The registry of environment families; `registerFamily` adds one (a taken name is an error). */
 export const envFamilies = new Registry<EnvFamily>('environment family');
 for (const f of [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, xlandFamily]) envFamilies.register(f);
+for (const f of [cheetahVelFamily, cheetahDirFamily, antDirFamily, walkerParamFamily, reachFamily, pushFamily]) envFamilies.register({ ...f, viewer: 'episode', prepare: async () => void (await loadMujocoRuntime()) });
+
+/** True when family `name` runs on MuJoCo (its `make` needs `await prepareFamily(name)` once per thread). */
+export function needsMujoco(name: string): boolean {
+  return isMujocoFamily(getFamily(name));
+}
+
+/**
+ * Loads what family `name` needs before its synchronous `make` can run: the MuJoCo WebAssembly module
+ * for the MuJoCo families (once per thread, ~0.35 s), nothing for the others.
+ */
+export async function prepareFamily(name: string): Promise<void> {
+  await getFamily(name).prepare?.();
+}
 
 /** Registers a family from code (e.g. a user's own); its name must be new. */
 export function registerFamily(family: EnvFamily): EnvFamily {

@@ -124,6 +124,17 @@ export interface EnvFamily<S extends z.ZodType = z.ZodType> extends RegistryEntr
   /** Creates a batched environment of `numEnvs` instances. */
   make(numEnvs: number, options?: Record<string, unknown>, rng?: Rng): BatchedEnv;
   /**
+   * Loads what `make` needs, once per thread (the MuJoCo families: the WebAssembly module). Every
+   * pipeline awaits it through `prepareFamily(name)` before making environments.
+   */
+  prepare?(): Promise<void>;
+  /**
+   * What `icrl envs show` draws for the family: `ruleset` (a task's picture as text, its ruleset and
+   * the solver's optimum: xland) or `episode` (one recorded episode as an animated HTML page: the
+   * MuJoCo families); absent when the family has no picture.
+   */
+  readonly viewer?: 'ruleset' | 'episode';
+  /**
    * How the family names a task and its environment in dataset files of the XLand-100B layout
    * (`ruleset-id`, `benchmark-id`, `env-id`); families without it are named by task index and family.
    */

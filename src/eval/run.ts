@@ -5,7 +5,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve, isAbsolute, relative } from 'node:path';
-import { getFamily } from '../envs/index.js';
+import { getFamily, prepareFamily } from '../envs/index.js';
 import { Rng } from '../core/rng.js';
 import { ConfigError, IcrlError } from '../core/errors.js';
 import { splitTasks, deserializeTasks, type Task } from '../tasks/taskSpace.js';
@@ -85,6 +85,7 @@ export async function runEvaluation(config: EvalConfig | EvalConfigInput, opts: 
 }
 
 async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: string): Promise<EvalRunOutput> {
+  await prepareFamily(cfg.env.family);
   const baseDir = opts.baseDir ?? process.cwd();
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const t0 = performance.now();

@@ -21,7 +21,7 @@ import { modelAgent } from '../models/load.js';
 import { modelKinds } from '../models/kinds.js';
 import { provenance } from '../core/provenance.js';
 import { lockFolder } from '../core/lock.js';
-import { makeBatchedEnv } from '../envs/index.js';
+import { makeBatchedEnv, prepareFamily } from '../envs/index.js';
 import { evaluateOnline } from '../eval/evaluator.js';
 import { makeAgent } from '../algorithms/index.js';
 import type { Agent } from '../algorithms/agent.js';
@@ -116,6 +116,7 @@ export async function trainFromConfig(config: TrainConfig | string, opts: TrainO
 }
 
 async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  await prepareFamily(cfg.data.family);
   const baseDir = opts.baseDir ?? process.cwd();
   const outDir = resolve(opts.outDir ?? cfg.out);
   mkdirSync(outDir, { recursive: true });

@@ -2,15 +2,21 @@
  * `icrl envs list`: the environment families with their options and task-space parameters.
  * `icrl envs bench` (= `npm run bench:envs`): steps per second per family, single instance and
  * batched, random actions from the project's RNG, automatic reset; one JSON line per figure.
+ * `icrl envs show FAMILY`: an xland task as an ASCII picture, or one episode of a MuJoCo family as an
+ * animated side or top view (HTML).
  */
 import { intFlag, numberFlag } from '../options.js';
 import type { Command } from 'commander';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { IcrlError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/atomic.js';
 import { Rng } from '../../core/rng.js';
+import type { Task } from '../../tasks/taskSpace.js';
+import { parseJsonFlag } from './tasks.js';
 import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, solvableCheck, type LayoutName, type PresetName } from '../../envs/xland/index.js';
-import { familyOptions, getFamily, listFamilies } from '../../envs/index.js';
-import { BENCH_CASES, benchActionsOnly, benchCase, benchXLandSolver, type ActionMode, type BenchOptions } from '../../envs/bench.js';
+import { expertSuccess, familyOptions, getFamily, listFamilies, needsMujoco, prepareFamily, recordEpisode, recordingHtml, type MujocoEnv, type Policy } from '../../envs/index.js';
+import { BENCH_CASES, NATIVE_BENCH_FAMILIES, benchActionsOnly, benchCase, benchXLandSolver, median, type ActionMode, type BenchOptions } from '../../envs/bench.js';
+import { NATIVE_INSTALL_HINT, benchNative, nativeMujocoVersion, warmUpMujoco } from '../../envs/mujoco/nativeBench.js';
 
 function intList(flag: string) {
   return (v: string): number[] =>
@@ -23,7 +29,7 @@ function intList(flag: string) {
 
 
 export function register(program: Command): void {
-  const envs = program.command('envs').description('Environment families: list them, benchmark their stepping speed');
+  const envs = program.command('envs').description('Environment families: list them, benchmark their stepping speed, show a task or an episode');
 
   envs
     .command('list')
@@ -58,6 +64,9 @@ export function register(program: Command): void {
     .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', numberFlag('--min-seconds', 0), 0.2)
     .option('--seed <n>', 'seed of tasks and actions', intFlag('--seed', 0), 0)
     .option('--solver-rulesets <n>', 'xland: rulesets per preset timed with the exact solver', intFlag('--solver-rulesets', 1), 50)
+    .option('--native-steps <n>', 'MuJoCo steps per run of the native / WebAssembly comparison', intFlag('--native-steps', 1), 20000)
+    .option('--native-runs <n>', 'alternating runs of the native / WebAssembly comparison (medians reported)', intFlag('--native-runs', 1), 3)
+    .option('--no-native', 'skip the comparison with native MuJoCo')
     .addHelpText(
       'after',
       `
@@ -71,9 +80,19 @@ includes drawing the random actions with the RNG before every step; "pregenerate
 drawn before timing (the environment's own rate). Lines for the RNG alone show its share.
 With xland included, one {"bench":"xland-solver",...} line per preset gives the exact solver's time
 per ruleset (median, 90th percentile, largest, in ms) and how many were solved, unsolvable within
-the horizon, or over the state bound.`,
+the horizon, or over the state bound.
+
+MuJoCo families (cheetah-vel, cheetah-dir, ant-dir, walker-param, reach, push) run at most 16
+instances and 200 steps per timed run (the line gives instances_requested when it ran fewer). For
+cheetah-vel and ant-dir one more line, "bench":"envs-mujoco-native", steps the same model file with
+native MuJoCo (\`mujoco-testspeed FILE STEPS 1 0.01\`, Debian package libmujoco-samples:
+\`sudo apt-get install libmujoco-samples\`), with the raw WebAssembly loop, with the environment on
+one thread and with two worker threads, alternating --native-runs times, and prints the medians in
+MuJoCo steps per second with the ratios to native. Without mujoco-testspeed the line says how to
+install it and has no ratios. With reach or push, a line "bench":"envs-expert" gives the scripted
+expert's success rate over the 50 goal variations (one 100-step episode each).`,
     )
-    .action((o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; solverRulesets: number }) => {
+    .action(async (o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; solverRulesets: number; nativeSteps: number; nativeRuns: number; native: boolean }) => {
       const modes: ActionMode[] =
         o.actions === 'both' ? ['rng-in-loop', 'pregenerated'] : o.actions === 'rng-in-loop' || o.actions === 'pregenerated' ? [o.actions] : [];
       if (modes.length === 0) throw new IcrlError(`--actions: "${o.actions}" is not one of rng-in-loop, pregenerated, both`);
@@ -81,6 +100,9 @@ the horizon, or over the state bound.`,
       const wanted = o.families ? o.families.split(',').map((s) => s.trim()) : undefined;
       if (wanted) for (const w of wanted) getFamily(w);
       const cases = BENCH_CASES.filter((c) => !wanted || wanted.includes(c.family));
+      for (const c of cases) await prepareFamily(c.family);
+      // MuJoCo's optimized WebAssembly code arrives after a few thousand steps: warm up once before timing
+      for (const f of new Set(cases.map((c) => c.family))) if (needsMujoco(f)) warmUpMujoco(getFamily(f));
       for (const instances of o.instances) {
         const opts: BenchOptions = { instances, steps: o.steps, actions: 'rng-in-loop', runs: o.runs, minSeconds: o.minSeconds, seed: o.seed };
         if (modes.includes('rng-in-loop')) {
@@ -93,6 +115,20 @@ the horizon, or over the state bound.`,
       }
       if (!wanted || wanted.includes('xland')) {
         for (const r of benchXLandSolver(o.solverRulesets, o.seed)) process.stdout.write(`${JSON.stringify(r)}\n`);
+      }
+      // the scripted experts of reach and push on their 50 goal variations
+      for (const f of ['reach', 'push'] as const) {
+        if (!cases.some((c) => c.family === f)) continue;
+        const r = expertSuccess(f);
+        process.stdout.write(`${JSON.stringify({ bench: 'envs-expert', family: f, goals: r.goals, successes: r.successes, success_rate: r.success_rate, median_first_success_step: r.successes > 0 ? median(r.first_success_step.filter((x) => x > 0)) : null })}\n`);
+      }
+      if (o.native) {
+        const natives = NATIVE_BENCH_FAMILIES.filter((f) => cases.some((c) => c.family === f.family));
+        if (natives.length > 0 && !nativeMujocoVersion()) process.stderr.write(`icrl envs bench: ${NATIVE_INSTALL_HINT}\n`);
+        for (const f of natives) {
+          const r = await benchNative(getFamily(f.family), f.model, { steps: o.nativeSteps, runs: o.nativeRuns, batch: 8, seed: o.seed });
+          process.stdout.write(`${JSON.stringify(r)}\n`);
+        }
       }
     });
 
@@ -123,17 +159,29 @@ the horizon, or over the state bound.`,
 
   envs
     .command('show')
-    .argument('<family>', 'family to show (xland)')
-    .description('Print an ASCII picture of a task of a family (xland), its ruleset and the exact solver\'s optimum; --play follows the solver')
-    .option('--task <json>', 'the task as JSON: a ruleset, or { ruleset } (a file name is read)')
+    .argument('<family>', 'family to show: xland (an ASCII picture) or a MuJoCo family (an animated episode in an HTML page)')
+    .description('xland: print an ASCII picture of a task, its ruleset and the exact solver\'s optimum (--play follows the solver). MuJoCo families: record one episode and write it as an animated side (or top) view in a self-contained HTML page')
+    .option('--task <json>', 'the task as JSON (xland: a ruleset, or { ruleset }; a file name is read. MuJoCo: its parameters; default: drawn with --seed)')
     .option('--benchmark <file>', 'take the task from a benchmark or tasks file')
     .option('--index <n>', 'index of the task in that file (training tasks first, then held-out)', intFlag('--index', 0), 0)
     .option('--preset <name>', 'otherwise draw a ruleset of this preset', 'trivial')
     .option('--seed <n>', 'seed of the drawn ruleset and of the placement', intFlag('--seed', 0), 0)
     .option('--options <json>', 'family options as JSON, e.g. {"layout":"four-rooms"}', '{}')
-    .option('--play', 'play the solver\'s optimal actions and print every step')
-    .action((family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean }) => {
-      if (family !== 'xland') throw new IcrlError(`envs show: only the xland family has a picture; got "${family}"`);
+    .option('--play', 'xland: play the solver\'s optimal actions and print every step')
+    .option('--policy <p>', 'MuJoCo: zero, random (uniform in [-1, 1]) or expert (reach and push)', 'random')
+    .option('--steps <n>', 'MuJoCo: steps to record at most (the episode may end first)', intFlag('--steps', 1), 200)
+    .option('--view <v>', 'MuJoCo: side (x right, z up) or top (x right, y up)', 'side')
+    .option('--fps <n>', 'MuJoCo: frames per second of the animation', intFlag('--fps', 1, 1000), 20)
+    .option('--out <file>', 'MuJoCo: HTML file to write', 'episode.html')
+    .action(async (family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean; policy: string; steps: number; view: string; fps: number; out: string }) => {
+      const viewer = getFamily(family).viewer;
+      if (viewer === undefined) {
+        throw new IcrlError(`envs show: ${family} cannot be shown; these can: ${listFamilies().filter((f) => f.viewer !== undefined).map((f) => `${f.name} (${f.viewer === 'episode' ? 'an animated episode' : 'an ASCII picture'})`).join(', ')}`);
+      }
+      if (viewer === 'episode') {
+        await showMujocoEpisode(family, o);
+        return;
+      }
       let options: Record<string, unknown>;
       try {
         options = JSON.parse(o.options) as Record<string, unknown>;
@@ -175,4 +223,17 @@ the horizon, or over the state bound.`,
         }
       }
     });
+}
+
+/** `icrl envs show` for a MuJoCo family: one recorded episode written as an animated HTML page. */
+async function showMujocoEpisode(family: string, o: { task?: string; options: string; policy: string; steps: number; view: string; fps: number; seed: number; out: string }): Promise<void> {
+  if (!['zero', 'random', 'expert'].includes(o.policy)) throw new IcrlError(`--policy: "${o.policy}" is not one of zero, random, expert`);
+  if (o.view !== 'side' && o.view !== 'top') throw new IcrlError(`--view: "${o.view}" is not one of side, top`);
+  const options = parseJsonFlag(o.options, '--options');
+  await prepareFamily(family);
+  const env = getFamily(family).make(1, options, new Rng(o.seed)) as MujocoEnv;
+  if (o.task !== undefined) env.setTasks([{ family, params: parseJsonFlag(o.task, '--task') as Task['params'] }]);
+  const rec = recordEpisode(env, o.policy as Policy, o.steps, o.seed);
+  writeFileAtomic(o.out, recordingHtml(rec, o.view, o.fps));
+  process.stdout.write(`${JSON.stringify({ out: o.out, family, task: rec.task, policy: rec.policy, frames: rec.frames.length, return: rec.ret, ended: rec.ended })}\n`);
 }

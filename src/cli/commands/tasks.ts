@@ -44,7 +44,8 @@ export function oracleSolvable(family: string, options: Record<string, unknown>,
   };
 }
 
-function parseJsonFlag(text: string, flag: string): Record<string, unknown> {
+/** Parses a JSON-object flag value; an error names the flag. */
+export function parseJsonFlag(text: string, flag: string): Record<string, unknown> {
   try {
     const v = JSON.parse(text) as unknown;
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected a JSON object');

@@ -601,6 +601,7 @@ export const xlandFamily: EnvFamily = {
   description: 'XLand-MiniGrid-style rule-based gridworld: the task is a ruleset (goal + production rules + tiles); 5x5 egocentric view, 6 actions, reward 1 - 0.9 t/T on the goal, 3 H W steps',
   options: xlandOptionsSchema,
   setting: 'mdp',
+  viewer: 'ruleset',
   taskSpace: xlandTaskSpace,
   make: (numEnvs, options, rng) => new BatchedXLand(numEnvs, options, rng),
   datasetIds(task, options) {
