@@ -114,7 +114,7 @@ describe('batched PPO learners', () => {
     const agent = new PpoAgent({ numSteps: 64, numMinibatches: 2, lr: 1e-3 });
     const c = nn.withKernels(nn.wasmAvailable() ? 'wasm' : 'reference', () => learningCurves(agent, env, evalEnv, 12000, 12000, 1, new Rng(2)));
     const final = c.returns[c.returns.length - 1];
-    const near = final.filter((r, i) => r >= 0.9 * c.oracle[i]).length;
+    const near = final.filter((r, i) => r >= 0.9 * c.oracle[i]!).length;
     expect(near).toBeGreaterThanOrEqual(4);
   }, 60_000);
 });

@@ -156,7 +156,7 @@ describe('batched SAC learners', () => {
     for (let i = 0; i < n; i++) {
       const first = c.returns[0][i];
       const last = c.returns[c.returns.length - 1][i];
-      expect(last - first).toBeGreaterThan(0.5 * (c.oracle[i] - first));
+      expect(last - first).toBeGreaterThan(0.5 * (c.oracle[i]! - first));
     }
   }, 60_000);
 });

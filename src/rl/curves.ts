@@ -18,8 +18,8 @@ export interface LearningCurves {
   steps: number[];
   /** mean evaluation return per evaluation (rows) and task (columns) */
   returns: number[][];
-  /** each task's optimal expected return (the family's oracle) */
-  oracle: number[];
+  /** each task's optimal expected return (the family's oracle), null where the family has no exact one (MuJoCo) */
+  oracle: (number | null)[];
   /** seconds of wall-clock training (evaluations excluded) */
   trainSeconds: number;
 }
@@ -48,7 +48,14 @@ export function learningCurves(agent: GreedyActor, env: BatchedEnv, evalEnv: Bat
   const r = agent.reset(env, rng);
   if (r instanceof Promise) throw new IcrlError(`learningCurves: ${agent.name} resets asynchronously`, 'CONFIG');
   const out = env.numActions > 0 ? new Int32Array(env.numEnvs) : new Float32Array(env.numEnvs * env.actDim);
-  const curves: LearningCurves = { steps: [], returns: [], oracle: Array.from({ length: env.numEnvs }, (_, i) => env.oracleValue(i)), trainSeconds: 0 };
+  const oracleOf = (i: number): number | null => {
+    try {
+      return env.oracleValue(i);
+    } catch {
+      return null;
+    }
+  };
+  const curves: LearningCurves = { steps: [], returns: [], oracle: Array.from({ length: env.numEnvs }, (_, i) => oracleOf(i)), trainSeconds: 0 };
   const evaluate = (t: number): void => {
     curves.steps.push(t);
     curves.returns.push(evaluateGreedy(agent, evalEnv, evalEpisodes));
