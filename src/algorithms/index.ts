@@ -85,8 +85,9 @@ export function listAgentKinds(opts: { sourcesOnly?: boolean } = {}): { kind: st
 }
 
 /**
- * Splits a spec into its kind (`kind`, or its alias `type`) and its options (a `name` label is
- * dropped), validates the options, and calls the factory; `source` names the spec in errors.
+ * Splits a spec into its kind (`kind`, or its alias `type`), its `name` label (passed to the factory
+ * in the context) and its options, validates the options, and calls the factory; `source` names the
+ * spec in errors.
  */
 export function makeAgentFrom(spec: unknown, ctx: AgentContext, field: 'kind' | 'type' = 'kind'): Agent | Promise<Agent> {
   const source = ctx.source;
@@ -108,6 +109,10 @@ export function makeAgentFrom(spec: unknown, ctx: AgentContext, field: 'kind' | 
  * by the evaluation's `makeEvalAgent`.
  */
 export function makeAgent(spec: unknown, source = 'agent spec'): Agent {
+  const k = typeof spec === 'object' && spec !== null ? ((spec as Record<string, unknown>).kind ?? (spec as Record<string, unknown>).type) : undefined;
+  if (typeof k === 'string' && agentKinds.has(k) && agentKinds.get(k).evaluationOnly) {
+    throw new ConfigError(`${source}: agent kind ${JSON.stringify(k)} is built asynchronously (an evaluation agent); use it in an evaluation config`, source);
+  }
   const a = makeAgentFrom(spec, { source });
   if (a instanceof Promise) {
     a.catch(() => undefined); // started but not awaited: its failure is not this caller's
