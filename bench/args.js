@@ -1,4 +1,4 @@
-// Command-line helpers shared by the bench scripts of the deep-RL learners: `--name value` options
+// Command-line helpers shared by the bench scripts: `--name value` options
 // and `--name` flags.
 export function cliArgs(argv = process.argv.slice(2)) {
   return {

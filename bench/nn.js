@@ -16,14 +16,10 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { cliArgs } from './args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-function opt(name, dflt) {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-}
-const flag = (name) => args.includes(`--${name}`);
+const { opt, flag } = cliArgs();
 if (flag('help')) {
   process.stdout.write(`usage: node bench/nn.js [--configs dpt-bandit,ad-darkroom] [--steps N] [--torch-ref PATH] [--python PATH] [--no-torch] [--no-train] [--no-kernels] [--profile] [--kernels wasm|reference]\n`);
   process.exit(0);

@@ -37,6 +37,7 @@ const { Rng } = await import(resolve(root, 'dist/core/rng.js'));
 const { SacLearners, SacAgent, PpoAgent } = await import(resolve(root, 'dist/rl/index.js'));
 const { pointRobotFamily } = await import(resolve(root, 'dist/envs/pointRobot.js'));
 const { wasmThreads } = await import(resolve(root, 'dist/nn/kernels/wasm.js'));
+const { median } = await import(resolve(root, 'dist/envs/bench.js'));
 
 const OBS = Number(opt('obs', '17'));
 const ACT = Number(opt('act', '6'));
@@ -108,11 +109,6 @@ function ours(N) {
   const cpu = (cu.user + cu.system) / 1e6;
   const med = median(times) / 1000;
   return { updates: n, seconds: dt, lups: (N * n) / dt, medianLups: N / med, gflops: flops / dt / 1e9, gflopsPerCpuS: flops / cpu / 1e9, cpuMs: (1000 * cpu) / (N * n) };
-}
-
-function median(a) {
-  const b = [...a].sort((x, y) => x - y);
-  return b.length % 2 ? b[(b.length - 1) / 2] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2;
 }
 
 function torch(N, threads) {

@@ -5,6 +5,7 @@ export * from './config.js';
 export * from './registry.js';
 export * from './atomic.js';
 export * from './jsonl.js';
+export * from './json.js';
 export * from './pool.js';
 export * from './provenance.js';
 export * from './lock.js';

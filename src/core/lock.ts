@@ -102,7 +102,8 @@ export function lockFolder(dir: string, what: string): () => void {
       released = true;
       held.delete(file);
       // remove only our own lock
-      if (readHolder(file)?.pid === me.pid && readHolder(file)?.startedAt === me.startedAt) rmSync(file, { force: true });
+      const h = readHolder(file);
+      if (h?.pid === me.pid && h.startedAt === me.startedAt) rmSync(file, { force: true });
     };
   }
   throw new FolderLockedError(dir, readHolder(file));

@@ -41,6 +41,8 @@ export interface EvalRunOutput {
   resultsPath?: string;
   /** The output folder (config.out resolved). */
   outDir: string;
+  /** The config as it ran (validated, defaults filled in). */
+  config: EvalConfig;
 }
 
 function resolveFrom(base: string, p: string): string {
@@ -206,7 +208,7 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
   if (!online && !offline) throw new IcrlError(`${source}: nothing to evaluate`);
   const results = snapshot();
   if (failures.length > 0) log(`eval: ${failures.length} agent(s) failed; the others are in the results`);
-  if (opts.write === false) return { results, outDir };
+  if (opts.write === false) return { results, outDir, config: cfg };
   writeResults(resultsPath, results);
-  return { results, resultsPath, outDir };
+  return { results, resultsPath, outDir, config: cfg };
 }

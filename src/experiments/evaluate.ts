@@ -3,8 +3,7 @@
  * (src/eval writes results.json) and then its report (src/report writes report.html beside it).
  */
 import { join } from 'node:path';
-import { validateConfig } from '../core/config.js';
-import { evalConfigSchema, type EvalConfig, type EvalConfigInput } from '../eval/config.js';
+import type { EvalConfig, EvalConfigInput } from '../eval/config.js';
 import { runEvaluation, type RunEvalOptions } from '../eval/run.js';
 import type { EvalResults } from '../eval/results.js';
 import { writeReport, type ReportOptions } from '../report/index.js';
@@ -23,8 +22,7 @@ export interface EvaluateAndReportOutput {
 /** Runs the evaluation of `cfg` and writes report.html next to results.json (unless `write: false`). */
 export async function evaluateAndReport(config: EvalConfig | EvalConfigInput, opts: EvaluateAndReportOptions = {}): Promise<EvaluateAndReportOutput> {
   const { report, ...evalOpts } = opts;
-  const cfg = validateConfig(evalConfigSchema, config, opts.source ?? 'eval config');
-  const { results, resultsPath, outDir } = await runEvaluation(config, evalOpts);
+  const { results, resultsPath, outDir, config: cfg } = await runEvaluation(config, evalOpts);
   if (!resultsPath) return { results };
   const reportPath = join(outDir, 'report.html');
   writeReport(reportPath, results, { title: cfg.report.title, ...report });

@@ -7,7 +7,7 @@
  */
 import { intFlag, numberFlag } from '../options.js';
 import type { Command } from 'commander';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { IcrlError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/atomic.js';
 import { Rng } from '../../core/rng.js';
@@ -150,9 +150,7 @@ expert's success rate over the 50 goal variations (one 100-step episode each).`,
       const t0 = Date.now();
       const accept = o.validate ? solvableCheck({ layout: o.layout, size: layout.size }, o.validate, o.rejectOverBound === true) : undefined;
       const b = generateBenchmark({ preset: o.preset as PresetName, count: o.count, seed: o.seed, heldOut: o.heldOut, layout, accept });
-      const tmp = `${o.out}.tmp-${process.pid}`;
-      writeFileSync(tmp, benchmarkToJson(b));
-      renameSync(tmp, o.out);
+      writeFileAtomic(o.out, benchmarkToJson(b));
       const rules = b.rulesets.reduce((a, r) => a + r.rules.length, 0) / b.rulesets.length;
       process.stdout.write(`${JSON.stringify({ file: o.out, name: b.name, preset: b.preset, count: b.rulesets.length, train: b.rulesets.length - b.heldOut.length, heldOut: b.heldOut.length, meanRules: Number(rules.toFixed(3)), rejected: b.rejected, ...(o.validate ? { solved: b.rulesets.filter((r) => r.meta?.solver === 'solved').length, overBound: b.rulesets.filter((r) => r.meta?.solver === 'budget-exceeded').length } : {}), seconds: (Date.now() - t0) / 1000 })}\n`);
     });

@@ -7,6 +7,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic.js';
+import { canonicalJson } from '../json.js';
+
+export { canonicalJson } from '../json.js';
 import type { ChatUsage, LlmFailureReason } from './types.js';
 
 export interface CachedResponse {
@@ -20,19 +23,6 @@ export interface CachedResponse {
   failure?: { reason: LlmFailureReason; message: string; status?: number };
 }
 
-/** JSON with object keys sorted, so that equal requests serialize identically. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /** SHA-256 (hex) of the canonical JSON of a request body. */
 export function requestHash(body: unknown): string {

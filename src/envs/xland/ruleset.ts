@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { OutOfSpaceError } from '../../core/errors.js';
 import { COLOR, DIRECTION_NAMES, FLOOR_CODE, OBJECT_COLORS, OBJECT_TILES, PICKABLE, TILE, code, codeName } from './constants.js';
 import type { Layout } from './layout.js';
+import { canonicalJson } from '../../core/json.js';
 
 export const RULE_KINDS = ['AgentHold', 'AgentNear', 'AgentNearUp', 'AgentNearRight', 'AgentNearDown', 'AgentNearLeft', 'TileNear', 'TileNearUp', 'TileNearRight', 'TileNearDown', 'TileNearLeft'] as const;
 export const GOAL_KINDS = [
@@ -241,19 +242,6 @@ export function encodeRuleset(r: Ruleset, size: number): EncodedRuleset {
   };
 }
 
-/** JSON with sorted keys (a canonical form for hashing). */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 /** Stable id of a ruleset: 16 hex digits of the SHA-256 of its goal, rules, tiles and agent (provenance and meta excluded). */
 export function rulesetId(r: Ruleset): string {
