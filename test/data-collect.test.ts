@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 import { h5ready } from '../src/data/h5.js';
 import { collect, collectConfigSchema, loadDptCollection, openHistoryCollection, readManifest, loadCollectConfig, type CollectConfig } from '../src/data/collect.js';
-import { readDpt } from '../src/data/store.js';
+import { HistoryReader, readDpt } from '../src/data/store.js';
 import { ConfigError } from '../src/core/errors.js';
 import { AdSampler, buildAdDataset } from '../src/data/datasets.js';
 
@@ -132,7 +132,9 @@ describe('collect: learning histories', () => {
     const shard = join(dir, 'ad', 'shard-00001.h5');
     const bytes = readFileSync(shard);
     writeFileSync(shard, bytes.subarray(0, bytes.length >> 1));
-    await expect(openHistoryCollection(join(dir, 'ad'))).rejects.toThrow(/shard-00001\.h5: cannot open as HDF5 \(truncated or corrupt\); shard of groups 10\.\.19: truncated file/);
+    // (the manifest's size and checksum catch it before HDF5 opens it)
+    await expect(openHistoryCollection(join(dir, 'ad'))).rejects.toThrow(/shard-00001\.h5: size mismatch: expected \d+ bytes, found \d+ bytes/);
+    expect(() => new HistoryReader(shard, 'shard of groups 10..19')).toThrow(/shard-00001\.h5: cannot open as HDF5 \(truncated or corrupt\); shard of groups 10\.\.19: truncated file/);
   });
 });
 

@@ -145,7 +145,7 @@ describe('safetensors', () => {
     }
   });
 
-  it('is readable by an independent parse of the format', () => {
+  it('is readable by an independent parse of the format', async () => {
     const w = nn.tensor([1.5, -2, 3.25, 0, 1e-3, 7], [2, 3]);
     const b = nn.tensor([0.5, -0.25], [2]);
     const file = join(dir, 't.safetensors');
@@ -154,7 +154,11 @@ describe('safetensors', () => {
     const buf = readFileSync(file);
     const n = Number(buf.readBigUInt64LE(0));
     const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
-    expect(header.__metadata__).toEqual({ note: 'hi' });
+    expect(header.__metadata__).toEqual({ note: 'hi', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // the digest covers the header without it and the data section
+    const { sha256, ...meta } = header.__metadata__;
+    const { createHash } = await import('node:crypto');
+    expect(createHash('sha256').update(JSON.stringify({ ...header, __metadata__: meta })).update(buf.subarray(8 + n)).digest('hex')).toBe(sha256);
     expect(header.w).toEqual({ dtype: 'F32', shape: [2, 3], data_offsets: [0, 24] });
     expect(header['layer.b']).toEqual({ dtype: 'F32', shape: [2], data_offsets: [24, 32] });
     expect((8 + n) % 8).toBe(0);

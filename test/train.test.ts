@@ -203,11 +203,25 @@ describe('trainer', () => {
       const third = await trainFromConfig(cfg, { progressBar: false });
       expect(third.resumedFrom).toBeNull();
       expect(third.finalLoss).toBe(first.finalLoss);
-      // a hand-edited state.json is refused with the field named
+      // a hand-edited state.json is refused with the field named, and the run falls back to the
+      // previous checkpoint (with a warning) and ends as before
       const l = latestCheckpoint(join(dir, 'run'))!;
       const st = JSON.parse(readFileSync(join(l.dir, 'state.json'), 'utf8'));
       writeFileSync(join(l.dir, 'state.json'), JSON.stringify({ ...st, step: 'abc' }));
-      await expect(trainFromConfig(cfg)).rejects.toThrow(/state\.json: not a checkpoint state: step: /);
+      const warned: string[] = [];
+      const fourth = await trainFromConfig(cfg, { progressBar: false, log: (x) => warned.push(x) });
+      expect(warned.join('\n')).toMatch(/step-000040 is corrupt \(.*state\.json: not a checkpoint state: step: .*trying the previous one/);
+      expect(warned.join('\n')).toMatch(/resuming from the older checkpoint .*step-000035 \(step 35\)/);
+      expect(fourth.resumedFrom).toBe(35);
+      expect(fourth.finalLoss).toBe(first.finalLoss);
+      expect(strip(fourth)).toEqual(strip(first));
+      // a weights file changed on disk: its checksum names it; with every checkpoint corrupt the run stops
+      const l2 = latestCheckpoint(join(dir, 'run'))!;
+      const w = readFileSync(join(l2.dir, 'model.safetensors'));
+      w[w.length - 3] ^= 0x10;
+      writeFileSync(join(l2.dir, 'model.safetensors'), w);
+      for (const e of readdirSync(join(dir, 'run', 'checkpoints'))) if (/^step-/.test(e) && join(dir, 'run', 'checkpoints', e) !== l2.dir) rmSync(join(dir, 'run', 'checkpoints', e), { recursive: true });
+      await expect(trainFromConfig(cfg, { progressBar: false, log: () => {} })).rejects.toThrow(/no checkpoint loads \(.*model\.safetensors: content SHA-256 mismatch: expected [0-9a-f]{64}, found [0-9a-f]{64}/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

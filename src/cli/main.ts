@@ -4,7 +4,7 @@
  * with exit code 2, anything else as a crash with its stack and exit code 1.
  */
 import { Command, CommanderError } from 'commander';
-import { IcrlError } from '../core/errors.js';
+import { IcrlError, fsError, isSystemError } from '../core/errors.js';
 import { registerCommands } from './commands/index.js';
 
 export function buildProgram(): Command {
@@ -26,8 +26,10 @@ export async function runCli(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode;
       return;
     }
-    if (e instanceof IcrlError) {
-      process.stderr.write(`icrl: ${e.message}\n`);
+    // a system error that no layer named (ENOSPC, EROFS, EACCES, EISDIR, ...) is named here
+    const named = isSystemError(e) ? fsError(e) : e;
+    if (named instanceof IcrlError) {
+      process.stderr.write(`icrl: ${named.message}\n`);
       process.exitCode = 2;
       return;
     }

@@ -5,9 +5,30 @@
  * one. Temporary names are unique per process and per write (`.<name>.<pid>.<n>.tmp`), so one
  * process writing the same file twice at once cannot collide with itself, and {@link isAtomicTemp}
  * recognises exactly the names this module makes (cleanup removes nothing else).
+ *
+ * Fault injection (tests only; see test/faults.test.ts): with `ICRL_FAULT_RENAME=<n>` the process
+ * kills itself with SIGKILL just before its n-th rename (counted from 1 in each thread), or just
+ * after it with `<n>:after`; with `ICRL_FAULT_TRACE=<file>` each rename appends its target to that
+ * file. A test thereby kills a run at every rename point and checks that the rerun ends as an
+ * uninterrupted run does. Nothing reads these variables otherwise.
+ *
+ * A system error (ENOSPC, EROFS, EACCES, EISDIR, ...) comes out as a `FileSystemError` naming the path.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fsError } from './errors.js';
+
+let renames = 0;
+const FAULT = /^(\d+)(:after)?$/.exec(process.env.ICRL_FAULT_RENAME ?? '');
+const TRACE = process.env.ICRL_FAULT_TRACE;
+
+function faultPoint(target: string, after: boolean): void {
+  if (!after) {
+    renames++;
+    if (TRACE) appendFileSync(TRACE, `${target}\n`);
+  }
+  if (FAULT && Number(FAULT[1]) === renames && Boolean(FAULT[2]) === after) process.kill(process.pid, 'SIGKILL');
+}
 
 let counter = 0;
 
@@ -48,16 +69,26 @@ function fsyncPath(path: string): void {
  */
 export function replaceAtomic(file: string, fill: (tmp: string) => void): void {
   const dir = dirname(file);
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw fsError(e, dir, 'create the folder');
+  }
   const tmp = tempPathFor(file);
   try {
     fill(tmp);
     fsyncPath(tmp);
+    faultPoint(file, false);
     renameSync(tmp, file);
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    try {
+      rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      // the original error says what went wrong
+    }
+    throw fsError(e, tmp);
   }
+  faultPoint(file, true);
   fsyncPath(dir);
 }
 
@@ -82,5 +113,9 @@ export function writeJsonAtomic(file: string, value: unknown, indent = 1): void 
 
 /** Removes a file or directory if present. */
 export function removeIfExists(path: string): void {
-  if (existsSync(path)) rmSync(path, { recursive: true, force: true });
+  try {
+    if (existsSync(path)) rmSync(path, { recursive: true, force: true });
+  } catch (e) {
+    throw fsError(e, path, 'remove');
+  }
 }

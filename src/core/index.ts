@@ -4,6 +4,7 @@ export * from './spaces.js';
 export * from './config.js';
 export * from './registry.js';
 export * from './atomic.js';
+export * from './digest.js';
 export * from './jsonl.js';
 export * from './json.js';
 export * from './pool.js';

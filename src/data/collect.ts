@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { isAtomicTemp, writeJsonAtomic } from '../core/atomic.js';
+import { fileDigest, verifyFile } from '../core/digest.js';
 import { lockFolder } from '../core/lock.js';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -322,19 +323,23 @@ export function readManifest(outDir: string): Manifest | null {
   if (!m || typeof m !== 'object' || m.format !== 'icrl-collection-1') throw new CorruptFileError(f, `not an icrl collection manifest (format ${JSON.stringify(m?.format)})`);
   if (typeof m.shards !== 'object' || m.shards === null || Array.isArray(m.shards)) throw new CorruptFileError(f, 'field shards must be an object of finished shards');
   for (const [k, s] of Object.entries(m.shards)) {
-    if (!s || typeof s.file !== 'string' || !Array.isArray(s.tasks) || s.tasks.length !== 2) throw new CorruptFileError(f, `shards.${k}: expected { file, tasks: [first, end], transitions }`);
+    if (!/^\d+$/.test(k) || !s || typeof s !== 'object' || typeof s.file !== 'string' || !SHARD_FILE.test(s.file) || !Array.isArray(s.tasks) || s.tasks.length !== 2 || !s.tasks.every((x) => Number.isSafeInteger(x) && x >= 0) || s.tasks[0] > s.tasks[1])
+      throw new CorruptFileError(f, `shards.${k}: expected { file: "shard-<n>.h5", tasks: [first, end], transitions }`);
+    if ((s.bytes !== undefined && !(Number.isSafeInteger(s.bytes) && s.bytes >= 0)) || (s.sha256 !== undefined && !(typeof s.sha256 === 'string' && /^[0-9a-f]{64}$/.test(s.sha256))))
+      throw new CorruptFileError(f, `shards.${k}: bytes must be a size and sha256 a hex SHA-256`);
   }
+  if (!Number.isSafeInteger(m.numShards) || (m.numShards as number) < 0 || !Number.isSafeInteger(m.numTasks) || (m.numTasks as number) < 0) throw new CorruptFileError(f, 'fields numTasks and numShards must be counts');
+  if (typeof m.configHash !== 'string' || typeof m.complete !== 'boolean' || !m.config || typeof m.config !== 'object') throw new CorruptFileError(f, 'fields configHash, config and complete are required');
+  const cfg = collectConfigSchema.safeParse(m.config);
+  if (!cfg.success) throw new CorruptFileError(f, `field config is not a collection config: ${cfg.error.issues[0].path.join('.')}: ${cfg.error.issues[0].message}`);
+  if (configHash(cfg.data) !== m.configHash) throw new CorruptFileError(f, `field config does not match configHash ${m.configHash} (edited?)`);
+  m.config = cfg.data;
   return m as Manifest;
 }
 
 /** Names of the files a collection writes into its folder (anything else there is not ours). */
 const OWN_FILE = /^(shard-\d+\.h5|manifest\.json|tasks\.json|\.icrl\.lock)$/;
 const SHARD_FILE = /^shard-(\d+)\.h5$/;
-
-function fileDigest(file: string): { bytes: number; sha256: string } {
-  const buf = readFileSync(file);
-  return { bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
-}
 
 /** Whether a listed shard is on disk as it was written (size and checksum, when the manifest has them). */
 function shardIntact(outDir: string, s: Manifest['shards'][string]): boolean {
@@ -490,13 +495,23 @@ function requireManifest(outDir: string, allowIncomplete: boolean): Manifest {
   return m;
 }
 
-/** Shards of a collection in task order, each with the task range it holds. */
+/**
+ * Shards of a collection in task order, each with the task range it holds. Each shard is checked
+ * against the size and SHA-256 the manifest lists before it is returned (a {@link ChecksumError}
+ * names the file), so HDF5 never opens a file that changed since it was written.
+ */
 export function collectionShards(outDir: string, allowIncomplete = false): { file: string; tasks: [number, number] }[] {
   const m = requireManifest(outDir, allowIncomplete);
   return Object.keys(m.shards)
     .map(Number)
     .sort((a, b) => a - b)
-    .map((i) => ({ file: join(outDir, m.shards[String(i)].file), tasks: m.shards[String(i)].tasks }));
+    .map((i) => {
+      const s = m.shards[String(i)];
+      const file = join(outDir, s.file);
+      if (!existsSync(file)) throw new CorruptFileError(file, `listed in ${join(outDir, 'manifest.json')} but missing; run the icrl collect command again to recompute it`);
+      if (s.sha256 !== undefined) verifyFile(file, { sha256: s.sha256, bytes: s.bytes });
+      return { file, tasks: s.tasks };
+    });
 }
 
 /** Opens every history shard of a collection (streaming readers; close them when done). */

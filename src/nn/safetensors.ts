@@ -4,10 +4,19 @@
  * {string: string}}` (offsets relative to the data section, which follows), then the raw data.
  * We write F32 (little-endian) and read F32, F16, BF16 and F64 (converted to float32).
  * Writes are atomic: a temporary file in the same directory, then a rename.
+ *
+ * Integrity: the files we write carry `__metadata__.sha256`, the SHA-256 of the header JSON
+ * without that entry (as `JSON.stringify` writes it) followed by the data section. A reader that
+ * finds it checks it (a {@link ChecksumError} names the file, expected and found digests), so a
+ * flipped byte in the data or the header (a shape, an offset) is refused instead of read as other
+ * numbers. Files of other tools have no such entry and are read unchecked. The reader's work is
+ * bounded by the file's size: every tensor must lie inside the data section, and the metadata must
+ * be strings.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CorruptFileError, IcrlError } from '../core/errors.js';
+import { ChecksumError, CorruptFileError, IcrlError, fsError } from '../core/errors.js';
+import { sha256Bytes } from '../core/digest.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { Module } from './modules.js';
 import { Tensor } from './tensor.js';
@@ -24,11 +33,28 @@ export interface SafetensorsFile {
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 
+/** The metadata key of the integrity digest. */
+export const SAFETENSORS_SHA256_KEY = 'sha256';
+
+/** The digest of a header object (without the digest entry) and its data section. */
+function contentDigest(header: Record<string, unknown>, data: Uint8Array): string {
+  const meta = header.__metadata__ as Record<string, string> | undefined;
+  let h = header;
+  if (meta && SAFETENSORS_SHA256_KEY in meta) {
+    const { [SAFETENSORS_SHA256_KEY]: _d, ...rest } = meta;
+    h = { ...header };
+    if (Object.keys(rest).length > 0) h.__metadata__ = rest;
+    else delete h.__metadata__;
+  }
+  return sha256Bytes(JSON.stringify(h), data);
+}
 
 /** Encodes tensors as a safetensors byte array. */
 export function encodeSafetensors(tensors: Record<string, NamedArray | Tensor>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const { [SAFETENSORS_SHA256_KEY]: _old, ...meta } = metadata;
+  header.__metadata__ = meta; // first key, as other writers put it; removed below when empty
+  if (Object.keys(meta).length === 0) delete header.__metadata__;
   let offset = 0;
   const entries = Object.entries(tensors);
   for (const [name, t] of entries) {
@@ -39,21 +65,26 @@ export function encodeSafetensors(tensors: Record<string, NamedArray | Tensor>, 
     header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + 4 * n] };
     offset += 4 * n;
   }
-  let json = JSON.stringify(header);
-  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
-  const hbytes = Buffer.from(json, 'utf8');
-  const out = new Uint8Array(8 + hbytes.length + offset);
-  const dv = new DataView(out.buffer);
-  dv.setBigUint64(0, BigInt(hbytes.length), true);
-  out.set(hbytes, 8);
-  let pos = 8 + hbytes.length;
+  const data = new Uint8Array(offset);
+  const ddv = new DataView(data.buffer);
+  let pos = 0;
   const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   for (const [, t] of entries) {
     const src = t.data;
-    if (little) out.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), pos);
-    else for (let i = 0; i < src.length; i++) dv.setFloat32(pos + 4 * i, src[i], true);
+    if (little) data.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), pos);
+    else for (let i = 0; i < src.length; i++) ddv.setFloat32(pos + 4 * i, src[i], true);
     pos += src.byteLength;
   }
+  const digest = contentDigest(header, data);
+  const final: Record<string, unknown> = { __metadata__: { ...meta, [SAFETENSORS_SHA256_KEY]: digest } };
+  for (const [k, v] of Object.entries(header)) if (k !== '__metadata__') final[k] = v;
+  let json = JSON.stringify(final);
+  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
+  const hbytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + hbytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hbytes.length), true);
+  out.set(hbytes, 8);
+  out.set(data, 8 + hbytes.length);
   return out;
 }
 
@@ -76,7 +107,7 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetens
   if (bytes.length < 8) throw new CorruptFileError(file, `safetensors file is ${bytes.length} bytes, shorter than its 8-byte header length`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
-  if (n > bytes.length - 8) throw new CorruptFileError(file, `safetensors header claims ${n} bytes but the file has ${bytes.length - 8} after the length (truncated?)`);
+  if (n < 2 || n > bytes.length - 8) throw new CorruptFileError(file, `safetensors header claims ${n} bytes but the file has ${bytes.length - 8} after the length (truncated?)`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8')) as Record<string, unknown>;
@@ -88,22 +119,25 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetens
   const dataLen = bytes.length - dataStart;
   const tensors = new Map<string, NamedArray>();
   let metadata: Record<string, string> = {};
+  const meta = header.__metadata__;
+  if (meta !== undefined) {
+    if (meta === null || typeof meta !== 'object' || Array.isArray(meta) || !Object.values(meta).every((x) => typeof x === 'string'))
+      throw new CorruptFileError(file, 'safetensors __metadata__ must be an object of strings');
+    metadata = { ...(meta as Record<string, string>) };
+  }
   for (const [name, v] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      metadata = (v ?? {}) as Record<string, string>;
-      continue;
-    }
+    if (name === '__metadata__') continue;
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2)
       throw new CorruptFileError(file, `tensor "${name}": header entry needs dtype, shape and data_offsets`);
     const width = DTYPE_BYTES[e.dtype];
     if (!width) throw new CorruptFileError(file, `tensor "${name}" has dtype ${e.dtype}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`);
     const shape = e.shape as number[];
-    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new CorruptFileError(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
+    if (shape.length > 16 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0 && d <= dataLen)) throw new CorruptFileError(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
     const [begin, end] = e.data_offsets as number[];
     const count = shape.reduce((a, b) => a * b, 1);
     if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && end >= begin)) throw new CorruptFileError(file, `tensor "${name}" has invalid data_offsets [${begin}, ${end}]`);
-    if (end - begin !== count * width) throw new CorruptFileError(file, `tensor "${name}": shape [${shape.join(', ')}] of ${e.dtype} needs ${count * width} bytes, data_offsets span ${end - begin}`);
+    if (!Number.isSafeInteger(count) || end - begin !== count * width) throw new CorruptFileError(file, `tensor "${name}": shape [${shape.join(', ')}] of ${e.dtype} needs ${count * width} bytes, data_offsets span ${end - begin}`);
     if (end > dataLen) throw new CorruptFileError(file, `tensor "${name}" ends at byte ${end} of the data section but the file holds only ${dataLen} (truncated)`);
     const data = new Float32Array(count);
     const base = dataStart + begin;
@@ -116,6 +150,13 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetens
     }
     tensors.set(name, { shape, data });
   }
+  // the structure is sound (errors above name what is wrong); now the content
+  const expected = metadata[SAFETENSORS_SHA256_KEY];
+  if (expected !== undefined) {
+    const found = contentDigest(header, bytes.subarray(dataStart));
+    if (found !== expected) throw new ChecksumError(file, expected, found, 'header and data');
+    delete metadata[SAFETENSORS_SHA256_KEY];
+  }
   return { tensors, metadata };
 }
 
@@ -125,7 +166,7 @@ export function loadSafetensors(file: string): SafetensorsFile {
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    throw new IcrlError(`cannot read ${file}: ${(e as Error).message}`, 'IO');
+    throw fsError(e, file, 'read');
   }
   return decodeSafetensors(bytes, file);
 }

@@ -5,18 +5,22 @@
  *   step-000200/extra.safetensors      non-parameter state: T2MIR momentum routers
  *   step-000200/optimizer.safetensors  AdamW moments (m.<param>, v.<param>)
  *   step-000200/state.json             step, AdamW step, data-stream RNG state, metrics byte length,
- *                                      loss accumulator, config digest
+ *                                      loss accumulator, config digest, and the size and SHA-256 of
+ *                                      each of the three weights files (checked on load)
  *   step-000200/config.json            the model spec (a checkpoint loads as a model)
  *   latest.json                        {"dir": "step-000200", "step": 200}
  *
  * A checkpoint is written into a temporary directory that is renamed into place when complete;
  * only then is `latest.json` replaced (atomically), and only then are old checkpoints pruned. A run
- * killed at any moment therefore resumes from the last complete checkpoint.
+ * killed at any moment therefore resumes from the last complete checkpoint. A checkpoint that does
+ * not load (a weights file whose checksum differs, a bad state.json) is skipped with a warning for
+ * the newest older one that does ({@link resumeCheckpoint}).
  */
 import { z } from 'zod';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CorruptFileError } from '../core/errors.js';
+import { CorruptFileError, FileSystemError, IcrlError } from '../core/errors.js';
+import { fileDigest, verifyFile } from '../core/digest.js';
 import type { RngState } from '../core/rng.js';
 import { loadSafetensors, loadWeights, saveSafetensors, saveWeights, type AdamW, type NamedArray } from '../nn/index.js';
 import { modelSpec, type InContextModel } from '../models/io.js';
@@ -33,7 +37,12 @@ export interface CheckpointState {
   configDigest: string;
   /** Training seconds spent before this checkpoint (across resumes). */
   trainSeconds: number;
+  /** Size and SHA-256 of each weights file of the checkpoint (absent in checkpoints of older versions). */
+  files?: Record<string, { bytes: number; sha256: string }>;
 }
+
+/** The weights files of a checkpoint folder. */
+export const CHECKPOINT_FILES = ['model.safetensors', 'extra.safetensors', 'optimizer.safetensors'] as const;
 
 const u32 = z.number().int().min(0).max(0xffffffff);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -48,6 +57,7 @@ const CheckpointStateSchema = z
     samplesSeen: count,
     configDigest: z.string().min(1),
     trainSeconds: z.number().finite().min(0),
+    files: z.record(z.enum(CHECKPOINT_FILES), z.object({ bytes: count, sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict()).optional(),
   })
   .strict();
 
@@ -92,7 +102,8 @@ export function saveCheckpoint(outDir: string, model: InContextModel, opt: AdamW
     saveWeights(join(tmp, 'model.safetensors'), model);
     saveSafetensors(join(tmp, 'extra.safetensors'), extraTensors(model));
     saveSafetensors(join(tmp, 'optimizer.safetensors'), opt.stateTensors(), { step: String(opt.step) });
-    writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 1));
+    const files = Object.fromEntries(CHECKPOINT_FILES.map((f) => [f, fileDigest(join(tmp, f))]));
+    writeFileAtomic(join(tmp, 'state.json'), JSON.stringify({ ...state, files }, null, 1));
     // the model spec too, so that a checkpoint loads as a model (loadInContextModel)
     writeFileAtomic(join(tmp, 'config.json'), JSON.stringify(modelSpec(model, { checkpointStep: state.step }), null, 2));
   });
@@ -120,6 +131,7 @@ export function loadCheckpoint(dir: string, model: InContextModel, opt: AdamW): 
     throw new CorruptFileError(stateFile, `not a checkpoint state: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const state = parsed.data as CheckpointState;
+  if (state.files) for (const f of CHECKPOINT_FILES) if (state.files[f]) verifyFile(join(dir, f), state.files[f]);
   loadWeights(join(dir, 'model.safetensors'), model);
   const extra = loadSafetensors(join(dir, 'extra.safetensors'));
   for (const [name, t] of Object.entries(extraTensors(model))) {
@@ -130,4 +142,50 @@ export function loadCheckpoint(dir: string, model: InContextModel, opt: AdamW): 
   const o = loadSafetensors(join(dir, 'optimizer.safetensors'));
   opt.loadStateTensors(Object.fromEntries(o.tensors), state.adamStep);
   return state;
+}
+
+/**
+ * Loads the newest checkpoint of `outDir` that is intact: the one latest.json names, else (when it
+ * or latest.json is corrupt: a checksum that differs, a bad state.json, a missing file) the newest
+ * older `step-*` folder that loads, with a warning through `warn`. Returns null when the run has no
+ * checkpoint; throws when every checkpoint is corrupt. `check` (the config digest test) runs on the
+ * state of each candidate before its weights are loaded.
+ */
+export function resumeCheckpoint(
+  outDir: string,
+  model: InContextModel,
+  opt: AdamW,
+  warn: (line: string) => void,
+): { dir: string; state: CheckpointState } | null {
+  const root = checkpointRoot(outDir);
+  if (!existsSync(root)) return null;
+  const candidates: string[] = [];
+  try {
+    const l = latestCheckpoint(outDir);
+    if (l) candidates.push(l.dir);
+  } catch (e) {
+    if (!(e instanceof CorruptFileError)) throw e;
+    warn(`warning: ${e.message}; looking for an older checkpoint`);
+  }
+  const dirs = readdirSync(root)
+    .filter((e) => /^step-\d+$/.test(e))
+    .sort()
+    .reverse()
+    .map((e) => join(root, e));
+  for (const d of dirs) if (!candidates.includes(d)) candidates.push(d);
+  if (candidates.length === 0) return null;
+  const failures: string[] = [];
+  for (const dir of candidates) {
+    try {
+      const state = loadCheckpoint(dir, model, opt);
+      if (failures.length > 0) warn(`warning: resuming from the older checkpoint ${dir} (step ${state.step}) instead`);
+      return { dir, state };
+    } catch (e) {
+      const corrupt = e instanceof CorruptFileError || e instanceof FileSystemError || (e instanceof IcrlError && e.code === 'CORRUPT_FILE');
+      if (!corrupt) throw e;
+      failures.push(e.message);
+      warn(`warning: checkpoint ${dir} is corrupt (${e.message}); trying the previous one`);
+    }
+  }
+  throw new IcrlError(`${root}: no checkpoint loads (${failures.join('; ')}); start over with --fresh`, 'CORRUPT_FILE');
 }

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
 import { Progress } from '../core/progress.js';
@@ -30,8 +30,8 @@ import { loadTrainConfig, parseTrainConfig } from './config.js';
 import type { TrainingData } from '../models/batches.js';
 import { computeLoss } from './loss.js';
 import { MetricsWriter, readMetrics } from './metrics.js';
-import { checkpointRoot, latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
-import { removeIfExists, writeFileAtomic } from '../core/atomic.js';
+import { checkpointRoot, resumeCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
+import { isAtomicTemp, removeIfExists, writeFileAtomic } from '../core/atomic.js';
 import { buildTrainingData } from './data.js';
 
 /** Training stopped because the loss or gradient was not finite. */
@@ -149,9 +149,17 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
     // match the new metrics file)
     for (const p of [checkpointRoot(outDir), join(outDir, 'model'), join(outDir, 'result.json')]) removeIfExists(p);
   }
-  const latest = opts.resume === false ? null : latestCheckpoint(outDir);
+  // temporaries of a killed run (we hold the folder's lock, so no other writer made them)
+  for (const d of [outDir, checkpointRoot(outDir), join(outDir, 'model')]) {
+    if (existsSync(d)) for (const e of readdirSync(d)) if (isAtomicTemp(e)) removeIfExists(join(d, e));
+  }
+  const warn = (line: string) => {
+    log(line);
+    if (!opts.log) process.stderr.write(`${line}\n`);
+  };
+  const latest = opts.resume === false ? null : resumeCheckpoint(outDir, model, opt, warn);
   if (latest) {
-    const st = loadCheckpoint(latest.dir, model, opt);
+    const st = latest.state;
     if (st.configDigest !== cfgDigest) {
       throw new IcrlError(`${outDir}: the checkpoint at step ${st.step} was written with a different configuration; use another output folder or start over with --fresh`);
     }
