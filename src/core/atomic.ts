@@ -14,9 +14,42 @@
  *
  * A system error (ENOSPC, EROFS, EACCES, EISDIR, ...) comes out as a `FileSystemError` naming the path.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fsError } from './errors.js';
+
+/**
+ * Creates folder `dir` and its missing parents, one level at a time (Node's recursive mkdir loops
+ * forever under /proc); a failure is a `FileSystemError` naming the folder that could not be made.
+ */
+export function makeDir(dir: string): void {
+  const missing: string[] = [];
+  let p = resolve(dir);
+  for (;;) {
+    let st;
+    try {
+      st = statSync(p, { throwIfNoEntry: false });
+    } catch (e) {
+      throw fsError(e, p, 'inspect');
+    }
+    if (st) {
+      if (!st.isDirectory()) throw fsError(Object.assign(new Error(`${p} is not a folder`), { code: 'ENOTDIR', path: p }), p, 'create a folder under');
+      break;
+    }
+    missing.push(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      mkdirSync(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(m, { throwIfNoEntry: false })?.isDirectory()) continue;
+      throw fsError(e, m, 'create the folder');
+    }
+  }
+}
 
 let renames = 0;
 const FAULT = /^(\d+)(:after)?$/.exec(process.env.ICRL_FAULT_RENAME ?? '');
@@ -69,11 +102,7 @@ function fsyncPath(path: string): void {
  */
 export function replaceAtomic(file: string, fill: (tmp: string) => void): void {
   const dir = dirname(file);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw fsError(e, dir, 'create the folder');
-  }
+  makeDir(dir);
   const tmp = tempPathFor(file);
   try {
     fill(tmp);

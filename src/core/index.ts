@@ -5,6 +5,7 @@ export * from './config.js';
 export * from './registry.js';
 export * from './atomic.js';
 export * from './digest.js';
+export * from './limits.js';
 export * from './jsonl.js';
 export * from './json.js';
 export * from './pool.js';

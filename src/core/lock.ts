@@ -6,10 +6,11 @@
  * on this host and its pid is gone (a run killed with SIGKILL), or when it is older than
  * `ICRL_LOCK_STALE_HOURS` (default 72) whatever the host.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { makeDir } from './atomic.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { IcrlError } from './errors.js';
+import { IcrlError, fsError } from './errors.js';
 
 export const LOCK_FILE = '.icrl.lock';
 
@@ -74,7 +75,7 @@ process.on('exit', () => {
 
 /** Takes the lock of `dir` for `what` (e.g. "icrl train"); returns its release function. */
 export function lockFolder(dir: string, what: string): () => void {
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const file = join(dir, LOCK_FILE);
   const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), what, command: process.argv.slice(1) };
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -82,7 +83,7 @@ export function lockFolder(dir: string, what: string): () => void {
     try {
       fd = openSync(file, 'wx');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(e, file, 'create the lock file');
       const h = readHolder(file);
       if (attempt === 0 && stale(file, h)) {
         rmSync(file, { force: true });

@@ -17,8 +17,8 @@
  */
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { isAtomicTemp, writeJsonAtomic } from '../core/atomic.js';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { isAtomicTemp, makeDir, writeJsonAtomic } from '../core/atomic.js';
 import { fileDigest, verifyFile } from '../core/digest.js';
 import { lockFolder } from '../core/lock.js';
 import { join, dirname, resolve } from 'node:path';
@@ -27,6 +27,7 @@ import { runPool } from '../core/pool.js';
 import { loadConfig, validateConfig } from '../core/config.js';
 import { ConfigError, CorruptFileError, IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { LIMITS, checkMemory } from '../core/limits.js';
 import { Progress } from '../core/progress.js';
 import { getFamily, prepareFamily } from '../envs/index.js';
 import type { BatchedEnv } from '../envs/types.js';
@@ -46,11 +47,11 @@ export const collectConfigSchema = z
     tasks: z
       .object({
         /** Number of tasks (= histories per run, or DPT samples); a finite split is cycled through. */
-        count: z.number().int().min(1),
+        count: z.number().int().min(1).max(LIMITS.count),
         /** Which side of the family's train / held-out split to draw from. */
         split: z.enum(['train', 'heldOut', 'all']).default('train'),
         /** Held-out size: fraction (finite spaces) or count (infinite spaces). */
-        heldOut: z.number().positive().default(0.2),
+        heldOut: z.number().positive().max(LIMITS.heldOut).default(0.2),
         seed: z.number().int().min(0).default(0),
         /** A tasks JSON file (e.g. chosen by a teacher) instead of the split. */
         file: z.string().optional(),
@@ -58,9 +59,9 @@ export const collectConfigSchema = z
       .strict(),
     algorithm: z.record(z.string(), z.unknown()).optional(),
     /** histories: steps per history. */
-    steps: z.number().int().min(1).optional(),
+    steps: z.number().int().min(1).max(LIMITS.steps).optional(),
     /** histories: runs per task stored in one group (XLand-100B's N). */
-    historiesPerTask: z.number().int().min(1).default(1),
+    historiesPerTask: z.number().int().min(1).max(1e4).default(1),
     /**
      * histories: file layout. `icrl` (the default) keeps float observations and the task; `xland`
      * writes XLand-100B's datasets (states uint8 (N, T, V, V), actions, rewards, dones,
@@ -68,14 +69,14 @@ export const collectConfigSchema = z
      */
     layout: z.enum(['icrl', 'xland']).optional(),
     /** dpt: transitions per in-context dataset. */
-    contextLength: z.number().int().min(1).optional(),
+    contextLength: z.number().int().min(1).max(LIMITS.contextLength).optional(),
     /** dpt: roll-in policy (src/data/dpt.ts): dirichlet | dirichlet-flat | uniform | { algorithm } | { mixture }. */
     rollin: RollinSchema.optional(),
     /** Instances stepped together. */
-    numEnvs: z.number().int().min(1).default(256),
-    shardSize: z.number().int().min(1).default(1000),
+    numEnvs: z.number().int().min(1).max(1e6).default(256),
+    shardSize: z.number().int().min(1).max(LIMITS.count).default(1000),
     /** Threads computing shards: this one plus workers - 1 worker threads. */
-    workers: z.number().int().min(0).default(2),
+    workers: z.number().int().min(0).max(1024).default(2),
     /** gzip level of the shards (6 as in XLand-100B; 1 writes faster at nearly the same size for float data; 0 = none). */
     compression: z.number().int().min(0).max(9).default(6),
     seed: z.number().int().min(0).default(0),
@@ -350,6 +351,18 @@ function shardIntact(outDir: string, s: Manifest['shards'][string]): boolean {
   return s.sha256 === undefined || fileDigest(file).sha256 === s.sha256;
 }
 
+/** Refuses, before any work, a collection whose task list or shards would not fit in memory. */
+function checkCollectMemory(c: CollectConfig, workers: number): void {
+  const source = 'collect config';
+  // a task is an object of a few parameters (about 256 bytes with its array)
+  checkMemory(256 * c.tasks.count, `a list of ${c.tasks.count} tasks`, source, 'tasks.count');
+  const probe = getFamily(c.family).make(1, c.envOptions, new Rng(0));
+  const per = 2 * probe.obsDim + Math.max(1, probe.actDim) * 2 + 3;
+  const shardTasks = Math.min(c.shardSize, c.tasks.count);
+  const perShard = c.kind === 'dpt' ? 2 * 4 * shardTasks * c.contextLength! * per : 2 * 4 * shardTasks * c.historiesPerTask * c.steps! * per;
+  checkMemory(perShard * Math.max(1, workers), `${Math.max(1, workers)} shard(s) of ${shardTasks} tasks in memory at once`, source, 'shardSize');
+}
+
 export interface CollectOptions {
   /** Overrides config.out. */
   out?: string;
@@ -400,8 +413,9 @@ export async function collect(config: CollectConfig, opts: CollectOptions = {}):
 }
 
 async function collectLocked(c: CollectConfig, outDir: string, opts: CollectOptions): Promise<CollectResult> {
-  mkdirSync(outDir, { recursive: true });
+  makeDir(outDir);
   const hash = configHash(c);
+  checkCollectMemory(c, opts.workers ?? c.workers);
   const tasks = resolveTasks(c);
   const numShards = Math.ceil(tasks.length / c.shardSize);
   let manifest = readManifest(outDir);

@@ -10,7 +10,7 @@
  */
 import h5wasm from 'h5wasm/node';
 import { existsSync } from 'node:fs';
-import { CorruptFileError, IcrlError } from '../core/errors.js';
+import { CorruptFileError, FileSystemError, IcrlError } from '../core/errors.js';
 import { replaceAtomic } from '../core/atomic.js';
 
 export type H5File = InstanceType<typeof h5wasm.File>;
@@ -78,13 +78,41 @@ export function openRead(file: string, context = ''): H5File {
 export function writeAtomic(file: string, fill: (f: H5File) => void): void {
   M();
   replaceAtomic(file, (tmp) => {
-    const f = new h5wasm.File(tmp, 'w');
+    let f: H5File;
+    try {
+      f = new h5wasm.File(tmp, 'w');
+    } catch (e) {
+      throw h5WriteError(file, e);
+    }
+    let failure: unknown = null;
     try {
       fill(f);
-    } finally {
-      f.close();
+    } catch (e) {
+      failure = e;
     }
+    try {
+      f.close();
+    } catch (e) {
+      failure ??= e;
+    }
+    if (failure !== null) throw failure instanceof IcrlError ? failure : h5WriteError(file, failure);
   });
+}
+
+const SYSTEM_MESSAGES: [RegExp, string, string][] = [
+  [/No space left on device/i, 'ENOSPC', 'no space left on the device'],
+  [/Read-only file system/i, 'EROFS', 'read-only file system'],
+  [/Permission denied/i, 'EACCES', 'permission denied'],
+  [/Disk quota exceeded/i, 'EDQUOT', 'disk quota exceeded'],
+  [/Is a directory/i, 'EISDIR', 'is a folder, expected a file'],
+];
+
+/** An HDF5 error stack of a write as one named error (the system's reason when HDF5 quotes one). */
+function h5WriteError(file: string, e: unknown): IcrlError {
+  const text = e instanceof Error ? e.message : String(e);
+  const sys = /error message = '([^']+)'/.exec(text)?.[1] ?? text;
+  for (const [re, code, hint] of SYSTEM_MESSAGES) if (re.test(sys)) return new FileSystemError(file, 'write', code, hint);
+  return new IcrlError(`cannot write ${file} (HDF5): ${summarizeH5Error(e)}`, 'H5_WRITE');
 }
 
 export type Slice = [number, number][];

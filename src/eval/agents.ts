@@ -50,7 +50,7 @@ registerAgentKind(
 registerAgentKind(
     'model',
     checkedByFactory,
-    async (options, ctx) => (await import('../models/load.js')).modelAgentFromSpec({ type: 'model', ...(ctx.name !== undefined ? { name: ctx.name } : {}), ...options }, { baseDir: ctx.baseDir ?? '.', source: ctx.source, family: ctx.family }),
+    async (options, ctx) => (await import('../models/load.js')).modelAgentFromSpec({ type: 'model', ...(ctx.name !== undefined ? { name: ctx.name } : {}), ...options }, { baseDir: ctx.baseDir ?? '.', source: ctx.source, family: ctx.family, envOptions: ctx.envOptions }),
   'a trained in-context model (DPT, AD, T2MIR): { checkpoint: <training run or model folder>, actionSelection: sample | greedy, temperature }',
   { evaluationOnly: true },
 );

@@ -16,6 +16,7 @@
  *   out: runs/eval-bandit
  */
 import { z } from 'zod';
+import { LIMITS } from '../core/limits.js';
 
 /** An agent spec: `type` (or its alias `kind`) picks the agent, `name` labels it, the rest are options. */
 export const agentSpecSchema = z
@@ -41,11 +42,11 @@ export const evalConfigSchema = z
     tasks: z
       .object({
         /** Number of held-out tasks (or a fraction of a finite space) of the split by `seed`. */
-        heldOut: z.number().positive().optional(),
+        heldOut: z.number().positive().max(LIMITS.heldOut).optional(),
         /** Seed of the train / held-out split (use the one the training data used). */
         seed: z.number().int().min(0).default(0),
         /** Evaluate on the first `limit` held-out tasks only. */
-        limit: z.number().int().positive().optional(),
+        limit: z.number().int().positive().max(LIMITS.heldOut).optional(),
         /** A tasks file (written by serializeTasks / a task library) instead of a split. */
         file: z.string().min(1).optional(),
       })
@@ -53,8 +54,8 @@ export const evalConfigSchema = z
       .refine((t) => (t.heldOut === undefined) !== (t.file === undefined), { message: 'give exactly one of heldOut or file' }),
     online: z
       .object({
-        steps: z.number().int().positive().optional(),
-        episodes: z.number().int().positive().optional(),
+        steps: z.number().int().positive().max(LIMITS.evalSteps).optional(),
+        episodes: z.number().int().positive().max(LIMITS.episodes).optional(),
         agents: z.array(agentSpecSchema).default([]),
         references: z.array(z.enum(['oracle', 'random'])).default(['oracle', 'random']),
       })
@@ -63,7 +64,7 @@ export const evalConfigSchema = z
       .optional(),
     offline: z
       .object({
-        sizes: z.array(z.number().int().min(0)).min(1),
+        sizes: z.array(z.number().int().min(0).max(LIMITS.contextLength)).min(1).max(1000),
         /** Environment options used to log the datasets (e.g. the training noise). */
         datasetOptions: z.record(z.string(), z.unknown()).default({}),
         agents: z.array(agentSpecSchema).min(1),

@@ -3,11 +3,14 @@
  * results.json in the output folder (rewritten after every agent). The report is drawn from these
  * results by the caller (`evaluateAndReport` of src/experiments).
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve, isAbsolute, relative } from 'node:path';
 import { getFamily, prepareFamily } from '../envs/index.js';
 import { Rng } from '../core/rng.js';
-import { ConfigError, IcrlError } from '../core/errors.js';
+import { ConfigError, CorruptFileError, IcrlError } from '../core/errors.js';
+import { canonicalJson } from '../core/json.js';
+import { checkMemory } from '../core/limits.js';
+import { isAtomicTemp, removeIfExists } from '../core/atomic.js';
 import { splitTasks, deserializeTasks, type Task } from '../tasks/taskSpace.js';
 import type { BatchedEnv } from '../envs/types.js';
 import { validateConfig } from '../core/config.js';
@@ -19,7 +22,7 @@ import { evaluateOnline } from './evaluator.js';
 import { summarizeEpisodes, summarizeSteps } from './metrics.js';
 import { evaluateOffline, makeOfflineDataset } from './offline.js';
 import { bandOverTasks } from './stats.js';
-import { writeResults, type AgentResult, type EvalResults, type OfflineAgentResult } from './results.js';
+import { confinedMetricsPath, readResults, writeResults, type AgentResult, type EvalResults, type OfflineAgentResult } from './results.js';
 
 export interface RunEvalOptions {
   /** Where the config came from (file name), for error messages. */
@@ -34,6 +37,36 @@ export interface RunEvalOptions {
   write?: boolean;
   /** Messages about what is being done (default: stderr lines). */
   log?: (line: string) => void;
+  /**
+   * Resume an interrupted run (default true): when the output folder holds the incomplete
+   * results.json of the same config, its finished agents are kept and only the others evaluated.
+   */
+  resume?: boolean;
+}
+
+/** The config without what does not change the figures (the output folder). */
+function configKey(cfg: unknown): string {
+  const { out: _o, ...rest } = JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>;
+  return canonicalJson(rest);
+}
+
+/** The incomplete results of an interrupted run of the same config in `file`, or null. */
+function interruptedRun(file: string, cfg: EvalConfig, log: (l: string) => void): EvalResults | null {
+  if (!existsSync(file)) return null;
+  let prev: EvalResults;
+  try {
+    prev = readResults(file);
+  } catch (e) {
+    if (!(e instanceof CorruptFileError)) throw e;
+    log(`eval: warning: ${e.message}; evaluating every agent again`);
+    return null;
+  }
+  if (!prev.status || prev.status.complete) return null;
+  if (prev.config === undefined || configKey(prev.config) !== configKey(cfg)) {
+    log(`eval: ${file} holds an interrupted run of another config; evaluating every agent again`);
+    return null;
+  }
+  return prev;
 }
 
 export interface EvalRunOutput {
@@ -92,8 +125,27 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const t0 = performance.now();
   const prov = provenance();
+  if (cfg.tasks.heldOut !== undefined && cfg.tasks.heldOut > 1) checkMemory(256 * cfg.tasks.heldOut, `a split of ${cfg.tasks.heldOut} held-out tasks`, source, 'tasks.heldOut');
   const { tasks, source: taskSource } = heldOutTasks(cfg, baseDir);
   const N = tasks.length;
+  // before any agent runs: the memory the records take, and every set of environment options
+  if (cfg.online) {
+    const T = cfg.online.steps ?? cfg.online.episodes!;
+    checkMemory(6 * 8 * N * T, `records of ${N} tasks x ${T} ${cfg.online.steps !== undefined ? 'steps' : 'episodes'}`, source, cfg.online.steps !== undefined ? 'online.steps' : 'online.episodes');
+  }
+  const checkOptions = (options: Record<string, unknown>, field: string) => {
+    try {
+      makeEnv(cfg, 1, options, 'check');
+    } catch (e) {
+      if (e instanceof IcrlError) throw new ConfigError(`${source}: ${field}: ${e.message}`, source, field);
+      throw e;
+    }
+  };
+  checkOptions(cfg.env.options, 'env.options');
+  if (cfg.offline) {
+    checkOptions({ ...cfg.env.options, ...cfg.offline.datasetOptions }, 'offline.datasetOptions');
+    checkMemory(4 * 8 * N * Math.max(1, ...cfg.offline.sizes), `offline datasets of ${Math.max(...cfg.offline.sizes)} pulls for ${N} tasks`, source, 'offline.sizes');
+  }
   const progress = opts.progress ?? true;
   const ctxFor = (where: string) => ({ family: cfg.env.family, envOptions: cfg.env.options, baseDir, source: `${source}: ${where}` });
   const names = new Set<string>();
@@ -107,6 +159,23 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
   const failures: string[] = [];
   const outDir = resolveFrom(baseDir, cfg.out);
   const resultsPath = join(outDir, 'results.json');
+  // metrics files named in the results must stay inside the tree of runs (refused before any work)
+  const trainingMetrics = cfg.report.trainingMetrics.map((m) => relative(outDir, resolveFrom(baseDir, m)));
+  for (const [k, m] of trainingMetrics.entries()) {
+    try {
+      confinedMetricsPath(outDir, m, source);
+    } catch {
+      throw new ConfigError(`${source}: report.trainingMetrics[${k}]: ${cfg.report.trainingMetrics[k]} is outside ${resolve(outDir, '..')} (the folder above the output folder), or not a .jsonl file; put the training run beside the evaluation's output folder`, source, 'report.trainingMetrics');
+    }
+  }
+  if (opts.write !== false && existsSync(outDir)) {
+    // temporaries of a killed run (we hold the folder's lock)
+    for (const e of readdirSync(outDir)) if (isAtomicTemp(e)) removeIfExists(join(outDir, e));
+  }
+  const prev = opts.write === false || opts.resume === false ? null : interruptedRun(resultsPath, cfg, log);
+  const done: string[] = [];
+  const failed: string[] = [];
+  const planned: string[] = [];
   let online: EvalResults['online'] = null;
   let offline: EvalResults['offline'] = null;
   const snapshot = (): EvalResults => ({
@@ -119,11 +188,12 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
     online,
     offline,
     // Relative to the output folder, where results.json and report.html live.
-    trainingMetrics: cfg.report.trainingMetrics.map((m) => relative(resolveFrom(baseDir, cfg.out), resolveFrom(baseDir, m))),
+    trainingMetrics,
     notes: [...(opts.notes ?? []), ...failures],
     elapsedSeconds: (performance.now() - t0) / 1000,
     provenance: prov,
     config: cfg,
+    status: { complete: false, done: [...done], failed: [...failed], pending: planned.filter((n) => !done.includes(n) && !failed.includes(n)) },
   });
   // Results so far are written after every agent, so an interrupted run keeps what it finished.
   const checkpoint = (): void => {
@@ -139,6 +209,7 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
       let name = agentLabel(spec);
       for (let j = 2; offNames.has(name); j++) name = `${agentLabel(spec)} #${j}`;
       offNames.add(name);
+      planned.push(`offline: ${name}`);
       offlineBuilt.push({ spec, name, agent: await makeEvalAgent(spec, ctxFor(`offline.agents[${k}]`)) });
     }
   }
@@ -154,8 +225,19 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
     // load fails at once instead of after the agents before it have run.
     const built = [];
     for (const { spec, where, reference } of specs) built.push({ spec, reference, name: uniqueName(spec), agent: await makeEvalAgent(spec, ctxFor(where)) });
+    // online names first in the status, as they run first
+    planned.unshift(...built.map((b) => `online: ${b.name}`));
     online = { mode: o.steps !== undefined ? 'steps' : 'episodes', steps: o.steps, episodes: o.episodes, agents };
+    // from now on results.json says what is done and what is not (a killed run is marked incomplete)
+    if (!prev) checkpoint();
     for (const { spec, reference, name, agent } of built) {
+      const kept = prev?.status?.done.includes(`online: ${name}`) ? prev.online?.agents.find((a) => a.name === name) : undefined;
+      if (kept) {
+        log(`eval: ${name}: kept from the interrupted run in ${resultsPath}`);
+        agents.push(kept);
+        done.push(`online: ${name}`);
+        continue;
+      }
       const env = makeEnv(cfg, N, cfg.env.options, 'online');
       log(`eval: ${name} on ${N} ${cfg.env.family} tasks, ${o.steps !== undefined ? `${o.steps} steps` : `${o.episodes} episodes`}`);
       let rec;
@@ -166,6 +248,8 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
         const msg = `online agent ${name} failed: ${(e as Error).message}`;
         log(`  ${msg}`);
         failures.push(msg);
+        failed.push(`online: ${name}`);
+        checkpoint();
         continue;
       }
       const summary = rec.mode === 'steps' ? summarizeSteps(rec) : summarizeEpisodes(rec);
@@ -174,6 +258,7 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
       agents.push({ name, spec: { ...spec }, reference: reference || undefined, summary, ...(diagnostics ? { diagnostics } : {}) });
       const fig = summary.mode === 'steps' ? `regret at t=${summary.steps}: ${summary.finalRegret.mean.toFixed(2)} [${summary.finalRegret.lo.toFixed(2)}, ${summary.finalRegret.hi.toFixed(2)}]` : `return, last episode: ${summary.returns.mean[summary.episodes - 1].toFixed(2)} (oracle ${summary.oracle.mean.toFixed(2)})`;
       log(`  ${name}: ${fig} (${summary.wallSeconds.toFixed(1)} s)`);
+      done.push(`online: ${name}`);
       checkpoint();
     }
   }
@@ -185,6 +270,14 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
     const data = makeOfflineDataset(dataEnv, tasks, Math.max(1, maxSize), new Rng(cfg.seed).split('offline-dataset').nextU32());
     const agents: OfflineAgentResult[] = [];
     for (const { spec, name, agent } of offlineBuilt) {
+      const kept = prev?.status?.done.includes(`offline: ${name}`) ? prev.offline?.agents.find((a) => a.name === name) : undefined;
+      if (kept) {
+        log(`eval offline: ${name}: kept from the interrupted run in ${resultsPath}`);
+        agents.push(kept);
+        done.push(`offline: ${name}`);
+        offline = { sizes: [...off.sizes].sort((a, b) => a - b), datasetOptions: off.datasetOptions, agents };
+        continue;
+      }
       const env = makeEnv(cfg, N, cfg.env.options, 'offline');
       log(`eval offline: ${name}, dataset sizes ${off.sizes.join(', ')}`);
       let rec;
@@ -194,11 +287,14 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
         const msg = `offline agent ${name} failed: ${(e as Error).message}`;
         log(`  ${msg}`);
         failures.push(msg);
+        failed.push(`offline: ${name}`);
+        checkpoint();
         continue;
       }
       const band = bandOverTasks(rec.subopt);
       agents.push({ name, spec: { ...spec }, suboptimality: band, perTask: rec.subopt.map((r) => Array.from(r)) });
       log(`  ${name}: suboptimality at n=${rec.sizes[rec.sizes.length - 1]}: ${band.mean[band.mean.length - 1].toFixed(3)}`);
+      done.push(`offline: ${name}`);
       offline = { sizes: [...off.sizes].sort((a, b) => a - b), datasetOptions: off.datasetOptions, agents };
       checkpoint();
     }
@@ -207,6 +303,7 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
 
   if (!online && !offline) throw new IcrlError(`${source}: nothing to evaluate`);
   const results = snapshot();
+  results.status!.complete = true;
   if (failures.length > 0) log(`eval: ${failures.length} agent(s) failed; the others are in the results`);
   if (opts.write === false) return { results, outDir, config: cfg };
   writeResults(resultsPath, results);

@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 
-const int = (min = 0) => z.number().int().min(min);
-const pos = () => z.number().positive();
+// upper bounds keep a typo (dModel: 1e9) a named error instead of an allocation failure
+const int = (min = 0, max = 1e5) => z.number().int().min(min).max(max);
+const pos = () => z.number().positive().max(1e3);
 
 /** T2MIR: the mixture-of-experts layers that replace the feed-forward block in chosen layers. */
 export const MoeConfigSchema = z
@@ -34,9 +35,9 @@ export const ModelConfigSchema = z
   .object({
     /** A registered model kind (`ad`, `dpt`, or one registered from code; see models/kinds.ts). */
     kind: z.string().min(1),
-    layers: int(1),
-    dModel: int(4),
-    heads: int(1),
+    layers: int(1, 1024),
+    dModel: int(4, 65536),
+    heads: int(1, 1024),
     /** FFN hidden width = ffnMult x dModel. */
     ffnMult: pos().default(4),
     /** DPT only: hidden width of the query-fusion head, as a multiple of dModel. */

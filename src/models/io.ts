@@ -18,14 +18,14 @@ export type { InContextModel } from './types.js';
 const EnvDimsSchema = z.object({
   family: z.string(),
   envOptions: z.record(z.string(), z.unknown()),
-  obsDim: z.number().int(),
-  numActions: z.number().int(),
-  actDim: z.number().int(),
-  horizon: z.number().int(),
-  obsSizes: z.array(z.number().int()).nullable(),
-  obsLow: z.array(z.number()).nullable(),
-  actLow: z.number().optional(),
-  actHigh: z.number().optional(),
+  obsDim: z.number().int().min(1).max(1e6),
+  numActions: z.number().int().min(0).max(1e6),
+  actDim: z.number().int().min(0).max(1e4),
+  horizon: z.number().int().min(1).max(1e9),
+  obsSizes: z.array(z.number().int().min(1).max(1e6)).nullable(),
+  obsLow: z.array(z.number().finite()).nullable(),
+  actLow: z.number().finite().optional(),
+  actHigh: z.number().finite().optional(),
 });
 
 export const ModelSpecSchema = z.object({
@@ -33,7 +33,7 @@ export const ModelSpecSchema = z.object({
   model: ModelConfigSchema,
   dims: EnvDimsSchema,
   /** AD: window length in tokens; DPT: context length (transitions) it was trained on. */
-  contextLength: z.number().int().positive(),
+  contextLength: z.number().int().positive().max(1e7),
   /** Free-form provenance (training config name, steps, ...). */
   info: z.record(z.string(), z.unknown()).default({}),
 });

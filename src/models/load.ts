@@ -5,6 +5,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Agent } from '../algorithms/agent.js';
 import { ConfigError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { makeBatchedEnv } from '../envs/index.js';
 import { loadInContextModel } from './io.js';
 import { modelKinds } from './kinds.js';
 import type { ModelAgentOptions } from './agents.js';
@@ -25,7 +27,7 @@ export function loadModelAgent(path: string, opts: ModelAgentOptions = {}): Agen
  * greedy, temperature?: number }`; `checkpoint` is a model directory or a training run directory,
  * relative to `baseDir`.
  */
-export function modelAgentFromSpec(spec: Record<string, unknown>, ctx: { baseDir: string; source: string; family?: string }): Agent {
+export function modelAgentFromSpec(spec: Record<string, unknown>, ctx: { baseDir: string; source: string; family?: string; envOptions?: Record<string, unknown> }): Agent {
   const allowed = new Set(['type', 'name', 'checkpoint', 'actionSelection', 'temperature']);
   for (const k of Object.keys(spec)) if (!allowed.has(k)) throw new ConfigError(`${ctx.source}.${k}: unknown option of a model agent (known: checkpoint, actionSelection, temperature, name)`, ctx.source);
   const ck = spec.checkpoint;
@@ -37,5 +39,17 @@ export function modelAgentFromSpec(spec: Record<string, unknown>, ctx: { baseDir
   const path = isAbsolute(ck) ? ck : resolve(ctx.baseDir, ck);
   const { model } = loadInContextModel(path);
   if (ctx.family && model.dims.family !== ctx.family) throw new ConfigError(`${ctx.source}.checkpoint: the model at ${ck} was trained on ${model.dims.family}, the evaluation runs ${ctx.family}`, ctx.source);
+  if (ctx.family && ctx.envOptions) {
+    // the evaluation's environments must have the shapes the model was built for (checked before any agent runs)
+    const env = makeBatchedEnv(ctx.family, 1, ctx.envOptions, new Rng(0));
+    const d = model.dims;
+    for (const [what, m, e] of [
+      ['observation size', d.obsDim, env.obsDim],
+      ['number of actions', d.numActions, env.numActions],
+      ['action size', d.actDim, env.actDim],
+    ] as const) {
+      if (m !== e) throw new ConfigError(`${ctx.source}.checkpoint: the model at ${ck} was trained with ${what} ${m} (${d.family} ${JSON.stringify(d.envOptions)}), the evaluation's environment has ${e} (${ctx.family} ${JSON.stringify(ctx.envOptions)})`, ctx.source);
+    }
+  }
   return modelAgent(model, { actionSelection: sel, temperature, name: typeof spec.name === 'string' ? spec.name : undefined });
 }

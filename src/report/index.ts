@@ -10,7 +10,7 @@
  * `results` may be null for a report made only of sections (e.g. a teacher run).
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { EvalResults } from '../eval/results.js';
+import { confinedMetricsPath, type EvalResults } from '../eval/results.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { evalSections } from './evalReport.js';
 import { renderDocument, type ReportDocument } from './html.js';
@@ -47,6 +47,10 @@ function facts(res: EvalResults): [string, string][] {
   if (res.offline) f.push(['offline dataset sizes', res.offline.sizes.join(', ')]);
   f.push(['evaluation time', `${res.elapsedSeconds.toFixed(1)} s`]);
   const p = res.provenance;
+  if (res.status && !res.status.complete) {
+    f.unshift(['status', `INCOMPLETE: ${res.status.done.length} of ${res.status.done.length + res.status.failed.length + res.status.pending.length} agents evaluated; not yet run: ${res.status.pending.join(', ') || 'none'} (the run was stopped; run the same icrl eval again to finish it)`]);
+  }
+  if (res.status && res.status.failed.length > 0) f.push(['failed agents', res.status.failed.join(', ')]);
   if (p) {
     f.push(['started', p.startedAt]);
     f.push(['version', `${p.package.name} ${p.package.version}${p.git ? `, commit ${p.git.commit.slice(0, 12)}${p.git.dirty ? ' (uncommitted changes)' : ''}` : ''}, Node.js ${p.node}`]);
@@ -58,15 +62,16 @@ function facts(res: EvalResults): [string, string][] {
 export function buildReport(results: EvalResults | null, options: ReportOptions = {}): ReportDocument {
   const sections: ReportSection[] = [...(options.leadSections ?? [])];
   if (results) sections.push(...evalSections(results));
-  const metrics = [...(results?.trainingMetrics ?? []), ...(options.trainingMetrics ?? [])];
-  for (const m of [...new Set(metrics)]) {
-    const file = isAbsolute(m) ? m : resolve(options.baseDir ?? process.cwd(), m);
-    sections.push(trainingSection(readMetrics(file)));
-  }
+  const base = options.baseDir ?? process.cwd();
+  // paths written in a results file stay inside its tree of runs; paths the caller gives are its own
+  const fromResults = (results?.trainingMetrics ?? []).map((m) => confinedMetricsPath(base, m, `${resolve(base, 'results.json')}`));
+  const metrics = [...fromResults, ...(options.trainingMetrics ?? []).map((m) => (isAbsolute(m) ? m : resolve(base, m)))];
+  for (const file of [...new Set(metrics)]) sections.push(trainingSection(readMetrics(file)));
   sections.push(...(options.sections ?? []));
+  const incomplete = results?.status && !results.status.complete ? ['INCOMPLETE RESULTS: this run was stopped before every agent was evaluated (see status below).'] : [];
   return {
-    title: options.title ?? (results ? `icrl evaluation: ${results.name}` : 'icrl report'),
-    subtitle: options.subtitle,
+    title: options.title ?? (results ? `icrl evaluation: ${results.name}${incomplete.length ? ' (incomplete)' : ''}` : 'icrl report'),
+    subtitle: [...incomplete, ...(options.subtitle ?? [])].length ? [...incomplete, ...(options.subtitle ?? [])] : undefined,
     facts: results ? facts(results) : undefined,
     sections,
   };

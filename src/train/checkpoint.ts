@@ -17,14 +17,14 @@
  * the newest older one that does ({@link resumeCheckpoint}).
  */
 import { z } from 'zod';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError, FileSystemError, IcrlError } from '../core/errors.js';
 import { fileDigest, verifyFile } from '../core/digest.js';
 import type { RngState } from '../core/rng.js';
 import { loadSafetensors, loadWeights, saveSafetensors, saveWeights, type AdamW, type NamedArray } from '../nn/index.js';
 import { modelSpec, type InContextModel } from '../models/io.js';
-import { isAtomicTemp, removeIfExists, replaceAtomic, writeFileAtomic } from '../core/atomic.js';
+import { isAtomicTemp, makeDir, removeIfExists, replaceAtomic, writeFileAtomic } from '../core/atomic.js';
 
 export interface CheckpointState {
   step: number;
@@ -92,13 +92,13 @@ function extraTensors(model: InContextModel): Record<string, NamedArray> {
 
 export function saveCheckpoint(outDir: string, model: InContextModel, opt: AdamW, state: CheckpointState, keep: number): string {
   const root = checkpointRoot(outDir);
-  mkdirSync(root, { recursive: true });
+  makeDir(root);
   const name = `step-${String(state.step).padStart(6, '0')}`;
   const final = join(root, name);
   // the checkpoint folder is written whole under a temporary name, then renamed into place
   removeIfExists(final);
   replaceAtomic(final, (tmp) => {
-    mkdirSync(tmp, { recursive: true });
+    makeDir(tmp);
     saveWeights(join(tmp, 'model.safetensors'), model);
     saveSafetensors(join(tmp, 'extra.safetensors'), extraTensors(model));
     saveSafetensors(join(tmp, 'optimizer.safetensors'), opt.stateTensors(), { step: String(opt.step) });

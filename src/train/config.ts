@@ -7,8 +7,9 @@ import { RollinSchema } from '../data/dpt.js';
 import { loadConfig, validateConfig } from '../core/config.js';
 import { ModelConfigSchema } from '../models/config.js';
 import { modelKinds } from '../models/kinds.js';
+import { LIMITS } from '../core/limits.js';
 
-const int = (min = 0) => z.number().int().min(min);
+const int = (min = 0, max: number = LIMITS.count) => z.number().int().min(min).max(max);
 const pos = () => z.number().positive();
 
 export { MoeConfigSchema, ModelConfigSchema, type MoeConfig, type ModelConfig } from '../models/config.js';
@@ -18,18 +19,18 @@ export const SplitConfigSchema = z
   .object({
     seed: int(0).default(0),
     /** Held-out tasks: a count, or a fraction of a finite space. */
-    heldOut: pos(),
+    heldOut: pos().max(LIMITS.heldOut),
     /** Training tasks drawn from an infinite space (finite spaces use all the others). */
-    train: int(1).optional(),
+    train: int(1, LIMITS.heldOut).optional(),
   })
   .strict();
 
 export const DptDataConfigSchema = z
   .object({
     /** Samples generated in memory (each: a roll-in context, a query state, its optimal action). */
-    samples: int(1),
+    samples: int(1, LIMITS.count),
     /** Transitions per context. */
-    contextLength: int(1),
+    contextLength: int(1, LIMITS.contextLength),
     /**
      * Roll-in policy (default: dirichlet for bandits, uniform for MDPs): dirichlet | dirichlet-flat |
      * uniform | { algorithm: spec } | { mixture: [{ weight, rollin }] } (src/data/dpt.ts).
@@ -43,11 +44,11 @@ export const AdDataConfigSchema = z
     /** Source algorithm whose learning histories are distilled (an algorithms registry spec, e.g. {kind: q-learning}). */
     source: z.record(z.string(), z.unknown()),
     /** Episodes of each learning history. */
-    episodes: int(1),
+    episodes: int(1, LIMITS.episodes),
     /** Learning histories (independent runs) per training task. */
-    historiesPerTask: int(1).default(1),
+    historiesPerTask: int(1, 1e4).default(1),
     /** Episodes per training window: the model's context is windowEpisodes x horizon tokens. */
-    windowEpisodes: int(1),
+    windowEpisodes: int(1, 1e4),
   })
   .strict();
 
@@ -67,8 +68,8 @@ export type DataConfig = z.output<typeof DataConfigSchema>;
 
 export const OptimConfigSchema = z
   .object({
-    steps: int(1),
-    batchSize: int(1),
+    steps: int(1, LIMITS.steps),
+    batchSize: int(1, 1e6),
     lr: pos(),
     /** Learning rate at the end of the cosine decay, as a fraction of lr. */
     minLrFraction: z.number().min(0).max(1).default(0.1),
@@ -86,13 +87,13 @@ export const EvalConfigSchema = z
     /** Held-out in-context evaluation every N steps (0 = only at the end). */
     every: int(0).default(0),
     /** Number of held-out tasks evaluated. */
-    tasks: int(1).default(20),
+    tasks: int(1, LIMITS.heldOut).default(20),
     /** Bandits: steps per task. */
-    steps: int(1).optional(),
+    steps: int(1, LIMITS.evalSteps).optional(),
     /** MDPs: in-context episodes per task. */
-    episodes: int(1).optional(),
+    episodes: int(1, LIMITS.episodes).optional(),
     /** Batches (of min(batchSize, 64) samples) averaged for the validation loss: 2 = 128 contexts, about +-0.05 on DPT bandits. */
-    validationBatches: int(1).default(2),
+    validationBatches: int(1, 1e6).default(2),
     /** Action choice of the model agent: sample from the predicted distribution or take its argmax. */
     actionSelection: z.enum(['sample', 'greedy']).default('sample'),
     /** Algorithms (algorithms registry specs, e.g. {kind: thompson}) evaluated on the same held-out tasks at the end, for comparison. */
@@ -111,11 +112,11 @@ export const TrainConfigSchema = z
     optim: OptimConfigSchema,
     eval: EvalConfigSchema.default({ every: 0, tasks: 20, validationBatches: 2, actionSelection: 'sample', baselines: [] }),
     /** Metrics line every N steps. */
-    logEvery: int(1).default(10),
+    logEvery: int(1, LIMITS.steps).default(10),
     /** Checkpoint every N steps (and at the end). */
-    checkpointEvery: int(1).default(100),
+    checkpointEvery: int(1, LIMITS.steps).default(100),
     /** Checkpoints kept on disk (the newest ones). */
-    keepCheckpoints: int(1).default(2),
+    keepCheckpoints: int(1, 1e6).default(2),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -123,8 +124,14 @@ export const TrainConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['model', 'kind'], message: `unknown model kind "${c.model.kind}"; known: ${modelKinds.names().join(', ')}` });
       return;
     }
-    const problem = modelKinds.get(c.model.kind).check?.(c.model);
+    const kind = modelKinds.get(c.model.kind);
+    const problem = kind.check?.(c.model);
     if (problem) ctx.addIssue({ code: 'custom', path: ['model', ...problem.path], message: problem.message });
+    // the data section of the other kind would be silently ignored
+    for (const other of ['dpt', 'ad'] as const) {
+      if (other !== kind.dataset && c.data[other] !== undefined) ctx.addIssue({ code: 'custom', path: ['data', other], message: `a ${c.model.kind} model learns from data.${kind.dataset}; remove data.${other} (it would be ignored)` });
+    }
+    if (c.data[kind.dataset] === undefined) ctx.addIssue({ code: 'custom', path: ['data', kind.dataset], message: `required for a ${c.model.kind} model` });
   });
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

@@ -14,6 +14,7 @@
  * same feature writers the model agents use (src/models/features.ts).
  */
 import { ConfigError, IcrlError } from '../core/errors.js';
+import { checkMemory } from '../core/limits.js';
 import { Rng } from '../core/rng.js';
 import { getFamily, makeBatchedEnv } from '../envs/index.js';
 import { splitTasks, type Task } from '../tasks/taskSpace.js';
@@ -38,6 +39,7 @@ interface TaskSets {
 
 function splitForTraining(cfg: TrainConfig): TaskSets {
   const d = cfg.data;
+  checkMemory(256 * ((d.split.heldOut > 1 ? d.split.heldOut : 0) + (d.split.train ?? 0)), 'the task split', cfg.name, 'data.split');
   const space = getFamily(d.family).taskSpace(d.envOptions);
   const split = splitTasks(space, { seed: d.split.seed, heldOut: d.split.heldOut, train: d.split.train });
   const nVal = d.validationFraction > 0 ? Math.max(1, Math.round(split.train.length * d.validationFraction)) : 0;
@@ -48,6 +50,13 @@ function splitForTraining(cfg: TrainConfig): TaskSets {
 export async function buildTrainingData(cfg: TrainConfig, _baseDir: string, rng: Rng, log: Log): Promise<TrainingData> {
   const dataset = modelKinds.get(cfg.model.kind).dataset;
   if (!cfg.data[dataset]) throw new ConfigError(`${cfg.name}: data.${dataset} is required for a ${cfg.model.kind} model`, undefined, `data.${dataset}`);
+  if (dataset === 'dpt') {
+    // what the samples take in memory (generated in chunks, then joined: twice), refused before allocating
+    const dc = cfg.data.dpt!;
+    const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
+    const perTransition = 2 * probe.obsDim + Math.max(1, probe.actDim) + 1;
+    checkMemory(2 * 4 * dc.samples * dc.contextLength * perTransition, `${dc.samples} DPT samples of ${dc.contextLength} transitions`, cfg.name, 'data.dpt.samples');
+  }
   return DATASET_BUILDERS[dataset](cfg, rng, log);
 }
 
@@ -216,6 +225,12 @@ function historyReturns(ds: AdDataset, horizon: number): { first: number; last: 
 async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> {
   const ac = cfg.data.ad!;
   const sets = splitForTraining(cfg);
+  {
+    const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
+    const histories = (sets.train.length + sets.val.length) * ac.historiesPerTask;
+    // recorded runs, then their streams: about twice the histories' floats
+    checkMemory(2 * 4 * histories * ac.episodes * probe.horizon * (2 * probe.obsDim + Math.max(1, probe.actDim) + 3), `${histories} learning histories of ${ac.episodes} episodes`, cfg.name, 'data.ad.episodes');
+  }
   const t0 = performance.now();
   const trainH = await collectHistories(cfg, sets.train, rng.split('train'), 0);
   const valH = sets.val.length > 0 ? await collectHistories(cfg, sets.val, rng.split('val'), sets.train.length) : [];

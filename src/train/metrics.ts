@@ -4,7 +4,8 @@
  * to that length first, so the metrics of a killed-and-resumed run are identical to those of an
  * uninterrupted one (no line is lost or written twice).
  */
-import { existsSync, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { makeDir } from '../core/atomic.js';
 import { appendJsonLine, readJsonLines } from '../core/jsonl.js';
 import { dirname } from 'node:path';
 
@@ -12,7 +13,7 @@ export type MetricRecord = Record<string, unknown> & { kind: string; step: numbe
 
 export class MetricsWriter {
   constructor(readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true });
+    makeDir(dirname(file));
     if (!existsSync(file)) writeFileSync(file, '');
   }
 

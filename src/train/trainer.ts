@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
 import { Progress } from '../core/progress.js';
@@ -31,7 +31,7 @@ import type { TrainingData } from '../models/batches.js';
 import { computeLoss } from './loss.js';
 import { MetricsWriter, readMetrics } from './metrics.js';
 import { checkpointRoot, resumeCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
-import { isAtomicTemp, removeIfExists, writeFileAtomic } from '../core/atomic.js';
+import { isAtomicTemp, makeDir, removeIfExists, writeFileAtomic } from '../core/atomic.js';
 import { buildTrainingData } from './data.js';
 
 /** Training stopped because the loss or gradient was not finite. */
@@ -119,7 +119,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
   await prepareFamily(cfg.data.family);
   const baseDir = opts.baseDir ?? process.cwd();
   const outDir = resolve(opts.outDir ?? cfg.out);
-  mkdirSync(outDir, { recursive: true });
+  makeDir(outDir);
   const log = opts.log ?? (() => {});
   const o = cfg.optim;
   const root = new Rng(cfg.seed);
