@@ -335,6 +335,16 @@ export function readManifest(outDir: string): Manifest | null {
   if (!cfg.success) throw new CorruptFileError(f, `field config is not a collection config: ${cfg.error.issues[0].path.join('.')}: ${cfg.error.issues[0].message}`);
   if (configHash(cfg.data) !== m.configHash) throw new CorruptFileError(f, `field config does not match configHash ${m.configHash} (edited?)`);
   m.config = cfg.data;
+  // each listed shard is the block of tasks its index names (an edited entry would read another shard)
+  for (const [k, s] of Object.entries(m.shards)) {
+    const i = Number(k);
+    const first = i * cfg.data.shardSize;
+    const end = Math.min(m.numTasks as number, first + cfg.data.shardSize);
+    if (i >= (m.numShards as number) || s.file !== shardFile(i) || s.tasks[0] !== first || s.tasks[1] !== end)
+      throw new CorruptFileError(f, `shards.${k}: expected { file: "${shardFile(i)}", tasks: [${first}, ${end}] } for shard ${i} of ${m.numShards}`);
+  }
+  if (m.complete !== (Object.keys(m.shards).length === m.numShards)) throw new CorruptFileError(f, `field complete is ${m.complete} but ${Object.keys(m.shards).length} of ${m.numShards} shards are listed`);
+  if (m.numShards !== Math.ceil((m.numTasks as number) / cfg.data.shardSize) || m.numTasks !== cfg.data.tasks.count) throw new CorruptFileError(f, `fields numTasks (${m.numTasks}) and numShards (${m.numShards}) do not match the config (${cfg.data.tasks.count} tasks in shards of ${cfg.data.shardSize})`);
   return m as Manifest;
 }
 

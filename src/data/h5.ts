@@ -12,6 +12,7 @@ import h5wasm from 'h5wasm/node';
 import { existsSync } from 'node:fs';
 import { CorruptFileError, FileSystemError, IcrlError } from '../core/errors.js';
 import { replaceAtomic } from '../core/atomic.js';
+import { memoryBudget } from '../core/limits.js';
 
 export type H5File = InstanceType<typeof h5wasm.File>;
 export type H5Group = InstanceType<typeof h5wasm.Group>;
@@ -201,12 +202,16 @@ export function readRaw(d: H5Dataset, ranges: Slice = []): { bytes: Uint8Array; 
     const r = ranges[k];
     const start = r ? r[0] : 0;
     const stop = r ? Math.min(r[1], shape[k]) : shape[k];
-    if (!(start >= 0 && start <= stop)) throw new RangeError(`slice ${k}: [${r?.[0]}, ${r?.[1]}) is outside [0, ${shape[k]})`);
+    if (!(start >= 0 && start <= stop)) throw new IcrlError(`${d.path}: slice ${k}: [${r?.[0]}, ${r?.[1]}) is outside [0, ${shape[k]})`, 'H5_RANGE');
     offset.push(start);
     count.push(stop - start);
   }
   const total = count.reduce((a, b) => a * b, 1);
   const nbytes = total * info.size;
+  // a corrupt header can claim any shape: refuse what could not be allocated instead of trying
+  if (!(Number.isSafeInteger(nbytes) && nbytes >= 0 && nbytes <= Math.min(memoryBudget(), 2 ** 31))) {
+    throw new CorruptFileError(`dataset ${d.path}`, `a read of shape [${count.join(', ')}] x ${info.size} bytes (${nbytes} bytes) is more than one read may take; the file is corrupt, or read it in smaller ranges`);
+  }
   const bytes = new Uint8Array(nbytes);
   if (nbytes === 0) return { bytes, count, info };
   const ptr = m._malloc(nbytes);

@@ -389,7 +389,7 @@ export class HistoryReader {
     const stop = Math.min(opts.stop ?? info.length, info.length);
     const h0 = opts.h0 ?? 0;
     const h1 = Math.min(opts.h1 ?? info.numHistories, info.numHistories);
-    if (start < 0 || start > stop || h0 < 0 || h0 > h1) throw new RangeError(`${this.file}: group "${name}": bad range steps [${start}, ${stop}) histories [${h0}, ${h1})`);
+    if (start < 0 || start > stop || h0 < 0 || h0 > h1) throw new IcrlError(`${this.file}: group "${name}": bad range steps [${start}, ${stop}) histories [${h0}, ${h1})`);
     const hr: [number, number] = [h0, h1];
     const sr: [number, number] = [start, stop];
     const obsName = info.layout === 'icrl' ? 'observations' : 'states';

@@ -6,7 +6,8 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { Provenance } from '../core/provenance.js';
-import { CorruptFileError, IcrlError } from '../core/errors.js';
+import { ChecksumError, CorruptFileError, IcrlError } from '../core/errors.js';
+import { sha256Bytes } from '../core/digest.js';
 import type { BanditSummary, EpisodeSummary } from './metrics.js';
 import type { Band } from './stats.js';
 
@@ -68,9 +69,23 @@ export interface EvalStatus {
 }
 
 
-/** JSON with non-finite numbers as null (JSON has no NaN). */
+const finite = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
+
+/** The integrity digest of a results document: SHA-256 of its compact JSON without the `sha256` field. */
+function resultsDigest(doc: Record<string, unknown>): string {
+  const { sha256: _d, ...rest } = doc;
+  return sha256Bytes(JSON.stringify(rest, finite));
+}
+
+/**
+ * JSON with non-finite numbers as null (JSON has no NaN), ending with `sha256`: the digest of the
+ * rest, which {@link readResults} checks, so a corrupt or edited file is refused instead of drawn
+ * with other numbers.
+ */
 export function resultsToJson(results: EvalResults): string {
-  return JSON.stringify(results, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1);
+  const doc = JSON.parse(JSON.stringify(results, finite)) as Record<string, unknown>;
+  delete doc.sha256;
+  return JSON.stringify({ ...doc, sha256: resultsDigest(doc) }, null, 1);
 }
 
 export function writeResults(file: string, results: EvalResults): void {
@@ -122,6 +137,11 @@ export function readResults(file: string): EvalResults {
     throw new CorruptFileError(file, `not JSON: ${(e as Error).message}`);
   }
   if (!isObject(doc)) throw new CorruptFileError(file, 'not an icrl results file (not a JSON object)');
+  if (doc.sha256 !== undefined) {
+    const found = resultsDigest(doc);
+    if (doc.sha256 !== found) throw new ChecksumError(file, String(doc.sha256), found);
+    delete doc.sha256;
+  }
   const d = doc as Partial<EvalResults>;
   if (d.format !== RESULTS_FORMAT) throw new CorruptFileError(file, `not an icrl results file (format is ${JSON.stringify(d.format)}, expected "${RESULTS_FORMAT}")`);
   if (d.version !== 1) throw new CorruptFileError(file, `unsupported results version ${JSON.stringify(d.version)}`);

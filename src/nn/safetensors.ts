@@ -110,7 +110,8 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetens
   if (n < 2 || n > bytes.length - 8) throw new CorruptFileError(file, `safetensors header claims ${n} bytes but the file has ${bytes.length - 8} after the length (truncated?)`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8')) as Record<string, unknown>;
+    // strict UTF-8: a lenient decoder would turn damaged bytes into U+FFFD and parse them
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
   } catch (e) {
     throw new CorruptFileError(file, `safetensors header is not valid JSON (${(e as Error).message})`);
   }
@@ -152,6 +153,9 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetens
   }
   // the structure is sound (errors above name what is wrong); now the content
   const expected = metadata[SAFETENSORS_SHA256_KEY];
+  // a damaged digest key would otherwise turn the check off unnoticed
+  const stray = Object.keys(metadata).find((k) => k !== SAFETENSORS_SHA256_KEY && /^[0-9a-f]{64}$/.test(metadata[k]));
+  if (stray !== undefined && expected === undefined) throw new CorruptFileError(file, `safetensors __metadata__ holds a SHA-256 under key ${JSON.stringify(stray)}, not "${SAFETENSORS_SHA256_KEY}" (damaged header)`);
   if (expected !== undefined) {
     const found = contentDigest(header, bytes.subarray(dataStart));
     if (found !== expected) throw new ChecksumError(file, expected, found, 'header and data');
