@@ -13,7 +13,7 @@
  * evaluation whose results file is complete is not run again, so a killed `icrl reproduce` rerun
  * with the same arguments ends with the same numbers.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -22,7 +22,7 @@ import { ConfigError, IcrlError } from '../core/errors.js';
 import { lockFolder } from '../core/lock.js';
 import { provenance, type Provenance } from '../core/provenance.js';
 import { Registry, type RegistryEntry } from '../core/registry.js';
-import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.js';
+import { makeDir, writeFileAtomic, writeJsonAtomic } from '../core/atomic.js';
 import { Rng, type Seed } from '../core/rng.js';
 import { iqmInterval, meanCi, type BootstrapInterval } from '../eval/stats.js';
 import { readResults, type EvalResults } from '../eval/results.js';
@@ -273,7 +273,7 @@ export async function runReproduction(name: string, opts: ReproduceOptions = {})
     throw new ConfigError(`reproduction ${entry.name} has no ${o.scale} scale (it has: ${have})`, `--scale ${o.scale}`);
   }
   const out = resolve(opts.out ?? join('runs', 'reproduce', `${entry.name}-${o.scale}`));
-  mkdirSync(out, { recursive: true });
+  makeDir(out);
   const release = lockFolder(out, 'icrl reproduce');
   try {
     const say = opts.say ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -360,6 +360,7 @@ function evalComplete(file: string, agents: string[]): boolean {
   if (!existsSync(file)) return false;
   try {
     const r = readResults(file);
+    if (r.status && !r.status.complete) return false; // a killed evaluation: icrl eval resumes it
     const have = new Set((r.online?.agents ?? []).map((a) => a.name));
     return agents.every((a) => have.has(a));
   } catch {
