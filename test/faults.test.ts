@@ -99,7 +99,7 @@ const OUTPUTS: Record<string, (dir: string) => Promise<unknown> | unknown> = {
     };
   },
   eval(dir) {
-    const { elapsedSeconds: _e, provenance: _p, ...r } = json(join(dir, 'results.json'));
+    const { elapsedSeconds: _e, provenance: _p, sha256: _d, ...r } = json(join(dir, 'results.json'));
     for (const a of r.online?.agents ?? []) delete a.summary.wallSeconds;
     expect(existsSync(join(dir, 'report.html'))).toBe(true);
     return r;

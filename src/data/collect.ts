@@ -452,7 +452,8 @@ async function collectLocked(c: CollectConfig, outDir: string, opts: CollectOpti
     for (const [k] of bad) delete manifest.shards[k];
     manifest.complete = false;
     writeJsonAtomic(join(outDir, 'manifest.json'), manifest);
-    if (!opts.silent) process.stderr.write(`collect: ${bad.length} listed shard(s) missing or changed on disk (${bad.map(([, s]) => s.file).join(', ')}); computing them again\n`);
+    // a warning, not progress: printed even when silent
+    process.stderr.write(`collect: warning: ${bad.length} listed shard(s) missing or changed on disk (${bad.map(([, s]) => s.file).join(', ')}); computing them again\n`);
   }
   // leftovers of a killed run: our temporary files and shard files the manifest does not list
   for (const f of readdirSync(outDir)) {
