@@ -61,3 +61,65 @@ export function bandOverTasks(rows: ArrayLike<number>[]): Band {
   }
   return { mean, lo, hi };
 }
+
+/**
+ * Interquartile mean: the mean of the middle 50% of the values (the 25% trimmed mean; Agarwal et
+ * al., "Deep Reinforcement Learning at the Edge of the Statistical Precipice", NeurIPS 2021). Values
+ * at the cut points count with the fraction of them that falls inside, so that it is defined for any n.
+ */
+export function interquartileMean(values: ArrayLike<number>): number {
+  const n = values.length;
+  if (n === 0) return NaN;
+  const s = Float64Array.from(values).sort();
+  const lo = n * 0.25;
+  const hi = n * 0.75;
+  let sum = 0;
+  for (let i = Math.floor(lo); i < Math.ceil(hi); i++) {
+    const w = Math.min(i + 1, hi) - Math.max(i, lo);
+    if (w > 0) sum += w * s[i];
+  }
+  return sum / (hi - lo);
+}
+
+/** A point estimate with the bounds of its 95% interval. */
+export interface Estimate {
+  value: number;
+  lo: number;
+  hi: number;
+}
+
+/** Anything that yields uniform integers in [0, n): the project's Rng. */
+export interface IntSource {
+  int(n: number): number;
+}
+
+/**
+ * Percentile bootstrap 95% interval of `stat` over groups of scores, stratified: each resample draws,
+ * within every group (a run, i.e. one seed), as many scores as it has, with replacement, and applies
+ * `stat` to the concatenation. With one group this is the plain bootstrap over its scores (tasks).
+ */
+export function stratifiedBootstrap(groups: ArrayLike<number>[], stat: (xs: Float64Array) => number, rng: IntSource, resamples = 2000): Estimate {
+  const total = groups.reduce((a, g) => a + g.length, 0);
+  const all = new Float64Array(total);
+  let o = 0;
+  for (const g of groups) for (let i = 0; i < g.length; i++) all[o++] = g[i];
+  const value = stat(all);
+  if (total === 0) return { value, lo: NaN, hi: NaN };
+  const stats = new Float64Array(resamples);
+  const buf = new Float64Array(total);
+  for (let r = 0; r < resamples; r++) {
+    let w = 0;
+    for (const g of groups) for (let i = 0; i < g.length; i++) buf[w++] = g[rng.int(g.length)];
+    stats[r] = stat(buf);
+  }
+  stats.sort();
+  const at = (q: number) => stats[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))];
+  return { value, lo: at(0.025), hi: at(0.975) };
+}
+
+/** Arithmetic mean (NaN when empty). */
+export function meanOf(values: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i];
+  return values.length > 0 ? s / values.length : NaN;
+}

@@ -16,6 +16,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'number of training steps (overrides optim.steps)', intFlag('--steps', 1))
     .option('--fresh', 'start over: remove the checkpoints, model and result of a previous run (the metrics file is rewritten)')
     .option('--no-progress', 'no progress bar')
+    .option('--json', 'print the result (steps, losses, held-out evaluations, paths) as one JSON document on stdout')
     .addHelpText(
       'after',
       `
@@ -34,7 +35,7 @@ run trains (a second run on it stops with an error naming the first). A NaN or i
 and keeps the last good checkpoint. Configs: configs/{dpt-bandit,dpt-darkroom,ad-darkroom,t2mir-ad-darkroom}[-small].yaml;
 see docs/models.md.`,
     )
-    .action(async (config: string, o: { out?: string; steps?: number; fresh?: boolean; progress: boolean; set: string[] }) => {
+    .action(async (config: string, o: { out?: string; steps?: number; fresh?: boolean; progress: boolean; json?: boolean; set: string[] }) => {
       const cfg = loadTrainConfig(config, o.set);
       if (o.steps !== undefined) cfg.optim.steps = o.steps;
       const res = await trainFromConfig(cfg, {
@@ -43,6 +44,10 @@ see docs/models.md.`,
         progressBar: o.progress,
         log: (line) => process.stderr.write(`${line}\n`),
       });
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ name: cfg.name, ...res }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
+        return;
+      }
       const finals = res.evals.filter((e) => e.step === res.steps);
       const evalText = finals
         .map((e) =>
