@@ -181,9 +181,10 @@ describe('TensorBoard tracker', () => {
     }
   });
 
-  const py = '/usr/bin/python3';
+  // Debian has no python3-tensorboard: ICRL_TENSORBOARD_PYTHON may name a Python that has it
+  const py = process.env.ICRL_TENSORBOARD_PYTHON ?? '/usr/bin/python3';
   const haveTb = existsSync(py) && spawnSync(py, ['-c', 'import tensorboard'], { encoding: 'utf8' }).status === 0;
-  it.skipIf(!haveTb)('TensorBoard itself reads the file (when Debian python3 has tensorboard)', () => {
+  it.skipIf(!haveTb)('TensorBoard itself reads the file (when a Python with tensorboard is there)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-tbpy-'));
     try {
       const w = new MetricsWriter(join(dir, 'metrics.jsonl'), createTrackers([{ type: 'tensorboard' }], { outDir: dir, runName: 'x' }));
