@@ -15,7 +15,7 @@ import { Rng } from '../src/core/rng.js';
 import { loadSafetensors, saveSafetensors, noGrad } from '../src/nn/index.js';
 import { ADModel, DPTModel, ModelConfigSchema, buildModel, envDims, loadInContextModel, saveInContextModel, writeDptToken, type InContextModel } from '../src/models/index.js';
 import { makeBatchedEnv } from '../src/envs/index.js';
-import { trainFromConfig } from '../src/train/index.js';
+import { parseTrainConfig, trainFromConfig } from '../src/train/index.js';
 import { writeHistories } from '../src/data/store.js';
 import { h5ready } from '../src/data/h5.js';
 
@@ -48,7 +48,7 @@ describe.skipIf(!havePy)('PyTorch interop (python/icrl_torch)', () => {
     try {
       const arms = 4;
       await trainFromConfig(
-        {
+        parseTrainConfig({
           name: 'py-dpt',
           seed: 2,
           out: join(dir, 'run'),
@@ -57,7 +57,7 @@ describe.skipIf(!havePy)('PyTorch interop (python/icrl_torch)', () => {
           optim: { steps: 20, batchSize: 8, lr: 1e-2, warmupSteps: 2 },
           logEvery: 10,
           checkpointEvery: 20,
-        },
+        }),
         { progressBar: false },
       );
       const { model } = loadInContextModel(join(dir, 'run'));

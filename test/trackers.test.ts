@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32c } from '../src/core/tfevents.js';
-import { MetricsWriter, trainFromConfig, createTrackers, type TrainConfigInput } from '../src/train/index.js';
+import { MetricsWriter, trainFromConfig, createTrackers, parseTrainConfig, type TrainConfigInput } from '../src/train/index.js';
 import { UnknownNameError } from '../src/core/errors.js';
 
 /**
@@ -168,7 +168,7 @@ describe('TensorBoard tracker', () => {
         checkpointEvery: 3,
         trackers: [{ type: 'tensorboard' }],
       };
-      await trainFromConfig(cfg, { progressBar: false });
+      await trainFromConfig(parseTrainConfig(cfg), { progressBar: false });
       const files = eventFiles(join(dir, 'run', 'tensorboard'));
       expect(files.length).toBe(1);
       const ev = readEvents(files[0]);
