@@ -131,7 +131,7 @@ const BOOT = `
     var e = byId[id];
     e.log = !e.log;
     var y = e.spec.option.yAxis || {};
-    e.chart.setOption({ yAxis: e.log ? { type: 'log', logBase: 10, min: function (v) { return v.min > 0 ? Math.pow(10, Math.floor(Math.log10(v.min))) : null; }, scale: true } : { type: 'value', min: y.min === undefined ? null : y.min, scale: y.scale === true } });
+    e.chart.setOption({ yAxis: Object.assign({}, y, e.log ? { type: 'log', logBase: 10, min: function (v) { return v.min > 0 ? Math.pow(10, Math.floor(Math.log10(v.min))) : null; }, scale: true } : { type: 'value', min: y.min === undefined ? null : y.min, scale: y.scale === true }) });
     return e.log ? 'log' : 'value';
   }
   var ICONS = {
