@@ -1,31 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/core/rng.js';
-import { interquartileMean, meanOf, stratifiedBootstrap } from '../src/eval/stats.js';
+import { bootstrapCi, interquartileMean, meanOf, stratifiedBootstrapCi } from '../src/eval/stats.js';
 import { runEvaluation } from '../src/eval/run.js';
 import type { EvalConfigInput } from '../src/eval/config.js';
 import type { BanditSummary } from '../src/eval/metrics.js';
 import { compareSections, groupRuns, type CompareRun } from '../src/report/index.js';
 
 describe('statistics over seeds', () => {
-  it('interquartile mean: the middle 50%, the cut points weighted by the share inside', () => {
-    expect(interquartileMean([8, 1, 7, 2, 6, 3, 5, 4])).toBe(4.5);
-    // n = 5: quartiles at 1.25 and 3.75 -> 0.75 x 2 + 3 + 0.75 x 4 over 2.5
-    expect(interquartileMean([100, 1, 2, 3, 4])).toBeCloseTo(3, 12);
-    expect(interquartileMean([7])).toBe(7);
-    expect(Number.isNaN(interquartileMean([]))).toBe(true);
-  });
-
   it('stratified bootstrap: reproducible from the seed, brackets the estimate, resamples within groups', () => {
     const groups = [Array.from({ length: 40 }, (_, i) => i % 7), Array.from({ length: 30 }, (_, i) => 10 + (i % 5))];
-    const a = stratifiedBootstrap(groups, meanOf, new Rng(1), 500);
-    const b = stratifiedBootstrap(groups, meanOf, new Rng(1), 500);
+    const a = stratifiedBootstrapCi(groups, meanOf, { samples: 500, seed: 1 });
+    const b = stratifiedBootstrapCi(groups, meanOf, { samples: 500, seed: 1 });
     expect(a).toEqual(b);
-    expect(a.value).toBeCloseTo((groups[0].reduce((x, y) => x + y) + groups[1].reduce((x, y) => x + y)) / 70, 12);
-    expect(a.lo).toBeLessThan(a.value);
-    expect(a.hi).toBeGreaterThan(a.value);
-    // constant groups: every resample is the same, so is the interval
-    const c = stratifiedBootstrap([[2, 2, 2], [5, 5]], meanOf, new Rng(2), 100);
-    for (const v of [c.lo, c.value, c.hi]) expect(v).toBeCloseTo(3.2, 12);
+    expect(a.n).toBe(70);
+    expect(a.estimate).toBeCloseTo((groups[0].reduce((x, y) => x + y) + groups[1].reduce((x, y) => x + y)) / 70, 12);
+    expect(a.lo).toBeLessThan(a.estimate);
+    expect(a.hi).toBeGreaterThan(a.estimate);
+    // constant groups: every resample is the same, so is the interval (the group sizes are kept)
+    const c = stratifiedBootstrapCi([[2, 2, 2], [5, 5]], meanOf, { samples: 100 });
+    for (const v of [c.lo, c.estimate, c.hi]) expect(v).toBeCloseTo(3.2, 12);
+    // one group: the plain bootstrap
+    expect(stratifiedBootstrapCi([groups[0]], interquartileMean, { seed: 3 })).toEqual(bootstrapCi(groups[0], interquartileMean, { seed: 3 }));
   });
 });
 

@@ -1,7 +1,11 @@
 /**
- * Summary statistics over tasks: the mean and a 95% confidence interval of the mean (Student's t,
- * so that a handful of held-out tasks, e.g. 20 Dark Room goals, is not reported too tightly).
+ * Summary statistics. Over tasks: the mean and a 95% confidence interval of the mean (Student's t,
+ * so that a handful of held-out tasks, e.g. 20 Dark Room goals, is not reported too tightly). Over
+ * seeds (training runs of one setting): the interquartile mean with a percentile-bootstrap interval,
+ * as rliable reports them (Agarwal et al. 2021, "Deep RL at the Edge of the Statistical Precipice").
  */
+
+import { Rng, type Seed } from '../core/rng.js';
 
 /** Mean with the bounds of its 95% confidence interval, one entry per x (step, episode, size). */
 export interface Band {
@@ -63,58 +67,104 @@ export function bandOverTasks(rows: ArrayLike<number>[]): Band {
 }
 
 /**
- * Interquartile mean: the mean of the middle 50% of the values (the 25% trimmed mean; Agarwal et
- * al., "Deep Reinforcement Learning at the Edge of the Statistical Precipice", NeurIPS 2021). Values
- * at the cut points count with the fraction of them that falls inside, so that it is defined for any n.
+ * Interquartile mean: the mean of the middle 50% of the values, as rliable computes it
+ * (`scipy.stats.trim_mean(x, 0.25)`: floor(n / 4) values cut from each end after sorting). For
+ * n < 4 nothing is cut and it is the plain mean. NaN for an empty sample.
  */
 export function interquartileMean(values: ArrayLike<number>): number {
   const n = values.length;
   if (n === 0) return NaN;
-  const s = Float64Array.from(values).sort();
-  const lo = n * 0.25;
-  const hi = n * 0.75;
-  let sum = 0;
-  for (let i = Math.floor(lo); i < Math.ceil(hi); i++) {
-    const w = Math.min(i + 1, hi) - Math.max(i, lo);
-    if (w > 0) sum += w * s[i];
-  }
-  return sum / (hi - lo);
+  const sorted = Float64Array.from(values).sort();
+  const cut = Math.floor(n / 4);
+  let s = 0;
+  for (let i = cut; i < n - cut; i++) s += sorted[i];
+  return s / (n - 2 * cut);
 }
 
-/** A point estimate with the bounds of its 95% interval. */
-export interface Estimate {
-  value: number;
+/** A point estimate with the bounds of its bootstrap interval. */
+export interface BootstrapInterval {
+  estimate: number;
   lo: number;
   hi: number;
-}
-
-/** Anything that yields uniform integers in [0, n): the project's Rng. */
-export interface IntSource {
-  int(n: number): number;
+  n: number;
 }
 
 /**
- * Percentile bootstrap 95% interval of `stat` over groups of scores, stratified: each resample draws,
- * within every group (a run, i.e. one seed), as many scores as it has, with replacement, and applies
- * `stat` to the concatenation. With one group this is the plain bootstrap over its scores (tasks).
+ * Percentile bootstrap interval of `statistic` over one sample (seeds of one setting, say): `samples`
+ * resamples with replacement drawn from the project's seeded RNG, so the same seed gives the same
+ * interval. `level` is the two-sided coverage (0.95). One value gives a collapsed interval.
  */
-export function stratifiedBootstrap(groups: ArrayLike<number>[], stat: (xs: Float64Array) => number, rng: IntSource, resamples = 2000): Estimate {
-  const total = groups.reduce((a, g) => a + g.length, 0);
-  const all = new Float64Array(total);
-  let o = 0;
-  for (const g of groups) for (let i = 0; i < g.length; i++) all[o++] = g[i];
-  const value = stat(all);
-  if (total === 0) return { value, lo: NaN, hi: NaN };
-  const stats = new Float64Array(resamples);
-  const buf = new Float64Array(total);
-  for (let r = 0; r < resamples; r++) {
-    let w = 0;
-    for (const g of groups) for (let i = 0; i < g.length; i++) buf[w++] = g[rng.int(g.length)];
-    stats[r] = stat(buf);
+export function bootstrapCi(
+  values: ArrayLike<number>,
+  statistic: (sample: Float64Array) => number = interquartileMean,
+  options: { samples?: number; level?: number; seed?: Seed } = {},
+): BootstrapInterval {
+  const n = values.length;
+  const estimate = statistic(Float64Array.from(values));
+  if (n <= 1) return { estimate, lo: estimate, hi: estimate, n };
+  const samples = options.samples ?? 2000;
+  const level = options.level ?? 0.95;
+  if (!(Number.isInteger(samples) && samples >= 10)) throw new RangeError(`bootstrapCi: samples must be an integer >= 10, got ${samples}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`bootstrapCi: level must be in (0, 1), got ${level}`);
+  const rng = new Rng(options.seed ?? 0);
+  const draw = new Float64Array(n);
+  const stats = new Float64Array(samples);
+  for (let b = 0; b < samples; b++) {
+    for (let i = 0; i < n; i++) draw[i] = values[rng.int(n)];
+    stats[b] = statistic(draw);
   }
   stats.sort();
-  const at = (q: number) => stats[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))];
-  return { value, lo: at(0.025), hi: at(0.975) };
+  const q = (p: number): number => {
+    const x = p * (samples - 1);
+    const i = Math.floor(x);
+    const f = x - i;
+    return i + 1 < samples ? stats[i] * (1 - f) + stats[i + 1] * f : stats[i];
+  };
+  return { estimate, lo: q((1 - level) / 2), hi: q((1 + level) / 2), n };
+}
+
+/** The interquartile mean over seeds with its 95% percentile-bootstrap interval (rliable style). */
+export function iqmInterval(values: ArrayLike<number>, seed: Seed = 0): BootstrapInterval {
+  return bootstrapCi(values, interquartileMean, { seed });
+}
+
+/**
+ * Percentile bootstrap interval of `statistic` over groups of scores, stratified: each resample
+ * draws, within every group (one seed's per-task scores, say), as many scores as it has, with
+ * replacement, and applies `statistic` to their concatenation (rliable's stratified bootstrap). With
+ * one group it is {@link bootstrapCi} over that group's scores.
+ */
+export function stratifiedBootstrapCi(
+  groups: readonly ArrayLike<number>[],
+  statistic: (sample: Float64Array) => number = interquartileMean,
+  options: { samples?: number; level?: number; seed?: Seed } = {},
+): BootstrapInterval {
+  const n = groups.reduce((a, g) => a + g.length, 0);
+  const all = new Float64Array(n);
+  let o = 0;
+  for (const g of groups) for (let i = 0; i < g.length; i++) all[o++] = g[i];
+  const estimate = statistic(all);
+  if (n <= 1) return { estimate, lo: estimate, hi: estimate, n };
+  const samples = options.samples ?? 2000;
+  const level = options.level ?? 0.95;
+  if (!(Number.isInteger(samples) && samples >= 10)) throw new RangeError(`stratifiedBootstrapCi: samples must be an integer >= 10, got ${samples}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`stratifiedBootstrapCi: level must be in (0, 1), got ${level}`);
+  const rng = new Rng(options.seed ?? 0);
+  const draw = new Float64Array(n);
+  const stats = new Float64Array(samples);
+  for (let b = 0; b < samples; b++) {
+    let w = 0;
+    for (const g of groups) for (let i = 0; i < g.length; i++) draw[w++] = g[rng.int(g.length)];
+    stats[b] = statistic(draw);
+  }
+  stats.sort();
+  const q = (p: number): number => {
+    const x = p * (samples - 1);
+    const i = Math.floor(x);
+    const f = x - i;
+    return i + 1 < samples ? stats[i] * (1 - f) + stats[i + 1] * f : stats[i];
+  };
+  return { estimate, lo: q((1 - level) / 2), hi: q((1 + level) / 2), n };
 }
 
 /** Arithmetic mean (NaN when empty). */

@@ -8,10 +8,9 @@
  * their curves are the mean over seeds with a 95% t-interval across seeds.
  */
 import { canonicalJson } from '../core/json.js';
-import { Rng } from '../core/rng.js';
 import type { EvalResults } from '../eval/results.js';
 import type { BanditSummary, EpisodeSummary } from '../eval/metrics.js';
-import { interquartileMean, meanCi, meanOf, stratifiedBootstrap, type Band } from '../eval/stats.js';
+import { interquartileMean, meanCi, meanOf, stratifiedBootstrapCi, type Band } from '../eval/stats.js';
 import { formatFigure, headlines, type Headline } from '../eval/summary.js';
 import { DASHES, PALETTE, bandLineChart, type BandSeries, type ReportSection, type TableSpec } from './charts.js';
 import { withLogToggle } from './evalReport.js';
@@ -70,8 +69,7 @@ export interface CompareOptions {
 const interval = (lo: number, hi: number): string => `${formatFigure(lo)}\u00a0to\u00a0${formatFigure(hi)}`;
 
 function headlineTable(groups: CompareGroup[], opts: CompareOptions): TableSpec {
-  const rng = new Rng(opts.seed ?? 0).split('compare-bootstrap');
-  const resamples = opts.resamples ?? 2000;
+  const boot = { samples: opts.resamples ?? 2000, seed: opts.seed ?? 0 };
   const rows: TableSpec['rows'] = [];
   for (const g of groups) {
     const per = g.runs.map((r) => headlines(r.results));
@@ -81,9 +79,9 @@ function headlineTable(groups: CompareGroup[], opts: CompareOptions): TableSpec 
       const hs = per.map((x) => x.find((h) => key(h) === k)).filter((h): h is Headline => h !== undefined);
       const first = hs[0];
       const scores = hs.map((h) => h.perTask);
-      const m = stratifiedBootstrap(scores, meanOf, rng, resamples);
-      const iqm = stratifiedBootstrap(scores, interquartileMean, rng, resamples);
-      rows.push([g.label, first.agent + (first.reference ? ' (reference)' : ''), first.metric + (first.lowerIsBetter ? ' (lower is better)' : ''), hs.length, scores.reduce((a, s) => a + s.length, 0), m.value, interval(m.lo, m.hi), iqm.value, interval(iqm.lo, iqm.hi)]);
+      const m = stratifiedBootstrapCi(scores, meanOf, boot);
+      const iqm = stratifiedBootstrapCi(scores, interquartileMean, boot);
+      rows.push([g.label, first.agent + (first.reference ? ' (reference)' : ''), first.metric + (first.lowerIsBetter ? ' (lower is better)' : ''), hs.length, m.n, m.estimate, interval(m.lo, m.hi), iqm.estimate, interval(iqm.lo, iqm.hi)]);
     }
   }
   return { columns: ['run', 'agent', 'figure', 'seeds', 'scores', 'mean', '95% interval', 'IQM', '95% interval (IQM)'], rows };
