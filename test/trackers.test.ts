@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { crc32c } from '../src/core/tfevents.js';
 import { MetricsWriter, trainFromConfig, createTrackers, parseTrainConfig, type TrainConfigInput } from '../src/train/index.js';
 import { UnknownNameError } from '../src/core/errors.js';
+import { runEvaluation } from '../src/eval/run.js';
+import type { BanditSummary } from '../src/eval/metrics.js';
+import { trackResults } from '../src/experiments/trackResults.js';
 
 /**
  * An independent reader of TensorBoard event files: TFRecord framing with both CRCs checked (by a
@@ -182,6 +185,24 @@ describe('TensorBoard tracker', () => {
   });
 
   // Debian has no python3-tensorboard: ICRL_TENSORBOARD_PYTHON may name a Python that has it
+  it('an evaluation\'s curves go to TensorBoard with the curve\'s x as the step (icrl eval --tracker)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-tbeval-'));
+    try {
+      const { results } = await runEvaluation(
+        { name: 'e', env: { family: 'bandit', options: { arms: 3 } }, tasks: { heldOut: 4 }, online: { steps: 12, agents: [{ type: 'ucb' }], references: [] }, offline: { sizes: [1, 10], agents: [{ type: 'lcb' }] } },
+        { write: false, progress: false, log: () => {} },
+      );
+      trackResults(results, createTrackers([{ type: 'tensorboard' }], { outDir: dir, runName: 'e' }));
+      const ev = readEvents(eventFiles(join(dir, 'tensorboard'))[0]);
+      const series = (tag: string) => ev.flatMap((e) => e.values.filter((v) => v.tag === tag).map((v) => [e.step, v.value]));
+      const s = results.online!.agents[0].summary as BanditSummary;
+      expect(series('online/ucb/cumRegret')).toEqual(s.cumRegret.mean.map((m, t) => [t + 1, Math.fround(m)]));
+      expect(series('offline/lcb/suboptimality').map(([n]) => n)).toEqual([1, 10]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const py = process.env.ICRL_TENSORBOARD_PYTHON ?? '/usr/bin/python3';
   const haveTb = existsSync(py) && spawnSync(py, ['-c', 'import tensorboard'], { encoding: 'utf8' }).status === 0;
   it.skipIf(!haveTb)('TensorBoard itself reads the file (when a Python with tensorboard is there)', () => {

@@ -9,3 +9,4 @@ export * from './curriculum.js';
 export * from './runs.js';
 export * from './reproduce.js';
 import './reproductions.js';
+export * from './trackResults.js';
