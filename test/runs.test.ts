@@ -8,11 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { evaluateAndReport } from '../src/experiments/evaluate.js';
 
 const CLI = join(import.meta.dirname, '..', 'bin', 'icrl.js');
 
 describe('icrl runs', () => {
-  it('lists an evaluation, a training, a collection and an LHF run with their main figures', () => {
+  it('lists an evaluation, a training, a collection and an LHF run with their main figures', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-runs-'));
     const icrl = (...args: string[]) => {
       const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
@@ -20,9 +21,13 @@ describe('icrl runs', () => {
       return r.stdout;
     };
     try {
-      writeFileSync(join(dir, 'e.yaml'), stringify({ name: 'ev', env: { family: 'bandit', options: { arms: 3 } }, tasks: { heldOut: 5 }, online: { steps: 20, agents: [{ type: 'thompson' }] }, out: 'runs/eval-a' }));
-      icrl('eval', 'e.yaml', '--no-progress');
-      icrl('eval', 'e.yaml', '--no-progress', '--seed', '5', '-o', 'runs/eval-b');
+      // the evaluations from code (icrl eval's own output is tested in eval.cli.test.ts): fewer processes
+      for (const [out, seed] of [['eval-a', 0], ['eval-b', 5]] as const) {
+        await evaluateAndReport(
+          { name: 'ev', seed, env: { family: 'bandit', options: { arms: 3 } }, tasks: { heldOut: 5 }, online: { steps: 20, agents: [{ type: 'thompson' }] }, out: join('runs', out) },
+          { baseDir: dir, progress: false, log: () => {} },
+        );
+      }
       writeFileSync(
         join(dir, 't.yaml'),
         stringify({
