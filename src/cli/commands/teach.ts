@@ -34,6 +34,7 @@ export interface BenchOptions {
   workers: string;
   out: string;
   teacherOptions?: string;
+  progress: boolean;
 }
 
 function parseTeacherOptions(text: string | undefined): Record<string, Record<string, unknown>> {
@@ -91,7 +92,7 @@ async function bench(o: BenchOptions): Promise<void> {
     `teach bench: ${teachers.length} teachers x ${variants.length} variants (${variants.map((v) => `${v.name}: ${v.cells}^${v.dims} cells`).join(', ')}) x ${seeds} seeds x ${episodes} episodes, ${workers} worker(s)\n`,
   );
   const t0 = Date.now();
-  const progress = new Progress('teach bench', specs.length, { unit: 'runs' });
+  const progress = new Progress('teach bench', specs.length, { unit: 'runs', silent: !o.progress });
   const results = await runToyMany(specs, workers, (r) => progress.tick(1, `${r.variant} ${r.teacher} seed ${r.seed}`));
   progress.finish();
   const wall = (Date.now() - t0) / 1000;
@@ -227,6 +228,7 @@ export function register(program: Command): void {
     .option('--workers <n>', 'worker threads', '2')
     .option('--teacher-options <json>', 'options per teacher over the published defaults, e.g. \'{"alp-gmm": {"alpMaxSize": 500}}\'')
     .option('--out <dir>', 'output folder', 'runs/teach-bench')
+    .option('--no-progress', 'no progress bar')
     .action(async (o: BenchOptions) => bench(o));
   registerCurriculum(teach);
 }
@@ -236,11 +238,11 @@ function statLine(st: { mean: number; sd: number; perSeed: number[] }): { mean: 
   return { mean: r3(st.mean), sd: r3(st.sd), perSeed: st.perSeed.map(r3) };
 }
 
-async function curriculum(file: string, o: { out?: string; seeds?: string; quiet?: boolean; set: string[] }): Promise<void> {
+async function curriculum(file: string, o: { out?: string; seeds?: string; quiet?: boolean; progress: boolean; set: string[] }): Promise<void> {
   const cfg = loadConfig(curriculumConfigSchema, file, o.set);
   if (o.seeds !== undefined) cfg.seeds = intOpt(o.seeds, 'seeds');
   checkTeachers(cfg.teachers, file);
-  const res = runCurriculum(cfg, { source: file, silent: o.quiet });
+  const res = runCurriculum(cfg, { source: file, silent: o.quiet === true || !o.progress });
   const base = res.student.find((s) => s.teacher === 'random');
   for (const s of res.student) {
     process.stdout.write(
@@ -359,6 +361,7 @@ function registerCurriculum(teach: Command): void {
     .argument('<config>', 'YAML or JSON config (see configs/curriculum-dktd.yaml)')
     .option('--out <dir>', 'output folder (default runs/<name>)')
     .option('--seeds <n>', 'override the number of seeds')
-    .option('--quiet', 'no progress output')
-    .action(async (file: string, o: { out?: string; seeds?: string; quiet?: boolean; set: string[] }) => curriculum(file, o));
+    .option('--no-progress', 'no progress output')
+    .option('--quiet', 'the same as --no-progress')
+    .action(async (file: string, o: { out?: string; seeds?: string; quiet?: boolean; progress: boolean; set: string[] }) => curriculum(file, o));
 }
