@@ -8,7 +8,7 @@ import { intFlag, numberFlag } from '../options.js';
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { startFakeOpenAI } from '../../core/llm/fakeServer.js';
-import { LlmClient } from '../../core/llm/client.js';
+import { LlmClient, type LlmConfig } from '../../core/llm/client.js';
 import { IcrlError } from '../../core/errors.js';
 import { scriptedPolicyResponder } from '../../eval/llm/scriptedPolicy.js';
 
@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option('--timeout <p>', 'share of requests never answered (the client times out)', numberFlag('--timeout', 0, 1), 0)
     .option('--delay-ms <n>', 'delay of every answer in milliseconds', numberFlag('--delay-ms', 0), 0)
     .option('--model <name>', 'model name exported to --run as ICRL_LLM_MODEL', 'scripted-ucb')
-    .option('--client-timeout-ms <n>', 'exported to --run as ICRL_LLM_TIMEOUT_MS (the client timeout when a config does not set llm.timeoutMs)', numberFlag('--client-timeout-ms', 1))
+    .option('--client-timeout-ms <n>', 'exported to --run as ICRL_LLM_TIMEOUT_MS (the client timeout when a config does not set llm.timeoutMs)', intFlag('--client-timeout-ms', 1, 3_600_000))
     .option('--run <command>', 'run this shell command with ICRL_LLM_BASE_URL / ICRL_LLM_MODEL pointing at the server, then stop the server and exit with its status')
     .addHelpText(
       'after',
@@ -108,11 +108,17 @@ Examples:
     .option('--base-url <url>', 'endpoint (default ICRL_LLM_BASE_URL), e.g. http://localhost:11434/v1')
     .option('--model <name>', 'model (default ICRL_LLM_MODEL)')
     .option('--system <text>', 'system message')
-    .option('--timeout-ms <n>', 'request timeout', numberFlag('--timeout-ms', 1), 30_000)
+    .option('--timeout-ms <n>', 'request timeout (default ICRL_LLM_TIMEOUT_MS, else 30000)', intFlag('--timeout-ms', 1, 3_600_000))
+    .option('--max-tokens-param <name>', 'field of the token limit: auto (max_tokens, switching once when the endpoint asks), max_tokens or max_completion_tokens')
     .option('--json', 'ask for a JSON object (response_format json_object)')
-    .addHelpText('after', '\nThe API key comes from ICRL_LLM_API_KEY or OPENAI_API_KEY.')
-    .action(async (prompt: string, o: { baseUrl?: string; model?: string; system?: string; timeoutMs: number; json?: boolean }) => {
-      const client = LlmClient.fromConfig({ baseUrl: o.baseUrl, model: o.model, timeoutMs: o.timeoutMs, maxRetries: 1 }, process.env, 'icrl llm ask');
+    .addHelpText('after', '\nThe API key comes from ICRL_LLM_API_KEY or OPENAI_API_KEY. A flag wins over the environment variable of the same setting.')
+    .action(async (prompt: string, o: { baseUrl?: string; model?: string; system?: string; timeoutMs?: number; maxTokensParam?: string; json?: boolean }) => {
+      const flags: LlmConfig = { maxRetries: 1 };
+      if (o.baseUrl !== undefined) flags.baseUrl = o.baseUrl;
+      if (o.model !== undefined) flags.model = o.model;
+      if (o.timeoutMs !== undefined) flags.timeoutMs = o.timeoutMs;
+      if (o.maxTokensParam !== undefined) flags.maxTokensParam = o.maxTokensParam as LlmConfig['maxTokensParam'];
+      const client = LlmClient.fromConfig(undefined, process.env, 'icrl llm ask', flags);
       const messages = [...(o.system ? [{ role: 'system' as const, content: o.system }] : []), { role: 'user' as const, content: prompt }];
       try {
         const r = await client.chat({ messages, json: o.json });
