@@ -5,9 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LlmClient, LLM_DEFAULTS, resolveLlmOptions, retryAfterMs, parseUsage, ResponseCache, type LlmConfig } from '../src/core/llm/index.js';
+import { LlmClient, LLM_DEFAULTS, resolveLlmOptions, retryAfterMs, parseUsage, ResponseCache, startFakeOpenAI, type LlmConfig } from '../src/core/llm/index.js';
 import { ConfigError } from '../src/core/errors.js';
 import { LlmAgent, llmAgentSpecSchema } from '../src/eval/llm/agent.js';
+import { scriptedPolicyResponder } from '../src/eval/llm/scriptedPolicy.js';
 import { getFamily } from '../src/envs/index.js';
 import { evaluateOnline } from '../src/eval/evaluator.js';
 import { Rng } from '../src/core/rng.js';
@@ -204,5 +205,22 @@ describe('LLM client limits', () => {
     expect((await c.chat(msg('y'))).content).toBe(`old ${LLM_DEFAULTS.maxTokens}`);
     expect(c.maxTokensField).toBe('max_tokens');
     expect(c.stats().tokenFieldSwitches).toBe(2);
+  });
+});
+
+describe('the scripted endpoint injects the new faults', () => {
+  it('HTTP 429 with Retry-After, endless bodies and bad token counts are counted by the agent, and the run finishes', async () => {
+    const server = await startFakeOpenAI(scriptedPolicyResponder({ seed: 4, retryAfterS: 0, faults: { http429: 0.2, endlessBody: 0.15, badUsage: 0.15 } }));
+    servers.push(server);
+    const agent = new LlmAgent({ llm: { baseUrl: server.url, model: 'm', maxRetries: 1, backoffMs: 1, maxResponseBytes: 128 * 1024, timeoutMs: 20_000 }, maxAttempts: 1 }, { warn: () => {} });
+    const env = getFamily('bandit').make(4, { arms: 3, noiseSd: 0 }, new Rng(2));
+    await evaluateOnline(agent, env, env.taskSpace.sampleMany(new Rng(2).split('tasks'), 4), { steps: 10, seed: 1, progress: false });
+    const d = agent.diagnostics();
+    expect(d.decisions).toBe(40);
+    expect(d.invalid['response-too-large']).toBeGreaterThan(0);
+    expect(d.retried['http-429']).toBeGreaterThan(0);
+    expect(d.retried['bad-response']).toBeGreaterThan(0);
+    expect(d.llmDecisions + d.fallbacks).toBe(40);
+    expect(d.promptTokens).toBeGreaterThan(0);
   });
 });

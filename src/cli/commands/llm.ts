@@ -23,6 +23,10 @@ interface ServeOptions {
   outOfRange: number;
   http500: number;
   timeout: number;
+  http429: number;
+  retryAfter: number;
+  endlessBody: number;
+  badUsage: number;
   delayMs: number;
   model: string;
   clientTimeoutMs?: number;
@@ -44,6 +48,10 @@ export function register(program: Command): void {
     .option('--out-of-range <p>', 'share of answers with an action out of range (proposals: an extra out-of-space task)', numberFlag('--out-of-range', 0, 1), 0)
     .option('--http-500 <p>', 'share of requests answered with HTTP 500', numberFlag('--http-500', 0, 1), 0)
     .option('--timeout <p>', 'share of requests never answered (the client times out)', numberFlag('--timeout', 0, 1), 0)
+    .option('--http-429 <p>', 'share of requests answered with HTTP 429 and a Retry-After header', numberFlag('--http-429', 0, 1), 0)
+    .option('--retry-after <s>', 'seconds in the Retry-After header of the HTTP 429 answers', intFlag('--retry-after', 0, 3600), 1)
+    .option('--endless-body <p>', 'share of requests answered with a chunked body that never ends', numberFlag('--endless-body', 0, 1), 0)
+    .option('--bad-usage <p>', 'share of answers reporting -5 prompt tokens', numberFlag('--bad-usage', 0, 1), 0)
     .option('--delay-ms <n>', 'delay of every answer in milliseconds', numberFlag('--delay-ms', 0), 0)
     .option('--model <name>', 'model name exported to --run as ICRL_LLM_MODEL', 'scripted-ucb')
     .option('--client-timeout-ms <n>', 'exported to --run as ICRL_LLM_TIMEOUT_MS (the client timeout when a config does not set llm.timeoutMs)', intFlag('--client-timeout-ms', 1, 3_600_000))
@@ -70,7 +78,8 @@ Examples:
         c: o.c,
         seed: o.seed,
         delayMs: o.delayMs,
-        faults: { notJson: o.notJson, outOfRange: o.outOfRange, http500: o.http500, timeout: o.timeout },
+        faults: { notJson: o.notJson, outOfRange: o.outOfRange, http500: o.http500, timeout: o.timeout, http429: o.http429, endlessBody: o.endlessBody, badUsage: o.badUsage },
+        retryAfterS: o.retryAfter,
       });
       const server = await startFakeOpenAI(responder, { port: o.port, host: o.host });
       process.stderr.write(`scripted endpoint (not a language model) at ${server.url}\n`);
