@@ -6,31 +6,7 @@
  * prints the comparison beside its own figures for every teacher and variant measured here.
  */
 import type { ToySummary } from './toyBench.js';
-import { ORIGINAL_TOY_RUNS } from './originalToyRuns.js';
-
-export interface OriginalToyFigure {
-  /** This project's teacher the figure compares with. */
-  teacher: string;
-  /** The original call: `toy_env.py` function and its `params`. */
-  original: string;
-  /** Options of this project's teacher that correspond to the original's params (none: defaults). */
-  options?: Record<string, unknown>;
-  dims: number;
-  cells: number;
-  episodes: number;
-  /** Seeds given to the original teacher (its `seed` argument; 0 would mean "draw one"). */
-  seeds: number[];
-  /** % of mastered cells after the last episode, per seed. */
-  perSeed: number[];
-}
-
-export interface OriginalToyReference {
-  repository: string;
-  commit: string;
-  /** Date of the runs (UTC). */
-  measured: string;
-  figures: OriginalToyFigure[];
-}
+import { ORIGINAL_TOY_RUNS, type OriginalToyReference } from './originalToyRuns.js';
 
 export interface OriginalComparison {
   variant: string;

@@ -3,7 +3,29 @@
  * docs/teachers.md for how they were measured). One entry per teacher set-up: the % of mastered
  * cells after the last episode, per seed, as `toy_env.py` reports it.
  */
-import type { OriginalToyReference } from './originalToy.js';
+export interface OriginalToyFigure {
+  /** This project's teacher the figure compares with. */
+  teacher: string;
+  /** The original call: `toy_env.py` function and its `params`. */
+  original: string;
+  /** Options of this project's teacher that correspond to the original's params (none: defaults). */
+  options?: Record<string, unknown>;
+  dims: number;
+  cells: number;
+  episodes: number;
+  /** Seeds given to the original teacher (its `seed` argument; 0 would mean "draw one"). */
+  seeds: number[];
+  /** % of mastered cells after the last episode, per seed. */
+  perSeed: number[];
+}
+
+export interface OriginalToyReference {
+  repository: string;
+  commit: string;
+  /** Date of the runs (UTC). */
+  measured: string;
+  figures: OriginalToyFigure[];
+}
 
 export const ORIGINAL_TOY_RUNS: OriginalToyReference = {
   repository: 'https://github.com/flowersteam/teachDeepRL',
@@ -16,8 +38,8 @@ export const ORIGINAL_TOY_RUNS: OriginalToyReference = {
       dims: 2,
       cells: 10,
       episodes: 20000,
-      seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
-      perSeed: [43, 46, 45, 50, 46, 46, 49, 46, 46, 46, 45, 45, 46, 49],
+      seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20],
+      perSeed: [43, 46, 45, 50, 46, 46, 49, 46, 46, 46, 45, 45, 46, 49, 45, 46, 50, 47, 44, 47],
     },
     {
       teacher: 'riac',
@@ -36,6 +58,19 @@ export const ORIGINAL_TOY_RUNS: OriginalToyReference = {
       episodes: 20000,
       seeds: [1, 2, 3, 4, 5],
       perSeed: [37, 37, 41, 34, 34],
+    },
+    {
+      teacher: 'alp-gmm',
+      original: 'test_alpgmm(params=dict(alp_max_size=500))',
+      options: {
+        alpMaxSize: 500,
+        alpBufferSize: 500,
+      },
+      dims: 2,
+      cells: 10,
+      episodes: 20000,
+      seeds: [1, 2, 3, 4, 5],
+      perSeed: [70, 61, 62, 63, 59],
     },
   ],
 };
