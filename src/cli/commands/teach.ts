@@ -256,7 +256,8 @@ export function register(program: Command): void {
     .command('bench')
     .description(
       'ToyEnv benchmark: every teacher drives a ToyEnv (cells gain competence only when sampled after a lower neighbour is mastered) ' +
-        'and the % of mastered cells is reported; prints one JSON line per variant and teacher (key "mastered") and the order per variant; ' +
+        'and the % of mastered cells is reported; prints one JSON line per variant and teacher (key "mastered"), one line beside the original teachDeepRL code\'s figure ' +
+        'where that set-up was measured with it (keys "ours", "original", "difference", "withinOneSd"), and the order per variant; ' +
         'writes the mastered-over-episodes series and proposal densities (JSON) and an HTML chart under --out.',
     )
     .option('--episodes <n>', 'episodes per run', '20000')
