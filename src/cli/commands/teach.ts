@@ -11,7 +11,7 @@ import { intFlag, withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
 import { Progress } from '../../core/progress.js';
-import { TEACHER_NAMES, teachers, runToyMany, summarize, type ToyRunResult, type ToyRunSpec, type ToyVariant } from '../../teachers/index.js';
+import { TEACHER_NAMES, teachers, runToyMany, summarize, compareWithOriginal, type OriginalComparison, type ToyRunResult, type ToyRunSpec, type ToyVariant } from '../../teachers/index.js';
 import { UnknownNameError } from '../../core/errors.js';
 import { loadConfig } from '../../core/config.js';
 import { curriculumConfigSchema, runCurriculum, checkTeachers, type CurriculumResult } from '../../experiments/curriculum.js';
@@ -56,7 +56,7 @@ function parseTeacherOptions(text: string | undefined): Record<string, Record<st
 export function benchVariants(dimsList: number[], cellsHigh: number, unlearnable: number): ToyVariant[] {
   const variants: ToyVariant[] = [];
   for (const d of dimsList) {
-    // 10 cells per dimension as in the protocol; above 3-D the published runs use 4 (10^5 cells cannot be learned in 20,000 episodes)
+    // 10 cells per dimension as in the published toy script; above 3-D this project uses 4 (10^5 cells cannot be learned in 20,000 episodes)
     const cells = d <= 3 ? 10 : cellsHigh;
     variants.push({ name: `toy-${d}d`, dims: d, cells, unlearnable: 0 });
   }
@@ -116,6 +116,22 @@ async function bench(o: BenchOptions): Promise<void> {
       })}\n`,
     );
   }
+  // the original teachDeepRL code's figures for the set-ups it was measured on, beside ours
+  const original = compareWithOriginal(summary, tOpts);
+  for (const c of original) {
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'teach',
+        variant: c.variant,
+        teacher: c.teacher,
+        ours: { mastered: round(c.ours.mean), sd: round(c.ours.sd), seeds: c.ours.seeds },
+        original: { mastered: round(c.original.mean), sd: round(c.original.sd), seeds: c.original.seeds, call: c.original.call, commit: c.original.commit },
+        difference: round(c.difference),
+        differenceInterval95: c.differenceInterval95.map(round),
+        withinOneSd: c.withinOneSd,
+      })}\n`,
+    );
+  }
   for (const v of variants) {
     const order = summary.filter((s) => s.variant === v.name).sort((a, b) => b.mastered - a.mastered);
     process.stdout.write(`${JSON.stringify({ bench: 'teach', variant: v.name, order: order.map((s) => `${s.teacher} ${round(s.mastered)}`), wallSeconds: round(wall) })}\n`);
@@ -139,7 +155,7 @@ async function bench(o: BenchOptions): Promise<void> {
   writeReport(reportFile, null, {
     title: 'icrl teacher benchmark (ToyEnv)',
     subtitle: [`${episodes} episodes x ${seeds} seeds per teacher; mastered = % of cells above 75/100 competence`],
-    sections: benchSections(summary, results, variants),
+    sections: [...benchSections(summary, results, variants), ...originalSection(original)],
   });
   process.stderr.write(`teach bench: wrote ${seriesFile}, ${densityFile} and ${reportFile} (${wall.toFixed(1)} s)\n`);
 }
@@ -203,6 +219,32 @@ function benchSections(summary: ReturnType<typeof summarize>, results: ToyRunRes
   return sections;
 }
 
+function originalSection(cs: OriginalComparison[]): ReportSection[] {
+  if (cs.length === 0) return [];
+  return [
+    {
+      title: 'Beside the original teachDeepRL code',
+      text: [
+        `The original code's toy_env.py run on its ToyEnv (commit ${cs[0].original.commit.slice(0, 12)}; figures stored with the project, see docs/teachers.md) against this run. "within one sd": the difference of the means is at most the larger per-seed standard deviation.`,
+      ],
+      tables: [
+        {
+          columns: ['variant', 'teacher', 'ours (mean ± sd, seeds)', 'original (mean ± sd, seeds)', 'difference', '95% interval', 'within one sd'],
+          rows: cs.map((c) => [
+            c.variant,
+            c.teacher,
+            `${round(c.ours.mean)} ± ${round(c.ours.sd)} (${c.ours.seeds})`,
+            `${round(c.original.mean)} ± ${round(c.original.sd)} (${c.original.seeds})`,
+            round(c.difference),
+            `[${round(c.differenceInterval95[0])}, ${round(c.differenceInterval95[1])}]`,
+            c.withinOneSd ? 'yes' : 'no',
+          ]),
+        },
+      ],
+    },
+  ];
+}
+
 export function register(program: Command): void {
   const teach = program.command('teach').description('Curriculum teachers: list them, benchmark them on ToyEnv, run curricula in the loop.');
   teach
@@ -215,7 +257,8 @@ export function register(program: Command): void {
     .command('bench')
     .description(
       'ToyEnv benchmark: every teacher drives a ToyEnv (cells gain competence only when sampled after a lower neighbour is mastered) ' +
-        'and the % of mastered cells is reported; prints one JSON line per variant and teacher (key "mastered") and the order per variant; ' +
+        'and the % of mastered cells is reported; prints one JSON line per variant and teacher (key "mastered"), one line beside the original teachDeepRL code\'s figure ' +
+        'where that set-up was measured with it (keys "ours", "original", "difference", "withinOneSd"), and the order per variant; ' +
         'writes the mastered-over-episodes series and proposal densities (JSON) and an HTML chart under --out.',
     )
     .option('--episodes <n>', 'episodes per run', '20000')
