@@ -70,7 +70,11 @@ export {
   type GPTConfig,
   type MoEOutput,
   type LayerCache,
+  type KVCacheOptions,
+  type AttentionLayerOptions,
+  type SinkMode,
 } from './modules.js';
+export { DiagonalSSM, SSMState, type DiagonalSSMOptions } from './ssm.js';
 export { AdamW, paramGroups, clipGradNorm, warmupCosine, type ParamGroup, type AdamWOptions, type ScheduleOptions } from './optim.js';
 export {
   saveSafetensors,
