@@ -478,7 +478,16 @@ export function attnForward(
       const n8 = (n + 7) & ~7;
       // blocks of 8 keys that every row of the block may see: their max comes from rows4
       const nfull8 = min(Tk, qOffset + i0 + 1) & ~7;
-      rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P, win > 0 ? 0 : nfull8, mx);
+      // with a sliding window the key blocks [e0, j0) are masked for all four rows: skipped
+      let e0 = n8;
+      let j0 = n8;
+      if (win > 0) {
+        e0 = min(n8, (sinks + 7) & ~7);
+        const lo0 = qOffset + i0 + 1 - win;
+        j0 = max(e0, lo0 > 0 ? lo0 & ~7 : 0);
+        if (e0 > 0) rows4(q0, q1, q2, q3, hd, kt, Tk8, e0, scale, P, 0, 0);
+        if (j0 < n8) rows4(q0, q1, q2, q3, hd, kt + (<usize>j0 << 2), Tk8, n8 - j0, scale, P + (<usize>j0 << 2), 0, 0);
+      } else rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P, nfull8, mx);
       for (let r = 0; r < 4; r++) {
         const row = P + <usize>r * rs;
         const nr = r < rc ? min(Tk, qOffset + i0 + r + 1) : 0;
@@ -490,17 +499,19 @@ export function attnForward(
           // sliding window: keys [sinks, lo) are masked; the row max is taken over visible keys only
           const lo = qOffset + i0 + r + 1 - win;
           let mw: f32 = NEG;
-          for (let j = 0; j < nr; j++) if (j < sinks || j >= lo) mw = max(mw, load<f32>(row + (<usize>j << 2)));
+          for (let sg = 0; sg < 2; sg++)
+            for (let j = sg == 0 ? 0 : j0; j < (sg == 0 ? min(e0, nr) : nr); j++) if (j < sinks || j >= lo) mw = max(mw, load<f32>(row + (<usize>j << 2)));
           const ms = f32x4.splat(mw);
           let lw: f32 = 0;
-          for (let j = 0; j < n8; j++) {
-            const pp = row + (<usize>j << 2);
-            if (j < nr && (j < sinks || j >= lo)) {
-              const e = f32x4.extract_lane(vexpNeg(f32x4.sub(f32x4.splat(load<f32>(pp)), ms)), 0);
-              store<f32>(pp, e);
-              lw += e;
-            } else store<f32>(pp, 0);
-          }
+          for (let sg = 0; sg < 2; sg++)
+            for (let j = sg == 0 ? 0 : j0; j < (sg == 0 ? e0 : n8); j++) {
+              const pp = row + (<usize>j << 2);
+              if (j < nr && (j < sinks || j >= lo)) {
+                const e = f32x4.extract_lane(vexpNeg(f32x4.sub(f32x4.splat(load<f32>(pp)), ms)), 0);
+                store<f32>(pp, e);
+                lw += e;
+              } else store<f32>(pp, 0);
+            }
           store<f32>(inv + (<usize>r << 2), <f32>1.0 / lw);
           if (lse) store<f32>(lse + ((<usize>(u * Tq + i0 + r)) << 2), mw + <f32>Math.log(<f64>lw));
           continue;
@@ -528,7 +539,17 @@ export function attnForward(
         store<f32>(inv + (<usize>r << 2), <f32>1.0 / l);
         if (lse) store<f32>(lse + ((<usize>(u * Tq + i0 + r)) << 2), m + <f32>Math.log(<f64>l));
       }
-      rowsTimesT(P, hd, vt, Tk8, n8, res);
+      if (win > 0) {
+        // the two visible key ranges, summed
+        const res2 = inv + 16;
+        const hd4 = <usize>(4 * hd);
+        if (e0 > 0) rowsTimesT(P, hd, vt, Tk8, e0, res);
+        else memory.fill(res, 0, hd4 << 2);
+        if (j0 < n8) {
+          rowsTimesT(P + (<usize>j0 << 2), hd, vt + (<usize>j0 << 2), Tk8, n8 - j0, res2);
+          for (let i: usize = 0; i < hd4; i++) store<f32>(res + (i << 2), load<f32>(res + (i << 2)) + load<f32>(res2 + (i << 2)));
+        }
+      } else rowsTimesT(P, hd, vt, Tk8, n8, res);
       for (let r = 0; r < rc; r++) {
         const oi = o + ((<usize>b * ob + <usize>(i0 + r) * or) << 2) + hoff;
         const rr = res + ((<usize>(r * hd)) << 2);
@@ -581,8 +602,26 @@ export function attnBackward(
       const n = min(Tk, qOffset + i0 + rc);
       const n8 = (n + 7) & ~7;
       // P = exp(scores - lse), masked; S = dO V^T
-      rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P, 0, 0);
-      rows4(g0, g1, g2, g3, hd, vt, Tk8, n8, 1.0, S, 0, 0);
+      // with a sliding window the key blocks [e0, j0) are masked for all four rows: skipped
+      let e0 = n8;
+      let j0 = n8;
+      if (win > 0) {
+        e0 = min(n8, (sinks + 7) & ~7);
+        const lo0 = qOffset + i0 + 1 - win;
+        j0 = max(e0, lo0 > 0 ? lo0 & ~7 : 0);
+        if (e0 > 0) {
+          rows4(q0, q1, q2, q3, hd, kt, Tk8, e0, scale, P, 0, 0);
+          rows4(g0, g1, g2, g3, hd, vt, Tk8, e0, 1.0, S, 0, 0);
+        }
+        if (j0 < n8) {
+          const jo = <usize>j0 << 2;
+          rows4(q0, q1, q2, q3, hd, kt + jo, Tk8, n8 - j0, scale, P + jo, 0, 0);
+          rows4(g0, g1, g2, g3, hd, vt + jo, Tk8, n8 - j0, 1.0, S + jo, 0, 0);
+        }
+      } else {
+        rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P, 0, 0);
+        rows4(g0, g1, g2, g3, hd, vt, Tk8, n8, 1.0, S, 0, 0);
+      }
       for (let r = 0; r < 4; r++) {
         const prow = P + <usize>r * rs;
         const srow = S + <usize>r * rs;
@@ -600,23 +639,25 @@ export function attnBackward(
         for (let d = 0; d < hd; d++) D += load<f32>(gi + (<usize>d << 2)) * load<f32>(oi + (<usize>d << 2));
         const Ds = f32x4.splat(D);
         const sc = f32x4.splat(scale);
-        for (let j = 0; j < n8; j += 4) {
-          const oj = <usize>j << 2;
-          const p = vexpNeg(f32x4.sub(v128.load(prow + oj), L));
-          v128.store(prow + oj, p);
-          // dS = P * (dP - D) * scale, over S
-          v128.store(srow + oj, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(srow + oj), Ds)), sc));
-        }
+        for (let sg = 0; sg < 2; sg++)
+          for (let j = sg == 0 ? 0 : j0; j < (sg == 0 ? e0 : n8); j += 4) {
+            const oj = <usize>j << 2;
+            const p = vexpNeg(f32x4.sub(v128.load(prow + oj), L));
+            v128.store(prow + oj, p);
+            // dS = P * (dP - D) * scale, over S
+            v128.store(srow + oj, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(srow + oj), Ds)), sc));
+          }
         for (let j = nr; j < n8; j++) {
           store<f32>(prow + (<usize>j << 2), 0);
           store<f32>(srow + (<usize>j << 2), 0);
         }
         if (win > 0) {
           const lo = min(nr, i + qOffset + 1 - win);
-          for (let j = sinks; j < lo; j++) {
-            store<f32>(prow + (<usize>j << 2), 0);
-            store<f32>(srow + (<usize>j << 2), 0);
-          }
+          for (let sg = 0; sg < 2; sg++)
+            for (let j = sg == 0 ? sinks : max(sinks, j0); j < (sg == 0 ? min(lo, e0) : lo); j++) {
+              store<f32>(prow + (<usize>j << 2), 0);
+              store<f32>(srow + (<usize>j << 2), 0);
+            }
         }
       }
       // dv^T[d, j] += sum_r P[r, j] dO_r[d]
@@ -625,15 +666,16 @@ export function attnBackward(
         const go0 = f32x4.splat(load<f32>(g0 + od)), go1 = f32x4.splat(load<f32>(g1 + od));
         const go2 = f32x4.splat(load<f32>(g2 + od)), go3 = f32x4.splat(load<f32>(g3 + od));
         const dvrow = dvt + <usize>d * rs;
-        for (let j = 0; j < n8; j += 4) {
-          const oj = <usize>j << 2;
-          let acc = v128.load(dvrow + oj);
-          acc = f32x4.add(acc, f32x4.mul(v128.load(P + oj), go0));
-          acc = f32x4.add(acc, f32x4.mul(v128.load(P + rs + oj), go1));
-          acc = f32x4.add(acc, f32x4.mul(v128.load(P + 2 * rs + oj), go2));
-          acc = f32x4.add(acc, f32x4.mul(v128.load(P + 3 * rs + oj), go3));
-          v128.store(dvrow + oj, acc);
-        }
+        for (let sg = 0; sg < 2; sg++)
+          for (let j = sg == 0 ? 0 : j0; j < (sg == 0 ? e0 : n8); j += 4) {
+            const oj = <usize>j << 2;
+            let acc = v128.load(dvrow + oj);
+            acc = f32x4.add(acc, f32x4.mul(v128.load(P + oj), go0));
+            acc = f32x4.add(acc, f32x4.mul(v128.load(P + rs + oj), go1));
+            acc = f32x4.add(acc, f32x4.mul(v128.load(P + 2 * rs + oj), go2));
+            acc = f32x4.add(acc, f32x4.mul(v128.load(P + 3 * rs + oj), go3));
+            v128.store(dvrow + oj, acc);
+          }
       }
       // dk^T[d, j] += sum_r dS[r, j] q_r[d] and dq_r[d] += sum_j dS[r, j] k[j, d], in one pass
       for (let d = 0; d < hd; d++) {
@@ -642,8 +684,9 @@ export function attnBackward(
         const qd2 = f32x4.splat(load<f32>(q2 + od)), qd3 = f32x4.splat(load<f32>(q3 + od));
         const krow = kt + <usize>d * rs;
         const dkrow = dkt + <usize>d * rs;
-        let e0 = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0), e3 = f32x4.splat(0);
-        for (let j = 0; j < n8; j += 4) {
+        let e0v = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0), e3 = f32x4.splat(0);
+        for (let sg = 0; sg < 2; sg++)
+        for (let j = sg == 0 ? 0 : j0; j < (sg == 0 ? e0 : n8); j += 4) {
           const oj = <usize>j << 2;
           const kv = v128.load(krow + oj);
           const s0 = v128.load(S + oj);
@@ -656,13 +699,13 @@ export function attnBackward(
           acck = f32x4.add(acck, f32x4.mul(s2, qd2));
           acck = f32x4.add(acck, f32x4.mul(s3, qd3));
           v128.store(dkrow + oj, acck);
-          e0 = f32x4.add(e0, f32x4.mul(s0, kv));
+          e0v = f32x4.add(e0v, f32x4.mul(s0, kv));
           e1 = f32x4.add(e1, f32x4.mul(s1, kv));
           e2 = f32x4.add(e2, f32x4.mul(s2, kv));
           e3 = f32x4.add(e3, f32x4.mul(s3, kv));
         }
         const hs = <usize>hd << 2;
-        store<f32>(res + od, hsum(e0));
+        store<f32>(res + od, hsum(e0v));
         store<f32>(res + hs + od, hsum(e1));
         store<f32>(res + 2 * hs + od, hsum(e2));
         store<f32>(res + 3 * hs + od, hsum(e3));

@@ -103,6 +103,7 @@ describe('WebAssembly kernels agree with the reference', () => {
   it('attention, sliding window of 5 with one sink key', () => attnCase(2, 2, 4, 19, 20, 1, false, 5, 1));
   it('attention, sliding window of 16, no sink, split between threads', () => attnCase(4, 8, 8, 70, 70, 0, true, 16, 0));
   it('attention, sliding window over cached keys (query offset), two sinks', () => attnCase(3, 2, 8, 6, 30, 24, false, 7, 2));
+  it('attention, sliding window of 9 with a sink over 100 rows (masked key blocks skipped)', () => attnCase(2, 2, 8, 100, 101, 1, false, 9, 1));
   it('attention decoding one row, sliding window with a sink (two key ranges)', () => attnCase(3, 2, 8, 1, 40, 39, false, 9, 1));
 
   function scanCase(B: number, T: number, P: number, reverse: boolean, withReset: boolean, withH0: boolean): void {

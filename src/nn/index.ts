@@ -90,4 +90,4 @@ export {
   type SafetensorsFile,
 } from './safetensors.js';
 export { kernels, setKernels, withKernels, wasmAvailable } from './kernels/index.js';
-export { memoryStats } from './memory.js';
+export { memoryStats, resetMemoryPeak } from './memory.js';

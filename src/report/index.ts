@@ -83,3 +83,4 @@ export function writeReport(path: string, results: EvalResults | null, options: 
   writeFileAtomic(path, html);
   return path;
 }
+export { contextBenchSection, fitExponent, type ContextBenchLine, type ContextBenchPoint, type ContextBenchSlope, type ContextBenchGoal } from './contextBench.js';

@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+// The cost of long in-context horizons (docs/long-context.md): time and memory per in-context
+// evaluation step and per training token at contexts of 512, 4k, 16k and 64k steps, for AD's
+// transformer with a key/value cache (dense, and with a sliding window) and for the state-space
+// backbone (S5-style), measured in one run on the same shapes.
+//
+// - Evaluation step: `rows` sequences decode one token each through the whole model
+//   (model.forward with the cache), the cache or state holding context - 1 positions before the
+//   step. The cache is filled with random keys / values (the state with random values): the cost
+//   of a step depends on the shapes, not on the values, and filling a dense 64k cache by a real
+//   prefill would cost minutes of quadratic attention. Median over --eval-reps steps.
+// - Training token: one training step (forward, cross-entropy, backward, AdamW) on one sequence of
+//   `context` tokens, divided by its tokens; median over --train-reps steps after one warm-up.
+//   The transformer is also measured at 2k (the reference of the SSM's goal at 16k).
+// - Memory: bytes of the KV cache or recurrent state (evaluation); peak kernel memory held by
+//   tensors during the step, above what was live before it (training).
+//
+// A point whose projected time (from the previous point of its curve and the slope between the
+// last two) exceeds --budget-s seconds for one measured step is not run; its line says so.
+// Lines: one `point` per (variant, phase, context), then the fitted `slope` of each curve, then the
+// `goal` lines (SSM per-step inference at 64k within 1.2x of 512; SSM training throughput at 16k >=
+// the transformer's at 2k), each with `holds` computed from the points, and a `machine` line (load).
+// --html FILE writes the charts (log-log curves) as a self-contained report page.
+// Options: --contexts 512,4096,16384,65536 --layers 4 --dmodel 64 --heads 8 --rows 4 --window 512
+//          --state-size 128 (2 x dmodel: the parameter count of an attention layer)
+//          --eval-reps 20 --train-reps 3 --budget-s 150 --html FILE
+import { existsSync } from 'node:fs';
+import { loadavg, cpus } from 'node:os';
+import { cliArgs } from './args.js';
+
+const root = new URL('..', import.meta.url);
+if (!existsSync(new URL('dist/models/index.js', root))) {
+  process.stderr.write('bench:context: the project is not built; run `npm run build` first\n');
+  process.exit(1);
+}
+const { Rng } = await import(new URL('dist/core/rng.js', root).href);
+const { makeBatchedEnv } = await import(new URL('dist/envs/index.js', root).href);
+const { ADModel, envDims, ModelConfigSchema } = await import(new URL('dist/models/index.js', root).href);
+const nn = await import(new URL('dist/nn/index.js', root).href);
+const report = await import(new URL('dist/report/index.js', root).href);
+const { writeFileAtomic } = await import(new URL('dist/core/atomic.js', root).href);
+
+const args = cliArgs();
+const contexts = args.opt('contexts', '512,4096,16384,65536').split(',').map(Number);
+const layers = Number(args.opt('layers', '4'));
+const dModel = Number(args.opt('dmodel', '64'));
+const heads = Number(args.opt('heads', '8'));
+const rows = Number(args.opt('rows', '4'));
+const window = Number(args.opt('window', '512'));
+const stateSize = Number(args.opt('state-size', String(2 * dModel)));
+const evalReps = Number(args.opt('eval-reps', '20'));
+const trainReps = Number(args.opt('train-reps', '3'));
+const budget = Number(args.opt('budget-s', '150'));
+const html = args.opt('html', null);
+for (const [k, v] of Object.entries({ layers, dModel, heads, rows, window, stateSize, evalReps, trainReps, budget }))
+  if (!(Number.isFinite(v) && v > 0)) throw new Error(`bench:context: --${k} must be a positive number, got ${v}`);
+if (contexts.some((c) => !Number.isInteger(c) || c < 2)) throw new Error(`bench:context: --contexts must be integers >= 2, got ${contexts.join(',')}`);
+
+const envOptions = { size: 10, horizon: 100 };
+const dims = envDims(makeBatchedEnv('darkroom', 1, envOptions, new Rng(0)), envOptions);
+const base = { kind: 'ad', layers, dModel, heads };
+const VARIANTS = [
+  { name: 'transformer-dense', model: { ...base } },
+  { name: `transformer-window${window}`, model: { ...base, positions: 'none', attention: { window } } },
+  { name: 'ssm', model: { ...base, backbone: 'ssm', ssm: { stateSize } } },
+];
+const TRAIN_EXTRA = { 'transformer-dense': [2048] };
+
+const lines = [];
+const emit = (o) => {
+  lines.push(o);
+  process.stdout.write(JSON.stringify(o) + '\n');
+};
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function build(variant, contextLength) {
+  const cfg = ModelConfigSchema.parse(variant.model);
+  const model = new ADModel(cfg, dims, contextLength, new Rng(1));
+  return model;
+}
+
+function randomTokens(rng, n, ts) {
+  const x = new Float32Array(n * ts);
+  for (let i = 0; i < x.length; i++) x[i] = rng.uniform() < 0.2 ? 1 : 0;
+  return x;
+}
+
+function evalStep(variant, L) {
+  const model = build(variant, L);
+  model.eval();
+  const cache = model.backbone.createCache(rows, L);
+  const rng = new Rng(2);
+  // the context: random keys / values (or state) for the L - 1 positions before the step
+  const fill = (a) => rng.fillNormal(a, 0, 1);
+  if (cache instanceof nn.KVCache) for (const l of cache.layers) { fill(l.k); fill(l.v); }
+  else for (const l of cache.layers) fill(l);
+  const tok = randomTokens(rng, rows, model.tokenSize);
+  const times = [];
+  for (let r = 0; r < evalReps + 3; r++) {
+    cache.length = L - 1;
+    const t0 = performance.now();
+    nn.noGrad(() => nn.tidy(() => model.forward(tok, rows, 1, cache).toArray()));
+    if (r >= 3) times.push(performance.now() - t0);
+  }
+  return { value: median(times), bytes: cache.bytes };
+}
+
+function trainStep(variant, L) {
+  const model = build(variant, L);
+  const opt = new nn.AdamW(nn.paramGroups(model, 1e-4), { lr: 1e-4 });
+  const rng = new Rng(3);
+  const tokens = randomTokens(rng, L, model.tokenSize);
+  const targets = new Int32Array(L);
+  for (let i = 0; i < L; i++) targets[i] = rng.int(model.outSize);
+  const times = [];
+  let peak = 0;
+  for (let r = 0; r < trainReps + 1; r++) {
+    const live = nn.memoryStats().liveBytes;
+    nn.resetMemoryPeak();
+    const t0 = performance.now();
+    nn.tidy(() => {
+      opt.zeroGrad();
+      const loss = nn.crossEntropy(model.forward(tokens, 1, L), targets);
+      loss.backward();
+      opt.update();
+    });
+    const dt = performance.now() - t0;
+    peak = Math.max(peak, nn.memoryStats().peakBytes - live);
+    if (r >= 1) times.push(dt);
+  }
+  return { value: (1000 * median(times)) / L, bytes: peak, stepSeconds: median(times) / 1000 };
+}
+
+/** projected seconds of one measured step at L from the curve so far (null: no projection yet) */
+function projected(curve, L, toSeconds) {
+  if (curve.length === 0) return null;
+  const last = curve[curve.length - 1];
+  const k = curve.length >= 2 ? Math.max(0, report.fitExponent(curve.slice(-2))) : 1;
+  return toSeconds(last.value * (L / last.context) ** k, L);
+}
+
+const started = new Date().toISOString();
+const load0 = loadavg();
+for (const phase of ['eval_step', 'train_token']) {
+  for (const variant of VARIANTS) {
+    const ctxs = phase === 'train_token' ? [...new Set([...contexts, ...(TRAIN_EXTRA[variant.name] ?? [])])].sort((a, b) => a - b) : contexts;
+    const curve = [];
+    // warm-up (compilation of every code path), not reported
+    if (phase === 'eval_step') evalStep(variant, Math.min(...ctxs));
+    else trainStep(variant, Math.min(...ctxs));
+    // seconds of one measured step from a point's value
+    const toSeconds = phase === 'eval_step' ? (v) => v / 1000 : (v, L) => (v * L) / 1e6;
+    for (const L of ctxs) {
+      const unit = phase === 'eval_step' ? 'ms per step' : 'µs per token';
+      const proj = projected(curve, L, toSeconds);
+      const line = { kind: 'point', variant: variant.name, phase, context: L, unit, rows: phase === 'eval_step' ? rows : 1 };
+      if (proj !== null && proj > budget) {
+        emit({ ...line, skipped: `projected ${proj.toFixed(0)} s per measured step (from the ${curve[curve.length - 1].context} point and the slope of the curve) exceeds --budget-s ${budget}` });
+        continue;
+      }
+      try {
+        const r = phase === 'eval_step' ? evalStep(variant, L) : trainStep(variant, L);
+        curve.push({ context: L, value: r.value });
+        emit({ ...line, value: Number(r.value.toPrecision(5)), bytes: r.bytes, ...(r.stepSeconds !== undefined ? { seconds_per_step: Number(r.stepSeconds.toPrecision(4)), tokens_per_second: Math.round(L / r.stepSeconds) } : {}), load: loadavg()[0] });
+      } catch (e) {
+        emit({ ...line, skipped: `failed: ${e.message}` });
+      }
+    }
+  }
+}
+
+const points = lines.filter((l) => l.kind === 'point' && l.value !== undefined);
+for (const phase of ['eval_step', 'train_token'])
+  for (const v of VARIANTS) {
+    const ps = points.filter((p) => p.variant === v.name && p.phase === phase && contexts.includes(p.context));
+    const k = report.fitExponent(ps);
+    emit({ kind: 'slope', variant: v.name, phase, exponent: k === null ? null : Number(k.toFixed(3)), points: ps.length, contexts: ps.map((p) => p.context) });
+  }
+const at = (variant, phase, L) => points.find((p) => p.variant === variant && p.phase === phase && p.context === L);
+const lo = Math.min(...contexts);
+const hi = Math.max(...contexts);
+{
+  const a = at('ssm', 'eval_step', lo);
+  const b = at('ssm', 'eval_step', hi);
+  const ratio = a && b ? b.value / a.value : null;
+  emit({ kind: 'goal', goal: `SSM per-step inference at ${hi} within 1.2x of its cost at ${lo}`, ms_at_lo: a?.value ?? null, ms_at_hi: b?.value ?? null, ratio: ratio === null ? null : Number(ratio.toFixed(3)), holds: ratio === null ? null : ratio <= 1.2 });
+}
+{
+  const s = at('ssm', 'train_token', 16384);
+  const t = at('transformer-dense', 'train_token', 2048);
+  const sT = s ? s.tokens_per_second : null;
+  const tT = t ? t.tokens_per_second : null;
+  emit({ kind: 'goal', goal: 'SSM training throughput at 16k context >= the transformer at 2k', ssm_tokens_per_second_16k: sT, transformer_tokens_per_second_2k: tT, ratio: sT && tT ? Number((sT / tT).toFixed(3)) : null, holds: sT && tT ? sT >= tT : null });
+}
+emit({ kind: 'machine', started, finished: new Date().toISOString(), load_before: load0.map((x) => Number(x.toFixed(2))), load_after: loadavg().map((x) => Number(x.toFixed(2))), cpus: cpus().length, threads: Number(process.env.ICRL_NN_THREADS ?? Math.min(2, cpus().length)), kernels: nn.kernels().name, shape: { layers, dModel, heads, rows, window, stateSize } });
+
+if (html) {
+  const doc = { title: 'icrl bench:context', subtitle: [`${started}, load ${load0.map((x) => x.toFixed(1)).join(' / ')}, ${layers} layers, d ${dModel}, ${heads} heads, ${rows} rows decoding`], sections: [report.contextBenchSection(lines)] };
+  writeFileAtomic(html, report.renderDocument(doc));
+  process.stderr.write(`bench:context: chart written to ${html}\n`);
+}
