@@ -9,6 +9,7 @@ import { makeBatchedEnv } from '../src/envs/index.js';
 import { ModelConfigSchema } from '../src/models/config.js';
 import { ADAgent, ADModel, DPTAgent, DPTModel, envDims } from '../src/models/index.js';
 import { parseTrainConfig } from '../src/train/config.js';
+import { contextBenchSection, fitExponent, type ContextBenchLine } from '../src/report/index.js';
 
 const cfg = (kind: 'ad' | 'dpt', extra: Record<string, unknown> = {}) => ModelConfigSchema.parse({ kind, layers: 2, dModel: 16, heads: 2, ...extra });
 
@@ -339,5 +340,26 @@ describe('backbone options in configs', () => {
     for (const [extra, re] of bad) expect(() => parseTrainConfig({ ...base, model: { kind: 'ad', layers: 1, dModel: 8, heads: 2, ...extra } })).toThrow(re);
     expect(() => parseTrainConfig({ ...base, model: { kind: 'dpt', layers: 1, dModel: 8, heads: 2, backbone: 'ssm', ssm: { reset: 'episode' } } })).toThrow(/model\.ssm\.reset/);
     expect(parseTrainConfig({ ...base, model: { kind: 'ad', layers: 1, dModel: 8, heads: 2, positions: 'none', attention: { sink: 'key-value', window: 100 } } }).model.attention).toEqual({ sink: 'key-value', window: 100 });
+  });
+});
+
+describe('bench:context report section', () => {
+  it('fits the exponent of a power law and draws one line per variant on log-log axes', () => {
+    expect(fitExponent([1, 4, 16].map((c) => ({ context: c, value: 3 * c ** 0.5 })))).toBeCloseTo(0.5, 10);
+    expect(fitExponent([{ context: 4, value: 1 }])).toBeNull();
+    const lines: ContextBenchLine[] = [
+      { kind: 'point', variant: 'ssm', phase: 'eval_step', context: 512, value: 1, unit: 'ms per step', bytes: 10 },
+      { kind: 'point', variant: 'ssm', phase: 'eval_step', context: 4096, value: 1.1, unit: 'ms per step', bytes: 10 },
+      { kind: 'point', variant: 'transformer-dense', phase: 'eval_step', context: 512, value: 1, unit: 'ms per step', bytes: 10 },
+      { kind: 'point', variant: 'transformer-dense', phase: 'train_token', context: 65536, unit: 'µs per token', skipped: 'projected 900 s per measured step' },
+      { kind: 'goal', goal: 'g', holds: true },
+    ];
+    const sec = contextBenchSection(lines);
+    const evalChart = sec.charts![0].option as { xAxis: { type: string }; series: { name: string; data: number[][] }[] };
+    expect(evalChart.xAxis.type).toBe('log');
+    expect(evalChart.series.map((s) => s.name)).toEqual(['ssm', 'transformer-dense']);
+    expect(evalChart.series[0].data).toEqual([[512, 1], [4096, 1.1]]);
+    expect(sec.text!.some((t) => t.includes('65536') && t.includes('projected 900 s'))).toBe(true);
+    expect(sec.tables![2].rows).toEqual([['g', 'yes']]);
   });
 });

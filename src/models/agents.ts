@@ -14,6 +14,8 @@
  * from position 0 in one batched forward pass; with Dark Room's fixed 100-step episodes and a
  * 4-episode window this drops exactly the oldest episode, so the context always starts at an
  * episode boundary, as the training windows do. This is the only recomputation, once per episode.
+ * A state-space backbone, or a sliding-window cache without learned positions, has no such limit
+ * (`backbone.unbounded`): every step enters the state or the ring and nothing is re-encoded.
  *
  * Action choice: `sample` (default) draws from the predicted distribution with the agent's seeded
  * stream (the DPT and AD papers sample; it is what makes the model explore); `greedy` takes the
