@@ -360,6 +360,6 @@ describe('bench:context report section', () => {
     expect(evalChart.series.map((s) => s.name)).toEqual(['ssm', 'transformer-dense']);
     expect(evalChart.series[0].data).toEqual([[512, 1], [4096, 1.1]]);
     expect(sec.text!.some((t) => t.includes('65536') && t.includes('projected 900 s'))).toBe(true);
-    expect(sec.tables![2].rows).toEqual([['g', 'yes']]);
+    expect(sec.tables![2].rows).toEqual([['g', 'yes', 'not measured']]);
   });
 });

@@ -15,6 +15,8 @@ export interface ContextBenchPoint {
   context: number;
   /** milliseconds per evaluation step, or microseconds per training token; absent when skipped */
   value?: number;
+  /** the same in CPU time (process CPU time, all threads) */
+  cpu_value?: number;
   unit: string;
   /** bytes of the KV cache / state (evaluation), or the peak kernel memory of the step (training) */
   bytes?: number;
@@ -28,6 +30,8 @@ export interface ContextBenchSlope {
   phase: 'eval_step' | 'train_token';
   /** least-squares exponent k of value ~ context^k over the measured points */
   exponent: number;
+  /** the same fitted on CPU time */
+  cpu_exponent?: number | null;
   points: number;
 }
 
@@ -41,11 +45,12 @@ export interface ContextBenchGoal {
 
 export type ContextBenchLine = ContextBenchPoint | ContextBenchSlope | ContextBenchGoal | { kind: string; [key: string]: unknown };
 
-function logLogChart(title: string, points: ContextBenchPoint[], yName: string, description: string): ChartSpec {
+function logLogChart(title: string, points: ContextBenchPoint[], yName: string, description: string, cpu = false): ChartSpec {
   const variants = [...new Set(points.map((p) => p.variant))];
+  const val = (p: ContextBenchPoint) => (cpu ? p.cpu_value : p.value);
   const series = variants.map((v) => {
-    const ps = points.filter((p) => p.variant === v && p.value !== undefined).sort((a, b) => a.context - b.context);
-    return { name: v, x: ps.map((p) => p.context), y: ps.map((p) => p.value!) };
+    const ps = points.filter((p) => p.variant === v && val(p) !== undefined).sort((a, b) => a.context - b.context);
+    return { name: v, x: ps.map((p) => p.context), y: ps.map((p) => val(p)!) };
   });
   const chart = lineChart(title, series, { xName: 'context (steps)', yName, logY: true }, description);
   (chart.option.xAxis as Record<string, unknown>).type = 'log';
@@ -68,18 +73,28 @@ export function contextBenchSection(lines: ContextBenchLine[]): ReportSection {
       ...skipped.map((p) => `${p.variant}, ${p.phase} at ${p.context}: not measured (${p.skipped}).`),
     ],
     charts: [
-      logLogChart('Evaluation: milliseconds per in-context step', points.filter((p) => p.phase === 'eval_step'), 'ms per step', 'One decoding step of every row of the batch at the given context length.'),
-      logLogChart('Training: microseconds per token', points.filter((p) => p.phase === 'train_token'), 'µs per token', 'One training step on one sequence of the given length, divided by its tokens.'),
+      logLogChart('Evaluation: milliseconds per in-context step', points.filter((p) => p.phase === 'eval_step'), 'ms per step', 'One decoding step of every row of the batch at the given context length (wall clock).'),
+      logLogChart('Training: microseconds per token', points.filter((p) => p.phase === 'train_token'), 'µs per token', 'One training step on one sequence of the given length, divided by its tokens (wall clock).'),
+      ...(points.some((p) => p.cpu_value !== undefined)
+        ? [
+            logLogChart('Evaluation: CPU milliseconds per in-context step', points.filter((p) => p.phase === 'eval_step'), 'CPU ms per step', 'The same steps in process CPU time (what the work costs on a shared machine).', true),
+            logLogChart('Training: CPU microseconds per token', points.filter((p) => p.phase === 'train_token'), 'CPU µs per token', 'The same steps in process CPU time.', true),
+          ]
+        : []),
     ],
     tables: [
       {
-        columns: ['variant', 'phase', 'context', 'value', 'unit', 'bytes', 'note'],
-        rows: points.map((p) => [p.variant, p.phase, p.context, fmt(p.value), p.unit, p.bytes ?? null, p.skipped ?? '']),
+        columns: ['variant', 'phase', 'context', 'value (wall)', 'value (CPU)', 'unit', 'bytes', 'note'],
+        rows: points.map((p) => [p.variant, p.phase, p.context, fmt(p.value), fmt(p.cpu_value), p.unit, p.bytes ?? null, p.skipped ?? '']),
       },
-      { columns: ['variant', 'phase', 'fitted exponent', 'points'], rows: slopes.map((s) => [s.variant, s.phase, fmt(s.exponent), s.points]) },
-      { columns: ['goal', 'holds'], rows: goals.map((g) => [g.goal, g.holds === null ? 'not measured' : g.holds ? 'yes' : 'no']) },
+      { columns: ['variant', 'phase', 'fitted exponent (wall)', 'fitted exponent (CPU)', 'points'], rows: slopes.map((s) => [s.variant, s.phase, fmt(s.exponent), fmt(s.cpu_exponent ?? undefined), s.points]) },
+      { columns: ['goal', 'holds (wall)', 'holds (CPU)'], rows: goals.map((g) => [g.goal, yesNo(g.holds), yesNo((g.holds_cpu as boolean | null | undefined) ?? null)]) },
     ],
   };
+}
+
+function yesNo(h: boolean | null): string {
+  return h === null ? 'not measured' : h ? 'yes' : 'no';
 }
 
 /** Least-squares slope of log(value) against log(context); null with fewer than two points. */
