@@ -8,7 +8,8 @@
 //   (model.forward with the cache), the cache or state holding context - 1 positions before the
 //   step. The cache is filled with random keys / values (the state with random values): the cost
 //   of a step depends on the shapes, not on the values, and filling a dense 64k cache by a real
-//   prefill would cost minutes of quadratic attention. Median over --eval-reps steps.
+//   prefill would cost minutes of quadratic attention. Median over --eval-reps steps, the contexts
+//   of a variant measured in interleaved rounds (a change of load falls on all of them alike).
 // - Training token: one training step (forward, cross-entropy, backward, AdamW) on one sequence of
 //   `context` tokens, divided by its tokens; median over --train-reps steps after one warm-up.
 //   The transformer is also measured at 2k (the reference of the SSM's goal at 16k).
@@ -26,7 +27,7 @@
 // --html FILE writes the charts (log-log curves) as a self-contained report page.
 // Options: --contexts 512,4096,16384,65536 --layers 4 --dmodel 64 --heads 8 --rows 4 --window 512
 //          --state-size 128 (2 x dmodel: the parameter count of an attention layer)
-//          --eval-reps 20 --train-reps 3 --budget-s 150 --html FILE
+//          --eval-reps 30 --train-reps 3 --budget-s 150 --phases eval_step,train_token --html FILE
 import { existsSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { cliArgs } from './args.js';
@@ -51,10 +52,12 @@ const heads = Number(args.opt('heads', '8'));
 const rows = Number(args.opt('rows', '4'));
 const window = Number(args.opt('window', '512'));
 const stateSize = Number(args.opt('state-size', String(2 * dModel)));
-const evalReps = Number(args.opt('eval-reps', '20'));
+const evalReps = Number(args.opt('eval-reps', '30'));
 const trainReps = Number(args.opt('train-reps', '3'));
 const budget = Number(args.opt('budget-s', '150'));
 const html = args.opt('html', null);
+const phases = args.opt('phases', 'eval_step,train_token').split(',');
+if (phases.some((p) => p !== 'eval_step' && p !== 'train_token')) throw new Error(`bench:context: --phases is a list of eval_step and train_token, got ${phases.join(',')}`);
 for (const [k, v] of Object.entries({ layers, dModel, heads, rows, window, stateSize, evalReps, trainReps, budget }))
   if (!(Number.isFinite(v) && v > 0)) throw new Error(`bench:context: --${k} must be a positive number, got ${v}`);
 if (contexts.some((c) => !Number.isInteger(c) || c < 2)) throw new Error(`bench:context: --contexts must be integers >= 2, got ${contexts.join(',')}`);
@@ -88,31 +91,47 @@ function randomTokens(rng, n, ts) {
   return x;
 }
 
-function evalStep(variant, L) {
+/** a model and its cache or state holding L - 1 positions (random keys / values or state) */
+function evalSetup(variant, L) {
   const model = build(variant, L);
   model.eval();
   const cache = model.backbone.createCache(rows, L);
   const rng = new Rng(2);
-  // the context: random keys / values (or state) for the L - 1 positions before the step
   const fill = (a) => rng.fillNormal(a, 0, 1);
   if (cache instanceof nn.KVCache) for (const l of cache.layers) { fill(l.k); fill(l.v); }
   else for (const l of cache.layers) fill(l);
-  const tok = randomTokens(rng, rows, model.tokenSize);
-  const times = [];
-  const cpu = [];
-  for (let r = 0; r < evalReps + 3; r++) {
-    cache.length = L - 1;
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    nn.noGrad(() => nn.tidy(() => model.forward(tok, rows, 1, cache).toArray()));
-    const dt = performance.now() - t0;
-    const dc = process.cpuUsage(c0);
-    if (r >= 3) {
-      times.push(dt);
-      cpu.push((dc.user + dc.system) / 1000);
+  return { model, cache, L, tok: randomTokens(rng, rows, model.tokenSize), times: [], cpu: [] };
+}
+
+function evalOnce(s, record) {
+  s.cache.length = s.L - 1;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  nn.noGrad(() => nn.tidy(() => s.model.forward(s.tok, rows, 1, s.cache).toArray()));
+  const dt = performance.now() - t0;
+  const dc = process.cpuUsage(c0);
+  if (record) {
+    s.times.push(dt);
+    s.cpu.push((dc.user + dc.system) / 1000);
+  }
+}
+
+/**
+ * Evaluation steps of one variant at every context, interleaved (round r steps each context once),
+ * so that a change of the machine's load during the measurement falls on every context alike.
+ */
+function evalCurve(variant, ctxs) {
+  const setups = [];
+  for (const L of ctxs) {
+    try {
+      setups.push(evalSetup(variant, L));
+    } catch (e) {
+      setups.push({ L, error: e.message });
     }
   }
-  return { value: median(times), cpu: median(cpu), bytes: cache.bytes };
+  const live = setups.filter((s) => !s.error);
+  for (let r = 0; r < evalReps + 3; r++) for (const s of live) evalOnce(s, r >= 3);
+  return setups.map((s) => (s.error ? { L: s.L, error: s.error } : { L: s.L, value: median(s.times), cpu: median(s.cpu), bytes: s.cache.bytes }));
 }
 
 function trainStep(variant, L) {
@@ -157,13 +176,20 @@ function projected(curve, L, toSeconds) {
 
 const started = new Date().toISOString();
 const load0 = loadavg();
-for (const phase of ['eval_step', 'train_token']) {
+for (const phase of phases) {
   for (const variant of VARIANTS) {
+    if (phase === 'eval_step') {
+      for (const r of evalCurve(variant, contexts)) {
+        const line = { kind: 'point', variant: variant.name, phase, context: r.L, unit: 'ms per step', rows };
+        if (r.error) emit({ ...line, skipped: `failed: ${r.error}` });
+        else emit({ ...line, value: Number(r.value.toPrecision(5)), cpu_value: Number(r.cpu.toPrecision(5)), bytes: r.bytes, load: loadavg()[0] });
+      }
+      continue;
+    }
     const ctxs = phase === 'train_token' ? [...new Set([...contexts, ...(TRAIN_EXTRA[variant.name] ?? [])])].sort((a, b) => a - b) : contexts;
     const curve = [];
     // warm-up (compilation of every code path), not reported
-    if (phase === 'eval_step') evalStep(variant, Math.min(...ctxs));
-    else trainStep(variant, Math.min(...ctxs));
+    trainStep(variant, Math.min(...ctxs));
     // seconds of one measured step from a point's value
     const toSeconds = phase === 'eval_step' ? (v) => v / 1000 : (v, L) => (v * L) / 1e6;
     for (const L of ctxs) {
@@ -175,7 +201,7 @@ for (const phase of ['eval_step', 'train_token']) {
         continue;
       }
       try {
-        const r = phase === 'eval_step' ? evalStep(variant, L) : trainStep(variant, L);
+        const r = trainStep(variant, L);
         curve.push({ context: L, value: r.value });
         emit({ ...line, value: Number(r.value.toPrecision(5)), cpu_value: Number(r.cpu.toPrecision(5)), bytes: r.bytes, ...(r.stepSeconds !== undefined ? { seconds_per_step: Number(r.stepSeconds.toPrecision(4)), tokens_per_second: Math.round(L / r.stepSeconds) } : {}), load: loadavg()[0] });
       } catch (e) {
