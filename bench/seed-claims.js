@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Aggregates the training seeds of an evaluation whose agents are named `<label>-seed<N>` (one
-// results.json holding every seed's models, e.g. configs/eval-darkroom-long-step200.yaml) the way
+// Aggregates the training seeds of evaluations whose agents are named `<label>-seed<N>` (one or
+// several results.json files of the same tasks and evaluation seed holding every seed's models, e.g.
+// configs/eval-darkroom-long-step200.yaml run once per agent; an agent found in several files is
+// taken from the first) the way
 // `icrl reproduce` does: per-task scores as [seed][task] matrices, the table of the entry (IQM over
 // seeds with its bootstrap interval, each seed's mean, mean over tasks with its t-interval) and the
 // verdict of each claim of the registered reproduction entry, computed from the two-level bootstrap
 // interval of the paired difference. Agents without a seed suffix (R-max, references) are scored
 // once and repeated for every seed. Prints one JSON line per table row and per claim.
-// Usage: node bench/seed-claims.js <results.json> <reproduction entry> [scale]
+// Usage: node bench/seed-claims.js <reproduction entry> <results.json>...
 import { existsSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url);
@@ -17,15 +19,16 @@ if (!existsSync(new URL('dist/experiments/index.js', root))) {
 const { readResults } = await import(new URL('dist/eval/results.js', root).href);
 const { reproductions, scoresOf, verdictOf, tableRows } = await import(new URL('dist/experiments/index.js', root).href);
 
-const [file, entryName, scale = 'small'] = process.argv.slice(2);
-if (!file || !entryName) {
-  process.stderr.write('usage: node bench/seed-claims.js <results.json> <reproduction entry> [scale]\n');
+const [entryName, ...files] = process.argv.slice(2);
+if (!entryName || files.length === 0) {
+  process.stderr.write('usage: node bench/seed-claims.js <reproduction entry> <results.json>...\n');
   process.exit(2);
 }
 const entry = reproductions.get(entryName);
-const plan = entry.scales[scale];
-if (!plan) throw new Error(`seed-claims: entry ${entryName} has no ${scale} scale`);
-const scores = scoresOf(readResults(file));
+const plan = entry.scales.small;
+if (!plan) throw new Error(`seed-claims: entry ${entryName} has no small scale`);
+const scores = new Map();
+for (const f of files) for (const [k, v] of scoresOf(readResults(f))) if (!scores.has(k)) scores.set(k, v);
 const bySeed = new Map(); // key label:metric -> Map(seed -> task scores)
 const unseeded = new Map();
 for (const [key, v] of scores) {
