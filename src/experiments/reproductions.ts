@@ -82,7 +82,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'about 5 to 20 minutes per seed on 2 shared cores (two models of 400 training steps on 500-step windows, then 20 goals x 100 episodes of 20 steps)',
+      budget: 'about 10 minutes per seed on 2 quiet cores, several times that under load (two models of 400 training steps on 500-step windows, then 20 goals x 100 episodes of 20 steps)',
       table: ['AD-SSM', 'AD-transformer', 'R-max', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn', 'meanReturn'] as const).map((metric) => ({ agent, metric }))),
       run: pipeline({
         models: [
