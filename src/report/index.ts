@@ -148,3 +148,4 @@ export function writeCompareReport(path: string, runs: CompareInput[], options: 
   if (options.csvDir) writeChartCsvs(options.csvDir, doc);
   return path;
 }
+export { contextBenchSection, fitExponent, type ContextBenchLine, type ContextBenchPoint, type ContextBenchSlope, type ContextBenchGoal } from './contextBench.js';
