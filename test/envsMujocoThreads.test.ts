@@ -6,6 +6,7 @@ import { Rng } from '../src/core/rng.js';
 import { ThreadedMujocoEnv, getFamily, prepareFamily, sliceSizes, type BatchedEnv } from '../src/envs/index.js';
 import { runEvaluation } from '../src/eval/run.js';
 import type { EpisodeSummary } from '../src/eval/metrics.js';
+import { renderReport } from '../src/report/index.js';
 
 beforeAll(async () => {
   await prepareFamily('cheetah-vel');
@@ -111,6 +112,11 @@ describe('evaluation on a MuJoCo family (no exact oracle)', () => {
     expect(expert.returns.mean[1]).toBeGreaterThan(random.returns.mean[1] + 50);
     expect(run.results.notes.join(' ')).toMatch(/reach has no exact oracle.*expert/);
     expect(lines.join('\n')).toMatch(/expert: return, last episode/);
+    // the report has no oracle line and no ratio column, and says why
+    const html = renderReport(run.results);
+    expect(html).toContain('reach has no exact oracle, so there is no oracle line and no ratio to it (references: expert, random)');
+    expect(html).not.toMatch(/<th[^>]*>last \/ oracle/);
+    expect(html).toMatch(/<th[^>]*>return, episode 2/);
   });
 
   it('the expert reference on a family without one fails with a message naming the family', async () => {
