@@ -15,8 +15,8 @@
  * tasks are drawn here for the whole batch, and the physics of one instance never depends on the
  * others. What it buys: the physics of the slices runs at the same time, so with free cores a step
  * of many instances takes about 1 / threads of the time; each step pays one wake-up and one wait
- * (a few microseconds on an idle machine, more when the cores are busy with other work), so it pays
- * when each slice has at least one instance-step of real physics (see docs/envs.md).
+ * (a futex round trip, much longer when the cores are busy with other work and a sleeping worker
+ * waits for a time slice), so it pays when each slice has several instances (see docs/envs.md).
  *
  * Workers run the compiled JavaScript in dist/ (like every worker of the project) and make their
  * slice through the family registry of src/envs, so a family registered only in this thread cannot
