@@ -70,6 +70,9 @@ export interface NativeBenchResult {
   two_threads_physics_steps_per_s: number;
   two_threads_best_physics_steps_per_s: number;
   two_threads_cpu_per_wall: number;
+  /** The same 2 x batch instances with `threads: 1` (what the second thread adds: ratio_two_threads_to_one_thread). */
+  one_thread_batch_physics_steps_per_s: number;
+  ratio_two_threads_to_one_thread: number;
   ratio_wasm_raw_to_native: number | null;
   ratio_wasm_raw_to_native_best: number | null;
   ratio_wasm_raw_to_native_cpu: number | null;
@@ -225,12 +228,14 @@ export async function benchNative(fam: EnvFamily, modelFile: string, opts: Nativ
   const envSteps = Math.max(1, Math.round(opts.steps / frameSkip));
   const threaded = fam.make(2 * opts.batch, { threads: 2 }, rng.split('threaded-tasks'));
   const threadedSteps = Math.max(1, Math.round(envSteps / (2 * opts.batch)));
+  const batched = fam.make(2 * opts.batch, {}, rng.split('threaded-tasks'));
   const nat: Rate[] = [];
   const raw: Rate[] = [];
   const one: number[] = [];
   const oneCpu: number[] = [];
   const two: number[] = [];
   const twoCpu: number[] = [];
+  const oneBatch: number[] = [];
   try {
     // warm-up (optimized WebAssembly code, JIT) untimed, in this thread and in the worker
     warmUpMujoco(fam);
@@ -250,11 +255,14 @@ export async function benchNative(fam: EnvFamily, modelFile: string, opts: Nativ
       const t = threadedRun(threaded, threadedSteps, rng.split(`threads${r}`));
       two.push(t.rate);
       twoCpu.push(t.cpuPerWall);
+      batched.reset(opts.seed + r);
+      oneBatch.push(envRun(batched, threadedSteps, rng.split(`threads${r}`)));
     }
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
     (env as unknown as { close?: () => void }).close?.();
     (threaded as unknown as { close?: () => void }).close?.();
+    (batched as unknown as { close?: () => void }).close?.();
   }
   const n = native ? median(nat.map((x) => x.wall)) : null;
   const nBest = native ? Math.max(...nat.map((x) => x.wall)) : null;
@@ -293,6 +301,8 @@ export async function benchNative(fam: EnvFamily, modelFile: string, opts: Nativ
     two_threads_physics_steps_per_s: Math.round(t * frameSkip),
     two_threads_best_physics_steps_per_s: Math.round(tBest * frameSkip),
     two_threads_cpu_per_wall: Math.round(median(twoCpu) * 100) / 100,
+    one_thread_batch_physics_steps_per_s: Math.round(median(oneBatch) * frameSkip),
+    ratio_two_threads_to_one_thread: Math.round((t / median(oneBatch)) * 1000) / 1000,
     ratio_wasm_raw_to_native: over(w, n),
     ratio_wasm_raw_to_native_best: over(wBest, nBest),
     ratio_wasm_raw_to_native_cpu: over(wCpu, nCpu),
