@@ -10,7 +10,7 @@ import { bandLineChart, PALETTE, type BandSeries, type ChartSpec, type ReportSec
 import { formatFigure } from '../eval/summary.js';
 import { llmDiagnosticsSection } from './llmSection.js';
 
-const REF_COLORS: Record<string, string> = { oracle: '#000000', random: '#9e9e9e' };
+const REF_COLORS: Record<string, string> = { oracle: '#000000', expert: '#5d4037', random: '#9e9e9e' };
 
 /** One colour per agent name across every chart of the report (online first, then offline-only agents). */
 function colorMap(res: EvalResults): Map<string, string> {
@@ -75,20 +75,22 @@ function episodeSections(res: EvalResults, agents: AgentResult[], cmap: Map<stri
     return { name: a.name, x, mean: s.returns.mean, lo: s.returns.lo, hi: s.returns.hi, reference: a.reference, color: col[k] };
   });
   const first = agents.find((a) => !a.reference)?.summary as EpisodeSummary | undefined;
-  if (first && !agents.some((a) => a.name === 'oracle')) {
-    series.push({ name: 'oracle', x, mean: x.map(() => first.oracle.mean), reference: true, color: REF_COLORS.oracle });
+  const oracle = first?.oracle ?? null;
+  if (oracle && !agents.some((a) => a.name === 'oracle')) {
+    series.push({ name: 'oracle', x, mean: x.map(() => oracle.mean), reference: true, color: REF_COLORS.oracle });
   }
   const table: TableSpec = {
-    columns: ['agent', 'return, episode 1', `return, episode ${K}`, 'last / oracle', 'wall s'],
+    columns: oracle ? ['agent', 'return, episode 1', `return, episode ${K}`, 'last / oracle', 'wall s'] : ['agent', 'return, episode 1', `return, episode ${K}`, 'wall s'],
     rows: agents.map((a) => {
       const s = a.summary as EpisodeSummary;
-      return [a.name + (a.reference ? ' (reference)' : ''), s.returns.mean[0], s.returns.mean[K - 1], s.lastOverOracle, s.wallSeconds];
+      const name = a.name + (a.reference ? ' (reference)' : '');
+      return oracle ? [name, s.returns.mean[0], s.returns.mean[K - 1], s.lastOverOracle ?? NaN, s.wallSeconds] : [name, s.returns.mean[0], s.returns.mean[K - 1], s.wallSeconds];
     }),
   };
   return {
     title: 'Online evaluation',
     text: [
-      `${res.tasks.count} held-out ${res.env.family} tasks, ${K} in-context episodes each (the agent keeps its history across episodes; no weight updates). Lines are mean returns over tasks with 95% bands; the dashed black line is the oracle's expected return.`,
+      `${res.tasks.count} held-out ${res.env.family} tasks, ${K} in-context episodes each (the agent keeps its history across episodes; no weight updates). Lines are mean returns over tasks with 95% bands; ${oracle ? "the dashed black line is the oracle's expected return." : `${res.env.family} has no exact oracle, so there is no oracle line and no ratio to it (references: ${agents.filter((a) => a.reference).map((a) => a.name).join(', ') || 'none'}).`}`,
     ],
     tables: [table],
     charts: [bandLineChart('Return per in-context episode', series, { xName: 'episode', yName: 'return', xMin: 1 }, 'Higher is better; a rising curve means the agent improves in context.')],

@@ -351,9 +351,10 @@ export async function heldOutEval(agent: Agent, model: InContextModel | null, da
       for (let i = 0; i < rec.numTasks; i++) s += rec.returns[i][k];
       returns.push(s / rec.numTasks);
     }
+    // families without an exact oracle (MuJoCo) have no oracle return
     let oracle = 0;
-    for (let i = 0; i < rec.numTasks; i++) oracle += rec.oracle[i];
-    return { step, agent: agent.name, returns, oracleReturn: oracle / rec.numTasks, seconds: (performance.now() - t0) / 1000 };
+    if (rec.oracle) for (let i = 0; i < rec.numTasks; i++) oracle += rec.oracle[i];
+    return { step, agent: agent.name, returns, ...(rec.oracle ? { oracleReturn: oracle / rec.numTasks } : {}), seconds: (performance.now() - t0) / 1000 };
   } finally {
     model?.train();
   }

@@ -58,7 +58,7 @@ see docs/models.md.`,
         .map((e) =>
           e.meanRegret !== undefined
             ? `  ${e.agent.padEnd(12)} held-out cumulative regret ${e.meanRegret.toFixed(2)}`
-            : `  ${e.agent.padEnd(12)} held-out return per episode ${e.returns!.map((r) => r.toFixed(1)).join(' ')} (oracle ${e.oracleReturn!.toFixed(1)})`,
+            : `  ${e.agent.padEnd(12)} held-out return per episode ${e.returns!.map((r) => r.toFixed(1)).join(' ')} ${e.oracleReturn !== undefined ? `(oracle ${e.oracleReturn.toFixed(1)})` : '(no exact oracle)'}`,
         )
         .join('\n');
       process.stdout.write(
