@@ -6,7 +6,8 @@
  */
 import type { EvalResults, AgentResult } from '../eval/results.js';
 import type { BanditSummary, EpisodeSummary } from '../eval/metrics.js';
-import { bandLineChart, PALETTE, type BandSeries, type ReportSection, type TableSpec } from './charts.js';
+import { bandLineChart, PALETTE, type BandSeries, type ChartSpec, type ReportSection, type TableSpec } from './charts.js';
+import { formatFigure } from '../eval/summary.js';
 import { llmDiagnosticsSection } from './llmSection.js';
 
 const REF_COLORS: Record<string, string> = { oracle: '#000000', expert: '#5d4037', random: '#9e9e9e' };
@@ -22,6 +23,11 @@ function colorMap(res: EvalResults): Map<string, string> {
 
 function colors(agents: AgentResult[], cmap: Map<string, string>): string[] {
   return agents.map((a) => cmap.get(a.name) ?? '#616161');
+}
+
+/** Regret-like charts get the log / linear switch (a random agent's line squashes the others). */
+export function withLogToggle(c: ChartSpec): ChartSpec {
+  return { ...c, logToggle: true };
 }
 
 function range(from: number, n: number): number[] {
@@ -44,7 +50,7 @@ function banditSections(res: EvalResults, agents: AgentResult[], cmap: Map<strin
     columns: ['agent', `regret at t=${steps}`, '95% interval', 'optimal-arm steps', 'wall s'],
     rows: agents.map((a) => {
       const s = a.summary as BanditSummary;
-      return [a.name + (a.reference ? ' (reference)' : ''), s.finalRegret.mean, `${s.finalRegret.lo.toFixed(2)} to ${s.finalRegret.hi.toFixed(2)}`, `${(100 * s.optimalFraction).toFixed(1)}%`, s.wallSeconds];
+      return [a.name + (a.reference ? ' (reference)' : ''), s.finalRegret.mean, `${formatFigure(s.finalRegret.lo)} to ${formatFigure(s.finalRegret.hi)}`, `${(100 * s.optimalFraction).toFixed(1)}%`, s.wallSeconds];
     }),
   };
   return {
@@ -54,8 +60,8 @@ function banditSections(res: EvalResults, agents: AgentResult[], cmap: Map<strin
     ],
     tables: [table],
     charts: [
-      bandLineChart('Cumulative regret', regret, { xName: 'step t', yName: 'cumulative regret', xMin: 1, yMin: 0 }, 'Lower is better; a flattening curve means the agent has found the best arm.'),
-      bandLineChart('Suboptimality per step', sub, { xName: 'step t', yName: 'best mean - chosen mean', xMin: 1, yMin: 0 }, 'Expected reward lost at each step.'),
+      withLogToggle(bandLineChart('Cumulative regret', regret, { xName: 'step t', yName: 'cumulative regret', xMin: 1, yMin: 0 }, 'Lower is better; a flattening curve means the agent has found the best arm.')),
+      withLogToggle(bandLineChart('Suboptimality per step', sub, { xName: 'step t', yName: 'best mean - chosen mean', xMin: 1, yMin: 0 }, 'Expected reward lost at each step.')),
     ],
   };
 }
@@ -106,7 +112,7 @@ function offlineSection(res: EvalResults, cmap: Map<string, string>): ReportSect
         rows: off.agents.map((a) => [a.name, ...a.suboptimality.mean]),
       },
     ],
-    charts: [bandLineChart('Offline suboptimality against dataset size', series, { xName: 'dataset size n', yName: 'suboptimality of the chosen arm', logX: off.sizes[0] > 0 && off.sizes[last] / off.sizes[0] >= 20, yMin: 0 })],
+    charts: [withLogToggle(bandLineChart('Offline suboptimality against dataset size', series, { xName: 'dataset size n', yName: 'suboptimality of the chosen arm', logX: off.sizes[0] > 0 && off.sizes[last] / off.sizes[0] >= 20, yMin: 0 }))],
   };
 }
 
