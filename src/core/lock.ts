@@ -45,6 +45,11 @@ function readHolder(file: string): LockHolder | null {
   }
 }
 
+/** The holder of `dir`'s lock, or null when the folder is not locked (or the lock is unreadable). */
+export function lockHolder(dir: string): LockHolder | null {
+  return readHolder(join(dir, LOCK_FILE));
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

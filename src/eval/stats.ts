@@ -61,3 +61,45 @@ export function bandOverTasks(rows: ArrayLike<number>[]): Band {
   }
   return { mean, lo, hi };
 }
+
+/**
+ * Interquartile mean: the mean of the middle half of the values, i.e. the mean after cutting
+ * floor(n / 4) values from each end of the sorted sample, as `scipy.stats.trim_mean(x, 0.25)`
+ * computes the IQM of rliable (Agarwal et al., 2021, "Deep RL at the edge of the statistical
+ * precipice"). For n < 4 nothing is cut and it is the mean.
+ */
+export function interquartileMean(values: ArrayLike<number>): number {
+  const n = values.length;
+  if (n === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  const cut = Math.floor(n / 4);
+  let s = 0;
+  for (let i = cut; i < n - cut; i++) s += sorted[i];
+  return s / (n - 2 * cut);
+}
+
+/**
+ * Percentile bootstrap interval of a statistic: `samples` resamples of the values with replacement,
+ * drawn from `rng`, and the 2.5% and 97.5% quantiles (linear interpolation) of the statistic over
+ * them. With very few values (3 seeds) it is a rough interval; it collapses to the point for n = 1.
+ */
+export function bootstrapCi(values: ArrayLike<number>, statistic: (x: Float64Array) => number, rng: { int(n: number): number }, samples = 2000, level = 0.95): { point: number; lo: number; hi: number } {
+  const n = values.length;
+  const x = Float64Array.from(values);
+  const point = statistic(x);
+  if (n <= 1) return { point, lo: point, hi: point };
+  const stats = new Float64Array(samples);
+  const buf = new Float64Array(n);
+  for (let b = 0; b < samples; b++) {
+    for (let i = 0; i < n; i++) buf[i] = x[rng.int(n)];
+    stats[b] = statistic(buf);
+  }
+  stats.sort();
+  const q = (p: number): number => {
+    const h = (samples - 1) * p;
+    const lo = Math.floor(h);
+    return stats[lo] + (h - lo) * (stats[Math.min(samples - 1, lo + 1)] - stats[lo]);
+  };
+  const a = (1 - level) / 2;
+  return { point, lo: q(a), hi: q(1 - a) };
+}

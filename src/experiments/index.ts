@@ -5,3 +5,4 @@
 export * from './evaluate.js';
 export * from './quickstart.js';
 export * from './curriculum.js';
+export * from './sweep.js';
