@@ -104,9 +104,13 @@ export async function runJobs(jobs: JobSpec[], accept: (id: string, result: unkn
     if (outstanding.size === 0) wake();
   };
   const checking = new Set<string>();
-  const take = async (job: Job, live: boolean): Promise<'done' | 'again' | 'pending'> => {
-    const id = String(job.id);
-    const state = await job.getState();
+  // The state is read first and the job after it: a job object fetched while it was still active
+  // keeps no result even once its state says completed.
+  const take = async (id: string, live: boolean): Promise<'done' | 'again' | 'pending' | 'absent'> => {
+    const state = await queue.getJobState(id);
+    if (state !== 'completed' && state !== 'failed') return state === 'unknown' ? 'absent' : 'pending';
+    const job = await queue.getJob(id);
+    if (!job) return 'absent';
     if (!outstanding.has(id)) return 'done';
     if (state === 'completed') {
       outstanding.delete(id);
@@ -114,6 +118,7 @@ export async function runJobs(jobs: JobSpec[], accept: (id: string, result: unkn
       if (v === 'mismatch') {
         if (!live) {
           outstanding.add(id);
+          await job.remove();
           return 'again';
         }
         failed.push({ id, error: 'its result does not fit what the coordinator sees (see the command\'s documentation: every worker must see the same output folder)' });
@@ -126,15 +131,15 @@ export async function runJobs(jobs: JobSpec[], accept: (id: string, result: unkn
       settle();
       return 'done';
     }
-    if (state === 'failed') {
-      if (!live) return 'again';
-      outstanding.delete(id);
-      failed.push({ id, error: scrub(job.failedReason ?? 'failed') });
-      log(`queue: job ${id} failed after ${job.attemptsMade} attempt(s): ${scrub(job.failedReason ?? '')}`);
-      settle();
-      return 'done';
+    if (!live) {
+      await job.remove();
+      return 'again';
     }
-    return 'pending';
+    outstanding.delete(id);
+    failed.push({ id, error: scrub(job.failedReason ?? 'failed') });
+    log(`queue: job ${id} failed after ${job.attemptsMade} attempt(s): ${scrub(job.failedReason ?? '')}`);
+    settle();
+    return 'done';
   };
   const check = async (id: string): Promise<void> => {
     if (!outstanding.has(id)) {
@@ -144,8 +149,7 @@ export async function runJobs(jobs: JobSpec[], accept: (id: string, result: unkn
     if (checking.has(id)) return;
     checking.add(id);
     try {
-      const job = await queue.getJob(id);
-      if (job) await take(job, true);
+      await take(id, true);
     } finally {
       checking.delete(id);
     }
@@ -157,15 +161,10 @@ export async function runJobs(jobs: JobSpec[], accept: (id: string, result: unkn
     // what is in Redis already: results of a run that was interrupted, failures to try again
     const fresh: JobSpec[] = [];
     for (const spec of jobs) {
-      const job = await queue.getJob(spec.id);
-      if (!job) {
-        fresh.push(spec);
-        continue;
-      }
-      const r = await take(job, false);
-      if (r === 'done') harvested++;
+      const r = await take(spec.id, false);
+      if (r === 'absent') fresh.push(spec);
+      else if (r === 'done') harvested++;
       else if (r === 'again') {
-        await job.remove();
         fresh.push(spec);
         requeued++;
       }

@@ -81,10 +81,11 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
     }
     if (parsed.name === 'sweep-trial') takeOverTrialFolder(resolve(parsed.config.out), id, log);
     const t0 = performance.now();
+    log(`worker: job ${id} (${job.name}) started`);
     try {
       const r = await threads.run({ id, job: parsed });
       counts.done++;
-      log(`worker: job ${id} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      log(`worker: job ${id} done in ${((performance.now() - t0) / 1000).toFixed(3)} s`);
       return r;
     } catch (e) {
       counts.failed++;
