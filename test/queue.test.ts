@@ -6,7 +6,7 @@
 // locally; the password is printed nowhere.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { runEvaluation } from '../src/eval/run.js';
 import { evalConfigSchema } from '../src/eval/config.js';
 import { interquartileMean, bootstrapCi } from '../src/eval/stats.js';
 import { Rng } from '../src/core/rng.js';
+import { redactCommand } from '../src/core/provenance.js';
 import { gridOf, loadSweep, planSweep, runSweep, runTrial, sweepConfigSchema, sweepSettings } from '../src/experiments/sweep.js';
 import { evalExecutor, shardExecutor, sweepExecutor, type QueueOptions } from '../src/queue/coordinator.js';
 import { InvalidJobError, parseJob } from '../src/queue/jobs.js';
@@ -38,6 +39,7 @@ describe('queue: URLs, payload validation, statistics (no Redis)', () => {
     expect(() => parseRedisUrl('http://:pw123@h:1')).toThrow(RedisUrlError);
     expect(() => parseRedisUrl('http://:pw123@h:1')).not.toThrow(/pw123/);
     expect(() => parseRedisUrl('redis://h:99999')).toThrow(/bad port|Invalid|not a URL/);
+    expect(redactCommand(['sweep', 'x.yaml', '--queue', 'redis://:hunter22@h:1', '--queue=rediss://u:pw99@h/0'])).toEqual(['sweep', 'x.yaml', '--queue', 'redis://:***@h:1', '--queue=rediss://u:***@h/0']);
     expect(queueUrlFrom(undefined, {})).toBeNull();
     expect(queueUrlFrom(undefined, { ICRL_REDIS_URL: 'redis://h:7' })?.port).toBe(7);
   });
@@ -168,6 +170,15 @@ describe.skipIf(!haveRedis)('queue on a real redis-server', () => {
     process.chdir(cwd0);
     await Promise.all(workers.map((w) => w.stop()));
     for (const w of workers) expect(w.lines.join('\n')).not.toContain(PASSWORD);
+    // nothing written anywhere holds the password (manifests, results, sweep summaries, metrics, locks)
+    const scan = (d: string): void => {
+      for (const f of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, f.name);
+        if (f.isDirectory()) scan(p);
+        else expect(readFileSync(p).includes(PASSWORD), p).toBe(false);
+      }
+    };
+    if (dir) scan(dir);
     await redis?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -277,6 +288,8 @@ describe.skipIf(!haveRedis)('queue on a real redis-server', () => {
     }
     await coord.stop('SIGKILL');
     expect(readManifest(join(dir, 'restarted'))!.complete).toBe(false);
+    // the killed coordinator's lock names its command, with the password masked
+    expect(readFileSync(join(dir, 'restarted', '.icrl.lock'), 'utf8')).toContain('redis://:***@127.0.0.1');
     expect(coord.lines.join('\n')).not.toContain(PASSWORD);
     await new Promise((r) => setTimeout(r, 800)); // the workers go on meanwhile
     const ex = shardExecutor(q);

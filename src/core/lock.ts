@@ -10,6 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSy
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { IcrlError } from './errors.js';
+import { redactCommand } from './provenance.js';
 
 export const LOCK_FILE = '.icrl.lock';
 
@@ -81,7 +82,7 @@ process.on('exit', () => {
 export function lockFolder(dir: string, what: string): () => void {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, LOCK_FILE);
-  const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), what, command: process.argv.slice(1) };
+  const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), what, command: redactCommand(process.argv.slice(1)) };
   for (let attempt = 0; attempt < 2; attempt++) {
     let fd: number;
     try {
