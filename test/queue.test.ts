@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { collect, collectConfigSchema, loadDptCollection, readManifest, type CollectConfig } from '../src/data/collect.js';
+import { collect, collectConfigSchema, computeShard, fileDigest, loadDptCollection, readManifest, resolveTasks, shardFile, type CollectConfig } from '../src/data/collect.js';
 import { runEvaluation } from '../src/eval/run.js';
 import { evalConfigSchema } from '../src/eval/config.js';
 import { interquartileMean, bootstrapCi } from '../src/eval/stats.js';
@@ -89,6 +89,34 @@ describe('queue: URLs, payload validation, statistics (no Redis)', () => {
     expect(plan.trials.map((t) => [t.config.optim.lr, t.config.model.layers, t.config.seed])[5]).toEqual([0.001, 2, 2]);
     expect(plan.trials[5].config.out).toBe(join('runs', 'sweep-dpt-bandit-tiny', 'trials', 's1-seed2'));
     expect(() => loadSweep(join(repo, 'configs', 'sweep-dpt-bandit-tiny.yaml'), ['params={"optim.lrr":[1]}'])).toThrow(/trial s0-seed0.*\n.*optim\.lrr: unknown key/);
+  });
+
+  it('the collection coordinator accepts each shard once, and refuses a report that does not match the file', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'icrl-accept-'));
+    try {
+      const verdicts: string[] = [];
+      const c = collectConfigSchema.parse({ kind: 'dpt', family: 'bandit', tasks: { count: 30 }, contextLength: 5, shardSize: 10, workers: 0 });
+      const r = await collect(c, {
+        out: d,
+        silent: true,
+        executor: {
+          async run(cfg, outDir, shards, accept) {
+            const tasks = resolveTasks(cfg);
+            for (const i of shards) {
+              const tr = await computeShard(cfg, tasks, i, outDir);
+              const digest = fileDigest(join(outDir, shardFile(i)));
+              verdicts.push(accept(i, tr, { ...digest, sha256: '0'.repeat(64) })); // not the file's
+              verdicts.push(accept(i, tr, digest), accept(i, tr, digest)); // the second is a duplicate
+            }
+          },
+        },
+      });
+      expect(verdicts).toEqual(['mismatch', 'ok', 'duplicate', 'mismatch', 'ok', 'duplicate', 'mismatch', 'ok', 'duplicate']);
+      expect(r.manifest.complete).toBe(true);
+      expect(Object.keys(r.manifest.shards)).toEqual(['0', '1', '2']);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('icrl worker refuses a bad queue URL without printing its password', () => {
@@ -186,7 +214,7 @@ describe.skipIf(!haveRedis)('queue on a real redis-server', () => {
   const small = (extra: Record<string, unknown> = {}): CollectConfig =>
     collectConfigSchema.parse({ kind: 'dpt', family: 'bandit', envOptions: { arms: 5, noiseSd: 0.3 }, tasks: { count: 500, heldOut: 20, seed: 0 }, contextLength: 30, numEnvs: 100, shardSize: 100, workers: 0, seed: 5, compression: 1, ...extra });
   // shards that take about a second each, so that a worker can be killed in the middle of one
-  const slow = (): CollectConfig => small({ tasks: { count: 1200, heldOut: 20, seed: 0 }, contextLength: 800, shardSize: 400, numEnvs: 400 });
+  const slow = (): CollectConfig => small({ tasks: { count: 900, heldOut: 20, seed: 0 }, contextLength: 400, shardSize: 300, numEnvs: 300 });
   const sameData = async (a: string, b: string): Promise<void> => {
     const [ma, mb] = [readManifest(a)!, readManifest(b)!];
     expect(mb.complete).toBe(true);
@@ -314,5 +342,9 @@ describe.skipIf(!haveRedis)('queue on a real redis-server', () => {
     const here = await runTrial({ ...plan.trials[1], config: { ...plan.trials[1].config, out: 'trial-here' } });
     expect(r.summary.settings[0].perSeed[1]).toBe(here.metric.value);
     expect(r.summary.baselines[0].perSeed[1]).toBe(here.baselines.thompson);
+    // run again: every trial is in sweep.json, nothing runs, the same figures
+    const again = await runSweep(plan, { silent: true });
+    expect(again.ran).toBe(0);
+    expect(again.summary.settings).toEqual(r.summary.settings);
   });
 });
