@@ -206,16 +206,16 @@ export function summarizeSweep(plan: SweepPlan, done: Record<string, TrialSummar
   const rows: SettingRow[] = plan.settings.map((values, k) => {
     const trials = c.seeds.map((s) => done[`s${k}-seed${s}`]).filter((t): t is TrialSummary => t !== undefined);
     const perSeed = trials.map((t) => t.metric.value);
-    const ci = bootstrapCi(perSeed, interquartileMean, new Rng(c.bootstrap.seed).split(`setting-${k}`), c.bootstrap.samples);
+    const ci = bootstrapCi(perSeed, interquartileMean, { samples: c.bootstrap.samples, seed: new Rng(c.bootstrap.seed).split(`setting-${k}`).nextU32() });
     const mean = perSeed.length ? perSeed.reduce((a, b) => a + b, 0) / perSeed.length : NaN;
-    return { setting: k, values, seeds: trials.map((t) => t.seed), perSeed, iqm: ci.point, lo: ci.lo, hi: ci.hi, mean, trainSeconds: trials.reduce((a, t) => a + t.trainSeconds, 0) / Math.max(1, trials.length) };
+    return { setting: k, values, seeds: trials.map((t) => t.seed), perSeed, iqm: ci.estimate, lo: ci.lo, hi: ci.hi, mean, trainSeconds: trials.reduce((a, t) => a + t.trainSeconds, 0) / Math.max(1, trials.length) };
   });
   const ref = c.seeds.map((s) => done[`s0-seed${s}`]).filter((t): t is TrialSummary => t !== undefined);
   const agents = [...new Set(ref.flatMap((t) => Object.keys(t.baselines)))];
   const baselines = agents.map((agent) => {
     const perSeed = ref.map((t) => t.baselines[agent]).filter((v) => v !== undefined);
-    const ci = bootstrapCi(perSeed, interquartileMean, new Rng(c.bootstrap.seed).split(`baseline-${agent}`), c.bootstrap.samples);
-    return { agent, perSeed, iqm: ci.point, lo: ci.lo, hi: ci.hi };
+    const ci = bootstrapCi(perSeed, interquartileMean, { samples: c.bootstrap.samples, seed: new Rng(c.bootstrap.seed).split(`baseline-${agent}`).nextU32() });
+    return { agent, perSeed, iqm: ci.estimate, lo: ci.lo, hi: ci.hi };
   });
   const better = metric === 'regret' ? 'lower' : 'higher';
   let best: number | null = null;
