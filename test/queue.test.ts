@@ -5,7 +5,7 @@
 // refused with InvalidJobError while the workers go on; a sweep's trials on the queue score as
 // locally; the password is printed nowhere.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -110,11 +110,21 @@ describe('queue: URLs, payload validation, statistics (no Redis)', () => {
     }
   });
 
-  it('icrl worker refuses a bad queue URL without printing its password', () => {
-    const r = spawnSync(process.execPath, [bin, 'worker', '--queue', 'http://:pw-secret-9@host:1'], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--queue: http:\/\/:\*\*\*@host:1\/?: the scheme must be redis:\/\/ or rediss:\/\//);
-    expect(r.stderr + r.stdout).not.toContain('pw-secret-9');
+  it('icrl worker refuses a bad queue URL without printing its password', async () => {
+    const { runCli } = await import('../src/cli/main.js');
+    const err: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
+    const code0 = process.exitCode;
+    try {
+      await runCli(['node', 'icrl', 'worker', '--queue', 'http://:pw-secret-9@host:1']);
+      expect(process.exitCode).toBe(2);
+    } finally {
+      process.stderr.write = write;
+      process.exitCode = code0;
+    }
+    expect(err.join('')).toMatch(/--queue: http:\/\/:\*\*\*@host:1\/?: the scheme must be redis:\/\/ or rediss:\/\//);
+    expect(err.join('')).not.toContain('pw-secret-9');
   });
 });
 
