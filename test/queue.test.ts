@@ -348,4 +348,34 @@ describe.skipIf(!haveRedis)('queue on a real redis-server', () => {
     expect(again.ran).toBe(0);
     expect(again.summary.settings).toEqual(r.summary.settings);
   });
+
+  it.skipIf(!process.env.ICRL_SLOW)('slow: a worker killed during a sweep trial; the other resumes it from its checkpoint to the uninterrupted figures', async () => {
+    const base = {
+      name: 'tiny-long', out: 'x', seed: 0,
+      model: { kind: 'dpt', layers: 1, dModel: 8, heads: 1 },
+      data: { family: 'bandit', envOptions: { arms: 3, noiseSd: 0.3 }, split: { seed: 0, heldOut: 10, train: 300 }, dpt: { samples: 300, contextLength: 10, rollin: 'uniform' } },
+      optim: { steps: 400, batchSize: 8, lr: 0.003 },
+      eval: { tasks: 10, steps: 10 },
+      logEvery: 10, checkpointEvery: 20,
+    };
+    const plan = planSweep(sweepConfigSchema.parse({ name: 'kill-sweep', train: 'unused', params: { 'optim.lr': [0.003] }, seeds: [3], out: 'kill-sweep' }), base);
+    // one worker only, so that the trial starts there
+    const others = workers.splice(1);
+    await Promise.all(others.map((w) => w.stop()));
+    const [a] = workers;
+    const from = a.lines.length;
+    const run = runSweep(plan, { executor: sweepExecutor(q), silent: true });
+    await a.waitFor(/job trial-\S+ \(sweep-trial\) started/, 30_000, from);
+    const ckpt = join(dir, 'kill-sweep', 'trials', 's0-seed3', 'checkpoints', 'latest.json');
+    for (let k = 0; k < 600 && !existsSync(ckpt); k++) await new Promise((r) => setTimeout(r, 50));
+    await a.stop('SIGKILL');
+    workers.splice(0, 1);
+    const b = startWorker();
+    const r = await run;
+    expect(r.summary.trials).toMatchObject({ done: 1, failed: [] });
+    expect(b.lines.some((l) => /job trial-\S+ done/.test(l))).toBe(true);
+    const here = await runTrial({ ...plan.trials[0], config: { ...plan.trials[0].config, out: 'kill-sweep-here' } });
+    expect(r.summary.settings[0].perSeed[0]).toBe(here.metric.value);
+    startWorker();
+  });
 });
