@@ -16,7 +16,7 @@ import { runEvaluation } from '../src/eval/run.js';
 import { evalConfigSchema } from '../src/eval/config.js';
 import { redactCommand } from '../src/core/provenance.js';
 import { gridOf, loadSweep, planSweep, runSweep, runTrial, sweepConfigSchema, sweepSettings } from '../src/experiments/sweep.js';
-import { evalExecutor, shardExecutor, sweepExecutor, type QueueOptions } from '../src/queue/coordinator.js';
+import { evalExecutor, runJobs, shardExecutor, sweepExecutor, type QueueOptions } from '../src/queue/coordinator.js';
 import { InvalidJobError, parseJob } from '../src/queue/jobs.js';
 import { maskRedisUrl, parseRedisUrl, queueUrlFrom, RedisUrlError, scrubSecrets } from '../src/queue/redis.js';
 import { NO_REDIS, redisServerAvailable, startRedis, type TestRedis } from './helpers/redis.js';
@@ -283,6 +283,17 @@ describe.skipIf(!haveRedis)('queue on a real redis-server', () => {
     expect(figures(queued.results)).toEqual(figures(local.results));
     expect(queued.results.online!.agents.map((a) => a.name)).toEqual(['ucb(c=1)', 'thompson', 'oracle', 'random']);
     expect(queued.results.notes).toEqual([]);
+  });
+
+  it('a job that fails every attempt is reported by id with its error; run again, it is tried again', async () => {
+    // valid for the schema, but its tasks file is missing where the worker looks
+    const config = evalConfigSchema.parse({ env: { family: 'bandit', options: { arms: 3 } }, tasks: { file: 'no-such-tasks.json' }, online: { steps: 5, agents: [{ type: 'greedy' }] }, out: 'eval-fail' });
+    const jobs = [{ id: 'test-fail-1', name: 'eval-unit' as const, data: { v: 1, config, unit: { part: 'online', agent: 0, chunk: 0 } } }];
+    const first = await runJobs(jobs, () => 'ok', { ...q, attempts: 2 });
+    expect(first.failed).toEqual([{ id: 'test-fail-1', error: expect.stringMatching(/^ConfigError: tasks\.file: \S*no-such-tasks\.json not found/) }]);
+    const again = await runJobs(jobs, () => 'ok', { ...q, attempts: 1 });
+    expect(again.requeued).toBe(1);
+    expect(again.failed).toHaveLength(1);
   });
 
   it('a worker killed with SIGKILL in the middle of a job: the other worker completes it; every shard once, the manifest right', async () => {

@@ -306,16 +306,16 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
   const key = (u: EvalUnit): string => (u.part === 'online' ? `on:${u.agent}:${u.chunk}` : `off:${u.agent}`);
   const onBuilt: Built[] = [];
   const offBuilt: Built[] = [];
+  // Every agent is built before any is evaluated (here too when the units run elsewhere), so that a
+  // bad spec or a checkpoint that does not load fails at once instead of after the agents before it
+  // have run.
+  for (const [k, s] of offSpecs.entries()) offBuilt.push(await makeEvalAgent(s, ctxFor(`offline.agents[${k}]`)));
+  for (const s of specs) onBuilt.push(await makeEvalAgent(s.spec, ctxFor(s.where)));
   if (opts.executor) {
     const units = evalUnits(cfg, N);
     log(`eval: ${units.length} unit(s) (${specs.length} online agent(s) x ${chunks} chunk(s), ${offSpecs.length} offline) on the queue`);
     const outs = await opts.executor.run(units, cfg);
     remote = new Map(units.map((u, i) => [key(u), outs[i]]));
-  } else {
-    // Every agent is built before any is evaluated, so that a bad spec or a checkpoint that does not
-    // load fails at once instead of after the agents before it have run.
-    for (const [k, s] of offSpecs.entries()) offBuilt.push(await makeEvalAgent(s, ctxFor(`offline.agents[${k}]`)));
-    for (const s of specs) onBuilt.push(await makeEvalAgent(s.spec, ctxFor(s.where)));
   }
 
   if (cfg.online) {
