@@ -20,6 +20,7 @@ export function register(program: Command): void {
     .option('--force', 'start over when the output folder holds a collection of another config or files collect did not write (those are kept)')
     .option('--list-algorithms', 'list the source algorithms a config can name, then exit')
     .option('--no-progress', 'no progress bar')
+    .option('--json', 'print the summary (folder, shards, transitions, seconds) as one JSON document on stdout')
     .addHelpText(
       'after',
       `
@@ -42,7 +43,7 @@ the same path relative to its working directory (a shared file system); this pro
 file's SHA-256 against the worker's and keeps the manifest. Results are the same as a local run's.
 See docs/cluster.md.`,
     )
-    .action(async (config: string | undefined, o: { out?: string; workers?: number; maxShards?: number; force?: boolean; listAlgorithms?: boolean; progress: boolean; set: string[]; queue?: string; queueName?: string; attempts?: number }) => {
+    .action(async (config: string | undefined, o: { out?: string; workers?: number; maxShards?: number; force?: boolean; listAlgorithms?: boolean; progress: boolean; json?: boolean; set: string[]; queue?: string; queueName?: string; attempts?: number }) => {
       if (o.listAlgorithms) {
         for (const k of listAgentKinds({ sourcesOnly: true })) process.stdout.write(`${k.kind.padEnd(16)} ${k.description}\n`);
         return;
@@ -53,6 +54,11 @@ See docs/cluster.md.`,
       const r = await collect(cfg, { out: o.out ? resolve(o.out) : undefined, workers: o.workers, maxShards: o.maxShards, force: o.force, silent: !o.progress, executor: q ? shardExecutor(q) : undefined });
       const m = r.manifest;
       const done = Object.keys(m.shards).length;
+      if (o.json) {
+        const summary = { out: r.outDir, kind: m.config.kind, family: m.config.family, shards: done, numShards: m.numShards, complete: m.complete, computed: r.computed, computedByWorkers: r.computedByWorkers, transitions: r.transitions, seconds: r.seconds };
+        process.stdout.write(`${JSON.stringify(summary)}\n`);
+        return;
+      }
       process.stdout.write(
         `${r.outDir}: ${done}/${m.numShards} shards (${m.complete ? 'complete' : 'incomplete'}), ${r.computed} computed now, ` +
           `${r.transitions} transitions in ${r.seconds.toFixed(1)} s (${(r.transitions / Math.max(r.seconds, 1e-9)).toFixed(0)}/s)${q ? `, on the queue ${q.target.masked}` : ''}\n`,
