@@ -3,7 +3,7 @@
  *
  * Each part of the project is importable on its own path, with its whole API: `icrl/envs`,
  * `icrl/nn`, `icrl/rl`, `icrl/eval`, `icrl/models`, `icrl/train`, `icrl/data`, `icrl/algorithms`,
- * `icrl/teachers`, `icrl/tasks`, `icrl/core`, `icrl/report`, `icrl/experiments` (the `exports` map
+ * `icrl/teachers`, `icrl/tasks`, `icrl/core`, `icrl/report`, `icrl/experiments`, `icrl/queue` (the `exports` map
  * of package.json).
  * The root exports each part as a namespace (`import { envs, nn } from 'icrl'`), since some names
  * exist in more than one part, plus the main entry points by name:
@@ -26,6 +26,7 @@ export * as evaluation from './eval/index.js';
 export * as experiments from './experiments/index.js';
 export * as models from './models/index.js';
 export * as nn from './nn/index.js';
+export * as queue from './queue/index.js';
 export * as rl from './rl/index.js';
 export * as report from './report/index.js';
 export * as tasks from './tasks/index.js';

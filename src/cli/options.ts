@@ -1,6 +1,8 @@
 /** Options shared by the sub-commands that take a config. */
 import { CommanderError, type Command } from 'commander';
 import { IcrlError } from '../core/errors.js';
+import { queueUrlFrom } from '../queue/redis.js';
+import type { QueueOptions } from '../queue/coordinator.js';
 
 /** Adds `--set key.path=value` (repeatable) to a command; the values are collected in order. */
 export function withOverrides(cmd: Command): Command {
@@ -33,4 +35,22 @@ export function missingConfig(cmd: Command, message: string): never {
   process.stderr.write(`${message}\n\n`);
   cmd.outputHelp({ error: true });
   throw new CommanderError(2, 'icrl.missingConfig', message);
+}
+
+/**
+ * Adds the queue flags (`--queue <url>`, `--queue-name`, `--attempts`) to a command that can run on
+ * the job queue as its coordinator (docs/cluster.md).
+ */
+export function withQueue(cmd: Command): Command {
+  return cmd
+    .option('--queue <url>', 'be the coordinator of a run on the job queue at this Redis URL (redis://host:port, rediss:// for TLS; default: ICRL_REDIS_URL): enqueue the parts, wait for `icrl worker`s to compute them (docs/cluster.md)')
+    .option('--queue-name <name>', 'BullMQ queue name (the workers must use the same)', 'icrl')
+    .option('--attempts <n>', 'queue: tries per job before it is reported failed', intFlag('--attempts', 1, 100), 3);
+}
+
+/** The queue options of a command's flags (null: run locally); the URL is checked and masked. */
+export function queueFromFlags(o: { queue?: string; queueName?: string; attempts?: number; progress?: boolean }): QueueOptions | null {
+  const target = queueUrlFrom(o.queue);
+  if (!target) return null;
+  return { target, queueName: o.queueName, attempts: o.attempts, silent: o.progress === false };
 }

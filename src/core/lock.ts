@@ -11,6 +11,7 @@ import { makeDir } from './atomic.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { IcrlError, fsError } from './errors.js';
+import { redactCommand } from './provenance.js';
 
 export const LOCK_FILE = '.icrl.lock';
 
@@ -46,6 +47,11 @@ function readHolder(file: string): LockHolder | null {
   }
 }
 
+/** The holder of `dir`'s lock, or null when the folder is not locked (or the lock is unreadable). */
+export function lockHolder(dir: string): LockHolder | null {
+  return readHolder(join(dir, LOCK_FILE));
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -77,7 +83,7 @@ process.on('exit', () => {
 export function lockFolder(dir: string, what: string): () => void {
   makeDir(dir);
   const file = join(dir, LOCK_FILE);
-  const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), what, command: process.argv.slice(1) };
+  const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), what, command: redactCommand(process.argv.slice(1)) };
   for (let attempt = 0; attempt < 2; attempt++) {
     let fd: number;
     try {

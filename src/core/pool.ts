@@ -131,3 +131,86 @@ export function serveJobs<J, R>(handle: (job: J, data: unknown) => Promise<R> | 
   });
   void Promise.resolve(init?.()).then(() => port.postMessage({ ready: true }));
 }
+
+/**
+ * A standing pool of worker threads running one job at a time each, for callers that receive jobs
+ * one by one (a queue worker) instead of holding a list: `run(job)` resolves with the job's result
+ * on the first idle thread (the worker script calls {@link serveJobs}, as for {@link runPool}). A
+ * failing job rejects its own `run` only; a thread that dies rejects its job and is replaced.
+ */
+export class JobThreads<J, R> {
+  private readonly idle: Worker[] = [];
+  private readonly waiting: { job: J; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  private readonly busy = new Map<Worker, { resolve: (r: R) => void; reject: (e: unknown) => void }>();
+  private readonly all = new Set<Worker>();
+  private closed = false;
+  private nextId = 0;
+
+  constructor(
+    private readonly script: string,
+    readonly size: number,
+    private readonly workerData?: unknown,
+    private readonly label = 'job threads',
+  ) {
+    if (!Number.isInteger(size) || size < 1) throw new IcrlError(`${label}: needs at least one thread, got ${size}`);
+    for (let k = 0; k < size; k++) this.spawn();
+  }
+
+  private spawn(): void {
+    const w = new Worker(this.script, { workerData: this.workerData });
+    this.all.add(w);
+    w.on('message', (msg: Reply<R>) => {
+      if ('ready' in msg) return this.release(w);
+      const p = this.busy.get(w);
+      this.busy.delete(w);
+      if (p) {
+        if (msg.ok) p.resolve(msg.result);
+        else {
+          const e = new Error(msg.error);
+          e.name = msg.name;
+          p.reject(e);
+        }
+      }
+      this.release(w);
+    });
+    w.on('error', (e) => this.lost(w, e));
+    w.on('exit', (code) => this.lost(w, new IcrlError(`${this.label}: a worker thread exited (code ${code}) during a job`)));
+  }
+
+  private lost(w: Worker, e: unknown): void {
+    if (!this.all.delete(w)) return;
+    const i = this.idle.indexOf(w);
+    if (i >= 0) this.idle.splice(i, 1);
+    const p = this.busy.get(w);
+    this.busy.delete(w);
+    p?.reject(e);
+    if (!this.closed) this.spawn();
+  }
+
+  private release(w: Worker): void {
+    const next = this.waiting.shift();
+    if (!next) {
+      this.idle.push(w);
+      return;
+    }
+    this.busy.set(w, next);
+    w.postMessage({ id: this.nextId++, job: next.job });
+  }
+
+  /** Runs `job` on the next idle thread. */
+  run(job: J): Promise<R> {
+    if (this.closed) return Promise.reject(new IcrlError(`${this.label}: closed`));
+    return new Promise<R>((resolve, reject) => {
+      this.waiting.push({ job, resolve, reject });
+      const w = this.idle.shift();
+      if (w) this.release(w);
+    });
+  }
+
+  /** Stops every thread (jobs still running are rejected). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.waiting.splice(0)) p.reject(new IcrlError(`${this.label}: closed`));
+    await Promise.all([...this.all].map((w) => w.terminate()));
+  }
+}

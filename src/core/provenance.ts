@@ -15,7 +15,7 @@ export interface Provenance {
   /** Commit of the project's checkout, null when the package does not run from a git checkout of itself. */
   git: { commit: string; dirty: boolean } | null;
   node: string;
-  /** The command line (`process.argv` past the Node.js executable). */
+  /** The command line (`process.argv` past the Node.js executable), URL credentials masked. */
   command: string[];
 }
 
@@ -47,7 +47,16 @@ function gitInfo(): Provenance['git'] {
   return gitCache;
 }
 
+/**
+ * A command line with the credentials of URLs replaced by `***` (`redis://:secret@host` becomes
+ * `redis://:***@host`, `scheme://user:secret@` keeps the user): what the project writes of a
+ * command (provenance, lock files), so that a password passed on the command line is never written.
+ */
+export function redactCommand(argv: readonly string[]): string[] {
+  return argv.map((a) => a.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]*):([^/@\s]*)@/gi, '$1$2:***@').replace(/([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+)@/gi, '$1***@'));
+}
+
 /** The provenance of a run starting now. */
 export function provenance(): Provenance {
-  return { startedAt: new Date().toISOString(), package: packageInfo(), git: gitInfo(), node: process.version, command: process.argv.slice(1) };
+  return { startedAt: new Date().toISOString(), package: packageInfo(), git: gitInfo(), node: process.version, command: redactCommand(process.argv.slice(1)) };
 }

@@ -117,6 +117,13 @@ export function loadCollectConfig(file: string, overrides: readonly string[] = [
   return c;
 }
 
+/** Validates a collection config object as a config file is (schema, family, source algorithm). */
+export function parseCollectConfig(data: unknown, source = 'collect config'): CollectConfig {
+  const c = validateConfig(collectConfigSchema, data, source);
+  checkFamily(c, source);
+  return c;
+}
+
 function checkFamily(c: CollectConfig, source: string): void {
   try {
     getFamily(c.family).taskSpace(c.envOptions);
@@ -385,6 +392,19 @@ export interface CollectOptions {
   maxShards?: number;
   /** Compute every shard in worker threads (`workers` of them); this thread only coordinates. */
   workerThreadsOnly?: boolean;
+  /** Computes the shards elsewhere (the job queue, src/queue) into the same folder; this thread keeps the manifest. */
+  executor?: ShardExecutor;
+}
+
+/**
+ * Computes shards somewhere else, into `outDir` as seen by every machine (a shared folder). For each
+ * finished shard it calls `accept` with what the computer reported; `accept` digests the file as
+ * this process sees it and records it in the manifest when both agree ('ok'; the first call per
+ * shard only), or answers 'mismatch' (the file is missing or differs: not the same folder, or it
+ * changed since) and records nothing.
+ */
+export interface ShardExecutor {
+  run(c: CollectConfig, outDir: string, shards: number[], accept: (shard: number, transitions: number, digest: { bytes: number; sha256: string }) => 'ok' | 'duplicate' | 'mismatch'): Promise<void>;
 }
 
 export interface CollectResult {
@@ -455,10 +475,14 @@ async function collectLocked(c: CollectConfig, outDir: string, opts: CollectOpti
     // a warning, not progress: printed even when silent
     process.stderr.write(`collect: warning: ${bad.length} listed shard(s) missing or changed on disk (${bad.map(([, s]) => s.file).join(', ')}); computing them again\n`);
   }
-  // leftovers of a killed run: our temporary files and shard files the manifest does not list
-  for (const f of readdirSync(outDir)) {
-    const m = SHARD_FILE.exec(f);
-    if (isAtomicTemp(f) || (m && !manifest.shards[String(Number(m[1]))])) rmSync(join(outDir, f), { force: true });
+  // leftovers of a killed run: our temporary files and shard files the manifest does not list (on
+  // the queue they may be shards written while no coordinator ran, or files still being written by
+  // workers: they stay, and are checked against the workers' reports or replaced atomically)
+  if (!opts.executor) {
+    for (const f of readdirSync(outDir)) {
+      const m = SHARD_FILE.exec(f);
+      if (isAtomicTemp(f) || (m && !manifest.shards[String(Number(m[1]))])) rmSync(join(outDir, f), { force: true });
+    }
   }
   const pending: number[] = [];
   for (let i = 0; i < numShards; i++) if (!manifest.shards[String(i)]) pending.push(i);
@@ -470,10 +494,10 @@ async function collectLocked(c: CollectConfig, outDir: string, opts: CollectOpti
   const t0 = Date.now();
   let transitions = 0;
   const m = manifest;
-  const finish = (i: number, tr: number): void => {
+  const finish = (i: number, tr: number, digest = fileDigest(join(outDir, shardFile(i)))): void => {
     const first = i * c.shardSize;
     const end = Math.min(tasks.length, first + c.shardSize);
-    m.shards[String(i)] = { file: shardFile(i), tasks: [first, end], transitions: tr, ...fileDigest(join(outDir, shardFile(i))) };
+    m.shards[String(i)] = { file: shardFile(i), tasks: [first, end], transitions: tr, ...digest };
     m.complete = Object.keys(m.shards).length === numShards;
     writeJsonAtomic(join(outDir, 'manifest.json'), m);
     transitions += tr;
@@ -484,7 +508,22 @@ async function collectLocked(c: CollectConfig, outDir: string, opts: CollectOpti
   // `workers` threads compute shards: this thread and workers - 1 worker threads (0 or 1 = this thread only)
   const threads = Math.min(opts.workers ?? c.workers, todo.length);
   let byWorkers = 0;
-  if (opts.workerThreadsOnly && threads >= 1) {
+  if (opts.executor) {
+    const wanted = new Set(todo);
+    await opts.executor.run(c, outDir, todo, (i, tr, reported) => {
+      if (!wanted.has(i)) return 'duplicate';
+      const file = join(outDir, shardFile(i));
+      if (!existsSync(file)) return 'mismatch';
+      const seen = fileDigest(file);
+      if (seen.bytes !== reported.bytes || seen.sha256 !== reported.sha256) return 'mismatch';
+      wanted.delete(i);
+      finish(i, tr, seen);
+      return 'ok';
+    });
+    byWorkers = todo.length - wanted.size;
+    // everything is written: temporary files left by killed workers can go
+    if (m.complete) for (const f of readdirSync(outDir)) if (isAtomicTemp(f)) rmSync(join(outDir, f), { force: true });
+  } else if (opts.workerThreadsOnly && threads >= 1) {
     byWorkers = await runParallel(threads, false, c, tasks, outDir, todo, finish);
   } else if (threads <= 1) {
     for (const i of todo) finish(i, await computeShard(c, tasks, i, outDir));

@@ -75,6 +75,12 @@ export const evalConfigSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Split the held-out tasks into chunks of this many for the online agents, each chunk with random
+     * streams of its own (split from the seed by its index; chunk 0 uses the seed itself), so that
+     * chunks can run on different machines (`icrl eval --queue`). Unset: one chunk, all tasks.
+     */
+    chunkTasks: z.number().int().positive().optional(),
     /** Output folder: results.json and report.html (relative to the working directory). */
     out: z.string().min(1).default('runs/eval'),
     report: z

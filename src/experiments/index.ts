@@ -1,11 +1,12 @@
 /**
  * Experiments that join the layers: an evaluation with its report, the quick start (train, evaluate,
- * report), curricula in the loop (a teacher choosing the tasks of a learning agent), and the
- * reproductions of papers' claims (`icrl reproduce`).
+ * report), curricula in the loop (a teacher choosing the tasks of a learning agent), the
+ * reproductions of papers' claims (`icrl reproduce`), and sweeps (`icrl sweep`).
  */
 export * from './evaluate.js';
 export * from './quickstart.js';
 export * from './curriculum.js';
+export * from './sweep.js';
 export * from './runs.js';
 export * from './reproduce.js';
 import './reproductions.js';

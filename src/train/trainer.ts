@@ -70,6 +70,8 @@ export interface TrainOptions {
   data?: TrainingData;
   /** Lines of information (default: none). */
   log?: (line: string) => void;
+  /** What the output folder's lock names as its holder (default "icrl train"; a queue worker names its job). */
+  lockLabel?: string;
 }
 
 export interface HeldOutEval {
@@ -108,7 +110,7 @@ function digest(cfg: TrainConfig): string {
  */
 export async function trainFromConfig(config: TrainConfig | string, opts: TrainOptions = {}): Promise<TrainResult> {
   const cfg = typeof config === 'string' ? loadTrainConfig(config) : parseTrainConfig(config);
-  const release = lockFolder(resolve(opts.outDir ?? cfg.out), 'icrl train');
+  const release = lockFolder(resolve(opts.outDir ?? cfg.out), opts.lockLabel ?? 'icrl train');
   try {
     return await trainLocked(cfg, opts);
   } finally {

@@ -11,7 +11,7 @@ import { dirname, join, normalize, relative, sep } from 'node:path';
  * The layers of src/, lowest first: a folder may import only from its own layer and the layers
  * before it. The same list is in docs/architecture.md.
  */
-export const LAYERS: readonly string[] = ['core', 'tasks', 'envs', 'teachers', 'algorithms', 'data', 'nn', 'rl', 'models', 'eval', 'train', 'report', 'experiments', 'cli'];
+export const LAYERS: readonly string[] = ['core', 'tasks', 'envs', 'teachers', 'algorithms', 'data', 'nn', 'rl', 'models', 'eval', 'train', 'report', 'experiments', 'queue', 'cli'];
 
 export interface LayerReport {
   /** "from -> to" for every import into a higher layer (or into the package entry). */

@@ -2,14 +2,15 @@
  * `icrl collect <config>`: runs a source algorithm on N tasks and records whole learning histories,
  * or generates DPT samples, into HDF5 shards with a manifest; parallel (worker threads) and resumable.
  */
-import { intFlag, missingConfig, withOverrides } from '../options.js';
+import { intFlag, missingConfig, queueFromFlags, withOverrides, withQueue } from '../options.js';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { collect, loadCollectConfig } from '../../data/collect.js';
 import { listAgentKinds } from '../../algorithms/index.js';
+import { shardExecutor } from '../../queue/coordinator.js';
 
 export function register(program: Command): void {
-  const cmd = withOverrides(program.command('collect'));
+  const cmd = withQueue(withOverrides(program.command('collect')));
   cmd
     .description('Collect learning histories of a source algorithm, or DPT samples, into HDF5 shards (parallel, resumable)')
     .argument('[config]', 'collection config (YAML or JSON), e.g. configs/collect-dpt-bandit-small.yaml')
@@ -35,16 +36,22 @@ A config says what to collect:
   out: runs/data/darkroom-ad
 Output: manifest.json, tasks.json and shard-NNNNN.h5 (layouts in docs/data.md). A run that was
 interrupted (even killed) resumes when the same command is run again; every task ends up in
-exactly one shard.`,
+exactly one shard.
+With --queue (or ICRL_REDIS_URL) this command is the coordinator: each shard is a job for the
+\`icrl worker\`s, which write the shard files into the output folder, a folder every worker sees at
+the same path relative to its working directory (a shared file system); this process checks each
+file's SHA-256 against the worker's and keeps the manifest. Results are the same as a local run's.
+See docs/cluster.md.`,
     )
-    .action(async (config: string | undefined, o: { out?: string; workers?: number; maxShards?: number; force?: boolean; listAlgorithms?: boolean; progress: boolean; json?: boolean; set: string[] }) => {
+    .action(async (config: string | undefined, o: { out?: string; workers?: number; maxShards?: number; force?: boolean; listAlgorithms?: boolean; progress: boolean; json?: boolean; set: string[]; queue?: string; queueName?: string; attempts?: number }) => {
       if (o.listAlgorithms) {
         for (const k of listAgentKinds({ sourcesOnly: true })) process.stdout.write(`${k.kind.padEnd(16)} ${k.description}\n`);
         return;
       }
       if (!config) return missingConfig(cmd, 'icrl collect: missing the config argument (e.g. icrl collect configs/collect-dpt-bandit-small.yaml)');
       const cfg = loadCollectConfig(config, o.set);
-      const r = await collect(cfg, { out: o.out ? resolve(o.out) : undefined, workers: o.workers, maxShards: o.maxShards, force: o.force, silent: !o.progress });
+      const q = queueFromFlags(o);
+      const r = await collect(cfg, { out: o.out ? resolve(o.out) : undefined, workers: o.workers, maxShards: o.maxShards, force: o.force, silent: !o.progress, executor: q ? shardExecutor(q) : undefined });
       const m = r.manifest;
       const done = Object.keys(m.shards).length;
       if (o.json) {
@@ -54,7 +61,7 @@ exactly one shard.`,
       }
       process.stdout.write(
         `${r.outDir}: ${done}/${m.numShards} shards (${m.complete ? 'complete' : 'incomplete'}), ${r.computed} computed now, ` +
-          `${r.transitions} transitions in ${r.seconds.toFixed(1)} s (${(r.transitions / Math.max(r.seconds, 1e-9)).toFixed(0)}/s)\n`,
+          `${r.transitions} transitions in ${r.seconds.toFixed(1)} s (${(r.transitions / Math.max(r.seconds, 1e-9)).toFixed(0)}/s)${q ? `, on the queue ${q.target.masked}` : ''}\n`,
       );
     });
 }

@@ -2,19 +2,20 @@
  * `icrl eval <config>`: in-context evaluation of agents on held-out tasks, written as results.json
  * and a self-contained report.html.
  */
-import { intFlag, missingConfig, withOverrides } from '../options.js';
+import { intFlag, missingConfig, queueFromFlags, withOverrides, withQueue } from '../options.js';
 import type { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import { evalConfigSchema } from '../../eval/config.js';
 import { evaluateAndReport } from '../../experiments/evaluate.js';
 import { listAgentTypes } from '../../eval/agents.js';
+import { evalExecutor } from '../../queue/coordinator.js';
 import { formatHeadlines, headlines } from '../../eval/summary.js';
 import { createTrackers, trackers } from '../../train/trackers.js';
 import { trackResults } from '../../experiments/trackResults.js';
 
 export function register(program: Command): void {
-  const cmd = withOverrides(program.command('eval'));
+  const cmd = withQueue(withOverrides(program.command('eval')));
   cmd
     .description('Evaluate agents in context on held-out tasks (regret on bandits, return per episode on MDPs) and write results.json + report.html')
     .argument('[config]', 'evaluation config (YAML or JSON), e.g. configs/eval-bandit.yaml')
@@ -34,11 +35,15 @@ A config names the environment, the held-out tasks, and the agents:
   online: { steps: 500, agents: [{ type: ucb, c: 1 }, { type: thompson }], references: [oracle, random] }
   offline: { sizes: [1, 10, 100], datasetOptions: { noiseSd: 0.3 }, agents: [{ type: lcb, c: 0.8 }] }
   out: runs/eval-bandit
+  chunkTasks: 50                                 # optional: online agents in chunks of 50 tasks (streams per chunk)
 MDPs use online.episodes (in-context episodes per task) instead of steps. See docs/eval.md.
 Progress and what is being done go to stderr; the summary (one line per agent: its headline figure
-with the 95% interval over tasks) and the paths written go to stdout.`,
+with the 95% interval over tasks) and the paths written go to stdout.
+With --queue (or ICRL_REDIS_URL) this command is the coordinator: each online agent on each chunk
+of tasks, and each offline agent, is a job for the \`icrl worker\`s; their outcomes come back through
+Redis and results.json holds the same figures as a local run of the config. See docs/cluster.md.`,
     )
-    .action(async (config: string | undefined, o: { out?: string; tasks?: number; seed?: number; listAgents?: boolean; progress: boolean; json?: boolean; tracker: string[]; set: string[] }) => {
+    .action(async (config: string | undefined, o: { out?: string; tasks?: number; seed?: number; listAgents?: boolean; progress: boolean; json?: boolean; tracker: string[]; set: string[]; queue?: string; queueName?: string; attempts?: number }) => {
       if (o.listAgents) {
         for (const t of listAgentTypes()) process.stdout.write(`${t.type.padEnd(16)} ${t.description}\n`);
         return;
@@ -50,7 +55,8 @@ with the 95% interval over tasks) and the paths written go to stdout.`,
       if (o.seed !== undefined) cfg.seed = o.seed;
       const trackerSpecs = [...new Set(o.tracker.map((t) => trackers.get(t).name))].map((type) => ({ type }));
       // Paths in a config (out, tasks file, checkpoints) are relative to the working directory.
-      const { results, resultsPath, reportPath } = await evaluateAndReport(cfg, { source: config, baseDir: process.cwd(), progress: o.progress });
+      const q = queueFromFlags(o);
+      const { results, resultsPath, reportPath } = await evaluateAndReport(cfg, { source: config, baseDir: process.cwd(), progress: o.progress, executor: q ? evalExecutor(q) : undefined });
       if (trackerSpecs.length > 0 && resultsPath) trackResults(results, createTrackers(trackerSpecs, { outDir: dirname(resultsPath), runName: results.name }, 'icrl eval --tracker'));
       if (o.json) {
         const hs = headlines(results).map(({ perTask: _p, ...h }) => h);

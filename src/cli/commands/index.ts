@@ -16,10 +16,12 @@ import { register as registerEnvs } from './envs.js';
 import { register as registerPosterior } from './posterior.js';
 import { register as registerRuns } from './runs.js';
 import { register as registerReproduce } from './reproduce.js';
+import { register as registerSweep } from './sweep.js';
+import { register as registerWorker } from './worker.js';
 
 type Register = (program: Command) => void;
 
-const modules: Register[] = [registerEval, registerReport, registerQuickstart, teach, registerCollect, registerLhf, registerTrain, registerLlm, registerTasks, registerEnvs, registerPosterior, registerRuns, registerReproduce];
+const modules: Register[] = [registerEval, registerReport, registerQuickstart, teach, registerCollect, registerLhf, registerTrain, registerLlm, registerTasks, registerEnvs, registerPosterior, registerRuns, registerReproduce, registerSweep, registerWorker];
 
 export function registerCommands(program: Command): void {
   for (const register of modules) register(program);
