@@ -1,12 +1,12 @@
 /**
- * Renders a report as one self-contained HTML file: the ECharts library is inlined (no CDN, opens
- * offline from disk), the chart options travel as JSON in a data block, and a small script draws
+ * Renders a report as one self-contained HTML file: the ECharts library is inlined when there are
+ * charts (no CDN, opens offline from disk; a page of tables and pictures only goes without it), the chart options travel as JSON in a data block, and a small script draws
  * every chart on load. After drawing, `window.__icrlReport` lists each chart with its number of line
  * series so that a headless browser test can check what was drawn.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { ChartSpec, ReportSection, TableSpec } from './charts.js';
+import type { ChartSpec, FigureSpec, ReportSection, TableSpec } from './charts.js';
 
 export interface ReportDocument {
   title: string;
@@ -71,6 +71,9 @@ table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
 th, td { border-bottom: 1px solid #e0e0e0; padding: 4px 10px; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .facts td:first-child { color: #555; }
+.figures { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
+.figures figure { margin: 0; }
+.figures figcaption { font-size: 12px; color: #555; max-width: 260px; }
 `;
 
 const BOOT = `
@@ -101,6 +104,7 @@ export function renderDocument(doc: ReportDocument): string {
     for (const p of s.text ?? []) body.push(`<p>${escapeHtml(p)}</p>`);
     for (const t of s.tables ?? []) body.push(renderTable(t));
     for (const c of s.charts ?? []) body.push(renderChart(c, charts));
+    if (s.figures && s.figures.length > 0) body.push(renderFigures(s.figures));
     parts.push(`<section>${body.join('\n')}</section>`);
   }
   const sub = (doc.subtitle ?? []).map((l) => `<p>${escapeHtml(l)}</p>`).join('');
@@ -118,11 +122,16 @@ export function renderDocument(doc: ReportDocument): string {
 ${parts.join('\n')}
 </main>
 <script type="application/json" id="icrl-charts">${scriptJson(charts)}</script>
-<script>${echartsScript()}</script>
+${charts.length > 0 ? `<script>${echartsScript()}</script>` : ''}
 <script>${BOOT}</script>
 </body>
 </html>
 `;
+}
+
+function renderFigures(figs: FigureSpec[]): string {
+  const items = figs.map((f) => `<figure>${f.svg}${f.caption ? `<figcaption>${escapeHtml(f.caption)}</figcaption>` : ''}</figure>`);
+  return `<div class="figures">${items.join('')}</div>`;
 }
 
 function renderChart(c: ChartSpec, charts: { id: string; title: string; option: Record<string, unknown> }[]): string {

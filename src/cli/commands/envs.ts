@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../../core/atomic.js';
 import { Rng } from '../../core/rng.js';
 import type { Task } from '../../tasks/taskSpace.js';
 import { parseJsonFlag } from './tasks.js';
-import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, solvableCheck, type LayoutName, type PresetName } from '../../envs/xland/index.js';
+import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, solvableCheck, xlandEpisodeSvgs, xlandSvg, type LayoutName, type PresetName } from '../../envs/xland/index.js';
+import { renderDocument } from '../../report/index.js';
 import { expertSuccess, familyOptions, getFamily, listFamilies, needsMujoco, prepareFamily, recordEpisode, recordingHtml, type MujocoEnv, type Policy } from '../../envs/index.js';
 import { BENCH_CASES, NATIVE_BENCH_FAMILIES, benchActionsOnly, benchCase, benchXLandSolver, median, type ActionMode, type BenchOptions } from '../../envs/bench.js';
 import { NATIVE_INSTALL_HINT, benchNative, nativeMujocoVersion, warmUpMujoco } from '../../envs/mujoco/nativeBench.js';
@@ -170,14 +171,14 @@ expert's success rate over the 50 goal variations (one 100-step episode each).`,
     .option('--steps <n>', 'MuJoCo: steps to record at most (the episode may end first)', intFlag('--steps', 1), 200)
     .option('--view <v>', 'MuJoCo: side (x right, z up) or top (x right, y up)', 'side')
     .option('--fps <n>', 'MuJoCo: frames per second of the animation', intFlag('--fps', 1, 1000), 20)
-    .option('--out <file>', 'MuJoCo: HTML file to write', 'episode.html')
-    .action(async (family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean; policy: string; steps: number; view: string; fps: number; out: string }) => {
+    .option('--out <file>', 'HTML file to write (MuJoCo: the animated episode, default episode.html; xland: a coloured picture of the start, and with --play every state of the solver\'s episode)')
+    .action(async (family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean; policy: string; steps: number; view: string; fps: number; out?: string }) => {
       const viewer = getFamily(family).viewer;
       if (viewer === undefined) {
         throw new IcrlError(`envs show: ${family} cannot be shown; these can: ${listFamilies().filter((f) => f.viewer !== undefined).map((f) => `${f.name} (${f.viewer === 'episode' ? 'an animated episode' : 'an ASCII picture'})`).join(', ')}`);
       }
       if (viewer === 'episode') {
-        await showMujocoEpisode(family, o);
+        await showMujocoEpisode(family, { ...o, out: o.out ?? 'episode.html' });
         return;
       }
       let options: Record<string, unknown>;
@@ -209,6 +210,17 @@ expert's success rate over the 50 goal variations (one 100-step episode each).`,
       process.stdout.write(`${env.render(0)}\n`);
       const r = env.solve(0, true);
       process.stdout.write(`solver: ${r.status}${r.status === 'solved' ? `, ${r.steps} steps (optimal return ${env.oracleValue(0).toFixed(4)})` : ''}, ${r.states} states\n`);
+      if (o.out !== undefined) {
+        // the picture is drawn on a copy (same task, same start), so the ASCII play below is unchanged
+        const pic = new BatchedXLand(1, { preset: o.preset, ...options }, new Rng(o.seed));
+        pic.setTasks([{ family: 'xland', params: { ruleset: ruleset as never } }]);
+        pic.reset(o.seed);
+        const figures = o.play && r.status === 'solved' ? xlandEpisodeSvgs(pic, r.actions).map((svg) => ({ svg })) : [{ svg: xlandSvg(pic, 0, { caption: 'start' }) }];
+        const title = `xland ruleset ${rulesetId(ruleset)}`;
+        const text = [describeRuleset(ruleset), `solver: ${r.status}${r.status === 'solved' ? `, ${r.steps} steps, optimal return ${env.oracleValue(0).toFixed(4)}` : ''} (${r.states} states)`];
+        writeFileAtomic(o.out, renderDocument({ title, subtitle: [`seed ${o.seed}, options ${JSON.stringify({ preset: o.preset, ...options })}`], sections: [{ title: o.play && r.status === 'solved' ? 'The solver\'s episode' : 'Start', text, figures }] }));
+        process.stdout.write(`wrote ${o.out} (${figures.length} picture${figures.length === 1 ? '' : 's'})\n`);
+      }
       if (o.play && r.status === 'solved') {
         const names = ['forward', 'turn right', 'turn left', 'pick up', 'put down', 'toggle'];
         const a = new Int32Array(1);
