@@ -136,7 +136,7 @@ export interface EnvFamily<S extends z.ZodType = z.ZodType> extends RegistryEntr
   prepare?(): Promise<void>;
   /**
    * What `icrl envs show` draws for the family: `ruleset` (a task's picture as text, its ruleset and
-   * the solver's optimum: xland) or `episode` (one recorded episode as an animated HTML page: the
+   * the solver's optimum, with `--out` coloured SVG pictures in an HTML page: xland) or `episode` (one recorded episode as an animated HTML page: the
    * MuJoCo families); absent when the family has no picture.
    */
   readonly viewer?: 'ruleset' | 'episode';

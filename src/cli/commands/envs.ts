@@ -65,6 +65,8 @@ export function register(program: Command): void {
     .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', numberFlag('--min-seconds', 0), 0.2)
     .option('--seed <n>', 'seed of tasks and actions', intFlag('--seed', 0), 0)
     .option('--solver-rulesets <n>', 'xland: rulesets per preset timed with the exact solver', intFlag('--solver-rulesets', 1), 50)
+    .option('--solver-states <list>', 'xland: comma-separated bounds on the solver\'s distinct states (solverMaxStates), one line per preset and bound', intList('--solver-states'), [300_000])
+    .option('--solver-presets <list>', `xland: comma-separated presets timed with the solver (default all: ${PRESET_NAMES.join(', ')})`)
     .option('--native-steps <n>', 'MuJoCo steps per run of the native / WebAssembly comparison', intFlag('--native-steps', 1), 20000)
     .option('--native-runs <n>', 'alternating runs of the native / WebAssembly comparison (medians reported)', intFlag('--native-runs', 1), 3)
     .option('--no-native', 'skip the comparison with native MuJoCo')
@@ -81,7 +83,8 @@ includes drawing the random actions with the RNG before every step; "pregenerate
 drawn before timing (the environment's own rate). Lines for the RNG alone show its share.
 With xland included, one {"bench":"xland-solver",...} line per preset gives the exact solver's time
 per ruleset (median, 90th percentile, largest, in ms) and how many were solved, unsolvable within
-the horizon, or over the state bound.
+the horizon, or over the state bound ("state_bound"; --solver-states 300000,3000000 gives one line
+per preset and bound; --solver-presets medium,high only those).
 
 MuJoCo families (cheetah-vel, cheetah-dir, ant-dir, walker-param, reach, push) run at most 16
 instances and 200 steps per timed run (the line gives instances_requested when it ran fewer). For
@@ -93,7 +96,7 @@ MuJoCo steps per second with the ratios to native. Without mujoco-testspeed the 
 install it and has no ratios. With reach or push, a line "bench":"envs-expert" gives the scripted
 expert's success rate over the 50 goal variations (one 100-step episode each).`,
     )
-    .action(async (o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; solverRulesets: number; nativeSteps: number; nativeRuns: number; native: boolean }) => {
+    .action(async (o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; solverRulesets: number; solverStates: number[]; solverPresets?: string; nativeSteps: number; nativeRuns: number; native: boolean }) => {
       const modes: ActionMode[] =
         o.actions === 'both' ? ['rng-in-loop', 'pregenerated'] : o.actions === 'rng-in-loop' || o.actions === 'pregenerated' ? [o.actions] : [];
       if (modes.length === 0) throw new IcrlError(`--actions: "${o.actions}" is not one of rng-in-loop, pregenerated, both`);
@@ -115,7 +118,12 @@ expert's success rate over the 50 goal variations (one 100-step episode each).`,
         }
       }
       if (!wanted || wanted.includes('xland')) {
-        for (const r of benchXLandSolver(o.solverRulesets, o.seed)) process.stdout.write(`${JSON.stringify(r)}\n`);
+        const presets = o.solverPresets ? o.solverPresets.split(',').map((p) => p.trim()) : [...PRESET_NAMES];
+        for (const p of presets) if (!(PRESET_NAMES as readonly string[]).includes(p)) throw new IcrlError(`--solver-presets: "${p}" is not one of ${PRESET_NAMES.join(', ')}`);
+        for (const bound of o.solverStates) {
+          if (bound < 100) throw new IcrlError(`--solver-states: ${bound} is below the smallest bound, 100`);
+          for (const r of benchXLandSolver(o.solverRulesets, o.seed, presets, bound)) process.stdout.write(`${JSON.stringify(r)}\n`);
+        }
       }
       // the scripted experts of reach and push on their 50 goal variations
       for (const f of ['reach', 'push'] as const) {
