@@ -349,7 +349,7 @@ export class Rng {
     philox4x32(tag, tagHi, 0x243f6a88, 0x85a308d3, this.k0, this.k1, out);
     const child = new Rng(0);
     child.k0 = out[0];
-    child.k1 = out[1] ^ out[2];
+    child.k1 = (out[1] ^ out[2]) >>> 0; // unsigned like every key word (the stream is the same either way; saved states compare)
     return child;
   }
 

@@ -1,7 +1,11 @@
 /**
- * Summary statistics over tasks: the mean and a 95% confidence interval of the mean (Student's t,
- * so that a handful of held-out tasks, e.g. 20 Dark Room goals, is not reported too tightly).
+ * Summary statistics. Over tasks: the mean and a 95% confidence interval of the mean (Student's t,
+ * so that a handful of held-out tasks, e.g. 20 Dark Room goals, is not reported too tightly). Over
+ * seeds (training runs of one setting): the interquartile mean with a percentile-bootstrap interval,
+ * as rliable reports them (Agarwal et al. 2021, "Deep RL at the Edge of the Statistical Precipice").
  */
+
+import { Rng, type Seed } from '../core/rng.js';
 
 /** Mean with the bounds of its 95% confidence interval, one entry per x (step, episode, size). */
 export interface Band {
@@ -60,4 +64,66 @@ export function bandOverTasks(rows: ArrayLike<number>[]): Band {
     hi[t] = m.hi;
   }
   return { mean, lo, hi };
+}
+
+/**
+ * Interquartile mean: the mean of the middle 50% of the values, as rliable computes it
+ * (`scipy.stats.trim_mean(x, 0.25)`: floor(n / 4) values cut from each end after sorting). For
+ * n < 4 nothing is cut and it is the plain mean. NaN for an empty sample.
+ */
+export function interquartileMean(values: ArrayLike<number>): number {
+  const n = values.length;
+  if (n === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  const cut = Math.floor(n / 4);
+  let s = 0;
+  for (let i = cut; i < n - cut; i++) s += sorted[i];
+  return s / (n - 2 * cut);
+}
+
+/** A point estimate with the bounds of its bootstrap interval. */
+export interface BootstrapInterval {
+  estimate: number;
+  lo: number;
+  hi: number;
+  n: number;
+}
+
+/**
+ * Percentile bootstrap interval of `statistic` over one sample (seeds of one setting, say): `samples`
+ * resamples with replacement drawn from the project's seeded RNG, so the same seed gives the same
+ * interval. `level` is the two-sided coverage (0.95). One value gives a collapsed interval.
+ */
+export function bootstrapCi(
+  values: ArrayLike<number>,
+  statistic: (sample: Float64Array) => number = interquartileMean,
+  options: { samples?: number; level?: number; seed?: Seed } = {},
+): BootstrapInterval {
+  const n = values.length;
+  const estimate = statistic(Float64Array.from(values));
+  if (n <= 1) return { estimate, lo: estimate, hi: estimate, n };
+  const samples = options.samples ?? 2000;
+  const level = options.level ?? 0.95;
+  if (!(Number.isInteger(samples) && samples >= 10)) throw new RangeError(`bootstrapCi: samples must be an integer >= 10, got ${samples}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`bootstrapCi: level must be in (0, 1), got ${level}`);
+  const rng = new Rng(options.seed ?? 0);
+  const draw = new Float64Array(n);
+  const stats = new Float64Array(samples);
+  for (let b = 0; b < samples; b++) {
+    for (let i = 0; i < n; i++) draw[i] = values[rng.int(n)];
+    stats[b] = statistic(draw);
+  }
+  stats.sort();
+  const q = (p: number): number => {
+    const x = p * (samples - 1);
+    const i = Math.floor(x);
+    const f = x - i;
+    return i + 1 < samples ? stats[i] * (1 - f) + stats[i + 1] * f : stats[i];
+  };
+  return { estimate, lo: q((1 - level) / 2), hi: q((1 + level) / 2), n };
+}
+
+/** The interquartile mean over seeds with its 95% percentile-bootstrap interval (rliable style). */
+export function iqmInterval(values: ArrayLike<number>, seed: Seed = 0): BootstrapInterval {
+  return bootstrapCi(values, interquartileMean, { seed });
 }

@@ -1,7 +1,10 @@
 /**
  * Experiments that join the layers: an evaluation with its report, the quick start (train, evaluate,
- * report), and curricula in the loop (a teacher choosing the tasks of a learning agent).
+ * report), curricula in the loop (a teacher choosing the tasks of a learning agent), and the
+ * reproductions of papers' claims (`icrl reproduce`).
  */
 export * from './evaluate.js';
 export * from './quickstart.js';
 export * from './curriculum.js';
+export * from './reproduce.js';
+import './reproductions.js';

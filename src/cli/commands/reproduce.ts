@@ -1,0 +1,46 @@
+/**
+ * `icrl reproduce`: one command per paper claim (src/experiments/reproduce.ts, docs/results.md).
+ *   icrl reproduce list                           the entries, their papers, claims and budgets
+ *   icrl reproduce NAME [--scale small|paper] [--seeds n] [-o dir]
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { ConfigError } from '../../core/errors.js';
+import { reproductions, runReproduction, type Scale } from '../../experiments/index.js';
+import { intFlag } from '../options.js';
+
+function listEntries(): void {
+  for (const e of reproductions.list()) {
+    process.stdout.write(`${e.name}\n  ${e.description}\n  paper: ${e.paper}\n  claim: ${e.claim}\n`);
+    for (const [scale, s] of Object.entries(e.scales)) process.stdout.write(`  --scale ${scale}: ${s.budget}\n`);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('reproduce')
+    .description("Reproduce a paper's claim end to end (train per seed, evaluate in context, aggregate over seeds, verdict from the intervals); `icrl reproduce list` shows the entries")
+    .argument('[name]', 'an entry, or "list"')
+    .option('--scale <scale>', 'small (a laptop) or paper (the published sizes)', 'small')
+    .option('--seeds <n>', 'training seeds (0 .. n-1)', intFlag('--seeds', 1, 100), 3)
+    .option('-o, --out <dir>', 'output folder (default runs/reproduce/<name>-<scale>)')
+    .option('--no-progress', 'no progress bars')
+    .addHelpText(
+      'after',
+      `
+Each entry trains its models once per seed, evaluates each seed's models next to the baselines on
+held-out tasks, and writes <out>/reproduce.json and <out>/report.html: a table of the interquartile
+mean over seeds with 95% bootstrap intervals, and one verdict per claim (holds / does not hold /
+inconclusive) computed from the interval of the paired difference the claim states. Killed, it
+resumes when run again with the same arguments (trained models and finished evaluations are kept).
+Entries: ${reproductions.names().join(', ')}. See docs/results.md.`,
+    )
+    .action(async (name: string | undefined, o: { scale: string; seeds: number; out?: string; progress: boolean }) => {
+      if (name === undefined || name === 'list') {
+        listEntries();
+        return;
+      }
+      if (o.scale !== 'small' && o.scale !== 'paper') throw new ConfigError(`--scale: expected small or paper, got "${o.scale}"`, '--scale');
+      await runReproduction(name, { scale: o.scale as Scale, seeds: o.seeds, out: o.out ? resolve(o.out) : undefined, progress: o.progress });
+    });
+}

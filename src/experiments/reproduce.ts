@@ -1,0 +1,438 @@
+/**
+ * `icrl reproduce`: named experiments that reproduce a paper's claim end to end. An entry names the
+ * paper and the claim, and for each scale (`small`: a laptop; `paper`: the published sizes) the
+ * configs it runs: every model is trained once per training seed, then each seed's models are
+ * evaluated in context next to the baselines of the evaluation config. The scores of each seed (one
+ * number per held-out task and agent) are aggregated over seeds with the interquartile mean and a
+ * percentile-bootstrap interval (rliable), and each claim gets a verdict computed from the interval
+ * of the paired difference it states: `holds` when the interval lies on the claimed side of zero,
+ * `does not hold` when it lies on the other side, `inconclusive` when it straddles zero. Nothing in
+ * a verdict is written by hand.
+ *
+ * Every stage resumes: a training run continues from its checkpoint (a finished one is a no-op), an
+ * evaluation whose results file is complete is not run again, so a killed `icrl reproduce` rerun
+ * with the same arguments ends with the same numbers.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { readConfigFile, applyOverrides } from '../core/config.js';
+import { ConfigError, IcrlError } from '../core/errors.js';
+import { lockFolder } from '../core/lock.js';
+import { provenance, type Provenance } from '../core/provenance.js';
+import { Registry, type RegistryEntry } from '../core/registry.js';
+import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.js';
+import { Rng, type Seed } from '../core/rng.js';
+import { iqmInterval, meanCi, type BootstrapInterval } from '../eval/stats.js';
+import { readResults, type EvalResults } from '../eval/results.js';
+import { parseTrainConfig } from '../train/config.js';
+import { trainFromConfig } from '../train/trainer.js';
+import { bandLineChart, type BandSeries, type ReportSection } from '../report/index.js';
+import { renderDocument } from '../report/html.js';
+import { evaluateAndReport } from './evaluate.js';
+
+export type Scale = 'small' | 'paper';
+export const SCALES: readonly Scale[] = ['small', 'paper'];
+
+/**
+ * Per-task scores an evaluation yields for an agent: `finalRegret` (bandits: cumulative regret at
+ * the last step), `firstReturn` / `lastReturn` / `meanReturn` (MDPs: return in the first / last
+ * in-context episode, mean over all of them), `score` (entries with one number per seed, e.g. the
+ * teacher benchmark's mastered cells).
+ */
+export type MetricName = 'finalRegret' | 'firstReturn' | 'lastReturn' | 'meanReturn' | 'score';
+
+const LOWER_IS_BETTER: Record<MetricName, boolean> = { finalRegret: true, firstReturn: false, lastReturn: false, meanReturn: false, score: false };
+
+export interface ScoreRef {
+  agent: string;
+  metric: MetricName;
+}
+
+/**
+ * A claim compares two scores task by task (paired within a seed): `left` is better than
+ * `fraction` x `right` (fraction 1 by default; 0.9 reads "within 10% of"). Whether better means
+ * higher or lower follows the metric.
+ */
+export interface Claim {
+  /** One sentence, e.g. "AD's return in its last in-context episode is above its first". */
+  text: string;
+  left: ScoreRef;
+  right: ScoreRef;
+  fraction?: number;
+}
+
+export type Outcome = 'holds' | 'does not hold' | 'inconclusive';
+
+export interface Verdict {
+  claim: string;
+  /** Mean paired difference, signed so that positive supports the claim, with its 95% interval. */
+  difference: BootstrapInterval;
+  outcome: Outcome;
+}
+
+/** Scores of one agent and metric: [seed][task]. */
+export type ScoreMatrix = number[][];
+
+export interface Measurements {
+  seeds: number[];
+  /** key `${agent}:${metric}` */
+  scores: Map<string, ScoreMatrix>;
+  /** Charts and paragraphs the entry adds to the report (curves over episodes or steps). */
+  sections: ReportSection[];
+  /** Files the run wrote per seed (results, reports), for the summary. */
+  files: string[];
+}
+
+export interface ReproduceContext {
+  out: string;
+  seeds: number[];
+  scale: Scale;
+  progress: boolean;
+  say: (line: string) => void;
+}
+
+/** What one scale of a pipeline entry runs. Config paths are relative to the package's configs/. */
+export interface PipelinePlan {
+  /** Models trained once per seed (the training config's `seed` and `out` are set per run). */
+  models: { label: string; train: string }[];
+  /** The evaluation config; the trained models are added to its online agents, its seed set per run. */
+  eval: string;
+}
+
+export interface ReproductionScale {
+  /** What the run takes on the 2-core development machine, shown by `icrl reproduce list`. */
+  budget: string;
+  /** Rows of the results table. */
+  table: ScoreRef[];
+  run: (ctx: ReproduceContext) => Promise<Measurements>;
+}
+
+export interface ReproductionEntry extends RegistryEntry {
+  /** The paper (authors, year, title). */
+  paper: string;
+  /** The claim in one sentence. */
+  claim: string;
+  claims: Claim[];
+  scales: Partial<Record<Scale, ReproductionScale>>;
+}
+
+export const reproductions = new Registry<ReproductionEntry>('reproduction');
+
+/** The package's configs/ folder (found from this file, so it works from any working directory). */
+export function packageConfigs(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs');
+}
+
+function metricKey(r: ScoreRef): string {
+  return `${r.agent}:${r.metric}`;
+}
+
+/** Per-task scores of every online agent of one results file. */
+export function scoresOf(results: EvalResults): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const a of results.online?.agents ?? []) {
+    const s = a.summary;
+    if (s.mode === 'steps') out.set(`${a.name}:finalRegret`, s.perTaskFinalRegret.slice());
+    else {
+      out.set(`${a.name}:firstReturn`, s.perTaskReturns.map((r) => r[0]));
+      out.set(`${a.name}:lastReturn`, s.perTaskReturns.map((r) => r[r.length - 1]));
+      out.set(`${a.name}:meanReturn`, s.perTaskReturns.map((r) => r.reduce((x, y) => x + y, 0) / r.length));
+    }
+  }
+  return out;
+}
+
+/**
+ * The mean paired difference `sign * (left - fraction * right)` over seeds and tasks with a 95%
+ * interval from a two-level bootstrap (seeds resampled, then the tasks of each drawn seed), so that
+ * both the spread over training seeds and over held-out tasks widen it.
+ */
+export function pairedDifference(left: ScoreMatrix, right: ScoreMatrix, lowerIsBetter: boolean, fraction = 1, seed: Seed = 0, samples = 2000): BootstrapInterval {
+  if (left.length !== right.length || left.some((row, s) => row.length !== right[s].length || row.length === 0)) {
+    throw new IcrlError('pairedDifference: the two score matrices must have the same seeds and tasks');
+  }
+  const sign = lowerIsBetter ? -1 : 1;
+  const d = left.map((row, s) => row.map((x, i) => sign * (x - fraction * right[s][i])));
+  const mean = (rows: number[][]): number => {
+    let sum = 0;
+    let n = 0;
+    for (const r of rows) {
+      for (const x of r) sum += x;
+      n += r.length;
+    }
+    return sum / n;
+  };
+  const estimate = mean(d);
+  const S = d.length;
+  const n = d.reduce((a, r) => a + r.length, 0);
+  if (n <= 1) return { estimate, lo: estimate, hi: estimate, n };
+  const rng = new Rng(seed);
+  const stats = new Float64Array(samples);
+  for (let b = 0; b < samples; b++) {
+    let sum = 0;
+    let cnt = 0;
+    for (let s = 0; s < S; s++) {
+      const row = d[S > 1 ? rng.int(S) : s];
+      for (let i = 0; i < row.length; i++) sum += row[rng.int(row.length)];
+      cnt += row.length;
+    }
+    stats[b] = sum / cnt;
+  }
+  stats.sort();
+  const q = (p: number): number => stats[Math.min(samples - 1, Math.max(0, Math.round(p * (samples - 1))))];
+  return { estimate, lo: q(0.025), hi: q(0.975), n };
+}
+
+export function verdictOf(claim: Claim, scores: Map<string, ScoreMatrix>, seed: Seed = 0): Verdict {
+  const need = (r: ScoreRef): ScoreMatrix => {
+    const m = scores.get(metricKey(r));
+    if (!m) throw new IcrlError(`claim "${claim.text}": no score ${metricKey(r)} was measured (measured: ${[...scores.keys()].join(', ')})`);
+    return m;
+  };
+  if (LOWER_IS_BETTER[claim.left.metric] !== LOWER_IS_BETTER[claim.right.metric]) {
+    throw new IcrlError(`claim "${claim.text}": ${claim.left.metric} and ${claim.right.metric} do not point the same way`);
+  }
+  const difference = pairedDifference(need(claim.left), need(claim.right), LOWER_IS_BETTER[claim.left.metric], claim.fraction ?? 1, seed);
+  const outcome: Outcome = difference.lo > 0 ? 'holds' : difference.hi < 0 ? 'does not hold' : 'inconclusive';
+  return { claim: claim.text, difference, outcome };
+}
+
+export interface TableRow {
+  agent: string;
+  metric: MetricName;
+  /** Interquartile mean over seeds of each seed's mean over tasks, with its bootstrap interval. */
+  iqm: BootstrapInterval;
+  /** Each seed's mean over tasks. */
+  perSeed: number[];
+  /** Mean over seeds and tasks with the 95% t-interval over tasks of the seed-averaged scores. */
+  overTasks: { mean: number; lo: number; hi: number };
+}
+
+export function tableRows(rows: ScoreRef[], scores: Map<string, ScoreMatrix>): TableRow[] {
+  return rows.flatMap((r) => {
+    const m = scores.get(metricKey(r));
+    if (!m) return [];
+    const perSeed = m.map((row) => row.reduce((a, b) => a + b, 0) / row.length);
+    const tasks = m[0].length;
+    const avg = Array.from({ length: tasks }, (_, i) => m.reduce((a, row) => a + row[i], 0) / m.length);
+    const t = meanCi(avg);
+    return [{ agent: r.agent, metric: r.metric, iqm: iqmInterval(perSeed), perSeed, overTasks: { mean: t.mean, lo: t.lo, hi: t.hi } }];
+  });
+}
+
+export interface ReproduceOptions {
+  scale?: Scale;
+  seeds?: number;
+  /** Output folder (default runs/reproduce/<name>-<scale>). */
+  out?: string;
+  progress?: boolean;
+  say?: (line: string) => void;
+}
+
+export interface ReproduceSummary {
+  format: 'icrl-reproduction';
+  version: 1;
+  name: string;
+  paper: string;
+  claim: string;
+  scale: Scale;
+  seeds: number[];
+  table: TableRow[];
+  verdicts: Verdict[];
+  files: string[];
+  elapsedSeconds: number;
+  provenance: Provenance;
+}
+
+export const reproduceOptionsSchema = z
+  .object({
+    scale: z.enum(['small', 'paper']).default('small'),
+    seeds: z.number().int().min(1).max(100).default(3),
+  })
+  .strict();
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  return a >= 100 ? x.toFixed(1) : a >= 1 ? x.toFixed(2) : x.toFixed(3);
+}
+
+export function verdictLine(v: Verdict): string {
+  return `${v.outcome.toUpperCase()}: ${v.claim} (difference ${fmt(v.difference.estimate)}, 95% interval [${fmt(v.difference.lo)}, ${fmt(v.difference.hi)}])`;
+}
+
+/** Runs an entry (or resumes it) and writes reproduce.json and report.html into its folder. */
+export async function runReproduction(name: string, opts: ReproduceOptions = {}): Promise<ReproduceSummary> {
+  const entry = reproductions.get(name);
+  const o = reproduceOptionsSchema.parse({ scale: opts.scale ?? 'small', seeds: opts.seeds ?? 3 });
+  const scale = entry.scales[o.scale];
+  if (!scale) {
+    const have = Object.keys(entry.scales).join(', ');
+    throw new ConfigError(`reproduction ${entry.name} has no ${o.scale} scale (it has: ${have})`, `--scale ${o.scale}`);
+  }
+  const out = resolve(opts.out ?? join('runs', 'reproduce', `${entry.name}-${o.scale}`));
+  mkdirSync(out, { recursive: true });
+  const release = lockFolder(out, 'icrl reproduce');
+  try {
+    const say = opts.say ?? ((l: string) => process.stdout.write(`${l}\n`));
+    const t0 = performance.now();
+    const seeds = Array.from({ length: o.seeds }, (_, i) => i);
+    say(`icrl reproduce ${entry.name} (${o.scale} scale, ${seeds.length} seed${seeds.length > 1 ? 's' : ''}) -> ${out}`);
+    say(`paper: ${entry.paper}`);
+    say(`claim: ${entry.claim}`);
+    const m = await scale.run({ out, seeds, scale: o.scale, progress: opts.progress ?? true, say });
+    const table = tableRows(scale.table, m.scores);
+    const verdicts = entry.claims.map((c, i) => verdictOf(c, m.scores, i));
+    const summary: ReproduceSummary = {
+      format: 'icrl-reproduction',
+      version: 1,
+      name: entry.name,
+      paper: entry.paper,
+      claim: entry.claim,
+      scale: o.scale,
+      seeds,
+      table,
+      verdicts,
+      files: m.files,
+      elapsedSeconds: (performance.now() - t0) / 1000,
+      provenance: provenance(),
+    };
+    writeJsonAtomic(join(out, 'reproduce.json'), summary);
+    writeFileAtomic(join(out, 'report.html'), renderDocument(reproductionReport(summary, m.sections)));
+    say('');
+    say(`${'agent'.padEnd(14)} ${'metric'.padEnd(12)} ${'IQM over seeds [95% bootstrap]'.padEnd(34)} per seed`);
+    for (const r of table) {
+      say(`${r.agent.padEnd(14)} ${r.metric.padEnd(12)} ${`${fmt(r.iqm.estimate)} [${fmt(r.iqm.lo)}, ${fmt(r.iqm.hi)}]`.padEnd(34)} ${r.perSeed.map(fmt).join(', ')}`);
+    }
+    say('');
+    for (const v of verdicts) say(verdictLine(v));
+    say('');
+    say(`results: ${join(out, 'reproduce.json')}`);
+    say(`report:  ${join(out, 'report.html')}`);
+    return summary;
+  } finally {
+    release();
+  }
+}
+
+function reproductionReport(s: ReproduceSummary, sections: ReportSection[]): Parameters<typeof renderDocument>[0] {
+  return {
+    title: `Reproduction: ${s.name}`,
+    subtitle: [s.paper, s.claim],
+    facts: [
+      ['scale', s.scale],
+      ['training seeds', s.seeds.join(', ')],
+      ['time', `${s.elapsedSeconds.toFixed(0)} s`],
+      ['version', `${s.provenance.package.name} ${s.provenance.package.version}${s.provenance.git ? ` (${s.provenance.git.commit.slice(0, 10)}${s.provenance.git.dirty ? ', dirty' : ''})` : ''}`],
+    ],
+    sections: [
+      {
+        title: 'Verdicts',
+        text: [
+          'Each verdict is computed from the 95% interval of the paired difference the claim states (a bootstrap over training seeds, then over the held-out tasks of each): HOLDS when the interval lies on the claimed side of zero, DOES NOT HOLD on the other side, INCONCLUSIVE when it contains zero.',
+          ...s.verdicts.map(verdictLine),
+        ],
+      },
+      {
+        title: 'Results',
+        text: ['Interquartile mean over training seeds of each seed\'s mean over held-out tasks, with a 95% percentile-bootstrap interval; then the mean over tasks of the seed-averaged scores with its 95% t-interval.'],
+        tables: [
+          {
+            columns: ['agent', 'metric', 'IQM', 'IQM lo', 'IQM hi', 'per seed', 'mean over tasks', 'lo', 'hi'],
+            rows: s.table.map((r) => [r.agent, r.metric, r.iqm.estimate, r.iqm.lo, r.iqm.hi, r.perSeed.map(fmt).join(', '), r.overTasks.mean, r.overTasks.lo, r.overTasks.hi]),
+          },
+        ],
+      },
+      ...sections,
+      { title: 'Files', text: s.files },
+    ],
+  };
+}
+
+/** The training run folder of a model label and seed inside a reproduction's folder. */
+function trainDir(out: string, label: string, seed: number): string {
+  return join(out, 'train', `${label.replace(/[^A-Za-z0-9_.-]+/g, '_')}-seed${seed}`);
+}
+
+function evalComplete(file: string, agents: string[]): boolean {
+  if (!existsSync(file)) return false;
+  try {
+    const r = readResults(file);
+    const have = new Set((r.online?.agents ?? []).map((a) => a.name));
+    return agents.every((a) => have.has(a));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The run function of a train-then-evaluate entry: each model of `plan` trained per seed (resumed
+ * from its checkpoint when there is one), then one evaluation per seed with that seed's models.
+ */
+export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise<Measurements> {
+  return async (ctx) => {
+    const configs = packageConfigs();
+    const scores = new Map<string, ScoreMatrix>();
+    const files: string[] = [];
+    const curves = new Map<string, { x: number[]; perSeed: number[][] }>();
+    let mode: 'steps' | 'episodes' = 'episodes';
+    for (const seed of ctx.seeds) {
+      const agents: Record<string, unknown>[] = [];
+      for (const model of plan.models) {
+        const file = resolve(configs, model.train);
+        const dir = trainDir(ctx.out, model.label, seed);
+        const tc = parseTrainConfig({ ...(readConfigFile(file) as Record<string, unknown>), seed, out: dir }, `${model.train} (seed ${seed})`);
+        ctx.say(`train ${model.label}, seed ${seed}: ${model.train} -> ${dir}`);
+        const r = await trainFromConfig(tc, { outDir: dir, progressBar: ctx.progress, baseDir: process.cwd(), log: (l) => ctx.say(`  ${l}`) });
+        ctx.say(`  ${r.resumedFrom !== null && r.resumedFrom >= r.steps ? 'already trained' : 'trained'}: ${r.steps} steps, loss ${Number.isFinite(r.finalLoss) ? r.finalLoss.toFixed(4) : 'n/a'}`);
+        agents.push({ type: 'model', name: model.label, checkpoint: dir });
+      }
+      const evalFile = resolve(configs, plan.eval);
+      const raw = applyOverrides(readConfigFile(evalFile), [`seed=${seed}`], plan.eval) as Record<string, unknown> & { online?: { agents?: unknown[] } };
+      if (!raw.online) throw new ConfigError(`${plan.eval}: a reproduction's evaluation needs an online section`, plan.eval);
+      const evalOut = join(ctx.out, 'eval', `seed${seed}`);
+      const cfg = { ...raw, out: evalOut, online: { ...raw.online, agents: [...agents, ...(raw.online.agents ?? [])] } };
+      const names = (cfg.online.agents as { name?: string; type?: string }[]).map((a) => a.name ?? a.type ?? '');
+      const resultsFile = join(evalOut, 'results.json');
+      if (evalComplete(resultsFile, names.filter((n) => n !== ''))) ctx.say(`evaluate seed ${seed}: complete in ${resultsFile}, not run again`);
+      else {
+        ctx.say(`evaluate seed ${seed}: ${plan.eval} -> ${evalOut}`);
+        await evaluateAndReport(cfg as never, { source: `${plan.eval} (seed ${seed})`, progress: ctx.progress, log: (l) => ctx.say(`  ${l}`) });
+      }
+      const results = readResults(resultsFile);
+      files.push(resultsFile, join(evalOut, 'report.html'));
+      for (const [k, v] of scoresOf(results)) {
+        const m = scores.get(k) ?? [];
+        m.push(v);
+        scores.set(k, m);
+      }
+      for (const a of results.online?.agents ?? []) {
+        const s = a.summary;
+        mode = s.mode;
+        const y = s.mode === 'steps' ? s.cumRegret.mean : s.returns.mean;
+        const c = curves.get(a.name) ?? { x: y.map((_, i) => i + 1), perSeed: [] };
+        c.perSeed.push(y);
+        curves.set(a.name, c);
+      }
+    }
+    const series: BandSeries[] = [...curves].map(([name, c]) => {
+      const mean: number[] = [];
+      const lo: number[] = [];
+      const hi: number[] = [];
+      for (let i = 0; i < c.x.length; i++) {
+        const t = meanCi(c.perSeed.map((row) => row[i]));
+        mean.push(t.mean);
+        lo.push(t.lo);
+        hi.push(t.hi);
+      }
+      return { name, x: c.x, mean, lo, hi };
+    });
+    const chart =
+      mode === 'steps'
+        ? bandLineChart('Cumulative regret on held-out tasks', series, { xName: 'step', yName: 'cumulative regret' }, 'Mean over seeds of each seed\'s mean over tasks; band: 95% t-interval over seeds.')
+        : bandLineChart('Return per in-context episode on held-out tasks', series, { xName: 'episode', yName: 'return' }, 'Mean over seeds of each seed\'s mean over tasks; band: 95% t-interval over seeds.');
+    return { seeds: ctx.seeds, scores, sections: [{ title: 'Curves', charts: [chart] }], files };
+  };
+}

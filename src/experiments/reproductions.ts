@@ -1,0 +1,105 @@
+/**
+ * The entries of `icrl reproduce` (docs/results.md): each names a paper, its claim, the configs
+ * of each scale and the claims whose verdicts are computed from the measured intervals. Add an entry
+ * with `reproductions.register({...})`; a train-then-evaluate entry only lists its configs
+ * (`pipeline`), anything else supplies its own run function returning per-seed scores.
+ */
+import { z } from 'zod';
+import { runToyMany, TEACHER_NAMES, type ToyRunSpec, type ToyVariant } from '../teachers/index.js';
+import { meanCi } from '../eval/stats.js';
+import { bandLineChart } from '../report/index.js';
+import { pipeline, reproductions, type Measurements, type ReproduceContext, type ScoreMatrix } from './reproduce.js';
+
+const noOptions = z.object({}).strict();
+
+reproductions.register({
+  name: 'dpt-bandit',
+  description: 'DPT against Thompson sampling and UCB on held-out 5-armed Gaussian bandits (online cumulative regret)',
+  options: noOptions,
+  paper: 'Lee et al. 2023, "Supervised Pretraining Can Learn In-Context Reinforcement Learning" (DPT)',
+  claim: "A DPT pretrained to predict the optimal arm explores in context: its online regret on held-out bandits is close to Thompson sampling's and below UCB's.",
+  claims: [
+    { text: "DPT's cumulative regret at the last step is lower than UCB's", left: { agent: 'DPT', metric: 'finalRegret' }, right: { agent: 'UCB', metric: 'finalRegret' } },
+    {
+      text: "DPT's cumulative regret at the last step is within 10% of Thompson sampling's (below 1.1 x)",
+      left: { agent: 'DPT', metric: 'finalRegret' },
+      right: { agent: 'Thompson', metric: 'finalRegret' },
+      fraction: 1.1,
+    },
+  ],
+  scales: {
+    small: {
+      budget: 'about 4 minutes per seed on 2 cores (3,000 training steps, 200 bandits x 500 steps)',
+      table: ['DPT', 'Thompson', 'UCB', 'greedy', 'random'].map((agent) => ({ agent, metric: 'finalRegret' as const })),
+      run: pipeline({ models: [{ label: 'DPT', train: 'dpt-bandit-small.yaml' }], eval: 'eval-bandit.yaml' }),
+    },
+    paper: {
+      budget: 'the published sizes of dpt-bandit.yaml (4 layers, 100,000 contexts of 500 pulls, 50,000 steps): several hours per seed on 2 cores',
+      table: ['DPT', 'Thompson', 'UCB', 'greedy', 'random'].map((agent) => ({ agent, metric: 'finalRegret' as const })),
+      run: pipeline({ models: [{ label: 'DPT', train: 'dpt-bandit.yaml' }], eval: 'eval-bandit.yaml' }),
+    },
+  },
+});
+
+reproductions.register({
+  name: 'ad-darkroom-rmax',
+  description: 'AD distilled from R-max histories on Dark Room: in-context improvement on held-out goals',
+  options: noOptions,
+  paper: 'Laskin et al. 2022, "In-context Reinforcement Learning with Algorithm Distillation" (AD)',
+  claim: "A transformer trained on a learner's across-episode histories improves in context on held-out goals, without weight updates, towards its source's final return.",
+  claims: [
+    { text: "AD's return in its last in-context episode is above its first", left: { agent: 'AD', metric: 'lastReturn' }, right: { agent: 'AD', metric: 'firstReturn' } },
+    {
+      text: "AD's return in its last in-context episode is within 10% of R-max's last (learning from scratch on the same goals)",
+      left: { agent: 'AD', metric: 'lastReturn' },
+      right: { agent: 'R-max', metric: 'lastReturn' },
+      fraction: 0.9,
+    },
+  ],
+  scales: {
+    small: {
+      budget: 'about 6 minutes per seed on 2 cores (4,000 training steps, 20 goals x 12 episodes)',
+      table: ['AD', 'R-max', 'Q-learning', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
+      run: pipeline({ models: [{ label: 'AD', train: 'ad-darkroom-rmax-small.yaml' }], eval: 'reproduce-ad-darkroom-rmax.yaml' }),
+    },
+  },
+});
+
+/** ToyEnv 2-D as in the ALP-GMM paper: 10 x 10 cells, 20,000 episodes. */
+const TOY_2D: ToyVariant = { name: 'toy-2d', dims: 2, cells: 10, unlearnable: 0 };
+
+function toyRun(episodes: number) {
+  return async (ctx: ReproduceContext): Promise<Measurements> => {
+    const teachersRun = TEACHER_NAMES.filter((t) => ['random', 'alp-gmm', 'covar-gmm', 'riac'].includes(t));
+    const specs: ToyRunSpec[] = [];
+    for (const teacher of teachersRun) for (const seed of ctx.seeds) specs.push({ teacher, variant: TOY_2D, episodes, seed, every: 1000, density: false, densityBins: 20 });
+    ctx.say(`ToyEnv 2-D: ${teachersRun.length} teachers x ${ctx.seeds.length} seeds x ${episodes} episodes on 2 worker threads`);
+    const results = await runToyMany(specs, 2);
+    const scores = new Map<string, ScoreMatrix>();
+    const series = teachersRun.map((teacher) => {
+      const rs = ctx.seeds.map((s) => results.find((r) => r.teacher === teacher && r.seed === s)!);
+      scores.set(`${teacher}:score`, rs.map((r) => [r.mastered[r.mastered.length - 1]]));
+      const x = rs[0].episodes;
+      const bands = x.map((_, i) => meanCi(rs.map((r) => r.mastered[i])));
+      return { name: teacher, x, mean: bands.map((b) => b.mean), lo: bands.map((b) => b.lo), hi: bands.map((b) => b.hi) };
+    });
+    const chart = bandLineChart('Mastered cells of the 2-D ToyEnv', series, { xName: 'episode', yName: '% mastered' }, 'Mean over seeds; band: 95% t-interval over seeds.');
+    return { seeds: ctx.seeds, scores, sections: [{ title: 'Curves', charts: [chart] }], files: [] };
+  };
+}
+
+reproductions.register({
+  name: 'alp-gmm-toy',
+  description: 'ALP-GMM against random task sampling on the 2-D ToyEnv (percentage of mastered cells after 20,000 episodes)',
+  options: noOptions,
+  paper: 'Portelas et al. 2019, "Teacher algorithms for curriculum learning of Deep RL in continuously parameterized environments" (ALP-GMM)',
+  claim: 'Sampling tasks where absolute learning progress is high (ALP-GMM) masters more of the task space than sampling tasks uniformly.',
+  claims: [{ text: 'ALP-GMM masters more cells than random sampling after 20,000 episodes', left: { agent: 'alp-gmm', metric: 'score' }, right: { agent: 'random', metric: 'score' } }],
+  scales: {
+    small: {
+      budget: 'about a minute for 3 seeds on 2 cores (48 s under a load of 15); the published episode count, fewer seeds than the paper',
+      table: ['alp-gmm', 'covar-gmm', 'riac', 'random'].map((agent) => ({ agent, metric: 'score' as const })),
+      run: toyRun(20000),
+    },
+  },
+});

@@ -1,0 +1,109 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { pairedDifference, reproductions, scoresOf, tableRows, verdictOf, type Claim, type ScoreMatrix } from '../src/experiments/index.js';
+import type { EvalResults } from '../src/eval/results.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixture = join(root, 'test', 'fixtures', 'reproduce', 'tiny-entry.mjs');
+
+describe('verdicts from intervals', () => {
+  const claim: Claim = { text: 'A beats B', left: { agent: 'A', metric: 'lastReturn' }, right: { agent: 'B', metric: 'lastReturn' } };
+  const grid = (f: (s: number, i: number) => number): ScoreMatrix => [0, 1, 2].map((s) => Array.from({ length: 10 }, (_, i) => f(s, i)));
+
+  it('holds, does not hold or is inconclusive by where the interval of the paired difference lies', () => {
+    const b = grid((s, i) => i + s);
+    const better = new Map([['A:lastReturn', grid((s, i) => i + s + 1 + 0.1 * ((i * 7) % 3))], ['B:lastReturn', b]]);
+    expect(verdictOf(claim, better).outcome).toBe('holds');
+    const worse = new Map([['A:lastReturn', grid((s, i) => i + s - 1)], ['B:lastReturn', b]]);
+    expect(verdictOf(claim, worse).outcome).toBe('does not hold');
+    const mixed = new Map([['A:lastReturn', grid((s, i) => i + s + (i % 2 === 0 ? 1 : -1))], ['B:lastReturn', b]]);
+    const v = verdictOf(claim, mixed);
+    expect(v.outcome).toBe('inconclusive');
+    expect(v.difference.lo).toBeLessThan(0);
+    expect(v.difference.hi).toBeGreaterThan(0);
+  });
+
+  it('turns the sign for metrics where lower is better, and applies the fraction', () => {
+    const regretA = [[10, 12, 11]];
+    const regretB = [[20, 21, 19]];
+    const d = pairedDifference(regretA, regretB, true);
+    expect(d.estimate).toBeCloseTo(9, 12); // B - A
+    // "A within 10% of B" with A above B by 5%: holds; "A below B" does not
+    const c: Claim = { text: 'A within 10% of B', left: { agent: 'A', metric: 'finalRegret' }, right: { agent: 'B', metric: 'finalRegret' }, fraction: 1.1 };
+    const s = new Map([['A:finalRegret', [[10.5, 10.5, 10.5, 10.5]]], ['B:finalRegret', [[10, 10, 10, 10]]]]);
+    expect(verdictOf(c, s).outcome).toBe('holds');
+    expect(verdictOf({ ...c, fraction: 1 }, s).outcome).toBe('does not hold');
+  });
+
+  it('names a score that was not measured, and refuses scores that point different ways', () => {
+    const s = new Map([['A:lastReturn', [[1]]]]);
+    expect(() => verdictOf(claim, s)).toThrow(/no score B:lastReturn.*measured: A:lastReturn/);
+    expect(() => verdictOf({ ...claim, right: { agent: 'A', metric: 'finalRegret' } }, new Map([['A:lastReturn', [[1]]], ['A:finalRegret', [[1]]]]))).toThrow(/do not point the same way/);
+  });
+
+  it('reads per-task scores from results files and aggregates seeds', () => {
+    const agent = (name: string, returns: number[][]) => ({ name, spec: {}, summary: { mode: 'episodes', episodes: 3, numTasks: returns.length, returns: { mean: [], lo: [], hi: [] }, oracle: { mean: 1, lo: 1, hi: 1 }, lastOverOracle: 0, perTaskReturns: returns, wallSeconds: 0 } });
+    const results = { online: { mode: 'episodes', episodes: 3, agents: [agent('AD', [[0, 1, 3], [1, 1, 2]])] } } as unknown as EvalResults;
+    const s = scoresOf(results);
+    expect(s.get('AD:firstReturn')).toEqual([0, 1]);
+    expect(s.get('AD:lastReturn')).toEqual([3, 2]);
+    expect(s.get('AD:meanReturn')).toEqual([4 / 3, 4 / 3]);
+    const rows = tableRows([{ agent: 'AD', metric: 'lastReturn' }], new Map([['AD:lastReturn', [[3, 2], [5, 4], [1, 0]]]]));
+    expect(rows[0].perSeed).toEqual([2.5, 4.5, 0.5]);
+    expect(rows[0].iqm.estimate).toBeCloseTo(2.5, 12);
+  });
+
+  it('lists the shipped entries with a paper, a claim and at least the small scale', () => {
+    const names = reproductions.names();
+    for (const n of ['dpt-bandit', 'ad-darkroom-rmax', 'alp-gmm-toy']) expect(names).toContain(n);
+    for (const e of reproductions.list()) {
+      expect(e.paper.length).toBeGreaterThan(10);
+      expect(e.claims.length).toBeGreaterThan(0);
+      expect(e.scales.small).toBeDefined();
+    }
+  });
+});
+
+describe('icrl reproduce end to end', () => {
+  it('a run killed during its second training seed resumes to the numbers of an uninterrupted run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-'));
+    try {
+      const whole = join(dir, 'whole');
+      const r1 = spawnSync(process.execPath, [fixture, whole, '2'], { encoding: 'utf8' });
+      expect(r1.status, r1.stderr).toBe(0);
+      expect(r1.stdout).toMatch(/(HOLDS|DOES NOT HOLD|INCONCLUSIVE): DPT's regret is below random's/);
+      const killed = join(dir, 'killed');
+      const child = spawn(process.execPath, [fixture, killed, '2'], { stdio: 'ignore' });
+      const exited = new Promise<void>((res) => child.on('exit', () => res()));
+      const seed1 = join(killed, 'train', 'DPT-seed1', 'checkpoints', 'latest.json');
+      let killedMidway = false;
+      while (child.exitCode === null) {
+        if (existsSync(seed1)) {
+          child.kill('SIGKILL');
+          killedMidway = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await exited;
+      expect(killedMidway).toBe(true);
+      expect(existsSync(join(killed, 'reproduce.json'))).toBe(false);
+      const r2 = spawnSync(process.execPath, [fixture, killed, '2'], { encoding: 'utf8' });
+      expect(r2.status, r2.stderr).toBe(0);
+      expect(r2.stdout).toMatch(/seed 0: complete .* not run again/);
+      const a = JSON.parse(readFileSync(join(whole, 'reproduce.json'), 'utf8'));
+      const b = JSON.parse(readFileSync(join(killed, 'reproduce.json'), 'utf8'));
+      expect(b.table).toEqual(a.table);
+      expect(b.verdicts).toEqual(a.verdicts);
+      expect(a.table.map((r: { agent: string }) => r.agent)).toEqual(['DPT', 'UCB', 'random']);
+      expect(readFileSync(join(killed, 'report.html'), 'utf8')).toContain('Verdicts');
+      expect(readdirSync(killed).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
