@@ -148,27 +148,27 @@ describe('training AD from collected histories (data.ad.collection)', () => {
     const data = join(dir, 'hist');
     await collectTo(data, 'train');
     const lines: string[] = [];
-    const res = await trainFromConfig(cfg(join(dir, 'run'), data), { log: (l: string) => lines.push(l), progressBar: false });
+    const res = await trainFromConfig(cfg(join(dir, 'run'), data) as never, { log: (l: string) => lines.push(l), progressBar: false });
     expect(res.steps).toBe(4);
     expect(lines.join('\n')).toMatch(/read 6 tasks of learning histories[^]*loaded 5 learning histories of 30 steps/);
     expect(lines.join('\n')).toMatch(/5 train tasks, 5 histories of 30 steps/);
 
     const other = { ...cfg(join(dir, 'run2'), data) };
     other.data = { ...other.data, envOptions: { ...envOptions, horizon: 12 } };
-    await expect(trainFromConfig(other, { progressBar: false })).rejects.toThrow(/data\.ad\.collection: .* was collected with envOptions/);
+    await expect(trainFromConfig(other as never, { progressBar: false })).rejects.toThrow(/data\.ad\.collection: .* was collected with envOptions/);
 
     const held = join(dir, 'held');
     await collectTo(held, 'heldOut');
-    await expect(trainFromConfig(cfg(join(dir, 'run3'), held), { progressBar: false })).rejects.toThrow(/held-out task of data\.split/);
-    await expect(trainFromConfig(cfg(join(dir, 'run4'), join(dir, 'nothing')), { progressBar: false })).rejects.toThrow(ConfigError);
+    await expect(trainFromConfig(cfg(join(dir, 'run3'), held) as never, { progressBar: false })).rejects.toThrow(/held-out task of data\.split/);
+    await expect(trainFromConfig(cfg(join(dir, 'run4'), join(dir, 'nothing')) as never, { progressBar: false })).rejects.toThrow(ConfigError);
   });
 
   it('a config gives either a collection or a source with episodes', async () => {
     const c = cfg(join(dir, 'run5'), 'x');
     (c.data.ad as Record<string, unknown>).episodes = 3;
-    await expect(trainFromConfig(c, { progressBar: false })).rejects.toThrow(/data\.ad\.episodes: give either collection or episodes/);
+    await expect(trainFromConfig(c as never, { progressBar: false })).rejects.toThrow(/data\.ad\.episodes: give either collection or episodes/);
     const d = cfg(join(dir, 'run6'), 'x');
     delete (d.data.ad as Record<string, unknown>).collection;
-    await expect(trainFromConfig(d, { progressBar: false })).rejects.toThrow(/data\.ad\.source: required unless/);
+    await expect(trainFromConfig(d as never, { progressBar: false })).rejects.toThrow(/data\.ad\.source: required unless/);
   });
 });
