@@ -365,11 +365,14 @@ function rowsTimesT(P: usize, hd: i32, mt: usize, Tk8: i32, n8: i32, res: usize)
  * with the same exponential as the blocked path, then o = sum_j p_j v_j / l. P holds n floats.
  */
 function attnDecodeRow(
-  qp: usize, kp: usize, kr: i32, vp: usize, vr: i32, n: i32, hd: i32, scale: f32, P: usize, op: usize, lse: usize,
+  qp: usize, kp: usize, kr: i32, vp: usize, vr: i32, n1: i32, j2: i32, n2: i32, hd: i32, scale: f32, P: usize, op: usize, lse: usize,
 ): void {
+  // keys [0, n1) and [j2, j2 + n2) (two ranges when a sliding window leaves a gap after the sinks)
+  const n = n1 + n2;
   const hd4 = hd & ~3;
   let m: f32 = -Infinity;
-  for (let j = 0; j < n; j++) {
+  for (let jj = 0; jj < n; jj++) {
+    const j = jj < n1 ? jj : j2 + jj - n1;
     const kj = kp + ((<usize>j * kr) << 2);
     let acc = f32x4.splat(0);
     let d = 0;
@@ -377,7 +380,7 @@ function attnDecodeRow(
     let sc = hsum(acc);
     for (; d < hd; d++) sc += load<f32>(qp + (<usize>d << 2)) * load<f32>(kj + (<usize>d << 2));
     sc *= scale;
-    store<f32>(P + (<usize>j << 2), sc);
+    store<f32>(P + (<usize>jj << 2), sc);
     m = max(m, sc);
   }
   const msplat = f32x4.splat(m);
@@ -398,10 +401,10 @@ function attnDecodeRow(
     l += e;
   }
   for (let d = 0; d < hd; d++) store<f32>(op + (<usize>d << 2), 0);
-  for (j = 0; j < n; j++) {
-    const pj = load<f32>(P + (<usize>j << 2));
+  for (let jj = 0; jj < n; jj++) {
+    const pj = load<f32>(P + (<usize>jj << 2));
     const ps = f32x4.splat(pj);
-    const vj = vp + ((<usize>j * vr) << 2);
+    const vj = vp + ((<usize>(jj < n1 ? jj : j2 + jj - n1) * vr) << 2);
     let d = 0;
     for (; d < hd4; d += 4) {
       const od = op + (<usize>d << 2);
@@ -423,7 +426,7 @@ function attnDecodeRow(
 export function attnForward(
   u0: i32, u1: i32, H: i32, hd: i32, Tq: i32, Tk: i32, qOffset: i32, scale: f32,
   q: usize, qr: i32, qb: i32, k: usize, kr: i32, kb: i32, v: usize, vr: i32, vb: i32,
-  o: usize, or: i32, ob: i32, lse: usize, scratch: usize,
+  o: usize, or: i32, ob: i32, lse: usize, win: i32, sinks: i32, scratch: usize,
 ): void {
   const Tk8 = (Tk + 7) & ~7;
   const rs = <usize>Tk8 << 2;
@@ -441,11 +444,17 @@ export function attnForward(
       const h = u - b * H;
       const hoff = <usize>(h * hd) << 2;
       const n = min(Tk, qOffset + 1);
+      let n1 = n;
+      let j2 = n;
+      if (win > 0) {
+        n1 = min(sinks, n);
+        j2 = max(n1, qOffset + 1 - win);
+      }
       attnDecodeRow(
         q + ((<usize>b * qb) << 2) + hoff,
         k + ((<usize>b * kb) << 2) + hoff, kr,
         v + ((<usize>b * vb) << 2) + hoff, vr,
-        n, hd, scale, scratch,
+        n1, j2, n - j2, hd, scale, scratch,
         o + ((<usize>b * ob) << 2) + hoff,
         lse ? lse + (<usize>u << 2) : 0,
       );
@@ -469,12 +478,42 @@ export function attnForward(
       const n8 = (n + 7) & ~7;
       // blocks of 8 keys that every row of the block may see: their max comes from rows4
       const nfull8 = min(Tk, qOffset + i0 + 1) & ~7;
-      rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P, nfull8, mx);
+      // with a sliding window the key blocks [e0, j0) are masked for all four rows: skipped
+      let e0 = n8;
+      let j0 = n8;
+      if (win > 0) {
+        e0 = min(n8, (sinks + 7) & ~7);
+        const lo0 = qOffset + i0 + 1 - win;
+        j0 = max(e0, lo0 > 0 ? lo0 & ~7 : 0);
+        if (e0 > 0) rows4(q0, q1, q2, q3, hd, kt, Tk8, e0, scale, P, 0, 0);
+        if (j0 < n8) rows4(q0, q1, q2, q3, hd, kt + (<usize>j0 << 2), Tk8, n8 - j0, scale, P + (<usize>j0 << 2), 0, 0);
+      } else rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P, nfull8, mx);
       for (let r = 0; r < 4; r++) {
         const row = P + <usize>r * rs;
         const nr = r < rc ? min(Tk, qOffset + i0 + r + 1) : 0;
         if (nr == 0) {
           memory.fill(row, 0, <usize>n8 << 2);
+          continue;
+        }
+        if (win > 0) {
+          // sliding window: keys [sinks, lo) are masked; the row max is taken over visible keys only
+          const lo = qOffset + i0 + r + 1 - win;
+          let mw: f32 = NEG;
+          for (let sg = 0; sg < 2; sg++)
+            for (let j = sg == 0 ? 0 : j0; j < (sg == 0 ? min(e0, nr) : nr); j++) if (j < sinks || j >= lo) mw = max(mw, load<f32>(row + (<usize>j << 2)));
+          const ms = f32x4.splat(mw);
+          let lw: f32 = 0;
+          for (let sg = 0; sg < 2; sg++)
+            for (let j = sg == 0 ? 0 : j0; j < (sg == 0 ? e0 : n8); j++) {
+              const pp = row + (<usize>j << 2);
+              if (j < nr && (j < sinks || j >= lo)) {
+                const e = f32x4.extract_lane(vexpNeg(f32x4.sub(f32x4.splat(load<f32>(pp)), ms)), 0);
+                store<f32>(pp, e);
+                lw += e;
+              } else store<f32>(pp, 0);
+            }
+          store<f32>(inv + (<usize>r << 2), <f32>1.0 / lw);
+          if (lse) store<f32>(lse + ((<usize>(u * Tq + i0 + r)) << 2), mw + <f32>Math.log(<f64>lw));
           continue;
         }
         let m = load<f32>(mx + (<usize>r << 2));
@@ -500,7 +539,17 @@ export function attnForward(
         store<f32>(inv + (<usize>r << 2), <f32>1.0 / l);
         if (lse) store<f32>(lse + ((<usize>(u * Tq + i0 + r)) << 2), m + <f32>Math.log(<f64>l));
       }
-      rowsTimesT(P, hd, vt, Tk8, n8, res);
+      if (win > 0) {
+        // the two visible key ranges, summed
+        const res2 = inv + 16;
+        const hd4 = <usize>(4 * hd);
+        if (e0 > 0) rowsTimesT(P, hd, vt, Tk8, e0, res);
+        else memory.fill(res, 0, hd4 << 2);
+        if (j0 < n8) {
+          rowsTimesT(P + (<usize>j0 << 2), hd, vt + (<usize>j0 << 2), Tk8, n8 - j0, res2);
+          for (let i: usize = 0; i < hd4; i++) store<f32>(res + (i << 2), load<f32>(res + (i << 2)) + load<f32>(res2 + (i << 2)));
+        }
+      } else rowsTimesT(P, hd, vt, Tk8, n8, res);
       for (let r = 0; r < rc; r++) {
         const oi = o + ((<usize>b * ob + <usize>(i0 + r) * or) << 2) + hoff;
         const rr = res + ((<usize>(r * hd)) << 2);
@@ -520,7 +569,7 @@ export function attnBackward(
   q: usize, qr: i32, qb: i32, k: usize, kr: i32, kb: i32, v: usize, vr: i32, vb: i32,
   o: usize, or: i32, ob: i32, lse: usize,
   dO: usize, dor: i32, dob: i32, dq: usize, dqr: i32, dqb: i32, dk: usize, dkr: i32, dkb: i32, dv: usize, dvr: i32, dvb: i32,
-  scratch: usize,
+  win: i32, sinks: i32, scratch: usize,
 ): void {
   const Tk8 = (Tk + 7) & ~7;
   const rs = <usize>Tk8 << 2;
@@ -553,8 +602,26 @@ export function attnBackward(
       const n = min(Tk, qOffset + i0 + rc);
       const n8 = (n + 7) & ~7;
       // P = exp(scores - lse), masked; S = dO V^T
-      rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P, 0, 0);
-      rows4(g0, g1, g2, g3, hd, vt, Tk8, n8, 1.0, S, 0, 0);
+      // with a sliding window the key blocks [e0, j0) are masked for all four rows: skipped
+      let e0 = n8;
+      let j0 = n8;
+      if (win > 0) {
+        e0 = min(n8, (sinks + 7) & ~7);
+        const lo0 = qOffset + i0 + 1 - win;
+        j0 = max(e0, lo0 > 0 ? lo0 & ~7 : 0);
+        if (e0 > 0) {
+          rows4(q0, q1, q2, q3, hd, kt, Tk8, e0, scale, P, 0, 0);
+          rows4(g0, g1, g2, g3, hd, vt, Tk8, e0, 1.0, S, 0, 0);
+        }
+        if (j0 < n8) {
+          const jo = <usize>j0 << 2;
+          rows4(q0, q1, q2, q3, hd, kt + jo, Tk8, n8 - j0, scale, P + jo, 0, 0);
+          rows4(g0, g1, g2, g3, hd, vt + jo, Tk8, n8 - j0, 1.0, S + jo, 0, 0);
+        }
+      } else {
+        rows4(q0, q1, q2, q3, hd, kt, Tk8, n8, scale, P, 0, 0);
+        rows4(g0, g1, g2, g3, hd, vt, Tk8, n8, 1.0, S, 0, 0);
+      }
       for (let r = 0; r < 4; r++) {
         const prow = P + <usize>r * rs;
         const srow = S + <usize>r * rs;
@@ -572,16 +639,25 @@ export function attnBackward(
         for (let d = 0; d < hd; d++) D += load<f32>(gi + (<usize>d << 2)) * load<f32>(oi + (<usize>d << 2));
         const Ds = f32x4.splat(D);
         const sc = f32x4.splat(scale);
-        for (let j = 0; j < n8; j += 4) {
-          const oj = <usize>j << 2;
-          const p = vexpNeg(f32x4.sub(v128.load(prow + oj), L));
-          v128.store(prow + oj, p);
-          // dS = P * (dP - D) * scale, over S
-          v128.store(srow + oj, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(srow + oj), Ds)), sc));
-        }
+        for (let sg = 0; sg < 2; sg++)
+          for (let j = sg == 0 ? 0 : j0; j < (sg == 0 ? e0 : n8); j += 4) {
+            const oj = <usize>j << 2;
+            const p = vexpNeg(f32x4.sub(v128.load(prow + oj), L));
+            v128.store(prow + oj, p);
+            // dS = P * (dP - D) * scale, over S
+            v128.store(srow + oj, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(srow + oj), Ds)), sc));
+          }
         for (let j = nr; j < n8; j++) {
           store<f32>(prow + (<usize>j << 2), 0);
           store<f32>(srow + (<usize>j << 2), 0);
+        }
+        if (win > 0) {
+          const lo = min(nr, i + qOffset + 1 - win);
+          for (let sg = 0; sg < 2; sg++)
+            for (let j = sg == 0 ? sinks : max(sinks, j0); j < (sg == 0 ? min(lo, e0) : lo); j++) {
+              store<f32>(prow + (<usize>j << 2), 0);
+              store<f32>(srow + (<usize>j << 2), 0);
+            }
         }
       }
       // dv^T[d, j] += sum_r P[r, j] dO_r[d]
@@ -590,15 +666,16 @@ export function attnBackward(
         const go0 = f32x4.splat(load<f32>(g0 + od)), go1 = f32x4.splat(load<f32>(g1 + od));
         const go2 = f32x4.splat(load<f32>(g2 + od)), go3 = f32x4.splat(load<f32>(g3 + od));
         const dvrow = dvt + <usize>d * rs;
-        for (let j = 0; j < n8; j += 4) {
-          const oj = <usize>j << 2;
-          let acc = v128.load(dvrow + oj);
-          acc = f32x4.add(acc, f32x4.mul(v128.load(P + oj), go0));
-          acc = f32x4.add(acc, f32x4.mul(v128.load(P + rs + oj), go1));
-          acc = f32x4.add(acc, f32x4.mul(v128.load(P + 2 * rs + oj), go2));
-          acc = f32x4.add(acc, f32x4.mul(v128.load(P + 3 * rs + oj), go3));
-          v128.store(dvrow + oj, acc);
-        }
+        for (let sg = 0; sg < 2; sg++)
+          for (let j = sg == 0 ? 0 : j0; j < (sg == 0 ? e0 : n8); j += 4) {
+            const oj = <usize>j << 2;
+            let acc = v128.load(dvrow + oj);
+            acc = f32x4.add(acc, f32x4.mul(v128.load(P + oj), go0));
+            acc = f32x4.add(acc, f32x4.mul(v128.load(P + rs + oj), go1));
+            acc = f32x4.add(acc, f32x4.mul(v128.load(P + 2 * rs + oj), go2));
+            acc = f32x4.add(acc, f32x4.mul(v128.load(P + 3 * rs + oj), go3));
+            v128.store(dvrow + oj, acc);
+          }
       }
       // dk^T[d, j] += sum_r dS[r, j] q_r[d] and dq_r[d] += sum_j dS[r, j] k[j, d], in one pass
       for (let d = 0; d < hd; d++) {
@@ -607,8 +684,9 @@ export function attnBackward(
         const qd2 = f32x4.splat(load<f32>(q2 + od)), qd3 = f32x4.splat(load<f32>(q3 + od));
         const krow = kt + <usize>d * rs;
         const dkrow = dkt + <usize>d * rs;
-        let e0 = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0), e3 = f32x4.splat(0);
-        for (let j = 0; j < n8; j += 4) {
+        let e0v = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0), e3 = f32x4.splat(0);
+        for (let sg = 0; sg < 2; sg++)
+        for (let j = sg == 0 ? 0 : j0; j < (sg == 0 ? e0 : n8); j += 4) {
           const oj = <usize>j << 2;
           const kv = v128.load(krow + oj);
           const s0 = v128.load(S + oj);
@@ -621,13 +699,13 @@ export function attnBackward(
           acck = f32x4.add(acck, f32x4.mul(s2, qd2));
           acck = f32x4.add(acck, f32x4.mul(s3, qd3));
           v128.store(dkrow + oj, acck);
-          e0 = f32x4.add(e0, f32x4.mul(s0, kv));
+          e0v = f32x4.add(e0v, f32x4.mul(s0, kv));
           e1 = f32x4.add(e1, f32x4.mul(s1, kv));
           e2 = f32x4.add(e2, f32x4.mul(s2, kv));
           e3 = f32x4.add(e3, f32x4.mul(s3, kv));
         }
         const hs = <usize>hd << 2;
-        store<f32>(res + od, hsum(e0));
+        store<f32>(res + od, hsum(e0v));
         store<f32>(res + hs + od, hsum(e1));
         store<f32>(res + 2 * hs + od, hsum(e2));
         store<f32>(res + 3 * hs + od, hsum(e3));
@@ -1028,5 +1106,62 @@ export function tanhBackward(y: usize, dy: usize, dx: usize, n: i32, accumulate:
     let g: f32 = load<f32>(dy + o) * (1 - yv * yv);
     if (accumulate) g += load<f32>(dx + o);
     store<f32>(dx + o, g);
+  }
+}
+
+// --------------------------------------------------------------------------------------------
+// diagonal linear recurrence (the state-space layer's scan)
+//
+// For rows [b0, b1), channels [c0, c1) and the time steps [t0, t1) (walked backwards when
+// reverse): st = coef_t st + x_t with coef_t = a_c m, m = 1 - reset[b, t] forward and
+// 1 - reset[b, t + 1] reverse (1 without resets or past the end); st starts from init[b, c]
+// (row stride P; zeros when init is 0). h_t = st, or h_t += st when accumulate; x = 0 means no
+// input (the fix-up pass of the time-chunked scan). prod (0: not wanted) gets the product of the
+// coefficients of the range, [b, c] with row stride P. Layout of x and h: ((b * T + t) * P + c).
+
+// @ts-ignore: decorator
+@inline
+function resetCoef(reset: usize, b: i32, t: i32, T: i32, reverse: i32): f32 {
+  if (!reset) return 1;
+  if (reverse) return t + 1 < T ? <f32>1.0 - load<f32>(reset + ((<usize>(b * T + t + 1)) << 2)) : 1;
+  return <f32>1.0 - load<f32>(reset + ((<usize>(b * T + t)) << 2));
+}
+
+export function scanRange(
+  b0: i32, b1: i32, t0: i32, t1: i32, T: i32, P: i32, c0: i32, c1: i32,
+  a: usize, x: usize, h: usize, reset: usize, init: usize, reverse: i32, accumulate: i32, prod: usize,
+): void {
+  for (let b = b0; b < b1; b++) {
+    let c = c0;
+    for (; c + 4 <= c1; c += 4) {
+      const av = v128.load(a + (<usize>c << 2));
+      let st = init ? v128.load(init + ((<usize>(b * P + c)) << 2)) : f32x4.splat(0);
+      let pr = f32x4.splat(1);
+      for (let s = t0; s < t1; s++) {
+        const t = reverse ? t1 - 1 - (s - t0) : s;
+        const coef = reset ? f32x4.mul(av, f32x4.splat(resetCoef(reset, b, t, T, reverse))) : av;
+        const off = (<usize>(b * T + t) * P + c) << 2;
+        st = f32x4.mul(coef, st);
+        if (x) st = f32x4.add(st, v128.load(x + off));
+        if (prod) pr = f32x4.mul(pr, coef);
+        v128.store(h + off, accumulate ? f32x4.add(v128.load(h + off), st) : st);
+      }
+      if (prod) v128.store(prod + ((<usize>(b * P + c)) << 2), pr);
+    }
+    for (; c < c1; c++) {
+      const av = load<f32>(a + (<usize>c << 2));
+      let st: f32 = init ? load<f32>(init + ((<usize>(b * P + c)) << 2)) : 0;
+      let pr: f32 = 1;
+      for (let s = t0; s < t1; s++) {
+        const t = reverse ? t1 - 1 - (s - t0) : s;
+        const coef = av * resetCoef(reset, b, t, T, reverse);
+        const off = (<usize>(b * T + t) * P + c) << 2;
+        st = coef * st;
+        if (x) st += load<f32>(x + off);
+        pr *= coef;
+        store<f32>(h + off, accumulate ? load<f32>(h + off) + st : st);
+      }
+      if (prod) store<f32>(prod + ((<usize>(b * P + c)) << 2), pr);
+    }
   }
 }

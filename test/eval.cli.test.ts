@@ -47,4 +47,21 @@ describe('icrl eval / icrl report', () => {
     expect(r3.status).toBe(2);
     expect(r3.stderr).toContain('not JSON');
   });
+
+  it('prints its summary on stdout; --json prints one JSON document with every headline and its interval', () => {
+    const cfg = join(dir, 'j.yaml');
+    writeFileSync(cfg, ['env: { family: bandit, options: { arms: 3 } }', 'tasks: { heldOut: 5 }', 'online: { steps: 20, agents: [{ type: ucb }] }', 'out: outj'].join('\n'));
+    const text = icrl('eval', cfg, '--no-progress');
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^ucb +regret at t=20: [\d.]+ \[[\d.-]+, [\d.]+\]$/m);
+    expect(text.stdout).toMatch(/^random \(reference\) +regret at t=20/m);
+    const r = icrl('eval', cfg, '--no-progress', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { results: string; report: string; headlines: { agent: string; metric: string; mean: number; lo: number; hi: number }[] };
+    expect(doc.results).toMatch(/outj[/\\]results\.json$/);
+    expect(doc.headlines.map((h) => h.agent)).toEqual(['ucb', 'oracle', 'random']);
+    const res = JSON.parse(readFileSync(doc.results, 'utf8'));
+    expect(doc.headlines[0].mean).toBe(res.online.agents[0].summary.finalRegret.mean);
+    expect(doc.headlines[0].lo).toBeLessThanOrEqual(doc.headlines[0].mean);
+  });
 });

@@ -141,7 +141,7 @@ describe('online evaluator (MDPs)', () => {
     const tasks = splitTasks(fam.taskSpace({}), { seed: 0, heldOut: 20 }).heldOut.slice(0, 6);
     const rec = (await evaluateOnline(new OracleReferenceAgent(), fam.make(6, {}), tasks, { episodes: 3, seed: 0, progress: false })) as EpisodeRecord;
     expect(rec.returns[0].length).toBe(3);
-    for (let i = 0; i < 6; i++) for (let k = 0; k < 3; k++) expect(rec.returns[i][k]).toBeCloseTo(rec.oracle[i], 6);
+    for (let i = 0; i < 6; i++) for (let k = 0; k < 3; k++) expect(rec.returns[i][k]).toBeCloseTo(rec.oracle![i], 6);
     const s = summarizeEpisodes(rec);
     expect(s.lastOverOracle).toBeCloseTo(1, 6);
     const rnd = summarizeEpisodes((await evaluateOnline(new RandomReferenceAgent(), fam.make(6, {}), tasks, { episodes: 2, seed: 0, progress: false })) as EpisodeRecord);

@@ -59,6 +59,26 @@ describe('icrl llm / icrl eval with an LLM agent / icrl tasks propose', () => {
     expect(d.servedModels).toEqual(['icrl-scripted-endpoint (not a language model)']);
   });
 
+  it('serve-fake --client-timeout-ms reaches icrl eval: against an endpoint that never answers, the eval finishes', () => {
+    const out = join(dir, 'eval-hang');
+    const cfg = join(dir, 'llm-eval-hang.yaml');
+    writeFileSync(
+      cfg,
+      evalConfig(out)
+        .replace('steps: 12', 'steps: 3')
+        .replace('maxAttempts: 1, llm: { maxRetries: 1, backoffMs: 1, concurrency: 4 }', 'maxAttempts: 1, maxConsecutiveFailures: 0, llm: { maxRetries: 0, concurrency: 4 }'),
+    );
+    const t0 = Date.now();
+    const r = icrl(['llm', 'serve-fake', '--port', '0', '--timeout', '1', '--client-timeout-ms', '200', '--run', `"${process.execPath}" bin/icrl.js eval ${cfg} --no-progress`]);
+    expect(r.status, r.stderr).toBe(0);
+    // 12 decisions of one 200 ms attempt, 4 at a time; the 30 s default would need 90 s
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const d = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).online.agents[1].diagnostics;
+    expect(d.decisions).toBe(12);
+    expect(d.invalid).toEqual({ timeout: 12 });
+    expect(d.fallbacks).toBe(12);
+  });
+
   it('names the missing endpoint field when no LLM endpoint is configured', () => {
     const cfg = join(dir, 'llm-eval-noenv.yaml');
     writeFileSync(cfg, evalConfig(join(dir, 'noenv')));

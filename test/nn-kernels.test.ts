@@ -62,7 +62,7 @@ describe('WebAssembly kernels agree with the reference', () => {
             expect(maxRelErr(cw, cr)).toBeLessThan(1e-5);
           });
 
-  function attnCase(B: number, H: number, hd: number, Tq: number, Tk: number, qOffset: number, packed: boolean): void {
+  function attnCase(B: number, H: number, hd: number, Tq: number, Tk: number, qOffset: number, packed: boolean, window = 0, sinks = 0): void {
     const d = H * hd;
     // q, k, v either packed side by side ([B, T, 3d], as after the qkv projection) or separate
     const op = (arr: Float32Array, col: number, rowStride: number, T: number): AttnOperand => ({ arr: arr.subarray(col), rowStride, batchStride: T * rowStride });
@@ -71,7 +71,7 @@ describe('WebAssembly kernels agree with the reference', () => {
     const k = packed ? op(qkv, d, 3 * d, Tk) : op(buf(B * Tk * d), 0, d, Tk);
     const v = packed ? op(qkv, 2 * d, 3 * d, Tk) : op(buf(B * Tk * d), 0, d, Tk);
     const mk = (): AttnArgs => ({
-      B, H, hd, Tq, Tk, qOffset, scale: 1 / Math.sqrt(hd), q, k, v,
+      B, H, hd, Tq, Tk, qOffset, window, sinks, scale: 1 / Math.sqrt(hd), q, k, v,
       out: op(buf(B * Tq * d), 0, d, Tq),
       lse: buf(B * H * Tq),
     });
@@ -100,6 +100,32 @@ describe('WebAssembly kernels agree with the reference', () => {
   it('attention decoding one row over a cache (head dim 32, ragged key count)', () => attnCase(3, 1, 32, 1, 23, 22, false));
   it('attention decoding one row, 8 heads of 8, packed, split between threads', () => attnCase(16, 8, 8, 1, 40, 39, true));
   it('attention decoding one row, odd head dim', () => attnCase(2, 3, 5, 1, 9, 8, false));
+  it('attention, sliding window of 5 with one sink key', () => attnCase(2, 2, 4, 19, 20, 1, false, 5, 1));
+  it('attention, sliding window of 16, no sink, split between threads', () => attnCase(4, 8, 8, 70, 70, 0, true, 16, 0));
+  it('attention, sliding window over cached keys (query offset), two sinks', () => attnCase(3, 2, 8, 6, 30, 24, false, 7, 2));
+  it('attention, sliding window of 9 with a sink over 100 rows (masked key blocks skipped)', () => attnCase(2, 2, 8, 100, 101, 1, false, 9, 1));
+  it('attention decoding one row, sliding window with a sink (two key ranges)', () => attnCase(3, 2, 8, 1, 40, 39, false, 9, 1));
+
+  function scanCase(B: number, T: number, P: number, reverse: boolean, withReset: boolean, withH0: boolean): void {
+    const a = buf(P);
+    for (let c = 0; c < P; c++) a[c] = 0.5 + 0.49 * Math.tanh(a[c]);
+    const x = buf(B * T * P);
+    const reset = withReset ? buf(B * T) : null;
+    if (reset) for (let i = 0; i < reset.length; i++) reset[i] = reset[i] > 1.2 ? 1 : 0;
+    const h0 = withH0 ? buf(B * P) : null;
+    const hw = buf(B * T * P);
+    const hr = copy(hw);
+    wasm().scan({ B, T, P, a, x, h: hw, reset, h0, reverse });
+    referenceKernels.scan({ B, T, P, a, x, h: hr, reset, h0, reverse });
+    expect(maxRelErr(hw, hr)).toBeLessThan(2e-5);
+  }
+  it('scan, ragged channels, one thread', () => scanCase(2, 9, 7, false, false, false));
+  for (const reverse of [false, true]) {
+    const dir = reverse ? 'reverse' : 'forward';
+    it(`scan ${dir}, many rows (threads over rows), resets and an initial state`, () => scanCase(9, 300, 64, reverse, true, true));
+    it(`scan ${dir}, few rows and many channels (threads over channel groups)`, () => scanCase(1, 2000, 64, reverse, true, false));
+    it(`scan ${dir}, one row of 6 channels over 5,000 steps (threads over time chunks: associative scan)`, () => scanCase(1, 5000, 6, reverse, true, true));
+  }
 
   it('layer norm forward and backward', () => {
     for (const [rows, d] of [

@@ -63,6 +63,9 @@ function awayFromKinks(make: () => Tensor[], pre: Op, kinks: number[]): Tensor[]
   }
 }
 const fixedNoise = randTensor(new Rng(5), [24]).toArray();
+/** the long-context ops draw from their own stream (the other cases' inputs stay as they were) */
+const rngLong = new Rng(17);
+const rs = (...shape: number[]) => randTensor(rngLong, shape);
 
 const cases: [string, Op, () => Tensor[]][] = [
   ['add', ([a, b]) => nn.add(a, b), () => [r(3, 4), r(3, 4)]],
@@ -109,6 +112,10 @@ const cases: [string, Op, () => Tensor[]][] = [
   ['causalSelfAttention 1 head', ([qkv]) => nn.causalSelfAttention(qkv, 1), () => [r(2, 5, 12)]],
   ['causalSelfAttention 2 heads', ([qkv]) => nn.causalSelfAttention(qkv, 2), () => [r(1, 6, 12)]],
   ['causalAttention', ([q, k, v]) => nn.causalAttention(q, k, v, 2), () => [r(2, 4, 6), r(2, 4, 6), r(2, 4, 6)]],
+  ['attention, queries after cached keys', ([q, k, v]) => nn.attention(q, k, v, 2), () => [rs(2, 3, 4), rs(2, 7, 4), rs(2, 7, 4)]],
+  ['attention, sliding window 3 with a sink', ([q, k, v]) => nn.attention(q, k, v, 2, { window: 3, sinks: 1, qOffset: 1 }), () => [rs(2, 6, 4), rs(2, 7, 4), rs(2, 7, 4)]],
+  ['ssmScan', ([a, x]) => nn.ssmScan(nn.sigmoid(a), x), () => [rs(3), rs(2, 6, 3)]],
+  ['ssmScan with resets', ([a, x]) => nn.ssmScan(nn.sigmoid(a), x, { reset: new Float32Array([0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0]) }), () => [rs(5), rs(2, 6, 5)]],
   ['topk values', ([x]) => nn.topk(x, 2).values, () => [r(4, 5)]],
   ['crossEntropy masked', ([x]) => nn.crossEntropy(x, [1, -1, 4, 0], [1, 1, 0.5, 0]), () => [r(4, 5)]],
   ['mse weighted', ([x, y]) => nn.mse(x, y, new Float32Array([1, 0, 2, 1, 1, 1])), () => [r(2, 3), r(2, 3)]],
@@ -165,6 +172,53 @@ describe('ops', () => {
     const y2 = nn.causalAttention(q, k, v, 2).toArray();
     expect([...y2.subarray(0, 16)]).toEqual([...y1.subarray(0, 16)]);
     expect(y2[16]).not.toBe(y1[16]);
+  });
+  it('ssmScan equals the recurrence h_t = a h_{t-1} + x_t, with resets and an initial state', () => {
+    const B = 2;
+    const T = 40;
+    const P = 5;
+    const a = nn.sigmoid(r(P));
+    const x = r(B, T, P);
+    const reset = new Float32Array(B * T);
+    reset[7] = 1;
+    reset[T + 30] = 1;
+    const h0 = r(B, P).toArray();
+    const h = nn.ssmScan(a, x, { reset, h0 }).toArray();
+    const ad = a.data;
+    const xd = x.data;
+    let worst = 0;
+    for (let b = 0; b < B; b++)
+      for (let c = 0; c < P; c++) {
+        let st = h0[b * P + c];
+        for (let t = 0; t < T; t++) {
+          st = (reset[b * T + t] ? 0 : ad[c] * st) + xd[(b * T + t) * P + c];
+          worst = Math.max(worst, Math.abs(st - h[(b * T + t) * P + c]));
+        }
+      }
+    expect(worst).toBeLessThan(1e-5);
+  });
+  it('ssmScan in two calls (state carried through h0) equals one call', () => {
+    const a = nn.sigmoid(r(4));
+    const x = r(3, 10, 4);
+    const whole = nn.ssmScan(a, x).toArray();
+    const first = nn.ssmScan(a, nn.slice(x, 1, 0, 6)).toArray();
+    const h0 = new Float32Array(3 * 4);
+    for (let b = 0; b < 3; b++) h0.set(first.subarray((b * 6 + 5) * 4, (b * 6 + 6) * 4), b * 4);
+    const second = nn.ssmScan(a, nn.slice(x, 1, 6, 10), { h0 }).toArray();
+    for (let b = 0; b < 3; b++)
+      for (let t = 6; t < 10; t++) for (let c = 0; c < 4; c++) expect(second[(b * 4 + t - 6) * 4 + c]).toBeCloseTo(whole[(b * 10 + t) * 4 + c], 5);
+  });
+  it('sliding-window attention equals attention over the last W keys', () => {
+    const W = 4;
+    const q = r(2, 9, 6);
+    const k = r(2, 9, 6);
+    const v = r(2, 9, 6);
+    const y = nn.attention(q, k, v, 3, { window: W }).toArray();
+    for (let i = 0; i < 9; i++) {
+      const lo = Math.max(0, i - W + 1);
+      const ref = nn.attention(nn.slice(q, 1, i, i + 1), nn.slice(k, 1, lo, i + 1), nn.slice(v, 1, lo, i + 1), 3).toArray();
+      for (let b = 0; b < 2; b++) for (let c = 0; c < 6; c++) expect(y[(b * 9 + i) * 6 + c]).toBeCloseTo(ref[b * 6 + c], 5);
+    }
   });
   it('tidy disposes intermediates and keeps results', () => {
     const x = nn.keep(r(4, 4));

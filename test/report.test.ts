@@ -1,11 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { evaluateAndReport as runEvaluation } from '../src/experiments/evaluate.js';
 import { readResults } from '../src/eval/results.js';
-import { renderReport, writeReport, heatmapChart, readMetrics } from '../src/report/index.js';
+import { renderReport, writeReport, writeCompareReport, heatmapChart, bandLineChart, chartCsv, columnFormatter, readMetrics } from '../src/report/index.js';
 
 const CHROMIUM = process.env.ICRL_CHROMIUM ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -119,6 +119,88 @@ describe('report', () => {
         if (file === extra) expect(titles).toContain('Task density');
         await page.close();
       }
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('table numbers of a column share one format', () => {
+    // the issue's example: 5.735e-3 beside 2.020; now both plain with 4 significant digits
+    const f = columnFormatter([0.005735, 2.02, 3]);
+    expect([f(0.005735), f(2.02), f(3)]).toEqual(['0.005735', '2.020', '3']);
+    const e = columnFormatter([0.00001234, 2.5]);
+    expect([e(0.00001234), e(2.5)]).toEqual(['1.234e-5', '2.500e+0']);
+    const g = columnFormatter([0.05735, 2.02, 150.25]);
+    expect([g(0.05735), g(2.02), g(150.25)]).toEqual(['0.05735', '2.020', '150.3']);
+  });
+
+  it('chart data as CSV: lines with their 95% bands, heatmaps as cells', () => {
+    const c = bandLineChart('r', [{ name: 'a,b', x: [1, 2], mean: [1, 2], lo: [0.5, 1.5], hi: [1.5, 3] }, { name: 'ref', x: [1, 2], mean: [0, 0], reference: true }], { xName: 'x', yName: 'y' });
+    expect(chartCsv(c)).toBe('series,x,y,lo,hi\n"a,b",1,1,0.5,1.5\n"a,b",2,2,1.5,3\nref,1,0,,\nref,2,0,,\n');
+    expect(chartCsv(heatmapChart('h', ['p', 'q'], [0], [[1, 2]], { xName: 'a', yName: 'b' }))).toBe('x,y,value\np,0,1\nq,0,2\n');
+  });
+
+  it.skipIf(!haveChromium)('a two-run report in Chromium: no console error, every chart has data and two labelled series, toolbox, log switch, CSV, SVG', async () => {
+    const runs = [];
+    for (const [label, seed] of [['alpha', 3], ['beta', 4]] as const) {
+      const mf = join(dir, `m-${label}.jsonl`);
+      writeFileSync(mf, [JSON.stringify({ kind: 'config', step: 0, name: `train-${label}` }), ...[2, 4, 6].map((s) => JSON.stringify({ kind: 'train', step: s, loss: 1 / (s + seed) })), JSON.stringify({ kind: 'eval', step: 6, agent: 'dpt', meanRegret: seed })].join('\n') + '\n');
+      const { results } = await runEvaluation(
+        {
+          name: `run-${label}`,
+          seed,
+          env: { family: 'bandit', options: { arms: 3, noiseSd: 0 } },
+          tasks: { heldOut: 8, seed: 0 },
+          online: { steps: 30, agents: [{ type: 'ucb' }], references: ['oracle', 'random'] },
+          offline: { sizes: [1, 5, 50], datasetOptions: { noiseSd: 0.3 }, agents: [{ type: 'lcb' }] },
+          out: join(dir, `cmp-${label}`),
+          report: { trainingMetrics: [mf] },
+        },
+        { progress: false, baseDir: dir, log: () => {} },
+      );
+      runs.push({ label, results, baseDir: join(dir, `cmp-${label}`) });
+    }
+    const file = join(dir, 'compare.html');
+    writeCompareReport(file, runs, { csvDir: join(dir, 'csv') });
+    expect(readdirSync(join(dir, 'csv')).length).toBeGreaterThanOrEqual(5);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      await page.goto(pathToFileURL(file).href);
+      await page.waitForFunction('window.__icrlReport && window.__icrlReport.ready === true', null, { timeout: 20_000 });
+      const charts = (await page.evaluate('window.__icrlReport.charts')) as { id: string; title: string; seriesNames: string[]; points: number; tools: string[]; logToggle: boolean }[];
+      const titles = charts.map((c) => c.title);
+      for (const t of ['Cumulative regret', 'Suboptimality per step', 'Offline suboptimality against dataset size', 'Training loss', 'meanRegret']) expect(titles).toContain(t);
+      for (const c of charts) {
+        expect(c.points, `${c.title}: points drawn`).toBeGreaterThan(0);
+        const labelled = c.seriesNames.filter((n) => /^(alpha|beta)\b/.test(n));
+        expect(labelled.filter((n) => n.startsWith('alpha')).length, c.title).toBe(1);
+        expect(labelled.filter((n) => n.startsWith('beta')).length, c.title).toBe(1);
+        expect(c.tools).toEqual(expect.arrayContaining(['saveAsImage', 'mySvg', 'myCsv', 'dataZoom']));
+      }
+      const regret = charts.find((c) => c.title === 'Cumulative regret')!;
+      expect(regret.seriesNames).toEqual(['alpha', 'beta', 'oracle', 'random']);
+      expect(regret.logToggle).toBe(true);
+      expect(await page.evaluate(`window.__icrlReport.toggleLog('${regret.id}')`)).toBe('log');
+      expect(await page.evaluate(`window.__icrlReport.yAxisType('${regret.id}')`)).toBe('log');
+      expect(await page.evaluate(`window.__icrlReport.toggleLog('${regret.id}')`)).toBe('value');
+      const csv = (await page.evaluate(`window.__icrlReport.csv('${regret.id}')`)) as string;
+      expect(csv.split('\n')[0]).toBe('series,x,y,lo,hi');
+      expect(csv).toMatch(/^alpha,30,/m);
+      expect(csv).toMatch(/^beta,30,/m);
+      const svg = (await page.evaluate(`window.__icrlReport.svg('${regret.id}')`)) as string;
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg).toContain('alpha');
+      const shot = await page.locator(`#${regret.id}`).screenshot();
+      expect(shot.length).toBeGreaterThan(5000);
+      expect(errors).toEqual([]);
+      await page.close();
     } finally {
       await browser.close();
     }

@@ -14,6 +14,10 @@ import {
   ToyEnv,
   runToy,
   PointBuffer,
+  compareWithOriginal,
+  ORIGINAL_TOY_RUNS,
+  type RiacTeacher,
+  type ToySummary,
   type UnitTeacher,
 } from '../src/teachers/index.js';
 
@@ -37,7 +41,7 @@ function makeLearner(): (t: Task) => number {
 
 function fastOptions(name: string): Record<string, unknown> {
   if (name === 'alp-gmm' || name === 'covar-gmm') return { fitRate: 50, ks: [2, 3, 4] };
-  if (name === 'riac') return { maxRegionSize: 30 };
+  if (name === 'riac' || name === 'riac-leaves') return { maxRegionSize: 30 };
   if (name === 'plr' || name === 'robust-plr') return { bufferSize: 40 };
   if (name === 'sec' || name === 'dump') return { boxBins: 3 };
   return {};
@@ -265,5 +269,167 @@ describe('ToyEnv', () => {
       return s / 5;
     };
     expect(mean('alp-gmm')).toBeGreaterThan(mean('random'));
+  });
+});
+
+describe('RIAC as published (teachDeepRL) and the riac-leaves variant', () => {
+  const unit2 = new TaskSpace('unit2', { x: new BoxSpace([0, 0], [1, 1]) });
+  /** Feeds unit points and returns straight to the teacher (no decoding), as the ToyEnv bench does. */
+  function feed(t: UnitTeacher, episodes: number, ret: (u: Float64Array, e: number) => number): void {
+    const u = new Float64Array(t.dims);
+    for (let e = 0; e < episodes; e++) {
+      t.sampleUnit(u);
+      t.recordUnit(u, ret(u, e));
+    }
+  }
+  const progress = (u: Float64Array, e: number): number => (u[0] < 0.3 ? Math.min(1, e / 2000) : 0);
+
+  it('has the published defaults, and riac-leaves the earlier ones', () => {
+    const r = makeTeacher('riac', unit2, 0) as RiacTeacher;
+    expect([r.maxRegionSize, r.alpWindow, r.splitAttempts, r.samplingInLeavesOnly, r.minRegionSize, r.minRange, r.discardRatio, r.splitScore, r.randomRatio, r.mutationRatio]).toEqual([
+      200,
+      200,
+      50,
+      false,
+      10,
+      1 / 15,
+      1 / 4,
+      'alp-difference',
+      0.2,
+      0.1,
+    ]);
+    const l = makeTeacher('riac-leaves', unit2, 0) as RiacTeacher;
+    expect([l.name, l.samplingInLeavesOnly, l.minRegionSize, l.minRange, l.splitScore]).toEqual(['riac-leaves', true, 1, 1 / 6, 'alp-difference-times-sizes']);
+    expect((makeTeacher('riac-leaves', unit2, 0, { minDimsRangeRatio: 0.1 }) as RiacTeacher).minRange).toBe(0.1);
+    expect(() => makeTeacher('riac', unit2, 0, { splitScore: 'sizes' })).toThrow(/riac teacher options: invalid configuration\n {2}splitScore: /);
+    expect(() => makeTeacher('riac', unit2, 0, { maxRegionSize: 10, minRegionSize: 6 })).toThrow(/riac: minRegionSize must be in \[0, \(maxRegionSize \+ 1\) \/ 2\]/);
+  });
+
+  it('keeps a tree: every region holds the last maxRegionSize + 1 tasks inside it, children obey the split rules', () => {
+    const t = makeTeacher('riac', unit2, 1, { maxRegionSize: 40 }) as RiacTeacher;
+    feed(t, 3000, progress);
+    const g = t.regions;
+    expect(g.length).toBeGreaterThan(5);
+    // the root sees every task: its window is full
+    expect(g[0].returns.length).toBe(41);
+    for (const r of g) {
+      expect(r.returns.length).toBeLessThanOrEqual(41);
+      for (let j = 0; j < 2; j++) expect(r.high[j] - r.low[j]).toBeGreaterThanOrEqual(1 / 15 - 1e-12);
+      for (let i = 0; i < r.returns.length; i++) for (let j = 0; j < 2; j++) expect(r.points[i * 2 + j]).toBeGreaterThanOrEqual(r.low[j]);
+      if (r.children) {
+        const [a, b] = r.children.map((k) => g[k]);
+        // the two children tile the parent along one dimension
+        const dim = a.high[0] !== r.high[0] ? 0 : 1;
+        expect(a.high[dim]).toBe(b.low[dim]);
+        expect([a.low[dim], b.high[dim]]).toEqual([r.low[dim], r.high[dim]]);
+      }
+    }
+    // sampling uses every node, riac-leaves the leaves only
+    expect(t.samplingRegions().length).toBe(g.length);
+    const l = makeTeacher('riac-leaves', unit2, 1, { maxRegionSize: 40 }) as RiacTeacher;
+    feed(l, 3000, progress);
+    expect(l.samplingRegions()).toEqual(l.regions.flatMap((r, k) => (r.children ? [] : [k])));
+    expect(l.samplingRegions().length).toBeLessThan(l.regions.length);
+  });
+
+  it('drops the oldest quarter of a region that cannot be split, and never loops on identical tasks', () => {
+    // every child must be at least 0.45 wide: after the first split nothing can be split again
+    const t = makeTeacher('riac', unit2, 2, { maxRegionSize: 40, minDimsRangeRatio: 0.45 }) as RiacTeacher;
+    feed(t, 2000, progress);
+    expect(t.regions.length).toBeLessThanOrEqual(3 + 2 * 2);
+    for (const r of t.regions) if (!r.children) expect(r.returns.length).toBeLessThanOrEqual(41);
+    // one single task recorded again and again: no cut separates the tasks, so the region discards
+    const same = makeTeacher('riac', unit2, 3, { maxRegionSize: 40 }) as RiacTeacher;
+    const u = Float64Array.from([0.3, 0.7]);
+    for (let e = 0; e < 500; e++) same.recordUnit(u, e % 2);
+    expect(same.regions.length).toBe(1);
+    expect(same.regions[0].returns.length).toBeLessThanOrEqual(41);
+    expect(same.regions[0].returns.length).toBeGreaterThanOrEqual(41 - 10);
+  });
+
+  it('refuses a state whose tree is broken', () => {
+    const t = makeTeacher('riac', unit2, 1, { maxRegionSize: 40 }) as RiacTeacher;
+    feed(t, 500, progress);
+    const s = JSON.parse(JSON.stringify(t.saveState()));
+    s.data.regions[0].children = [0, 1];
+    expect(() => t.loadState(s, 'riac.json')).toThrow(/riac\.json: data\.regions\[0\]\.children must be two indices of later regions/);
+  });
+});
+
+describe('ALP-GMM buffered history (alpBufferSize, the published BufferedDataset)', () => {
+  it('searches between alpMaxSize + 1 and alpMaxSize + alpBufferSize tasks; without the buffer exactly alpMaxSize', () => {
+    const sizes = (opts: Record<string, unknown>): number[] => {
+      const t = makeTeacher('alp-gmm', mixed, 2, { fitRate: 50, ks: [2], ...opts });
+      const out: number[] = [];
+      const learner = makeLearner();
+      for (let e = 0; e < 200; e++) {
+        const task = t.sample();
+        t.record(task, learner(task));
+        out.push((t.saveState().data as { history: { values: number[] } }).history.values.length);
+      }
+      return out;
+    };
+    const buffered = sizes({ alpMaxSize: 30, alpBufferSize: 20 });
+    expect(buffered.slice(0, 50)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(buffered.slice(50)).toEqual(Array.from({ length: 150 }, (_, i) => 31 + (i % 20)));
+    expect(new Set(sizes({ alpMaxSize: 30 }).slice(30))).toEqual(new Set([30]));
+    expect(() => makeTeacher('alp-gmm', mixed, 0, { alpBufferSize: 10 })).toThrow(/alpBufferSize needs alpMaxSize/);
+  });
+});
+
+describe('comparison with the original teachDeepRL figures', () => {
+  const summary = (teacher: string, perSeed: number[], dims = 2, cells = 10): ToySummary => ({
+    variant: `toy-${dims}d`,
+    teacher,
+    dims,
+    cells,
+    unlearnable: 0,
+    episodes: 20000,
+    seeds: perSeed.length,
+    mastered: perSeed.reduce((a, b) => a + b, 0) / perSeed.length,
+    sd: 0,
+    perSeed,
+    series: { episodes: [], mean: [], lo: [], hi: [] },
+    seconds: 0,
+  });
+  const reference = {
+    repository: 'r',
+    commit: 'c0ffee',
+    measured: '2026-01-01',
+    figures: [
+      { teacher: 'riac', original: 'test_riac', dims: 2, cells: 10, episodes: 20000, seeds: [1, 2, 3], perSeed: [46, 47, 48] },
+      { teacher: 'alp-gmm', original: 'test_alpgmm(alp_max_size=500)', options: { alpMaxSize: 500, alpBufferSize: 500 }, dims: 2, cells: 10, episodes: 20000, seeds: [1, 2], perSeed: [60, 70] },
+    ],
+  };
+
+  it('pairs the matching set-ups and computes the difference, its interval and the one-sd check', () => {
+    const cs = compareWithOriginal([summary('riac', [49, 50, 51]), summary('riac', [40, 41], 4, 4), summary('alp-gmm', [70, 72])], {}, reference);
+    expect(cs.length).toBe(1);
+    expect(cs[0]).toMatchObject({ teacher: 'riac', difference: 3, withinOneSd: false, original: { mean: 47, sd: 1, seeds: 3, commit: 'c0ffee' } });
+    expect(cs[0].differenceInterval95[0]).toBeCloseTo(3 - 1.96 * Math.sqrt(2 / 3), 10);
+    const close = compareWithOriginal([summary('riac', [47, 48, 46])], {}, reference);
+    expect(close[0].withinOneSd).toBe(true);
+    // options must match the original's params
+    const alp = compareWithOriginal([summary('alp-gmm', [70, 72])], { 'alp-gmm': { alpMaxSize: 500, alpBufferSize: 500 } }, reference);
+    expect(alp.map((c) => c.original.call)).toEqual(['test_alpgmm(alp_max_size=500)']);
+  });
+
+  it('the stored figures name the original commit and cover RIAC on the 2-D ToyEnv', () => {
+    expect(ORIGINAL_TOY_RUNS.commit).toMatch(/^[0-9a-f]{40}$/);
+    const f = ORIGINAL_TOY_RUNS.figures.find((x) => x.teacher === 'riac' && x.dims === 2 && !x.options);
+    expect(f?.perSeed.length).toBeGreaterThanOrEqual(10);
+    expect(f?.seeds.length).toBe(f?.perSeed.length);
+  });
+
+  it.skipIf(!process.env.ICRL_SLOW)('our RIAC on the 2-D ToyEnv is within one sd of the original code (10 seeds)', () => {
+    const variant = { name: 'toy-2d', dims: 2, cells: 10, unlearnable: 0 };
+    const perSeed = Array.from({ length: 10 }, (_, seed) => {
+      const r = runToy({ teacher: 'riac', variant, episodes: 20000, seed, every: 1000, density: false, densityBins: 10 });
+      return r.mastered[r.mastered.length - 1];
+    });
+    const s = summary('riac', perSeed);
+    s.sd = Math.sqrt(perSeed.reduce((a, b) => a + (b - s.mastered) ** 2, 0) / 9);
+    const [c] = compareWithOriginal([s]);
+    expect(c.withinOneSd).toBe(true);
   });
 });

@@ -270,6 +270,32 @@ export class RandomAgent implements Agent {
   observe(_outcome?: StepOutcome): void {}
 }
 
+/**
+ * The family's scripted expert (`env.expertAction`: reach and push), a reference that knows the task
+ * like the oracle but without a claim of optimality; an environment without one is an error naming it.
+ */
+export class ExpertAgent implements Agent {
+  readonly name = 'expert';
+  private env!: BatchedEnv;
+  private buf = new Float32Array(0);
+  reset(env: BatchedEnv): void {
+    if (typeof env.expertAction !== 'function') {
+      throw new IcrlError(`expert: ${env.family} has no scripted expert (only reach and push have one); use the oracle where the family has one, or a trained policy`);
+    }
+    this.env = env;
+    this.buf = new Float32Array(Math.max(1, env.actDim));
+  }
+  act(_obs: Float32Array, out: ActionArray): void {
+    const env = this.env;
+    const d = env.actDim;
+    for (let i = 0; i < env.numEnvs; i++) {
+      env.expertAction!(i, this.buf);
+      for (let q = 0; q < d; q++) out[i * d + q] = this.buf[q];
+    }
+  }
+  observe(_outcome?: StepOutcome): void {}
+}
+
 /** The environment's optimal action in the current state (knows the task; a reference, not a learner). */
 export class OracleAgent implements Agent {
   readonly name = 'oracle';

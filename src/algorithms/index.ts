@@ -18,6 +18,7 @@ import {
   GreedyAgent,
   LcbAgent,
   OracleAgent,
+  ExpertAgent,
   RandomAgent,
   UcbAgent,
 } from './bandits.js';
@@ -142,6 +143,7 @@ registerAgentKind('epsilon-greedy', z.object({ epsilon: prob.default(0.1) }).str
 registerAgentKind('greedy', z.object({}).strict(), () => new GreedyAgent(), 'bandit greedy empirical mean');
 registerAgentKind('random', z.object({}).strict(), () => new RandomAgent(), 'uniformly random actions (discrete, or uniform in the action box)');
 registerAgentKind('oracle', z.object({}).strict(), () => new OracleAgent(), "the environment's optimal action");
+registerAgentKind('expert', z.object({}).strict(), () => new ExpertAgent(), "the family's scripted expert (reach, push)");
 registerAgentKind(
   'linucb',
   z.object({ alpha: num.min(0).default(1), lambda: num.positive().default(1) }).strict(),

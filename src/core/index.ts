@@ -11,3 +11,4 @@ export * from './provenance.js';
 export * from './lock.js';
 export * from './progress.js';
 export * from './llm/index.js';
+export * from './tfevents.js';

@@ -99,6 +99,16 @@ export interface BatchedEnv {
   /** Expected return of the optimal policy from the start of an episode of instance i's task. */
   oracleValue(i: number): number;
   /**
+   * False for a family without an exact oracle (the MuJoCo families: `oracleAction` and `oracleValue`
+   * raise); evaluations then leave the oracle and the ratios to it out. Absent means true.
+   */
+  readonly exactOracle?: boolean;
+  /**
+   * A scripted expert's action for instance i in its current state (continuous actions, into `out`),
+   * where the family has one (`reach`, `push`); the `expert` reference agent plays it.
+   */
+  expertAction?(i: number, out: Float32Array): void;
+  /**
    * DPT's query distribution where the family has one: writes a state drawn from instance i's state
    * space with `rng` into `out` (obsDim floats) and returns the optimal action there. Families without
    * it take query states from their own roll-outs.

@@ -56,7 +56,11 @@ export const evalConfigSchema = z
         steps: z.number().int().positive().optional(),
         episodes: z.number().int().positive().optional(),
         agents: z.array(agentSpecSchema).default([]),
-        references: z.array(z.enum(['oracle', 'random'])).default(['oracle', 'random']),
+        /**
+         * Reference agents: `oracle` (the exact optimum; left out, with a note, for a family without
+         * one: MuJoCo), `expert` (the family's scripted expert: reach, push), `random`.
+         */
+        references: z.array(z.enum(['oracle', 'expert', 'random'])).default(['oracle', 'random']),
       })
       .strict()
       .refine((o) => (o.steps === undefined) !== (o.episodes === undefined), { message: 'give exactly one of steps (bandits) or episodes (MDPs)' })

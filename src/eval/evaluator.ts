@@ -68,8 +68,8 @@ export interface EpisodeRecord {
   /** returns[i][k]: undiscounted return of episode k on task i. */
   returns: Float64Array[];
   lengths: Int32Array[];
-  /** oracle[i]: expected return of the optimal policy per episode on task i. */
-  oracle: Float64Array;
+  /** oracle[i]: expected return of the optimal policy per episode on task i; null when the family has no exact oracle (`exactOracle: false`). */
+  oracle: Float64Array | null;
   totalSteps: number;
   wallSeconds: number;
 }
@@ -184,8 +184,11 @@ async function evaluateEpisodes(agent: Agent, env: BatchedEnv, tasks: Task[], op
   if (!Number.isInteger(K) || K < 1) throw new IcrlError(`evaluate: episodes must be a positive integer, got ${K}`);
   const { agentRng, out } = prepare(env, tasks, agent, opts.seed);
   const N = env.numEnvs;
-  const oracle = new Float64Array(N);
-  for (let i = 0; i < N; i++) oracle[i] = env.oracleValue(i);
+  let oracle: Float64Array | null = null;
+  if (env.exactOracle !== false) {
+    oracle = new Float64Array(N);
+    for (let i = 0; i < N; i++) oracle[i] = env.oracleValue(i);
+  }
   const returns = Array.from({ length: N }, () => new Float64Array(K));
   const lengths = Array.from({ length: N }, () => new Int32Array(K));
   const done = new Int32Array(N); // finished episodes per instance

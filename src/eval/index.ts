@@ -11,3 +11,4 @@ export * from './agents.js';
 export * from './config.js';
 export * from './results.js';
 export * from './run.js';
+export * from './summary.js';

@@ -80,22 +80,25 @@ export interface EpisodeSummary {
   episodes: number;
   numTasks: number;
   returns: Band;
-  /** Mean over tasks of the oracle's expected return per episode. */
-  oracle: Scalar;
-  /** Return of the last episode relative to the oracle's (mean over tasks of return / oracle). */
-  lastOverOracle: number;
+  /** Mean over tasks of the oracle's expected return per episode; null for a family without an exact oracle (MuJoCo). */
+  oracle: Scalar | null;
+  /** Return of the last episode relative to the oracle's (mean over tasks of return / oracle); null without an oracle. */
+  lastOverOracle: number | null;
   perTaskReturns: number[][];
   wallSeconds: number;
 }
 
 export function summarizeEpisodes(rec: EpisodeRecord): EpisodeSummary {
   const last = rec.returns.map((r) => r[r.length - 1]);
+  const oracle = rec.oracle;
   let s = 0;
   let n = 0;
-  for (let i = 0; i < rec.numTasks; i++) {
-    if (rec.oracle[i] !== 0) {
-      s += last[i] / rec.oracle[i];
-      n++;
+  if (oracle) {
+    for (let i = 0; i < rec.numTasks; i++) {
+      if (oracle[i] !== 0) {
+        s += last[i] / oracle[i];
+        n++;
+      }
     }
   }
   return {
@@ -103,8 +106,8 @@ export function summarizeEpisodes(rec: EpisodeRecord): EpisodeSummary {
     episodes: rec.episodes,
     numTasks: rec.numTasks,
     returns: bandOverTasks(rec.returns),
-    oracle: scalar(rec.oracle),
-    lastOverOracle: n > 0 ? s / n : NaN,
+    oracle: oracle ? scalar(oracle) : null,
+    lastOverOracle: oracle ? (n > 0 ? s / n : NaN) : null,
     perTaskReturns: rec.returns.map((r) => Array.from(r)),
     wallSeconds: rec.wallSeconds,
   };

@@ -127,3 +127,49 @@ export function bootstrapCi(
 export function iqmInterval(values: ArrayLike<number>, seed: Seed = 0): BootstrapInterval {
   return bootstrapCi(values, interquartileMean, { seed });
 }
+
+/**
+ * Percentile bootstrap interval of `statistic` over groups of scores, stratified: each resample
+ * draws, within every group (one seed's per-task scores, say), as many scores as it has, with
+ * replacement, and applies `statistic` to their concatenation (rliable's stratified bootstrap). With
+ * one group it is {@link bootstrapCi} over that group's scores.
+ */
+export function stratifiedBootstrapCi(
+  groups: readonly ArrayLike<number>[],
+  statistic: (sample: Float64Array) => number = interquartileMean,
+  options: { samples?: number; level?: number; seed?: Seed } = {},
+): BootstrapInterval {
+  const n = groups.reduce((a, g) => a + g.length, 0);
+  const all = new Float64Array(n);
+  let o = 0;
+  for (const g of groups) for (let i = 0; i < g.length; i++) all[o++] = g[i];
+  const estimate = statistic(all);
+  if (n <= 1) return { estimate, lo: estimate, hi: estimate, n };
+  const samples = options.samples ?? 2000;
+  const level = options.level ?? 0.95;
+  if (!(Number.isInteger(samples) && samples >= 10)) throw new RangeError(`stratifiedBootstrapCi: samples must be an integer >= 10, got ${samples}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`stratifiedBootstrapCi: level must be in (0, 1), got ${level}`);
+  const rng = new Rng(options.seed ?? 0);
+  const draw = new Float64Array(n);
+  const stats = new Float64Array(samples);
+  for (let b = 0; b < samples; b++) {
+    let w = 0;
+    for (const g of groups) for (let i = 0; i < g.length; i++) draw[w++] = g[rng.int(g.length)];
+    stats[b] = statistic(draw);
+  }
+  stats.sort();
+  const q = (p: number): number => {
+    const x = p * (samples - 1);
+    const i = Math.floor(x);
+    const f = x - i;
+    return i + 1 < samples ? stats[i] * (1 - f) + stats[i + 1] * f : stats[i];
+  };
+  return { estimate, lo: q((1 - level) / 2), hi: q((1 + level) / 2), n };
+}
+
+/** Arithmetic mean (NaN when empty). */
+export function meanOf(values: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i];
+  return values.length > 0 ? s / values.length : NaN;
+}

@@ -6,5 +6,7 @@
 export * from './evaluate.js';
 export * from './quickstart.js';
 export * from './curriculum.js';
+export * from './runs.js';
 export * from './reproduce.js';
 import './reproductions.js';
+export * from './trackResults.js';

@@ -206,8 +206,8 @@ export interface TableRow {
   iqm: BootstrapInterval;
   /** Each seed's mean over tasks. */
   perSeed: number[];
-  /** Mean over seeds and tasks with the 95% t-interval over tasks of the seed-averaged scores. */
-  overTasks: { mean: number; lo: number; hi: number };
+  /** Mean over seeds and tasks with the 95% t-interval over tasks of the seed-averaged scores (null bounds for one task). */
+  overTasks: { mean: number; lo: number | null; hi: number | null };
 }
 
 export function tableRows(rows: ScoreRef[], scores: Map<string, ScoreMatrix>): TableRow[] {
@@ -218,7 +218,9 @@ export function tableRows(rows: ScoreRef[], scores: Map<string, ScoreMatrix>): T
     const tasks = m[0].length;
     const avg = Array.from({ length: tasks }, (_, i) => m.reduce((a, row) => a + row[i], 0) / m.length);
     const t = meanCi(avg);
-    return [{ agent: r.agent, metric: r.metric, iqm: iqmInterval(perSeed), perSeed, overTasks: { mean: t.mean, lo: t.lo, hi: t.hi } }];
+    // one task per seed (a benchmark score): no interval over tasks
+    const overTasks = tasks > 1 ? { mean: t.mean, lo: t.lo, hi: t.hi } : { mean: t.mean, lo: null, hi: null };
+    return [{ agent: r.agent, metric: r.metric, iqm: iqmInterval(perSeed), perSeed, overTasks }];
   });
 }
 

@@ -65,6 +65,36 @@ reproductions.register({
   },
 });
 
+reproductions.register({
+  name: 'ad-darkroom-long',
+  description: 'AD on a state-space backbone against AD on a transformer, 100 in-context episodes of Dark Room (docs/long-context.md)',
+  options: noOptions,
+  paper: 'Lu et al. 2023, "Structured State Space Models for In-Context Reinforcement Learning" (S5 for in-context RL)',
+  claim: 'At an equal training budget, AD with a state-space backbone, whose recurrent state carries the whole history, learns in context over long horizons at least as well as AD with a transformer over a bounded window.',
+  claims: [
+    {
+      text: "AD-SSM's mean return over the 100 in-context episodes is at least AD-transformer's",
+      left: { agent: 'AD-SSM', metric: 'meanReturn' },
+      right: { agent: 'AD-transformer', metric: 'meanReturn' },
+    },
+    { text: "AD-SSM's return in its last in-context episode is above its first", left: { agent: 'AD-SSM', metric: 'lastReturn' }, right: { agent: 'AD-SSM', metric: 'firstReturn' } },
+    { text: "AD-transformer's return in its last in-context episode is above its first", left: { agent: 'AD-transformer', metric: 'lastReturn' }, right: { agent: 'AD-transformer', metric: 'firstReturn' } },
+  ],
+  scales: {
+    small: {
+      budget: 'about 10 minutes per seed on 2 quiet cores, several times that under load (two models of 400 training steps on 500-step windows, then 20 goals x 100 episodes of 20 steps)',
+      table: ['AD-SSM', 'AD-transformer', 'R-max', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn', 'meanReturn'] as const).map((metric) => ({ agent, metric }))),
+      run: pipeline({
+        models: [
+          { label: 'AD-transformer', train: 'ad-darkroom-long-transformer-small.yaml' },
+          { label: 'AD-SSM', train: 'ad-darkroom-long-ssm-small.yaml' },
+        ],
+        eval: 'reproduce-ad-darkroom-long.yaml',
+      }),
+    },
+  },
+});
+
 /** ToyEnv 2-D as in the ALP-GMM paper: 10 x 10 cells, 20,000 episodes. */
 const TOY_2D: ToyVariant = { name: 'toy-2d', dims: 2, cells: 10, unlearnable: 0 };
 

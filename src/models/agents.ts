@@ -14,6 +14,8 @@
  * from position 0 in one batched forward pass; with Dark Room's fixed 100-step episodes and a
  * 4-episode window this drops exactly the oldest episode, so the context always starts at an
  * episode boundary, as the training windows do. This is the only recomputation, once per episode.
+ * A state-space backbone, or a sliding-window cache without learned positions, has no such limit
+ * (`backbone.unbounded`): every step enters the state or the ring and nothing is re-encoded.
  *
  * Action choice: `sample` (default) draws from the predicted distribution with the agent's seeded
  * stream (the DPT and AD papers sample; it is what makes the model explore); `greedy` takes the
@@ -24,6 +26,7 @@ import type { ActionArray, BatchedEnv } from '../envs/types.js';
 import type { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
 import { KVCache, noGrad, tensor, tidy } from '../nn/index.js';
+import type { BackboneCache } from './backbone.js';
 import { ADModel } from './ad.js';
 import { DPTModel } from './dpt.js';
 import { writeAdToken, writeDptToken, writeObs, type EnvDims } from './features.js';
@@ -70,14 +73,15 @@ function chooseActions(pred: Float32Array, dims: EnvDims, N: number, out: Action
   for (let k = 0; k < N * dims.actDim; k++) out[k] = Math.min(hi, Math.max(lo, pred[k]));
 }
 
-/** A copy of a cache with more room (rows keep their positions). */
+/** A copy of a dense cache with more room (rows keep their positions and sink slots). */
 function growCache(c: KVCache, maxLen: number): KVCache {
-  const n = new KVCache(c.batch, maxLen, c.dim, c.layers.length);
+  const n = new KVCache(c.batch, maxLen, c.dim, c.layers.length, { sinks: c.sinks, window: c.window });
+  const used = c.sinks + c.length;
   for (let l = 0; l < c.layers.length; l++) {
     for (const key of ['k', 'v'] as const) {
       const src = c.layers[l][key];
       const dst = n.layers[l][key];
-      for (let b = 0; b < c.batch; b++) dst.set(src.subarray(b * c.maxLen * c.dim, (b * c.maxLen + c.length) * c.dim), b * maxLen * c.dim);
+      for (let b = 0; b < c.batch; b++) dst.set(src.subarray(b * c.slots * c.dim, (b * c.slots + used) * c.dim), b * n.slots * c.dim);
     }
   }
   n.length = c.length;
@@ -88,7 +92,7 @@ export class DPTAgent implements Agent {
   readonly name: string;
   private env: BatchedEnv | null = null;
   private rng: Rng | null = null;
-  private cache: KVCache | null = null;
+  private cache: BackboneCache | null = null;
   private h: Float32Array = new Float32Array(0);
   private lastObs: Float32Array = new Float32Array(0);
   private token: Float32Array = new Float32Array(0);
@@ -152,7 +156,7 @@ export class DPTAgent implements Agent {
       const ended = o.terminated[i] === 1 || o.truncated[i] === 1;
       writeDptToken(d, this.lastObs, i * od, o.actions, i * aw, o.rewards[i], ended ? env.finalObs : o.obs, i * od, tok, i * ts);
     }
-    if (this.cache.length + 1 > this.cache.maxLen) this.cache = growCache(this.cache, this.cache.maxLen * 2);
+    if (this.cache instanceof KVCache && !this.cache.fits(1)) this.cache = growCache(this.cache, this.cache.maxLen * 2);
     const cache = this.cache;
     this.h = noGrad(() => tidy(() => this.model.appendTokens(tok, N, 1, cache).toArray()));
   }
@@ -162,7 +166,7 @@ export class ADAgent implements Agent {
   readonly name: string;
   private env: BatchedEnv | null = null;
   private rng: Rng | null = null;
-  private cache: KVCache | null = null;
+  private cache: BackboneCache | null = null;
   /** Tokens currently in the context, [N, window, tokenSize]. */
   private hist: Float32Array = new Float32Array(0);
   private prevAction: Float32Array = new Float32Array(0);
@@ -199,7 +203,8 @@ export class ADAgent implements Agent {
     const W = this.model.contextLength;
     this.model.eval();
     this.cache = this.model.backbone.createCache(N, W);
-    this.hist = new Float32Array(N * W * this.model.tokenSize);
+    // a recurrent state or a sliding-window cache never fills: nothing is kept to re-encode
+    this.hist = new Float32Array(this.model.backbone.unbounded ? 0 : N * W * this.model.tokenSize);
     const aw = env.numActions > 0 ? 1 : env.actDim;
     this.prevAction = new Float32Array(N * aw);
     this.prevReward = new Float32Array(N);
@@ -221,9 +226,11 @@ export class ADAgent implements Agent {
     const aw = d.numActions > 0 ? 1 : d.actDim;
     const tok = this.token;
     for (let i = 0; i < N; i++) writeAdToken(d, obs, i * env.obsDim, this.prevAction, i * aw, this.prevReward[i], this.hasPrev, this.episodeStart[i] === 1, tok, i * ts);
-    if (cache.length === W) this.slideWindow();
-    const len = cache.length;
-    for (let i = 0; i < N; i++) this.hist.set(tok.subarray(i * ts, (i + 1) * ts), (i * W + len) * ts);
+    if (!this.model.backbone.unbounded) {
+      if (cache.length === W) this.slideWindow();
+      const len = cache.length;
+      for (let i = 0; i < N; i++) this.hist.set(tok.subarray(i * ts, (i + 1) * ts), (i * W + len) * ts);
+    }
     const pred = noGrad(() => tidy(() => this.model.forward(tok, N, 1, cache).toArray()));
     chooseActions(pred, d, N, out, this.sel, this.temperature, this.rng);
   }

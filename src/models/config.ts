@@ -30,6 +30,37 @@ export const MoeConfigSchema = z
   .strict();
 export type MoeConfig = z.output<typeof MoeConfigSchema>;
 
+/** The state-space backbone's layers (model.backbone: ssm). */
+export const SsmConfigSchema = z
+  .object({
+    /** State channels per layer (default: dModel). */
+    stateSize: int(1).optional(),
+    /** Range of the initial discretisation steps, log-uniform (S5's default range). */
+    dtMin: pos().default(0.001),
+    dtMax: pos().default(0.1),
+    /**
+     * Where the recurrent state is cleared: `none` (default: the state runs across episode boundaries,
+     * which is what lets AD improve from episode to episode in context) or `episode` (cleared at
+     * every episode start, AD only: Lu et al.'s resettable scan, for tasks where episodes are
+     * independent).
+     */
+    reset: z.enum(['none', 'episode']).default('none'),
+  })
+  .strict()
+  .refine((c) => c.dtMax >= c.dtMin, { message: 'dtMax must be at least dtMin', path: ['dtMax'] });
+export type SsmConfig = z.output<typeof SsmConfigSchema>;
+
+/** Attention options of the transformer backbone. */
+export const AttentionConfigSchema = z
+  .object({
+    /** Sink-KV (ReLIC): none, a learned key per layer and head with a zero value (`key`), or a learned key and value (`key-value`). */
+    sink: z.enum(['none', 'key', 'key-value']).default('none'),
+    /** Sliding window in positions (0 = attend to the whole context); needs `positions: none`. */
+    window: int(0).default(0),
+  })
+  .strict();
+export type AttentionConfig = z.output<typeof AttentionConfigSchema>;
+
 export const ModelConfigSchema = z
   .object({
     /** A registered model kind (`ad`, `dpt`, or one registered from code; see models/kinds.ts). */
@@ -48,6 +79,34 @@ export const ModelConfigSchema = z
      */
     countFeatures: z.boolean().default(false),
     moe: MoeConfigSchema.optional(),
+    /** Sequence backbone: `transformer` (default) or `ssm` (a diagonal state-space model, S5-style). */
+    backbone: z.enum(['transformer', 'ssm']).optional(),
+    /** AD: learned positions over the window (default for the transformer) or none (default for the ssm; needed by a sliding window). */
+    positions: z.enum(['learned', 'none']).optional(),
+    ssm: SsmConfigSchema.optional(),
+    attention: AttentionConfigSchema.optional(),
   })
   .strict();
+
+/** The backbone a model config asks for. */
+export function backboneOf(cfg: ModelConfig): 'transformer' | 'ssm' {
+  return cfg.backbone ?? 'transformer';
+}
+
+/** Whether an AD model of this config has learned positions. */
+export function adPositions(cfg: ModelConfig): boolean {
+  return (cfg.positions ?? (backboneOf(cfg) === 'ssm' ? 'none' : 'learned')) === 'learned';
+}
+
+/** A problem with the backbone options of a config (path inside `model`, message), or null. */
+export function backboneProblem(cfg: ModelConfig, kind: 'ad' | 'dpt'): { path: string[]; message: string } | null {
+  const bb = backboneOf(cfg);
+  if (bb === 'ssm' && cfg.attention) return { path: ['attention'], message: 'attention options belong to the transformer backbone (model.backbone is ssm)' };
+  if (bb === 'transformer' && cfg.ssm) return { path: ['ssm'], message: 'ssm options need model.backbone: ssm' };
+  if (bb === 'ssm' && cfg.positions === 'learned') return { path: ['positions'], message: 'the ssm backbone takes no learned positions (its recurrence orders the context)' };
+  if (kind === 'dpt' && cfg.positions === 'learned') return { path: ['positions'], message: 'DPT has no positions (its context is an unordered dataset)' };
+  if (kind === 'dpt' && cfg.ssm?.reset === 'episode') return { path: ['ssm', 'reset'], message: 'episode resets are an AD option (a DPT context has no episodes to separate)' };
+  if ((cfg.attention?.window ?? 0) > 0 && kind === 'ad' && adPositions(cfg)) return { path: ['attention', 'window'], message: 'a sliding window needs positions: none (learned positions end at the training window)' };
+  return null;
+}
 export type ModelConfig = z.output<typeof ModelConfigSchema>;

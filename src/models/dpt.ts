@@ -17,9 +17,9 @@
  * or mean squared error against the optimal action vector (continuous actions, point-robot).
  */
 import type { Rng } from '../core/rng.js';
-import { Linear, MLP, Module, type KVCache, type Tensor, add, concat, embedding, gatherRows, init, parameter, tensor } from '../nn/index.js';
+import { Linear, MLP, Module, type Tensor, add, concat, embedding, gatherRows, init, parameter, tensor } from '../nn/index.js';
 import type { ModelConfig } from './config.js';
-import { Backbone } from './backbone.js';
+import { Backbone, type BackboneCache } from './backbone.js';
 import { actFeatureSize, dptTokenSize, obsFeatureSize, type EnvDims } from './features.js';
 
 /** Count features of a context token: ln(n) / ln(500) and 1 / sqrt(n), n >= 1 its count. */
@@ -88,14 +88,14 @@ export class DPTModel extends Module {
   }
 
   /** Inference: feeds the start token of every row into an empty cache; returns h_0 [B, d]. */
-  startCache(cache: KVCache): Tensor {
+  startCache(cache: BackboneCache): Tensor {
     const B = cache.batch;
     const s = embedding(this.start, new Int32Array(B), [B, 1]);
     return this.backbone.forward(s, cache).reshape([B, this.cfg.dModel]);
   }
 
   /** Inference: appends T transition tokens [B, T, tokenSize] to the cache; returns the last h [B, d]. */
-  appendTokens(tokens: Float32Array, B: number, T: number, cache: KVCache): Tensor {
+  appendTokens(tokens: Float32Array, B: number, T: number, cache: BackboneCache): Tensor {
     // the cache holds the start token and the transitions so far
     const h = this.backbone.forward(this.embedTokens(tokens, B, T, cache.length - 1), cache);
     const d = this.cfg.dModel;

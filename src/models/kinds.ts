@@ -10,7 +10,7 @@ import { IcrlError } from '../core/errors.js';
 import { Registry, type RegistryEntry } from '../core/registry.js';
 import type { Rng } from '../core/rng.js';
 import type { Agent } from '../algorithms/agent.js';
-import { ModelConfigSchema, type ModelConfig } from './config.js';
+import { ModelConfigSchema, backboneProblem, type ModelConfig } from './config.js';
 import { ADModel } from './ad.js';
 import { DPTModel } from './dpt.js';
 import { ADAgent, DPTAgent, type ModelAgentOptions } from './agents.js';
@@ -77,6 +77,7 @@ modelKinds.register({
     return { loss, tokens: B * (T + 1), seqLen: T + 1 };
   },
   agent: (m, opts) => new DPTAgent(expectModel(m, DPTModel, 'dpt'), opts),
+  check: (cfg) => backboneProblem(cfg, 'dpt'),
 });
 
 modelKinds.register({
@@ -94,5 +95,5 @@ modelKinds.register({
     return { loss, tokens: B * T, seqLen: T };
   },
   agent: (m, opts) => new ADAgent(expectModel(m, ADModel, 'ad'), opts),
-  check: (cfg) => (cfg.countFeatures ? { path: ['countFeatures'], message: 'count features are a DPT option (AD has learned positions)' } : null),
+  check: (cfg) => (cfg.countFeatures ? { path: ['countFeatures'], message: 'count features are a DPT option (AD has learned positions)' } : backboneProblem(cfg, 'ad')),
 });

@@ -38,6 +38,10 @@ export {
   dropout,
   causalSelfAttention,
   causalAttention,
+  attention,
+  ssmScan,
+  type AttentionOptions,
+  type ScanOptions,
   topk,
   batchedLinear,
   minimum,
@@ -66,7 +70,11 @@ export {
   type GPTConfig,
   type MoEOutput,
   type LayerCache,
+  type KVCacheOptions,
+  type AttentionLayerOptions,
+  type SinkMode,
 } from './modules.js';
+export { DiagonalSSM, SSMState, type DiagonalSSMOptions } from './ssm.js';
 export { AdamW, paramGroups, clipGradNorm, warmupCosine, type ParamGroup, type AdamWOptions, type ScheduleOptions } from './optim.js';
 export {
   saveSafetensors,
@@ -82,4 +90,4 @@ export {
   type SafetensorsFile,
 } from './safetensors.js';
 export { kernels, setKernels, withKernels, wasmAvailable } from './kernels/index.js';
-export { memoryStats } from './memory.js';
+export { memoryStats, resetMemoryPeak } from './memory.js';

@@ -156,6 +156,11 @@ export function memoryStats(): { liveBytes: number; peakBytes: number; heapBytes
   return { liveBytes, peakBytes, heapBytes: arena ? arena.memory.buffer.byteLength : 0 };
 }
 
+/** Starts a new peak measurement: the peak becomes the bytes live now. */
+export function resetMemoryPeak(): void {
+  peakBytes = liveBytes;
+}
+
 /** Scratch block (not tracked by scopes) of at least n floats, reused between calls. */
 export class Scratch {
   private s: Storage | null = null;

@@ -10,7 +10,9 @@ import { allocStorage, type Storage } from './memory.js';
 import {
   add,
   addBias,
+  attention,
   causalSelfAttention,
+  concat,
   div,
   dropout,
   embedding,
@@ -22,11 +24,12 @@ import {
   relu,
   scatterAddRows,
   softmax,
+  split,
   sum,
   topk,
 } from './ops.js';
 import { loadBalancingLoss } from './losses.js';
-import { empty, isGradEnabled, keep, shapeStr, Tensor, type Shape } from './tensor.js';
+import { empty, isGradEnabled, keep, shapeStr, Tensor, zeros, type Shape } from './tensor.js';
 
 /** A trainable parameter: persistent (never disposed by tidy), requires grad. */
 export function parameter(shape: Shape, init: (data: Float32Array) => void, name?: string): Tensor {
@@ -171,56 +174,113 @@ export class MLP extends Module implements FeedForward {
   }
 }
 
-/** Key/value cache of one attention layer: [batch, maxLen, d] each. */
+/** Key/value cache of one attention layer: [batch, slots, d] each. */
 export interface LayerCache {
   k: Float32Array;
   v: Float32Array;
 }
 
+export interface KVCacheOptions {
+  /** leading sink slots (Sink-KV: 1), written by the attention layer when the cache starts */
+  sinks?: number;
+  /**
+   * Sliding window: keep only the `window` newest positions in a ring of that many slots (0: keep
+   * every position up to maxLen). A windowed cache has no length limit.
+   */
+  window?: number;
+}
+
 /**
  * Key/value cache for batched incremental decoding. Every batch row advances together: each
  * forward pass with the cache appends its T new positions after the `length` already cached.
+ * Slots: the sinks first, then positions (position p in slot sinks + p, or sinks + p mod window
+ * with a sliding window).
  */
 export class KVCache {
   length = 0;
   readonly layers: LayerCache[];
+  readonly sinks: number;
+  readonly window: number;
+  /** slots per row: sinks + (window or maxLen) */
+  readonly slots: number;
   constructor(
     readonly batch: number,
     readonly maxLen: number,
     readonly dim: number,
     nLayers: number,
+    opts: KVCacheOptions = {},
   ) {
+    this.sinks = opts.sinks ?? 0;
+    this.window = opts.window ?? 0;
+    this.slots = this.sinks + (this.window > 0 ? this.window : maxLen);
     this.layers = [];
     for (let i = 0; i < nLayers; i++) {
-      const ks = allocStorage(batch * maxLen * dim);
-      const vs = allocStorage(batch * maxLen * dim);
+      const ks = allocStorage(batch * this.slots * dim);
+      const vs = allocStorage(batch * this.slots * dim);
       this.storages.push(ks, vs);
       this.layers.push({ k: ks.data, v: vs.data });
     }
   }
   /** the blocks behind `layers` (held so that they live as long as the cache) */
   private readonly storages: Storage[] = [];
+  /** whether `n` more positions fit (always with a sliding window) */
+  fits(n: number): boolean {
+    return this.window > 0 || this.length + n <= this.maxLen;
+  }
+  /** bytes held by the keys and values */
+  get bytes(): number {
+    return 8 * this.batch * this.slots * this.dim * this.layers.length;
+  }
   /** forgets everything cached (positions restart at 0) */
   reset(): void {
     this.length = 0;
   }
 }
 
+export type SinkMode = 'none' | 'key' | 'key-value';
+
+export interface AttentionLayerOptions {
+  /**
+   * Sink-KV (ReLIC, Elawady et al. 2024): a learned key per head prepended to every attention;
+   * its value is zero (`key`) or learned too (`key-value`). Default none.
+   */
+  sink?: SinkMode;
+  /** sliding window: each position attends the `window` newest positions (itself included) and the sink; 0 = all */
+  window?: number;
+}
+
 export class CausalSelfAttention extends Module {
   readonly qkv: Linear;
   readonly proj: Linear;
+  /** Sink-KV key [1, d] (all heads side by side), or null */
+  readonly sinkKey: Tensor | null;
+  /** learned sink value [1, d] (sink 'key-value'), or null (a zero value) */
+  readonly sinkValue: Tensor | null;
+  readonly window: number;
   private readonly rng: Rng;
   constructor(
     readonly dim: number,
     readonly nHeads: number,
     rng: Rng,
     readonly dropoutP = 0,
+    opts: AttentionLayerOptions = {},
   ) {
     super();
     if (dim % nHeads !== 0) throw new IcrlError(`CausalSelfAttention: d_model ${dim} is not divisible by ${nHeads} heads`, 'CONFIG');
     this.qkv = new Linear(dim, 3 * dim, rng.split('qkv'));
     this.proj = new Linear(dim, dim, rng.split('proj'));
     this.rng = rng.split('dropout');
+    const sink = opts.sink ?? 'none';
+    if (sink !== 'none' && sink !== 'key' && sink !== 'key-value') throw new IcrlError(`CausalSelfAttention: sink must be "none", "key" or "key-value", got "${String(sink)}"`, 'CONFIG');
+    this.window = opts.window ?? 0;
+    if (!(Number.isInteger(this.window) && this.window >= 0)) throw new IcrlError(`CausalSelfAttention: window must be a non-negative integer, got ${this.window}`, 'CONFIG');
+    this.sinkKey = sink === 'none' ? null : parameter([1, dim], init.normal(rng.split('sinkKey'), 1 / Math.sqrt(dim / nHeads)));
+    this.sinkValue = sink === 'key-value' ? parameter([1, dim], init.zeros) : null;
+  }
+
+  /** number of sink slots a cache of this layer needs */
+  get sinks(): number {
+    return this.sinkKey ? 1 : 0;
   }
 
   /** x [B, T, d] -> [B, T, d]; with a cache, attends to the cached positions too (inference only). */
@@ -228,7 +288,19 @@ export class CausalSelfAttention extends Module {
     const qkv = this.qkv.forward(x);
     let a: Tensor;
     if (cache) a = this.attendCached(qkv, cache.cache, cache.layer);
-    else a = causalSelfAttention(qkv, this.nHeads);
+    else if (!this.sinkKey && this.window === 0) a = causalSelfAttention(qkv, this.nHeads);
+    else {
+      const [B, , d3] = qkv.shape;
+      const d = d3 / 3;
+      const [q, k, v] = split(qkv, [d, d, d], -1);
+      if (this.sinkKey) {
+        // the sink is key 0 of every row; query i (key i + 1) sees it and keys 1 .. i + 1
+        const rows = new Int32Array(B);
+        const sk = embedding(this.sinkKey, rows, [B, 1]);
+        const sv = this.sinkValue ? embedding(this.sinkValue, rows, [B, 1]) : zeros([B, 1, d]);
+        a = attention(q, concat([sk, k], 1), concat([sv, v], 1), this.nHeads, { qOffset: 1, window: this.window, sinks: 1 });
+      } else a = attention(q, k, v, this.nHeads, { window: this.window });
+    }
     return dropout(this.proj.forward(a), this.dropoutP, this.rng, this.training);
   }
 
@@ -237,33 +309,62 @@ export class CausalSelfAttention extends Module {
     const [B, T] = qkv.shape;
     const d = this.dim;
     if (B !== cache.batch) throw new IcrlError(`KV cache holds ${cache.batch} rows, input has ${B}`, 'NN_SHAPE');
+    if (cache.sinks !== this.sinks || cache.window !== this.window) throw new IcrlError(`KV cache has ${cache.sinks} sink slots and window ${cache.window}; the layer needs ${this.sinks} and ${this.window}`, 'NN_SHAPE');
     const start = cache.length;
-    if (start + T > cache.maxLen) throw new IcrlError(`KV cache full: ${start} + ${T} positions exceed maxLen ${cache.maxLen}`, 'NN_SHAPE');
+    if (!cache.fits(T)) throw new IcrlError(`KV cache full: ${start} + ${T} positions exceed maxLen ${cache.maxLen}`, 'NN_SHAPE');
     const { k, v } = cache.layers[layer];
+    const S = cache.sinks;
+    const slots = cache.slots;
+    const W = cache.window;
+    if (start === 0 && this.sinkKey) {
+      for (let b = 0; b < B; b++) {
+        k.set(this.sinkKey.data, b * slots * d);
+        if (this.sinkValue) v.set(this.sinkValue.data, b * slots * d);
+        else v.fill(0, b * slots * d, (b * slots + 1) * d);
+      }
+    }
     const src = qkv.data;
-    for (let b = 0; b < B; b++)
-      for (let t = 0; t < T; t++) {
+    const slotOf = (p: number): number => S + (W > 0 ? p % W : p);
+    const write = (t: number): void => {
+      for (let b = 0; b < B; b++) {
         const so = (b * T + t) * 3 * d;
-        const co = (b * cache.maxLen + start + t) * d;
+        const co = (b * slots + slotOf(start + t)) * d;
         k.set(src.subarray(so + d, so + 2 * d), co);
         v.set(src.subarray(so + 2 * d, so + 3 * d), co);
       }
+    };
     const out = empty([B, T, d]);
     const hd = d / this.nHeads;
-    kernels().attentionForward({
-      B,
-      H: this.nHeads,
-      hd,
-      Tq: T,
-      Tk: start + T,
-      qOffset: start,
-      scale: 1 / Math.sqrt(hd),
-      q: { arr: src, rowStride: 3 * d, batchStride: T * 3 * d },
-      k: { arr: k, rowStride: d, batchStride: cache.maxLen * d },
-      v: { arr: v, rowStride: d, batchStride: cache.maxLen * d },
-      out: { arr: out.data, rowStride: d, batchStride: T * d },
-      lse: null,
-    });
+    const run = (qRow: number, Tq: number, Tk: number, qOffset: number, window: number): void =>
+      kernels().attentionForward({
+        B,
+        H: this.nHeads,
+        hd,
+        Tq,
+        Tk,
+        qOffset,
+        window,
+        sinks: S,
+        scale: 1 / Math.sqrt(hd),
+        q: { arr: src.subarray(qRow * 3 * d), rowStride: 3 * d, batchStride: T * 3 * d },
+        k: { arr: k, rowStride: d, batchStride: slots * d },
+        v: { arr: v, rowStride: d, batchStride: slots * d },
+        out: { arr: out.data.subarray(qRow * d), rowStride: d, batchStride: T * d },
+        lse: null,
+      });
+    if (W === 0 || start + T <= W) {
+      // positions in order in their slots: one call with the causal (and window) mask
+      for (let t = 0; t < T; t++) write(t);
+      run(0, T, S + start + T, S + start, W);
+    } else {
+      // the ring is (or becomes) full: position by position, each query over the ring as it is
+      // then (every slot holds one of the W newest positions; their order does not matter)
+      for (let t = 0; t < T; t++) {
+        write(t);
+        const n = S + Math.min(start + t + 1, W);
+        run(t, 1, n, n - 1, 0);
+      }
+    }
     return out;
   }
 }
@@ -274,6 +375,8 @@ export interface BlockOptions {
   /** hidden width of the default MLP (4 * d) */
   hidden?: number;
   dropout?: number;
+  /** Sink-KV and sliding window of the attention */
+  attention?: AttentionLayerOptions;
 }
 
 /** Pre-norm transformer block: x + attn(ln1(x)), then x + ffn(ln2(x)). */
@@ -291,7 +394,7 @@ export class Block extends Module {
   ) {
     super();
     this.ln1 = new LayerNorm(dim);
-    this.attn = new CausalSelfAttention(dim, nHeads, rng.split('attn'), opts.dropout ?? 0);
+    this.attn = new CausalSelfAttention(dim, nHeads, rng.split('attn'), opts.dropout ?? 0, opts.attention);
     this.ln2 = new LayerNorm(dim);
     this.ffn = opts.ffn ?? new MLP(dim, opts.hidden ?? 4 * dim, rng.split('mlp'));
     this.rng = rng.split('dropout');

@@ -792,6 +792,115 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, nHeads: number)
   return attentionImpl({ t: q, col: 0, rowStride: d }, { t: k, col: 0, rowStride: d }, { t: v, col: 0, rowStride: d }, parents, B, T, nHeads, d / nHeads);
 }
 
+export interface AttentionOptions {
+  /** Query i sits at key position qOffset + i (default Tk - Tq: the queries are the last keys). */
+  qOffset?: number;
+  /** Sliding window: a query sees the `window` newest keys up to itself (0: all of them). */
+  window?: number;
+  /** The first `sinks` keys are seen by every query whatever the window (Sink-KV). */
+  sinks?: number;
+}
+
+/**
+ * Fused causal multi-head attention of queries q [B, Tq, d] over keys and values k, v [B, Tk, d],
+ * query i seeing the keys 0 .. qOffset + i; optionally only the last `window` of them plus the
+ * first `sinks` (a sliding window that keeps its sink slots). Returns [B, Tq, d]. Same kernels as
+ * {@link causalAttention}: nothing of size Tq x Tk is stored.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, nHeads: number, opts: AttentionOptions = {}): Tensor {
+  if (q.ndim !== 3 || k.ndim !== 3 || !sameShape(k.shape, v.shape) || q.shape[0] !== k.shape[0] || q.shape[2] !== k.shape[2] || q.shape[2] % nHeads !== 0)
+    throw shapeError('attention', `q [B, Tq, d] and k, v [B, Tk, d] with d divisible by ${nHeads} heads, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
+  const [B, Tq, d] = q.shape;
+  const Tk = k.shape[1];
+  const qOffset = opts.qOffset ?? Tk - Tq;
+  const window = opts.window ?? 0;
+  const sinks = opts.sinks ?? 0;
+  if (!(Number.isInteger(qOffset) && qOffset >= 0 && qOffset + Tq <= Tk)) throw shapeError('attention', `qOffset ${qOffset} with ${Tq} queries exceeds ${Tk} keys`);
+  if (!(Number.isInteger(window) && window >= 0) || !(Number.isInteger(sinks) && sinks >= 0)) throw shapeError('attention', `window (${window}) and sinks (${sinks}) must be non-negative integers`);
+  const H = nHeads;
+  const hd = d / H;
+  const parents = [q, k, v].filter((t, i, arr) => arr.indexOf(t) === i);
+  const grad = record(...parents);
+  const y = empty([B, Tq, d]);
+  const lseT = grad ? empty([B * H * Tq]) : null;
+  const opq = (arr: Float32Array): AttnOperand => ({ arr, rowStride: d, batchStride: Tq * d });
+  const opk = (arr: Float32Array): AttnOperand => ({ arr, rowStride: d, batchStride: Tk * d });
+  const args = { B, H, hd, Tq, Tk, qOffset, window, sinks, scale: 1 / Math.sqrt(hd), q: opq(q.data), k: opk(k.data), v: opk(v.data), out: opq(y.data), lse: lseT ? lseT.data : null };
+  kernels().attentionForward(args);
+  if (grad && lseT)
+    setNode(y, 'attention', parents, (g) => {
+      const grads = new Map<Tensor, Float32Array>();
+      for (const p of parents) grads.set(p, gradZeroed(p));
+      kernels().attentionBackward({
+        ...args,
+        q: opq(q.data),
+        k: opk(k.data),
+        v: opk(v.data),
+        out: opq(y.data),
+        lse: lseT.data,
+        dout: opq(g),
+        dq: opq(grads.get(q)!),
+        dk: opk(grads.get(k)!),
+        dv: opk(grads.get(v)!),
+      });
+    });
+  return y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// state-space scan
+
+export interface ScanOptions {
+  /** [B * T] of 0 / 1: where 1, the state is cleared before step t (h_t = x_t); a constant */
+  reset?: Float32Array | null;
+  /** initial state [B * P] (a constant: recurrent decoding carries it from the previous call) */
+  h0?: Float32Array | null;
+}
+
+/**
+ * Diagonal linear recurrence h_t = a * h_{t-1} + x_t per channel, x [B, T, P], a [P] (the
+ * discretised decays of a diagonal state-space layer), h_{-1} = h0 or zeros, cleared where
+ * `reset` is 1 (Lu et al. 2023's resettable scan). Returns h [B, T, P]. Gradients to x (a scan
+ * backwards in time) and to a (sum over b, t of g_t m_t h_{t-1}).
+ */
+export function ssmScan(a: Tensor, x: Tensor, opts: ScanOptions = {}): Tensor {
+  if (x.ndim !== 3 || a.ndim !== 1 || a.shape[0] !== x.shape[2]) throw shapeError('ssmScan', `needs a [P] and x [B, T, P], got ${shapeStr(a.shape)} and ${shapeStr(x.shape)}`);
+  const [B, T, P] = x.shape;
+  const reset = opts.reset ?? null;
+  const h0 = opts.h0 ?? null;
+  if (reset && reset.length !== B * T) throw shapeError('ssmScan', `reset has ${reset.length} values, expected B * T = ${B * T}`);
+  if (h0 && h0.length !== B * P) throw shapeError('ssmScan', `h0 has ${h0.length} values, expected B * P = ${B * P}`);
+  const h = empty([B, T, P]);
+  kernels().scan({ B, T, P, a: a.data, x: x.data, h: h.data, reset, h0, reverse: false });
+  if (record(a, x))
+    setNode(h, 'ssmScan', [a, x], (g) => {
+      const gs = empty([B, T, P]);
+      const gd = gs.data;
+      kernels().scan({ B, T, P, a: a.data, x: g, h: gd, reset, h0: null, reverse: true });
+      if (x.requiresGrad) {
+        const [gx, acc] = gradTarget(x);
+        kernels().accumulate(gd, gx, gd.length, acc);
+      }
+      if (a.requiresGrad) {
+        const ga = gradZeroed(a);
+        const hd = h.data;
+        const sums = new Float64Array(P);
+        for (let b = 0; b < B; b++)
+          for (let t = 0; t < T; t++) {
+            const m = reset ? 1 - reset[b * T + t] : 1;
+            if (m === 0) continue;
+            const o = (b * T + t) * P;
+            if (t === 0) {
+              if (h0) for (let c = 0; c < P; c++) sums[c] += gd[o + c] * h0[b * P + c];
+            } else for (let c = 0; c < P; c++) sums[c] += gd[o + c] * hd[o - P + c];
+          }
+        for (let c = 0; c < P; c++) ga[c] += sums[c];
+      }
+      gs.dispose();
+    });
+  return h;
+}
+
 // ---------------------------------------------------------------------------------------------
 // routing (mixture of experts)
 

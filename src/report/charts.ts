@@ -13,6 +13,8 @@ export interface ChartSpec {
   height?: number;
   /** The ECharts option; series whose id starts with "band:" are interval bands, not lines. */
   option: Record<string, unknown>;
+  /** Offer a linear / log switch of the y axis (regret and suboptimality, where a random agent's line squashes the others). */
+  logToggle?: boolean;
 }
 
 /** A table of figures shown in a section. */
@@ -53,7 +55,15 @@ export interface BandSeries {
   /** Dashed line without band (references such as the oracle or random). */
   reference?: boolean;
   color?: string;
+  /** Line pattern (default solid; references dashed): several agents of one run in one colour. */
+  dash?: LineDash;
 }
+
+/** An ECharts line type: a name or a dash array in pixels. */
+export type LineDash = 'solid' | 'dashed' | 'dotted' | number[];
+
+/** Patterns that tell apart the lines of one colour (the agents of one run). */
+export const DASHES: LineDash[] = ['solid', [8, 4], [2, 3], [10, 3, 2, 3], [14, 6]];
 
 function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
@@ -122,7 +132,7 @@ export function bandLineChart(title: string, series: BandSeries[], axes: AxisOpt
       showSymbol: data.length <= 30,
       symbolSize: 6,
       color,
-      lineStyle: { width: 2, color, type: s.reference ? 'dashed' : 'solid' },
+      lineStyle: { width: 2, color, type: s.dash ?? (s.reference ? 'dashed' : 'solid') },
       z: 3,
     });
   });
@@ -142,8 +152,8 @@ export function bandLineChart(title: string, series: BandSeries[], axes: AxisOpt
   };
 }
 
-/** Plain lines (no bands), e.g. training curves. */
-export function lineChart(title: string, series: { name: string; x: number[]; y: number[] }[], axes: AxisOptions & { logY?: boolean }, description?: string): ChartSpec {
+/** Plain lines (no bands), e.g. training curves; a series may set its colour and line pattern. */
+export function lineChart(title: string, series: { name: string; x: number[]; y: number[]; color?: string; dash?: LineDash }[], axes: AxisOptions & { logY?: boolean }, description?: string): ChartSpec {
   return {
     title,
     description,
@@ -161,7 +171,8 @@ export function lineChart(title: string, series: { name: string; x: number[]; y:
           name: s.name,
           type: 'line',
           showSymbol: s.x.length <= 30,
-          color: PALETTE[k % PALETTE.length],
+          color: s.color ?? PALETTE[k % PALETTE.length],
+          ...(s.dash ? { lineStyle: { type: s.dash } } : {}),
           data: idx.map((i) => [s.x[i], finiteOrNull(s.y[i])]),
         };
       }),
@@ -221,4 +232,47 @@ export function heatmapChart(title: string, xLabels: (string | number)[], yLabel
       series: [{ id: `heatmap:${title}`, name: axes.valueName ?? 'count', type: 'heatmap', data }],
     },
   };
+}
+
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const t = String(v);
+  return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+/**
+ * The data of a chart as CSV, in long form: `series,x,y` for lines and areas (with `lo,hi` columns
+ * when the chart has 95% bands, rebuilt from its band series), `x,y,value` for heatmaps. Points are
+ * those drawn (long runs are thinned to at most 500 or 1,000 points per line).
+ */
+export function chartCsv(c: ChartSpec): string {
+  const series = (c.option.series ?? []) as { id?: string; name?: string; type?: string; data?: unknown[] }[];
+  if (series.some((s) => s.type === 'heatmap')) {
+    const xl = ((c.option.xAxis as { data?: unknown[] })?.data ?? []) as unknown[];
+    const yl = ((c.option.yAxis as { data?: unknown[] })?.data ?? []) as unknown[];
+    const rows = ['x,y,value'];
+    for (const s of series) for (const d of (s.data ?? []) as number[][]) rows.push([xl[d[0]] ?? d[0], yl[d[1]] ?? d[1], d[2]].map(csvField).join(','));
+    return `${rows.join('\n')}\n`;
+  }
+  const bands = new Map<string, { lo?: unknown[]; width?: unknown[] }>();
+  for (const s of series) {
+    const m = typeof s.id === 'string' ? /^band:(.*):(lo|width)$/.exec(s.id) : null;
+    if (m) bands.set(m[1], { ...bands.get(m[1]), [m[2]]: s.data });
+  }
+  const withBands = bands.size > 0;
+  const rows = [withBands ? 'series,x,y,lo,hi' : 'series,x,y'];
+  for (const s of series) {
+    if (typeof s.id === 'string' && s.id.startsWith('band:')) continue;
+    const b = bands.get(String(s.name));
+    ((s.data ?? []) as (number | null)[][]).forEach((d, i) => {
+      const cells: unknown[] = [s.name, d[0], d[1]];
+      if (withBands) {
+        const lo = (b?.lo?.[i] as (number | null)[] | undefined)?.[1];
+        const w = (b?.width?.[i] as (number | null)[] | undefined)?.[1];
+        cells.push(lo ?? null, lo !== null && lo !== undefined && w !== null && w !== undefined ? lo + w : null);
+      }
+      rows.push(cells.map(csvField).join(','));
+    });
+  }
+  return `${rows.join('\n')}\n`;
 }

@@ -6,10 +6,11 @@
  */
 import type { EvalResults, AgentResult } from '../eval/results.js';
 import type { BanditSummary, EpisodeSummary } from '../eval/metrics.js';
-import { bandLineChart, PALETTE, type BandSeries, type ReportSection, type TableSpec } from './charts.js';
+import { bandLineChart, PALETTE, type BandSeries, type ChartSpec, type ReportSection, type TableSpec } from './charts.js';
+import { formatFigure } from '../eval/summary.js';
 import { llmDiagnosticsSection } from './llmSection.js';
 
-const REF_COLORS: Record<string, string> = { oracle: '#000000', random: '#9e9e9e' };
+const REF_COLORS: Record<string, string> = { oracle: '#000000', expert: '#5d4037', random: '#9e9e9e' };
 
 /** One colour per agent name across every chart of the report (online first, then offline-only agents). */
 function colorMap(res: EvalResults): Map<string, string> {
@@ -22,6 +23,11 @@ function colorMap(res: EvalResults): Map<string, string> {
 
 function colors(agents: AgentResult[], cmap: Map<string, string>): string[] {
   return agents.map((a) => cmap.get(a.name) ?? '#616161');
+}
+
+/** Regret-like charts get the log / linear switch (a random agent's line squashes the others). */
+export function withLogToggle(c: ChartSpec): ChartSpec {
+  return { ...c, logToggle: true };
 }
 
 function range(from: number, n: number): number[] {
@@ -44,7 +50,7 @@ function banditSections(res: EvalResults, agents: AgentResult[], cmap: Map<strin
     columns: ['agent', `regret at t=${steps}`, '95% interval', 'optimal-arm steps', 'wall s'],
     rows: agents.map((a) => {
       const s = a.summary as BanditSummary;
-      return [a.name + (a.reference ? ' (reference)' : ''), s.finalRegret.mean, `${s.finalRegret.lo.toFixed(2)} to ${s.finalRegret.hi.toFixed(2)}`, `${(100 * s.optimalFraction).toFixed(1)}%`, s.wallSeconds];
+      return [a.name + (a.reference ? ' (reference)' : ''), s.finalRegret.mean, `${formatFigure(s.finalRegret.lo)} to ${formatFigure(s.finalRegret.hi)}`, `${(100 * s.optimalFraction).toFixed(1)}%`, s.wallSeconds];
     }),
   };
   return {
@@ -54,8 +60,8 @@ function banditSections(res: EvalResults, agents: AgentResult[], cmap: Map<strin
     ],
     tables: [table],
     charts: [
-      bandLineChart('Cumulative regret', regret, { xName: 'step t', yName: 'cumulative regret', xMin: 1, yMin: 0 }, 'Lower is better; a flattening curve means the agent has found the best arm.'),
-      bandLineChart('Suboptimality per step', sub, { xName: 'step t', yName: 'best mean - chosen mean', xMin: 1, yMin: 0 }, 'Expected reward lost at each step.'),
+      withLogToggle(bandLineChart('Cumulative regret', regret, { xName: 'step t', yName: 'cumulative regret', xMin: 1, yMin: 0 }, 'Lower is better; a flattening curve means the agent has found the best arm.')),
+      withLogToggle(bandLineChart('Suboptimality per step', sub, { xName: 'step t', yName: 'best mean - chosen mean', xMin: 1, yMin: 0 }, 'Expected reward lost at each step.')),
     ],
   };
 }
@@ -69,20 +75,22 @@ function episodeSections(res: EvalResults, agents: AgentResult[], cmap: Map<stri
     return { name: a.name, x, mean: s.returns.mean, lo: s.returns.lo, hi: s.returns.hi, reference: a.reference, color: col[k] };
   });
   const first = agents.find((a) => !a.reference)?.summary as EpisodeSummary | undefined;
-  if (first && !agents.some((a) => a.name === 'oracle')) {
-    series.push({ name: 'oracle', x, mean: x.map(() => first.oracle.mean), reference: true, color: REF_COLORS.oracle });
+  const oracle = first?.oracle ?? null;
+  if (oracle && !agents.some((a) => a.name === 'oracle')) {
+    series.push({ name: 'oracle', x, mean: x.map(() => oracle.mean), reference: true, color: REF_COLORS.oracle });
   }
   const table: TableSpec = {
-    columns: ['agent', 'return, episode 1', `return, episode ${K}`, 'last / oracle', 'wall s'],
+    columns: oracle ? ['agent', 'return, episode 1', `return, episode ${K}`, 'last / oracle', 'wall s'] : ['agent', 'return, episode 1', `return, episode ${K}`, 'wall s'],
     rows: agents.map((a) => {
       const s = a.summary as EpisodeSummary;
-      return [a.name + (a.reference ? ' (reference)' : ''), s.returns.mean[0], s.returns.mean[K - 1], s.lastOverOracle, s.wallSeconds];
+      const name = a.name + (a.reference ? ' (reference)' : '');
+      return oracle ? [name, s.returns.mean[0], s.returns.mean[K - 1], s.lastOverOracle ?? NaN, s.wallSeconds] : [name, s.returns.mean[0], s.returns.mean[K - 1], s.wallSeconds];
     }),
   };
   return {
     title: 'Online evaluation',
     text: [
-      `${res.tasks.count} held-out ${res.env.family} tasks, ${K} in-context episodes each (the agent keeps its history across episodes; no weight updates). Lines are mean returns over tasks with 95% bands; the dashed black line is the oracle's expected return.`,
+      `${res.tasks.count} held-out ${res.env.family} tasks, ${K} in-context episodes each (the agent keeps its history across episodes; no weight updates). Lines are mean returns over tasks with 95% bands; ${oracle ? "the dashed black line is the oracle's expected return." : `${res.env.family} has no exact oracle, so there is no oracle line and no ratio to it (references: ${agents.filter((a) => a.reference).map((a) => a.name).join(', ') || 'none'}).`}`,
     ],
     tables: [table],
     charts: [bandLineChart('Return per in-context episode', series, { xName: 'episode', yName: 'return', xMin: 1 }, 'Higher is better; a rising curve means the agent improves in context.')],
@@ -104,7 +112,7 @@ function offlineSection(res: EvalResults, cmap: Map<string, string>): ReportSect
         rows: off.agents.map((a) => [a.name, ...a.suboptimality.mean]),
       },
     ],
-    charts: [bandLineChart('Offline suboptimality against dataset size', series, { xName: 'dataset size n', yName: 'suboptimality of the chosen arm', logX: off.sizes[0] > 0 && off.sizes[last] / off.sizes[0] >= 20, yMin: 0 })],
+    charts: [withLogToggle(bandLineChart('Offline suboptimality against dataset size', series, { xName: 'dataset size n', yName: 'suboptimality of the chosen arm', logX: off.sizes[0] > 0 && off.sizes[last] / off.sizes[0] >= 20, yMin: 0 }))],
   };
 }
 

@@ -3,9 +3,9 @@
  * is generic: it charts every numeric field against the step, puts all losses on one chart, and draws
  * array-valued fields whose name mentions experts (MoE expert load / usage) as stacked areas.
  */
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { readJsonLines } from '../core/jsonl.js';
-import { lineChart, stackedAreaChart, type ChartSpec, type ReportSection } from './charts.js';
+import { DASHES, PALETTE, lineChart, stackedAreaChart, type ChartSpec, type ReportSection } from './charts.js';
 
 export interface MetricsTable {
   file: string;
@@ -65,20 +65,44 @@ function isConstant(y: number[]): boolean {
   return y.every((v) => v === y[0]);
 }
 
-/** Charts of one metrics file: losses together, other metrics one chart each, expert usage stacked. */
-export function trainingSection(table: MetricsTable, title?: string): ReportSection {
+/** The name of a metrics file's run: its config line's name, else its folder's name. */
+export function metricsLabel(file: string): string {
+  const first = readJsonLines(file, 'training metrics file').find((r) => r.kind === 'config');
+  return typeof first?.name === 'string' && first.name !== '' ? first.name : basename(dirname(resolve(file)));
+}
+
+/** One run's metrics in an overlay: its label names its series, its colour draws them. */
+export interface LabelledMetrics {
+  label: string;
+  table: MetricsTable;
+}
+
+/**
+ * Charts of one or more metrics files: losses together, other metrics one chart each (held-out
+ * regret of the model beside the baselines'), expert usage stacked per run. With several runs every
+ * chart overlays them: one colour per run, series named "<run>: <field>" (the run's label alone
+ * when the chart has one field), line patterns telling apart the fields of a run.
+ */
+export function trainingCharts(runs: LabelledMetrics[]): ChartSpec[] {
+  const multi = runs.length > 1;
   const charts: ChartSpec[] = [];
-  const names = [...table.scalars.keys()];
+  const names = [...new Set(runs.flatMap((r) => [...r.table.scalars.keys()]))];
+  const seriesOf = (keys: string[], sub: (k: string) => string) =>
+    runs.flatMap((r, ri) =>
+      keys
+        .filter((k) => r.table.scalars.has(k))
+        .map((k) => {
+          const s = r.table.scalars.get(k)!;
+          const ki = keys.indexOf(k);
+          if (!multi) return { name: sub(k), x: s.x, y: s.y };
+          return { name: keys.length > 1 ? `${r.label}: ${sub(k)}` : r.label, x: s.x, y: s.y, color: PALETTE[ri % PALETTE.length], dash: DASHES[ki % DASHES.length] };
+        }),
+    );
   const losses = names.filter((k) => /loss/i.test(k));
   if (losses.length > 0) {
-    const allPositive = losses.every((k) => table.scalars.get(k)!.y.every((v) => v > 0));
+    const allPositive = runs.every((r) => losses.every((k) => (r.table.scalars.get(k)?.y ?? []).every((v) => v > 0)));
     charts.push(
-      lineChart(
-        'Training loss',
-        losses.map((k) => ({ name: k, x: table.scalars.get(k)!.x, y: table.scalars.get(k)!.y })),
-        { xName: 'step', yName: 'loss', logY: allPositive },
-        'Every loss the trainer logged, against the optimizer step.',
-      ),
+      lineChart('Training loss', seriesOf(losses, (k) => k), { xName: 'step', yName: 'loss', logY: allPositive }, `Every loss the trainer logged, against the optimizer step${multi ? '; one colour per run' : ''}.`),
     );
   }
   // One chart per metric name: "eval.dpt.meanRegret" and "baseline.thompson.meanRegret" share the
@@ -91,24 +115,44 @@ export function trainingSection(table: MetricsTable, title?: string): ReportSect
     groups.set(g, [...(groups.get(g) ?? []), k]);
   }
   for (const [g, keys] of groups) {
-    const all = keys.map((k) => table.scalars.get(k)!);
-    const changing = all.some((s) => s.y.length >= 2 && !isConstant(s.y));
+    const all = runs.flatMap((r) => keys.map((k) => r.table.scalars.get(k)).filter((s) => s !== undefined));
+    // with several runs, a figure logged once per run (a final evaluation) is worth a chart when the runs differ
+    const changing = all.some((s) => s.y.length >= 2 && !isConstant(s.y)) || (multi && !isConstant(all.flatMap((s) => s.y)));
     if (!changing) continue;
     const label = (k: string) => (keys.length > 1 ? k.split('.').slice(0, -1).join('.') || k : k);
-    charts.push(lineChart(g, keys.map((k) => ({ name: label(k), x: table.scalars.get(k)!.x, y: table.scalars.get(k)!.y })), { xName: 'step', yName: g }));
+    charts.push(lineChart(g, seriesOf(keys, label), { xName: 'step', yName: g }));
   }
-  for (const [k, s] of table.vectors) {
-    const width = Math.max(...s.v.map((r) => r.length));
-    const series = Array.from({ length: width }, (_, e) => ({ name: `${/expert/i.test(k) ? 'expert' : k} ${e}`, y: s.v.map((r) => r[e] ?? 0) }));
-    if (/expert/i.test(k)) {
-      charts.push(stackedAreaChart(`Expert usage: ${k}`, s.x, series, { xName: 'step', yName: 'share of tokens' }, 'Share of routed tokens per expert (stacked); an even split means balanced load.'));
-    } else {
-      charts.push(lineChart(k, series.map((e) => ({ name: e.name, x: s.x, y: e.y })), { xName: 'step', yName: k }));
+  for (const r of runs) {
+    for (const [k, s] of r.table.vectors) {
+      const width = Math.max(...s.v.map((row) => row.length));
+      const series = Array.from({ length: width }, (_, e) => ({ name: `${/expert/i.test(k) ? 'expert' : k} ${e}`, y: s.v.map((row) => row[e] ?? 0) }));
+      const suffix = multi ? ` (${r.label})` : '';
+      if (/expert/i.test(k)) {
+        charts.push(stackedAreaChart(`Expert usage: ${k}${suffix}`, s.x, series, { xName: 'step', yName: 'share of tokens' }, 'Share of routed tokens per expert (stacked); an even split means balanced load.'));
+      } else {
+        charts.push(lineChart(`${k}${suffix}`, series.map((e) => ({ name: e.name, x: s.x, y: e.y })), { xName: 'step', yName: k }));
+      }
     }
   }
+  return charts;
+}
+
+/** The training-curves section of one metrics file. */
+export function trainingSection(table: MetricsTable, title?: string): ReportSection {
+  const charts = trainingCharts([{ label: basename(table.file), table }]);
   return {
     title: title ?? `Training curves (${basename(table.file)})`,
     text: charts.length === 0 ? ['The metrics file holds no numeric series that change over training.'] : undefined,
+    charts,
+  };
+}
+
+/** One section overlaying the training curves of several runs. */
+export function trainingCompareSection(runs: LabelledMetrics[]): ReportSection {
+  const charts = trainingCharts(runs);
+  return {
+    title: 'Training curves, side by side',
+    text: [`${runs.map((r) => `${r.label} (${basename(r.table.file)})`).join(', ')}: one colour per run.`, ...(charts.length === 0 ? ['The metrics files hold no numeric series that change over training.'] : [])],
     charts,
   };
 }

@@ -22,8 +22,18 @@ export interface AlpGmmOptions extends BaseTeacherOptions {
   /** Share of uniformly random tasks after the first fit (default 0.2). */
   randomRatio?: number;
   criterion?: Criterion;
-  /** Most recent tasks kept for the nearest-neighbour ALP (default: all, as published). */
+  /**
+   * Most recent tasks searched for the nearest-neighbour ALP (default: all, as published). Without
+   * alpBufferSize the window is exact: always the last alpMaxSize tasks.
+   */
   alpMaxSize?: number;
+  /**
+   * The published code's buffered history (`alp_buffer_size`, 500 there): new tasks go to a buffer
+   * of this size, and the history is cut to alpMaxSize only when the buffer is full and flushed, so
+   * the search covers between alpMaxSize + 1 and alpMaxSize + alpBufferSize tasks (501 to 1,000 for
+   * `alp_max_size: 500`). Needs alpMaxSize.
+   */
+  alpBufferSize?: number;
 }
 
 export function range(a: number, b: number): number[] {
@@ -46,6 +56,7 @@ export class AlpGmmTeacher extends UnitTeacher {
   readonly randomRatio: number;
   readonly criterion: Criterion;
   readonly alpMaxSize: number;
+  readonly alpBufferSize: number;
   private history: PointBuffer;
   /** Ring of the last fitRate rows (unit task, ALP), each dims + 1 values. */
   private window: Float64Array;
@@ -65,8 +76,27 @@ export class AlpGmmTeacher extends UnitTeacher {
     if (!(this.alpMaxSize === Infinity || (Number.isInteger(this.alpMaxSize) && this.alpMaxSize >= 1))) {
       throw new IcrlError(`alp-gmm: alpMaxSize must be a positive integer, got ${this.alpMaxSize}`);
     }
-    this.history = new PointBuffer(this.dims, 1024, this.alpMaxSize);
+    this.alpBufferSize = opts.alpBufferSize ?? 0;
+    if (!(Number.isInteger(this.alpBufferSize) && this.alpBufferSize >= 0)) throw new IcrlError(`alp-gmm: alpBufferSize must be a positive integer, got ${this.alpBufferSize}`);
+    if (this.alpBufferSize > 0 && this.alpMaxSize === Infinity) throw new IcrlError('alp-gmm: alpBufferSize needs alpMaxSize (the history is cut to alpMaxSize when the buffer is flushed)');
+    this.history = new PointBuffer(this.dims, 1024, this.historyLimit());
     this.window = new Float64Array(this.fitRate * (this.dims + 1));
+  }
+
+  /** Most points the nearest-neighbour history holds. */
+  private historyLimit(): number {
+    return this.alpMaxSize + this.alpBufferSize;
+  }
+
+  /** Buffered history: a full buffer is flushed, keeping the last alpMaxSize tasks, before the next task is added. */
+  private flushHistory(): void {
+    if (this.alpBufferSize === 0 || this.history.n < this.historyLimit()) return;
+    const d = this.dims;
+    const { points, values } = this.history.toJSON();
+    const keep = this.alpMaxSize;
+    const b = new PointBuffer(d, 1024, this.historyLimit());
+    for (let i = values.length - keep; i < values.length; i++) b.add(points.slice(i * d, (i + 1) * d), values[i]);
+    this.history = b;
   }
 
   protected proposeUnit(out: Float64Array): void {
@@ -82,6 +112,7 @@ export class AlpGmmTeacher extends UnitTeacher {
   protected observeUnit(u: Float64Array, ret: number): void {
     const nn = this.history.nearest(u);
     const alp = nn < 0 ? 0 : Math.abs(ret - this.history.value(nn));
+    this.flushHistory();
     this.history.add(u, ret);
     const w = this.dims + 1;
     const row = (this.episodes % this.fitRate) * w;
@@ -120,7 +151,7 @@ export class AlpGmmTeacher extends UnitTeacher {
 
   protected dataFromJSON(data: unknown, source: string): void {
     const d = objectOf(data, source);
-    const history = PointBuffer.fromJSON(d.history, this.dims, 'history', source, this.alpMaxSize);
+    const history = PointBuffer.fromJSON(d.history, this.dims, 'history', source, this.historyLimit());
     const window = numArray(d.window, 'window', source, this.window.length);
     const gmm = d.gmm === null ? null : Gmm.fromJSON(d.gmm as GmmParams, `${source}: data.gmm`);
     if (gmm && gmm.d !== this.dims + 1) throw new IcrlError(`${source}: data.gmm has dimension ${gmm.d}, expected ${this.dims + 1}`);

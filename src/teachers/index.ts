@@ -13,3 +13,5 @@ export * from './plr.js';
 export * from './registry.js';
 export * from './toyEnv.js';
 export * from './toyBench.js';
+export * from './originalToy.js';
+export * from './originalToyRuns.js';

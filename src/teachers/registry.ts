@@ -12,7 +12,7 @@ import type { UnitTeacher } from './teacher.js';
 import { RandomTeacher } from './random.js';
 import { AlpGmmTeacher } from './alpGmm.js';
 import { CovarGmmTeacher } from './covarGmm.js';
-import { RiacTeacher } from './riac.js';
+import { RiacTeacher, type RiacOptions } from './riac.js';
 import { AdrTeacher } from './adr.js';
 import { SecTeacher } from './sec.js';
 import { DumpTeacher } from './dump.js';
@@ -51,6 +51,29 @@ const plr = z
   })
   .strict();
 
+const riacOptions = z
+  .object({
+    ...base,
+    maxRegionSize: int(4).optional(),
+    alpWindow: int(2).optional(),
+    splitAttempts: int(1).optional(),
+    samplingInLeavesOnly: z.boolean().optional(),
+    minRegionSize: z.number().min(0).optional(),
+    minDimsRangeRatio: z.number().min(0).lt(0.5).optional(),
+    discardRatio: z.number().gt(0).max(1).optional(),
+    splitScore: z.enum(['alp-difference', 'alp-difference-times-sizes']).optional(),
+    randomRatio: share.optional(),
+    mutationRatio: share.optional(),
+  })
+  .strict();
+
+/**
+ * The defaults of `riac-leaves`, the RIAC this project used before following the published code:
+ * leaves only, children at least 1/6 wide (TeachMyAgent's RIAC constructor default), at least one
+ * task per child, split score |ALP difference| x the children's sizes. Its options override these.
+ */
+export const RIAC_LEAVES_DEFAULTS: RiacOptions = { samplingInLeavesOnly: true, minDimsRangeRatio: 1 / 6, minRegionSize: 1, splitScore: 'alp-difference-times-sizes' };
+
 /** Builds an entry; `make` receives the options already validated against `options`. */
 function entry<S extends z.ZodType>(e: TeacherEntry<S>): TeacherEntry {
   return e as unknown as TeacherEntry;
@@ -63,7 +86,7 @@ for (const e of [
   entry({
     name: 'alp-gmm',
     description: 'GMMs on (task, absolute learning progress), sample components by mean ALP (Portelas et al. 2019)',
-    options: z.object({ ...gmm, alpMaxSize: int(1).optional() }).strict(),
+    options: z.object({ ...gmm, alpMaxSize: int(1).optional(), alpBufferSize: int(1).optional() }).strict(),
     make: (s, r, o) => new AlpGmmTeacher(s, r, o),
   }),
   entry({
@@ -74,20 +97,15 @@ for (const e of [
   }),
   entry({
     name: 'riac',
-    description: 'recursive region splitting by learning progress (Baranes and Oudeyer 2009)',
-    options: z
-      .object({
-        ...base,
-        maxRegionSize: int(2).optional(),
-        alpWindow: int(1).optional(),
-        splitAttempts: int(1).optional(),
-        minDimsRangeRatio: share.optional(),
-        discardRatio: share.optional(),
-        randomRatio: share.optional(),
-        mutationRatio: share.optional(),
-      })
-      .strict(),
+    description: 'recursive region splitting by learning progress (Baranes and Oudeyer 2009), defaults of the published teachDeepRL code',
+    options: riacOptions,
     make: (s, r, o) => new RiacTeacher(s, r, o),
+  }),
+  entry({
+    name: 'riac-leaves',
+    description: 'RIAC variant: leaf regions only, children at least 1/6 wide, any non-empty child, split score weighted by child sizes',
+    options: riacOptions,
+    make: (s, r, o) => new RiacTeacher(s, r, { ...RIAC_LEAVES_DEFAULTS, ...o }, 'riac-leaves'),
   }),
   entry({
     name: 'adr',

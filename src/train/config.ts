@@ -129,6 +129,8 @@ export const TrainConfigSchema = z
     checkpointEvery: int(1).default(100),
     /** Checkpoints kept on disk (the newest ones). */
     keepCheckpoints: int(1).default(2),
+    /** Metrics trackers besides metrics.jsonl, e.g. [{ type: tensorboard }] (see train/trackers.ts); none by default. */
+    trackers: z.array(z.object({ type: z.string().min(1) }).catchall(z.unknown())).default([]),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -8,5 +8,6 @@ export { buildTrainingData } from './data.js';
 export { computeLoss, type LossParts } from './loss.js';
 export { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
 export { MetricsWriter, readMetrics, type MetricRecord } from './metrics.js';
+export { trackers, createTrackers, recordScalars, TensorBoardSink, type MetricsSink, type TrackerEntry, type TrackerContext, type TrackedRecord } from './trackers.js';
 export type { Batch, AdBatch, DptBatch, TrainingData } from '../models/batches.js';
 export { comparePosterior, type PosteriorOptions, type PosteriorReport, type PosteriorBin } from './posterior.js';

@@ -30,6 +30,7 @@ import { loadTrainConfig, parseTrainConfig } from './config.js';
 import type { TrainingData } from '../models/batches.js';
 import { computeLoss } from './loss.js';
 import { MetricsWriter, readMetrics } from './metrics.js';
+import { createTrackers } from './trackers.js';
 import { checkpointRoot, latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
 import { removeIfExists, writeFileAtomic } from '../core/atomic.js';
 import { buildTrainingData } from './data.js';
@@ -97,7 +98,7 @@ export interface TrainResult {
 
 function digest(cfg: TrainConfig): string {
   // everything that changes the computation (not the output folder or the logging cadence)
-  const { out: _out, logEvery: _l, checkpointEvery: _c, keepCheckpoints: _k, ...rest } = cfg;
+  const { out: _out, logEvery: _l, checkpointEvery: _c, keepCheckpoints: _k, trackers: _t, ...rest } = cfg;
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
@@ -136,7 +137,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
   const params = model.parameters();
   log(`model: ${cfg.model.kind}${cfg.model.moe ? ' (T2MIR)' : ''}, ${model.parameterCount()} parameters, context ${data.contextLength}`);
 
-  const metrics = new MetricsWriter(join(outDir, 'metrics.jsonl'));
+  const metrics = new MetricsWriter(join(outDir, 'metrics.jsonl'), createTrackers(cfg.trackers, { outDir, runName: cfg.name }, `${cfg.name}: trackers`));
   const cfgDigest = digest(cfg);
   let dataRng = root.split('batches');
   let step = 0;
@@ -270,6 +271,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
     if (step % cfg.checkpointEvery === 0 || step === o.steps) checkpoint();
   }
   bar?.finish();
+  metrics.close();
 
   const modelDir = join(outDir, 'model');
   const finished = resumedFrom !== null && resumedFrom >= o.steps && existsSync(join(modelDir, 'config.json'));
@@ -349,9 +351,10 @@ export async function heldOutEval(agent: Agent, model: InContextModel | null, da
       for (let i = 0; i < rec.numTasks; i++) s += rec.returns[i][k];
       returns.push(s / rec.numTasks);
     }
+    // families without an exact oracle (MuJoCo) have no oracle return
     let oracle = 0;
-    for (let i = 0; i < rec.numTasks; i++) oracle += rec.oracle[i];
-    return { step, agent: agent.name, returns, oracleReturn: oracle / rec.numTasks, seconds: (performance.now() - t0) / 1000 };
+    if (rec.oracle) for (let i = 0; i < rec.numTasks; i++) oracle += rec.oracle[i];
+    return { step, agent: agent.name, returns, ...(rec.oracle ? { oracleReturn: oracle / rec.numTasks } : {}), seconds: (performance.now() - t0) / 1000 };
   } finally {
     model?.train();
   }

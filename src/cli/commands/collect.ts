@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .option('--force', 'start over when the output folder holds a collection of another config or files collect did not write (those are kept)')
     .option('--list-algorithms', 'list the source algorithms a config can name, then exit')
     .option('--no-progress', 'no progress bar')
+    .option('--json', 'print the summary (folder, shards, transitions, seconds) as one JSON document on stdout')
     .addHelpText(
       'after',
       `
@@ -36,7 +37,7 @@ Output: manifest.json, tasks.json and shard-NNNNN.h5 (layouts in docs/data.md). 
 interrupted (even killed) resumes when the same command is run again; every task ends up in
 exactly one shard.`,
     )
-    .action(async (config: string | undefined, o: { out?: string; workers?: number; maxShards?: number; force?: boolean; listAlgorithms?: boolean; progress: boolean; set: string[] }) => {
+    .action(async (config: string | undefined, o: { out?: string; workers?: number; maxShards?: number; force?: boolean; listAlgorithms?: boolean; progress: boolean; json?: boolean; set: string[] }) => {
       if (o.listAlgorithms) {
         for (const k of listAgentKinds({ sourcesOnly: true })) process.stdout.write(`${k.kind.padEnd(16)} ${k.description}\n`);
         return;
@@ -46,6 +47,11 @@ exactly one shard.`,
       const r = await collect(cfg, { out: o.out ? resolve(o.out) : undefined, workers: o.workers, maxShards: o.maxShards, force: o.force, silent: !o.progress });
       const m = r.manifest;
       const done = Object.keys(m.shards).length;
+      if (o.json) {
+        const summary = { out: r.outDir, kind: m.config.kind, family: m.config.family, shards: done, numShards: m.numShards, complete: m.complete, computed: r.computed, computedByWorkers: r.computedByWorkers, transitions: r.transitions, seconds: r.seconds };
+        process.stdout.write(`${JSON.stringify(summary)}\n`);
+        return;
+      }
       process.stdout.write(
         `${r.outDir}: ${done}/${m.numShards} shards (${m.complete ? 'complete' : 'incomplete'}), ${r.computed} computed now, ` +
           `${r.transitions} transitions in ${r.seconds.toFixed(1)} s (${(r.transitions / Math.max(r.seconds, 1e-9)).toFixed(0)}/s)\n`,

@@ -90,10 +90,12 @@ MuJoCo families (cheetah-vel, cheetah-dir, ant-dir, walker-param, reach, push) r
 instances and 200 steps per timed run (the line gives instances_requested when it ran fewer). For
 cheetah-vel and ant-dir one more line, "bench":"envs-mujoco-native", steps the same model file with
 native MuJoCo (\`mujoco-testspeed FILE STEPS 1 0.01\`, Debian package libmujoco-samples:
-\`sudo apt-get install libmujoco-samples\`), with the raw WebAssembly loop, with the environment on
-one thread and with two worker threads, alternating --native-runs times, and prints the medians in
-MuJoCo steps per second with the ratios to native. Without mujoco-testspeed the line says how to
-install it and has no ratios. With reach or push, a line "bench":"envs-expert" gives the scripted
+\`sudo apt-get install libmujoco-samples\`), with the raw WebAssembly loop (contacts and constraints
+per step counted on both sides), with the environment on one thread and with the environment on two
+threads (\`threads: 2\`, 8 instances per thread), alternating --native-runs times, and prints the
+medians (and fastest runs, and rates per CPU-second) in MuJoCo steps per second with the ratios to
+native, and the load average at the start and the end. Without mujoco-testspeed the line says how
+to install it and has no ratios. With reach or push, a line "bench":"envs-expert" gives the scripted
 expert's success rate over the 50 goal variations (one 100-step episode each).`,
     )
     .action(async (o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; solverRulesets: number; solverStates: number[]; solverPresets?: string; nativeSteps: number; nativeRuns: number; native: boolean }) => {

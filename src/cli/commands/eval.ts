@@ -4,11 +4,14 @@
  */
 import { intFlag, missingConfig, withOverrides } from '../options.js';
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import { evalConfigSchema } from '../../eval/config.js';
 import { evaluateAndReport } from '../../experiments/evaluate.js';
 import { listAgentTypes } from '../../eval/agents.js';
+import { formatHeadlines, headlines } from '../../eval/summary.js';
+import { createTrackers, trackers } from '../../train/trackers.js';
+import { trackResults } from '../../experiments/trackResults.js';
 
 export function register(program: Command): void {
   const cmd = withOverrides(program.command('eval'));
@@ -20,6 +23,8 @@ export function register(program: Command): void {
     .option('--seed <n>', 'evaluation seed (overrides the config)', intFlag('--seed', 0))
     .option('--list-agents', 'list the agent types a config can name, then exit')
     .option('--no-progress', 'no progress bars')
+    .option('--tracker <type>', `also write the evaluation's curves for a tracker (repeatable; ${trackers.names().join(', ')}): <out>/tensorboard/`, (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--json', 'print the summary as one JSON document on stdout (paths and every headline figure with its interval)')
     .addHelpText(
       'after',
       `
@@ -29,9 +34,11 @@ A config names the environment, the held-out tasks, and the agents:
   online: { steps: 500, agents: [{ type: ucb, c: 1 }, { type: thompson }], references: [oracle, random] }
   offline: { sizes: [1, 10, 100], datasetOptions: { noiseSd: 0.3 }, agents: [{ type: lcb, c: 0.8 }] }
   out: runs/eval-bandit
-MDPs use online.episodes (in-context episodes per task) instead of steps. See docs/eval.md.`,
+MDPs use online.episodes (in-context episodes per task) instead of steps. See docs/eval.md.
+Progress and what is being done go to stderr; the summary (one line per agent: its headline figure
+with the 95% interval over tasks) and the paths written go to stdout.`,
     )
-    .action(async (config: string | undefined, o: { out?: string; tasks?: number; seed?: number; listAgents?: boolean; progress: boolean; set: string[] }) => {
+    .action(async (config: string | undefined, o: { out?: string; tasks?: number; seed?: number; listAgents?: boolean; progress: boolean; json?: boolean; tracker: string[]; set: string[] }) => {
       if (o.listAgents) {
         for (const t of listAgentTypes()) process.stdout.write(`${t.type.padEnd(16)} ${t.description}\n`);
         return;
@@ -41,8 +48,15 @@ MDPs use online.episodes (in-context episodes per task) instead of steps. See do
       if (o.out) cfg.out = resolve(o.out);
       if (o.tasks !== undefined) cfg.tasks.limit = o.tasks;
       if (o.seed !== undefined) cfg.seed = o.seed;
+      const trackerSpecs = [...new Set(o.tracker.map((t) => trackers.get(t).name))].map((type) => ({ type }));
       // Paths in a config (out, tasks file, checkpoints) are relative to the working directory.
-      const { resultsPath, reportPath } = await evaluateAndReport(cfg, { source: config, baseDir: process.cwd(), progress: o.progress });
-      process.stdout.write(`results: ${resultsPath}\nreport:  ${reportPath}\n`);
+      const { results, resultsPath, reportPath } = await evaluateAndReport(cfg, { source: config, baseDir: process.cwd(), progress: o.progress });
+      if (trackerSpecs.length > 0 && resultsPath) trackResults(results, createTrackers(trackerSpecs, { outDir: dirname(resultsPath), runName: results.name }, 'icrl eval --tracker'));
+      if (o.json) {
+        const hs = headlines(results).map(({ perTask: _p, ...h }) => h);
+        process.stdout.write(`${JSON.stringify({ name: results.name, results: resultsPath, report: reportPath, headlines: hs }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
+        return;
+      }
+      process.stdout.write(`${formatHeadlines(results).join('\n')}\nresults: ${resultsPath}\nreport:  ${reportPath}\n`);
     });
 }

@@ -14,11 +14,12 @@ import { register as registerLhf } from './lhf.js';
 import { register as registerTrain } from './train.js';
 import { register as registerEnvs } from './envs.js';
 import { register as registerPosterior } from './posterior.js';
+import { register as registerRuns } from './runs.js';
 import { register as registerReproduce } from './reproduce.js';
 
 type Register = (program: Command) => void;
 
-const modules: Register[] = [registerEval, registerReport, registerQuickstart, teach, registerCollect, registerLhf, registerTrain, registerLlm, registerTasks, registerEnvs, registerPosterior, registerReproduce];
+const modules: Register[] = [registerEval, registerReport, registerQuickstart, teach, registerCollect, registerLhf, registerTrain, registerLlm, registerTasks, registerEnvs, registerPosterior, registerRuns, registerReproduce];
 
 export function registerCommands(program: Command): void {
   for (const register of modules) register(program);

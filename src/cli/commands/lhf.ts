@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openHistoryCollection } from '../../data/collect.js';
 import { lhfOptionsSchema, scoreHistories } from '../../data/lhf.js';
 import { validateConfig } from '../../core/config.js';
+import { formatFigure } from '../../eval/summary.js';
 
 export function register(program: Command): void {
   program
@@ -22,6 +23,7 @@ export function register(program: Command): void {
     .option('--edge <fraction>', 'fraction of blocks averaged at each end for the improvement', Number.parseFloat, 0.1)
     .option('--block-steps <n>', 'block length for one-step-episode families such as bandits (0 = episodes)', intFlag('--block-steps', 0), 0)
     .option('-o, --out <file>', 'output JSON (default <collection>/lhf.json)')
+    .option('--json', 'print the summary and the output path as one JSON document on stdout')
     .addHelpText(
       'after',
       `
@@ -31,7 +33,7 @@ score = lambda * improvement + (1 - lambda) * stability after min-max normalisat
 every history (file, group, run, task index, scores, weight, kept); AD training reads it as stream
 weights (see docs/data.md).`,
     )
-    .action(async (dir: string, o: { mode: string; keep: number; lambda: number; temperature: number; edge: number; blockSteps: number; out?: string }) => {
+    .action(async (dir: string, o: { mode: string; keep: number; lambda: number; temperature: number; edge: number; blockSteps: number; out?: string; json?: boolean }) => {
       const opts = validateConfig(lhfOptionsSchema, { mode: o.mode, keep: o.keep, lambda: o.lambda, temperature: o.temperature, edge: o.edge, blockSteps: o.blockSteps }, 'icrl lhf options');
       const shards = await openHistoryCollection(dir);
       let scores;
@@ -50,6 +52,12 @@ weights (see docs/data.md).`,
       };
       const out = o.out ?? join(dir, 'lhf.json');
       writeJsonAtomic(out, { format: 'icrl-lhf-1', options: opts, summary, scores: scores.map((s) => ({ ...s, file: s.file.split('/').pop() })) });
-      process.stdout.write(`${JSON.stringify(summary)}\nwritten: ${out}\n`);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ out, ...summary })}\n`);
+        return;
+      }
+      process.stdout.write(
+        `${summary.kept} of ${summary.histories} histories kept (${opts.mode}); mean improvement ${formatFigure(summary.meanImprovement)}, kept ${formatFigure(summary.meanImprovementKept)}, weighted ${formatFigure(summary.meanImprovementWeighted)}\nwritten: ${out}\n`,
+      );
     });
 }

@@ -8,7 +8,7 @@ import { intFlag, numberFlag } from '../options.js';
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { startFakeOpenAI } from '../../core/llm/fakeServer.js';
-import { LlmClient } from '../../core/llm/client.js';
+import { LlmClient, type LlmConfig } from '../../core/llm/client.js';
 import { IcrlError } from '../../core/errors.js';
 import { scriptedPolicyResponder } from '../../eval/llm/scriptedPolicy.js';
 
@@ -23,6 +23,10 @@ interface ServeOptions {
   outOfRange: number;
   http500: number;
   timeout: number;
+  http429: number;
+  retryAfter: number;
+  endlessBody: number;
+  badUsage: number;
   delayMs: number;
   model: string;
   clientTimeoutMs?: number;
@@ -44,9 +48,13 @@ export function register(program: Command): void {
     .option('--out-of-range <p>', 'share of answers with an action out of range (proposals: an extra out-of-space task)', numberFlag('--out-of-range', 0, 1), 0)
     .option('--http-500 <p>', 'share of requests answered with HTTP 500', numberFlag('--http-500', 0, 1), 0)
     .option('--timeout <p>', 'share of requests never answered (the client times out)', numberFlag('--timeout', 0, 1), 0)
+    .option('--http-429 <p>', 'share of requests answered with HTTP 429 and a Retry-After header', numberFlag('--http-429', 0, 1), 0)
+    .option('--retry-after <s>', 'seconds in the Retry-After header of the HTTP 429 answers', intFlag('--retry-after', 0, 3600), 1)
+    .option('--endless-body <p>', 'share of requests answered with a chunked body that never ends', numberFlag('--endless-body', 0, 1), 0)
+    .option('--bad-usage <p>', 'share of answers reporting -5 prompt tokens', numberFlag('--bad-usage', 0, 1), 0)
     .option('--delay-ms <n>', 'delay of every answer in milliseconds', numberFlag('--delay-ms', 0), 0)
     .option('--model <name>', 'model name exported to --run as ICRL_LLM_MODEL', 'scripted-ucb')
-    .option('--client-timeout-ms <n>', 'exported to --run as ICRL_LLM_TIMEOUT_MS (the client timeout when a config does not set llm.timeoutMs)', numberFlag('--client-timeout-ms', 1))
+    .option('--client-timeout-ms <n>', 'exported to --run as ICRL_LLM_TIMEOUT_MS (the client timeout when a config does not set llm.timeoutMs)', intFlag('--client-timeout-ms', 1, 3_600_000))
     .option('--run <command>', 'run this shell command with ICRL_LLM_BASE_URL / ICRL_LLM_MODEL pointing at the server, then stop the server and exit with its status')
     .addHelpText(
       'after',
@@ -70,7 +78,8 @@ Examples:
         c: o.c,
         seed: o.seed,
         delayMs: o.delayMs,
-        faults: { notJson: o.notJson, outOfRange: o.outOfRange, http500: o.http500, timeout: o.timeout },
+        faults: { notJson: o.notJson, outOfRange: o.outOfRange, http500: o.http500, timeout: o.timeout, http429: o.http429, endlessBody: o.endlessBody, badUsage: o.badUsage },
+        retryAfterS: o.retryAfter,
       });
       const server = await startFakeOpenAI(responder, { port: o.port, host: o.host });
       process.stderr.write(`scripted endpoint (not a language model) at ${server.url}\n`);
@@ -108,11 +117,17 @@ Examples:
     .option('--base-url <url>', 'endpoint (default ICRL_LLM_BASE_URL), e.g. http://localhost:11434/v1')
     .option('--model <name>', 'model (default ICRL_LLM_MODEL)')
     .option('--system <text>', 'system message')
-    .option('--timeout-ms <n>', 'request timeout', numberFlag('--timeout-ms', 1), 30_000)
+    .option('--timeout-ms <n>', 'request timeout (default ICRL_LLM_TIMEOUT_MS, else 30000)', intFlag('--timeout-ms', 1, 3_600_000))
+    .option('--max-tokens-param <name>', 'field of the token limit: auto (max_tokens, switching once when the endpoint asks), max_tokens or max_completion_tokens')
     .option('--json', 'ask for a JSON object (response_format json_object)')
-    .addHelpText('after', '\nThe API key comes from ICRL_LLM_API_KEY or OPENAI_API_KEY.')
-    .action(async (prompt: string, o: { baseUrl?: string; model?: string; system?: string; timeoutMs: number; json?: boolean }) => {
-      const client = LlmClient.fromConfig({ baseUrl: o.baseUrl, model: o.model, timeoutMs: o.timeoutMs, maxRetries: 1 }, process.env, 'icrl llm ask');
+    .addHelpText('after', '\nThe API key comes from ICRL_LLM_API_KEY or OPENAI_API_KEY. A flag wins over the environment variable of the same setting.')
+    .action(async (prompt: string, o: { baseUrl?: string; model?: string; system?: string; timeoutMs?: number; maxTokensParam?: string; json?: boolean }) => {
+      const flags: LlmConfig = { maxRetries: 1 };
+      if (o.baseUrl !== undefined) flags.baseUrl = o.baseUrl;
+      if (o.model !== undefined) flags.model = o.model;
+      if (o.timeoutMs !== undefined) flags.timeoutMs = o.timeoutMs;
+      if (o.maxTokensParam !== undefined) flags.maxTokensParam = o.maxTokensParam as LlmConfig['maxTokensParam'];
+      const client = LlmClient.fromConfig(undefined, process.env, 'icrl llm ask', flags);
       const messages = [...(o.system ? [{ role: 'system' as const, content: o.system }] : []), { role: 'user' as const, content: prompt }];
       try {
         const r = await client.chat({ messages, json: o.json });

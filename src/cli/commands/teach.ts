@@ -11,7 +11,7 @@ import { intFlag, withOverrides } from '../options.js';
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
 import { Progress } from '../../core/progress.js';
-import { TEACHER_NAMES, teachers, runToyMany, summarize, type ToyRunResult, type ToyRunSpec, type ToyVariant } from '../../teachers/index.js';
+import { TEACHER_NAMES, teachers, runToyMany, summarize, compareWithOriginal, type OriginalComparison, type ToyRunResult, type ToyRunSpec, type ToyVariant } from '../../teachers/index.js';
 import { UnknownNameError } from '../../core/errors.js';
 import { loadConfig } from '../../core/config.js';
 import { curriculumConfigSchema, runCurriculum, checkTeachers, type CurriculumResult } from '../../experiments/curriculum.js';
@@ -34,6 +34,7 @@ export interface BenchOptions {
   workers: string;
   out: string;
   teacherOptions?: string;
+  progress: boolean;
 }
 
 function parseTeacherOptions(text: string | undefined): Record<string, Record<string, unknown>> {
@@ -55,7 +56,7 @@ function parseTeacherOptions(text: string | undefined): Record<string, Record<st
 export function benchVariants(dimsList: number[], cellsHigh: number, unlearnable: number): ToyVariant[] {
   const variants: ToyVariant[] = [];
   for (const d of dimsList) {
-    // 10 cells per dimension as in the protocol; above 3-D the published runs use 4 (10^5 cells cannot be learned in 20,000 episodes)
+    // 10 cells per dimension as in the published toy script; above 3-D this project uses 4 (10^5 cells cannot be learned in 20,000 episodes)
     const cells = d <= 3 ? 10 : cellsHigh;
     variants.push({ name: `toy-${d}d`, dims: d, cells, unlearnable: 0 });
   }
@@ -91,7 +92,7 @@ async function bench(o: BenchOptions): Promise<void> {
     `teach bench: ${teachers.length} teachers x ${variants.length} variants (${variants.map((v) => `${v.name}: ${v.cells}^${v.dims} cells`).join(', ')}) x ${seeds} seeds x ${episodes} episodes, ${workers} worker(s)\n`,
   );
   const t0 = Date.now();
-  const progress = new Progress('teach bench', specs.length, { unit: 'runs' });
+  const progress = new Progress('teach bench', specs.length, { unit: 'runs', silent: !o.progress });
   const results = await runToyMany(specs, workers, (r) => progress.tick(1, `${r.variant} ${r.teacher} seed ${r.seed}`));
   progress.finish();
   const wall = (Date.now() - t0) / 1000;
@@ -112,6 +113,22 @@ async function bench(o: BenchOptions): Promise<void> {
         perSeed: s.perSeed.map(round),
         ...(tOpts[s.teacher] ? { teacherOptions: tOpts[s.teacher] } : {}),
         cpuSeconds: round(s.seconds),
+      })}\n`,
+    );
+  }
+  // the original teachDeepRL code's figures for the set-ups it was measured on, beside ours
+  const original = compareWithOriginal(summary, tOpts);
+  for (const c of original) {
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'teach',
+        variant: c.variant,
+        teacher: c.teacher,
+        ours: { mastered: round(c.ours.mean), sd: round(c.ours.sd), seeds: c.ours.seeds },
+        original: { mastered: round(c.original.mean), sd: round(c.original.sd), seeds: c.original.seeds, call: c.original.call, commit: c.original.commit },
+        difference: round(c.difference),
+        differenceInterval95: c.differenceInterval95.map(round),
+        withinOneSd: c.withinOneSd,
       })}\n`,
     );
   }
@@ -138,7 +155,7 @@ async function bench(o: BenchOptions): Promise<void> {
   writeReport(reportFile, null, {
     title: 'icrl teacher benchmark (ToyEnv)',
     subtitle: [`${episodes} episodes x ${seeds} seeds per teacher; mastered = % of cells above 75/100 competence`],
-    sections: benchSections(summary, results, variants),
+    sections: [...benchSections(summary, results, variants), ...originalSection(original)],
   });
   process.stderr.write(`teach bench: wrote ${seriesFile}, ${densityFile} and ${reportFile} (${wall.toFixed(1)} s)\n`);
 }
@@ -202,6 +219,32 @@ function benchSections(summary: ReturnType<typeof summarize>, results: ToyRunRes
   return sections;
 }
 
+function originalSection(cs: OriginalComparison[]): ReportSection[] {
+  if (cs.length === 0) return [];
+  return [
+    {
+      title: 'Beside the original teachDeepRL code',
+      text: [
+        `The original code's toy_env.py run on its ToyEnv (commit ${cs[0].original.commit.slice(0, 12)}; figures stored with the project, see docs/teachers.md) against this run. "within one sd": the difference of the means is at most the larger per-seed standard deviation.`,
+      ],
+      tables: [
+        {
+          columns: ['variant', 'teacher', 'ours (mean ± sd, seeds)', 'original (mean ± sd, seeds)', 'difference', '95% interval', 'within one sd'],
+          rows: cs.map((c) => [
+            c.variant,
+            c.teacher,
+            `${round(c.ours.mean)} ± ${round(c.ours.sd)} (${c.ours.seeds})`,
+            `${round(c.original.mean)} ± ${round(c.original.sd)} (${c.original.seeds})`,
+            round(c.difference),
+            `[${round(c.differenceInterval95[0])}, ${round(c.differenceInterval95[1])}]`,
+            c.withinOneSd ? 'yes' : 'no',
+          ]),
+        },
+      ],
+    },
+  ];
+}
+
 export function register(program: Command): void {
   const teach = program.command('teach').description('Curriculum teachers: list them, benchmark them on ToyEnv, run curricula in the loop.');
   teach
@@ -214,7 +257,8 @@ export function register(program: Command): void {
     .command('bench')
     .description(
       'ToyEnv benchmark: every teacher drives a ToyEnv (cells gain competence only when sampled after a lower neighbour is mastered) ' +
-        'and the % of mastered cells is reported; prints one JSON line per variant and teacher (key "mastered") and the order per variant; ' +
+        'and the % of mastered cells is reported; prints one JSON line per variant and teacher (key "mastered"), one line beside the original teachDeepRL code\'s figure ' +
+        'where that set-up was measured with it (keys "ours", "original", "difference", "withinOneSd"), and the order per variant; ' +
         'writes the mastered-over-episodes series and proposal densities (JSON) and an HTML chart under --out.',
     )
     .option('--episodes <n>', 'episodes per run', '20000')
@@ -227,6 +271,7 @@ export function register(program: Command): void {
     .option('--workers <n>', 'worker threads', '2')
     .option('--teacher-options <json>', 'options per teacher over the published defaults, e.g. \'{"alp-gmm": {"alpMaxSize": 500}}\'')
     .option('--out <dir>', 'output folder', 'runs/teach-bench')
+    .option('--no-progress', 'no progress bar')
     .action(async (o: BenchOptions) => bench(o));
   registerCurriculum(teach);
 }
@@ -236,11 +281,11 @@ function statLine(st: { mean: number; sd: number; perSeed: number[] }): { mean: 
   return { mean: r3(st.mean), sd: r3(st.sd), perSeed: st.perSeed.map(r3) };
 }
 
-async function curriculum(file: string, o: { out?: string; seeds?: string; quiet?: boolean; set: string[] }): Promise<void> {
+async function curriculum(file: string, o: { out?: string; seeds?: string; quiet?: boolean; progress: boolean; set: string[] }): Promise<void> {
   const cfg = loadConfig(curriculumConfigSchema, file, o.set);
   if (o.seeds !== undefined) cfg.seeds = intOpt(o.seeds, 'seeds');
   checkTeachers(cfg.teachers, file);
-  const res = runCurriculum(cfg, { source: file, silent: o.quiet });
+  const res = runCurriculum(cfg, { source: file, silent: o.quiet === true || !o.progress });
   const base = res.student.find((s) => s.teacher === 'random');
   for (const s of res.student) {
     process.stdout.write(
@@ -359,6 +404,7 @@ function registerCurriculum(teach: Command): void {
     .argument('<config>', 'YAML or JSON config (see configs/curriculum-dktd.yaml)')
     .option('--out <dir>', 'output folder (default runs/<name>)')
     .option('--seeds <n>', 'override the number of seeds')
-    .option('--quiet', 'no progress output')
-    .action(async (file: string, o: { out?: string; seeds?: string; quiet?: boolean; set: string[] }) => curriculum(file, o));
+    .option('--no-progress', 'no progress output')
+    .option('--quiet', 'the same as --no-progress')
+    .action(async (file: string, o: { out?: string; seeds?: string; quiet?: boolean; progress: boolean; set: string[] }) => curriculum(file, o));
 }

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { loadTrainConfig } from '../../train/config.js';
 import { trainFromConfig } from '../../train/trainer.js';
 import { intFlag, withOverrides } from '../options.js';
+import { trackers } from '../../train/trackers.js';
 
 export function register(program: Command): void {
   withOverrides(program.command('train'))
@@ -16,6 +17,8 @@ export function register(program: Command): void {
     .option('--steps <n>', 'number of training steps (overrides optim.steps)', intFlag('--steps', 1))
     .option('--fresh', 'start over: remove the checkpoints, model and result of a previous run (the metrics file is rewritten)')
     .option('--no-progress', 'no progress bar')
+    .option('--tracker <type>', `also send the metrics to a tracker (repeatable; ${trackers.names().join(', ')}): added to the config's trackers`, (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--json', 'print the result (steps, losses, held-out evaluations, paths) as one JSON document on stdout')
     .addHelpText(
       'after',
       `
@@ -26,6 +29,8 @@ Writes into the output folder:
   model/                 the final model (model.safetensors + config.json), for icrl eval
                          ({ type: model, checkpoint: <out> })
   result.json            summary (final loss, training seconds, evaluations)
+  tensorboard/           with --tracker tensorboard (or trackers: [{ type: tensorboard }] in the config):
+                         a TensorBoard event file of every metric (tensorboard --logdir runs/)
 A run killed at any point continues from its last checkpoint when started again with the same
 command, exactly as if it had not been interrupted; result.json is rebuilt from metrics.jsonl, so it
 holds every evaluation of the run. Rerunning a finished run changes nothing and prints its results;
@@ -34,21 +39,26 @@ run trains (a second run on it stops with an error naming the first). A NaN or i
 and keeps the last good checkpoint. Configs: configs/{dpt-bandit,dpt-darkroom,ad-darkroom,t2mir-ad-darkroom}[-small].yaml;
 see docs/models.md.`,
     )
-    .action(async (config: string, o: { out?: string; steps?: number; fresh?: boolean; progress: boolean; set: string[] }) => {
+    .action(async (config: string, o: { out?: string; steps?: number; fresh?: boolean; progress: boolean; json?: boolean; tracker: string[]; set: string[] }) => {
       const cfg = loadTrainConfig(config, o.set);
       if (o.steps !== undefined) cfg.optim.steps = o.steps;
+      for (const t of o.tracker) if (!cfg.trackers.some((x) => x.type === trackers.get(t).name)) cfg.trackers.push({ type: trackers.get(t).name });
       const res = await trainFromConfig(cfg, {
         outDir: o.out ? resolve(o.out) : undefined,
         resume: !o.fresh,
         progressBar: o.progress,
         log: (line) => process.stderr.write(`${line}\n`),
       });
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ name: cfg.name, ...res }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
+        return;
+      }
       const finals = res.evals.filter((e) => e.step === res.steps);
       const evalText = finals
         .map((e) =>
           e.meanRegret !== undefined
             ? `  ${e.agent.padEnd(12)} held-out cumulative regret ${e.meanRegret.toFixed(2)}`
-            : `  ${e.agent.padEnd(12)} held-out return per episode ${e.returns!.map((r) => r.toFixed(1)).join(' ')} (oracle ${e.oracleReturn!.toFixed(1)})`,
+            : `  ${e.agent.padEnd(12)} held-out return per episode ${e.returns!.map((r) => r.toFixed(1)).join(' ')} ${e.oracleReturn !== undefined ? `(oracle ${e.oracleReturn.toFixed(1)})` : '(no exact oracle)'}`,
         )
         .join('\n');
       process.stdout.write(

@@ -31,6 +31,8 @@ export function requestHash(body: unknown): string {
 
 
 
+const tokenCount = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
 export class ResponseCache {
   constructor(readonly dir: string) {}
 
@@ -44,7 +46,7 @@ export class ResponseCache {
     if (!existsSync(p)) return null;
     try {
       const e = JSON.parse(readFileSync(p, 'utf8')) as CachedResponse;
-      if (typeof e.content !== 'string' || !e.usage) return null;
+      if (typeof e.content !== 'string' || !e.usage || !tokenCount(e.usage.promptTokens) || !tokenCount(e.usage.completionTokens)) return null;
       return e;
     } catch {
       return null;

@@ -59,12 +59,24 @@ export class LlmRequestError extends IcrlError {
     readonly reason: LlmFailureReason,
     readonly status?: number,
     readonly attempts = 1,
+    /** The wait an HTTP 429/503 answer asked for (Retry-After), in milliseconds. */
+    readonly retryAfterMs?: number,
   ) {
     super(message, 'LLM_REQUEST');
   }
+  /** The start of the answer body of an HTTP error (to recognise what the endpoint complains about). */
+  detail?: string;
 }
 
-/** The `llm:` section of a config. Every field may also come from the environment (see {@link resolveLlmOptions}). */
+/** Which request field carries the completion-token limit (newer OpenAI models want `max_completion_tokens`). */
+export const MAX_TOKENS_PARAMS = ['auto', 'max_tokens', 'max_completion_tokens'] as const;
+export type MaxTokensParam = (typeof MAX_TOKENS_PARAMS)[number];
+
+/**
+ * The `llm:` section of a config. No field has a schema default: a field left out is filled by
+ * {@link resolveLlmOptions} from a command-line flag, then the environment, then {@link LLM_DEFAULTS}
+ * (so a schema default can never hide `ICRL_LLM_TIMEOUT_MS` or a flag).
+ */
 export const llmConfigSchema = z
   .object({
     /** e.g. http://localhost:8080/v1 (the path up to `/chat/completions`; a bare origin gets `/v1`). */
@@ -74,70 +86,131 @@ export const llmConfigSchema = z
     apiKey: z.string().optional(),
     /** Name of the environment variable holding the key (default ICRL_LLM_API_KEY, then OPENAI_API_KEY). */
     apiKeyEnv: z.string().optional(),
-    timeoutMs: z.number().int().positive().default(30_000),
-    maxRetries: z.number().int().min(0).max(20).default(3),
-    backoffMs: z.number().positive().default(500),
-    maxBackoffMs: z.number().positive().default(8_000),
-    concurrency: z.number().int().min(1).max(256).default(4),
-    temperature: z.number().min(0).max(2).default(0),
-    maxTokens: z.number().int().positive().default(256),
+    /** Limit of one HTTP attempt, from sending the request to the last byte of the answer. */
+    timeoutMs: z.number().int().positive().max(3_600_000).optional(),
+    maxRetries: z.number().int().min(0).max(20).optional(),
+    backoffMs: z.number().positive().max(600_000).optional(),
+    maxBackoffMs: z.number().positive().max(600_000).optional(),
+    /** Longest wait a `Retry-After` header of an HTTP 429/503 answer is honoured for (longer ones are cut to this). */
+    maxRetryAfterMs: z.number().int().min(0).max(3_600_000).optional(),
+    /** Largest answer body read, in bytes; a longer answer is aborted and counted as `response-too-large`. */
+    maxResponseBytes: z.number().int().min(1024).max(1024 ** 3).optional(),
+    concurrency: z.number().int().min(1).max(256).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z.number().int().positive().max(1_000_000).optional(),
+    /**
+     * Request field of the token limit: `max_tokens`, `max_completion_tokens`, or `auto` (send
+     * `max_tokens`; when the endpoint answers HTTP 400 naming `max_completion_tokens`, resend once with
+     * the other field and keep it for the client's later requests).
+     */
+    maxTokensParam: z.enum(MAX_TOKENS_PARAMS).optional(),
     /** Directory of the response cache; omit to disable caching. */
     cacheDir: z.string().optional(),
     /** readwrite: replay hits and store misses; read: replay only; off: no cache. */
-    cacheMode: z.enum(['readwrite', 'read', 'off']).default('readwrite'),
+    cacheMode: z.enum(['readwrite', 'read', 'off']).optional(),
     /**
      * Also cache requests that failed after all retries (timeout, HTTP 500, ...), so that a rerun
      * replays the failure too and gives exactly the same results; off by default, so that a rerun
      * asks again for what failed (e.g. during an outage).
      */
-    cacheFailures: z.boolean().default(false),
+    cacheFailures: z.boolean().optional(),
     /** Prices in US dollars per million tokens, for cost accounting (0 for a local server). */
-    pricePerMillionPrompt: z.number().min(0).default(0),
-    pricePerMillionCompletion: z.number().min(0).default(0),
+    pricePerMillionPrompt: z.number().min(0).optional(),
+    pricePerMillionCompletion: z.number().min(0).optional(),
     /** Seed of the backoff jitter stream. */
-    seed: z.number().int().min(0).default(0),
+    seed: z.number().int().min(0).optional(),
   })
   .strict();
 
 export type LlmConfig = z.input<typeof llmConfigSchema>;
 
-export interface LlmClientOptions extends Required<Omit<z.output<typeof llmConfigSchema>, 'apiKey' | 'apiKeyEnv' | 'cacheDir' | 'baseUrl' | 'model'>> {
+/** The value of every setting that neither the config, a flag nor the environment gives. */
+export const LLM_DEFAULTS = {
+  timeoutMs: 30_000,
+  maxRetries: 3,
+  backoffMs: 500,
+  maxBackoffMs: 8_000,
+  maxRetryAfterMs: 60_000,
+  maxResponseBytes: 8 * 1024 * 1024,
+  concurrency: 4,
+  temperature: 0,
+  maxTokens: 256,
+  maxTokensParam: 'auto' as MaxTokensParam,
+  cacheMode: 'readwrite' as 'readwrite' | 'read' | 'off',
+  cacheFailures: false,
+  pricePerMillionPrompt: 0,
+  pricePerMillionCompletion: 0,
+  seed: 0,
+};
+
+export interface LlmClientOptions {
   baseUrl: string;
   model: string;
   apiKey?: string;
   cacheDir?: string;
+  timeoutMs: number;
+  maxRetries: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  maxRetryAfterMs: number;
+  maxResponseBytes: number;
+  concurrency: number;
+  temperature: number;
+  maxTokens: number;
+  maxTokensParam: MaxTokensParam;
+  cacheMode: 'readwrite' | 'read' | 'off';
+  cacheFailures: boolean;
+  pricePerMillionPrompt: number;
+  pricePerMillionCompletion: number;
+  seed: number;
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
   /** Injected for tests; defaults to setTimeout-based sleep. */
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** The environment variables read for settings, by field. */
+export const LLM_ENV_VARS = { baseUrl: 'ICRL_LLM_BASE_URL', model: 'ICRL_LLM_MODEL', timeoutMs: 'ICRL_LLM_TIMEOUT_MS' } as const;
+
 /**
- * Merges a config section with the environment: ICRL_LLM_BASE_URL, ICRL_LLM_MODEL, ICRL_LLM_TIMEOUT_MS
- * and the API key variable (apiKeyEnv, else ICRL_LLM_API_KEY, else OPENAI_API_KEY). Values in the config win over the
- * environment, except that an explicit ICRL_LLM_BASE_URL/ICRL_LLM_MODEL fills what the config leaves out.
- * Throws a ConfigError naming `source` when no base URL or model is known.
+ * The client settings of a config section. Each field comes from the first of: the config section
+ * (`config`, explicit values only), the command-line flags of the command (`flags`), the environment
+ * (ICRL_LLM_BASE_URL, ICRL_LLM_MODEL, ICRL_LLM_TIMEOUT_MS; the API key from the variable `apiKeyEnv`
+ * names, else ICRL_LLM_API_KEY, else OPENAI_API_KEY), the defaults {@link LLM_DEFAULTS}.
+ * Throws a ConfigError naming `source` and the field for a bad value, and when no base URL or model
+ * is known.
  */
-export function resolveLlmOptions(config: LlmConfig | undefined, env: NodeJS.ProcessEnv = process.env, source = 'llm'): LlmClientOptions {
+export function resolveLlmOptions(config: LlmConfig | undefined, env: NodeJS.ProcessEnv = process.env, source = 'llm', flags: LlmConfig = {}): LlmClientOptions {
   const c = validate(config ?? {}, source);
-  if (config?.timeoutMs === undefined && env.ICRL_LLM_TIMEOUT_MS !== undefined) {
+  const f = validate(flags, `${source} (command-line flags)`);
+  const fromEnv: LlmConfig = {};
+  if (env.ICRL_LLM_BASE_URL) fromEnv.baseUrl = env.ICRL_LLM_BASE_URL;
+  if (env.ICRL_LLM_MODEL) fromEnv.model = env.ICRL_LLM_MODEL;
+  if (env.ICRL_LLM_TIMEOUT_MS !== undefined && env.ICRL_LLM_TIMEOUT_MS !== '') {
     const t = Number(env.ICRL_LLM_TIMEOUT_MS);
-    if (!Number.isInteger(t) || t <= 0) throw new ConfigError(`ICRL_LLM_TIMEOUT_MS: expected a positive integer of milliseconds, got ${env.ICRL_LLM_TIMEOUT_MS}`, source, 'timeoutMs');
-    c.timeoutMs = t;
+    if (!Number.isInteger(t) || t <= 0 || t > 3_600_000) {
+      throw new ConfigError(`ICRL_LLM_TIMEOUT_MS: expected a positive integer of milliseconds (at most 3600000), got ${env.ICRL_LLM_TIMEOUT_MS}`, source, 'timeoutMs');
+    }
+    fromEnv.timeoutMs = t;
   }
-  const baseUrl = c.baseUrl ?? env.ICRL_LLM_BASE_URL;
-  const model = c.model ?? env.ICRL_LLM_MODEL;
-  if (!baseUrl) throw new ConfigError(`${source}.baseUrl: no LLM endpoint; set it in the config or in ICRL_LLM_BASE_URL`, source, 'baseUrl');
-  if (!model) throw new ConfigError(`${source}.model: no model name; set it in the config or in ICRL_LLM_MODEL`, source, 'model');
-  let apiKey = c.apiKey;
+  const pick = <K extends keyof LlmConfig>(k: K): LlmConfig[K] => c[k] ?? f[k] ?? fromEnv[k];
+  const baseUrl = pick('baseUrl');
+  const model = pick('model');
+  if (!baseUrl) throw new ConfigError(`${source}.baseUrl: no LLM endpoint; set it in the config, with --base-url where the command has it, or in ICRL_LLM_BASE_URL`, source, 'baseUrl');
+  if (!model) throw new ConfigError(`${source}.model: no model name; set it in the config, with --model where the command has it, or in ICRL_LLM_MODEL`, source, 'model');
+  let apiKey = pick('apiKey');
+  const apiKeyEnv = pick('apiKeyEnv');
   if (apiKey === undefined) {
-    if (c.apiKeyEnv) {
-      apiKey = env[c.apiKeyEnv];
-      if (apiKey === undefined) throw new ConfigError(`${source}.apiKeyEnv: environment variable ${c.apiKeyEnv} is not set`, source, 'apiKeyEnv');
+    if (apiKeyEnv) {
+      apiKey = env[apiKeyEnv];
+      if (apiKey === undefined) throw new ConfigError(`${source}.apiKeyEnv: environment variable ${apiKeyEnv} is not set`, source, 'apiKeyEnv');
     } else apiKey = env.ICRL_LLM_API_KEY ?? env.OPENAI_API_KEY;
   }
-  const { apiKeyEnv: _e, apiKey: _k, ...rest } = c;
-  return { ...rest, baseUrl, model, apiKey, cacheDir: c.cacheDir };
+  const out = { baseUrl, model, apiKey, cacheDir: pick('cacheDir') } as LlmClientOptions;
+  for (const k of Object.keys(LLM_DEFAULTS) as (keyof typeof LLM_DEFAULTS)[]) {
+    (out as unknown as Record<string, unknown>)[k] = pick(k) ?? LLM_DEFAULTS[k];
+  }
+  return out;
 }
 
 function validate(config: LlmConfig, source: string): z.output<typeof llmConfigSchema> {
@@ -168,6 +241,8 @@ export interface LlmClientStats {
   httpRequests: number;
   /** Attempts that failed and were retried. */
   retries: number;
+  /** Requests resent with the other token-limit field after an HTTP 400 that named it (`maxTokensParam: auto`). */
+  tokenFieldSwitches: number;
   /** Retried attempts by the reason they failed (the request may still have succeeded later). */
   retried: Partial<Record<LlmFailureReason, number>>;
   /** Calls that failed after all retries, by reason. */
@@ -182,7 +257,7 @@ export interface LlmClientStats {
 }
 
 function emptyStats(): LlmClientStats {
-  return { calls: 0, cacheHits: 0, httpRequests: 0, retries: 0, retried: {}, failures: {}, promptTokens: 0, completionTokens: 0, costUsd: 0, liveCostUsd: 0 };
+  return { calls: 0, cacheHits: 0, httpRequests: 0, retries: 0, tokenFieldSwitches: 0, retried: {}, failures: {}, promptTokens: 0, completionTokens: 0, costUsd: 0, liveCostUsd: 0 };
 }
 
 /** Counting semaphore: at most `limit` holders at once, served in arrival order. */
@@ -206,9 +281,48 @@ class Semaphore {
 
 interface WireResponse {
   choices?: { message?: { content?: unknown } }[];
-  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown };
+  usage?: unknown;
   model?: unknown;
 }
+
+/**
+ * The wait an HTTP 429/503 answer asks for, in milliseconds, from `retry-after-ms` (OpenAI) or
+ * `Retry-After` (seconds or an HTTP date); null when absent or unreadable.
+ */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | null {
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Number(ms);
+  const v = headers.get('retry-after');
+  if (v === null) return null;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? Math.max(0, t - now) : null;
+}
+
+/** Token counts of a `usage` object: absent counts are 0; a present one must be a non-negative integer. */
+export function parseUsage(usage: unknown): ChatUsage | string {
+  if (usage === undefined || usage === null) return { promptTokens: 0, completionTokens: 0 };
+  if (typeof usage !== 'object' || Array.isArray(usage)) return `usage: expected an object, got ${JSON.stringify(usage)}`;
+  const u = usage as Record<string, unknown>;
+  const out: ChatUsage = { promptTokens: 0, completionTokens: 0 };
+  for (const [wire, key] of [
+    ['prompt_tokens', 'promptTokens'],
+    ['completion_tokens', 'completionTokens'],
+  ] as const) {
+    const v = u[wire];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return `usage.${wire}: expected a non-negative integer, got ${JSON.stringify(v)}`;
+    out[key] = v;
+  }
+  return out;
+}
+
+/** A 400 answer that names the token-limit field: the endpoint wants the other one. */
+function namesTokenField(text: string): boolean {
+  return text.includes('max_completion_tokens');
+}
+
+type SendResult = { content: string; model: string; usage: ChatUsage };
 
 export class LlmClient {
   readonly options: LlmClientOptions;
@@ -218,6 +332,8 @@ export class LlmClient {
   private readonly jitter: Rng;
   private readonly occurrences = new Map<string, number>();
   private stats_: LlmClientStats = emptyStats();
+  /** The token-limit field sent now (`auto` starts with max_tokens and may switch once an endpoint asks). */
+  private tokensField: 'max_tokens' | 'max_completion_tokens';
   /** Largest number of requests in flight at once (for tests of the concurrency limit). */
   peakInFlight = 0;
   private inFlight = 0;
@@ -228,15 +344,21 @@ export class LlmClient {
     this.cache = options.cacheDir && options.cacheMode !== 'off' ? new ResponseCache(options.cacheDir) : null;
     this.semaphore = new Semaphore(options.concurrency);
     this.jitter = new Rng(options.seed).split('llm-backoff');
+    this.tokensField = options.maxTokensParam === 'max_completion_tokens' ? 'max_completion_tokens' : 'max_tokens';
   }
 
-  /** A client from a config section and the environment. */
-  static fromConfig(config: LlmConfig | undefined, env: NodeJS.ProcessEnv = process.env, source = 'llm'): LlmClient {
-    return new LlmClient(resolveLlmOptions(config, env, source));
+  /** A client from a config section, the command's flags and the environment (see {@link resolveLlmOptions}). */
+  static fromConfig(config: LlmConfig | undefined, env: NodeJS.ProcessEnv = process.env, source = 'llm', flags: LlmConfig = {}): LlmClient {
+    return new LlmClient(resolveLlmOptions(config, env, source, flags));
   }
 
   get model(): string {
     return this.options.model;
+  }
+
+  /** The field the token limit is sent in now. */
+  get maxTokensField(): 'max_tokens' | 'max_completion_tokens' {
+    return this.tokensField;
   }
 
   stats(): LlmClientStats {
@@ -247,7 +369,10 @@ export class LlmClient {
     this.stats_ = emptyStats();
   }
 
-  /** The body sent for `req` (also what the cache key is computed from, minus nothing secret). */
+  /**
+   * The request for `req` as the cache key is computed from it (always with `max_tokens`, so that the
+   * key does not depend on which field an endpoint wants; {@link wireBody} renames it when sending).
+   */
   body(req: ChatRequest): Record<string, unknown> {
     const b: Record<string, unknown> = {
       model: this.options.model,
@@ -258,6 +383,13 @@ export class LlmClient {
     if (req.json) b.response_format = { type: 'json_object' };
     if (req.seed !== undefined) b.seed = req.seed;
     return b;
+  }
+
+  /** The body sent over HTTP: {@link body} with the token limit in `field`. */
+  wireBody(body: Record<string, unknown>, field: 'max_tokens' | 'max_completion_tokens' = this.tokensField): Record<string, unknown> {
+    if (field === 'max_tokens') return body;
+    const { max_tokens, ...rest } = body;
+    return { ...rest, max_completion_tokens: max_tokens };
   }
 
   /**
@@ -336,21 +468,41 @@ export class LlmClient {
     return exp / 2 + (exp / 2) * this.jitter.uniform();
   }
 
-  private async sendWithRetries(body: Record<string, unknown>): Promise<{ content: string; model: string; usage: ChatUsage; attempts: number }> {
+  private async sendWithRetries(body: Record<string, unknown>): Promise<SendResult & { attempts: number }> {
     const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     let last: LlmRequestError | null = null;
+    let switched = false;
+    let attempts = 0;
     for (let attempt = 0; attempt <= this.options.maxRetries; attempt++) {
       if (attempt > 0) {
         this.stats_.retries++;
-        await sleep(this.backoff(attempt - 1));
+        // the server's Retry-After (HTTP 429/503), cut to maxRetryAfterMs, when longer than our backoff
+        const asked = last?.retryAfterMs;
+        const wait = Math.max(this.backoff(attempt - 1), asked === undefined ? 0 : Math.min(asked, this.options.maxRetryAfterMs));
+        await sleep(wait);
       }
       try {
-        const r = await this.sendOnce(body);
-        return { ...r, attempts: attempt + 1 };
+        attempts++;
+        let r: SendResult;
+        const sent = this.tokensField;
+        try {
+          r = await this.sendOnce(this.wireBody(body, sent));
+        } catch (e) {
+          // auto: an endpoint whose HTTP 400 names the other token-limit field gets the request once more
+          // with that field (not counted as a retry), and keeps it for this client's later requests
+          if (!(e instanceof LlmRequestError) || switched || e.status !== 400 || this.options.maxTokensParam !== 'auto' || !namesTokenField(e.detail ?? e.message)) throw e;
+          switched = true;
+          const other = sent === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens';
+          this.tokensField = other; // requests in flight at the same time agree on it
+          this.stats_.tokenFieldSwitches++;
+          attempts++;
+          r = await this.sendOnce(this.wireBody(body, other));
+        }
+        return { ...r, attempts };
       } catch (e) {
         if (!(e instanceof LlmRequestError)) throw e;
-        last = new LlmRequestError(e.message, e.reason, e.status, attempt + 1);
-        const retryable = e.reason !== 'http-4xx';
+        last = new LlmRequestError(e.message, e.reason, e.status, attempts, e.retryAfterMs);
+        const retryable = e.reason !== 'http-4xx' && e.reason !== 'response-too-large';
         if (!retryable) break;
         if (attempt < this.options.maxRetries) this.stats_.retried[e.reason] = (this.stats_.retried[e.reason] ?? 0) + 1;
       }
@@ -360,21 +512,35 @@ export class LlmClient {
     throw err;
   }
 
-  private async sendOnce(body: Record<string, unknown>): Promise<{ content: string; model: string; usage: ChatUsage }> {
+  /**
+   * One HTTP attempt. The timeout covers the whole attempt, from sending to the last byte of the
+   * body, and the body is read as a stream of at most `maxResponseBytes` bytes (a longer answer, or a
+   * `content-length` above the limit, is aborted as `response-too-large`).
+   */
+  private async sendOnce(body: Record<string, unknown>): Promise<SendResult> {
     const doFetch = this.options.fetch ?? fetch;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
     this.stats_.httpRequests++;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+    const limit = this.options.maxResponseBytes;
     let text: string;
     let status: number;
+    let resHeaders: Headers;
     try {
       const res = await doFetch(this.url, { method: 'POST', headers, body: JSON.stringify(body), signal: controller.signal });
       status = res.status;
-      text = await res.text();
+      resHeaders = res.headers;
+      const declared = Number(res.headers.get('content-length') ?? NaN);
+      if (declared > limit) {
+        controller.abort();
+        throw new LlmRequestError(`${this.url}: answer of ${declared} bytes (content-length) is above maxResponseBytes ${limit}`, 'response-too-large', status);
+      }
+      text = await readLimited(res, limit, this.url, status);
     } catch (e) {
-      if (controller.signal.aborted) throw new LlmRequestError(`${this.url}: no answer within ${this.options.timeoutMs} ms`, 'timeout');
+      if (e instanceof LlmRequestError) throw e;
+      if (controller.signal.aborted) throw new LlmRequestError(`${this.url}: no complete answer within ${this.options.timeoutMs} ms`, 'timeout');
       const c = (e as { cause?: { code?: string; message?: string } }).cause;
       const cause = c?.code ?? c?.message;
       throw new LlmRequestError(`${this.url}: ${(e as Error).message}${cause ? ` (${cause})` : ''}`, 'network');
@@ -383,7 +549,10 @@ export class LlmClient {
     }
     if (status < 200 || status >= 300) {
       const reason: LlmFailureReason = status === 429 ? 'http-429' : status >= 500 ? 'http-5xx' : 'http-4xx';
-      throw new LlmRequestError(`${this.url}: HTTP ${status}: ${text.slice(0, 200)}`, reason, status);
+      const wait = status === 429 || status === 503 ? retryAfterMs(resHeaders) : null;
+      const err = new LlmRequestError(`${this.url}: HTTP ${status}: ${text.slice(0, 200)}`, reason, status, 1, wait ?? undefined);
+      err.detail = text.slice(0, 4000);
+      throw err;
     }
     let wire: WireResponse;
     try {
@@ -391,13 +560,29 @@ export class LlmClient {
     } catch {
       throw new LlmRequestError(`${this.url}: response body is not JSON: ${text.slice(0, 120)}`, 'bad-response', status);
     }
-    const content = wire.choices?.[0]?.message?.content;
+    const content = wire?.choices?.[0]?.message?.content;
     if (typeof content !== 'string') throw new LlmRequestError(`${this.url}: response has no choices[0].message.content`, 'bad-response', status);
-    const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-    return {
-      content,
-      model: typeof wire.model === 'string' ? wire.model : this.options.model,
-      usage: { promptTokens: num(wire.usage?.prompt_tokens), completionTokens: num(wire.usage?.completion_tokens) },
-    };
+    const usage = parseUsage(wire.usage);
+    if (typeof usage === 'string') throw new LlmRequestError(`${this.url}: bad token counts in the answer: ${usage}`, 'bad-response', status);
+    return { content, model: typeof wire.model === 'string' ? wire.model : this.options.model, usage };
   }
+}
+
+/** Reads a response body of at most `limit` bytes, cancelling the stream past it. */
+async function readLimited(res: Response, limit: number, url: string, status: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new LlmRequestError(`${url}: answer longer than maxResponseBytes ${limit} bytes; reading stopped`, 'response-too-large', status);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

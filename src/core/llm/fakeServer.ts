@@ -20,8 +20,16 @@ export interface FakeReply {
   hang?: boolean;
   /** Model name in the answer (default: the requested model). */
   model?: string;
-  /** Usage to report; by default about one token per four characters. */
-  usage?: { prompt_tokens: number; completion_tokens: number };
+  /** Usage to report (any values, to script bad token counts); by default about one token per four characters. */
+  usage?: Record<string, unknown>;
+  /** Extra response headers, e.g. `{ 'retry-after': '2' }` on a 429. */
+  headers?: Record<string, string>;
+  /**
+   * Send a chunked body of `chunks` chunks of `chunkBytes` spaces instead of an answer (default: no
+   * end, until the client goes away), one chunk every `intervalMs` (default: as fast as the client
+   * reads); `contentLength` declares the total length (finite streams only).
+   */
+  stream?: { chunkBytes?: number; chunks?: number; intervalMs?: number; contentLength?: boolean };
 }
 
 export interface FakeRequest {
@@ -57,6 +65,37 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** Writes the scripted stream of `reply` with the client's flow control (never faster than it reads). */
+function streamBody(res: ServerResponse, reply: FakeReply, timers: Set<NodeJS.Timeout>): void {
+  const o = reply.stream!;
+  const chunk = Buffer.alloc(o.chunkBytes ?? 65_536, 0x20);
+  const chunks = o.chunks ?? Infinity;
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(reply.headers ?? {}) };
+  if (o.contentLength && Number.isFinite(chunks)) headers['content-length'] = String(chunks * chunk.length);
+  res.writeHead(reply.status ?? 200, headers);
+  let sent = 0;
+  const pump = (): void => {
+    while (!res.destroyed && sent < chunks) {
+      sent++;
+      const more = res.write(chunk);
+      if (o.intervalMs && o.intervalMs > 0) {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          pump();
+        }, o.intervalMs);
+        timers.add(t);
+        return;
+      }
+      if (!more) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end();
+  };
+  pump();
+}
+
 /** Starts the server on `port` (0 = any free port) of `host` (default 127.0.0.1). */
 export async function startFakeOpenAI(responder: FakeResponder, opts: { port?: number; host?: string } = {}): Promise<FakeServer> {
   const requests: FakeRequest[] = [];
@@ -90,6 +129,10 @@ export async function startFakeOpenAI(responder: FakeResponder, opts: { port?: n
       reply = { status: 500, body: JSON.stringify({ error: { message: `responder failed: ${(e as Error).message}` } }) };
     }
     if (reply.hang) return; // never answers; closed by close()
+    if (reply.stream) {
+      streamBody(res, reply, timers);
+      return;
+    }
     const send = (): void => {
       if (res.destroyed) return;
       const status = reply.status ?? 200;
@@ -107,7 +150,7 @@ export async function startFakeOpenAI(responder: FakeResponder, opts: { port?: n
           usage: reply.usage ?? { prompt_tokens: tokensOf('x'.repeat(promptChars)), completion_tokens: tokensOf(content), total_tokens: 0 },
         });
       } else out = JSON.stringify({ error: { message: `scripted HTTP ${status}` } });
-      res.writeHead(status, { 'content-type': 'application/json' });
+      res.writeHead(status, { 'content-type': 'application/json', ...(reply.headers ?? {}) });
       res.end(out);
     };
     if (reply.delayMs && reply.delayMs > 0) {

@@ -5,4 +5,4 @@ export interface ChatUsage {
 }
 
 /** Why a request failed after its retries; the LLM agent counts failures by these names. */
-export type LlmFailureReason = 'timeout' | 'http-429' | 'http-5xx' | 'http-4xx' | 'network' | 'bad-response';
+export type LlmFailureReason = 'timeout' | 'http-429' | 'http-5xx' | 'http-4xx' | 'network' | 'bad-response' | 'response-too-large';

@@ -13,7 +13,8 @@ import { BoxSpace } from '../../core/spaces.js';
 import { Rng } from '../../core/rng.js';
 import { TaskSpace, splitTasks, type Task, type TaskSplit } from '../../tasks/taskSpace.js';
 import { parseOptions } from '../common.js';
-import { MujocoEnv, type MujocoFamily, uniformQposNormalQvel } from './base.js';
+import { MujocoEnv, type MujocoFamily, type PerInstanceArray, uniformQposNormalQvel } from './base.js';
+import { makeMujocoEnv, threadsOption } from './threaded.js';
 
 export const ANT_MODEL = 'ant.xml';
 const TORSO = 1;
@@ -27,6 +28,7 @@ export const antDirOptionsSchema = z
     surviveBonus: z.number().default(1),
     /** End the episode (terminated) when the torso height leaves [0.2, 1.0]. */
     terminateWhenUnhealthy: z.boolean().default(true),
+    threads: threadsOption,
   })
   .strict();
 export type AntDirOptions = z.output<typeof antDirOptionsSchema>;
@@ -59,6 +61,10 @@ export class BatchedAntDir extends MujocoEnv<AntDirOptions> {
 
   protected override renewExtraViews(i: number): void {
     this.cfrc[i] = this.datas[i].cfrc_ext;
+  }
+
+  override perInstanceArrays(): Record<string, PerInstanceArray> {
+    return { ...super.perInstanceArrays(), direction: this.direction };
   }
 
   protected setTaskParams(i: number, t: Task): void {
@@ -121,5 +127,5 @@ export const antDirFamily: MujocoFamily = {
   setting: 'mdp',
   runtime: 'mujoco',
   taskSpace: antDirTaskSpace,
-  make: (numEnvs, options, rng) => new BatchedAntDir(numEnvs, options, rng),
+  make: (numEnvs, options, rng) => makeMujocoEnv('ant-dir', antDirOptionsSchema, numEnvs, options, rng, (n, o, r) => new BatchedAntDir(n, o, r)),
 };

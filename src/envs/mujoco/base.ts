@@ -28,6 +28,9 @@ import { assignTasks, checkBoxActions, checkInstance } from '../common.js';
 import { EpisodicEnv } from '../episodes.js';
 import { baseModel, mujocoRuntime, mujocoWarningCount, type MjData, type MjModel, type MujocoRuntime } from './runtime.js';
 
+/** A typed array of per-instance values (mirrored across threads by the threaded environment). */
+export type PerInstanceArray = Float32Array | Float64Array | Int32Array | Uint8Array | Uint32Array;
+
 /** Largest float32; observation bounds (the observations themselves are unbounded physics). */
 export const F32_MAX = 3.4028234663852886e38;
 
@@ -104,7 +107,11 @@ export abstract class MujocoEnv<O extends object = Record<string, unknown>> exte
   private readonly scratch: Float32Array;
   /** A view taken at the last full renewal: detached (length 0) once the module's memory has grown. */
   private sentinel: Float64Array | null = null;
-  protected noiseRng: Rng;
+  /** Base of the per-instance reset-noise streams; instance i draws from `noiseBase.split(offset + i)`. */
+  private noiseBase: Rng;
+  protected noiseRngs: Rng[];
+  /** Index of instance 0 in the whole batch (non-zero in the slices of a threaded environment). */
+  private instanceOffset = 0;
   private closed = false;
 
   constructor(numEnvs: number, cfg: MujocoEnvConfig<O>, rng: Rng) {
@@ -127,7 +134,9 @@ export abstract class MujocoEnv<O extends object = Record<string, unknown>> exte
     this.datas = new Array<MjData>(numEnvs);
     this.tasks = new Array<Task>(numEnvs);
     this.keys = new Array<string>(numEnvs).fill('');
-    this.noiseRng = rng.split('reset-noise');
+    this.noiseBase = rng.split('reset-noise');
+    this.noiseRngs = new Array<Rng>(numEnvs);
+    this.splitNoise();
     const mj = this.rt.mj;
     for (let i = 0; i < numEnvs; i++) {
       this.models[i] = this.base;
@@ -266,7 +275,44 @@ export abstract class MujocoEnv<O extends object = Record<string, unknown>> exte
 
   /** `reset(seed)` reseeds the initial-state noise. */
   protected override reseed(seed: number): void {
-    this.noiseRng = new Rng(seed).split('reset-noise');
+    this.noiseBase = new Rng(seed).split('reset-noise');
+    this.splitNoise();
+  }
+
+  /**
+   * One reset-noise stream per instance, named by its index in the whole batch, so an instance's
+   * initial states do not depend on how the batch is split over threads (or on the other instances).
+   */
+  private splitNoise(): void {
+    for (let i = 0; i < this.numEnvs; i++) this.noiseRngs[i] = this.noiseBase.split(this.instanceOffset + i);
+  }
+
+  /**
+   * Makes this environment the slice starting at instance `offset` of a larger batch (the threaded
+   * environment's slices): the noise streams become those of instances offset .. offset + numEnvs - 1
+   * of the whole batch, fresh. Call it before `setTasks`, which starts the episodes.
+   */
+  setInstanceOffset(offset: number): void {
+    if (!Number.isInteger(offset) || offset < 0) throw new IcrlError(`${this.family}: instance offset must be a non-negative integer, got ${offset}`);
+    this.instanceOffset = offset;
+    this.splitNoise();
+  }
+
+  /**
+   * The per-instance arrays a threaded environment mirrors from its slices (row i of each holds
+   * instance i's values: length numEnvs x width). Families add their own (success flags, goals).
+   */
+  perInstanceArrays(): Record<string, PerInstanceArray> {
+    return {
+      obs: this.obs,
+      rewards: this.rewards,
+      terminated: this.terminated,
+      truncated: this.truncated,
+      finalObs: this.finalObs,
+      episodeStep: this.episodeStep,
+      blewUp: this.blewUp,
+      blowups: this.blowups,
+    };
   }
 
   /** Starts a fresh episode in instance i: MuJoCo's reset, then initial-state noise, then the observation. */
@@ -275,7 +321,7 @@ export abstract class MujocoEnv<O extends object = Record<string, unknown>> exte
     const m = this.models[i];
     const d = this.datas[i];
     mj.mj_resetData(m, d);
-    this.resetNoise(i, this.noiseRng);
+    this.resetNoise(i, this.noiseRngs[i]);
     mj.mj_forward(m, d);
     this.episodeStep[i] = 0;
     this.observe(i, this.scratch);
@@ -396,6 +442,9 @@ export abstract class MujocoEnv<O extends object = Record<string, unknown>> exte
   private checkOpen(): void {
     if (this.closed) throw new IcrlError(`${this.family}: the environment was closed`);
   }
+
+  /** No exact oracle: `oracleAction` / `oracleValue` raise (evaluations leave the oracle out). */
+  readonly exactOracle = false;
 
   /** The MuJoCo families have no exact oracle (the experts are learned); always an error. */
   oracleAction(_i: number, _out?: Float32Array): number {

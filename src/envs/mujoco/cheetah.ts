@@ -12,7 +12,8 @@ import { BoxSpace, DiscreteSpace } from '../../core/spaces.js';
 import { Rng } from '../../core/rng.js';
 import { TaskSpace, splitTasks, type Task, type TaskSplit } from '../../tasks/taskSpace.js';
 import { parseOptions } from '../common.js';
-import { MujocoEnv, type MujocoFamily, uniformQposNormalQvel } from './base.js';
+import { MujocoEnv, type MujocoFamily, type PerInstanceArray, uniformQposNormalQvel } from './base.js';
+import { makeMujocoEnv, threadsOption } from './threaded.js';
 
 export const CHEETAH_MODEL = 'half_cheetah.xml';
 /** Body index of the torso in half_cheetah.xml (0 is the world). */
@@ -24,6 +25,7 @@ export const cheetahOptionsSchema = z
     frameSkip: z.number().int().min(1).max(100).default(5),
     /** Weight of the control cost |a|^2. */
     ctrlCost: z.number().min(0).default(0.05),
+    threads: threadsOption,
   })
   .strict();
 export type CheetahOptions = z.output<typeof cheetahOptionsSchema>;
@@ -77,6 +79,10 @@ export class BatchedCheetah extends MujocoEnv<CheetahOptions> {
     this.setTasks(space.sampleMany(rng.split('tasks'), numEnvs));
   }
 
+  override perInstanceArrays(): Record<string, PerInstanceArray> {
+    return { ...super.perInstanceArrays(), goal: this.goal, velocity: this.velocity };
+  }
+
   protected setTaskParams(i: number, t: Task): void {
     this.goal[i] = (this.isVel ? t.params.velocity : t.params.direction) as number;
   }
@@ -117,7 +123,7 @@ export const cheetahVelFamily: MujocoFamily = {
   setting: 'mdp',
   runtime: 'mujoco',
   taskSpace: cheetahVelTaskSpace,
-  make: (numEnvs, options, rng) => new BatchedCheetah('cheetah-vel', numEnvs, options, rng),
+  make: (numEnvs, options, rng) => makeMujocoEnv('cheetah-vel', cheetahOptionsSchema, numEnvs, options, rng, (n, o, r) => new BatchedCheetah('cheetah-vel', n, o, r)),
 };
 
 export const cheetahDirFamily: MujocoFamily = {
@@ -127,5 +133,5 @@ export const cheetahDirFamily: MujocoFamily = {
   setting: 'mdp',
   runtime: 'mujoco',
   taskSpace: cheetahDirTaskSpace,
-  make: (numEnvs, options, rng) => new BatchedCheetah('cheetah-dir', numEnvs, options, rng),
+  make: (numEnvs, options, rng) => makeMujocoEnv('cheetah-dir', cheetahOptionsSchema, numEnvs, options, rng, (n, o, r) => new BatchedCheetah('cheetah-dir', n, o, r)),
 };

@@ -9,3 +9,4 @@ export * from './ant.js';
 export * from './walker.js';
 export * from './tabletop.js';
 export * from './viewer.js';
+export * from './threaded.js';

@@ -26,7 +26,8 @@ import { OutOfSpaceError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { TaskSpace, splitTasks, type Task, type TaskSplit } from '../../tasks/taskSpace.js';
 import { checkInstance, parseOptions } from '../common.js';
-import { MujocoEnv, type MujocoFamily } from './base.js';
+import { MujocoEnv, type MujocoFamily, type PerInstanceArray } from './base.js';
+import { makeMujocoEnv, threadsOption } from './threaded.js';
 
 export const TABLETOP_MODEL = 'tabletop.xml';
 /** Where the hand (its tool centre point) starts, as in Meta-World's ML1 tasks. */
@@ -45,6 +46,7 @@ export const tabletopOptionsSchema = z
   .object({
     horizon: z.number().int().min(1).max(1_000_000).default(100),
     frameSkip: z.number().int().min(1).max(100).default(5),
+    threads: threadsOption,
   })
   .strict();
 export type TabletopOptions = z.output<typeof tabletopOptionsSchema>;
@@ -116,6 +118,10 @@ export class BatchedTabletop extends MujocoEnv<TabletopOptions> {
     this.prev = new Float32Array(11 * numEnvs);
     this.fresh = new Uint8Array(numEnvs);
     this.setTasks(space.sampleMany(rng.split('tasks'), numEnvs));
+  }
+
+  override perInstanceArrays(): Record<string, PerInstanceArray> {
+    return { ...super.perInstanceArrays(), goal: this.goal, puckStart: this.puckStart, success: this.success, episodeSuccess: this.episodeSuccess, finalEpisodeSuccess: this.finalEpisodeSuccess };
   }
 
   protected setTaskParams(i: number, t: Task): void {
@@ -335,7 +341,7 @@ export const reachFamily: MujocoFamily = {
   setting: 'mdp',
   runtime: 'mujoco',
   taskSpace: (options) => tabletopTaskSpace('reach', options),
-  make: (numEnvs, options, rng) => new BatchedTabletop('reach', numEnvs, options, rng),
+  make: (numEnvs, options, rng) => makeMujocoEnv('reach', tabletopOptionsSchema, numEnvs, options, rng, (n, o, r) => new BatchedTabletop('reach', n, o, r)),
 };
 
 export const pushFamily: MujocoFamily = {
@@ -345,5 +351,5 @@ export const pushFamily: MujocoFamily = {
   setting: 'mdp',
   runtime: 'mujoco',
   taskSpace: (options) => tabletopTaskSpace('push', options),
-  make: (numEnvs, options, rng) => new BatchedTabletop('push', numEnvs, options, rng),
+  make: (numEnvs, options, rng) => makeMujocoEnv('push', tabletopOptionsSchema, numEnvs, options, rng, (n, o, r) => new BatchedTabletop('push', n, o, r)),
 };

@@ -189,7 +189,11 @@ function draw() {
   }
   document.getElementById('f').textContent = String(i);
   document.getElementById('r').textContent = i > 0 ? D.rewards[i - 1].toFixed(3) : '-';
+  window.__icrlEpisode.drawn++;
+  window.__icrlEpisode.frame = i;
 }
+// for automated checks (a headless browser): frames in the recording, frames drawn so far, the last one drawn
+window.__icrlEpisode = { frames: D.shapes.length, drawn: 0, frame: 0 };
 setInterval(() => { if (playing) { draw(); i = (i + 1) % D.shapes.length; } }, 1000 / D.fps);
 draw();
 </script></body></html>

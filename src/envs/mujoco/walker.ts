@@ -15,6 +15,7 @@ import { Rng } from '../../core/rng.js';
 import { TaskSpace, splitTasks, type Task, type TaskSplit } from '../../tasks/taskSpace.js';
 import { parseOptions } from '../common.js';
 import { MujocoEnv, type MujocoFamily, uniformQposQvel } from './base.js';
+import { makeMujocoEnv, threadsOption } from './threaded.js';
 import type { MjModel } from './runtime.js';
 
 export const WALKER_MODEL = 'walker2d.xml';
@@ -31,6 +32,7 @@ export const walkerParamOptionsSchema = z
     frameSkip: z.number().int().min(1).max(100).default(4),
     ctrlCost: z.number().min(0).default(1e-3),
     aliveBonus: z.number().default(1),
+    threads: threadsOption,
   })
   .strict();
 export type WalkerParamOptions = z.output<typeof walkerParamOptionsSchema>;
@@ -145,5 +147,5 @@ export const walkerParamFamily: MujocoFamily = {
   setting: 'mdp',
   runtime: 'mujoco',
   taskSpace: walkerParamTaskSpace,
-  make: (numEnvs, options, rng) => new BatchedWalkerParam(numEnvs, options, rng),
+  make: (numEnvs, options, rng) => makeMujocoEnv('walker-param', walkerParamOptionsSchema, numEnvs, options, rng, (n, o, r) => new BatchedWalkerParam(n, o, r)),
 };

@@ -12,7 +12,7 @@ import type { Agent, StepOutcome } from '../../algorithms/agent.js';
 import type { ActionArray, BatchedEnv } from '../../envs/types.js';
 import { Rng } from '../../core/rng.js';
 import { IcrlError } from '../../core/errors.js';
-import { LlmClient, LlmRequestError, llmConfigSchema, type ChatClientLike, type ChatMessage } from '../../core/llm/index.js';
+import { LlmClient, LlmRequestError, llmConfigSchema, type ChatClientLike, type ChatMessage, type LlmFailureReason } from '../../core/llm/index.js';
 import {
   decisionPrompt,
   newMemory,
@@ -59,7 +59,7 @@ export type LlmAgentSpec = z.input<typeof llmAgentSpecSchema>;
 export type LlmAgentSettings = z.output<typeof llmAgentSpecSchema>;
 
 /** Why a decision attempt did not give a valid action. */
-export type InvalidReason = 'not-json' | 'no-action' | 'out-of-range' | 'timeout' | 'http-429' | 'http-5xx' | 'http-4xx' | 'network' | 'bad-response' | 'error' | 'circuit-open';
+export type InvalidReason = 'not-json' | 'no-action' | 'out-of-range' | LlmFailureReason | 'error' | 'circuit-open';
 
 /** Counters of an LLM agent, as the evaluator and the report show them. */
 export interface LlmAgentDiagnostics {

@@ -3,7 +3,8 @@
  * language model. It reads the per-arm statistics (or the raw pull history) out of the LLM agent's
  * bandit prompt and answers {"action": k} with the UCB1 (or greedy, or random) choice; on prompts it
  * cannot read (Dark Room, contextual bandits) it answers a random valid action. A configurable share
- * of answers is deliberately broken (not JSON, action out of range, HTTP 500, no answer at all) so that
+ * of answers is deliberately broken (not JSON, action out of range, HTTP 500, no answer at all, HTTP 429
+ * with Retry-After, a body that never ends, negative token counts) so that
  * the agent's error handling can be watched. To task-proposal prompts (`icrl tasks propose`) it
  * answers parameters drawn uniformly from the spaces listed in the prompt (a random proposer, not a
  * reasoned one), plus one out-of-range task with the outOfRange probability. Every answer is a function
@@ -29,9 +30,17 @@ export const scriptedPolicySchema = z
         outOfRange: z.number().min(0).max(1).default(0),
         http500: z.number().min(0).max(1).default(0),
         timeout: z.number().min(0).max(1).default(0),
+        /** HTTP 429 with `Retry-After: retryAfterS`. */
+        http429: z.number().min(0).max(1).default(0),
+        /** A chunked body that never ends (the client must stop reading at its size limit). */
+        endlessBody: z.number().min(0).max(1).default(0),
+        /** A good answer whose usage reports -5 prompt tokens (the client must refuse the counts). */
+        badUsage: z.number().min(0).max(1).default(0),
       })
       .strict()
-      .default({ notJson: 0, outOfRange: 0, http500: 0, timeout: 0 }),
+      .default({ notJson: 0, outOfRange: 0, http500: 0, timeout: 0, http429: 0, endlessBody: 0, badUsage: 0 }),
+    /** Seconds of the Retry-After header of the scripted HTTP 429 answers. */
+    retryAfterS: z.number().int().min(0).max(3600).default(1),
     /** Delay of every good answer in ms (to imitate a slow server). */
     delayMs: z.number().int().min(0).default(0),
   })
@@ -95,7 +104,7 @@ export const SCRIPTED_MODEL_NAME = 'icrl-scripted-endpoint (not a language model
 export function scriptedPolicyResponder(options: ScriptedPolicyOptions = {}): FakeResponder {
   const o = scriptedPolicySchema.parse(options);
   const f = o.faults;
-  if (f.notJson + f.outOfRange + f.http500 + f.timeout > 1) throw new RangeError('scripted policy: fault shares sum to more than 1');
+  if (f.notJson + f.outOfRange + f.http500 + f.timeout + f.http429 + f.endlessBody + f.badUsage > 1) throw new RangeError('scripted policy: fault shares sum to more than 1');
   const root = new Rng(o.seed);
   // how often each exact request was seen: a retry of the same request gets a fresh draw, and the
   // answers stay a function of (seed, request, repetition) whatever the arrival order
@@ -116,10 +125,13 @@ export function scriptedPolicyResponder(options: ScriptedPolicyOptions = {}): Fa
     if (u < acc) return { content: 'Let me think about which lever looks luckiest today.', delayMs: o.delayMs };
     if (u < (acc += f.outOfRange)) return { content: JSON.stringify({ action: (k ?? 2) + 3 }), delayMs: o.delayMs };
     if (u < (acc += f.http500)) return { status: 500 };
-    if (u < acc + f.timeout) return { hang: true };
-    if (k === null) return { content: JSON.stringify({ action: 0 }), delayMs: o.delayMs };
+    if (u < (acc += f.timeout)) return { hang: true };
+    if (u < (acc += f.http429)) return { status: 429, headers: { 'retry-after': String(o.retryAfterS) } };
+    if (u < (acc += f.endlessBody)) return { stream: { chunkBytes: 65_536 } };
+    const usage = u < acc + f.badUsage ? { usage: { prompt_tokens: -5, completion_tokens: 3 } } : {};
+    if (k === null) return { content: JSON.stringify({ action: 0 }), delayMs: o.delayMs, ...usage };
     const a = stats && o.policy !== 'random' ? choose(stats, o.policy, o.c, rng) : rng.int(k);
-    return { content: JSON.stringify({ action: a }), delayMs: o.delayMs };
+    return { content: JSON.stringify({ action: a }), delayMs: o.delayMs, ...usage };
   }
 }
 

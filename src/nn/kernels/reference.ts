@@ -2,7 +2,12 @@
  * Plain TypeScript kernels: the definition the WebAssembly kernels are tested against, and the
  * fallback when those are not built (`ICRL_NN_KERNELS=reference` selects them explicitly).
  */
-import type { AttnArgs, AttnBackwardArgs, F32, GemmArgs, Kernels } from './types.js';
+import type { AttnArgs, AttnBackwardArgs, F32, GemmArgs, Kernels, ScanArgs } from './types.js';
+
+/** Whether key j is visible to the query at key position qi (causal, sliding window, sinks). */
+export function keyVisible(j: number, qi: number, window: number, sinks: number): boolean {
+  return j <= qi && (window <= 0 || j < sinks || j > qi - window);
+}
 
 /** erf by Abramowitz and Stegun 7.1.26 (|error| < 1.5e-7), as in the WebAssembly kernel. */
 export function erf(x: number): number {
@@ -53,6 +58,8 @@ function gemm(p: GemmArgs): void {
 
 function attentionForward(p: AttnArgs): void {
   const { B, H, hd, Tq, Tk, qOffset, scale, q, k, v, out, lse } = p;
+  const win = p.window ?? 0;
+  const sinks = p.sinks ?? 0;
   const s = new Float64Array(Tk);
   const o = new Float64Array(hd);
   for (let b = 0; b < B; b++)
@@ -62,6 +69,7 @@ function attentionForward(p: AttnArgs): void {
         const last = Math.min(Tk - 1, qOffset + i);
         let m = -Infinity;
         for (let j = 0; j <= last; j++) {
+          if (!keyVisible(j, qOffset + i, win, sinks)) continue;
           const ko = b * k.batchStride + j * k.rowStride + h * hd;
           let acc = 0;
           for (let d = 0; d < hd; d++) acc += q.arr[qo + d] * k.arr[ko + d];
@@ -71,6 +79,7 @@ function attentionForward(p: AttnArgs): void {
         let l = 0;
         o.fill(0);
         for (let j = 0; j <= last; j++) {
+          if (!keyVisible(j, qOffset + i, win, sinks)) continue;
           const pj = Math.exp(s[j] - m);
           l += pj;
           const vo = b * v.batchStride + j * v.rowStride + h * hd;
@@ -84,6 +93,8 @@ function attentionForward(p: AttnArgs): void {
 
 function attentionBackward(p: AttnBackwardArgs): void {
   const { B, H, hd, Tq, Tk, qOffset, scale, q, k, v, out, lse, dout, dq, dk, dv } = p;
+  const win = p.window ?? 0;
+  const sinks = p.sinks ?? 0;
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++)
       for (let i = 0; i < Tq; i++) {
@@ -96,6 +107,7 @@ function attentionBackward(p: AttnBackwardArgs): void {
         for (let d = 0; d < hd; d++) D += dout.arr[doo + d] * out.arr[oo + d];
         const last = Math.min(Tk - 1, qOffset + i);
         for (let j = 0; j <= last; j++) {
+          if (!keyVisible(j, qOffset + i, win, sinks)) continue;
           const ko = b * k.batchStride + j * k.rowStride + h * hd;
           const vo = b * v.batchStride + j * v.rowStride + h * hd;
           let sc = 0;
@@ -115,6 +127,21 @@ function attentionBackward(p: AttnBackwardArgs): void {
           }
         }
       }
+}
+
+function scan(p: ScanArgs): void {
+  const { B, T, P, a, x, h, reset, h0, reverse } = p;
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < P; c++) {
+      let st = h0 ? h0[b * P + c] : 0;
+      for (let s = 0; s < T; s++) {
+        const t = reverse ? T - 1 - s : s;
+        let m = 1;
+        if (reset) m = reverse ? (t + 1 < T ? 1 - reset[b * T + t + 1] : 1) : 1 - reset[b * T + t];
+        st = a[c] * m * st + x[(b * T + t) * P + c];
+        h[(b * T + t) * P + c] = st;
+      }
+    }
 }
 
 function layerNormForward(x: F32, gamma: F32, beta: F32, out: F32, mean: F32, rstd: F32, rows: number, d: number, eps: number): void {
@@ -235,4 +262,5 @@ export const referenceKernels: Kernels = {
   reluBackward,
   tanh,
   tanhBackward,
+  scan,
 };

@@ -53,6 +53,13 @@ export interface AttnArgs {
   out: AttnOperand;
   /** log-sum-exp of each attention row, [B, H, Tq] (written by forward, read by backward); null in inference */
   lse: F32 | null;
+  /**
+   * Sliding window (0 or absent: none): query i (key position qOffset + i) sees only the keys
+   * j > qOffset + i - window, besides the first `sinks` keys, which every query sees.
+   */
+  window?: number;
+  /** Leading keys visible to every query whatever the window (Sink-KV sink slots); default 0. */
+  sinks?: number;
 }
 
 export interface AttnBackwardArgs extends AttnArgs {
@@ -62,6 +69,28 @@ export interface AttnBackwardArgs extends AttnArgs {
   dq: AttnOperand;
   dk: AttnOperand;
   dv: AttnOperand;
+}
+
+/**
+ * A diagonal linear recurrence over time for each (batch row, channel) pair, x and h [B, T, P]:
+ * forward h_t = a_p m_t h_{t-1} + x_t, h_{-1} = h0 (zeros when null), with m_t = 1 - reset[b, t]
+ * (1 when reset is null); reverse (the backward pass) g_t = a_p m_{t+1} g_{t+1} + x_t, g_T = h0
+ * (zeros when null), m_T = 1.
+ */
+export interface ScanArgs {
+  B: number;
+  T: number;
+  P: number;
+  /** per-channel decay [P] */
+  a: F32;
+  x: F32;
+  /** output, [B, T, P] */
+  h: F32;
+  /** [B, T] of 0 / 1, or null */
+  reset: F32 | null;
+  /** initial state [B, P], or null */
+  h0: F32 | null;
+  reverse: boolean;
 }
 
 export interface Kernels {
@@ -92,6 +121,8 @@ export interface Kernels {
   tanh(x: F32, y: F32, n: number): void;
   /** dx (+)= dy (1 - y^2) (y: the tanh's output) */
   tanhBackward(y: F32, dy: F32, dx: F32, n: number, accumulate: boolean): void;
+  /** diagonal linear recurrence (see ScanArgs); WebAssembly: SIMD over channels, threads over channels or, when there are few, over time chunks (an associative scan) */
+  scan(p: ScanArgs): void;
   /** AdamW update of one parameter tensor (bias corrections folded into lr / eps by the caller) */
   adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
 }

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { allocStorage, arenaMemory, hasArena, inArena, installArena, type Storage } from '../memory.js';
 import { Wasm, type WasmMemory } from '../wasmTypes.js';
-import type { AttnArgs, AttnBackwardArgs, AttnOperand, F32, GemmArgs, Kernels } from './types.js';
+import type { AttnArgs, AttnBackwardArgs, AttnOperand, F32, GemmArgs, Kernels, ScanArgs } from './types.js';
 
 type Fn = (...args: number[]) => number;
 
@@ -34,9 +34,10 @@ interface Exports {
   reluBackward: Fn;
   tanhv: Fn;
   tanhBackward: Fn;
+  scanRange: Fn;
 }
 
-const FN_NAMES = ['gemm', 'attnForward', 'attnBackward', 'layerNormForward', 'layerNormBackward', 'gelu', 'geluBackward', 'gemmBatched', 'relu', 'reluBackward', 'transpose'] as const;
+const FN_NAMES = ['gemm', 'attnForward', 'attnBackward', 'layerNormForward', 'layerNormBackward', 'gelu', 'geluBackward', 'gemmBatched', 'relu', 'reluBackward', 'transpose', 'scanRange'] as const;
 type ParallelFn = (typeof FN_NAMES)[number];
 
 let error = '';
@@ -342,7 +343,7 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
   const attentionForward = (p: AttnArgs): void => {
     const units = p.B * p.H;
     const lse = p.lse ? out(p.lse, false) : 0;
-    const common = [p.H, p.hd, p.Tq, p.Tk, p.qOffset, p.scale, ...opnd(p.q), ...opnd(p.k), ...opnd(p.v), ...opnd(p.out, true, false), lse];
+    const common = [p.H, p.hd, p.Tq, p.Tk, p.qOffset, p.scale, ...opnd(p.q), ...opnd(p.k), ...opnd(p.v), ...opnd(p.out, true, false), lse, p.window ?? 0, p.sinks ?? 0];
     const sp = scratch(ex.attnScratchFloats(p.hd, p.Tk));
     const work = 2 * units * p.Tq * Math.min(p.Tk, p.Tq + p.qOffset) * p.hd;
     const chunks = ranges(units, chunkCount(work, units), 1).map(([s, e]) => [s, e, ...common, 0]);
@@ -356,6 +357,7 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
       p.H, p.hd, p.Tq, p.Tk, p.qOffset, p.scale,
       ...opnd(p.q), ...opnd(p.k), ...opnd(p.v), ...opnd(p.out), pin(p.lse),
       ...opnd(p.dout), ...opnd(p.dq, true), ...opnd(p.dk, true), ...opnd(p.dv, true),
+      p.window ?? 0, p.sinks ?? 0,
     ];
     const sp = scratch(ex.attnScratchFloats(p.hd, p.Tk));
     const work = 5 * units * p.Tq * Math.min(p.Tk, p.Tq + p.qOffset) * p.hd;
@@ -456,7 +458,58 @@ function makeKernels(ex: Exports, threads: Threads): Kernels {
     done();
   };
 
-  return { name: 'wasm', add, addBias, sumRows, accumulate, gemm, attentionForward, attentionBackward, layerNormForward, layerNormBackward, gelu, geluBackward, adamw, relu, reluBackward, tanh, tanhBackward };
+  // The scan: threads over rows or channel groups when there are enough of them; otherwise over time
+  // chunks, as an associative scan in three passes: (1) each chunk from a zero state, keeping the
+  // product of its coefficients; (2) here, in order, the state entering each chunk (carry_k =
+  // end_{k-1}, end_k = local end_k + prod_k carry_k); (3) each chunk adds prod(start..t) carry_k.
+  let scanBuf: Storage | null = null;
+  const scan = (p: ScanArgs): void => {
+    const { B, T, P } = p;
+    const pa = pin(p.a);
+    const px = pin(p.x);
+    const ph = out(p.h, false);
+    const pr = p.reset ? pin(p.reset) : 0;
+    const p0 = p.h0 ? pin(p.h0) : 0;
+    const rev = p.reverse ? 1 : 0;
+    const groups = B * Math.ceil(P / 4);
+    const work = 4 * B * T * P;
+    const nt = threads.count;
+    if (nt > 1 && work >= 2 * CHUNK_MIN && groups < 2 * nt && T >= 256) {
+      const C = Math.min(MAX_CHUNKS, 4 * nt, Math.floor(T / 64));
+      const rs = ranges(T, C, 1);
+      const n = rs.length;
+      const order = rev ? [...rs].reverse() : rs;
+      const need = 2 * n * B * P;
+      if (!scanBuf || scanBuf.data.length < need) scanBuf = allocStorage(need);
+      const prodPtr = scanBuf.ptr;
+      const carryPtr = scanBuf.ptr + 4 * n * B * P;
+      exec('scanRange', order.map(([t0, t1], k) => [0, B, t0, t1, T, P, 0, P, pa, px, ph, pr, k === 0 ? p0 : 0, rev, 0, prodPtr + 4 * k * B * P]), ex.scanRange);
+      const mem = arenaMemory()!.buffer;
+      const h = new Float32Array(mem, ph, B * T * P);
+      const prod = new Float32Array(mem, prodPtr, n * B * P);
+      const carry = new Float32Array(mem, carryPtr, n * B * P);
+      const end = new Float64Array(B * P);
+      const endT = (k: number): number => (rev ? order[k][0] : order[k][1] - 1);
+      for (let b = 0; b < B; b++) for (let c = 0; c < P; c++) end[b * P + c] = h[(b * T + endT(0)) * P + c];
+      for (let k = 1; k < n; k++)
+        for (let b = 0; b < B; b++)
+          for (let c = 0; c < P; c++) {
+            const i = b * P + c;
+            carry[k * B * P + i] = end[i];
+            end[i] = h[(b * T + endT(k)) * P + c] + prod[k * B * P + i] * end[i];
+          }
+      exec('scanRange', order.slice(1).map(([t0, t1], k) => [0, B, t0, t1, T, P, 0, P, pa, 0, ph, pr, carryPtr + 4 * (k + 1) * B * P, rev, 1, 0]), ex.scanRange);
+    } else if (nt > 1 && work >= 2 * CHUNK_MIN && B >= 2 * nt) {
+      const chunks = ranges(B, chunkCount(work, B), 1).map(([b0, b1]) => [b0, b1, 0, T, T, P, 0, P, pa, px, ph, pr, p0, rev, 0, 0]);
+      exec('scanRange', chunks, ex.scanRange);
+    } else if (nt > 1 && work >= 2 * CHUNK_MIN) {
+      const chunks = ranges(P, chunkCount(work, Math.ceil(P / 4)), 4).map(([c0, c1]) => [0, B, 0, T, T, P, c0, c1, pa, px, ph, pr, p0, rev, 0, 0]);
+      exec('scanRange', chunks, ex.scanRange);
+    } else ex.scanRange(0, B, 0, T, T, P, 0, P, pa, px, ph, pr, p0, rev, 0, 0);
+    done();
+  };
+
+  return { name: 'wasm', scan, add, addBias, sumRows, accumulate, gemm, attentionForward, attentionBackward, layerNormForward, layerNormBackward, gelu, geluBackward, adamw, relu, reluBackward, tanh, tanhBackward };
 }
 
 /** number of threads the WebAssembly kernels use */
