@@ -223,6 +223,8 @@ export interface SolverBenchResult {
   preset: string;
   layout: string;
   rulesets: number;
+  /** The solver's bound on distinct states per search (solverMaxStates). */
+  state_bound: number;
   solved: number;
   unsolvable: number;
   budget_exceeded: number;
@@ -237,10 +239,10 @@ export interface SolverBenchResult {
 }
 
 /** Exact-solver time per ruleset of the `xland` family: `count` rulesets of each preset, solved from a start state each. */
-export function benchXLandSolver(count: number, seed: number, presets: readonly string[] = PRESET_NAMES): SolverBenchResult[] {
+export function benchXLandSolver(count: number, seed: number, presets: readonly string[] = PRESET_NAMES, maxStates = 300_000): SolverBenchResult[] {
   const out: SolverBenchResult[] = [];
   for (const preset of presets) {
-    const env = new BatchedXLand(count, { preset, placement: 'fixed' }, new Rng(seed).split(`solver-${preset}`));
+    const env = new BatchedXLand(count, { preset, placement: 'fixed', solverMaxStates: maxStates }, new Rng(seed).split(`solver-${preset}`));
     const ms: number[] = [];
     const states: number[] = [];
     const steps: number[] = [];
@@ -269,6 +271,7 @@ export function benchXLandSolver(count: number, seed: number, presets: readonly 
       preset,
       layout: `${env.options.layout} ${env.options.size}x${env.options.size}`,
       rulesets: count,
+      state_bound: maxStates,
       solved,
       unsolvable,
       budget_exceeded: budget,

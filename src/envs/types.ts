@@ -57,6 +57,12 @@ export interface BatchedEnv {
   readonly numStates: number;
   /** Steps per episode before truncation. */
   readonly horizon: number;
+  /**
+   * True when every observation coordinate is an integer category within the bounds of the
+   * observation Box (xland's `observation: tiles`): model features one-hot each coordinate even
+   * though the family has no tabular state index.
+   */
+  readonly discreteObservation?: boolean;
 
   /** Current observations, numEnvs x obsDim, row-major. */
   readonly obs: Float32Array;
@@ -140,10 +146,15 @@ export interface EnvFamily<S extends z.ZodType = z.ZodType> extends RegistryEntr
   prepare?(): Promise<void>;
   /**
    * What `icrl envs show` draws for the family: `ruleset` (a task's picture as text, its ruleset and
-   * the solver's optimum: xland) or `episode` (one recorded episode as an animated HTML page: the
+   * the solver's optimum, with `--out` coloured SVG pictures in an HTML page: xland) or `episode` (one recorded episode as an animated HTML page: the
    * MuJoCo families); absent when the family has no picture.
    */
   readonly viewer?: 'ruleset' | 'episode';
+  /**
+   * A coloured picture (SVG markup) of a task's start, drawn with `seed` for what is random in it
+   * (xland: the placement of the tiles and the agent); reports show it beside the results.
+   */
+  picture?(task: Task, options?: Record<string, unknown>, seed?: number): string;
   /**
    * How the family names a task and its environment in dataset files of the XLand-100B layout
    * (`ruleset-id`, `benchmark-id`, `env-id`); families without it are named by task index and family.

@@ -3,8 +3,9 @@
  * built exactly as in training.
  *
  * - Observations: grid observations with integer coordinates (Dark Room, key-to-door: a Box space with
- *   integer bounds and at most 64 values per coordinate) become one one-hot block per coordinate;
- *   anything else is fed raw.
+ *   integer bounds and at most 64 values per coordinate; or a family that declares its coordinates
+ *   categorical with `discreteObservation`, such as xland's tile and colour per view cell) become one
+ *   one-hot block per coordinate; anything else is fed raw.
  * - Actions: a one-hot of numActions for discrete actions, the actDim floats for continuous ones.
  * - AD token (one per step):  [obs_t, action_{t-1}, reward_{t-1}, 1 if there is a previous step,
  *                             1 if step t starts an episode]. The previous action and reward carry
@@ -41,7 +42,7 @@ export function envDims(env: BatchedEnv, envOptions: Record<string, unknown> = {
   let obsSizes: number[] | null = null;
   let obsLow: number[] | null = null;
   const spec = env.observationSpace.spec;
-  if (spec.kind === 'box' && env.numStates > 1) {
+  if (spec.kind === 'box' && (env.numStates > 1 || env.discreteObservation === true)) {
     const box = spec as BoxSpaceSpec;
     const integral = box.low.every((l, i) => Number.isInteger(l) && Number.isInteger(box.high[i]) && box.high[i] - l + 1 <= MAX_ONEHOT && box.high[i] > l);
     if (integral && box.low.length === env.obsDim) {

@@ -30,6 +30,17 @@ export interface ReportSection {
   text?: string[];
   tables?: TableSpec[];
   charts?: ChartSpec[];
+  /** Pictures drawn by the project's own code (e.g. xland grids), shown side by side. */
+  figures?: FigureSpec[];
+}
+
+/**
+ * A picture as SVG markup. The markup is inserted as it is (it must come from the project's own
+ * drawing code, such as `xlandSvg`, never from user text); the caption is escaped.
+ */
+export interface FigureSpec {
+  svg: string;
+  caption?: string;
 }
 
 export const PALETTE = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];

@@ -1,14 +1,15 @@
 /**
- * Renders a report as one self-contained HTML file: the ECharts library is inlined (no CDN, opens
- * offline from disk), the chart options travel as JSON in a data block, and a small script draws
- * every chart on load, each with a toolbox: PNG, SVG, the CSV of its data, box zoom, and a log / linear
- * switch of the y axis on regret charts. After drawing, `window.__icrlReport` lists each chart with
- * its line series and drawn points (and exposes the CSV, SVG and log switch) so that a headless
- * browser test can check what was drawn.
+ * Renders a report as one self-contained HTML file: the ECharts library is inlined when there are
+ * charts (no CDN, opens offline from disk; a page of tables and pictures only goes without it), the
+ * chart options travel as JSON in a data block, and a small script draws every chart on load, each
+ * with a toolbox: PNG, SVG, the CSV of its data, box zoom, and a log / linear switch of the y axis on
+ * regret charts. After drawing, `window.__icrlReport` lists each chart with its line series and
+ * drawn points (and exposes the CSV, SVG and log switch) so that a headless browser test can check
+ * what was drawn.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chartCsv, type ChartSpec, type ReportSection, type TableSpec } from './charts.js';
+import { chartCsv, type ChartSpec, type FigureSpec, type ReportSection, type TableSpec } from './charts.js';
 import { formatFigure } from '../eval/summary.js';
 
 export interface ReportDocument {
@@ -87,6 +88,9 @@ th, td { border-bottom: 1px solid #e0e0e0; padding: 4px 10px; text-align: left; 
 td.num { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .facts td:first-child { color: #555; }
+.figures { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
+.figures figure { margin: 0; }
+.figures figcaption { font-size: 12px; color: #555; max-width: 260px; }
 `;
 
 // Drawn in the page: every chart gets a toolbox (PNG, SVG, CSV of its data, box zoom and reset on
@@ -187,6 +191,7 @@ export function renderDocument(doc: ReportDocument): string {
     for (const p of s.text ?? []) body.push(`<p>${escapeHtml(p)}</p>`);
     for (const t of s.tables ?? []) body.push(renderTable(t));
     for (const c of s.charts ?? []) body.push(renderChart(c, charts));
+    if (s.figures && s.figures.length > 0) body.push(renderFigures(s.figures));
     parts.push(`<section>${body.join('\n')}</section>`);
   }
   const sub = (doc.subtitle ?? []).map((l) => `<p>${escapeHtml(l)}</p>`).join('');
@@ -204,11 +209,16 @@ export function renderDocument(doc: ReportDocument): string {
 ${parts.join('\n')}
 </main>
 <script type="application/json" id="icrl-charts">${scriptJson(charts)}</script>
-<script>${echartsScript()}</script>
+${charts.length > 0 ? `<script>${echartsScript()}</script>` : ''}
 <script>${BOOT}</script>
 </body>
 </html>
 `;
+}
+
+function renderFigures(figs: FigureSpec[]): string {
+  const items = figs.map((f) => `<figure>${f.svg}${f.caption ? `<figcaption>${escapeHtml(f.caption)}</figcaption>` : ''}</figure>`);
+  return `<div class="figures">${items.join('')}</div>`;
 }
 
 /** What the page gets of a chart: its option, the CSV of its data, whether it has the log switch. */

@@ -42,15 +42,28 @@ export const DptDataConfigSchema = z
 export const AdDataConfigSchema = z
   .object({
     /** Source algorithm whose learning histories are distilled (an algorithms registry spec, e.g. {kind: q-learning}). */
-    source: z.record(z.string(), z.unknown()),
+    source: z.record(z.string(), z.unknown()).optional(),
     /** Episodes of each learning history. */
-    episodes: int(1, LIMITS.episodes),
+    episodes: int(1, LIMITS.episodes).optional(),
     /** Learning histories (independent runs) per training task. */
     historiesPerTask: int(1, 1e4).default(1),
+    /**
+     * Instead of source / episodes: the output folder of an `icrl collect` run of learning histories
+     * (layout icrl, the same family and envOptions), relative to the working directory; its tasks
+     * are the training tasks (none may be a held-out task of data.split).
+     */
+    collection: z.string().min(1).optional(),
     /** Episodes per training window: the model's context is windowEpisodes x horizon tokens. */
     windowEpisodes: int(1, 1e4),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.collection !== undefined) {
+      for (const k of ['source', 'episodes'] as const) if (c[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `give either collection or ${k}, not both (the collection's histories are used as they are)` });
+      return;
+    }
+    for (const k of ['source', 'episodes'] as const) if (c[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'required unless the histories come from a collection (data.ad.collection)' });
+  });
 
 /** Where the training data comes from: generated / collected in memory from the family's training tasks. */
 export const DataConfigSchema = z

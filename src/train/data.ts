@@ -5,7 +5,8 @@
  * - DPT: `generateDptSamples` (src/data/dpt.ts) on the family's training tasks: roll-in contexts of
  *   `contextLength` transitions, a query state and its optimal action per sample.
  * - AD: learning histories of the source algorithm (e.g. tabular Q-learning) on every training task,
- *   recorded with `play` and laid out as streams by `buildAdDataset` (src/data/datasets.ts).
+ *   recorded with `play` and laid out as streams by `buildAdDataset` (src/data/datasets.ts); or the
+ *   histories of an `icrl collect` folder (`data.ad.collection`).
  *
  * Tasks: the family's task space is split into train / held-out with `splitTasks` (the function and
  * seed the evaluator uses, so held-out tasks are never trained on); a fraction of the training tasks
@@ -17,7 +18,9 @@ import { ConfigError, IcrlError } from '../core/errors.js';
 import { checkMemory } from '../core/limits.js';
 import { Rng } from '../core/rng.js';
 import { getFamily, makeBatchedEnv } from '../envs/index.js';
-import { splitTasks, type Task } from '../tasks/taskSpace.js';
+import { splitTasks, taskKey, type Task } from '../tasks/taskSpace.js';
+import { canonicalJson } from '../core/json.js';
+import { openHistoryCollection, readManifest } from '../data/collect.js';
 import { generateDptSamples, defaultRollin } from '../data/dpt.js';
 import { buildAdDataset, concatDpt, type AdDataset, type DptDataset } from '../data/datasets.js';
 import type { History } from '../data/store.js';
@@ -165,8 +168,8 @@ async function collectHistories(cfg: TrainConfig, tasks: Task[], rng: Rng, first
   const perInstance: Task[] = [];
   for (const t of tasks) for (let k = 0; k < runs; k++) perInstance.push(t);
   env.setTasks(perInstance);
-  const agent = makeAgent(ac.source, `${cfg.name}: data.ad.source`);
-  const L = ac.episodes * env.horizon;
+  const agent = makeAgent(ac.source!, `${cfg.name}: data.ad.source`);
+  const L = ac.episodes! * env.horizon;
   const od = env.obsDim;
   const aw = env.numActions > 0 ? 1 : env.actDim;
   const obs = new Float32Array(n * L * od);
@@ -222,27 +225,81 @@ function historyReturns(ds: AdDataset, horizon: number): { first: number; last: 
   return { first: first / S, last: last / S };
 }
 
+/**
+ * Learning histories of an `icrl collect` folder (data.ad.collection) as training and validation
+ * histories: the last validationFraction of its tasks (in collection order) validate. The collection
+ * must be of the configured family and environment options, and hold none of the held-out tasks.
+ */
+async function loadCollectedHistories(cfg: TrainConfig, heldOut: Task[], log: Log): Promise<{ train: History[]; val: History[]; source: JsonValue; length: number }> {
+  const dir = cfg.data.ad!.collection!;
+  const field = 'data.ad.collection';
+  const manifest = readManifest(dir);
+  if (!manifest) throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds no collection manifest (run icrl collect first)`, undefined, field);
+  const c = manifest.config;
+  if (c.kind !== 'histories') throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds ${c.kind} samples, not learning histories`, undefined, field);
+  if (c.family !== cfg.data.family) throw new ConfigError(`${cfg.name}: ${field}: ${dir} was collected on ${c.family}, not ${cfg.data.family}`, undefined, field);
+  if (canonicalJson(c.envOptions as JsonValue) !== canonicalJson(cfg.data.envOptions as JsonValue)) {
+    throw new ConfigError(`${cfg.name}: ${field}: ${dir} was collected with envOptions ${canonicalJson(c.envOptions as JsonValue)}, data.envOptions is ${canonicalJson(cfg.data.envOptions as JsonValue)}`, undefined, field);
+  }
+  if ((c.layout ?? 'icrl') !== 'icrl') throw new ConfigError(`${cfg.name}: ${field}: ${dir} is in the ${c.layout} layout; training reads the icrl layout (observations as the environment gives them)`, undefined, field);
+  const held = new Set(heldOut.map(taskKey));
+  const all: History[] = [];
+  for (const { reader, groups } of await openHistoryCollection(dir)) {
+    try {
+      for (const g of groups) {
+        const h = reader.readHistory(g);
+        if (held.has(taskKey(h.task))) throw new ConfigError(`${cfg.name}: ${field}: task ${h.taskIndex} of ${dir} is a held-out task of data.split (seed ${cfg.data.split.seed})`, undefined, field);
+        all.push(h);
+      }
+    } finally {
+      reader.close();
+    }
+  }
+  all.sort((a, b) => a.taskIndex - b.taskIndex);
+  const nVal = cfg.data.validationFraction > 0 ? Math.max(1, Math.round(all.length * cfg.data.validationFraction)) : 0;
+  if (nVal >= all.length) throw new ConfigError(`${cfg.name}: data.validationFraction leaves no training task (${all.length} tasks in ${dir})`, undefined, 'data.validationFraction');
+  log(`read ${all.length} tasks of learning histories from ${dir}`);
+  return { train: all.slice(0, all.length - nVal), val: all.slice(all.length - nVal), source: (c.algorithm ?? null) as JsonValue, length: all[0].length };
+}
+
 async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> {
   const ac = cfg.data.ad!;
   const sets = splitForTraining(cfg);
-  {
+  if (ac.episodes !== undefined) {
+    // histories generated here (a collection's were sized when it was collected)
     const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
     const histories = (sets.train.length + sets.val.length) * ac.historiesPerTask;
     // recorded runs, then their streams: about twice the histories' floats
     checkMemory(2 * 4 * histories * ac.episodes * probe.horizon * (2 * probe.obsDim + Math.max(1, probe.actDim) + 3), `${histories} learning histories of ${ac.episodes} episodes`, cfg.name, 'data.ad.episodes');
   }
   const t0 = performance.now();
-  const trainH = await collectHistories(cfg, sets.train, rng.split('train'), 0);
-  const valH = sets.val.length > 0 ? await collectHistories(cfg, sets.val, rng.split('val'), sets.train.length) : [];
-  const train = buildAdDataset(trainH);
-  const val = valH.length > 0 ? buildAdDataset(valH) : null;
+  let trainH: History[];
+  let valH: History[];
+  let sourceSpec: JsonValue = (ac.source ?? null) as JsonValue;
+  let len: number;
   const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
   const dims = envDims(probe, cfg.data.envOptions);
   const L = ac.windowEpisodes * dims.horizon;
-  const len = ac.episodes * dims.horizon;
-  if (L > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes (${ac.windowEpisodes}) exceeds data.ad.episodes (${ac.episodes})`, undefined, 'data.ad.windowEpisodes');
+  if (ac.collection !== undefined) {
+    const loaded = await loadCollectedHistories(cfg, sets.heldOut, log);
+    trainH = loaded.train;
+    valH = loaded.val;
+    sourceSpec = loaded.source;
+    len = loaded.length;
+    sets.train = trainH.map((h) => h.task);
+    sets.val = valH.map((h) => h.task);
+    if (L > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes x horizon (${L} steps) exceeds the collected histories (${len} steps)`, undefined, 'data.ad.windowEpisodes');
+  } else {
+    trainH = await collectHistories(cfg, sets.train, rng.split('train'), 0);
+    valH = sets.val.length > 0 ? await collectHistories(cfg, sets.val, rng.split('val'), sets.train.length) : [];
+    len = ac.episodes! * dims.horizon;
+    if (L > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes (${ac.windowEpisodes}) exceeds data.ad.episodes (${ac.episodes})`, undefined, 'data.ad.windowEpisodes');
+  }
+  const train = buildAdDataset(trainH);
+  const val = valH.length > 0 ? buildAdDataset(valH) : null;
   const ret = historyReturns(train, dims.horizon);
-  log(`collected ${trainH.length * ac.historiesPerTask} learning histories of ${ac.episodes} episodes in ${((performance.now() - t0) / 1000).toFixed(1)}s; source return first episode ${ret.first.toFixed(2)}, last ${ret.last.toFixed(2)}`);
+  const numHistories = trainH.reduce((n, h) => n + h.numHistories, 0);
+  log(`${ac.collection !== undefined ? 'loaded' : 'collected'} ${numHistories} learning histories of ${len} steps in ${((performance.now() - t0) / 1000).toFixed(1)}s; source return first ${dims.horizon} steps ${ret.first.toFixed(2)}, last ${dims.horizon} steps ${ret.last.toFixed(2)}`);
   const streamsOf = (ds: AdDataset) => {
     const m = new Map<number, number[]>();
     for (let s = 0; s + 1 < ds.offsets.length; s++) {
@@ -261,7 +318,7 @@ async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<Traini
     numTrainTasks: sets.train.length,
     numValTasks: sets.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} AD histories of ${JSON.stringify(ac.source)}: ${sets.train.length} train tasks x ${ac.historiesPerTask} runs x ${ac.episodes} episodes (source return ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): AdBatch {
       const ds = split === 'train' ? train : val;
       if (!ds) throw new IcrlError('no validation data (data.validationFraction is 0)');

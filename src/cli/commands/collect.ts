@@ -7,7 +7,6 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { collect, loadCollectConfig } from '../../data/collect.js';
 import { listAgentKinds } from '../../algorithms/index.js';
-import { shardExecutor } from '../../queue/coordinator.js';
 
 export function register(program: Command): void {
   const cmd = withQueue(withOverrides(program.command('collect')));
@@ -51,7 +50,7 @@ See docs/cluster.md.`,
       if (!config) return missingConfig(cmd, 'icrl collect: missing the config argument (e.g. icrl collect configs/collect-dpt-bandit-small.yaml)');
       const cfg = loadCollectConfig(config, o.set);
       const q = queueFromFlags(o);
-      const r = await collect(cfg, { out: o.out ? resolve(o.out) : undefined, workers: o.workers, maxShards: o.maxShards, force: o.force, silent: !o.progress, executor: q ? shardExecutor(q) : undefined });
+      const r = await collect(cfg, { out: o.out ? resolve(o.out) : undefined, workers: o.workers, maxShards: o.maxShards, force: o.force, silent: !o.progress, executor: q ? (await import('../../queue/coordinator.js')).shardExecutor(q) : undefined });
       const m = r.manifest;
       const done = Object.keys(m.shards).length;
       if (o.json) {

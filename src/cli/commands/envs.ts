@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../../core/atomic.js';
 import { Rng } from '../../core/rng.js';
 import type { Task } from '../../tasks/taskSpace.js';
 import { parseJsonFlag } from './tasks.js';
-import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, solvableCheck, type LayoutName, type PresetName } from '../../envs/xland/index.js';
+import { BatchedXLand, PRESET_NAMES, benchmarkToJson, describeRuleset, generateBenchmark, loadBenchmark, makeLayout, rulesetId, solvableCheck, xlandEpisodeSvgs, xlandSvg, type LayoutName, type PresetName } from '../../envs/xland/index.js';
+import { renderDocument } from '../../report/index.js';
 import { expertSuccess, familyOptions, getFamily, listFamilies, needsMujoco, prepareFamily, recordEpisode, recordingHtml, type MujocoEnv, type Policy } from '../../envs/index.js';
 import { BENCH_CASES, NATIVE_BENCH_FAMILIES, benchActionsOnly, benchCase, benchXLandSolver, median, type ActionMode, type BenchOptions } from '../../envs/bench.js';
 import { NATIVE_INSTALL_HINT, benchNative, nativeMujocoVersion, warmUpMujoco } from '../../envs/mujoco/nativeBench.js';
@@ -64,6 +65,8 @@ export function register(program: Command): void {
     .option('--min-seconds <s>', 'keep adding runs until this much time is timed per figure', numberFlag('--min-seconds', 0), 0.2)
     .option('--seed <n>', 'seed of tasks and actions', intFlag('--seed', 0), 0)
     .option('--solver-rulesets <n>', 'xland: rulesets per preset timed with the exact solver', intFlag('--solver-rulesets', 1), 50)
+    .option('--solver-states <list>', 'xland: comma-separated bounds on the solver\'s distinct states (solverMaxStates), one line per preset and bound', intList('--solver-states'), [300_000])
+    .option('--solver-presets <list>', `xland: comma-separated presets timed with the solver (default all: ${PRESET_NAMES.join(', ')})`)
     .option('--native-steps <n>', 'MuJoCo steps per run of the native / WebAssembly comparison', intFlag('--native-steps', 1), 20000)
     .option('--native-runs <n>', 'alternating runs of the native / WebAssembly comparison (medians reported)', intFlag('--native-runs', 1), 3)
     .option('--no-native', 'skip the comparison with native MuJoCo')
@@ -80,7 +83,8 @@ includes drawing the random actions with the RNG before every step; "pregenerate
 drawn before timing (the environment's own rate). Lines for the RNG alone show its share.
 With xland included, one {"bench":"xland-solver",...} line per preset gives the exact solver's time
 per ruleset (median, 90th percentile, largest, in ms) and how many were solved, unsolvable within
-the horizon, or over the state bound.
+the horizon, or over the state bound ("state_bound"; --solver-states 300000,3000000 gives one line
+per preset and bound; --solver-presets medium,high only those).
 
 MuJoCo families (cheetah-vel, cheetah-dir, ant-dir, walker-param, reach, push) run at most 16
 instances and 200 steps per timed run (the line gives instances_requested when it ran fewer). For
@@ -94,7 +98,7 @@ native, and the load average at the start and the end. Without mujoco-testspeed 
 to install it and has no ratios. With reach or push, a line "bench":"envs-expert" gives the scripted
 expert's success rate over the 50 goal variations (one 100-step episode each).`,
     )
-    .action(async (o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; solverRulesets: number; nativeSteps: number; nativeRuns: number; native: boolean }) => {
+    .action(async (o: { instances: number[]; steps: number; families?: string; actions: string; runs: number; minSeconds: number; seed: number; solverRulesets: number; solverStates: number[]; solverPresets?: string; nativeSteps: number; nativeRuns: number; native: boolean }) => {
       const modes: ActionMode[] =
         o.actions === 'both' ? ['rng-in-loop', 'pregenerated'] : o.actions === 'rng-in-loop' || o.actions === 'pregenerated' ? [o.actions] : [];
       if (modes.length === 0) throw new IcrlError(`--actions: "${o.actions}" is not one of rng-in-loop, pregenerated, both`);
@@ -116,7 +120,12 @@ expert's success rate over the 50 goal variations (one 100-step episode each).`,
         }
       }
       if (!wanted || wanted.includes('xland')) {
-        for (const r of benchXLandSolver(o.solverRulesets, o.seed)) process.stdout.write(`${JSON.stringify(r)}\n`);
+        const presets = o.solverPresets ? o.solverPresets.split(',').map((p) => p.trim()) : [...PRESET_NAMES];
+        for (const p of presets) if (!(PRESET_NAMES as readonly string[]).includes(p)) throw new IcrlError(`--solver-presets: "${p}" is not one of ${PRESET_NAMES.join(', ')}`);
+        for (const bound of o.solverStates) {
+          if (bound < 100) throw new IcrlError(`--solver-states: ${bound} is below the smallest bound, 100`);
+          for (const r of benchXLandSolver(o.solverRulesets, o.seed, presets, bound)) process.stdout.write(`${JSON.stringify(r)}\n`);
+        }
       }
       // the scripted experts of reach and push on their 50 goal variations
       for (const f of ['reach', 'push'] as const) {
@@ -172,14 +181,14 @@ expert's success rate over the 50 goal variations (one 100-step episode each).`,
     .option('--steps <n>', 'MuJoCo: steps to record at most (the episode may end first)', intFlag('--steps', 1), 200)
     .option('--view <v>', 'MuJoCo: side (x right, z up) or top (x right, y up)', 'side')
     .option('--fps <n>', 'MuJoCo: frames per second of the animation', intFlag('--fps', 1, 1000), 20)
-    .option('--out <file>', 'MuJoCo: HTML file to write', 'episode.html')
-    .action(async (family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean; policy: string; steps: number; view: string; fps: number; out: string }) => {
+    .option('--out <file>', 'HTML file to write (MuJoCo: the animated episode, default episode.html; xland: a coloured picture of the start, and with --play every state of the solver\'s episode)')
+    .action(async (family: string, o: { task?: string; benchmark?: string; index: number; preset: string; seed: number; options: string; play?: boolean; policy: string; steps: number; view: string; fps: number; out?: string }) => {
       const viewer = getFamily(family).viewer;
       if (viewer === undefined) {
         throw new IcrlError(`envs show: ${family} cannot be shown; these can: ${listFamilies().filter((f) => f.viewer !== undefined).map((f) => `${f.name} (${f.viewer === 'episode' ? 'an animated episode' : 'an ASCII picture'})`).join(', ')}`);
       }
       if (viewer === 'episode') {
-        await showMujocoEpisode(family, o);
+        await showMujocoEpisode(family, { ...o, out: o.out ?? 'episode.html' });
         return;
       }
       let options: Record<string, unknown>;
@@ -211,6 +220,17 @@ expert's success rate over the 50 goal variations (one 100-step episode each).`,
       process.stdout.write(`${env.render(0)}\n`);
       const r = env.solve(0, true);
       process.stdout.write(`solver: ${r.status}${r.status === 'solved' ? `, ${r.steps} steps (optimal return ${env.oracleValue(0).toFixed(4)})` : ''}, ${r.states} states\n`);
+      if (o.out !== undefined) {
+        // the picture is drawn on a copy (same task, same start), so the ASCII play below is unchanged
+        const pic = new BatchedXLand(1, { preset: o.preset, ...options }, new Rng(o.seed));
+        pic.setTasks([{ family: 'xland', params: { ruleset: ruleset as never } }]);
+        pic.reset(o.seed);
+        const figures = o.play && r.status === 'solved' ? xlandEpisodeSvgs(pic, r.actions).map((svg) => ({ svg })) : [{ svg: xlandSvg(pic, 0, { caption: 'start' }) }];
+        const title = `xland ruleset ${rulesetId(ruleset)}`;
+        const text = [describeRuleset(ruleset), `solver: ${r.status}${r.status === 'solved' ? `, ${r.steps} steps, optimal return ${env.oracleValue(0).toFixed(4)}` : ''} (${r.states} states)`];
+        writeFileAtomic(o.out, renderDocument({ title, subtitle: [`seed ${o.seed}, options ${JSON.stringify({ preset: o.preset, ...options })}`], sections: [{ title: o.play && r.status === 'solved' ? 'The solver\'s episode' : 'Start', text, figures }] }));
+        process.stdout.write(`wrote ${o.out} (${figures.length} picture${figures.length === 1 ? '' : 's'})\n`);
+      }
       if (o.play && r.status === 'solved') {
         const names = ['forward', 'turn right', 'turn left', 'pick up', 'put down', 'toggle'];
         const a = new Int32Array(1);

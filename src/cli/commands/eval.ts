@@ -9,7 +9,6 @@ import { loadConfig } from '../../core/config.js';
 import { evalConfigSchema } from '../../eval/config.js';
 import { evaluateAndReport } from '../../experiments/evaluate.js';
 import { listAgentTypes } from '../../eval/agents.js';
-import { evalExecutor } from '../../queue/coordinator.js';
 import { formatHeadlines, headlines } from '../../eval/summary.js';
 import { createTrackers, trackers } from '../../train/trackers.js';
 import { trackResults } from '../../experiments/trackResults.js';
@@ -56,7 +55,7 @@ Redis and results.json holds the same figures as a local run of the config. See 
       const trackerSpecs = [...new Set(o.tracker.map((t) => trackers.get(t).name))].map((type) => ({ type }));
       // Paths in a config (out, tasks file, checkpoints) are relative to the working directory.
       const q = queueFromFlags(o);
-      const { results, resultsPath, reportPath } = await evaluateAndReport(cfg, { source: config, baseDir: process.cwd(), progress: o.progress, executor: q ? evalExecutor(q) : undefined });
+      const { results, resultsPath, reportPath } = await evaluateAndReport(cfg, { source: config, baseDir: process.cwd(), progress: o.progress, executor: q ? (await import('../../queue/coordinator.js')).evalExecutor(q) : undefined });
       if (trackerSpecs.length > 0 && resultsPath) trackResults(results, createTrackers(trackerSpecs, { outDir: dirname(resultsPath), runName: results.name }, 'icrl eval --tracker'));
       if (o.json) {
         const hs = headlines(results).map(({ perTask: _p, ...h }) => h);

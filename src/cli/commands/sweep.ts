@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import { loadSweep, runSweep } from '../../experiments/sweep.js';
-import { sweepExecutor } from '../../queue/coordinator.js';
 import { missingConfig, queueFromFlags, withOverrides, withQueue } from '../options.js';
 
 export function register(program: Command): void {
@@ -37,7 +36,7 @@ the trials are jobs for the \`icrl worker\`s, which train into the same shared f
       if (!config) return missingConfig(cmd, 'icrl sweep: missing the config argument (e.g. icrl sweep configs/sweep-dpt-bandit-tiny.yaml)');
       const plan = loadSweep(config, o.set);
       const q = queueFromFlags(o);
-      const r = await runSweep(plan, { executor: q ? sweepExecutor(q) : undefined, force: o.force, silent: !o.progress, log: (l) => process.stderr.write(`${l}\n`) });
+      const r = await runSweep(plan, { executor: q ? (await import('../../queue/coordinator.js')).sweepExecutor(q) : undefined, force: o.force, silent: !o.progress, log: (l) => process.stderr.write(`${l}\n`) });
       const s = r.summary;
       const lines = s.settings.map((row) => `  ${String(row.setting).padStart(2)} ${s.params.map((p) => `${p}=${String(row.values[p])}`).join(' ')}: IQM ${row.iqm.toFixed(2)} [${row.lo.toFixed(2)}, ${row.hi.toFixed(2)}] over ${row.seeds.length} seed(s)${row.setting === s.best ? ' (best)' : ''}`);
       process.stdout.write(`sweep ${s.name}: ${s.trials.done}/${s.trials.total} trials (${r.ran} run now), ${s.metric} (${s.better} is better)\n${lines.join('\n')}\nreport:  ${r.reportPath}\nsummary: ${r.summaryPath}\n`);

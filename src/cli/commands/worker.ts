@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import { IcrlError } from '../../core/errors.js';
 import { queueUrlFrom } from '../../queue/redis.js';
-import { DEFAULT_QUEUE, startWorker } from '../../queue/worker.js';
 import { intFlag } from '../options.js';
 
 export function register(program: Command): void {
@@ -13,7 +12,7 @@ export function register(program: Command): void {
     .command('worker')
     .description('Run jobs of the job queue (shards of icrl collect, units of icrl eval, trials of icrl sweep) on this machine\'s threads until stopped')
     .option('--queue <url>', 'Redis URL of the queue (redis://host:port, rediss:// for TLS; default: ICRL_REDIS_URL)')
-    .option('--queue-name <name>', 'BullMQ queue name (the coordinators must use the same)', DEFAULT_QUEUE)
+    .option('--queue-name <name>', 'BullMQ queue name (the coordinators must use the same)', 'icrl')
     .option('-t, --threads <n>', 'jobs run at once, each on its own thread', intFlag('--threads', 1, 256), 1)
     .option('--root <dir>', 'folder that every path of a job is relative to and must stay inside: the shared folder the coordinator runs in (default: the working directory)')
     .option('--lock-ms <n>', 'job lock duration: a job of a worker that died goes to another worker after about this long', intFlag('--lock-ms', 1000), 30000)
@@ -32,6 +31,7 @@ password is never printed. See docs/cluster.md.`,
       const target = queueUrlFrom(o.queue);
       if (!target) throw new IcrlError('icrl worker: no queue; pass --queue redis://host:port or set ICRL_REDIS_URL');
       if (o.root) process.chdir(o.root);
+      const { startWorker } = await import('../../queue/worker.js');
       const w = await startWorker({ target, queueName: o.queueName, threads: o.threads, lockDurationMs: o.lockMs, stalledIntervalMs: o.stalledMs });
       process.stderr.write(`worker: pid ${process.pid}, ${o.threads} thread(s), queue "${o.queueName}" on ${target.masked}, root ${process.cwd()}\n`);
       await new Promise<void>((done) => {

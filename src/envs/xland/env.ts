@@ -22,6 +22,7 @@ import { LAYOUT_NAMES, floorCells, makeLayout, type Layout } from './layout.js';
 import { GOAL_INTS, RULE_INTS, checkRuleset, encodeRuleset, parseRuleset, rulesetId, rulesetNumericId, type Ruleset } from './ruleset.js';
 import { PRESETS, PRESET_NAMES, sampleRuleset, type PresetName } from './generate.js';
 import { XLandSolver, type SolveResult, type SolverProblem } from './solver.js';
+import { xlandSvg } from './svg.js';
 
 export const xlandOptionsSchema = z
   .object({
@@ -38,9 +39,12 @@ export const xlandOptionsSchema = z
     preset: z.enum(PRESET_NAMES).default('trivial'),
     /**
      * `codes`: each view cell as its code tile * 14 + colour (XLand-100B's states); `onehot`: each
-     * view cell as a one-hot of its tile (15) followed by a one-hot of its colour (14), 29 floats.
+     * view cell as a one-hot of its tile (15) followed by a one-hot of its colour (14), 29 floats;
+     * `tiles`: each view cell as two integers, its tile (0..14) then its colour (0..13), declared
+     * categorical (`discreteObservation`), so model features one-hot them (725 features from 50
+     * stored floats).
      */
-    observation: z.enum(['codes', 'onehot']).default('codes'),
+    observation: z.enum(['codes', 'onehot', 'tiles']).default('codes'),
     /** Solver bound: distinct states per search. */
     solverMaxStates: z.number().int().min(100).max(50_000_000).default(300_000),
   })
@@ -152,14 +156,18 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
 
   constructor(numEnvs: number, options?: Record<string, unknown>, rng: Rng = new Rng(0)) {
     const o = resolveXLandOptions(options);
-    super('xland', numEnvs, o.viewSize * o.viewSize * (o.observation === 'onehot' ? NUM_TILES + NUM_COLORS : 1), o);
+    super('xland', numEnvs, o.viewSize * o.viewSize * (o.observation === 'onehot' ? NUM_TILES + NUM_COLORS : o.observation === 'tiles' ? 2 : 1), o);
     this.onehot = o.observation === 'onehot';
+    this.factored = o.observation === 'tiles';
+    this.discreteObservation = this.factored;
     this.layout = makeLayout(o.layout as Layout['name'], o.size);
     this.horizon = o.horizon;
     this.viewSize = o.viewSize;
     this.taskSpace = xlandTaskSpace(options);
     const V = o.viewSize;
-    this.observationSpace = new BoxSpace(new Array(this.obsDim).fill(0), new Array(this.obsDim).fill(this.onehot ? 1 : 255));
+    this.observationSpace = this.factored
+      ? new BoxSpace(new Array(this.obsDim).fill(0), Array.from({ length: this.obsDim }, (_, k) => (k % 2 === 0 ? NUM_TILES - 1 : NUM_COLORS - 1)))
+      : new BoxSpace(new Array(this.obsDim).fill(0), new Array(this.obsDim).fill(this.onehot ? 1 : 255));
     // one byte per cell, plus one end-of-map cell that view cells outside the grid point to
     this.pw = o.size;
     this.pg = o.size * o.size + 1;
@@ -298,10 +306,18 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
 
   /** One-hot observations (option `observation: onehot`). */
   private readonly onehot: boolean;
+  /** Tile and colour per view cell (option `observation: tiles`). */
+  private readonly factored: boolean;
+  /** With `observation: tiles` every coordinate is a category within its bounds. */
+  readonly discreteObservation: boolean;
 
   private writeView(i: number, out: Float32Array): void {
     if (this.onehot) {
       this.writeOneHot(i, out);
+      return;
+    }
+    if (this.factored) {
+      this.writeFactored(i, out);
       return;
     }
     const V2 = this.obsDim;
@@ -326,6 +342,20 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
       const t = (c / NUM_COLORS) | 0;
       out[o + k * W + t] = 1;
       out[o + k * W + NUM_TILES + c - t * NUM_COLORS] = 1;
+    }
+  }
+
+  /** The view of instance i as (tile, colour) pairs per cell. */
+  private writeFactored(i: number, out: Float32Array): void {
+    const V2 = this.viewSize * this.viewSize;
+    const g0 = i * this.pg;
+    const vb = (this.agent[i * 3] * 4 + this.agent[i * 3 + 1]) * V2;
+    const o = i * this.obsDim;
+    for (let k = 0; k < V2; k++) {
+      const c = this.grid[g0 + this.viewTable[vb + k]];
+      const t = (c / NUM_COLORS) | 0;
+      out[o + 2 * k] = t;
+      out[o + 2 * k + 1] = c - t * NUM_COLORS;
     }
   }
 
@@ -355,6 +385,7 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
     const V2 = this.obsDim;
     const RS = this.ruleStride;
     const onehot = this.onehot;
+    const special = this.onehot || this.factored;
     for (let i = 0; i < n; i++) {
       const g0 = i * pg;
       const a0 = i * 3;
@@ -365,7 +396,7 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
       const o = i * V2;
       if (done === 1 || t === H) {
         rewards[i] = done === 1 ? 1 - (0.9 * t) / H : 0;
-        if (onehot) this.writeOneHot(i, obs);
+        if (special) this.writeSpecial(i, obs, onehot);
         else for (let k = 0; k < V2; k++) obs[o + k] = grid[g0 + vt[vb + k]];
         this.endEpisode(i, done === 1);
       } else {
@@ -374,11 +405,16 @@ export class BatchedXLand extends EpisodicEnv<ResolvedXLandOptions> {
         trunc[i] = 0;
         epStep[i] = t;
         if ((flags & VIEW_CHANGED) !== 0) {
-          if (onehot) this.writeOneHot(i, obs);
+          if (special) this.writeSpecial(i, obs, onehot);
           else for (let k = 0; k < V2; k++) obs[o + k] = grid[g0 + vt[vb + k]];
         }
       }
     }
+  }
+
+  private writeSpecial(i: number, obs: Float32Array, onehot: boolean): void {
+    if (onehot) this.writeOneHot(i, obs);
+    else this.writeFactored(i, obs);
   }
 
   // ---------------------------------------------------------------- oracle
@@ -602,6 +638,12 @@ export const xlandFamily: EnvFamily = {
   options: xlandOptionsSchema,
   setting: 'mdp',
   viewer: 'ruleset',
+  picture(task, options, seed = 0) {
+    const env = new BatchedXLand(1, options, new Rng(seed));
+    env.setTasks([task]);
+    env.reset(seed);
+    return xlandSvg(env, 0, { caption: `ruleset ${env.ruleset(0).id}` });
+  },
   taskSpace: xlandTaskSpace,
   make: (numEnvs, options, rng) => new BatchedXLand(numEnvs, options, rng),
   datasetIds(task, options) {

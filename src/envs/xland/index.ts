@@ -6,3 +6,4 @@ export * from './core.js';
 export * from './solver.js';
 export * from './generate.js';
 export * from './env.js';
+export * from './svg.js';
