@@ -29,7 +29,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'about 4 minutes per seed on 2 cores (3,000 training steps, 200 bandits x 500 steps)',
+      budget: '3,000 training steps (the quick start\'s model) and 200 bandits x 500 steps per seed; 127 minutes for 3 seeds on the shared 2-core machine under a load average of 20 to 48',
       table: ['DPT', 'Thompson', 'UCB', 'greedy', 'random'].map((agent) => ({ agent, metric: 'finalRegret' as const })),
       run: pipeline({ models: [{ label: 'DPT', train: 'dpt-bandit-small.yaml' }], eval: 'eval-bandit.yaml' }),
     },
@@ -58,7 +58,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'about 6 minutes per seed on 2 cores (4,000 training steps, 20 goals x 12 episodes)',
+      budget: '4,000 training steps of a 3-layer AD and 20 goals x 12 episodes per seed (not yet timed here)',
       table: ['AD', 'R-max', 'Q-learning', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
       run: pipeline({ models: [{ label: 'AD', train: 'ad-darkroom-rmax-small.yaml' }], eval: 'reproduce-ad-darkroom-rmax.yaml' }),
     },
