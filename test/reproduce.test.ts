@@ -68,6 +68,14 @@ describe('verdicts from intervals', () => {
   });
 });
 
+describe('icrl reproduce list', () => {
+  it('stops quietly when its reader closes the pipe early (| head)', () => {
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${join(root, 'bin', 'icrl.js')}" reproduce list | head -1`], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('dpt-bandit');
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+  });
+});
+
 describe('icrl reproduce end to end', () => {
   it('a run killed during its second training seed resumes to the numbers of an uninterrupted run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-'));
