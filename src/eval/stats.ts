@@ -102,25 +102,9 @@ export function bootstrapCi(
   const n = values.length;
   const estimate = statistic(Float64Array.from(values));
   if (n <= 1) return { estimate, lo: estimate, hi: estimate, n };
-  const samples = options.samples ?? 2000;
-  const level = options.level ?? 0.95;
-  if (!(Number.isInteger(samples) && samples >= 10)) throw new RangeError(`bootstrapCi: samples must be an integer >= 10, got ${samples}`);
-  if (!(level > 0 && level < 1)) throw new RangeError(`bootstrapCi: level must be in (0, 1), got ${level}`);
-  const rng = new Rng(options.seed ?? 0);
-  const draw = new Float64Array(n);
-  const stats = new Float64Array(samples);
-  for (let b = 0; b < samples; b++) {
+  return percentileBootstrap('bootstrapCi', estimate, n, statistic, options, (rng, draw) => {
     for (let i = 0; i < n; i++) draw[i] = values[rng.int(n)];
-    stats[b] = statistic(draw);
-  }
-  stats.sort();
-  const q = (p: number): number => {
-    const x = p * (samples - 1);
-    const i = Math.floor(x);
-    const f = x - i;
-    return i + 1 < samples ? stats[i] * (1 - f) + stats[i + 1] * f : stats[i];
-  };
-  return { estimate, lo: q((1 - level) / 2), hi: q((1 + level) / 2), n };
+  });
 }
 
 /** The interquartile mean over seeds with its 95% percentile-bootstrap interval (rliable style). */
@@ -145,16 +129,34 @@ export function stratifiedBootstrapCi(
   for (const g of groups) for (let i = 0; i < g.length; i++) all[o++] = g[i];
   const estimate = statistic(all);
   if (n <= 1) return { estimate, lo: estimate, hi: estimate, n };
+  return percentileBootstrap('stratifiedBootstrapCi', estimate, n, statistic, options, (rng, draw) => {
+    let w = 0;
+    for (const g of groups) for (let i = 0; i < g.length; i++) draw[w++] = g[rng.int(g.length)];
+  });
+}
+
+/**
+ * The resampling loop both bootstraps share: `samples` resamples of n values filled by `resample`
+ * from the seeded stream, `statistic` of each, and the interpolated percentiles at the interval's
+ * ends. `name` is the caller's, for option errors.
+ */
+function percentileBootstrap(
+  name: string,
+  estimate: number,
+  n: number,
+  statistic: (sample: Float64Array) => number,
+  options: { samples?: number; level?: number; seed?: Seed },
+  resample: (rng: Rng, draw: Float64Array) => void,
+): BootstrapInterval {
   const samples = options.samples ?? 2000;
   const level = options.level ?? 0.95;
-  if (!(Number.isInteger(samples) && samples >= 10)) throw new RangeError(`stratifiedBootstrapCi: samples must be an integer >= 10, got ${samples}`);
-  if (!(level > 0 && level < 1)) throw new RangeError(`stratifiedBootstrapCi: level must be in (0, 1), got ${level}`);
+  if (!(Number.isInteger(samples) && samples >= 10)) throw new RangeError(`${name}: samples must be an integer >= 10, got ${samples}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`${name}: level must be in (0, 1), got ${level}`);
   const rng = new Rng(options.seed ?? 0);
   const draw = new Float64Array(n);
   const stats = new Float64Array(samples);
   for (let b = 0; b < samples; b++) {
-    let w = 0;
-    for (const g of groups) for (let i = 0; i < g.length; i++) draw[w++] = g[rng.int(g.length)];
+    resample(rng, draw);
     stats[b] = statistic(draw);
   }
   stats.sort();

@@ -12,6 +12,9 @@ import { pipeline, reproductions, type Measurements, type ReproduceContext, type
 
 const noOptions = z.object({}).strict();
 
+/** Rows of the bandit entry's table at every scale. */
+const BANDIT_TABLE = ['DPT', 'Thompson', 'UCB', 'greedy', 'random'].map((agent) => ({ agent, metric: 'finalRegret' as const }));
+
 reproductions.register({
   name: 'dpt-bandit',
   description: 'DPT against Thompson sampling and UCB on held-out 5-armed Gaussian bandits (online cumulative regret)',
@@ -30,12 +33,12 @@ reproductions.register({
   scales: {
     small: {
       budget: '3,000 training steps (the quick start\'s model) and 200 bandits x 500 steps per seed; 127 minutes for 3 seeds on the shared 2-core machine under a load average of 20 to 48',
-      table: ['DPT', 'Thompson', 'UCB', 'greedy', 'random'].map((agent) => ({ agent, metric: 'finalRegret' as const })),
+      table: BANDIT_TABLE,
       run: pipeline({ models: [{ label: 'DPT', train: 'dpt-bandit-small.yaml' }], eval: 'eval-bandit.yaml' }),
     },
     paper: {
       budget: 'the published sizes of dpt-bandit.yaml (4 layers, 100,000 contexts of 500 pulls, 50,000 steps; not timed here)',
-      table: ['DPT', 'Thompson', 'UCB', 'greedy', 'random'].map((agent) => ({ agent, metric: 'finalRegret' as const })),
+      table: BANDIT_TABLE,
       run: pipeline({ models: [{ label: 'DPT', train: 'dpt-bandit.yaml' }], eval: 'eval-bandit.yaml' }),
     },
   },
