@@ -11,3 +11,5 @@ export * from './runs.js';
 export * from './reproduce.js';
 import './reproductions.js';
 export * from './trackResults.js';
+export * from './sacData.js';
+export * from './continuous.js';

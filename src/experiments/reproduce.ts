@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { readConfigFile, applyOverrides } from '../core/config.js';
+import { readConfigFile, applyOverrides, mergeConfigs } from '../core/config.js';
 import { ConfigError, IcrlError } from '../core/errors.js';
 import { lockFolder } from '../core/lock.js';
 import { provenance, type Provenance } from '../core/provenance.js';
@@ -39,11 +39,14 @@ export const SCALES: readonly Scale[] = ['small', 'paper'];
  * Per-task scores an evaluation yields for an agent: `finalRegret` (bandits: cumulative regret at
  * the last step), `firstReturn` / `lastReturn` / `meanReturn` (MDPs: return in the first / last
  * in-context episode, mean over all of them), `score` (entries with one number per seed, e.g. the
- * teacher benchmark's mastered cells).
+ * teacher benchmark's mastered cells), `return<k>` (MDPs: return in in-context episode k, 1-based).
  */
-export type MetricName = 'finalRegret' | 'firstReturn' | 'lastReturn' | 'meanReturn' | 'score';
+export type MetricName = 'finalRegret' | 'firstReturn' | 'lastReturn' | 'meanReturn' | 'score' | `return${number}`;
 
-const LOWER_IS_BETTER: Record<MetricName, boolean> = { finalRegret: true, firstReturn: false, lastReturn: false, meanReturn: false, score: false };
+/** Whether lower is better for a metric (regret); `return<k>` is the return in in-context episode k (1-based). */
+function lowerIsBetter(m: MetricName): boolean {
+  return m === 'finalRegret';
+}
 
 export interface ScoreRef {
   agent: string;
@@ -89,16 +92,23 @@ export interface ReproduceContext {
   out: string;
   seeds: number[];
   scale: Scale;
+  /** The entry's options (`--set key=value`), validated by its options schema, defaults filled in. */
+  options: Record<string, unknown>;
   progress: boolean;
   say: (line: string) => void;
 }
 
 /** What one scale of a pipeline entry runs. Config paths are relative to the package's configs/. */
 export interface PipelinePlan {
-  /** Models trained once per seed (the training config's `seed` and `out` are set per run). */
-  models: { label: string; train: string }[];
+  /**
+   * Models trained once per seed (the training config's `seed` and `out` are set per run; `set` is
+   * deep-merged into the config first, e.g. a data path known only when the entry runs).
+   */
+  models: { label: string; train: string; set?: Record<string, unknown> }[];
   /** The evaluation config; the trained models are added to its online agents, its seed set per run. */
   eval: string;
+  /** Online agents added after the models (before the config's own), e.g. an expert policy. */
+  agents?: Record<string, unknown>[];
 }
 
 export interface ReproductionScale {
@@ -139,6 +149,7 @@ export function scoresOf(results: EvalResults): Map<string, number[]> {
       out.set(`${a.name}:firstReturn`, s.perTaskReturns.map((r) => r[0]));
       out.set(`${a.name}:lastReturn`, s.perTaskReturns.map((r) => r[r.length - 1]));
       out.set(`${a.name}:meanReturn`, s.perTaskReturns.map((r) => r.reduce((x, y) => x + y, 0) / r.length));
+      for (let k = 0; k < s.episodes; k++) out.set(`${a.name}:return${k + 1}`, s.perTaskReturns.map((r) => r[k]));
     }
   }
   return out;
@@ -191,10 +202,10 @@ export function verdictOf(claim: Claim, scores: Map<string, ScoreMatrix>, seed: 
     if (!m) throw new IcrlError(`claim "${claim.text}": no score ${metricKey(r)} was measured (measured: ${[...scores.keys()].join(', ')})`);
     return m;
   };
-  if (LOWER_IS_BETTER[claim.left.metric] !== LOWER_IS_BETTER[claim.right.metric]) {
+  if (lowerIsBetter(claim.left.metric) !== lowerIsBetter(claim.right.metric)) {
     throw new IcrlError(`claim "${claim.text}": ${claim.left.metric} and ${claim.right.metric} do not point the same way`);
   }
-  const difference = pairedDifference(need(claim.left), need(claim.right), LOWER_IS_BETTER[claim.left.metric], claim.fraction ?? 1, seed);
+  const difference = pairedDifference(need(claim.left), need(claim.right), lowerIsBetter(claim.left.metric), claim.fraction ?? 1, seed);
   const outcome: Outcome = difference.lo > 0 ? 'holds' : difference.hi < 0 ? 'does not hold' : 'inconclusive';
   return { claim: claim.text, difference, outcome };
 }
@@ -227,8 +238,10 @@ export function tableRows(rows: ScoreRef[], scores: Map<string, ScoreMatrix>): T
 export interface ReproduceOptions {
   scale?: Scale;
   seeds?: number;
-  /** Output folder (default runs/reproduce/<name>-<scale>). */
+  /** Output folder (default runs/reproduce/<name>-<scale>, then -<value> for each option given). */
   out?: string;
+  /** The entry's options (validated by its options schema; a typo is a ConfigError naming the key). */
+  options?: Record<string, unknown>;
   progress?: boolean;
   say?: (line: string) => void;
 }
@@ -240,6 +253,8 @@ export interface ReproduceSummary {
   paper: string;
   claim: string;
   scale: Scale;
+  /** The entry's options as run (defaults filled in). */
+  options: Record<string, unknown>;
   seeds: number[];
   table: TableRow[];
   verdicts: Verdict[];
@@ -274,17 +289,19 @@ export async function runReproduction(name: string, opts: ReproduceOptions = {})
     const have = Object.keys(entry.scales).join(', ');
     throw new ConfigError(`reproduction ${entry.name} has no ${o.scale} scale (it has: ${have})`, `--scale ${o.scale}`);
   }
-  const out = resolve(opts.out ?? join('runs', 'reproduce', `${entry.name}-${o.scale}`));
+  const options = reproductions.parseOptions(entry.name, opts.options ?? {}, '--set') as Record<string, unknown>;
+  const suffix = Object.keys(opts.options ?? {}).sort().map((k) => `-${String(options[k]).replace(/[^A-Za-z0-9_.-]+/g, '_')}`).join('');
+  const out = resolve(opts.out ?? join('runs', 'reproduce', `${entry.name}-${o.scale}${suffix}`));
   makeDir(out);
   const release = lockFolder(out, 'icrl reproduce');
   try {
     const say = opts.say ?? ((l: string) => process.stdout.write(`${l}\n`));
     const t0 = performance.now();
     const seeds = Array.from({ length: o.seeds }, (_, i) => i);
-    say(`icrl reproduce ${entry.name} (${o.scale} scale, ${seeds.length} seed${seeds.length > 1 ? 's' : ''}) -> ${out}`);
+    say(`icrl reproduce ${entry.name} (${o.scale} scale${Object.keys(options).length > 0 ? `, ${JSON.stringify(options)}` : ''}, ${seeds.length} seed${seeds.length > 1 ? 's' : ''}) -> ${out}`);
     say(`paper: ${entry.paper}`);
     say(`claim: ${entry.claim}`);
-    const m = await scale.run({ out, seeds, scale: o.scale, progress: opts.progress ?? true, say });
+    const m = await scale.run({ out, seeds, scale: o.scale, options, progress: opts.progress ?? true, say });
     const table = tableRows(scale.table, m.scores);
     const verdicts = entry.claims.map((c, i) => verdictOf(c, m.scores, i));
     const summary: ReproduceSummary = {
@@ -294,6 +311,7 @@ export async function runReproduction(name: string, opts: ReproduceOptions = {})
       paper: entry.paper,
       claim: entry.claim,
       scale: o.scale,
+      options,
       seeds,
       table,
       verdicts,
@@ -325,6 +343,7 @@ function reproductionReport(s: ReproduceSummary, sections: ReportSection[]): Par
     subtitle: [s.paper, s.claim],
     facts: [
       ['scale', s.scale],
+      ...(Object.keys(s.options).length > 0 ? [['options', JSON.stringify(s.options)] as [string, string]] : []),
       ['training seeds', s.seeds.join(', ')],
       ['time', `${s.elapsedSeconds.toFixed(0)} s`],
       ['version', `${s.provenance.package.name} ${s.provenance.package.version}${s.provenance.git ? ` (${s.provenance.git.commit.slice(0, 10)}${s.provenance.git.dirty ? ', dirty' : ''})` : ''}`],
@@ -386,7 +405,8 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
       for (const model of plan.models) {
         const file = resolve(configs, model.train);
         const dir = trainDir(ctx.out, model.label, seed);
-        const tc = parseTrainConfig({ ...(readConfigFile(file) as Record<string, unknown>), seed, out: dir }, `${model.train} (seed ${seed})`);
+        const base = mergeConfigs(readConfigFile(file), model.set ?? {}) as Record<string, unknown>;
+        const tc = parseTrainConfig({ ...base, seed, out: dir }, `${model.train} (seed ${seed})`);
         ctx.say(`train ${model.label}, seed ${seed}: ${model.train} -> ${dir}`);
         const r = await trainFromConfig(tc, { outDir: dir, progressBar: ctx.progress, baseDir: process.cwd(), log: (l) => ctx.say(`  ${l}`) });
         ctx.say(`  ${r.resumedFrom !== null && r.resumedFrom >= r.steps ? 'already trained' : 'trained'}: ${r.steps} steps, loss ${Number.isFinite(r.finalLoss) ? r.finalLoss.toFixed(4) : 'n/a'}`);
@@ -396,7 +416,7 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
       const raw = applyOverrides(readConfigFile(evalFile), [`seed=${seed}`], plan.eval) as Record<string, unknown> & { online?: { agents?: unknown[] } };
       if (!raw.online) throw new ConfigError(`${plan.eval}: a reproduction's evaluation needs an online section`, plan.eval);
       const evalOut = join(ctx.out, 'eval', `seed${seed}`);
-      const cfg = { ...raw, out: evalOut, online: { ...raw.online, agents: [...agents, ...(raw.online.agents ?? [])] } };
+      const cfg = { ...raw, out: evalOut, online: { ...raw.online, agents: [...agents, ...(plan.agents ?? []), ...(raw.online.agents ?? [])] } };
       const names = (cfg.online.agents as { name?: string; type?: string }[]).map((a) => a.name ?? a.type ?? '');
       const resultsFile = join(evalOut, 'results.json');
       if (evalComplete(resultsFile, names.filter((n) => n !== ''))) ctx.say(`evaluate seed ${seed}: complete in ${resultsFile}, not run again`);

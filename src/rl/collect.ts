@@ -32,7 +32,7 @@ export interface SacCollectOptions {
   seed: number;
   /** the .h5 file written (atomically) */
   file: string;
-  /** where to save the final learners (SacLearners.saveCheckpoint), if given */
+  /** where to save the final learners (SacLearners.saveCheckpoint, with the family, envOptions and tasks in its extra), if given */
   checkpoint?: string;
   /**
    * Save a resume point (`<file>.resume.safetensors`: learners, agent counters and the histories so
@@ -146,7 +146,8 @@ export async function collectSacHistories(o: SacCollectOptions): Promise<{ histo
     expertActions: expert.slice(i * T * A, (i + 1) * T * A),
   }));
   writeHistories(o.file, histories);
-  if (o.checkpoint) agent.saveCheckpoint(o.checkpoint);
+  // the tasks ride along, so that a policy agent can find learner i's task (rl/policyAgent.ts)
+  if (o.checkpoint) agent.saveCheckpoint(o.checkpoint, { family: o.family, envOptions: o.envOptions ?? {}, tasks: o.tasks as unknown as JsonValue });
   rmSync(resume, { force: true });
   return { histories, agent };
 }

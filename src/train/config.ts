@@ -27,8 +27,8 @@ export const SplitConfigSchema = z
 
 export const DptDataConfigSchema = z
   .object({
-    /** Samples generated in memory (each: a roll-in context, a query state, its optimal action). */
-    samples: int(1, LIMITS.count),
+    /** Samples generated in memory (each: a roll-in context, a query state, its optimal action); not with collection. */
+    samples: int(1, LIMITS.count).optional(),
     /** Transitions per context. */
     contextLength: int(1, LIMITS.contextLength),
     /**
@@ -36,8 +36,20 @@ export const DptDataConfigSchema = z
      * uniform | { algorithm: spec } | { mixture: [{ weight, rollin }] } (src/data/dpt.ts).
      */
     rollin: RollinSchema.optional(),
+    /**
+     * Instead of generated samples: learning histories with expert labels (`expert_actions`), a
+     * history file (.h5) or an `icrl collect` folder, relative to the working directory. Each
+     * sample is a window of contextLength transitions of a run, a query state of the same run and
+     * the expert's action there, drawn fresh for every batch.
+     */
+    collection: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.collection !== undefined) {
+      for (const k of ['samples', 'rollin'] as const) if (c[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `give either collection or ${k}, not both (samples are drawn from the collection's histories)` });
+    } else if (c.samples === undefined) ctx.addIssue({ code: 'custom', path: ['samples'], message: 'required unless the samples come from learning histories (data.dpt.collection)' });
+  });
 
 export const AdDataConfigSchema = z
   .object({
@@ -49,8 +61,9 @@ export const AdDataConfigSchema = z
     historiesPerTask: int(1, 1e4).default(1),
     /**
      * Instead of source / episodes: the output folder of an `icrl collect` run of learning histories
-     * (layout icrl, the same family and envOptions), relative to the working directory; its tasks
-     * are the training tasks (none may be a held-out task of data.split).
+     * (layout icrl, the same family and envOptions), or one history file (.h5, e.g. SAC histories
+     * of collectSacHistories), relative to the working directory; its tasks are the training tasks
+     * (none may be a held-out task of data.split).
      */
     collection: z.string().min(1).optional(),
     /** Episodes per training window: the model's context is windowEpisodes x horizon tokens. */

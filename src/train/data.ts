@@ -20,10 +20,12 @@ import { Rng } from '../core/rng.js';
 import { getFamily, makeBatchedEnv } from '../envs/index.js';
 import { splitTasks, taskKey, type Task } from '../tasks/taskSpace.js';
 import { canonicalJson } from '../core/json.js';
+import { existsSync, statSync } from 'node:fs';
 import { openHistoryCollection, readManifest } from '../data/collect.js';
+import { h5ready } from '../data/h5.js';
+import { HistoryReader, type History } from '../data/store.js';
 import { generateDptSamples, defaultRollin } from '../data/dpt.js';
 import { buildAdDataset, concatDpt, type AdDataset, type DptDataset } from '../data/datasets.js';
-import type { History } from '../data/store.js';
 import { makeAgent } from '../algorithms/index.js';
 import { play } from '../algorithms/play.js';
 import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
@@ -53,12 +55,12 @@ function splitForTraining(cfg: TrainConfig): TaskSets {
 export async function buildTrainingData(cfg: TrainConfig, _baseDir: string, rng: Rng, log: Log): Promise<TrainingData> {
   const dataset = modelKinds.get(cfg.model.kind).dataset;
   if (!cfg.data[dataset]) throw new ConfigError(`${cfg.name}: data.${dataset} is required for a ${cfg.model.kind} model`, undefined, `data.${dataset}`);
-  if (dataset === 'dpt') {
+  if (dataset === 'dpt' && cfg.data.dpt!.samples !== undefined) {
     // what the samples take in memory (generated in chunks, then joined: twice), refused before allocating
     const dc = cfg.data.dpt!;
     const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
     const perTransition = 2 * probe.obsDim + Math.max(1, probe.actDim) + 1;
-    checkMemory(2 * 4 * dc.samples * dc.contextLength * perTransition, `${dc.samples} DPT samples of ${dc.contextLength} transitions`, cfg.name, 'data.dpt.samples');
+    checkMemory(2 * 4 * dc.samples! * dc.contextLength * perTransition, `${dc.samples!} DPT samples of ${dc.contextLength} transitions`, cfg.name, 'data.dpt.samples');
   }
   return DATASET_BUILDERS[dataset](cfg, rng, log);
 }
@@ -86,16 +88,18 @@ function generateDpt(cfg: TrainConfig, tasks: Task[], n: number, rng: Rng): { ds
   return { ds: parts.length === 1 ? parts[0] : concatDpt(parts), taskOf };
 }
 
-function buildDptData(cfg: TrainConfig, rng: Rng, log: Log): TrainingData {
+function buildDptData(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> | TrainingData {
   const dc = cfg.data.dpt!;
+  if (dc.collection !== undefined) return buildDptFromHistories(cfg, log);
   const sets = splitForTraining(cfg);
   const t0 = performance.now();
-  const train = generateDpt(cfg, sets.train, dc.samples, rng.split('train'));
-  const nVal = sets.val.length > 0 ? Math.max(64, Math.round(dc.samples * cfg.data.validationFraction)) : 0;
+  const samples = dc.samples!;
+  const train = generateDpt(cfg, sets.train, samples, rng.split('train'));
+  const nVal = sets.val.length > 0 ? Math.max(64, Math.round(samples * cfg.data.validationFraction)) : 0;
   const val = nVal > 0 ? generateDpt(cfg, sets.val, Math.min(nVal, 4096), rng.split('val')) : null;
   const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
   const dims = envDims(probe, cfg.data.envOptions);
-  log(`generated ${dc.samples} DPT samples (${sets.train.length} training tasks, context ${dc.contextLength}) in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  log(`generated ${samples} DPT samples (${sets.train.length} training tasks, context ${dc.contextLength}) in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
   const byTask = (taskOf: Int32Array, nTasks: number) => {
     const lists: number[][] = Array.from({ length: nTasks }, () => []);
     taskOf.forEach((t, i) => lists[t].push(i));
@@ -110,7 +114,7 @@ function buildDptData(cfg: TrainConfig, rng: Rng, log: Log): TrainingData {
     numTrainTasks: sets.train.length,
     numValTasks: sets.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} DPT samples: ${dc.samples} train (${sets.train.length} tasks), ${val?.ds.numSamples ?? 0} validation (${sets.val.length} tasks), context ${dc.contextLength}, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} DPT samples: ${samples} train (${sets.train.length} tasks), ${val?.ds.numSamples ?? 0} validation (${sets.val.length} tasks), context ${dc.contextLength}, ${sets.heldOut.length} held-out tasks`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): DptBatch {
       const src = split === 'train' ? train : val;
       if (!src) throw new IcrlError('no validation data (data.validationFraction is 0)');
@@ -154,6 +158,82 @@ function packDpt(ds: DptDataset, dims: EnvDims, idx: Int32Array): DptBatch {
     else labels.set((ds.optimalActions as Float32Array).subarray(n * aw, (n + 1) * aw), b * aw);
   }
   return { kind: 'dpt', B, T, tokens, queries, labels };
+}
+
+/**
+ * DPT samples drawn from learning histories whose steps carry an expert label (`expert_actions`, e.g.
+ * SAC histories relabelled by each learner's final policy): a sample is a window of contextLength
+ * consecutive transitions (s, a, r, s') of one run, a query state drawn uniformly from the same
+ * run, and the expert's action there (the DPT recipe for tasks without an exact oracle, as in the
+ * T2MIR and DPT MuJoCo set-ups). The histories do not store the observation an episode ended in, so
+ * the next state of an episode's last step is that step's own observation. Samples are drawn fresh
+ * for every batch (there is no fixed sample count).
+ */
+async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<TrainingData> {
+  const dc = cfg.data.dpt!;
+  const field = 'data.dpt.collection';
+  const sets = splitForTraining(cfg);
+  const t0 = performance.now();
+  const loaded = await loadHistorySource(cfg, dc.collection!, field, sets.heldOut, log);
+  const T = dc.contextLength;
+  for (const h of [...loaded.train, ...loaded.val]) {
+    if (!h.expertActions) throw new ConfigError(`${cfg.name}: ${field}: the history of task ${h.taskIndex} in ${dc.collection} has no expert_actions (DPT learns the expert's action at the query state)`, undefined, field);
+    if (h.length < T + 1) throw new ConfigError(`${cfg.name}: data.dpt.contextLength (${T}) needs histories of more than ${T} steps; ${dc.collection} holds ${h.length}`, undefined, 'data.dpt.contextLength');
+  }
+  const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
+  const dims = envDims(probe, cfg.data.envOptions);
+  const ts = dptTokenSize(dims);
+  const qs = obsFeatureSize(dims);
+  const od = dims.obsDim;
+  const aw = dims.numActions > 0 ? 1 : dims.actDim;
+  // one entry per run: [history, run]
+  const runsOf = (hs: History[]): [History, number][] => hs.flatMap((h) => Array.from({ length: h.numHistories }, (_, r) => [h, r] as [History, number]));
+  const trainRuns = runsOf(loaded.train);
+  const valRuns = runsOf(loaded.val);
+  log(`DPT samples from ${trainRuns.length} training and ${valRuns.length} validation runs of ${loaded.length} steps (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
+  const write = (h: History, r: number, start: number, qStep: number, b: number, tokens: Float32Array, queries: Float32Array, labels: Int32Array | Float32Array): void => {
+    const base = r * h.length;
+    for (let t = 0; t < T; t++) {
+      const g = base + start + t;
+      const next = h.dones[g] ? g : g + 1;
+      writeDptToken(dims, h.observations, g * od, h.actions, g * aw, h.rewards[g], h.observations, next * od, tokens, (b * T + t) * ts);
+    }
+    const q = base + qStep;
+    writeObs(dims, h.observations, q * od, queries, b * qs);
+    const e = h.expertActions!;
+    if (labels instanceof Int32Array) labels[b] = e[q];
+    else for (let c = 0; c < aw; c++) labels[b * aw + c] = e[q * aw + c];
+  };
+  return {
+    kind: 'dpt',
+    dims,
+    contextLength: T,
+    numTrainTasks: loaded.train.length,
+    numValTasks: loaded.val.length,
+    heldOut: sets.heldOut,
+    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(loaded.source)} in ${dc.collection} (expert labels): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, windows of ${T} transitions of ${loaded.length}-step histories, ${sets.heldOut.length} held-out tasks`,
+    sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): DptBatch {
+      const runs = split === 'train' ? trainRuns : valRuns;
+      if (runs.length === 0) throw new IcrlError('no validation data (data.validationFraction is 0)');
+      const tokens = new Float32Array(B * T * ts);
+      const queries = new Float32Array(B * qs);
+      const labels = dims.numActions > 0 ? new Int32Array(B) : new Float32Array(B * aw);
+      const one = (h: History, run: number, b: number): void => write(h, run, r.int(h.length - T), r.int(h.length), b, tokens, queries, labels);
+      if (paired) {
+        // the second of a pair: another window and query of the same task (any of its runs)
+        const P = B / 2;
+        for (let i = 0; i < P; i++) {
+          const [h, run] = runs[r.int(runs.length)];
+          one(h, run, i);
+          one(h, r.int(h.numHistories), P + i);
+        }
+      } else for (let b = 0; b < B; b++) {
+        const [h, run] = runs[r.int(runs.length)];
+        one(h, run, b);
+      }
+      return { kind: 'dpt', B, T, tokens, queries, labels };
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,40 +306,65 @@ function historyReturns(ds: AdDataset, horizon: number): { first: number; last: 
 }
 
 /**
- * Learning histories of an `icrl collect` folder (data.ad.collection) as training and validation
- * histories: the last validationFraction of its tasks (in collection order) validate. The collection
- * must be of the configured family and environment options, and hold none of the held-out tasks.
+ * Learning histories of an `icrl collect` folder, or of one history file (.h5, the store's layout, e.g.
+ * written by `collectSacHistories`), as training and validation histories: the last
+ * validationFraction of its tasks (in task order) validate. A collection must be of the configured
+ * family and environment options; a file's histories must be of the family, with the environment's
+ * observation and action sizes and episode length (a file holds no environment options to compare).
+ * None may be a held-out task of the split.
  */
-async function loadCollectedHistories(cfg: TrainConfig, heldOut: Task[], log: Log): Promise<{ train: History[]; val: History[]; source: JsonValue; length: number }> {
-  const dir = cfg.data.ad!.collection!;
-  const field = 'data.ad.collection';
-  const manifest = readManifest(dir);
-  if (!manifest) throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds no collection manifest (run icrl collect first)`, undefined, field);
-  const c = manifest.config;
-  if (c.kind !== 'histories') throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds ${c.kind} samples, not learning histories`, undefined, field);
-  if (c.family !== cfg.data.family) throw new ConfigError(`${cfg.name}: ${field}: ${dir} was collected on ${c.family}, not ${cfg.data.family}`, undefined, field);
-  if (canonicalJson(c.envOptions as JsonValue) !== canonicalJson(cfg.data.envOptions as JsonValue)) {
-    throw new ConfigError(`${cfg.name}: ${field}: ${dir} was collected with envOptions ${canonicalJson(c.envOptions as JsonValue)}, data.envOptions is ${canonicalJson(cfg.data.envOptions as JsonValue)}`, undefined, field);
-  }
-  if ((c.layout ?? 'icrl') !== 'icrl') throw new ConfigError(`${cfg.name}: ${field}: ${dir} is in the ${c.layout} layout; training reads the icrl layout (observations as the environment gives them)`, undefined, field);
+async function loadHistorySource(cfg: TrainConfig, dir: string, field: string, heldOut: Task[], log: Log): Promise<{ train: History[]; val: History[]; source: JsonValue; length: number }> {
   const held = new Set(heldOut.map(taskKey));
   const all: History[] = [];
-  for (const { reader, groups } of await openHistoryCollection(dir)) {
+  let source: JsonValue = null;
+  const take = (h: History, where: string): void => {
+    if (held.has(taskKey(h.task))) throw new ConfigError(`${cfg.name}: ${field}: task ${h.taskIndex} of ${where} is a held-out task of data.split (seed ${cfg.data.split.seed})`, undefined, field);
+    all.push(h);
+  };
+  const isFile = existsSync(dir) && statSync(dir).isFile();
+  if (isFile) {
+    await h5ready();
+    const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
+    const reader = new HistoryReader(dir, field);
     try {
-      for (const g of groups) {
+      for (const g of reader.groups()) {
         const h = reader.readHistory(g);
-        if (held.has(taskKey(h.task))) throw new ConfigError(`${cfg.name}: ${field}: task ${h.taskIndex} of ${dir} is a held-out task of data.split (seed ${cfg.data.split.seed})`, undefined, field);
-        all.push(h);
+        const where = `${dir} (group ${g})`;
+        if (h.task.family !== cfg.data.family) throw new ConfigError(`${cfg.name}: ${field}: ${where} holds a ${h.task.family} history, not ${cfg.data.family}`, undefined, field);
+        if (h.obsDim !== probe.obsDim || h.numActions !== probe.numActions || h.actDim !== probe.actDim || h.horizon !== probe.horizon) {
+          throw new ConfigError(`${cfg.name}: ${field}: ${where} has obsDim ${h.obsDim}, numActions ${h.numActions}, actDim ${h.actDim}, horizon ${h.horizon}; data.envOptions give ${probe.obsDim}, ${probe.numActions}, ${probe.actDim}, ${probe.horizon}`, undefined, field);
+        }
+        source = h.algorithm;
+        take(h, where);
       }
     } finally {
       reader.close();
+    }
+    if (all.length === 0) throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds no learning histories`, undefined, field);
+  } else {
+    const manifest = readManifest(dir);
+    if (!manifest) throw new ConfigError(`${cfg.name}: ${field}: ${dir} is neither a history file nor a folder with a collection manifest (run icrl collect first)`, undefined, field);
+    const c = manifest.config;
+    if (c.kind !== 'histories') throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds ${c.kind} samples, not learning histories`, undefined, field);
+    if (c.family !== cfg.data.family) throw new ConfigError(`${cfg.name}: ${field}: ${dir} was collected on ${c.family}, not ${cfg.data.family}`, undefined, field);
+    if (canonicalJson(c.envOptions as JsonValue) !== canonicalJson(cfg.data.envOptions as JsonValue)) {
+      throw new ConfigError(`${cfg.name}: ${field}: ${dir} was collected with envOptions ${canonicalJson(c.envOptions as JsonValue)}, data.envOptions is ${canonicalJson(cfg.data.envOptions as JsonValue)}`, undefined, field);
+    }
+    if ((c.layout ?? 'icrl') !== 'icrl') throw new ConfigError(`${cfg.name}: ${field}: ${dir} is in the ${c.layout} layout; training reads the icrl layout (observations as the environment gives them)`, undefined, field);
+    source = (c.algorithm ?? null) as JsonValue;
+    for (const { reader, groups } of await openHistoryCollection(dir)) {
+      try {
+        for (const g of groups) take(reader.readHistory(g), dir);
+      } finally {
+        reader.close();
+      }
     }
   }
   all.sort((a, b) => a.taskIndex - b.taskIndex);
   const nVal = cfg.data.validationFraction > 0 ? Math.max(1, Math.round(all.length * cfg.data.validationFraction)) : 0;
   if (nVal >= all.length) throw new ConfigError(`${cfg.name}: data.validationFraction leaves no training task (${all.length} tasks in ${dir})`, undefined, 'data.validationFraction');
   log(`read ${all.length} tasks of learning histories from ${dir}`);
-  return { train: all.slice(0, all.length - nVal), val: all.slice(all.length - nVal), source: (c.algorithm ?? null) as JsonValue, length: all[0].length };
+  return { train: all.slice(0, all.length - nVal), val: all.slice(all.length - nVal), source, length: all[0].length };
 }
 
 async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> {
@@ -281,7 +386,7 @@ async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<Traini
   const dims = envDims(probe, cfg.data.envOptions);
   const L = ac.windowEpisodes * dims.horizon;
   if (ac.collection !== undefined) {
-    const loaded = await loadCollectedHistories(cfg, sets.heldOut, log);
+    const loaded = await loadHistorySource(cfg, ac.collection, 'data.ad.collection', sets.heldOut, log);
     trainH = loaded.train;
     valH = loaded.val;
     sourceSpec = loaded.source;

@@ -1,0 +1,196 @@
+/**
+ * The continuous-control in-context reproductions `ad-continuous` and `dpt-continuous`
+ * (docs/results.md): SAC learning histories on the training tasks of a split (one learner per task,
+ * `sacData.ts`), AD or DPT trained on them once per training seed, then evaluated in context on the
+ * split's held-out tasks next to the SAC expert (`sac-policy`: the final policy of a SAC learner
+ * trained on each held-out task itself), random actions (and the oracle where the family has an
+ * exact one), with the source learner's own learning curve on the same held-out tasks (the returns
+ * of its episodes in its histories) beside them.
+ *
+ * Scores the claims compare, besides the evaluation's (`<agent>:return<k>`, return in in-context
+ * episode k): `SAC (source):return<k>` (the source learner's k-th episode on the held-out task),
+ * `random-expert midpoint:return<k>` (per task, the mean of random's and the expert's return: a
+ * model above it has closed more than half of the gap) and `expert less 20%:return<k>` (per task,
+ * the expert's return minus 20% of its magnitude: a model above it is within 20% of the expert).
+ * All are computed from measured returns, per seed and task; the verdicts come from their intervals.
+ */
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import { readConfigFile } from '../core/config.js';
+import { canonicalJson } from '../core/json.js';
+import type { JsonValue } from '../core/spaces.js';
+import { h5ready, HistoryReader } from '../data/index.js';
+import { taskKey, splitTasks } from '../tasks/taskSpace.js';
+import { getFamily } from '../envs/index.js';
+import { meanCi } from '../eval/stats.js';
+import { bandLineChart } from '../report/index.js';
+import { packageConfigs, pipeline, type Claim, type Measurements, type ReproduceContext, type ReproductionScale, type ScoreMatrix, type ScoreRef } from './reproduce.js';
+import { historyEpisodeReturns, sacHistories, type SacDataSpec } from './sacData.js';
+
+export const CONTINUOUS_FAMILIES = ['cheetah-vel', 'point-robot'] as const;
+export type ContinuousFamily = (typeof CONTINUOUS_FAMILIES)[number];
+
+export const continuousOptions = z
+  .object({
+    family: z.enum(CONTINUOUS_FAMILIES).default('cheetah-vel').describe(`task family: ${CONTINUOUS_FAMILIES.join(' or ')} (default cheetah-vel)`),
+  })
+  .strict();
+
+/** What one family's small scale runs. */
+export interface ContinuousSetup {
+  data: SacDataSpec;
+  /** Training configs (in configs/) of AD and DPT; the reproduction sets their data path. */
+  train: { AD: string; DPT: string };
+  /** The evaluation config (in configs/). */
+  eval: string;
+  /** How the expert finds its learner: each held-out task's own (exact), or the nearest task's. */
+  expertMatch: 'exact' | 'nearest';
+}
+
+export const EXPERT = 'SAC expert';
+export const SOURCE = 'SAC (source)';
+export const MIDPOINT = 'random-expert midpoint';
+export const NEAR_EXPERT = 'expert less 20%';
+
+export const CONTINUOUS_SETUPS: Record<ContinuousFamily, ContinuousSetup> = {
+  'point-robot': {
+    data: { family: 'point-robot', envOptions: {}, split: { seed: 0, heldOut: 12, train: 32 }, steps: 10000, sac: { hidden: [64, 64], batchSize: 64, learningStarts: 1000 }, seed: 0 },
+    train: { AD: 'ad-point-robot-sac-small.yaml', DPT: 'dpt-point-robot-sac-small.yaml' },
+    eval: 'reproduce-continuous-point-robot.yaml',
+    expertMatch: 'exact',
+  },
+  'cheetah-vel': {
+    data: { family: 'cheetah-vel', envOptions: {}, split: { seed: 0, heldOut: 5, train: 10 }, steps: 40000, sac: { hidden: [64, 64], batchSize: 64, learningStarts: 2000 }, seed: 0 },
+    train: { AD: 'ad-cheetah-vel-sac-small.yaml', DPT: 'dpt-cheetah-vel-sac-small.yaml' },
+    eval: 'reproduce-continuous-cheetah-vel.yaml',
+    expertMatch: 'exact',
+  },
+};
+
+/** The folder of a family's SAC histories, shared by the two entries (beside their output folders). */
+export function continuousDataDir(ctx: ReproduceContext, family: ContinuousFamily): string {
+  return join(dirname(ctx.out), 'data', `sac-${family}-${ctx.scale}`);
+}
+
+function check(cond: boolean, file: string, what: string): void {
+  if (!cond) throw new ConfigError(`${file}: ${what}`, file);
+}
+
+/** The run of one entry: data, then the pipeline of its model, then the scores built from the measured returns. */
+export function continuousRun(model: 'AD' | 'DPT') {
+  return async (ctx: ReproduceContext): Promise<Measurements> => {
+    const family = ctx.options.family as ContinuousFamily;
+    const setup = CONTINUOUS_SETUPS[family];
+    const configs = packageConfigs();
+    // the configs must train and evaluate around the split the histories were collected on
+    const trainFile = join(configs, setup.train[model]);
+    const tc = readConfigFile(trainFile) as { data?: { family?: string; split?: unknown; envOptions?: unknown } };
+    check(tc.data?.family === family, trainFile, `data.family must be ${family}`);
+    check(canonicalJson((tc.data?.split ?? null) as JsonValue) === canonicalJson(setup.data.split as unknown as JsonValue), trainFile, `data.split must be ${JSON.stringify(setup.data.split)} (the split of the SAC histories)`);
+    const evalFile = join(configs, setup.eval);
+    const ec = readConfigFile(evalFile) as { env?: { family?: string }; tasks?: { heldOut?: number; seed?: number }; online?: { episodes?: number } };
+    check(ec.env?.family === family && ec.tasks?.heldOut === setup.data.split.heldOut && (ec.tasks?.seed ?? 0) === setup.data.split.seed, evalFile, `must evaluate on the ${setup.data.split.heldOut} held-out ${family} tasks of the split by seed ${setup.data.split.seed}`);
+
+    const data = await sacHistories(setup.data, continuousDataDir(ctx, family), ctx.say);
+    const dataKey = model === 'AD' ? 'ad' : 'dpt';
+    const m = await pipeline({
+      models: [{ label: model, train: setup.train[model], set: { data: { [dataKey]: { collection: data.train } } } }],
+      eval: setup.eval,
+      agents: [{ type: 'sac-policy', name: EXPERT, checkpoint: data.expert, match: setup.expertMatch }],
+    })(ctx);
+
+    // the source learner on the held-out tasks, in the evaluation's task order
+    const space = getFamily(family).taskSpace(setup.data.envOptions);
+    const heldOut = splitTasks(space, setup.data.split).heldOut;
+    await h5ready();
+    const reader = new HistoryReader(data.heldOut, 'the SAC histories of the held-out tasks');
+    const byTask = new Map<string, number[]>();
+    try {
+      for (const g of reader.groups()) {
+        const h = reader.readHistory(g);
+        byTask.set(taskKey(h.task), historyEpisodeReturns(h)[0]);
+      }
+    } finally {
+      reader.close();
+    }
+    const source = heldOut.map((t) => {
+      const r = byTask.get(taskKey(t));
+      if (!r) throw new ConfigError(`${data.heldOut}: no history of held-out task ${JSON.stringify(t.params)}`, data.heldOut);
+      return r;
+    });
+    const K = ec.online?.episodes ?? 1;
+    const perSeed = (row: number[]): ScoreMatrix => ctx.seeds.map(() => row.slice());
+    for (let k = 1; k <= K; k++) m.scores.set(`${SOURCE}:return${k}`, perSeed(source.map((r) => r[k - 1])));
+    m.scores.set(`${SOURCE}:lastReturn`, perSeed(source.map((r) => r[r.length - 1])));
+    for (let k = 1; k <= K; k++) {
+      const e = m.scores.get(`${EXPERT}:return${k}`);
+      const r = m.scores.get(`random:return${k}`);
+      if (!e || !r) continue;
+      m.scores.set(`${MIDPOINT}:return${k}`, e.map((row, s) => row.map((x, i) => (x + r[s][i]) / 2)));
+      m.scores.set(`${NEAR_EXPERT}:return${k}`, e.map((row) => row.map((x) => x - 0.2 * Math.abs(x))));
+    }
+
+    // the source learner's curve over all its episodes, with the expert's and the model's last in-context return as lines
+    const E = Math.min(...source.map((r) => r.length));
+    const x = Array.from({ length: E }, (_, i) => i + 1);
+    const band = x.map((_, i) => meanCi(source.map((r) => r[i])));
+    const flat = (name: string, key: string) => {
+      const sc = m.scores.get(key);
+      if (!sc) return [];
+      const v = sc.flat().reduce((a, b) => a + b, 0) / sc.flat().length;
+      return [{ name, x, mean: x.map(() => v), reference: true }];
+    };
+    const chart = bandLineChart(
+      `The source learner (SAC) on the held-out ${family} tasks`,
+      [{ name: SOURCE, x, mean: band.map((b) => b.mean), lo: band.map((b) => b.lo), hi: band.map((b) => b.hi) }, ...flat(`${model}, in-context episode ${K}`, `${model}:return${K}`), ...flat(EXPERT, `${EXPERT}:return1`), ...flat('random', 'random:return1')],
+      { xName: 'SAC episode', yName: 'return' },
+      `Return of each episode of the SAC learner trained on each held-out task from scratch (${setup.data.steps} steps), mean over tasks with a 95% t-interval; flat lines: the model's return in its last in-context episode, the expert's and random's (means over seeds and tasks).`,
+    );
+    const secs = (v: number | null) => (v === null ? 'not timed' : `${v.toFixed(0)} s`);
+    m.sections.push({
+      title: 'Source learner',
+      text: [
+        `SAC histories: ${setup.data.split.train} training and ${setup.data.split.heldOut} held-out ${family} tasks (split seed ${setup.data.split.seed}) x ${setup.data.steps} steps, SAC ${JSON.stringify(setup.data.sac)}; collected in ${secs(data.seconds.train)} (training tasks) and ${secs(data.seconds.heldOut)} (held-out tasks), in ${continuousDataDir(ctx, family)}.`,
+        `The expert is the final greedy policy of the SAC learner of each held-out task (match: ${setup.expertMatch}).`,
+      ],
+      charts: [chart],
+    });
+    m.files.push(data.train, data.heldOut, data.expert);
+    return m;
+  };
+}
+
+const ep = (agent: string, k: number): ScoreRef => ({ agent, metric: `return${k}` });
+
+/** Rows of an entry's table. */
+export function continuousTable(model: 'AD' | 'DPT'): ScoreRef[] {
+  return [
+    ...[1, 2, 3, 4].map((k) => ep(model, k)),
+    ep(EXPERT, 1),
+    ep('random', 1),
+    ep('oracle', 1),
+    ...[1, 4].map((k) => ep(SOURCE, k)),
+    { agent: SOURCE, metric: 'lastReturn' },
+    ep(MIDPOINT, 4),
+  ];
+}
+
+/** The claims: improvement over the first 4 in-context episodes and half of the random-to-expert gap closed by episode 4 (AD, DPT), within 20% of the expert from episode 2 on (DPT). */
+export function continuousClaims(model: 'AD' | 'DPT'): Claim[] {
+  const claims: Claim[] = [
+    { text: `${model}'s return in in-context episode 4 is above its return in episode 1 (held-out tasks)`, left: ep(model, 4), right: ep(model, 1) },
+    { text: `${model}'s return in in-context episode 4 closes at least half of the gap between random and the SAC expert (above their per-task midpoint)`, left: ep(model, 4), right: ep(MIDPOINT, 4) },
+  ];
+  if (model === 'DPT') for (const k of [2, 3, 4]) claims.push({ text: `DPT's return in in-context episode ${k} is within 20% of the SAC expert's (above the expert's return less 20% of its magnitude)`, left: ep('DPT', k), right: ep(NEAR_EXPERT, k) });
+  return claims;
+}
+
+/** The small scale of an entry (the family is an option of the entry). */
+export function continuousScale(model: 'AD' | 'DPT'): ReproductionScale {
+  return {
+    budget: `--set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries, then per seed 1,500 training steps of a 2-layer ${model} and 12 goals x 6 in-context episodes; --set family=cheetah-vel (the default): SAC on 10 + 5 velocities, ${model} per seed on 2-episode windows (see docs/results.md for the times measured)`,
+    table: continuousTable(model),
+    run: continuousRun(model),
+  };
+}
