@@ -17,6 +17,8 @@ import { parseTrainConfig } from '../src/train/config.js';
 import { buildTrainingData } from '../src/train/data.js';
 import { historyEpisodeReturns, reproductions, runReproduction, scoresOf } from '../src/experiments/index.js';
 import type { EvalResults } from '../src/eval/results.js';
+import type { EpisodeSummary } from '../src/eval/metrics.js';
+import { runEvaluation } from '../src/eval/run.js';
 import type { DptBatch } from '../src/models/batches.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'icrl-continuous-'));
@@ -147,4 +149,22 @@ describe('reproduction scores and options', () => {
     await expect(runReproduction('ad-continuous', { out: join(dir, 'r'), options: { famly: 'point-robot' } })).rejects.toThrow(ConfigError);
     await expect(runReproduction('ad-continuous', { out: join(dir, 'r'), options: { family: 'reach' } })).rejects.toThrow(/family/);
   });
+});
+
+describe('success rates (reach, push)', () => {
+  it('are recorded per in-context episode for a family with a success criterion, and are scores', async () => {
+    const cfg = { name: 'reach-success', env: { family: 'reach' }, tasks: { heldOut: 5, seed: 0, limit: 3 }, online: { episodes: 2, references: ['expert', 'random'] }, out: join(dir, 'reach') };
+    const { results } = await runEvaluation(cfg as never, { write: false, progress: false, log: () => {} });
+    const [expertRes, randomRes] = results.online!.agents;
+    const e = expertRes.summary as EpisodeSummary;
+    const r = randomRes.summary as EpisodeSummary;
+    // the scripted expert reaches every goal in both episodes; random actions from the start rarely come within 5 cm
+    expect(e.perTaskSuccess).toEqual([[1, 1], [1, 1], [1, 1]]);
+    expect(e.successRate!.mean).toEqual([1, 1]);
+    expect(r.perTaskSuccess!.flat().every((x) => x === 0 || x === 1)).toBe(true);
+    expect(scoresOf(results).get('expert:success2')).toEqual([1, 1, 1]);
+    // point-robot has no success criterion: no rates
+    const pr = await runEvaluation({ name: 'pr', env: { family: 'point-robot' }, tasks: { heldOut: 2, seed: 0 }, online: { episodes: 1, references: ['random'] }, out: join(dir, 'pr') } as never, { write: false, progress: false, log: () => {} });
+    expect((pr.results.online!.agents[0].summary as EpisodeSummary).successRate).toBeUndefined();
+  }, 60_000);
 });

@@ -104,6 +104,12 @@ export interface BatchedEnv {
    */
   readonly exactOracle?: boolean;
   /**
+   * Families with a success criterion (`reach`, `push`): 1 where the episode that just ended
+   * (valid where terminated | truncated) succeeded at any of its steps. The evaluator records it per
+   * in-context episode (success rates).
+   */
+  readonly finalEpisodeSuccess?: Uint8Array;
+  /**
    * A scripted expert's action for instance i in its current state (continuous actions, into `out`),
    * where the family has one (`reach`, `push`); the `expert` reference agent plays it.
    */

@@ -70,6 +70,8 @@ export interface EpisodeRecord {
   lengths: Int32Array[];
   /** oracle[i]: expected return of the optimal policy per episode on task i; null when the family has no exact oracle (`exactOracle: false`). */
   oracle: Float64Array | null;
+  /** successes[i][k]: 1 where episode k on task i succeeded; null for a family without a success criterion (`finalEpisodeSuccess`). */
+  successes?: Uint8Array[] | null;
   totalSteps: number;
   wallSeconds: number;
 }
@@ -191,6 +193,8 @@ async function evaluateEpisodes(agent: Agent, env: BatchedEnv, tasks: Task[], op
   }
   const returns = Array.from({ length: N }, () => new Float64Array(K));
   const lengths = Array.from({ length: N }, () => new Int32Array(K));
+  const successFlags = env.finalEpisodeSuccess;
+  const successes = successFlags ? Array.from({ length: N }, () => new Uint8Array(K)) : null;
   const done = new Int32Array(N); // finished episodes per instance
   const running = new Float64Array(N);
   const runningLen = new Int32Array(N);
@@ -216,6 +220,7 @@ async function evaluateEpisodes(agent: Agent, env: BatchedEnv, tasks: Task[], op
       if (env.terminated[i] || env.truncated[i]) {
         returns[i][done[i]] = running[i];
         lengths[i][done[i]] = runningLen[i];
+        if (successes) successes[i][done[i]] = successFlags![i];
         done[i] += 1;
         running[i] = 0;
         runningLen[i] = 0;
@@ -238,6 +243,7 @@ async function evaluateEpisodes(agent: Agent, env: BatchedEnv, tasks: Task[], op
     returns,
     lengths,
     oracle,
+    successes,
     totalSteps: step,
     wallSeconds: (performance.now() - t0) / 1000,
   };

@@ -85,6 +85,9 @@ export interface EpisodeSummary {
   /** Return of the last episode relative to the oracle's (mean over tasks of return / oracle); null without an oracle. */
   lastOverOracle: number | null;
   perTaskReturns: number[][];
+  /** Success rate per in-context episode (fraction of tasks, with a 95% band) and each task's flags; absent for a family without a success criterion. */
+  successRate?: Band;
+  perTaskSuccess?: number[][];
   wallSeconds: number;
 }
 
@@ -109,6 +112,7 @@ export function summarizeEpisodes(rec: EpisodeRecord): EpisodeSummary {
     oracle: oracle ? scalar(oracle) : null,
     lastOverOracle: oracle ? (n > 0 ? s / n : NaN) : null,
     perTaskReturns: rec.returns.map((r) => Array.from(r)),
+    ...(rec.successes ? { successRate: bandOverTasks(rec.successes), perTaskSuccess: rec.successes.map((r) => Array.from(r)) } : {}),
     wallSeconds: rec.wallSeconds,
   };
 }

@@ -84,7 +84,7 @@ export type EvalUnit = { part: 'online'; agent: number; chunk: number } | { part
 /** What a unit returns: what the summaries need, as plain JSON (it may travel through Redis). */
 export type UnitOutcome =
   | { part: 'online'; mode: 'steps'; steps: number; best: number[]; expected: number[][]; wallSeconds: number; diagnostics?: Record<string, unknown> }
-  | { part: 'online'; mode: 'episodes'; episodes: number; returns: number[][]; lengths: number[][]; oracle: number[] | null; totalSteps: number; wallSeconds: number; diagnostics?: Record<string, unknown> }
+  | { part: 'online'; mode: 'episodes'; episodes: number; returns: number[][]; lengths: number[][]; oracle: number[] | null; successes?: number[][] | null; totalSteps: number; wallSeconds: number; diagnostics?: Record<string, unknown> }
   | { part: 'offline'; sizes: number[]; subopt: number[][] };
 
 /** Runs units and returns, in their order, each outcome or the error that stopped it. */
@@ -194,7 +194,7 @@ async function runOnlineChunk(cfg: EvalConfig, agent: Awaited<ReturnType<typeof 
   const env = makeEnv(cfg, c.tasks.length, cfg.env.options, c.label);
   const rec = await evaluateOnline(agent, env, c.tasks, { steps: o.steps, episodes: o.episodes, seed: c.seed, progress });
   if (rec.mode === 'steps') return { part: 'online', mode: 'steps', steps: rec.steps, best: Array.from(rec.best), expected: rec.expected.map((e) => Array.from(e)), wallSeconds: rec.wallSeconds };
-  return { part: 'online', mode: 'episodes', episodes: rec.episodes, returns: rec.returns.map((r) => Array.from(r)), lengths: rec.lengths.map((r) => Array.from(r)), oracle: rec.oracle ? Array.from(rec.oracle) : null, totalSteps: rec.totalSteps, wallSeconds: rec.wallSeconds };
+  return { part: 'online', mode: 'episodes', episodes: rec.episodes, returns: rec.returns.map((r) => Array.from(r)), lengths: rec.lengths.map((r) => Array.from(r)), oracle: rec.oracle ? Array.from(rec.oracle) : null, ...(rec.successes ? { successes: rec.successes.map((r) => Array.from(r)) } : {}), totalSteps: rec.totalSteps, wallSeconds: rec.wallSeconds };
 }
 
 /** The logged bandit pulls of the offline protocol (a pure function of the config and the tasks). */
@@ -271,15 +271,17 @@ function summarizeChunks(parts: UnitOutcome[]): BanditSummary | EpisodeSummary {
   const returns: Float64Array[] = [];
   const lengths: Int32Array[] = [];
   let oracle: number[] | null = [];
+  let successes: Uint8Array[] | null = [];
   let totalSteps = 0;
   for (const p of parts) {
     if (p.part !== 'online' || p.mode !== 'episodes') throw new IcrlError('evaluation: chunks of different modes');
+    successes = successes && p.successes ? [...successes, ...p.successes.map((r) => Uint8Array.from(r))] : null;
     for (const r of p.returns) returns.push(Float64Array.from(r));
     for (const l of p.lengths) lengths.push(Int32Array.from(l));
     oracle = oracle && p.oracle ? [...oracle, ...p.oracle] : null;
     totalSteps += p.totalSteps;
   }
-  return summarizeEpisodes({ mode: 'episodes', agent: '', family: '', numTasks: returns.length, episodes: first.episodes, returns, lengths, oracle: oracle ? Float64Array.from(oracle) : null, totalSteps, wallSeconds });
+  return summarizeEpisodes({ mode: 'episodes', agent: '', family: '', numTasks: returns.length, episodes: first.episodes, returns, lengths, oracle: oracle ? Float64Array.from(oracle) : null, successes, totalSteps, wallSeconds });
 }
 
 async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: string): Promise<EvalRunOutput> {
@@ -443,7 +445,7 @@ async function evaluateLocked(cfg: EvalConfig, opts: RunEvalOptions, source: str
       }
       const summary = summarizeChunks(parts);
       agents.push({ name, spec: { ...spec }, reference: reference || undefined, summary, ...(diagnostics ? { diagnostics } : {}) });
-      const fig = summary.mode === 'steps' ? `regret at t=${summary.steps}: ${summary.finalRegret.mean.toFixed(2)} [${summary.finalRegret.lo.toFixed(2)}, ${summary.finalRegret.hi.toFixed(2)}]` : `return, last episode: ${summary.returns.mean[summary.episodes - 1].toFixed(2)}${summary.oracle ? ` (oracle ${summary.oracle.mean.toFixed(2)})` : ''}`;
+      const fig = summary.mode === 'steps' ? `regret at t=${summary.steps}: ${summary.finalRegret.mean.toFixed(2)} [${summary.finalRegret.lo.toFixed(2)}, ${summary.finalRegret.hi.toFixed(2)}]` : `return, last episode: ${summary.returns.mean[summary.episodes - 1].toFixed(2)}${summary.oracle ? ` (oracle ${summary.oracle.mean.toFixed(2)})` : ''}${summary.successRate ? `, success rate ${summary.successRate.mean[summary.episodes - 1].toFixed(2)}` : ''}`;
       log(`  ${name}: ${fig} (${summary.wallSeconds.toFixed(1)} s)`);
       done.push(`online: ${name}`);
       checkpoint();

@@ -39,11 +39,12 @@ export const SCALES: readonly Scale[] = ['small', 'paper'];
  * Per-task scores an evaluation yields for an agent: `finalRegret` (bandits: cumulative regret at
  * the last step), `firstReturn` / `lastReturn` / `meanReturn` (MDPs: return in the first / last
  * in-context episode, mean over all of them), `score` (entries with one number per seed, e.g. the
- * teacher benchmark's mastered cells), `return<k>` (MDPs: return in in-context episode k, 1-based).
+ * teacher benchmark's mastered cells), `return<k>` (MDPs: return in in-context episode k, 1-based),
+ * `success<k>` (families with a success criterion: 1 where in-context episode k succeeded).
  */
-export type MetricName = 'finalRegret' | 'firstReturn' | 'lastReturn' | 'meanReturn' | 'score' | `return${number}`;
+export type MetricName = 'finalRegret' | 'firstReturn' | 'lastReturn' | 'meanReturn' | 'score' | `return${number}` | `success${number}`;
 
-/** Whether lower is better for a metric (regret); `return<k>` is the return in in-context episode k (1-based). */
+/** Whether lower is better for a metric (regret); `return<k>` / `success<k>` are the return / success (0 or 1) in in-context episode k (1-based). */
 function lowerIsBetter(m: MetricName): boolean {
   return m === 'finalRegret';
 }
@@ -150,6 +151,7 @@ export function scoresOf(results: EvalResults): Map<string, number[]> {
       out.set(`${a.name}:lastReturn`, s.perTaskReturns.map((r) => r[r.length - 1]));
       out.set(`${a.name}:meanReturn`, s.perTaskReturns.map((r) => r.reduce((x, y) => x + y, 0) / r.length));
       for (let k = 0; k < s.episodes; k++) out.set(`${a.name}:return${k + 1}`, s.perTaskReturns.map((r) => r[k]));
+      if (s.perTaskSuccess) for (let k = 0; k < s.episodes; k++) out.set(`${a.name}:success${k + 1}`, s.perTaskSuccess.map((r) => r[k]));
     }
   }
   return out;

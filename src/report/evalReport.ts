@@ -87,13 +87,25 @@ function episodeSections(res: EvalResults, agents: AgentResult[], cmap: Map<stri
       return oracle ? [name, s.returns.mean[0], s.returns.mean[K - 1], s.lastOverOracle ?? NaN, s.wallSeconds] : [name, s.returns.mean[0], s.returns.mean[K - 1], s.wallSeconds];
     }),
   };
+  // families with a success criterion (reach, push): success rate per in-context episode
+  const withSuccess = agents.filter((a) => (a.summary as EpisodeSummary).successRate);
+  const charts = [bandLineChart('Return per in-context episode', series, { xName: 'episode', yName: 'return', xMin: 1 }, 'Higher is better; a rising curve means the agent improves in context.')];
+  if (withSuccess.length > 0) {
+    table.columns.splice(table.columns.length - 1, 0, `success rate, episode ${K}`);
+    table.rows.forEach((row, k) => row.splice(row.length - 1, 0, (agents[k].summary as EpisodeSummary).successRate?.mean[K - 1] ?? NaN));
+    const rates: BandSeries[] = withSuccess.map((a) => {
+      const r = (a.summary as EpisodeSummary).successRate!;
+      return { name: a.name, x, mean: r.mean, lo: r.lo, hi: r.hi, reference: a.reference, color: col[agents.indexOf(a)] };
+    });
+    charts.push(bandLineChart('Success rate per in-context episode', rates, { xName: 'episode', yName: 'fraction of tasks', xMin: 1, yMin: 0 }, "Fraction of held-out tasks whose episode met the family's success criterion at any step."));
+  }
   return {
     title: 'Online evaluation',
     text: [
       `${res.tasks.count} held-out ${res.env.family} tasks, ${K} in-context episodes each (the agent keeps its history across episodes; no weight updates). Lines are mean returns over tasks with 95% bands; ${oracle ? "the dashed black line is the oracle's expected return." : `${res.env.family} has no exact oracle, so there is no oracle line and no ratio to it (references: ${agents.filter((a) => a.reference).map((a) => a.name).join(', ') || 'none'}).`}`,
     ],
     tables: [table],
-    charts: [bandLineChart('Return per in-context episode', series, { xName: 'episode', yName: 'return', xMin: 1 }, 'Higher is better; a rising curve means the agent improves in context.')],
+    charts,
   };
 }
 
