@@ -15,7 +15,7 @@ import { makeEvalAgent } from '../src/eval/agents.js';
 import { evaluateOnline } from '../src/eval/evaluator.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { buildTrainingData } from '../src/train/data.js';
-import { historyEpisodeReturns, reproductions, runReproduction, scoresOf } from '../src/experiments/index.js';
+import { historyEpisodeReturns, reproductions, runReproduction, sacHistories, scoresOf } from '../src/experiments/index.js';
 import type { EvalResults } from '../src/eval/results.js';
 import type { EpisodeSummary } from '../src/eval/metrics.js';
 import { runEvaluation } from '../src/eval/run.js';
@@ -167,4 +167,20 @@ describe('success rates (reach, push)', () => {
     const pr = await runEvaluation({ name: 'pr', env: { family: 'point-robot' }, tasks: { heldOut: 2, seed: 0 }, online: { episodes: 1, references: ['random'] }, out: join(dir, 'pr') } as never, { write: false, progress: false, log: () => {} });
     expect((pr.results.online!.agents[0].summary as EpisodeSummary).successRate).toBeUndefined();
   }, 60_000);
+});
+
+describe('the SAC data stage of the continuous reproductions', () => {
+  it('collects once, finds its files on a rerun, and refuses a folder of another set-up, naming it', async () => {
+    const spec = { family: 'point-robot', envOptions: {}, split: { seed: 0, heldOut: 2, train: 2 }, steps: 40, sac: { hidden: [4], batchSize: 4, learningStarts: 20 }, seed: 0 };
+    const d = join(dir, 'sacdata');
+    const lines: string[] = [];
+    const first = await sacHistories(spec, d, (l) => lines.push(l));
+    expect(first.seconds.train).not.toBeNull();
+    expect(new SacPolicyAgent(first.expert).tasks).toEqual(splitTasks(space, spec.split).heldOut);
+    lines.length = 0;
+    const again = await sacHistories(spec, d, (l) => lines.push(l));
+    expect(again).toEqual(first);
+    expect(lines.every((l) => l.includes('collected before, not again'))).toBe(true);
+    await expect(sacHistories({ ...spec, steps: 60 }, d, () => {})).rejects.toThrow(/data\.json: histories of another set-up/);
+  }, 30_000);
 });

@@ -189,7 +189,7 @@ export function continuousClaims(model: 'AD' | 'DPT'): Claim[] {
 /** The small scale of an entry (the family is an option of the entry). */
 export function continuousScale(model: 'AD' | 'DPT'): ReproductionScale {
   return {
-    budget: `--set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries, then per seed 1,500 training steps of a 2-layer ${model} and 12 goals x 6 in-context episodes; --set family=cheetah-vel (the default): SAC on 10 + 5 velocities, ${model} per seed on 2-episode windows (see docs/results.md for the times measured)`,
+    budget: `--set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries, then per seed 2,500 training steps of a 2-layer ${model} and 12 goals x 6 in-context episodes; --set family=cheetah-vel (the default): SAC on 10 + 5 velocities, ${model} per seed on 2-episode windows (see docs/results.md for the times measured)`,
     table: continuousTable(model),
     run: continuousRun(model),
   };
