@@ -61,9 +61,9 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: '4,000 training steps of a 3-layer AD and 20 goals x 12 episodes per seed (not yet timed here)',
+      budget: '800 training steps of a 3-layer AD (ad-darkroom-rmax-small.yaml cut from 4,000 steps to fit the shared machine) and 20 goals x 12 episodes per seed',
       table: ['AD', 'R-max', 'Q-learning', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
-      run: pipeline({ models: [{ label: 'AD', train: 'ad-darkroom-rmax-small.yaml' }], eval: 'reproduce-ad-darkroom-rmax.yaml' }),
+      run: pipeline({ models: [{ label: 'AD', train: 'reproduce-ad-darkroom-rmax-train.yaml' }], eval: 'reproduce-ad-darkroom-rmax.yaml' }),
     },
   },
 });
@@ -133,6 +133,44 @@ reproductions.register({
       budget: 'about a minute for 3 seeds on 2 cores (48 s under a load of 15); the published episode count, fewer seeds than the paper',
       table: ['alp-gmm', 'covar-gmm', 'riac', 'random'].map((agent) => ({ agent, metric: 'score' as const })),
       run: toyRun(20000),
+    },
+  },
+});
+
+/** Rows of the LHF entry's table. */
+const LHF_TABLE = ['AD', 'AD-LHF-filter', 'AD-LHF-reweight', 'R-max', 'R-max-noisy', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn', 'meanReturn'] as const).map((metric) => ({ agent, metric })));
+
+reproductions.register({
+  name: 'lhf-noisy',
+  description: 'AD on noisy R-max learning histories of Dark Room: all histories vs LHF-filtered vs LHF-reweighted, equal training steps',
+  options: noOptions,
+  paper: 'Chen et al. 2025, "Filtering Learning Histories Enhances In-Context Reinforcement Learning" (LHF)',
+  claim: 'When part of the learning histories come from noisy learners, training AD on histories filtered or reweighted by their improvement and stability gives a better in-context learner than training on all of them.',
+  claims: [
+    {
+      text: "LHF-filtered AD's mean return over the in-context episodes is above unfiltered AD's",
+      left: { agent: 'AD-LHF-filter', metric: 'meanReturn' },
+      right: { agent: 'AD', metric: 'meanReturn' },
+    },
+    {
+      text: "LHF-reweighted AD's mean return over the in-context episodes is above unfiltered AD's",
+      left: { agent: 'AD-LHF-reweight', metric: 'meanReturn' },
+      right: { agent: 'AD', metric: 'meanReturn' },
+    },
+  ],
+  scales: {
+    small: {
+      budget: 'one collection of 312 noisy R-max histories (seconds), then 3 ADs of 600 steps per seed (2 layers, width 32, windows of 4 x 30 steps) and 10 goals x 8 episodes per seed',
+      table: LHF_TABLE,
+      run: pipeline({
+        collect: [{ label: 'noisy-rmax', collect: 'collect-darkroom-lhf-noisy-small.yaml' }],
+        models: [
+          { label: 'AD', train: 'lhf-noisy-ad-small.yaml', collection: 'noisy-rmax' },
+          { label: 'AD-LHF-filter', train: 'lhf-noisy-ad-small.yaml', collection: 'noisy-rmax', set: ['data.ad.lhf.mode=filter'] },
+          { label: 'AD-LHF-reweight', train: 'lhf-noisy-ad-small.yaml', collection: 'noisy-rmax', set: ['data.ad.lhf.mode=reweight'] },
+        ],
+        eval: 'reproduce-lhf-noisy.yaml',
+      }),
     },
   },
 });
