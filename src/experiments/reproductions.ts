@@ -174,3 +174,33 @@ reproductions.register({
     },
   },
 });
+
+/** Rows of the T2MIR entry's table. */
+const T2MIR_TABLE = ['AD', 'T2MIR-AD', 'DPT', 'T2MIR-DPT', 'R-max', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn', 'meanReturn'] as const).map((metric) => ({ agent, metric })));
+
+reproductions.register({
+  name: 't2mir-vs-dense',
+  description: 'T2MIR-AD and T2MIR-DPT against their dense backbones at an equal training budget, held-out Dark Room goals',
+  options: noOptions,
+  paper: 'Wu et al. 2025, "Mixture-of-Experts Meets In-Context Reinforcement Learning" (T2MIR; code: github.com/NJU-RL/T2MIR)',
+  claim: 'Replacing the feed-forward of a transformer layer by a token-wise and a task-wise mixture of experts makes AD and DPT better in-context learners than their dense backbones at the same training budget.',
+  claims: [
+    { text: "T2MIR-AD's mean return over the in-context episodes is above AD's", left: { agent: 'T2MIR-AD', metric: 'meanReturn' }, right: { agent: 'AD', metric: 'meanReturn' } },
+    { text: "T2MIR-DPT's mean return over the in-context episodes is above DPT's", left: { agent: 'T2MIR-DPT', metric: 'meanReturn' }, right: { agent: 'DPT', metric: 'meanReturn' } },
+  ],
+  scales: {
+    small: {
+      budget: 'four models of 600 steps of batch 16 per seed (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes per seed; one family only (no mixed distribution yet)',
+      table: T2MIR_TABLE,
+      run: pipeline({
+        models: [
+          { label: 'AD', train: 't2mir-vs-dense-ad-small.yaml' },
+          { label: 'T2MIR-AD', train: 't2mir-vs-dense-t2mir-ad-small.yaml' },
+          { label: 'DPT', train: 't2mir-vs-dense-dpt-small.yaml' },
+          { label: 'T2MIR-DPT', train: 't2mir-vs-dense-t2mir-dpt-small.yaml' },
+        ],
+        eval: 'reproduce-t2mir-vs-dense.yaml',
+      }),
+    },
+  },
+});
