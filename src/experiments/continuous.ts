@@ -95,7 +95,7 @@ export function continuousRun(model: 'AD' | 'DPT') {
     const data = await sacHistories(setup.data, continuousDataDir(ctx, family), ctx.say);
     const dataKey = model === 'AD' ? 'ad' : 'dpt';
     const m = await pipeline({
-      models: [{ label: model, train: setup.train[model], set: { data: { [dataKey]: { collection: data.train } } } }],
+      models: [{ label: model, train: setup.train[model], set: [`data.${dataKey}.collection=${JSON.stringify(data.train)}`] }],
       eval: setup.eval,
       agents: [{ type: 'sac-policy', name: EXPERT, checkpoint: data.expert, match: setup.expertMatch }],
     })(ctx);
