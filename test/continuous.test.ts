@@ -1,11 +1,12 @@
 // Continuous-control in-context evaluation: the SAC expert agent (`sac-policy`), AD and DPT training
 // data from a history file (DPT from the expert labels), the per-episode scores of a reproduction and
 // its entry options.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/core/rng.js';
+import * as nn from '../src/nn/index.js';
 import { ConfigError } from '../src/core/errors.js';
 import { getFamily } from '../src/envs/index.js';
 import { splitTasks, type Task } from '../src/tasks/taskSpace.js';
@@ -72,6 +73,34 @@ describe('sac-policy: the final SAC policies as an evaluation agent', () => {
     const want = new Float32Array(6);
     expert.learners!.greedyActions(new Float32Array(6), 1, want);
     expect([...out]).toEqual([...want.subarray(0, 2)]);
+  });
+
+  it('plays the per-task policy files of a sac collection folder (one actor each)', async () => {
+    const folder = join(dir, 'collection');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'manifest.json'), JSON.stringify({ config: { family: 'point-robot' } }));
+    const L = expert.learners!;
+    // file j holds learner j's actor, as a sac collection writes it
+    split.heldOut.forEach((task, j) => {
+      const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+      for (const p of L.actor.parameters()) {
+        const per = p.size / L.n;
+        tensors[p.name!] = { shape: [1, ...p.shape.slice(1)], data: p.data.slice(j * per, (j + 1) * per) };
+      }
+      const meta = { kind: 'sac-policy', learners: 1, spec: { obsDim: 2, actDim: 2, low: [-0.1, -0.1], high: [0.1, 0.1] }, options: { hidden: [8, 8] }, extra: { task: task.params, taskIndex: j } };
+      nn.saveSafetensors(join(folder, `policy-0000${j}.safetensors`), tensors, { icrl_rl: JSON.stringify(meta) });
+    });
+    const agent = new SacPolicyAgent(folder);
+    expect(agent.tasks).toEqual(split.heldOut);
+    const env = getFamily('point-robot').make(3, {}, new Rng(0));
+    env.setTasks([split.heldOut[1], split.heldOut[2], split.heldOut[0]]);
+    env.reset();
+    agent.reset(env, new Rng(0));
+    const out = new Float32Array(6);
+    agent.act(env.obs, out);
+    const want = new Float32Array(6);
+    L.greedyActions(new Float32Array(6), 1, want);
+    for (const [i, j] of [[0, 1], [1, 2], [2, 0]]) expect([...out.subarray(2 * i, 2 * i + 2)]).toEqual([...want.subarray(2 * j, 2 * j + 2)]);
   });
 
   it('refuses a checkpoint that does not name its tasks, naming the file', async () => {

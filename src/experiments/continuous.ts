@@ -14,6 +14,7 @@
  * the expert's return minus 20% of its magnitude: a model above it is within 20% of the expert).
  * All are computed from measured returns, per seed and task; the verdicts come from their intervals.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
@@ -21,7 +22,7 @@ import { readConfigFile } from '../core/config.js';
 import { canonicalJson } from '../core/json.js';
 import type { JsonValue } from '../core/spaces.js';
 import { h5ready, HistoryReader } from '../data/index.js';
-import { taskKey, splitTasks } from '../tasks/taskSpace.js';
+import { taskKey, splitTasks, type Task } from '../tasks/taskSpace.js';
 import { getFamily } from '../envs/index.js';
 import { meanCi } from '../eval/stats.js';
 import { bandLineChart } from '../report/index.js';
@@ -37,9 +38,18 @@ export const continuousOptions = z
   })
   .strict();
 
+/**
+ * Where the SAC histories come from: `sac`, collected here on the training and on the held-out tasks
+ * (`sacHistories`); or `collection`, an `icrl collect` folder of SAC histories on the training tasks
+ * only (`collect`: its config in configs/, `file`: its shard), whose per-task policy files are the
+ * expert (the learner of the nearest training task) and whose histories give the source curve (the
+ * nearest training task's).
+ */
+export type ContinuousData = { kind: 'sac'; spec: SacDataSpec } | { kind: 'collection'; collect: string; file: string; split: SacDataSpec['split']; steps: number };
+
 /** What one family's small scale runs. */
 export interface ContinuousSetup {
-  data: SacDataSpec;
+  data: ContinuousData;
   /** Training configs (in configs/) of AD and DPT; the reproduction sets their data path. */
   train: { AD: string; DPT: string };
   /** The evaluation config (in configs/). */
@@ -50,21 +60,23 @@ export interface ContinuousSetup {
 
 export const EXPERT = 'SAC expert';
 export const SOURCE = 'SAC (source)';
+export const SOURCE_NEAREST = 'SAC (source, nearest training task)';
 export const MIDPOINT = 'random-expert midpoint';
 export const NEAR_EXPERT = 'expert less 20%';
 
 export const CONTINUOUS_SETUPS: Record<ContinuousFamily, ContinuousSetup> = {
   'point-robot': {
-    data: { family: 'point-robot', envOptions: {}, split: { seed: 0, heldOut: 12, train: 32 }, steps: 10000, sac: { hidden: [64, 64], batchSize: 64, learningStarts: 1000 }, seed: 0 },
+    data: { kind: 'sac', spec: { family: 'point-robot', envOptions: {}, split: { seed: 0, heldOut: 12, train: 32 }, steps: 10000, sac: { hidden: [64, 64], batchSize: 64, learningStarts: 1000 }, seed: 0 } },
     train: { AD: 'ad-point-robot-sac-small.yaml', DPT: 'dpt-point-robot-sac-small.yaml' },
     eval: 'reproduce-continuous-point-robot.yaml',
     expertMatch: 'exact',
   },
   'cheetah-vel': {
-    data: { family: 'cheetah-vel', envOptions: {}, split: { seed: 0, heldOut: 5, train: 10 }, steps: 40000, sac: { hidden: [64, 64], batchSize: 64, learningStarts: 2000 }, seed: 0 },
+    // the 10 training velocities of collect-cheetah-vel-sac.yaml are the first 10 of the split by seed 0 (its held-out 5: cheetahVelSplit's)
+    data: { kind: 'collection', collect: 'collect-cheetah-vel-sac.yaml', file: 'shard-00000.h5', split: { seed: 0, heldOut: 5, train: 10 }, steps: 100000 },
     train: { AD: 'ad-cheetah-vel-sac-small.yaml', DPT: 'dpt-cheetah-vel-sac-small.yaml' },
     eval: 'reproduce-continuous-cheetah-vel.yaml',
-    expertMatch: 'exact',
+    expertMatch: 'nearest',
   },
 };
 
@@ -87,12 +99,25 @@ export function continuousRun(model: 'AD' | 'DPT') {
     const trainFile = join(configs, setup.train[model]);
     const tc = readConfigFile(trainFile) as { data?: { family?: string; split?: unknown; envOptions?: unknown } };
     check(tc.data?.family === family, trainFile, `data.family must be ${family}`);
-    check(canonicalJson((tc.data?.split ?? null) as JsonValue) === canonicalJson(setup.data.split as unknown as JsonValue), trainFile, `data.split must be ${JSON.stringify(setup.data.split)} (the split of the SAC histories)`);
+    const wantSplit = setup.data.kind === 'sac' ? setup.data.spec.split : setup.data.split;
+    check(canonicalJson((tc.data?.split ?? null) as JsonValue) === canonicalJson(wantSplit as unknown as JsonValue), trainFile, `data.split must be ${JSON.stringify(wantSplit)} (the split of the SAC histories)`);
     const evalFile = join(configs, setup.eval);
     const ec = readConfigFile(evalFile) as { env?: { family?: string }; tasks?: { heldOut?: number; seed?: number }; online?: { episodes?: number } };
-    check(ec.env?.family === family && ec.tasks?.heldOut === setup.data.split.heldOut && (ec.tasks?.seed ?? 0) === setup.data.split.seed, evalFile, `must evaluate on the ${setup.data.split.heldOut} held-out ${family} tasks of the split by seed ${setup.data.split.seed}`);
+    check(ec.env?.family === family && ec.tasks?.heldOut === wantSplit.heldOut && (ec.tasks?.seed ?? 0) === wantSplit.seed, evalFile, `must evaluate on the ${wantSplit.heldOut} held-out ${family} tasks of the split by seed ${wantSplit.seed}`);
 
-    const data = await sacHistories(setup.data, continuousDataDir(ctx, family), ctx.say);
+    const split = setup.data.kind === 'sac' ? setup.data.spec.split : setup.data.split;
+    const dataDir = continuousDataDir(ctx, family);
+    let data: { train: string; heldOut: string | null; expert: string; seconds: { train: number | null; heldOut: number | null } };
+    if (setup.data.kind === 'sac') data = await sacHistories(setup.data.spec, dataDir, ctx.say);
+    else {
+      const manifest = join(dataDir, 'manifest.json');
+      const complete = existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { complete?: boolean }).complete === true;
+      if (!complete || !existsSync(join(dataDir, setup.data.file))) {
+        throw new ConfigError(`${dataDir}: no complete SAC collection; collect it first: icrl collect configs/${setup.data.collect} --out ${dataDir} (docs/rl.md)`, dataDir);
+      }
+      ctx.say(`SAC histories of the training tasks: the collection in ${dataDir} (configs/${setup.data.collect})`);
+      data = { train: join(dataDir, setup.data.file), heldOut: null, expert: dataDir, seconds: { train: null, heldOut: null } };
+    }
     const dataKey = model === 'AD' ? 'ad' : 'dpt';
     const m = await pipeline({
       models: [{ label: model, train: setup.train[model], set: [`data.${dataKey}.collection=${JSON.stringify(data.train)}`] }],
@@ -100,29 +125,32 @@ export function continuousRun(model: 'AD' | 'DPT') {
       agents: [{ type: 'sac-policy', name: EXPERT, checkpoint: data.expert, match: setup.expertMatch }],
     })(ctx);
 
-    // the source learner on the held-out tasks, in the evaluation's task order
-    const space = getFamily(family).taskSpace(setup.data.envOptions);
-    const heldOut = splitTasks(space, setup.data.split).heldOut;
+    // the source learner on the held-out tasks (or on the nearest training task), in the evaluation's task order
+    const space = getFamily(family).taskSpace({});
+    const heldOut = splitTasks(space, split).heldOut;
     await h5ready();
-    const reader = new HistoryReader(data.heldOut, 'the SAC histories of the held-out tasks');
-    const byTask = new Map<string, number[]>();
+    const sourceFile = data.heldOut ?? data.train;
+    const SRC = data.heldOut ? SOURCE : SOURCE_NEAREST;
+    const reader = new HistoryReader(sourceFile, data.heldOut ? 'the SAC histories of the held-out tasks' : 'the SAC histories of the training tasks');
+    const histories: { task: Task; returns: number[] }[] = [];
     try {
       for (const g of reader.groups()) {
         const h = reader.readHistory(g);
-        byTask.set(taskKey(h.task), historyEpisodeReturns(h)[0]);
+        histories.push({ task: h.task, returns: historyEpisodeReturns(h)[0] });
       }
     } finally {
       reader.close();
     }
     const source = heldOut.map((t) => {
-      const r = byTask.get(taskKey(t));
-      if (!r) throw new ConfigError(`${data.heldOut}: no history of held-out task ${JSON.stringify(t.params)}`, data.heldOut);
-      return r;
+      const exact = histories.find((h) => taskKey(h.task) === taskKey(t));
+      if (exact) return exact.returns;
+      if (data.heldOut) throw new ConfigError(`${sourceFile}: no history of held-out task ${JSON.stringify(t.params)}`, sourceFile);
+      return nearestTask(histories, t).returns;
     });
     const K = ec.online?.episodes ?? 1;
     const perSeed = (row: number[]): ScoreMatrix => ctx.seeds.map(() => row.slice());
-    for (let k = 1; k <= K; k++) m.scores.set(`${SOURCE}:return${k}`, perSeed(source.map((r) => r[k - 1])));
-    m.scores.set(`${SOURCE}:lastReturn`, perSeed(source.map((r) => r[r.length - 1])));
+    for (let k = 1; k <= K; k++) m.scores.set(`${SRC}:return${k}`, perSeed(source.map((r) => r[k - 1])));
+    m.scores.set(`${SRC}:lastReturn`, perSeed(source.map((r) => r[r.length - 1])));
     for (let k = 1; k <= K; k++) {
       const e = m.scores.get(`${EXPERT}:return${k}`);
       const r = m.scores.get(`random:return${k}`);
@@ -143,22 +171,40 @@ export function continuousRun(model: 'AD' | 'DPT') {
     };
     const chart = bandLineChart(
       `The source learner (SAC) on the held-out ${family} tasks`,
-      [{ name: SOURCE, x, mean: band.map((b) => b.mean), lo: band.map((b) => b.lo), hi: band.map((b) => b.hi) }, ...flat(`${model}, in-context episode ${K}`, `${model}:return${K}`), ...flat(EXPERT, `${EXPERT}:return1`), ...flat('random', 'random:return1')],
+      [{ name: SRC, x, mean: band.map((b) => b.mean), lo: band.map((b) => b.lo), hi: band.map((b) => b.hi) }, ...flat(`${model}, in-context episode ${K}`, `${model}:return${K}`), ...flat(EXPERT, `${EXPERT}:return1`), ...flat('random', 'random:return1')],
       { xName: 'SAC episode', yName: 'return' },
-      `Return of each episode of the SAC learner trained on each held-out task from scratch (${setup.data.steps} steps), mean over tasks with a 95% t-interval; flat lines: the model's return in its last in-context episode, the expert's and random's (means over seeds and tasks).`,
+      `Return of each episode of the SAC learner trained ${data.heldOut ? 'on each held-out task' : 'on the training task nearest to each held-out task'} from scratch, mean over tasks with a 95% t-interval; flat lines: the model's return in its last in-context episode, the expert's and random's (means over seeds and tasks).`,
     );
     const secs = (v: number | null) => (v === null ? 'not timed' : `${v.toFixed(0)} s`);
     m.sections.push({
       title: 'Source learner',
       text: [
-        `SAC histories: ${setup.data.split.train} training and ${setup.data.split.heldOut} held-out ${family} tasks (split seed ${setup.data.split.seed}) x ${setup.data.steps} steps, SAC ${JSON.stringify(setup.data.sac)}; collected in ${secs(data.seconds.train)} (training tasks) and ${secs(data.seconds.heldOut)} (held-out tasks), in ${continuousDataDir(ctx, family)}.`,
-        `The expert is the final greedy policy of the SAC learner of each held-out task (match: ${setup.expertMatch}).`,
+        setup.data.kind === 'sac'
+          ? `SAC histories: ${split.train} training and ${split.heldOut} held-out ${family} tasks (split seed ${split.seed}) x ${setup.data.spec.steps} steps, SAC ${JSON.stringify(setup.data.spec.sac)}; collected in ${secs(data.seconds.train)} (training tasks) and ${secs(data.seconds.heldOut)} (held-out tasks), in ${dataDir}.`
+          : `SAC histories: the collection of configs/${setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir}; no SAC learner trained on the ${split.heldOut} held-out tasks.`,
+        setup.expertMatch === 'exact' ? 'The expert is the final greedy policy of the SAC learner of each held-out task.' : "The expert is the final greedy policy of the SAC learner of the training task nearest to each held-out task (a stand-in: no learner trained on the held-out tasks themselves), and the source curve is that learner's.",
       ],
       charts: [chart],
     });
-    m.files.push(data.train, data.heldOut, data.expert);
+    m.files.push(data.train, ...(data.heldOut ? [data.heldOut] : []), data.expert);
     return m;
   };
+}
+
+/** The history whose task's numeric parameters are nearest to `t`'s. */
+function nearestTask<H extends { task: Task }>(hs: H[], t: Task): H {
+  const p = Object.values(t.params).filter((v): v is number => typeof v === 'number');
+  let best = hs[0];
+  let bestD = Infinity;
+  for (const h of hs) {
+    const q = Object.values(h.task.params).filter((v): v is number => typeof v === 'number');
+    const d = q.length === p.length ? p.reduce((a, x, i) => a + (x - q[i]) ** 2, 0) : Infinity;
+    if (d < bestD) {
+      bestD = d;
+      best = h;
+    }
+  }
+  return best;
 }
 
 const ep = (agent: string, k: number): ScoreRef => ({ agent, metric: `return${k}` });
@@ -170,8 +216,7 @@ export function continuousTable(model: 'AD' | 'DPT'): ScoreRef[] {
     ep(EXPERT, 1),
     ep('random', 1),
     ep('oracle', 1),
-    ...[1, 4].map((k) => ep(SOURCE, k)),
-    { agent: SOURCE, metric: 'lastReturn' },
+    ...[SOURCE, SOURCE_NEAREST].flatMap((src) => [ep(src, 1), ep(src, 4), { agent: src, metric: 'lastReturn' as const }]),
     ep(MIDPOINT, 4),
   ];
 }

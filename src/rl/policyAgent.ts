@@ -5,13 +5,14 @@
  * on each evaluation task, its final policy played there.
  *
  * The checkpoint is one written by `collectSacHistories({ checkpoint })`: its extra holds the family,
- * environment options and tasks of the learners (learner i trained on tasks[i]). Each evaluated
+ * environment options and tasks of the learners (learner i trained on tasks[i]); or the folder of a
+ * `sac` collection, whose `policy-<task>.safetensors` files each hold one task's final actor. Each evaluated
  * instance plays the learner of its task (`match: exact`, the default; a task without a learner is an
  * error naming it), or with `match: nearest` the learner whose task parameters are nearest in
  * Euclidean distance (numeric parameters; a stand-in where no learner trained on the task itself).
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Agent, StepOutcome } from '../algorithms/agent.js';
 import type { ActionArray, BatchedEnv } from '../envs/types.js';
@@ -23,7 +24,7 @@ import { SacLearners, sacOptionsSchema, type SacSpec } from './sac.js';
 
 export const sacPolicyOptionsSchema = z
   .object({
-    /** A SAC checkpoint with its tasks (collectSacHistories' `checkpoint`), relative to the evaluation's base folder. */
+    /** A SAC checkpoint with its tasks (collectSacHistories' `checkpoint`) or a sac collection folder (its policy files), relative to the evaluation's base folder. */
     checkpoint: z.string().min(1),
     /** exact: each task's own learner; nearest: the learner of the nearest task (numeric parameters). */
     match: z.enum(['exact', 'nearest']).default('exact'),
@@ -66,6 +67,13 @@ export class SacPolicyAgent implements Agent {
     readonly match: 'exact' | 'nearest' = 'exact',
   ) {
     if (!existsSync(file)) throw new ConfigError(`sac-policy: checkpoint ${file} not found`, file, 'checkpoint');
+    if (statSync(file).isDirectory()) {
+      const p = loadPolicyFolder(file);
+      this.tasks = p.tasks;
+      this.family = p.family;
+      this.learners = p.learners;
+      return;
+    }
     const f = nn.loadSafetensors(file);
     const raw = f.metadata.icrl_rl;
     if (!raw) throw new IcrlError(`${file}: not an rl checkpoint (no icrl_rl metadata)`, 'CORRUPT_FILE');
@@ -148,6 +156,42 @@ export class SacPolicyAgent implements Agent {
   }
 
   observe(_o: StepOutcome): void {}
+}
+
+/**
+ * The per-task policy files of a `sac` collection folder (`policy-<task>.safetensors`: one actor
+ * each, kind `sac-policy`, the task's parameters in its extra; the family from the folder's
+ * manifest.json), gathered into one learner set, learner j holding file j's actor.
+ */
+function loadPolicyFolder(dir: string): { tasks: Task[]; family: string; learners: SacLearners } {
+  const files = readdirSync(dir).filter((f) => /^policy-\d+\.safetensors$/.test(f)).sort();
+  if (files.length === 0) throw new ConfigError(`sac-policy: ${dir} holds no policy-<task>.safetensors files (a sac collection folder)`, dir, 'checkpoint');
+  const manifest = join(dir, 'manifest.json');
+  if (!existsSync(manifest)) throw new ConfigError(`sac-policy: ${dir} has no manifest.json (a sac collection folder names its family there)`, dir, 'checkpoint');
+  const family = (JSON.parse(readFileSync(manifest, 'utf8')) as { config?: { family?: unknown } }).config?.family;
+  if (typeof family !== 'string') throw new IcrlError(`${manifest}: no config.family`, 'CORRUPT_FILE');
+  const loaded = files.map((name) => {
+    const file = join(dir, name);
+    const f = nn.loadSafetensors(file);
+    const meta = JSON.parse(f.metadata.icrl_rl ?? 'null') as { kind?: string; learners?: number; spec: SacSpec; options: { hidden?: number[] }; extra?: { task?: Record<string, unknown> } } | null;
+    if (!meta || meta.kind !== 'sac-policy' || meta.learners !== 1 || !meta.extra?.task) throw new IcrlError(`${file}: not a one-learner SAC policy file with its task (kind sac-policy)`, 'CORRUPT_FILE');
+    return { file, f, meta };
+  });
+  const first = loaded[0].meta;
+  const rngs = loaded.map((_, i) => new Rng(0).split(`sac-learner-${i}`));
+  // only the actor's shape matters for greedy actions
+  const learners = new SacLearners(first.spec, rngs, { hidden: first.options.hidden });
+  const n = loaded.length;
+  for (const p of learners.actor.parameters()) {
+    const per = p.size / n;
+    loaded.forEach(({ file, f }, j) => {
+      const src = f.tensors.get(p.name!);
+      if (!src || src.data.length !== per) throw new IcrlError(`${file}: tensor "${p.name}" missing or not of ${per} values`, 'CORRUPT_FILE');
+      p.data.set(src.data, j * per);
+    });
+  }
+  const tasks = loaded.map(({ meta }) => ({ family, params: meta.extra!.task as Task['params'] }));
+  return { tasks, family, learners };
 }
 
 /** Builds the agent of a spec's options, the checkpoint resolved against `baseDir`. */
