@@ -17,7 +17,7 @@ import { evaluateOnline } from '../src/eval/evaluator.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { buildTrainingData } from '../src/train/data.js';
 import { historyEpisodeReturns, reproductions, runReproduction, sacHistories, scoresOf } from '../src/experiments/index.js';
-import type { EvalResults } from '../src/eval/results.js';
+import { readResults, writeResults, type EvalResults } from '../src/eval/results.js';
 import type { EpisodeSummary } from '../src/eval/metrics.js';
 import { runEvaluation } from '../src/eval/run.js';
 import type { DptBatch } from '../src/models/batches.js';
@@ -192,6 +192,10 @@ describe('success rates (reach, push)', () => {
     expect(e.successRate!.mean).toEqual([1, 1]);
     expect(r.perTaskSuccess!.flat().every((x) => x === 0 || x === 1)).toBe(true);
     expect(scoresOf(results).get('expert:success2')).toEqual([1, 1, 1]);
+    // results of a family without an exact oracle (oracle: null) read back
+    const file = join(dir, 'reach-results.json');
+    writeResults(file, results);
+    expect((readResults(file).online!.agents[0].summary as EpisodeSummary).perTaskSuccess).toEqual([[1, 1], [1, 1], [1, 1]]);
     // point-robot has no success criterion: no rates
     const pr = await runEvaluation({ name: 'pr', env: { family: 'point-robot' }, tasks: { heldOut: 2, seed: 0 }, online: { episodes: 1, references: ['random'] }, out: join(dir, 'pr') } as never, { write: false, progress: false, log: () => {} });
     expect((pr.results.online!.agents[0].summary as EpisodeSummary).successRate).toBeUndefined();

@@ -115,7 +115,8 @@ function agentProblem(a: unknown, mode: unknown, length: number): string | null 
     if (!isBand(s.cumRegret) || !isBand(s.suboptimality) || !isStat(s.finalRegret) || typeof s.optimalFraction !== 'number') return 'summary needs cumRegret, suboptimality (bands), finalRegret and optimalFraction';
     if (len(s.cumRegret) !== length || len(s.suboptimality) !== length) return `summary bands must have ${length} values (one per step)`;
   } else {
-    if (!isBand(s.returns) || !isStat(s.oracle)) return 'summary needs returns (a band) and oracle';
+    // oracle is null for a family without an exact one (the MuJoCo families)
+    if (!isBand(s.returns) || (s.oracle !== null && !isStat(s.oracle))) return 'summary needs returns (a band) and oracle (null for a family without an exact oracle)';
     if (len(s.returns) !== length) return `summary.returns must have ${length} values (one per episode)`;
   }
   return null;
