@@ -21,8 +21,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { isAtomicTemp, makeDir, writeJsonAtomic } from '../core/atomic.js';
 import { fileDigest, verifyFile } from '../core/digest.js';
 import { lockFolder } from '../core/lock.js';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, dirname, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runPool } from '../core/pool.js';
 import { loadConfig, validateConfig } from '../core/config.js';
 import { ConfigError, CorruptFileError, IcrlError } from '../core/errors.js';
@@ -175,9 +175,19 @@ export function registerHistoryRecorder(kind: string, record: HistoryRecorder, m
   recorders.set(kind, { record, module });
 }
 
-/** modules that register history recorders (imported by collection workers) */
+/**
+ * Modules that register history recorders, as the collection workers import them: compiled
+ * JavaScript (running from TypeScript sources, as the tests do, the same module's build in dist/).
+ */
 export function historyRecorderModules(): string[] {
-  return [...new Set([...recorders.values()].map((r) => r.module))];
+  return [...new Set([...recorders.values()].map((r) => r.module))].map((url) => {
+    if (!url.endsWith('.ts')) return url;
+    const file = fileURLToPath(url);
+    const rel = relative(resolve(dirname(fileURLToPath(import.meta.url)), '..'), file);
+    const js = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'dist', rel.replace(/\.ts$/, '.js'));
+    if (!existsSync(js)) throw new IcrlError(`collect: ${js} (the build of ${file}) not found; run \`npm run build\` first (or set workers: 0)`);
+    return pathToFileURL(js).href;
+  });
 }
 
 /** the resume point file of batch k of shard `index` */
