@@ -104,7 +104,7 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
   it('a collection SIGKILLed inside a shard continues from the resume point and equals the uninterrupted run', async () => {
     if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is not built (test/globalSetup.ts builds it)');
     // one shard of 2 tasks, long enough to be killed after its first resume point
-    const config = { ...base, tasks: { count: 2, heldOut: 10, seed: 2 }, steps: 1500, training: { checkpointEvery: 100, evalEvery: 500, evalEpisodes: 1 }, workers: 1 };
+    const config = { ...base, tasks: { count: 2, heldOut: 10, seed: 2 }, steps: 1000, training: { checkpointEvery: 100, evalEvery: 500, evalEpisodes: 1 }, workers: 1 };
     const file = join(dir, 'kill.json');
     writeFileSync(file, JSON.stringify(config));
     const out = join(dir, 'killed');
@@ -148,7 +148,23 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
     }
   }, 90_000);
 
+  it('ppo records discrete histories with greedy labels and evaluations; resume points inside a shard are refused', async () => {
+    const ppo = { ...base, family: 'darkroom', envOptions: { size: 5 }, tasks: { count: 2, heldOut: 0.2, seed: 1 }, algorithm: { kind: 'ppo', numSteps: 32, numMinibatches: 2, updateEpochs: 2 }, steps: 128, training: { checkpointEvery: 0, evalEvery: 64, evalEpisodes: 1 }, workers: 0 };
+    const out = join(dir, 'ppo');
+    await collect(parseCollectConfig(ppo), { out, silent: true });
+    const hs = await readAll(out);
+    expect(hs.length).toBe(2);
+    for (const h of hs) {
+      expect(h.actions).toBeInstanceOf(Int32Array);
+      expect(h.expertActions).toBeInstanceOf(Int32Array);
+      expect(h.expertActions!.every((a) => Number.isInteger(a) && a >= 0 && a < h.numActions)).toBe(true);
+      expect([...h.evaluation!.steps]).toEqual([0, 64, 128]);
+    }
+    expect(readdirSync(out).some((f) => f.startsWith('policy-'))).toBe(false);
+    await expect(collect(parseCollectConfig({ ...ppo, training: { checkpointEvery: 64 } }), { out: join(dir, 'ppo-resume'), silent: true })).rejects.toThrow(/ppo cannot write resume points inside a shard yet; set training.checkpointEvery to 0/);
+  });
+
   it('refuses training settings for a source algorithm that does not record its own histories', () => {
-    expect(() => parseCollectConfig({ ...base, algorithm: { kind: 'random' } })).toThrow(/training: only for source algorithms that record their own histories \(sac\), not "random"/);
+    expect(() => parseCollectConfig({ ...base, algorithm: { kind: 'random' } })).toThrow(/training: only for source algorithms that record their own histories \(sac, ppo\), not "random"/);
   });
 });

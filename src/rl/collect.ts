@@ -17,7 +17,7 @@ import { getFamily } from '../envs/index.js';
 import { rmSync } from 'node:fs';
 import { h5ready, writeHistories, type History } from '../data/index.js';
 import { SacAgent, sacOptionsSchema, type SacOptions } from './sac.js';
-import { trainAndRecord } from './histories.js';
+import { sacHooks, trainAndRecord } from './histories.js';
 
 export interface SacCollectOptions {
   family: string;
@@ -69,7 +69,7 @@ export async function collectSacHistories(o: SacCollectOptions): Promise<{ histo
   const { obsDim: D, actDim: A } = env;
   const resume = resumeFile(o.file);
   const runId = { family: o.family, envOptions: o.envOptions ?? {}, tasks: o.tasks, steps: T, seed: o.seed, evalEvery, evalEpisodes: o.evalEpisodes ?? 1 };
-  const r = trainAndRecord({ env, evalEnv, agent, steps: T, rng, resume, runId, checkpointEvery: o.checkpointEvery, evalEvery, evalEpisodes: o.evalEpisodes, onStep: o.onStep });
+  const r = trainAndRecord({ env, evalEnv, agent, ...sacHooks(agent), steps: T, rng, resume, runId, checkpointEvery: o.checkpointEvery, evalEvery, evalEpisodes: o.evalEpisodes, onStep: o.onStep });
   const E = r.evalSteps.length;
   const algorithm = { kind: 'sac', ...options } as unknown as JsonValue;
   const histories: History[] = o.tasks.map((task, i) => ({

@@ -1,12 +1,14 @@
 /**
  * Deep learners as `icrl collect` source algorithms. src/data sits below the engine and cannot build
- * these learners, so this module registers a history recorder for the `sac` kind with the collection
+ * these learners, so this module registers history recorders for the `sac` and `ppo` kinds with the collection
  * (`registerHistoryRecorder`, with this module's URL: collection worker threads import it before
  * they start). A shard's batch of tasks trains one learner per task (and run) all at once
  * (./histories.ts), stores the histories with `expert_actions` relabelled by each learner's final
  * greedy policy and its evaluations over training, and writes each task's final policy weights to
  * `policy-<task>.safetensors` in the collection folder. With `training.checkpointEvery` a killed
- * shard continues from its last resume point, identically.
+ * shard continues from its last resume point, identically. PPO: the same histories, labels and
+ * evaluations, but no resume points inside a shard (a killed shard is computed again) and no policy
+ * files yet.
  */
 import { configHash, policyFile, registerHistoryRecorder, type CollectConfig, type RecordedRun, type RecorderContext } from '../data/index.js';
 import { IcrlError } from '../core/errors.js';
@@ -17,18 +19,32 @@ import type { BatchedEnv } from '../envs/types.js';
 import * as nn from '../nn/index.js';
 import type { NamedArray } from '../nn/index.js';
 import { SacAgent, SacLearners, sacOptionsSchema } from './sac.js';
-import { trainAndRecord } from './histories.js';
+import { PpoAgent, ppoOptionsSchema } from './ppo.js';
+import { sacHooks, trainAndRecord, type DeepLearner, type TrainRecordOptions } from './histories.js';
 
 /** Records SAC learning histories for one batch of a collection shard (see the module note). */
 export function recordSacHistories(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext): RecordedRun[] {
   const { kind: _kind, ...spec } = c.algorithm ?? {};
-  const options = sacOptionsSchema.parse(spec);
-  const agent = new SacAgent(options);
+  const agent = new SacAgent(sacOptionsSchema.parse(spec));
+  const R = c.historiesPerTask;
+  return recordBatch(env, c, rng, ctx, agent, sacHooks(agent), () => {
+    ctx.tasks.forEach((task, j) => saveSacPolicy(policyFile(ctx.outDir, ctx.firstTask + j), agent.learners!, j * R, R, { task: task.params, taskIndex: ctx.firstTask + j }));
+  });
+}
+
+/** Records PPO learning histories for one batch (no resume points inside a shard and no policy files yet). */
+export function recordPpoHistories(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext): RecordedRun[] {
+  const { kind: _kind, ...spec } = c.algorithm ?? {};
+  ppoOptionsSchema.parse(spec);
+  return recordBatch(env, c, rng, ctx, new PpoAgent(spec), {}, () => undefined);
+}
+
+function recordBatch(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext, agent: DeepLearner, hooks: Partial<Pick<TrainRecordOptions, 'resumable' | 'relabel'>>, finish: () => void): RecordedRun[] {
   const N = env.numEnvs;
   const R = c.historiesPerTask;
   const inst: Task[] = [];
   for (const t of ctx.tasks) for (let r = 0; r < R; r++) inst.push(t);
-  if (inst.length !== N) throw new IcrlError(`collect sac: ${N} instances for ${ctx.tasks.length} tasks x ${R} runs`, 'STATE');
+  if (inst.length !== N) throw new IcrlError(`collect ${agent.name}: ${N} instances for ${ctx.tasks.length} tasks x ${R} runs`, 'STATE');
   const tr = c.training ?? { checkpointEvery: 0, evalEvery: 0, evalEpisodes: 1 };
   let evalEnv: BatchedEnv | undefined;
   if (tr.evalEvery > 0) {
@@ -40,6 +56,7 @@ export function recordSacHistories(env: BatchedEnv, c: CollectConfig, rng: Rng, 
     env,
     evalEnv,
     agent,
+    ...hooks,
     steps: T,
     rng,
     resume: ctx.resume,
@@ -48,9 +65,9 @@ export function recordSacHistories(env: BatchedEnv, c: CollectConfig, rng: Rng, 
     evalEvery: tr.evalEvery,
     evalEpisodes: tr.evalEpisodes,
   });
-  const L = agent.learners!;
-  ctx.tasks.forEach((task, j) => saveSacPolicy(policyFile(ctx.outDir, ctx.firstTask + j), L, j * R, R, { task: task.params, taskIndex: ctx.firstTask + j }));
-  const { obsDim: D, actDim: A } = env;
+  finish();
+  const D = env.obsDim;
+  const A = env.numActions > 0 ? 1 : env.actDim;
   const E = r.evalSteps.length;
   return Array.from({ length: N }, (_, i) => ({
     observations: r.observations.slice(i * T * D, (i + 1) * T * D),
@@ -115,3 +132,4 @@ export function loadSacPolicy(file: string): SacPolicy {
 }
 
 registerHistoryRecorder('sac', recordSacHistories, import.meta.url);
+registerHistoryRecorder('ppo', recordPpoHistories, import.meta.url);

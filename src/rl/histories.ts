@@ -1,5 +1,5 @@
 /**
- * The training-and-recording loop behind deep learners' learning histories: one SAC learner per
+ * The training-and-recording loop behind deep learners' learning histories: one learner per
  * environment instance, all trained at once, every step of each recorded, the greedy policies
  * evaluated every `evalEvery` steps on a copy of the environment, `expert_actions` relabelled at
  * the end by each learner's final greedy policy, and resume points (learners, counters, the
@@ -11,23 +11,49 @@
  * evaluation environment with a seed of their own step. So a resumed run equals the uninterrupted
  * one bit for bit, MuJoCo families (random initial states) included.
  *
- * Used by `collectSacHistories` (one file) and by the `sac` collection kind (`icrl collect`,
- * ./collectKinds.ts).
+ * Used by `collectSacHistories` (one file) and by the `sac` and `ppo` collection kinds (`icrl
+ * collect`, ./collectKinds.ts). Resume points need the learner's own checkpoint to carry the
+ * history so far (`resumable`: SAC's does; PPO's does not yet).
  */
 import { existsSync } from 'node:fs';
 import { IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import type { BatchedEnv } from '../envs/types.js';
+import type { ActionArray, BatchedEnv } from '../envs/types.js';
+import type { StepOutcome } from '../algorithms/agent.js';
 import * as nn from '../nn/index.js';
 import type { NamedArray } from '../nn/index.js';
 import type { SacAgent } from './sac.js';
+
+/** a batched learner the loop can train and record (SacAgent, PpoAgent): one learner per instance */
+export interface DeepLearner {
+  readonly name: string;
+  reset(env: BatchedEnv, rng: Rng): void;
+  act(obs: Float32Array, out: ActionArray): void;
+  observe(o: StepOutcome): void;
+  /** every learner's greedy action (evaluations; the labels, unless `relabel` is given) */
+  actGreedy(obs: Float32Array, out: ActionArray): void;
+}
+
+/** how a learner saves and restores a resume point (SacAgent's saveCheckpoint / restoreCheckpoint) */
+export interface ResumeHooks {
+  save(file: string, extra: Record<string, unknown>, tensors: Record<string, NamedArray>): void;
+  /** restores after reset() and returns the saved `extra` */
+  restore(file: string): Record<string, unknown>;
+}
 
 export interface TrainRecordOptions {
   /** the training environment: one instance (and one learner) per history, tasks already set */
   env: BatchedEnv;
   /** a copy of the environment with the same tasks for evaluations (needed when evalEvery > 0) */
   evalEnv?: BatchedEnv;
-  agent: SacAgent;
+  agent: DeepLearner;
+  /** needed for checkpointEvery > 0 */
+  resumable?: ResumeHooks;
+  /**
+   * the labels: each learner's final greedy action on its T recorded observations (obs [N, T,
+   * obsDim] -> out [N, T(, actDim)]); default: actGreedy step by step
+   */
+  relabel?: (obs: Float32Array, T: number, out: ActionArray) => void;
   /** steps per instance (the length of each history) */
   steps: number;
   /** the run's stream (the agent's, the resets' and the evaluations' seeds are split from it) */
@@ -46,26 +72,26 @@ export interface TrainRecordOptions {
 }
 
 export interface RecordedTraining {
-  /** [N, T, obsDim], [N, T, actDim] (in the environment's box), [N, T], [N, T] */
+  /** [N, T, obsDim], [N, T] discrete or [N, T, actDim] continuous (in the environment's box), [N, T], [N, T] */
   observations: Float32Array;
-  actions: Float32Array;
+  actions: Int32Array | Float32Array;
   rewards: Float32Array;
   dones: Uint8Array;
   /** [N, T] (families with discrete states only) */
   states?: Int32Array;
-  /** [N, T, actDim]: each learner's final greedy action on every observation of its history */
-  expertActions: Float32Array;
+  /** each learner's final greedy action on every observation of its history (shaped as actions) */
+  expertActions: Int32Array | Float32Array;
   /** steps per instance at each evaluation, and the mean greedy return [N, E] (task-major) */
   evalSteps: Int32Array;
   evalReturns: Float32Array;
 }
 
 /** mean return of each instance's greedy policy over `episodes` episodes of `evalEnv`, reset with `seed` */
-export function evaluateGreedySeeded(agent: SacAgent, evalEnv: BatchedEnv, episodes: number, seed: number): Float64Array {
+export function evaluateGreedySeeded(agent: DeepLearner, evalEnv: BatchedEnv, episodes: number, seed: number): Float64Array {
   const n = evalEnv.numEnvs;
   evalEnv.reset(seed);
   const ret = new Float64Array(n);
-  const out = new Float32Array(n * evalEnv.actDim);
+  const out = evalEnv.numActions > 0 ? new Int32Array(n) : new Float32Array(n * evalEnv.actDim);
   for (let t = 0; t < episodes * evalEnv.horizon; t++) {
     agent.actGreedy(evalEnv.obs, out);
     evalEnv.step(out);
@@ -73,6 +99,14 @@ export function evaluateGreedySeeded(agent: SacAgent, evalEnv: BatchedEnv, episo
   }
   for (let i = 0; i < n; i++) ret[i] /= episodes;
   return ret;
+}
+
+/** SAC's resume points (its checkpoint carries the history so far) and its batched relabelling */
+export function sacHooks(agent: SacAgent): { resumable: ResumeHooks; relabel: (obs: Float32Array, T: number, out: ActionArray) => void } {
+  return {
+    resumable: { save: (file, extra, tensors) => agent.saveCheckpoint(file, extra, tensors), restore: (file) => agent.restoreCheckpoint(file) },
+    relabel: (obs, T, out) => agent.learners!.greedyActions(obs, T, out as Float32Array),
+  };
 }
 
 const seedAt = (rng: Rng, what: string, t: number): number => rng.split(`${what}-${t}`).nextU32();
@@ -87,10 +121,13 @@ export function trainAndRecord(o: TrainRecordOptions): RecordedTraining {
   if (evalEvery > 0 && !o.evalEnv) throw new IcrlError('deep-learner histories: evalEvery needs an evaluation environment', 'CONFIG');
   const env = o.env;
   const N = env.numEnvs;
-  const { obsDim: D, actDim: A } = env;
-  if (env.numActions > 0) throw new IcrlError(`deep-learner histories: ${env.family} has discrete actions; the sac kind needs a continuous action box`, 'CONFIG');
+  const D = env.obsDim;
+  const discrete = env.numActions > 0;
+  const A = discrete ? 1 : env.actDim;
+  const actArray = (n: number): Int32Array | Float32Array => (discrete ? new Int32Array(n) : new Float32Array(n));
+  if (every > 0 && !o.resumable) throw new IcrlError(`deep-learner histories: ${o.agent.name} cannot write resume points inside a shard yet; set training.checkpointEvery to 0`, 'CONFIG');
   const obs = new Float32Array(N * T * D);
-  const act = new Float32Array(N * T * A);
+  const act = actArray(N * T * A);
   const rew = new Float32Array(N * T);
   const dones = new Uint8Array(N * T);
   const states = env.numStates > 0 ? new Int32Array(N * T) : undefined;
@@ -104,8 +141,8 @@ export function trainAndRecord(o: TrainRecordOptions): RecordedTraining {
   o.agent.reset(env, o.rng.split('agent'));
   let t0 = 0;
   if (every > 0 && existsSync(o.resume)) {
-    const extra = o.agent.restoreCheckpoint(o.resume);
-    if (JSON.stringify(extra.run) !== JSON.stringify(o.runId)) throw new IcrlError(`${o.resume}: a resume point of another run (${JSON.stringify(extra.run)}); delete it to start over`, 'CONFIG');
+    const extra = o.resumable!.restore(o.resume);
+    if (JSON.stringify(extra.run) !== JSON.stringify(o.runId)) throw new IcrlError(`${o.resume}: a resume point of another collection (${JSON.stringify(extra.run)}); delete it to start over`, 'CONFIG');
     t0 = Number(extra.t);
     const f = nn.loadSafetensors(o.resume);
     const get = (k: string, n: number): Float32Array => {
@@ -132,7 +169,7 @@ export function trainAndRecord(o: TrainRecordOptions): RecordedTraining {
     env.reset(seedAt(o.rng, 'env', t0));
   }
   if (evalEvery > 0 && evalAt.length === 0) evaluate(0);
-  const actions = new Float32Array(N * A);
+  const actions = actArray(N * A);
   for (let t = t0; t < T; t++) {
     for (let i = 0; i < N; i++) {
       const k = i * T + t;
@@ -155,18 +192,27 @@ export function trainAndRecord(o: TrainRecordOptions): RecordedTraining {
       const part: Record<string, NamedArray> = {};
       for (let i = 0; i < N; i++) {
         part[`obs.${i}`] = { shape: [done, D], data: obs.subarray(i * T * D, (i * T + done) * D) };
-        part[`act.${i}`] = { shape: [done, A], data: act.subarray(i * T * A, (i * T + done) * A) };
+        part[`act.${i}`] = { shape: [done, A], data: Float32Array.from(act.subarray(i * T * A, (i * T + done) * A)) };
         part[`rew.${i}`] = { shape: [done], data: rew.subarray(i * T, i * T + done) };
         part[`dones.${i}`] = { shape: [done], data: Float32Array.from(dones.subarray(i * T, i * T + done)) };
         if (states) part[`states.${i}`] = { shape: [done], data: Float32Array.from(states.subarray(i * T, i * T + done)) };
       }
       if (evalAt.length > 0) part.evalReturns = { shape: [evalAt.length, N], data: Float32Array.from(evalRet.flat()) };
-      o.agent.saveCheckpoint(o.resume, { t: done, run: o.runId as never, evalSteps: evalAt as never }, part);
+      o.resumable!.save(o.resume, { t: done, run: o.runId, evalSteps: evalAt }, part);
     }
     o.onStep?.(t);
   }
-  const expert = new Float32Array(N * T * A);
-  o.agent.learners!.greedyActions(obs, T, expert);
+  const expert = actArray(N * T * A);
+  if (o.relabel) o.relabel(obs, T, expert);
+  else {
+    const rows = new Float32Array(N * D);
+    const out = actArray(N * A);
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < N; i++) rows.set(obs.subarray((i * T + t) * D, (i * T + t + 1) * D), i * D);
+      o.agent.actGreedy(rows, out);
+      for (let i = 0; i < N; i++) expert.set(out.subarray(i * A, (i + 1) * A), (i * T + t) * A);
+    }
+  }
   const E = evalAt.length;
   const evalReturns = new Float32Array(N * E);
   for (let k = 0; k < E; k++) for (let i = 0; i < N; i++) evalReturns[i * E + k] = evalRet[k][i];
