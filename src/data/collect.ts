@@ -28,6 +28,7 @@ import { loadConfig, validateConfig } from '../core/config.js';
 import { ConfigError, CorruptFileError, IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { LIMITS, checkMemory } from '../core/limits.js';
+import { Registry, type RegistryEntry } from '../core/registry.js';
 import { Progress } from '../core/progress.js';
 import { getFamily, prepareFamily } from '../envs/index.js';
 import type { BatchedEnv } from '../envs/types.js';
@@ -145,8 +146,8 @@ function checkFamily(c: CollectConfig, source: string): void {
     throw new ConfigError(`${source}: family: ${(e as Error).message}`, source, 'family');
   }
   if (c.algorithm) makeAgent(c.algorithm, `${source}: algorithm`);
-  if (c.training && !(c.algorithm && recorders.has(String(c.algorithm.kind)))) {
-    throw new ConfigError(`${source}: training: only for source algorithms that record their own histories (${[...recorders.keys()].join(', ') || 'none registered'}), not ${c.algorithm ? JSON.stringify(c.algorithm.kind) : 'DPT samples'}`, source, 'training');
+  if (c.training && !(c.algorithm && historyRecorders.has(String(c.algorithm.kind)))) {
+    throw new ConfigError(`${source}: training: only for source algorithms that record their own histories (${historyRecorders.names().join(', ') || 'none registered'}), not ${c.algorithm ? JSON.stringify(c.algorithm.kind) : 'DPT samples'}`, source, 'training');
   }
 }
 
@@ -163,24 +164,25 @@ export interface RecorderContext {
 }
 
 /**
- * A source algorithm that trains and records its own histories (deep learners: src/rl registers
- * `sac`): it gets the batch's environment (tasks set, one instance per task and run) and returns one
- * run per instance. Registered from a layer above this one, with the URL of the module that
- * registers it, which collection worker threads import before they start.
+ * Source algorithms that train and record their own histories (deep learners: src/rl registers
+ * `sac` and `ppo`): `record` gets the batch's environment (tasks set, one instance per task and
+ * run) and returns one run per instance. Registered from a layer above this one, with the URL of the
+ * module that registers it, which collection worker threads import before they start.
  */
-export type HistoryRecorder = (env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext) => Promise<RecordedRun[]> | RecordedRun[];
-const recorders = new Map<string, { record: HistoryRecorder; module: string }>();
-
-export function registerHistoryRecorder(kind: string, record: HistoryRecorder, module: string): void {
-  recorders.set(kind, { record, module });
+export interface HistoryRecorderEntry extends RegistryEntry {
+  /** `name` is the source algorithm's kind; `options` its schema (the agent kind's) */
+  record(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext): Promise<RecordedRun[]> | RecordedRun[];
+  /** URL of the module that registers this entry (collection worker threads import it) */
+  module: string;
 }
+export const historyRecorders = new Registry<HistoryRecorderEntry>('history recorder');
 
 /**
  * Modules that register history recorders, as the collection workers import them: compiled
  * JavaScript (running from TypeScript sources, as the tests do, the same module's build in dist/).
  */
 export function historyRecorderModules(): string[] {
-  return [...new Set([...recorders.values()].map((r) => r.module))].map((url) => {
+  return [...new Set(historyRecorders.list().map((r) => r.module))].map((url) => {
     if (!url.endsWith('.ts')) return url;
     const file = fileURLToPath(url);
     const rel = relative(resolve(dirname(fileURLToPath(import.meta.url)), '..'), file);
@@ -249,7 +251,7 @@ export async function computeShard(c: CollectConfig, tasks: Task[], index: numbe
   }
   const histories: History[] = [];
   const R = c.historiesPerTask;
-  const recorder = c.algorithm ? recorders.get(String(c.algorithm.kind)) : undefined;
+  const recorder = c.algorithm && historyRecorders.has(String(c.algorithm.kind)) ? historyRecorders.get(String(c.algorithm.kind)) : undefined;
   const resumes: string[] = [];
   for (let b = first, k = 0; b < end; b += c.numEnvs, k++) {
     const batch = tasks.slice(b, Math.min(end, b + c.numEnvs));

@@ -1,7 +1,7 @@
 /**
  * Deep learners as `icrl collect` source algorithms. src/data sits below the engine and cannot build
  * these learners, so this module registers history recorders for the `sac` and `ppo` kinds with the collection
- * (`registerHistoryRecorder`, with this module's URL: collection worker threads import it before
+ * (`historyRecorders`, with this module's URL: collection worker threads import it before
  * they start). A shard's batch of tasks trains one learner per task (and run) all at once
  * (./histories.ts), stores the histories with `expert_actions` relabelled by each learner's final
  * greedy policy and its evaluations over training, and writes each task's final policy weights to
@@ -10,7 +10,7 @@
  * evaluations, but no resume points inside a shard (a killed shard is computed again) and no policy
  * files yet.
  */
-import { configHash, policyFile, registerHistoryRecorder, type CollectConfig, type RecordedRun, type RecorderContext } from '../data/index.js';
+import { configHash, historyRecorders, policyFile, type CollectConfig, type RecordedRun, type RecorderContext } from '../data/index.js';
 import { IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Task } from '../tasks/taskSpace.js';
@@ -131,5 +131,5 @@ export function loadSacPolicy(file: string): SacPolicy {
   };
 }
 
-registerHistoryRecorder('sac', recordSacHistories, import.meta.url);
-registerHistoryRecorder('ppo', recordPpoHistories, import.meta.url);
+historyRecorders.register({ name: 'sac', description: 'SAC learners, one per task, trained at once; final-policy labels, evaluations, policy files, resume points', options: sacOptionsSchema, record: recordSacHistories, module: import.meta.url });
+historyRecorders.register({ name: 'ppo', description: 'PPO learners, one per task, trained at once; final-policy labels, evaluations', options: ppoOptionsSchema, record: recordPpoHistories, module: import.meta.url });
