@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, collectConfigSchema, openHistoryCollection, parseCollectConfig, policyFile, readManifest } from '../src/data/index.js';
-import { loadSacPolicy } from '../src/rl/index.js';
+import { Rng } from '../src/core/rng.js';
+import { getFamily } from '../src/envs/index.js';
+import { loadSacPolicy, PpoAgent, ppoHooks, trainAndRecord } from '../src/rl/index.js';
 
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'icrl-rlkind-'));
@@ -148,8 +150,8 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
     }
   }, 90_000);
 
-  it('ppo records discrete histories with greedy labels and evaluations; resume points inside a shard are refused', async () => {
-    const ppo = { ...base, family: 'darkroom', envOptions: { size: 5 }, tasks: { count: 2, heldOut: 0.2, seed: 1 }, algorithm: { kind: 'ppo', numSteps: 32, numMinibatches: 2, updateEpochs: 2 }, steps: 128, training: { checkpointEvery: 0, evalEvery: 64, evalEpisodes: 1 }, workers: 0 };
+  it('ppo records discrete histories with greedy labels and evaluations; a run stopped after a resume point continues identically', async () => {
+    const ppo = { ...base, family: 'darkroom', envOptions: { size: 5, horizon: 20 }, tasks: { count: 2, heldOut: 0.2, seed: 1 }, algorithm: { kind: 'ppo', numSteps: 32, numMinibatches: 2, updateEpochs: 2 }, steps: 160, training: { checkpointEvery: 40, evalEvery: 80, evalEpisodes: 1 }, workers: 0 };
     const out = join(dir, 'ppo');
     await collect(parseCollectConfig(ppo), { out, silent: true });
     const hs = await readAll(out);
@@ -158,10 +160,32 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
       expect(h.actions).toBeInstanceOf(Int32Array);
       expect(h.expertActions).toBeInstanceOf(Int32Array);
       expect(h.expertActions!.every((a) => Number.isInteger(a) && a >= 0 && a < h.numActions)).toBe(true);
-      expect([...h.evaluation!.steps]).toEqual([0, 64, 128]);
+      expect([...h.evaluation!.steps]).toEqual([0, 80, 160]);
     }
-    expect(readdirSync(out).some((f) => f.startsWith('policy-'))).toBe(false);
-    await expect(collect(parseCollectConfig({ ...ppo, training: { checkpointEvery: 64 } }), { out: join(dir, 'ppo-resume'), silent: true })).rejects.toThrow(/ppo cannot write resume points inside a shard yet; set training.checkpointEvery to 0/);
+    expect(readdirSync(out).some((f) => f.startsWith('policy-') || f.includes('resume'))).toBe(false);
+    // the loop itself, stopped after its resume point at step 120 (in the middle of a rollout) and run again
+    const fam = getFamily('darkroom');
+    const tasks = [3, 17].map((goal) => fam.taskSpace({ size: 5 }).enumerate()[goal]);
+    const run = (resume: string, onStep?: (t: number) => void) => {
+      const env = fam.make(2, { size: 5, horizon: 20 }, new Rng(1).split('make'));
+      env.setTasks(tasks);
+      const evalEnv = fam.make(2, { size: 5, horizon: 20 }, new Rng(1).split('eval'));
+      evalEnv.setTasks(tasks);
+      const agent = new PpoAgent({ numSteps: 32, numMinibatches: 2, updateEpochs: 2 });
+      return trainAndRecord({ env, evalEnv, agent, ...ppoHooks(agent), steps: 160, rng: new Rng(9), resume, runId: 'ppo-test', checkpointEvery: 40, evalEvery: 80, onStep });
+    };
+    const whole = run(join(dir, 'ppo-whole.safetensors'));
+    const resume = join(dir, 'ppo-resume.safetensors');
+    expect(() =>
+      run(resume, (t) => {
+        if (t === 130) throw new Error('killed');
+      }),
+    ).toThrow('killed');
+    expect(existsSync(resume)).toBe(true);
+    let stepped = 0;
+    const again = run(resume, () => stepped++);
+    expect(stepped, 'continued from the resume point at step 120').toBe(40);
+    for (const k of ['observations', 'actions', 'rewards', 'dones', 'expertActions', 'evalReturns'] as const) expect(bytes(again[k]).equals(bytes(whole[k])), k).toBe(true);
   });
 
   it('refuses training settings for a source algorithm that does not record its own histories', () => {

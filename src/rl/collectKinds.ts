@@ -6,9 +6,8 @@
  * (./histories.ts), stores the histories with `expert_actions` relabelled by each learner's final
  * greedy policy and its evaluations over training, and writes each task's final policy weights to
  * `policy-<task>.safetensors` in the collection folder. With `training.checkpointEvery` a killed
- * shard continues from its last resume point, identically. PPO: the same histories, labels and
- * evaluations, but no resume points inside a shard (a killed shard is computed again) and no policy
- * files yet.
+ * shard continues from its last resume point, identically. PPO: the same histories, labels,
+ * evaluations and resume points, but no policy files yet.
  */
 import { configHash, historyRecorders, policyFile, type CollectConfig, type RecordedRun, type RecorderContext } from '../data/index.js';
 import { IcrlError } from '../core/errors.js';
@@ -20,7 +19,7 @@ import * as nn from '../nn/index.js';
 import type { NamedArray } from '../nn/index.js';
 import { SacAgent, SacLearners, sacOptionsSchema } from './sac.js';
 import { PpoAgent, ppoOptionsSchema } from './ppo.js';
-import { sacHooks, trainAndRecord, type DeepLearner, type TrainRecordOptions } from './histories.js';
+import { ppoHooks, sacHooks, trainAndRecord, type DeepLearner, type TrainRecordOptions } from './histories.js';
 
 /** Records SAC learning histories for one batch of a collection shard (see the module note). */
 export function recordSacHistories(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext): RecordedRun[] {
@@ -32,11 +31,12 @@ export function recordSacHistories(env: BatchedEnv, c: CollectConfig, rng: Rng, 
   });
 }
 
-/** Records PPO learning histories for one batch (no resume points inside a shard and no policy files yet). */
+/** Records PPO learning histories for one batch (no policy files yet). */
 export function recordPpoHistories(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext): RecordedRun[] {
   const { kind: _kind, ...spec } = c.algorithm ?? {};
   ppoOptionsSchema.parse(spec);
-  return recordBatch(env, c, rng, ctx, new PpoAgent(spec), {}, () => undefined);
+  const agent = new PpoAgent(spec);
+  return recordBatch(env, c, rng, ctx, agent, ppoHooks(agent), () => undefined);
 }
 
 function recordBatch(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext, agent: DeepLearner, hooks: Partial<Pick<TrainRecordOptions, 'resumable' | 'relabel'>>, finish: () => void): RecordedRun[] {
@@ -132,4 +132,4 @@ export function loadSacPolicy(file: string): SacPolicy {
 }
 
 historyRecorders.register({ name: 'sac', description: 'SAC learners, one per task, trained at once; final-policy labels, evaluations, policy files, resume points', options: sacOptionsSchema, record: recordSacHistories, module: import.meta.url });
-historyRecorders.register({ name: 'ppo', description: 'PPO learners, one per task, trained at once; final-policy labels, evaluations', options: ppoOptionsSchema, record: recordPpoHistories, module: import.meta.url });
+historyRecorders.register({ name: 'ppo', description: 'PPO learners, one per task, trained at once; final-policy labels, evaluations, resume points', options: ppoOptionsSchema, record: recordPpoHistories, module: import.meta.url });

@@ -12,10 +12,12 @@
  * one bit for bit, MuJoCo families (random initial states) included.
  *
  * Used by `collectSacHistories` (one file) and by the `sac` and `ppo` collection kinds (`icrl
- * collect`, ./collectKinds.ts). Resume points need the learner's own checkpoint to carry the
- * history so far (`resumable`: SAC's does; PPO's does not yet).
+ * collect`, ./collectKinds.ts). Resume points need hooks that save the learner's checkpoint with
+ * the history so far in it (`resumable`: sacHooks, ppoHooks).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { ActionArray, BatchedEnv } from '../envs/types.js';
@@ -23,6 +25,7 @@ import type { StepOutcome } from '../algorithms/agent.js';
 import * as nn from '../nn/index.js';
 import type { NamedArray } from '../nn/index.js';
 import type { SacAgent } from './sac.js';
+import type { PpoAgent } from './ppo.js';
 
 /** a batched learner the loop can train and record (SacAgent, PpoAgent): one learner per instance */
 export interface DeepLearner {
@@ -106,6 +109,32 @@ export function sacHooks(agent: SacAgent): { resumable: ResumeHooks; relabel: (o
   return {
     resumable: { save: (file, extra, tensors) => agent.saveCheckpoint(file, extra, tensors), restore: (file) => agent.restoreCheckpoint(file) },
     relabel: (obs, T, out) => agent.learners!.greedyActions(obs, T, out as Float32Array),
+  };
+}
+
+/**
+ * PPO's resume points: its checkpoint (PpoLearners.saveCheckpoint, written to a scratch file first)
+ * with the history so far added to it, in one atomic write; restoring reads the learners' tensors
+ * and ignores the added ones.
+ */
+export function ppoHooks(agent: PpoAgent): { resumable: ResumeHooks } {
+  return {
+    resumable: {
+      save: (file, extra, tensors) => {
+        const scratch = mkdtempSync(join(tmpdir(), 'icrl-ppo-resume-'));
+        try {
+          const own = join(scratch, 'learners.safetensors');
+          agent.learners!.saveCheckpoint(own, extra);
+          const f = nn.loadSafetensors(own);
+          const all: Record<string, NamedArray> = Object.fromEntries(f.tensors);
+          for (const [k, v] of Object.entries(tensors)) all[`extra.${k}`] = v;
+          nn.saveSafetensors(file, all, f.metadata);
+        } finally {
+          rmSync(scratch, { recursive: true, force: true });
+        }
+      },
+      restore: (file) => agent.learners!.restoreCheckpoint(file),
+    },
   };
 }
 
