@@ -14,14 +14,13 @@
  * the expert's return minus 20% of its magnitude: a model above it is within 20% of the expert).
  * All are computed from measured returns, per seed and task; the verdicts come from their intervals.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { readConfigFile } from '../core/config.js';
 import { canonicalJson } from '../core/json.js';
 import type { JsonValue } from '../core/spaces.js';
-import { h5ready, HistoryReader } from '../data/index.js';
+import { collect, h5ready, HistoryReader, loadCollectConfig } from '../data/index.js';
 import { taskKey, splitTasks, type Task } from '../tasks/taskSpace.js';
 import { getFamily } from '../envs/index.js';
 import { meanCi } from '../eval/stats.js';
@@ -110,12 +109,10 @@ export function continuousRun(model: 'AD' | 'DPT') {
     let data: { train: string; heldOut: string | null; expert: string; seconds: { train: number | null; heldOut: number | null } };
     if (setup.data.kind === 'sac') data = await sacHistories(setup.data.spec, dataDir, ctx.say);
     else {
-      const manifest = join(dataDir, 'manifest.json');
-      const complete = existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { complete?: boolean }).complete === true;
-      if (!complete || !existsSync(join(dataDir, setup.data.file))) {
-        throw new ConfigError(`${dataDir}: no complete SAC collection; collect it first: icrl collect configs/${setup.data.collect} --out ${dataDir} (docs/rl.md)`, dataDir);
-      }
-      ctx.say(`SAC histories of the training tasks: the collection in ${dataDir} (configs/${setup.data.collect})`);
+      // icrl collect of the config into the data folder: a complete collection is found and kept, a killed one resumes
+      ctx.say(`SAC histories of the training tasks: configs/${setup.data.collect} -> ${dataDir}`);
+      const r = await collect(loadCollectConfig(join(configs, setup.data.collect)), { out: dataDir, silent: !ctx.progress });
+      ctx.say(`  ${r.computed === 0 ? "collected before, not again" : `collected ${r.computed} shard(s) in ${r.seconds.toFixed(0)} s`}`);
       data = { train: join(dataDir, setup.data.file), heldOut: null, expert: dataDir, seconds: { train: null, heldOut: null } };
     }
     const dataKey = model === 'AD' ? 'ad' : 'dpt';
@@ -234,7 +231,7 @@ export function continuousClaims(model: 'AD' | 'DPT'): Claim[] {
 /** The small scale of an entry (the family is an option of the entry). */
 export function continuousScale(model: 'AD' | 'DPT'): ReproductionScale {
   return {
-    budget: `cheetah-vel (the default): the SAC collection of configs/collect-cheetah-vel-sac.yaml (10 velocities x 100,000 steps; 1,816 s here under a load of 25-30, collected by icrl collect before the entry runs), then per seed 500 training steps of a 2-layer ${model} on 2-episode windows and 5 velocities x 4 in-context episodes; --set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries (1,474 s under a load of 24-30), then per seed 2,500 training steps and 12 goals x 6 episodes (${model === 'AD' ? '549' : '682'} s for 3 seeds under that load)`,
+    budget: `cheetah-vel (the default): the SAC collection of configs/collect-cheetah-vel-sac.yaml (10 velocities x 100,000 steps; 1,816 s here under a load of 25-30), collected into the data folder once for both entries, then per seed 500 training steps of a 2-layer ${model} on 2-episode windows and 5 velocities x 4 in-context episodes; --set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries (1,474 s under a load of 24-30), then per seed 2,500 training steps and 12 goals x 6 episodes (${model === 'AD' ? '549' : '682'} s for 3 seeds under that load)`,
     table: continuousTable(model),
     run: continuousRun(model),
   };

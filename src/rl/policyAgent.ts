@@ -21,6 +21,7 @@ import { Rng } from '../core/rng.js';
 import { taskKey, type Task } from '../tasks/taskSpace.js';
 import * as nn from '../nn/index.js';
 import { SacLearners, sacOptionsSchema, type SacSpec } from './sac.js';
+import { loadSacPolicy, type SacPolicy } from './collectKinds.js';
 
 export const sacPolicyOptionsSchema = z
   .object({
@@ -53,7 +54,10 @@ function numericParams(t: Task): number[] {
 
 export class SacPolicyAgent implements Agent {
   readonly name = 'sac-policy';
-  readonly learners: SacLearners;
+  /** The learners of a checkpoint file, or null for a collection folder (then `policies`). */
+  readonly learners: SacLearners | null = null;
+  private readonly policies: SacPolicy[] | null = null;
+  private readonly spec: { obsDim: number; actDim: number };
   readonly tasks: Task[];
   readonly family: string;
   private env: BatchedEnv | null = null;
@@ -71,7 +75,8 @@ export class SacPolicyAgent implements Agent {
       const p = loadPolicyFolder(file);
       this.tasks = p.tasks;
       this.family = p.family;
-      this.learners = p.learners;
+      this.policies = p.policies;
+      this.spec = { obsDim: p.policies[0].obsDim, actDim: p.policies[0].actDim };
       return;
     }
     const f = nn.loadSafetensors(file);
@@ -90,10 +95,11 @@ export class SacPolicyAgent implements Agent {
     const rngs = Array.from({ length: meta.learners }, (_, i) => new Rng(0).split(`sac-learner-${i}`));
     this.learners = new SacLearners(meta.spec, rngs, options);
     this.learners.restoreCheckpoint(file);
+    this.spec = meta.spec;
   }
 
   reset(env: BatchedEnv, _rng: Rng): void {
-    const s = this.learners.spec;
+    const s = this.spec;
     if (env.family !== this.family) throw new IcrlError(`sac-policy: ${this.file} holds learners of ${this.family}, not ${env.family}`);
     if (env.obsDim !== s.obsDim || env.actDim !== s.actDim || env.numActions !== 0) {
       throw new IcrlError(`sac-policy: ${this.file} has obsDim ${s.obsDim} and actDim ${s.actDim}; ${env.family} has obsDim ${env.obsDim}, actDim ${env.actDim}`);
@@ -127,15 +133,21 @@ export class SacPolicyAgent implements Agent {
       this.learnerOf[i] = best;
     }
     this.env = env;
-    this.obsBuf = new Float32Array(this.learners.n * s.obsDim);
-    this.actBuf = new Float32Array(this.learners.n * s.actDim);
+    const n = this.tasks.length;
+    this.obsBuf = new Float32Array(n * s.obsDim);
+    this.actBuf = new Float32Array(n * s.actDim);
   }
 
   act(obs: Float32Array, out: ActionArray): void {
     const env = this.env;
     if (!env) throw new IcrlError('sac-policy: act() before reset()');
-    const { obsDim: D, actDim: A } = this.learners.spec;
+    const { obsDim: D, actDim: A } = this.spec;
     const N = env.numEnvs;
+    if (this.policies) {
+      for (let i = 0; i < N; i++) this.policies[this.learnerOf[i]].actGreedy(obs.subarray(i * D, (i + 1) * D), out.subarray(i * A, (i + 1) * A) as Float32Array);
+      return;
+    }
+    const learners = this.learners!;
     // instances that share a learner are played in turns (one observation per learner per pass)
     const pending = Array.from({ length: N }, (_, i) => i);
     while (pending.length > 0) {
@@ -149,7 +161,7 @@ export class SacPolicyAgent implements Agent {
           this.obsBuf.set(obs.subarray(i * D, (i + 1) * D), j * D);
         }
       }
-      this.learners.greedyActions(this.obsBuf, 1, this.actBuf);
+      learners.greedyActions(this.obsBuf, 1, this.actBuf);
       for (const [j, i] of used) for (let k = 0; k < A; k++) out[i * A + k] = this.actBuf[j * A + k];
       pending.splice(0, pending.length, ...rest);
     }
@@ -160,38 +172,22 @@ export class SacPolicyAgent implements Agent {
 
 /**
  * The per-task policy files of a `sac` collection folder (`policy-<task>.safetensors`: one actor
- * each, kind `sac-policy`, the task's parameters in its extra; the family from the folder's
- * manifest.json), gathered into one learner set, learner j holding file j's actor.
+ * each, read by `loadSacPolicy`, the task's parameters in its extra; the family from the folder's
+ * manifest.json).
  */
-function loadPolicyFolder(dir: string): { tasks: Task[]; family: string; learners: SacLearners } {
+function loadPolicyFolder(dir: string): { tasks: Task[]; family: string; policies: SacPolicy[] } {
   const files = readdirSync(dir).filter((f) => /^policy-\d+\.safetensors$/.test(f)).sort();
   if (files.length === 0) throw new ConfigError(`sac-policy: ${dir} holds no policy-<task>.safetensors files (a sac collection folder)`, dir, 'checkpoint');
   const manifest = join(dir, 'manifest.json');
   if (!existsSync(manifest)) throw new ConfigError(`sac-policy: ${dir} has no manifest.json (a sac collection folder names its family there)`, dir, 'checkpoint');
   const family = (JSON.parse(readFileSync(manifest, 'utf8')) as { config?: { family?: unknown } }).config?.family;
   if (typeof family !== 'string') throw new IcrlError(`${manifest}: no config.family`, 'CORRUPT_FILE');
-  const loaded = files.map((name) => {
-    const file = join(dir, name);
-    const f = nn.loadSafetensors(file);
-    const meta = JSON.parse(f.metadata.icrl_rl ?? 'null') as { kind?: string; learners?: number; spec: SacSpec; options: { hidden?: number[] }; extra?: { task?: Record<string, unknown> } } | null;
-    if (!meta || meta.kind !== 'sac-policy' || meta.learners !== 1 || !meta.extra?.task) throw new IcrlError(`${file}: not a one-learner SAC policy file with its task (kind sac-policy)`, 'CORRUPT_FILE');
-    return { file, f, meta };
+  const policies = files.map((name) => {
+    const p = loadSacPolicy(join(dir, name));
+    if (p.learners !== 1 || typeof p.extra.task !== 'object' || p.extra.task === null) throw new IcrlError(`${join(dir, name)}: not a one-learner policy file with its task`, 'CORRUPT_FILE');
+    return p;
   });
-  const first = loaded[0].meta;
-  const rngs = loaded.map((_, i) => new Rng(0).split(`sac-learner-${i}`));
-  // only the actor's shape matters for greedy actions
-  const learners = new SacLearners(first.spec, rngs, { hidden: first.options.hidden });
-  const n = loaded.length;
-  for (const p of learners.actor.parameters()) {
-    const per = p.size / n;
-    loaded.forEach(({ file, f }, j) => {
-      const src = f.tensors.get(p.name!);
-      if (!src || src.data.length !== per) throw new IcrlError(`${file}: tensor "${p.name}" missing or not of ${per} values`, 'CORRUPT_FILE');
-      p.data.set(src.data, j * per);
-    });
-  }
-  const tasks = loaded.map(({ meta }) => ({ family, params: meta.extra!.task as Task['params'] }));
-  return { tasks, family, learners };
+  return { tasks: policies.map((p) => ({ family, params: p.extra.task as Task['params'] })), family, policies };
 }
 
 /** Builds the agent of a spec's options, the checkpoint resolved against `baseDir`. */
