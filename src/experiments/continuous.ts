@@ -231,7 +231,7 @@ export function continuousClaims(model: 'AD' | 'DPT'): Claim[] {
 /** The small scale of an entry (the family is an option of the entry). */
 export function continuousScale(model: 'AD' | 'DPT'): ReproductionScale {
   return {
-    budget: `cheetah-vel (the default): the SAC collection of configs/collect-cheetah-vel-sac.yaml (10 velocities x 100,000 steps; 1,816 s here under a load of 25-30), collected into the data folder once for both entries, then per seed 500 training steps of a 2-layer ${model} on 2-episode windows and 5 velocities x 4 in-context episodes; --set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries (1,474 s under a load of 24-30), then per seed 2,500 training steps and 12 goals x 6 episodes (${model === 'AD' ? '549' : '682'} s for 3 seeds under that load)`,
+    budget: `cheetah-vel (the default): the SAC collection of configs/collect-cheetah-vel-sac.yaml (10 velocities x 100,000 steps; 1,816 s here under a load of 25-30), collected into the data folder once for both entries, then per seed 500 training steps of a 2-layer ${model} on 2-episode windows and 5 velocities x 4 in-context episodes (10.5 to 12 minutes per seed, both entries running at once under a load of 17-34); --set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries (1,474 s under a load of 24-30), then per seed 2,500 training steps and 12 goals x 6 episodes (${model === 'AD' ? '549' : '682'} s for 3 seeds under that load)`,
     table: continuousTable(model),
     run: continuousRun(model),
   };
