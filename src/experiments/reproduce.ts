@@ -31,6 +31,7 @@ import { trainFromConfig } from '../train/trainer.js';
 import { bandLineChart, type BandSeries, type ReportSection } from '../report/index.js';
 import { renderDocument } from '../report/html.js';
 import { evaluateAndReport } from './evaluate.js';
+import { collect, loadCollectConfig } from '../data/collect.js';
 
 export type Scale = 'small' | 'paper';
 export const SCALES: readonly Scale[] = ['small', 'paper'];
@@ -99,6 +100,11 @@ export interface PipelinePlan {
   models: { label: string; train: string }[];
   /** The evaluation config; the trained models are added to its online agents, its seed set per run. */
   eval: string;
+  /**
+   * A collection config run first, once for all seeds, into `<out>/data` (resumed when killed); every
+   * training config whose histories come from a collection (data.ad.collection) reads that folder.
+   */
+  collect?: string;
 }
 
 export interface ReproductionScale {
@@ -381,12 +387,21 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
     const files: string[] = [];
     const curves = new Map<string, { x: number[]; perSeed: number[][] }>();
     let mode: 'steps' | 'episodes' = 'episodes';
+    let collection: string | null = null;
+    if (plan.collect) {
+      collection = join(ctx.out, 'data');
+      ctx.say(`collect: ${plan.collect} -> ${collection}`);
+      const r = await collect(loadCollectConfig(resolve(configs, plan.collect)), { out: collection, silent: !ctx.progress });
+      ctx.say(`  ${r.manifest.numTasks} tasks of histories in ${r.manifest.numShards} shards (${r.computed} computed now)`);
+    }
     for (const seed of ctx.seeds) {
       const agents: Record<string, unknown>[] = [];
       for (const model of plan.models) {
         const file = resolve(configs, model.train);
         const dir = trainDir(ctx.out, model.label, seed);
-        const tc = parseTrainConfig({ ...(readConfigFile(file) as Record<string, unknown>), seed, out: dir }, `${model.train} (seed ${seed})`);
+        const raw = readConfigFile(file) as Record<string, unknown> & { data?: { ad?: { collection?: string } } };
+        if (collection !== null && raw.data?.ad?.collection !== undefined) raw.data = { ...raw.data, ad: { ...raw.data.ad, collection } };
+        const tc = parseTrainConfig({ ...raw, seed, out: dir }, `${model.train} (seed ${seed})`);
         ctx.say(`train ${model.label}, seed ${seed}: ${model.train} -> ${dir}`);
         const r = await trainFromConfig(tc, { outDir: dir, progressBar: ctx.progress, baseDir: process.cwd(), log: (l) => ctx.say(`  ${l}`) });
         ctx.say(`  ${r.resumedFrom !== null && r.resumedFrom >= r.steps ? 'already trained' : 'trained'}: ${r.steps} steps, loss ${Number.isFinite(r.finalLoss) ? r.finalLoss.toFixed(4) : 'n/a'}`);
