@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { pairedDifference, reproductions, scoresOf, tableRows, verdictOf, type Claim, type ScoreMatrix } from '../src/experiments/index.js';
+import { pairedDifference, pipeline, reproductions, scoresOf, tableRows, verdictOf, type Claim, type ScoreMatrix } from '../src/experiments/index.js';
 import type { EvalResults } from '../src/eval/results.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -114,4 +114,29 @@ describe('icrl reproduce end to end', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('a pipeline that collects first', () => {
+  it('collects once into <out>/data, trains every seed on windows streamed from it, and resumes without collecting again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-collect-'));
+    const fx = (f: string) => join(root, 'test', 'fixtures', 'reproduce', f);
+    const run = pipeline({ collect: fx('tiny-collect-ad.yaml'), models: [{ label: 'AD', train: fx('tiny-ad-stream.yaml') }], eval: fx('tiny-eval-darkroom.yaml') });
+    try {
+      const lines: string[] = [];
+      const ctx = { out: dir, seeds: [0, 1], scale: 'small' as const, progress: false, say: (l: string) => lines.push(l) };
+      const m = await run(ctx);
+      const text = lines.join('\n');
+      expect(text).toContain(`collect: ${fx('tiny-collect-ad.yaml')} -> ${join(dir, 'data')}`);
+      expect(text).toMatch(/6 tasks of histories in 2 shards \(2 computed now\)/);
+      expect(text.match(/streamed from [^ ]*data\b/g)?.length).toBe(2); // both seeds read <out>/data, not the config's folder
+      expect(text).not.toContain('runs/not-this-one');
+      expect(m.scores.get('AD:lastReturn')?.length).toBe(2);
+      expect(m.scores.get('AD:lastReturn')?.[0].length).toBe(4);
+      lines.length = 0;
+      await run(ctx);
+      expect(lines.join('\n')).toMatch(/\(0 computed now\)[^]*already trained[^]*complete in .* not run again/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
