@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { pairedDifference, pipeline, reproductions, scoresOf, tableRows, verdictOf, type Claim, type ScoreMatrix } from '../src/experiments/index.js';
+import { pairedDifference, reproductions, scoresOf, tableRows, verdictOf, type Claim, type ScoreMatrix } from '../src/experiments/index.js';
 import type { EvalResults } from '../src/eval/results.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = join(root, 'test', 'fixtures', 'reproduce', 'tiny-entry.mjs');
+const collectFixture = join(root, 'test', 'fixtures', 'reproduce', 'tiny-collect-entry.mjs');
 
 describe('verdicts from intervals', () => {
   const claim: Claim = { text: 'A beats B', left: { agent: 'A', metric: 'lastReturn' }, right: { agent: 'B', metric: 'lastReturn' } };
@@ -114,29 +115,54 @@ describe('icrl reproduce end to end', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
-});
 
-describe('a pipeline that collects first', () => {
-  it('collects once into <out>/data, trains every seed on windows streamed from it, and resumes without collecting again', async () => {
+  it('a run killed during its collection keeps the finished shards and resumes to the numbers of an uninterrupted run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-collect-'));
-    const fx = (f: string) => join(root, 'test', 'fixtures', 'reproduce', f);
-    const run = pipeline({ collect: fx('tiny-collect-ad.yaml'), models: [{ label: 'AD', train: fx('tiny-ad-stream.yaml') }], eval: fx('tiny-eval-darkroom.yaml') });
     try {
-      const lines: string[] = [];
-      const ctx = { out: dir, seeds: [0, 1], scale: 'small' as const, progress: false, say: (l: string) => lines.push(l) };
-      const m = await run(ctx);
-      const text = lines.join('\n');
-      expect(text).toContain(`collect: ${fx('tiny-collect-ad.yaml')} -> ${join(dir, 'data')}`);
-      expect(text).toMatch(/6 tasks of histories in 2 shards \(2 computed now\)/);
-      expect(text.match(/streamed from [^ ]*data\b/g)?.length).toBe(2); // both seeds read <out>/data, not the config's folder
-      expect(text).not.toContain('runs/not-this-one');
-      expect(m.scores.get('AD:lastReturn')?.length).toBe(2);
-      expect(m.scores.get('AD:lastReturn')?.[0].length).toBe(4);
-      lines.length = 0;
-      await run(ctx);
-      expect(lines.join('\n')).toMatch(/\(0 computed now\)[^]*already trained[^]*complete in .* not run again/);
+      const whole = join(dir, 'whole');
+      const r1 = spawnSync(process.execPath, [collectFixture, whole, '1'], { encoding: 'utf8' });
+      expect(r1.status, r1.stderr).toBe(0);
+      expect(r1.stdout).toMatch(/collected 10 shards: 10 of 10 shards/);
+      expect(r1.stdout).toMatch(/LHF filter: \d+ of \d+ histories with weight > 0/);
+      const killed = join(dir, 'killed');
+      const child = spawn(process.execPath, [collectFixture, killed, '1'], { stdio: 'ignore' });
+      const exited = new Promise<void>((res) => child.on('exit', () => res()));
+      const manifest = join(killed, 'collect', 'noisy', 'manifest.json');
+      let shardsAtKill = -1;
+      while (child.exitCode === null) {
+        if (existsSync(manifest)) {
+          try {
+            const m = JSON.parse(readFileSync(manifest, 'utf8'));
+            const done = Object.keys(m.shards).length;
+            if (done >= 1 && !m.complete) {
+              child.kill('SIGKILL');
+              shardsAtKill = done;
+              break;
+            }
+          } catch {
+            // the manifest is replaced atomically; a read between write and rename sees the old one
+          }
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await exited;
+      expect(shardsAtKill).toBeGreaterThanOrEqual(1);
+      expect(shardsAtKill).toBeLessThan(10);
+      expect(existsSync(join(killed, 'train'))).toBe(false);
+      const r2 = spawnSync(process.execPath, [collectFixture, killed, '1'], { encoding: 'utf8' });
+      expect(r2.status, r2.stderr).toBe(0);
+      expect(r2.stdout).toMatch(/collected \d+ shards \(\d+ kept from before\): 10 of 10 shards/);
+      const a = JSON.parse(readFileSync(join(whole, 'reproduce.json'), 'utf8'));
+      const b = JSON.parse(readFileSync(join(killed, 'reproduce.json'), 'utf8'));
+      expect(b.table).toEqual(a.table);
+      expect(b.verdicts).toEqual(a.verdicts);
+      expect(a.table.map((r: { agent: string }) => r.agent)).toEqual(['AD', 'AD-LHF', 'random']);
+      // a rerun of a finished entry collects nothing again
+      const r3 = spawnSync(process.execPath, [collectFixture, killed, '1'], { encoding: 'utf8' });
+      expect(r3.stdout).toMatch(/already collected: 10 of 10 shards/);
+      expect(JSON.parse(readFileSync(join(killed, 'reproduce.json'), 'utf8')).table).toEqual(a.table);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -25,6 +25,7 @@ import { generateDptSamples, defaultRollin } from '../data/dpt.js';
 import { buildAdDataset, concatDpt, type AdDataset, type DptDataset } from '../data/datasets.js';
 import type { History } from '../data/store.js';
 import { HistoryWindows } from '../data/windows.js';
+import { scoreHistories, streamWeights, type HistoryScore } from '../data/lhf.js';
 import { makeAgent } from '../algorithms/index.js';
 import { play } from '../algorithms/play.js';
 import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
@@ -288,6 +289,10 @@ interface WindowPicker {
   length(s: number): number;
   taskOf(s: number): number;
   byTask: Map<number, number[]>;
+  /** Draws a stream (LHF weights); default uniform. */
+  draw?: (r: Rng) => number;
+  /** Streams a weighted draw can give (weight > 0): the second window of a pair is one of them. */
+  kept?: Uint8Array;
 }
 
 function pickerByTask(n: number, taskOf: (s: number) => number): Map<number, number[]> {
@@ -307,21 +312,62 @@ function pickerByTask(n: number, taskOf: (s: number) => number): Map<number, num
 function drawWindows(p: WindowPicker, r: Rng, B: number, L: number, paired: boolean): [number, number][] {
   const win = new Array<[number, number]>(B);
   const startIn = (s: number) => r.int(p.length(s) - L + 1);
+  const draw = (): number => (p.draw ? p.draw(r) : r.int(p.numStreams));
   if (paired) {
     const P = B / 2;
     for (let i = 0; i < P; i++) {
-      const s = r.int(p.numStreams);
-      const same = p.byTask.get(p.taskOf(s))!;
+      const s = draw();
+      const all = p.byTask.get(p.taskOf(s))!;
+      // the pair's second window: another stream of the task that LHF kept
+      const same = p.kept ? all.filter((x) => p.kept![x] === 1) : all;
       const s2 = same.length > 1 ? same[r.int(same.length)] : s;
       win[i] = [s, startIn(s)];
       win[P + i] = [s2, startIn(s2)];
     }
   } else
     for (let i = 0; i < B; i++) {
-      const s = r.int(p.numStreams);
+      const s = draw();
       win[i] = [s, startIn(s)];
     }
   return win;
+}
+
+/** Draws index i with probability weights[i] / sum (binary search over the cumulative weights). */
+export function weightedPicker(weights: ArrayLike<number>): (r: Rng) => number {
+  const cdf = new Float64Array(weights.length);
+  let acc = 0;
+  for (let i = 0; i < weights.length; i++) {
+    if (!(weights[i] >= 0)) throw new IcrlError(`weightedPicker: weight ${i} is ${weights[i]} (weights must be finite and >= 0)`);
+    cdf[i] = acc += weights[i];
+  }
+  if (!(acc > 0) || !Number.isFinite(acc)) throw new IcrlError(`weightedPicker: the weights sum to ${acc}`);
+  return (r) => {
+    const u = r.uniform() * acc;
+    let lo = 0;
+    let hi = cdf.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] > u) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+}
+
+/**
+ * LHF scores of the training histories, each history scored and selected among the histories of its
+ * own task (the same goal may be spread over several collection groups), so that every training task
+ * keeps its best histories rather than the easiest tasks keeping all of theirs.
+ */
+export function lhfScoresPerTask(histories: History[], options: NonNullable<TrainConfig['data']['ad']>['lhf']): HistoryScore[] {
+  const byTask = new Map<string, History[]>();
+  for (const h of histories) {
+    const k = taskKey(h.task);
+    const list = byTask.get(k) ?? [];
+    list.push(h);
+    byTask.set(k, list);
+  }
+  return [...byTask.values()].flatMap((hs) => scoreHistories(hs, options));
 }
 
 async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> {
@@ -366,13 +412,26 @@ async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<Traini
     const n = ds.offsets.length - 1;
     return { numStreams: n, length: (k) => ds.offsets[k + 1] - ds.offsets[k], taskOf: (k) => ds.streamTask[k], byTask: pickerByTask(n, (k) => ds.streamTask[k]) };
   };
+  // LHF: training streams drawn in proportion to their weights (null: uniformly)
+  let lhfNote = '';
+  let trainPicker = pickerOf(train);
+  if (ac.lhf) {
+    const scores = lhfScoresPerTask(trainH, ac.lhf);
+    const w = streamWeights(train, scores);
+    if (!w.some((x) => x > 0)) throw new ConfigError(`${cfg.name}: data.ad.lhf leaves no training history with a positive weight`, undefined, 'data.ad.lhf');
+    trainPicker = { ...trainPicker, draw: weightedPicker(w), kept: Uint8Array.from(w, (x) => (x > 0 ? 1 : 0)) };
+    const kept = scores.filter((h) => h.weight > 0).length;
+    const mean = (wt: (h: HistoryScore) => number) => scores.reduce((a, h) => a + wt(h) * h.improvement, 0) / scores.reduce((a, h) => a + wt(h), 0);
+    lhfNote = `; LHF ${ac.lhf.mode}: ${kept} of ${scores.length} histories with weight > 0, mean improvement ${mean(() => 1).toFixed(4)} over all, ${mean((h) => h.weight).toFixed(4)} weighted`;
+    log(lhfNote.slice(2));
+  }
   return adTrainingData({
     dims,
     L,
     sets,
     actDim: train.actDim,
-    pickers: { train: pickerOf(train), val: val ? pickerOf(val) : null },
-    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks`,
+    pickers: { train: trainPicker, val: val ? pickerOf(val) : null },
+    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
     pack: (split, k, start, batch, row) => {
       const ds = split === 'train' ? train : val!;
       packAdRow(dims, ds, ds.offsets[k] + start, start > 0, L, batch, row);
