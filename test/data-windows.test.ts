@@ -112,6 +112,10 @@ describe('AD training windows streamed from the history store (data.ad.read: str
     noColl.data = { ...noColl.data, ad: { source: { kind: 'rmax' }, episodes: 30, windowEpisodes: 20, read: 'stream' } };
     expect(() => parseTrainConfig(noColl)).toThrow(/data\.ad\.read: stream reads the windows from the store: it needs data\.ad\.collection/);
 
+    const lhf = cfg('stream', 20);
+    lhf.data = { ...lhf.data, ad: { collection: data, windowEpisodes: 20, read: 'stream', lhf: { mode: 'filter' } } };
+    expect(() => parseTrainConfig(lhf)).toThrow(/data\.ad\.lhf: LHF scores whole histories in memory/);
+
     const long = cfg('stream', 451, { out: join(dir, 'run-long') });
     await expect(trainFromConfig(long as never, { progressBar: false })).rejects.toThrow(ConfigError);
     await expect(trainFromConfig(long as never, { progressBar: false })).rejects.toThrow(/data\.ad\.windowEpisodes x horizon \(4510 steps\) exceeds the collected histories \(4500 steps in .*shard-00000\.h5, group "0"\)/);
