@@ -85,7 +85,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'R-max histories collected once (about 15 s), then per seed two models of 300 steps of 2 windows of 4,102 steps (about 7 and 10 minutes on 2 cores under a load of 10 to 20) and 10 goals x 250 episodes of 14 steps',
+      budget: 'one collection of 312 histories of 4,200 steps (seconds), then per seed two models of 200 steps of 2 windows of 4,102 steps (6 to 7 minutes each on the 2 shared cores under a load average of about 26) and 10 goals x 250 episodes of 14 steps (under a minute)',
       table: ['AD-SSM', 'AD-transformer', 'R-max', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn', 'meanReturn'] as const).map((metric) => ({ agent, metric }))),
       run: pipeline({
         collect: [{ label: 'histories', collect: 'collect-darkroom-long.yaml' }],
