@@ -85,7 +85,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'one collection of 312 histories of 4,200 steps (seconds), then per seed two models of 200 steps of 2 windows of 4,102 steps (6 to 7 minutes each on the 2 shared cores under a load average of about 26) and 10 goals x 250 episodes of 14 steps (under a minute)',
+      budget: 'one collection of 312 histories of 4,200 steps (seconds), then per seed two models of 200 steps of 2 windows of 4,102 steps (1.5 to 7 minutes each on the 2 shared cores at a load average of 17 to 27; 27 minutes for 3 seeds) and 10 goals x 250 episodes of 14 steps (under a minute)',
       table: ['AD-SSM', 'AD-transformer', 'R-max', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn', 'meanReturn'] as const).map((metric) => ({ agent, metric }))),
       run: pipeline({
         collect: [{ label: 'histories', collect: 'collect-darkroom-long.yaml' }],
