@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Aggregates the training seeds of evaluations whose agents are named `<label>-seed<N>` (one or
 // several results.json files of the same tasks and evaluation seed holding every seed's models, e.g.
-// configs/eval-darkroom-long-step200.yaml run once per agent; an agent found in several files is
-// taken from the first) the way
+// checkpoints taken before the end of a reproduction's schedule, evaluated one process per agent; an
+// agent found in several files is taken from the first) the way
 // `icrl reproduce` does: per-task scores as [seed][task] matrices, the table of the entry (IQM over
 // seeds with its bootstrap interval, each seed's mean, mean over tasks with its t-interval) and the
 // verdict of each claim of the registered reproduction entry, computed from the two-level bootstrap

@@ -122,6 +122,32 @@ describe('R-max', () => {
   });
 });
 
+describe('random-until-reward', () => {
+  it('plays uniformly until an instance first scores, then the oracle on that instance for every later episode', async () => {
+    const fam = getFamily('darkroom');
+    const n = 12;
+    const env = fam.make(n, { size: 5, horizon: 10 }, new Rng(0));
+    env.setTasks(fam.taskSpace({ size: 5, horizon: 10 }).enumerate().slice(5, 5 + n));
+    const agent = makeAgent({ kind: 'random-until-reward' });
+    const firstReward = new Int32Array(n).fill(-1);
+    let checked = 0;
+    const oracle = new Int32Array(n);
+    const random = new Rng(9); // the agent's stream: play hands it new Rng(9)
+    await play(env, agent, 400, new Rng(9), (t) => {
+      for (let i = 0; i < n; i++) {
+        if (firstReward[i] >= 0) {
+          expect(t.actions[i]).toBe(oracle[i]);
+          checked++;
+        } else expect(t.actions[i]).toBe(random.int(5));
+        if (firstReward[i] < 0 && t.rewards[i] > 0) firstReward[i] = t.step;
+      }
+      for (let i = 0; i < n; i++) oracle[i] = env.oracleAction(i);
+    });
+    expect(checked).toBeGreaterThan(n * 100); // every instance found its goal well before the end
+    expect(() => makeAgent({ kind: 'random-until-reward' }).reset(getFamily('point-robot').make(1, {}, new Rng(0)), new Rng(0))).toThrow(/needs discrete actions/);
+  });
+});
+
 describe('makeAgent', () => {
   it('validates specs and names the field', () => {
     expect(() => makeAgent({ kind: 'ucb', c: -1 })).toThrow(ConfigError);

@@ -25,12 +25,14 @@ import {
 import { LinThompsonAgent, LinUcbAgent } from './linear.js';
 import { NoisyAgent, QLearningAgent, Q_LEARNING_DEFAULTS } from './qlearning.js';
 import { RmaxAgent, RMAX_DEFAULTS } from './rmax.js';
+import { RandomUntilRewardAgent } from './explore.js';
 
 export * from './agent.js';
 export * from './bandits.js';
 export * from './linear.js';
 export * from './qlearning.js';
 export * from './rmax.js';
+export * from './explore.js';
 export * from './posterior.js';
 
 export type AgentSpec = { kind: string } & Record<string, unknown>;
@@ -144,6 +146,7 @@ registerAgentKind('greedy', z.object({}).strict(), () => new GreedyAgent(), 'ban
 registerAgentKind('random', z.object({}).strict(), () => new RandomAgent(), 'uniformly random actions (discrete, or uniform in the action box)');
 registerAgentKind('oracle', z.object({}).strict(), () => new OracleAgent(), "the environment's optimal action");
 registerAgentKind('expert', z.object({}).strict(), () => new ExpertAgent(), "the family's scripted expert (reach, push)");
+registerAgentKind('random-until-reward', z.object({}).strict(), () => new RandomUntilRewardAgent(), "uniformly random actions until the first reward, then the environment's optimal action (an idealised explore-then-exploit learner)");
 registerAgentKind(
   'linucb',
   z.object({ alpha: num.min(0).default(1), lambda: num.positive().default(1) }).strict(),

@@ -5,3 +5,4 @@ export * from './datasets.js';
 export * from './dpt.js';
 export * from './collect.js';
 export * from './lhf.js';
+export * from './windows.js';

@@ -395,9 +395,10 @@ export class HistoryReader {
 
   /**
    * Reads steps [start, stop) of histories [h0, h1) of a group. Observations come back as float32
-   * whatever their stored type (XLand's uint8 5x5 grids become 25 floats).
+   * whatever their stored type (XLand's uint8 5x5 grids become 25 floats). With `extras: false`
+   * the optional datasets (states, expert_actions) are not read.
    */
-  read(name: string, opts: { start?: number; stop?: number; h0?: number; h1?: number } = {}): HistorySlice {
+  read(name: string, opts: { start?: number; stop?: number; h0?: number; h1?: number; extras?: boolean } = {}): HistorySlice {
     const info = this.info(name);
     const start = opts.start ?? 0;
     const stop = Math.min(opts.stop ?? info.length, info.length);
@@ -420,6 +421,7 @@ export class HistoryReader {
       rewards: bytesToFloat32(r.bytes, r.info),
       dones: bytesToUint8(dn.bytes, dn.info),
     };
+    if (opts.extras === false) return out;
     if (info.layout === 'icrl' && info.datasets.includes('states')) {
       const s = this.readDs(name, 'states', hr, sr);
       out.states = bytesToInt32(s.bytes, s.info);

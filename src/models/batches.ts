@@ -49,4 +49,6 @@ export interface TrainingData {
    * same task (T2MIR's contrastive loss needs them); B must then be even.
    */
   sample(rng: Rng, B: number, split: 'train' | 'val', paired: boolean): Batch;
+  /** Releases what the data holds open (the shard files of streamed windows); called when training ends. */
+  close?(): void;
 }

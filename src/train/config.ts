@@ -76,13 +76,22 @@ export const AdDataConfigSchema = z
     lhf: lhfOptionsSchema.optional(),
     /** Episodes per training window: the model's context is windowEpisodes x horizon tokens. */
     windowEpisodes: int(1, 1e4),
+    /**
+     * How the collection's histories reach the batches: `memory` loads them all before training;
+     * `stream` reads each window from the shard files when it is drawn (memory bounded by the
+     * index and one batch, whatever the collection's size; docs/long-context.md). Stream needs
+     * data.ad.collection.
+     */
+    read: z.enum(['memory', 'stream']).default('memory'),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.read === 'stream' && c.lhf !== undefined) ctx.addIssue({ code: 'custom', path: ['lhf'], message: 'LHF scores whole histories in memory; give read: memory with lhf' });
     if (c.collection !== undefined) {
       for (const k of ['source', 'episodes'] as const) if (c[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `give either collection or ${k}, not both (the collection's histories are used as they are)` });
       return;
     }
+    if (c.read === 'stream') ctx.addIssue({ code: 'custom', path: ['read'], message: 'stream reads the windows from the store: it needs data.ad.collection (histories generated in memory are already in memory)' });
     for (const k of ['source', 'episodes'] as const) if (c[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'required unless the histories come from a collection (data.ad.collection)' });
   });
 

@@ -26,6 +26,7 @@ import { h5ready } from '../data/h5.js';
 import { HistoryReader, type History } from '../data/store.js';
 import { generateDptSamples, defaultRollin } from '../data/dpt.js';
 import { buildAdDataset, concatDpt, type AdDataset, type DptDataset } from '../data/datasets.js';
+import { HistoryWindows } from '../data/windows.js';
 import { scoreHistories, streamWeights, type HistoryScore } from '../data/lhf.js';
 import { makeAgent } from '../algorithms/index.js';
 import { play } from '../algorithms/play.js';
@@ -306,24 +307,47 @@ function historyReturns(ds: AdDataset, horizon: number): { first: number; last: 
   return { first: first / S, last: last / S };
 }
 
+/** The manifest of the collection of data.ad.collection, checked against the config (family, options, layout). */
+function checkedCollection(cfg: TrainConfig, dir: string = cfg.data.ad!.collection!, field = 'data.ad.collection'): { dir: string; source: JsonValue } {
+  const manifest = readManifest(dir);
+  if (!manifest) throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds no collection manifest (run icrl collect first)`, undefined, field);
+  const c = manifest.config;
+  if (c.kind !== 'histories') throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds ${c.kind} samples, not learning histories`, undefined, field);
+  if (c.family !== cfg.data.family) throw new ConfigError(`${cfg.name}: ${field}: ${dir} was collected on ${c.family}, not ${cfg.data.family}`, undefined, field);
+  if (canonicalJson(c.envOptions as JsonValue) !== canonicalJson(cfg.data.envOptions as JsonValue)) {
+    throw new ConfigError(`${cfg.name}: ${field}: ${dir} was collected with envOptions ${canonicalJson(c.envOptions as JsonValue)}, data.envOptions is ${canonicalJson(cfg.data.envOptions as JsonValue)}`, undefined, field);
+  }
+  if ((c.layout ?? 'icrl') !== 'icrl') throw new ConfigError(`${cfg.name}: ${field}: ${dir} is in the ${c.layout} layout; training reads the icrl layout (observations as the environment gives them)`, undefined, field);
+  return { dir, source: (c.algorithm ?? null) as JsonValue };
+}
+
+function heldOutCheck(cfg: TrainConfig, heldOut: Task[], dir: string, field = 'data.ad.collection'): (task: Task | undefined, taskIndex: number) => void {
+  const held = new Set(heldOut.map(taskKey));
+  return (task, taskIndex) => {
+    if (task && held.has(taskKey(task))) throw new ConfigError(`${cfg.name}: ${field}: task ${taskIndex} of ${dir} is a held-out task of data.split (seed ${cfg.data.split.seed})`, undefined, field);
+  };
+}
+
+/** How many of `n` collected tasks validate (the last ones in task order). */
+function validationCount(cfg: TrainConfig, n: number, dir: string): number {
+  const nVal = cfg.data.validationFraction > 0 ? Math.max(1, Math.round(n * cfg.data.validationFraction)) : 0;
+  if (nVal >= n) throw new ConfigError(`${cfg.name}: data.validationFraction leaves no training task (${n} tasks in ${dir})`, undefined, 'data.validationFraction');
+  return nVal;
+}
+
 /**
- * Learning histories of an `icrl collect` folder, or of one history file (.h5, the store's layout, e.g.
- * written by `collectSacHistories`), as training and validation histories: the last
+ * Learning histories of an `icrl collect` folder, or of one history file (.h5, the store's layout,
+ * e.g. written by `collectSacHistories`), as training and validation histories: the last
  * validationFraction of its tasks (in task order) validate. A collection must be of the configured
  * family and environment options; a file's histories must be of the family, with the environment's
  * observation and action sizes and episode length (a file holds no environment options to compare).
  * None may be a held-out task of the split.
  */
 async function loadHistorySource(cfg: TrainConfig, dir: string, field: string, heldOut: Task[], log: Log): Promise<{ train: History[]; val: History[]; source: JsonValue; length: number }> {
-  const held = new Set(heldOut.map(taskKey));
+  const check = heldOutCheck(cfg, heldOut, dir, field);
   const all: History[] = [];
   let source: JsonValue = null;
-  const take = (h: History, where: string): void => {
-    if (held.has(taskKey(h.task))) throw new ConfigError(`${cfg.name}: ${field}: task ${h.taskIndex} of ${where} is a held-out task of data.split (seed ${cfg.data.split.seed})`, undefined, field);
-    all.push(h);
-  };
-  const isFile = existsSync(dir) && statSync(dir).isFile();
-  if (isFile) {
+  if (existsSync(dir) && statSync(dir).isFile()) {
     await h5ready();
     const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
     const reader = new HistoryReader(dir, field);
@@ -336,36 +360,81 @@ async function loadHistorySource(cfg: TrainConfig, dir: string, field: string, h
           throw new ConfigError(`${cfg.name}: ${field}: ${where} has obsDim ${h.obsDim}, numActions ${h.numActions}, actDim ${h.actDim}, horizon ${h.horizon}; data.envOptions give ${probe.obsDim}, ${probe.numActions}, ${probe.actDim}, ${probe.horizon}`, undefined, field);
         }
         source = h.algorithm;
-        take(h, where);
+        check(h.task, h.taskIndex);
+        all.push(h);
       }
     } finally {
       reader.close();
     }
     if (all.length === 0) throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds no learning histories`, undefined, field);
   } else {
-    const manifest = readManifest(dir);
-    if (!manifest) throw new ConfigError(`${cfg.name}: ${field}: ${dir} is neither a history file nor a folder with a collection manifest (run icrl collect first)`, undefined, field);
-    const c = manifest.config;
-    if (c.kind !== 'histories') throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds ${c.kind} samples, not learning histories`, undefined, field);
-    if (c.family !== cfg.data.family) throw new ConfigError(`${cfg.name}: ${field}: ${dir} was collected on ${c.family}, not ${cfg.data.family}`, undefined, field);
-    if (canonicalJson(c.envOptions as JsonValue) !== canonicalJson(cfg.data.envOptions as JsonValue)) {
-      throw new ConfigError(`${cfg.name}: ${field}: ${dir} was collected with envOptions ${canonicalJson(c.envOptions as JsonValue)}, data.envOptions is ${canonicalJson(cfg.data.envOptions as JsonValue)}`, undefined, field);
-    }
-    if ((c.layout ?? 'icrl') !== 'icrl') throw new ConfigError(`${cfg.name}: ${field}: ${dir} is in the ${c.layout} layout; training reads the icrl layout (observations as the environment gives them)`, undefined, field);
-    source = (c.algorithm ?? null) as JsonValue;
+    if (!readManifest(dir)) throw new ConfigError(`${cfg.name}: ${field}: ${dir} is neither a history file nor a folder with a collection manifest (run icrl collect first)`, undefined, field);
+    source = checkedCollection(cfg, dir, field).source;
     for (const { reader, groups } of await openHistoryCollection(dir)) {
       try {
-        for (const g of groups) take(reader.readHistory(g), dir);
+        for (const g of groups) {
+          const h = reader.readHistory(g);
+          check(h.task, h.taskIndex);
+          all.push(h);
+        }
       } finally {
         reader.close();
       }
     }
   }
   all.sort((a, b) => a.taskIndex - b.taskIndex);
-  const nVal = cfg.data.validationFraction > 0 ? Math.max(1, Math.round(all.length * cfg.data.validationFraction)) : 0;
-  if (nVal >= all.length) throw new ConfigError(`${cfg.name}: data.validationFraction leaves no training task (${all.length} tasks in ${dir})`, undefined, 'data.validationFraction');
+  const nVal = validationCount(cfg, all.length, dir);
   log(`read ${all.length} tasks of learning histories from ${dir}`);
   return { train: all.slice(0, all.length - nVal), val: all.slice(all.length - nVal), source, length: all[0].length };
+}
+
+/** The streams of one split, and which streams share a task (T2MIR pairs). */
+interface WindowPicker {
+  numStreams: number;
+  length(s: number): number;
+  taskOf(s: number): number;
+  byTask: Map<number, number[]>;
+  /** Draws a stream (LHF weights); default uniform. */
+  draw?: (r: Rng) => number;
+  /** Streams a weighted draw can give (weight > 0): the second window of a pair is one of them. */
+  kept?: Uint8Array;
+}
+
+function pickerByTask(n: number, taskOf: (s: number) => number): Map<number, number[]> {
+  const m = new Map<number, number[]>();
+  for (let s = 0; s < n; s++) {
+    const t = taskOf(s);
+    if (!m.has(t)) m.set(t, []);
+    m.get(t)!.push(s);
+  }
+  return m;
+}
+
+/**
+ * Draws B windows (stream, start) of L steps: streams uniformly, starts uniformly within them; with
+ * `paired`, row P + i is a window of another history of row i's task (itself when it has one).
+ */
+function drawWindows(p: WindowPicker, r: Rng, B: number, L: number, paired: boolean): [number, number][] {
+  const win = new Array<[number, number]>(B);
+  const startIn = (s: number) => r.int(p.length(s) - L + 1);
+  const draw = (): number => (p.draw ? p.draw(r) : r.int(p.numStreams));
+  if (paired) {
+    const P = B / 2;
+    for (let i = 0; i < P; i++) {
+      const s = draw();
+      const all = p.byTask.get(p.taskOf(s))!;
+      // the pair's second window: another stream of the task that LHF kept
+      const same = p.kept ? all.filter((x) => p.kept![x] === 1) : all;
+      const s2 = same.length > 1 ? same[r.int(same.length)] : s;
+      win[i] = [s, startIn(s)];
+      win[P + i] = [s2, startIn(s2)];
+    }
+  } else
+    for (let i = 0; i < B; i++) {
+      const s = draw();
+      win[i] = [s, startIn(s)];
+    }
+  return win;
 }
 
 /** Draws index i with probability weights[i] / sum (binary search over the cumulative weights). */
@@ -444,93 +513,181 @@ async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<Traini
   const ret = historyReturns(train, dims.horizon);
   const numHistories = trainH.reduce((n, h) => n + h.numHistories, 0);
   log(`${ac.collection !== undefined ? 'loaded' : 'collected'} ${numHistories} learning histories of ${len} steps in ${((performance.now() - t0) / 1000).toFixed(1)}s; source return first ${dims.horizon} steps ${ret.first.toFixed(2)}, last ${dims.horizon} steps ${ret.last.toFixed(2)}`);
-  const streamsOf = (ds: AdDataset) => {
-    const m = new Map<number, number[]>();
-    for (let s = 0; s + 1 < ds.offsets.length; s++) {
-      const t = ds.streamTask[s];
-      if (!m.has(t)) m.set(t, []);
-      m.get(t)!.push(s);
-    }
-    return m;
+  const pickerOf = (ds: AdDataset): WindowPicker => {
+    const n = ds.offsets.length - 1;
+    return { numStreams: n, length: (k) => ds.offsets[k + 1] - ds.offsets[k], taskOf: (k) => ds.streamTask[k], byTask: pickerByTask(n, (k) => ds.streamTask[k]) };
   };
-  const trainStreams = streamsOf(train);
-  const valStreams = val ? streamsOf(val) : new Map<number, number[]>();
   // LHF: training streams drawn in proportion to their weights (null: uniformly)
   let lhfNote = '';
-  let pickTrain: ((r: Rng) => number) | null = null;
-  let keptStream: Uint8Array | null = null;
+  let trainPicker = pickerOf(train);
   if (ac.lhf) {
     const scores = lhfScoresPerTask(trainH, ac.lhf);
     const w = streamWeights(train, scores);
     if (!w.some((x) => x > 0)) throw new ConfigError(`${cfg.name}: data.ad.lhf leaves no training history with a positive weight`, undefined, 'data.ad.lhf');
-    pickTrain = weightedPicker(w);
-    keptStream = Uint8Array.from(w, (x) => (x > 0 ? 1 : 0));
+    trainPicker = { ...trainPicker, draw: weightedPicker(w), kept: Uint8Array.from(w, (x) => (x > 0 ? 1 : 0)) };
     const kept = scores.filter((h) => h.weight > 0).length;
     const mean = (wt: (h: HistoryScore) => number) => scores.reduce((a, h) => a + wt(h) * h.improvement, 0) / scores.reduce((a, h) => a + wt(h), 0);
     lhfNote = `; LHF ${ac.lhf.mode}: ${kept} of ${scores.length} histories with weight > 0, mean improvement ${mean(() => 1).toFixed(4)} over all, ${mean((h) => h.weight).toFixed(4)} weighted`;
     log(lhfNote.slice(2));
   }
+  return adTrainingData({
+    dims,
+    L,
+    sets,
+    actDim: train.actDim,
+    pickers: { train: trainPicker, val: val ? pickerOf(val) : null },
+    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
+    pack: (split, k, start, batch, row) => {
+      const ds = split === 'train' ? train : val!;
+      packAdRow(dims, ds, ds.offsets[k] + start, start > 0, L, batch, row);
+    },
+  });
+}
+
+/** The TrainingData of AD windows: drawn by {@link drawWindows}, each packed into its batch row by `pack`. */
+function adTrainingData(p: {
+  dims: EnvDims;
+  L: number;
+  sets: TaskSets;
+  actDim: number;
+  pickers: { train: WindowPicker; val: WindowPicker | null };
+  description: string;
+  pack: (split: 'train' | 'val', stream: number, start: number, batch: AdBatch, row: number) => void;
+  close?: () => void;
+}): TrainingData {
   return {
     kind: 'ad',
-    dims,
-    contextLength: L,
-    numTrainTasks: sets.train.length,
-    numValTasks: sets.val.length,
-    heldOut: sets.heldOut,
-    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
+    dims: p.dims,
+    contextLength: p.L,
+    numTrainTasks: p.sets.train.length,
+    numValTasks: p.sets.val.length,
+    heldOut: p.sets.heldOut,
+    description: p.description,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): AdBatch {
-      const ds = split === 'train' ? train : val;
-      if (!ds) throw new IcrlError('no validation data (data.validationFraction is 0)');
-      const byTask = split === 'train' ? trainStreams : valStreams;
-      const S = ds.offsets.length - 1;
-      const weighted = split === 'train' && pickTrain !== null;
-      const draw = (): number => (weighted ? pickTrain!(r) : r.int(S));
-      const win = new Array<[number, number]>(B);
-      const startIn = (s: number) => r.int(ds.offsets[s + 1] - ds.offsets[s] - L + 1);
-      if (paired) {
-        const P = B / 2;
-        for (let i = 0; i < P; i++) {
-          const s = draw();
-          const all = byTask.get(ds.streamTask[s])!;
-          // the pair's second window: another stream of the task that LHF kept
-          const same = weighted ? all.filter((x) => keptStream![x] === 1) : all;
-          const s2 = same.length > 1 ? same[r.int(same.length)] : s;
-          win[i] = [s, startIn(s)];
-          win[P + i] = [s2, startIn(s2)];
-        }
-      } else for (let i = 0; i < B; i++) {
-        const s = draw();
-        win[i] = [s, startIn(s)];
-      }
-      return packAd(ds, dims, win, L);
+      const picker = p.pickers[split];
+      if (!picker) throw new IcrlError('no validation data (data.validationFraction is 0)');
+      const batch = newAdBatch(p.dims, p.actDim, B, p.L);
+      drawWindows(picker, r, B, p.L, paired).forEach(([k, start], row) => p.pack(split, k, start, batch, row));
+      return batch;
     },
+    ...(p.close ? { close: p.close } : {}),
   };
 }
 
-function packAd(ds: AdDataset, dims: EnvDims, win: [number, number][], L: number): AdBatch {
-  const B = win.length;
-  const ts = adTokenSize(dims);
-  const od = ds.obsDim;
-  const aw = ds.actDim > 0 ? ds.actDim : 1;
-  const tokens = new Float32Array(B * L * ts);
-  const targets = ds.actDim > 0 ? new Float32Array(B * L * aw) : new Int32Array(B * L);
-  for (let b = 0; b < B; b++) {
-    const [s, start] = win[b];
-    const base = ds.offsets[s];
-    for (let t = 0; t < L; t++) {
-      const g = base + start + t;
-      const hasPrev = g > base;
-      const episodeStart = !hasPrev || ds.dones[g - 1] === 1;
-      writeAdToken(dims, ds.observations, g * od, ds.actions, (g - 1) * aw, hasPrev ? ds.rewards[g - 1] : 0, hasPrev, episodeStart, tokens, (b * L + t) * ts);
-      if (targets instanceof Int32Array) targets[b * L + t] = ds.actions[g];
-      else targets.set((ds.actions as Float32Array).subarray(g * aw, (g + 1) * aw), (b * L + t) * aw);
+/**
+ * AD windows streamed from the collection (data.ad.read: stream): the collection is indexed, not
+ * loaded; each drawn window is read from its shard (src/data/windows.ts). The windows drawn for a
+ * data-stream state are those the memory path draws (same stream order, same draws).
+ */
+async function buildStreamedAdData(cfg: TrainConfig, log: Log): Promise<TrainingData> {
+  const ac = cfg.data.ad!;
+  const sets = splitForTraining(cfg);
+  const t0 = performance.now();
+  const { dir, source } = checkedCollection(cfg);
+  const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
+  const dims = envDims(probe, cfg.data.envOptions);
+  const L = ac.windowEpisodes * dims.horizon;
+  const all = HistoryWindows.index(await openHistoryCollection(dir));
+  let splits: { train: HistoryWindows; val: HistoryWindows | null };
+  try {
+    const check = heldOutCheck(cfg, sets.heldOut, dir);
+    for (const st of all.streams) check(st.task, st.taskIndex);
+    const tasks = all.taskIndices();
+    const nVal = validationCount(cfg, tasks.length, dir);
+    const valSet = new Set(tasks.slice(tasks.length - nVal));
+    splits = { train: all.subset((t) => !valSet.has(t)), val: nVal > 0 ? all.subset((t) => valSet.has(t)) : null };
+    const short = all.streams.find((st) => st.length < L);
+    if (short) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes x horizon (${L} steps) exceeds the collected histories (${short.length} steps in ${short.reader.file}, group "${short.group}")`, undefined, 'data.ad.windowEpisodes');
+  } catch (e) {
+    all.close();
+    throw e;
+  }
+  const taskOf = (w: HistoryWindows) => {
+    const seen = new Map<number, Task>();
+    for (const st of w.streams) if (st.task && !seen.has(st.taskIndex)) seen.set(st.taskIndex, st.task);
+    return [...seen.values()];
+  };
+  sets.train = taskOf(splits.train);
+  sets.val = splits.val ? taskOf(splits.val) : [];
+  // source return of the first and last episodes, read group by group (rewards and dones only)
+  let first = 0;
+  let last = 0;
+  let runs = 0;
+  const seenGroups = new Set<string>();
+  for (const st of splits.train.streams) {
+    const key = `${st.reader.file}:${st.group}`;
+    if (seenGroups.has(key)) continue;
+    seenGroups.add(key);
+    const r = st.reader.readReturns(st.group);
+    for (let n = 0; n < r.numHistories; n++, runs++) {
+      const base = n * r.length;
+      for (let t = 0; t < dims.horizon; t++) first += r.rewards[base + t];
+      for (let t = r.length - dims.horizon; t < r.length; t++) last += r.rewards[base + t];
     }
   }
-  return { kind: 'ad', B, T: L, tokens, targets };
+  first /= runs;
+  last /= runs;
+  const len = splits.train.streams[0].length;
+  const windowBytes = splits.train.windowBytes(L);
+  log(`indexed ${all.streams.length} learning histories of ${len} steps in ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)}s (streamed: ${(windowBytes / 1024).toFixed(0)} KB read per window); source return first ${dims.horizon} steps ${first.toFixed(2)}, last ${dims.horizon} steps ${last.toFixed(2)}`);
+  const pickerOf = (w: HistoryWindows): WindowPicker => ({
+    numStreams: w.streams.length,
+    length: (k) => w.streams[k].length,
+    taskOf: (k) => w.streams[k].taskIndex,
+    byTask: pickerByTask(w.streams.length, (k) => w.streams[k].taskIndex),
+  });
+  return adTrainingData({
+    dims,
+    L,
+    sets,
+    actDim: all.actDim,
+    pickers: { train: pickerOf(splits.train), val: splits.val ? pickerOf(splits.val) : null },
+    description: `${cfg.data.family} AD histories of ${JSON.stringify(source)} (streamed from ${dir}): ${sets.train.length} train tasks, ${splits.train.streams.length} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${first.toFixed(2)} -> ${last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps read from the store per batch, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks`,
+    pack: (split, k, start, batch, row) => {
+      const w = split === 'train' ? splits.train : splits.val!;
+      const x = w.window(k, start, L);
+      packAdRow(dims, { obsDim: w.obsDim, actDim: w.actDim, ...x }, x.offset, x.hasPrev, L, batch, row);
+    },
+    close: () => all.close(),
+  });
+}
+
+/** The step arrays a window is packed from (a whole dataset, or one window read from the store). */
+interface StepArrays {
+  obsDim: number;
+  actDim: number;
+  observations: Float32Array;
+  actions: Int32Array | Float32Array;
+  rewards: Float32Array;
+  dones: Uint8Array;
+}
+
+function newAdBatch(dims: EnvDims, actDim: number, B: number, L: number): AdBatch {
+  const aw = actDim > 0 ? actDim : 1;
+  return { kind: 'ad', B, T: L, tokens: new Float32Array(B * L * adTokenSize(dims)), targets: actDim > 0 ? new Float32Array(B * L * aw) : new Int32Array(B * L) };
+}
+
+/**
+ * Writes row `b` of an AD batch: the L steps from index g0 of `src`; `hasPrev` says whether step
+ * g0 has a previous step in its stream (at src[g0 - 1]), which gives its token the previous action and reward.
+ */
+function packAdRow(dims: EnvDims, src: StepArrays, g0: number, hasPrevAtStart: boolean, L: number, batch: AdBatch, b: number): void {
+  const ts = adTokenSize(dims);
+  const od = src.obsDim;
+  const aw = src.actDim > 0 ? src.actDim : 1;
+  const { tokens, targets } = batch;
+  for (let t = 0; t < L; t++) {
+    const g = g0 + t;
+    const hasPrev = t > 0 || hasPrevAtStart;
+    const episodeStart = !hasPrev || src.dones[g - 1] === 1;
+    writeAdToken(dims, src.observations, g * od, src.actions, (g - 1) * aw, hasPrev ? src.rewards[g - 1] : 0, hasPrev, episodeStart, tokens, (b * L + t) * ts);
+    if (targets instanceof Int32Array) targets[b * L + t] = src.actions[g];
+    else targets.set((src.actions as Float32Array).subarray(g * aw, (g + 1) * aw), (b * L + t) * aw);
+  }
 }
 
 /** The builder of each dataset format a model kind can learn from. */
 const DATASET_BUILDERS: Record<ModelKind['dataset'], (cfg: TrainConfig, rng: Rng, log: Log) => Promise<TrainingData> | TrainingData> = {
   dpt: buildDptData,
-  ad: buildAdData,
+  ad: (cfg, rng, log) => (cfg.data.ad?.read === 'stream' ? buildStreamedAdData(cfg, log) : buildAdData(cfg, rng, log)),
 };

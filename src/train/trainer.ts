@@ -131,6 +131,16 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
 
   opts.onProgress?.({ phase: 'data', step: 0, steps: o.steps, message: 'preparing data' });
   const data = opts.data ?? (await buildTrainingData(cfg, baseDir, root.split('data-build'), log));
+  try {
+    return await trainOn(cfg, opts, data, { outDir, log, root, paired });
+  } finally {
+    if (!opts.data) data.close?.();
+  }
+}
+
+async function trainOn(cfg: TrainConfig, opts: TrainOptions, data: TrainingData, ctx: { outDir: string; log: (line: string) => void; root: Rng; paired: boolean }): Promise<TrainResult> {
+  const { outDir, log, root, paired } = ctx;
+  const o = cfg.optim;
   if (data.kind !== modelKinds.get(cfg.model.kind).dataset) throw new IcrlError(`${cfg.name}: model.kind is ${cfg.model.kind} but the data is for ${data.kind}`);
   log(`data: ${data.description}`);
 
