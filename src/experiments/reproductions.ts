@@ -219,7 +219,7 @@ reproductions.register({
   claims: beatsUniformClaims(CHOOSERS),
   scales: {
     small: {
-      budget: '6 choosers x 3 seeds: 200 R-max histories of 10 episodes each on 5 x 5 Dark Key-to-Door, 1,500 AD training steps, 40 held-out tasks x 10 in-context episodes (timed in docs/teachers.md)',
+      budget: '6 choosers x 3 seeds: 200 R-max histories of 10 episodes each on 5 x 5 Dark Key-to-Door, 1,500 AD training steps, 40 held-out tasks x 10 in-context episodes; 31 minutes for 3 seeds on the shared 2-core machine under a load average of 25 to 36',
       table: [...CHOOSERS.map(chooserLabel), 'R-max', 'oracle', 'random'].flatMap((agent) => (['meanReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
       run: pretrainChoiceRun('pretrain-choice-dktd.yaml'),
     },
