@@ -9,5 +9,6 @@ export * from './curriculum.js';
 export * from './sweep.js';
 export * from './runs.js';
 export * from './reproduce.js';
+export * from './pretrainChoice.js';
 import './reproductions.js';
 export * from './trackResults.js';

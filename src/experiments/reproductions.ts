@@ -9,6 +9,7 @@ import { runToyMany, TEACHER_NAMES, type ToyRunSpec, type ToyVariant } from '../
 import { meanCi } from '../eval/stats.js';
 import { bandLineChart } from '../report/index.js';
 import { pipeline, reproductions, type Measurements, type ReproduceContext, type ScoreMatrix } from './reproduce.js';
+import { beatsUniformClaims, chooserLabel, pretrainChoiceRun } from './pretrainChoice.js';
 
 const noOptions = z.object({}).strict();
 
@@ -202,6 +203,26 @@ reproductions.register({
         ],
         eval: 'reproduce-t2mir-vs-dense.yaml',
       }),
+    },
+  },
+});
+
+/** The choosers of pretrain-choice-dktd (configs/pretrain-choice-dktd.yaml lists the same). */
+const CHOOSERS = ['random', 'alp-gmm', 'plr', 'robust-plr', 'accel', 'lhf'];
+
+reproductions.register({
+  name: 'pretrain-choice-dktd',
+  description: 'teachers choosing the learning histories of an AD pretraining set on Dark Key-to-Door, judged by the held-out in-context return of the trained AD',
+  options: noOptions,
+  paper:
+    'Portelas et al. 2019 (ALP-GMM), Jiang et al. 2021 (PLR, robust PLR), Parker-Holder et al. 2022 (ACCEL), LHF (learning-history filtering), applied to the pretraining data of Laskin et al. 2022 (AD)',
+  claim: 'A teacher that chooses which tasks\' learning histories enter the pretraining set gives a better in-context learner than uniform choice, at the same number of histories and training steps.',
+  claims: beatsUniformClaims(CHOOSERS),
+  scales: {
+    small: {
+      budget: '6 choosers x 3 seeds: 200 R-max histories of 10 episodes each on 5 x 5 Dark Key-to-Door, 1,500 AD training steps, 40 held-out tasks x 10 in-context episodes; 31 minutes for 3 seeds on the shared 2-core machine under a load average of 25 to 36',
+      table: [...CHOOSERS.map(chooserLabel), 'R-max', 'oracle', 'random'].flatMap((agent) => (['meanReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
+      run: pretrainChoiceRun('pretrain-choice-dktd.yaml'),
     },
   },
 });
