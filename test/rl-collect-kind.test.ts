@@ -16,7 +16,7 @@ const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'icrl-rlkind-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const T = 240;
+const T = 120;
 const base = {
   kind: 'histories',
   family: 'point-robot',
@@ -25,7 +25,7 @@ const base = {
   steps: T,
   numEnvs: 2,
   shardSize: 2,
-  training: { checkpointEvery: 60, evalEvery: 80, evalEpisodes: 1 },
+  training: { checkpointEvery: 60, evalEvery: 40, evalEpisodes: 1 },
   compression: 1,
   seed: 4,
 };
@@ -59,7 +59,7 @@ describe('collect kind sac', () => {
       expect(h.expertActions).toBeInstanceOf(Float32Array);
       expect(h.actions.length).toBe(T * 2);
       expect(h.algorithm).toMatchObject({ kind: 'sac', hidden: [16, 16] });
-      expect([...h.evaluation!.steps]).toEqual([0, 80, 160, 240]);
+      expect([...h.evaluation!.steps]).toEqual([0, 40, 80, 120]);
       expect(h.evaluation!.returns.length).toBe(4);
       expect(h.evaluation!.returns.every((v) => Number.isFinite(v) && v < 0)).toBe(true);
       // the policy file is the learner's final actor: its greedy actions are the history's labels
@@ -99,14 +99,14 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
     expect(o.expert_actions).toEqual(['float32', [1, T, 2]]);
     expect(o.eval_returns).toEqual(['float32', [1, 4]]);
     expect(o.eval_steps).toEqual(['int32', [4]]);
-    expect(o.steps).toEqual([0, 80, 160, 240]);
+    expect(o.steps).toEqual([0, 40, 80, 120]);
     expect(o.algo).toBe('sac');
   }, 60_000);
 
   it('a collection SIGKILLed inside a shard continues from the resume point and equals the uninterrupted run', async () => {
     if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is not built (test/globalSetup.ts builds it)');
     // one shard of 2 tasks, long enough to be killed after its first resume point
-    const config = { ...base, tasks: { count: 2, heldOut: 10, seed: 2 }, steps: 1000, training: { checkpointEvery: 100, evalEvery: 500, evalEpisodes: 1 }, workers: 1 };
+    const config = { ...base, tasks: { count: 2, heldOut: 10, seed: 2 }, steps: 600, training: { checkpointEvery: 100, evalEvery: 300, evalEpisodes: 1 }, workers: 1 };
     const file = join(dir, 'kill.json');
     writeFileSync(file, JSON.stringify(config));
     const out = join(dir, 'killed');
