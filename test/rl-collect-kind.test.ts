@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, collectConfigSchema, openHistoryCollection, parseCollectConfig, policyFile, readManifest } from '../src/data/index.js';
 import { Rng } from '../src/core/rng.js';
-import { getFamily } from '../src/envs/index.js';
-import { loadSacPolicy, PpoAgent, ppoHooks, trainAndRecord } from '../src/rl/index.js';
+import { getFamily, prepareFamily } from '../src/envs/index.js';
+import { loadSacPolicy, PpoAgent, ppoHooks, SacAgent, sacHooks, trainAndRecord } from '../src/rl/index.js';
 
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'icrl-rlkind-'));
@@ -185,6 +185,31 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
     let stepped = 0;
     const again = run(resume, () => stepped++);
     expect(stepped, 'continued from the resume point at step 120').toBe(40);
+    for (const k of ['observations', 'actions', 'rewards', 'dones', 'expertActions', 'evalReturns'] as const) expect(bytes(again[k]).equals(bytes(whole[k])), k).toBe(true);
+  });
+
+  it('sac on a MuJoCo family (random initial states) stopped after a resume point continues identically', async () => {
+    await prepareFamily('cheetah-vel');
+    const fam = getFamily('cheetah-vel');
+    const tasks = [0.5, 2].map((velocity) => ({ family: 'cheetah-vel', params: { velocity } }));
+    const run = (resume: string, onStep?: (t: number) => void) => {
+      const env = fam.make(2, { horizon: 20 }, new Rng(3).split('make'));
+      env.setTasks(tasks);
+      const evalEnv = fam.make(2, { horizon: 20 }, new Rng(3).split('eval'));
+      evalEnv.setTasks(tasks);
+      const agent = new SacAgent({ hidden: [8, 8], batchSize: 8, learningStarts: 30 });
+      return trainAndRecord({ env, evalEnv, agent, ...sacHooks(agent), steps: 120, rng: new Rng(4), resume, runId: 'sac-mujoco-test', checkpointEvery: 40, evalEvery: 60, onStep });
+    };
+    const whole = run(join(dir, 'mj-whole.safetensors'));
+    const resume = join(dir, 'mj-resume.safetensors');
+    expect(() =>
+      run(resume, (t) => {
+        if (t === 100) throw new Error('killed');
+      }),
+    ).toThrow('killed');
+    let stepped = 0;
+    const again = run(resume, () => stepped++);
+    expect(stepped, 'continued from the resume point at step 80').toBe(40);
     for (const k of ['observations', 'actions', 'rewards', 'dones', 'expertActions', 'evalReturns'] as const) expect(bytes(again[k]).equals(bytes(whole[k])), k).toBe(true);
   });
 
