@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { collect, collectConfigSchema, openHistoryCollection, parseCollectConfig, policyFile, readManifest } from '../src/data/index.js';
 import { Rng } from '../src/core/rng.js';
 import { getFamily, prepareFamily } from '../src/envs/index.js';
-import { loadSacPolicy, PpoAgent, ppoHooks, SacAgent, sacHooks, trainAndRecord } from '../src/rl/index.js';
+import { loadPolicy, loadSacPolicy, PpoAgent, ppoHooks, SacAgent, sacHooks, trainAndRecord } from '../src/rl/index.js';
 
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'icrl-rlkind-'));
@@ -161,8 +161,18 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
       expect(h.expertActions).toBeInstanceOf(Int32Array);
       expect(h.expertActions!.every((a) => Number.isInteger(a) && a >= 0 && a < h.numActions)).toBe(true);
       expect([...h.evaluation!.steps]).toEqual([0, 80, 160]);
+      // the policy file is the final actor: its greedy actions are the labels
+      const p = loadPolicy(policyFile(out, h.taskIndex));
+      expect([p.kind, p.discrete, p.learners]).toEqual(['ppo', true, 1]);
+      const a = new Int32Array(1);
+      for (const t of [0, 50, 159]) {
+        p.actGreedy(h.observations.subarray(t * h.obsDim, (t + 1) * h.obsDim), a);
+        expect(a[0], `task ${h.taskIndex} step ${t}`).toBe(h.expertActions![t]);
+      }
     }
-    expect(readdirSync(out).some((f) => f.startsWith('policy-') || f.includes('resume'))).toBe(false);
+    expect(readdirSync(out).filter((f) => f.startsWith('policy-'))).toEqual(['policy-00000.safetensors', 'policy-00001.safetensors']);
+    expect(readdirSync(out).some((f) => f.includes('resume'))).toBe(false);
+    expect(() => loadSacPolicy(policyFile(out, 0))).toThrow(/a ppo policy, not sac/);
     // the loop itself, stopped after its resume point at step 120 (in the middle of a rollout) and run again
     const fam = getFamily('darkroom');
     const tasks = [3, 17].map((goal) => fam.taskSpace({ size: 5 }).enumerate()[goal]);

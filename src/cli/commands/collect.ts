@@ -39,7 +39,7 @@ interrupted (even killed) resumes when the same command is run again; every task
 exactly one shard. Deep learners (algorithm kind sac or ppo, e.g.
 configs/collect-cheetah-vel-sac.yaml) train one learner per task; with training.checkpointEvery a
 killed shard continues from its learners' last resume point (shard-NNNNN.h5.resume-B.safetensors);
-sac also writes each task's final policy, policy-NNNNN.safetensors.
+each task's final policy goes to policy-NNNNN.safetensors.
 With --queue (or ICRL_REDIS_URL) this command is the coordinator: each shard is a job for the
 \`icrl worker\`s, which write the shard files into the output folder, a folder every worker sees at
 the same path relative to its working directory (a shared file system); this process checks each
