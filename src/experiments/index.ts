@@ -10,4 +10,5 @@ export * from './sweep.js';
 export * from './runs.js';
 export * from './reproduce.js';
 import './reproductions.js';
+export * from './deepCurriculum.js';
 export * from './trackResults.js';
