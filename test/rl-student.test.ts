@@ -8,7 +8,9 @@ import { pointRobotFamily } from '../src/envs/pointRobot.js';
 import { cheetahVelTaskSpace } from '../src/envs/mujoco/cheetah.js';
 import type { Task } from '../src/tasks/taskSpace.js';
 import { makeTeacher } from '../src/teachers/index.js';
-import { PpoAgent, SacAgent, TaskConditionedEnv, TeacherChooser, trainStudents, type EndedEpisode, type TaskChooser } from '../src/rl/index.js';
+import { PpoAgent, SacAgent, TaskConditionedEnv, TeacherChooser, evaluateGreedyDetailed, trainStudents, type EndedEpisode, type GreedyActor, type TaskChooser } from '../src/rl/index.js';
+import { getFamily, prepareFamily } from '../src/envs/index.js';
+import { reachSplit } from '../src/envs/mujoco/tabletop.js';
 import { join } from 'node:path';
 import { loadConfig } from '../src/core/config.js';
 import { reproductions } from '../src/experiments/index.js';
@@ -141,6 +143,34 @@ describe('trainStudents', () => {
       const c = run(algo, 2);
       expect(c.curves.chosen).not.toEqual(a.curves.chosen);
     }
+  });
+});
+
+describe('greedy success rate (learningCurves on families that report success)', () => {
+  it('counts the episodes that ended in success: the scripted expert succeeds on reach, a still hand does not', async () => {
+    await prepareFamily('reach');
+    const tasks = reachSplit(0).train.slice(0, 2);
+    const env = getFamily('reach').make(2);
+    env.setTasks(tasks);
+    const expert: GreedyActor = {
+      name: 'expert',
+      reset: () => {},
+      act: () => {},
+      observe: () => {},
+      actGreedy: (_obs, out) => {
+        const a = new Float32Array(4);
+        for (let i = 0; i < 2; i++) {
+          env.expertAction!(i, a);
+          (out as Float32Array).set(a, 4 * i);
+        }
+      },
+    };
+    const still: GreedyActor = { ...expert, name: 'still', actGreedy: (_obs, out) => (out as Float32Array).fill(0) };
+    expect(evaluateGreedyDetailed(expert, env, 2).success).toEqual([1, 1]);
+    expect(evaluateGreedyDetailed(still, env, 1).success).toEqual([0, 0]);
+    // families without success flags give none
+    expect(evaluateGreedyDetailed(still, pointRobotFamily.make(2), 1).success).toBeNull();
+    (env as { close?: () => void }).close?.();
   });
 });
 
