@@ -233,7 +233,7 @@ reproductions.register({
   })),
   scales: {
     small: {
-      budget: 'the config curriculum-deep-cheetah.yaml: 18 SAC students (64 x 64) of 60,000 steps; see docs/teachers.md for the measured time',
+      budget: 'the config curriculum-deep-cheetah.yaml: 18 SAC students (64 x 64) of 20,000 steps; see docs/teachers.md for the measured time',
       table: ['random', ...TEACHERS_BEYOND_RANDOM].flatMap((agent) => (['score', 'meanReturn'] as const).map((metric) => ({ agent, metric }))),
       run: runEntry,
     },
