@@ -233,7 +233,7 @@ reproductions.register({
   })),
   scales: {
     small: {
-      budget: 'the config curriculum-deep-cheetah.yaml: 18 SAC students (64 x 64) of 20,000 steps; see docs/teachers.md for the measured time',
+      budget: '18 SAC students (64 x 64) of 20,000 steps on cheetah-vel (curriculum-deep-cheetah.yaml): 24 minutes for 3 seeds on the shared 2-core machine under a load average of 25 to 33 (401 CPU-seconds); a killed run starts over',
       table: ['random', ...TEACHERS_BEYOND_RANDOM].flatMap((agent) => (['score', 'meanReturn'] as const).map((metric) => ({ agent, metric }))),
       run: runEntry,
     },
