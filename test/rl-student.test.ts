@@ -100,6 +100,23 @@ describe('TaskConditionedEnv', () => {
     expect(env.episodes[0]).toBe(3);
   });
 
+  it('on a MuJoCo family (cheetah-vel, [0, 10] m/s): each episode end moves that instance to its next velocity', async () => {
+    await prepareFamily('cheetah-vel');
+    const eo = { maxVelocity: 10, horizon: 3 };
+    const vel: TaskChooser = { next: (i, ended) => ({ family: 'cheetah-vel', params: { velocity: ended ? ((ended.task.params.velocity as number) + 1 + i) % 10 : 2 * i } }) };
+    const env = new TaskConditionedEnv(getFamily('cheetah-vel').make(2, eo, new Rng(0)), vel);
+    env.reset();
+    expect(env.obsDim).toBe(21);
+    expect([env.obs[20], env.obs[41]]).toEqual([0, 0.2].map((x) => Math.fround(x)));
+    const a = new Float32Array(12);
+    for (let t = 0; t < 6; t++) env.step(a);
+    // two episodes each: 0 -> 1 -> 2 and 2 -> 4 -> 6
+    expect([0, 1].map((i) => env.getTask(i).params.velocity)).toEqual([2, 6]);
+    expect([env.obs[20], env.obs[41]]).toEqual([0.2, 0.6].map((x) => Math.fround(x)));
+    expect([env.finalObs[20], env.finalObs[41]]).toEqual([0.1, 0.4].map((x) => Math.fround(x)));
+    env.close();
+  });
+
   it('TeacherChooser gives each instance its own teacher and tells it every return', () => {
     const space = pointRobotFamily.taskSpace();
     const teachers = [0, 1, 2].map((s) => makeTeacher('random', space, new Rng(s)));
