@@ -11,4 +11,5 @@ export * from './runs.js';
 export * from './reproduce.js';
 export * from './pretrainChoice.js';
 import './reproductions.js';
+export * from './deepCurriculum.js';
 export * from './trackResults.js';
