@@ -160,7 +160,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'one collection of 312 noisy R-max histories (seconds), then 3 ADs of 600 steps per seed (2 layers, width 32, windows of 4 x 30 steps) and 10 goals x 8 episodes per seed',
+      budget: 'one collection of 312 noisy R-max histories (seconds), then 3 ADs of 600 steps per seed (2 layers, width 32, windows of 4 x 30 steps) and 10 goals x 8 episodes per seed; 71 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
       table: LHF_TABLE,
       run: pipeline({
         collect: [{ label: 'noisy-rmax', collect: 'collect-darkroom-lhf-noisy-small.yaml' }],
@@ -190,7 +190,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'per seed AD and T2MIR-AD of 600 steps, DPT and T2MIR-DPT of 300 steps, batch 16 (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes; one family only (no mixed distribution yet)',
+      budget: 'per seed AD and T2MIR-AD of 600 steps, DPT and T2MIR-DPT of 300 steps, batch 16 (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes; one family only (no mixed distribution yet); 59 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
       table: T2MIR_TABLE,
       run: pipeline({
         models: [
