@@ -61,7 +61,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: '800 training steps of a 3-layer AD (ad-darkroom-rmax-small.yaml cut from 4,000 steps to fit the shared machine) and 20 goals x 12 episodes per seed',
+      budget: '800 training steps of a 3-layer AD (ad-darkroom-rmax-small.yaml cut from 4,000 steps to fit the shared machine) and 20 goals x 12 episodes per seed; 78 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
       table: ['AD', 'R-max', 'Q-learning', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
       run: pipeline({ models: [{ label: 'AD', train: 'reproduce-ad-darkroom-rmax-train.yaml' }], eval: 'reproduce-ad-darkroom-rmax.yaml' }),
     },
