@@ -62,7 +62,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: '800 training steps of a 3-layer AD (ad-darkroom-rmax-small.yaml cut from 4,000 steps to fit the shared machine) and 20 goals x 12 episodes per seed',
+      budget: '800 training steps of a 3-layer AD (ad-darkroom-rmax-small.yaml cut from 4,000 steps to fit the shared machine) and 20 goals x 12 episodes per seed; 78 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
       table: ['AD', 'R-max', 'Q-learning', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
       run: pipeline({ models: [{ label: 'AD', train: 'reproduce-ad-darkroom-rmax-train.yaml' }], eval: 'reproduce-ad-darkroom-rmax.yaml' }),
     },
@@ -162,7 +162,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'one collection of 312 noisy R-max histories (seconds), then 3 ADs of 600 steps per seed (2 layers, width 32, windows of 4 x 30 steps) and 10 goals x 8 episodes per seed',
+      budget: 'one collection of 312 noisy R-max histories (seconds), then 3 ADs of 600 steps per seed (2 layers, width 32, windows of 4 x 30 steps) and 10 goals x 8 episodes per seed; 71 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
       table: LHF_TABLE,
       run: pipeline({
         collect: [{ label: 'noisy-rmax', collect: 'collect-darkroom-lhf-noisy-small.yaml' }],
@@ -192,7 +192,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'per seed AD and T2MIR-AD of 600 steps, DPT and T2MIR-DPT of 300 steps, batch 16 (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes; one family only (no mixed distribution yet)',
+      budget: 'per seed AD and T2MIR-AD of 600 steps, DPT and T2MIR-DPT of 300 steps, batch 16 (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes; one family only (no mixed distribution yet); 59 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
       table: T2MIR_TABLE,
       run: pipeline({
         models: [
