@@ -7,3 +7,4 @@ export * from './solver.js';
 export * from './generate.js';
 export * from './env.js';
 export * from './svg.js';
+export * from './propose.js';
