@@ -13,7 +13,8 @@ import { startFakeOpenAI } from '../src/core/llm/fakeServer.js';
 import { scriptedPolicyResponder } from '../src/eval/llm/scriptedPolicy.js';
 import { getFamily, proposalChecks, canonicalRulesetKey, sampleRuleset, PRESETS, type Ruleset } from '../src/envs/index.js';
 import { PROPOSAL_STAGES, addToLibrary, emptyLibrary, loadLibrary, proposeTasks, splitProposals, stagePassRates, type Task } from '../src/tasks/index.js';
-import { replies, startScripted, type FakeServer } from './helpers/fakeOpenAI.js';
+import { lastUserMessage, replies, startScripted, type FakeServer } from './helpers/fakeOpenAI.js';
+import { learningProgress, runLibraryCurriculum } from '../src/experiments/libraryCurriculum.js';
 
 const root = join(import.meta.dirname, '..');
 const cli = join(root, 'bin', 'icrl.js');
@@ -209,3 +210,26 @@ async function scripted(script: Parameters<typeof startScripted>[0]) {
   servers.push(server);
   return { server, client: LlmClient.fromConfig({ baseUrl: server.url, model: 'gensim-test', maxRetries: 0, timeoutMs: 5000 }, {}) };
 }
+
+describe('a curriculum over the growing library', () => {
+  it('trains on library tasks chosen by learning progress and asks the LLM for more around the best ones', async () => {
+    const server = await startFakeOpenAI(scriptedPolicyResponder({ seed: 2 }));
+    servers.push(server);
+    const client = LlmClient.fromConfig({ baseUrl: server.url, model: 'scripted', maxRetries: 0, timeoutMs: 5000, maxTokens: 4096 }, {});
+    const family = getFamily('xland');
+    const space = family.taskSpace(OPTIONS);
+    const { checks, solvable } = proposalChecks(family, OPTIONS);
+    const library = emptyLibrary('xland');
+    addToLibrary(library, space.sampleMany(new Rng(1), 4), { source: 'generator', time: 'T' });
+    const accepted: number[] = [];
+    const run = await runLibraryCurriculum({ family, options: OPTIONS, space, library, client, checks, solvable, rounds: 2, episodes: 40, propose: 4, focus: 2, window: 2, explore: 0.2, epsilon: 0.1, alpha: 0.2, gamma: 0.95, seed: 0, onAccept: (_e, lib) => accepted.push(lib.entries.length) });
+    expect(run.rounds.map((r) => r.libraryBefore)).toEqual([4, 4 + run.rounds[0].accepted]);
+    expect(run.rounds[1].libraryAfter).toBe(library.entries.length);
+    expect(accepted.length).toBe(library.entries.length - 4);
+    expect(run.rounds[0].focus.length).toBe(2);
+    // the focus tasks are shown to the LLM
+    expect(lastUserMessage(server.requests[0])).toContain('The learner is making progress on these tasks');
+    expect(learningProgress([0, 0, 1, 1], 2)).toBe(1);
+    expect(learningProgress([0, 1, 1], 2)).toBeNull();
+  });
+});

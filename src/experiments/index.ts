@@ -11,3 +11,4 @@ export * from './runs.js';
 export * from './reproduce.js';
 import './reproductions.js';
 export * from './trackResults.js';
+export * from './libraryCurriculum.js';

@@ -4,7 +4,8 @@
  * loads, runs, solvable, novel) and adds those that pass, with provenance and stage results, to a
  * library file; `show` lists a library; `export` writes its tasks as a tasks file.
  */
-import { intFlag } from '../options.js';
+import { intFlag, numberFlag } from '../options.js';
+import { runLibraryCurriculum } from '../../experiments/libraryCurriculum.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ConfigError, IcrlError } from '../../core/errors.js';
@@ -278,17 +279,83 @@ Examples:
     });
 
   tasks
+    .command('curriculum')
+    .description('A curriculum over a growing library: a learning-progress teacher picks library tasks for a tabular student; after each round the LLM is asked for tasks around those with the highest progress')
+    .requiredOption('-f, --family <name>', `environment family with discrete actions (${familyNames().join(', ')})`)
+    .option('--options <json>', 'family options as JSON')
+    .requiredOption('-l, --library <file>', 'task-library JSON file (grows; rewritten atomically after every accepted task)')
+    .option('--init-split <json>', 'seed an empty library with the training tasks of a split, e.g. \'{"seed":0,"heldOut":100,"train":20}\'')
+    .option('--rounds <n>', 'rounds (train, then propose)', intFlag('--rounds', 1), 5)
+    .option('--episodes <n>', 'training episodes per round', intFlag('--episodes', 1), 300)
+    .option('--propose <n>', 'new tasks asked for after each round (0: the library only)', intFlag('--propose', 0, 100), 8)
+    .option('--focus <n>', 'library tasks of highest learning progress shown to the LLM', intFlag('--focus', 1, 30), 3)
+    .option('--window <n>', 'returns per half of the learning-progress window', intFlag('--window', 1), 5)
+    .option('--explore <p>', 'share of uniformly random task choices', numberFlag('--explore', 0, 1), 0.2)
+    .option('--epsilon <p>', 'the student\'s exploration rate', numberFlag('--epsilon', 0, 1), 0.1)
+    .option('--seed <n>', 'seed of the student, the teacher and the runs stage', intFlag('--seed', 0), 0)
+    .option('--stats <file>', 'write the rounds as JSON')
+    .option('--base-url <url>', 'OpenAI-compatible endpoint (default ICRL_LLM_BASE_URL)')
+    .option('--model <name>', 'model (default ICRL_LLM_MODEL)')
+    .option('--cache-dir <dir>', 'response cache folder')
+    .addHelpText('after', '\nExample (no model needed):\n  icrl llm serve-fake --port 0 --run "icrl tasks curriculum -f xland --options \'{\\"preset\\":\\"trivial\\",\\"size\\":7,\\"horizon\\":30}\' -l runs/tasks/cur.json --init-split \'{\\"seed\\":0,\\"heldOut\\":10,\\"train\\":20}\'"')
+    .action(async (o: { family: string; options?: string; library: string; initSplit?: string; rounds: number; episodes: number; propose: number; focus: number; window: number; explore: number; epsilon: number; seed: number; stats?: string; baseUrl?: string; model?: string; cacheDir?: string }) => {
+      const log = (l: string): void => void process.stderr.write(`${l}\n`);
+      const family = getFamily(o.family);
+      await prepareFamily(o.family);
+      const options = o.options ? parseJsonFlag(o.options, '--options') : {};
+      const space = family.taskSpace(options);
+      const { checks, solvable } = proposalChecks(family, options, { seed: o.seed });
+      const library = loadLibrary(o.library, space);
+      if (o.initSplit && library.entries.length === 0) {
+        const split = parseJsonFlag(o.initSplit, '--init-split') as { seed: number; heldOut: number; train: number };
+        log(`tasks curriculum: library seeded with ${seedLibrary(library, space, split, solvable)} training tasks of the split ${o.initSplit}`);
+        saveLibrary(o.library, library);
+      }
+      const llm: Record<string, unknown> = { maxTokens: 4096 };
+      if (o.baseUrl) llm.baseUrl = o.baseUrl;
+      if (o.model) llm.model = o.model;
+      if (o.cacheDir) llm.cacheDir = o.cacheDir;
+      const client = LlmClient.fromConfig(validateConfig(llmConfigSchema, llm, 'icrl tasks curriculum'), process.env, 'icrl tasks curriculum: llm');
+      const out = await runLibraryCurriculum({
+        family,
+        options,
+        space,
+        library,
+        client,
+        checks,
+        solvable,
+        rounds: o.rounds,
+        episodes: o.episodes,
+        propose: o.propose,
+        focus: o.focus,
+        window: o.window,
+        explore: o.explore,
+        epsilon: o.epsilon,
+        alpha: 0.2,
+        gamma: 0.95,
+        seed: o.seed,
+        temperature: 0.7,
+        onAccept: (_e, lib) => saveLibrary(o.library, lib),
+        log,
+      });
+      if (o.stats) writeJsonAtomic(o.stats, { family: o.family, options, library: o.library, rounds: out.rounds });
+      process.stdout.write(`${o.library}: ${library.entries.length} tasks after ${out.rounds.length} rounds\n`);
+    });
+
+  tasks
     .command('export')
     .description('Write the tasks of a library (optionally only one source) as a tasks file that eval configs read (tasks.file)')
     .argument('<library>', 'task-library JSON file')
     .requiredOption('-o, --out <file>', 'tasks file to write')
     .option('--source <name>', 'only entries of this provenance source: llm, generator or manual')
+    .option('--mode <mode>', 'only entries proposed in this mode: explore (bottom-up), goal or top-down')
     .option('--options <json>', 'family options as JSON (for validation)')
-    .action((file: string, o: { out: string; source?: string; options?: string }) => {
+    .action((file: string, o: { out: string; source?: string; mode?: string; options?: string }) => {
       const space = getFamily(loadLibraryFamily(file)).taskSpace(o.options ? parseJsonFlag(o.options, '--options') : {});
       const lib = loadLibrary(file, space);
-      const entries = o.source ? lib.entries.filter((e) => e.provenance.source === o.source) : lib.entries;
-      if (entries.length === 0) throw new IcrlError(`${file}: no task${o.source ? ` of source ${o.source}` : ''} to export`);
+      const mode = o.mode === 'bottom-up' ? 'explore' : o.mode;
+      const entries = lib.entries.filter((e) => (!o.source || e.provenance.source === o.source) && (!mode || e.provenance.mode === mode));
+      if (entries.length === 0) throw new IcrlError(`${file}: no task${o.source ? ` of source ${o.source}` : ''}${mode ? ` proposed in mode ${mode}` : ''} to export`);
       writeFileAtomic(o.out, serializeTasks(space, entries.map((e) => ({ family: lib.family, params: e.params }))));
       process.stdout.write(`${o.out}: ${entries.length} ${lib.family} tasks\n`);
     });
