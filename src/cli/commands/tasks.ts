@@ -203,7 +203,7 @@ export async function runPropose(flags: ProposeFlags, log: (l: string) => void =
     .join(', ');
   const rates = stagePassRates(out.stages);
   log(`tasks propose: ${out.requests} requests, ${out.proposals} proposals, ${out.added.length} added, rejected ${rejected || 'none'}; library now holds ${library.entries.length}`);
-  log(`tasks propose: stages ${PROPOSAL_STAGES.map((s) => `${s} ${out.stages[s].passed}/${out.stages[s].entered}`).join(', ')}`);
+  log(`tasks propose: stages passed / reached: ${PROPOSAL_STAGES.map((s) => `${s} ${out.stages[s].passed}/${out.stages[s].entered}${rates[s] === null ? '' : ` (${(100 * rates[s]!).toFixed(1)}%)`}`).join(', ')}; accepted ${out.added.length} of ${out.proposals} proposals`);
   for (const r of out.rejected.slice(0, 10)) log(`  rejected (${r.reason}): ${r.detail}`);
   const s = client.stats();
   log(`tasks propose: ${s.promptTokens} prompt + ${s.completionTokens} completion tokens, $${s.costUsd.toFixed(4)}, ${s.cacheHits} cache hits`);
