@@ -114,6 +114,8 @@ export interface ProposeStats {
   acceptRate: number | null;
   counts: ProposalOutcome['counts'];
   rounds: RoundStats[];
+  /** Every rejection: round, reason, detail. */
+  rejected: { round: number; reason: string; detail: string }[];
   tokens: { prompt: number; completion: number; cacheHits: number };
 }
 
@@ -221,6 +223,7 @@ export async function runPropose(flags: ProposeFlags, log: (l: string) => void =
     acceptRate: out.proposals ? out.added.length / out.proposals : null,
     counts: out.counts,
     rounds: out.rounds,
+    rejected: out.rejected.map((r) => ({ round: r.round, reason: r.reason, detail: r.detail })),
     tokens: { prompt: s.promptTokens, completion: s.completionTokens, cacheHits: s.cacheHits },
   };
   if (cfg.stats) writeJsonAtomic(cfg.stats, stats);
