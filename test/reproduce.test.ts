@@ -9,6 +9,7 @@ import type { EvalResults } from '../src/eval/results.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = join(root, 'test', 'fixtures', 'reproduce', 'tiny-entry.mjs');
+const collectFixture = join(root, 'test', 'fixtures', 'reproduce', 'tiny-collect-entry.mjs');
 
 describe('verdicts from intervals', () => {
   const claim: Claim = { text: 'A beats B', left: { agent: 'A', metric: 'lastReturn' }, right: { agent: 'B', metric: 'lastReturn' } };
@@ -110,6 +111,56 @@ describe('icrl reproduce end to end', () => {
       expect(a.table.map((r: { agent: string }) => r.agent)).toEqual(['DPT', 'UCB', 'random']);
       expect(readFileSync(join(killed, 'report.html'), 'utf8')).toContain('Verdicts');
       expect(readdirSync(killed).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a run killed during its collection keeps the finished shards and resumes to the numbers of an uninterrupted run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-collect-'));
+    try {
+      const whole = join(dir, 'whole');
+      const r1 = spawnSync(process.execPath, [collectFixture, whole, '1'], { encoding: 'utf8' });
+      expect(r1.status, r1.stderr).toBe(0);
+      expect(r1.stdout).toMatch(/collected 10 shards: 10 of 10 shards/);
+      expect(r1.stdout).toMatch(/LHF filter: \d+ of \d+ histories with weight > 0/);
+      const killed = join(dir, 'killed');
+      const child = spawn(process.execPath, [collectFixture, killed, '1'], { stdio: 'ignore' });
+      const exited = new Promise<void>((res) => child.on('exit', () => res()));
+      const manifest = join(killed, 'collect', 'noisy', 'manifest.json');
+      let shardsAtKill = -1;
+      while (child.exitCode === null) {
+        if (existsSync(manifest)) {
+          try {
+            const m = JSON.parse(readFileSync(manifest, 'utf8'));
+            const done = Object.keys(m.shards).length;
+            if (done >= 1 && !m.complete) {
+              child.kill('SIGKILL');
+              shardsAtKill = done;
+              break;
+            }
+          } catch {
+            // the manifest is replaced atomically; a read between write and rename sees the old one
+          }
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await exited;
+      expect(shardsAtKill).toBeGreaterThanOrEqual(1);
+      expect(shardsAtKill).toBeLessThan(10);
+      expect(existsSync(join(killed, 'train'))).toBe(false);
+      const r2 = spawnSync(process.execPath, [collectFixture, killed, '1'], { encoding: 'utf8' });
+      expect(r2.status, r2.stderr).toBe(0);
+      expect(r2.stdout).toMatch(/collected \d+ shards \(\d+ kept from before\): 10 of 10 shards/);
+      const a = JSON.parse(readFileSync(join(whole, 'reproduce.json'), 'utf8'));
+      const b = JSON.parse(readFileSync(join(killed, 'reproduce.json'), 'utf8'));
+      expect(b.table).toEqual(a.table);
+      expect(b.verdicts).toEqual(a.verdicts);
+      expect(a.table.map((r: { agent: string }) => r.agent)).toEqual(['AD', 'AD-LHF', 'random']);
+      // a rerun of a finished entry collects nothing again
+      const r3 = spawnSync(process.execPath, [collectFixture, killed, '1'], { encoding: 'utf8' });
+      expect(r3.stdout).toMatch(/already collected: 10 of 10 shards/);
+      expect(JSON.parse(readFileSync(join(killed, 'reproduce.json'), 'utf8')).table).toEqual(a.table);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,11 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { evaluateAndReport } from '../src/experiments/evaluate.js';
+import { listRuns } from '../src/experiments/runs.js';
 
 const CLI = join(import.meta.dirname, '..', 'bin', 'icrl.js');
 
@@ -82,6 +83,23 @@ describe('icrl runs', () => {
       const bad = spawnSync(process.execPath, [CLI, 'report', 'runs/eval-a/results.json', 'runs/eval-b/results.json', '--labels', 'only-one'], { cwd: dir, encoding: 'utf8' });
       expect(bad.status).toBe(2);
       expect(bad.stderr).toContain('--labels: 1 labels for 2 results files');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists an icrl reproduce run with its verdict counts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-runs-rep-'));
+    try {
+      const out = join(dir, 'reproduce', 'dpt-bandit-small');
+      mkdirSync(out, { recursive: true });
+      const verdicts = [{ outcome: 'holds' }, { outcome: 'does not hold' }, { outcome: 'holds' }, { outcome: 'inconclusive' }];
+      writeFileSync(join(out, 'reproduce.json'), JSON.stringify({ format: 'icrl-reproduction', version: 1, name: 'dpt-bandit', scale: 'small', seeds: [0, 1, 2], verdicts, provenance: { startedAt: '2026-12-02T03:00:00.000Z' } }));
+      writeFileSync(join(dir, 'reproduce', 'not-a-run.json'), '{}');
+      const runs = listRuns(dir);
+      expect(runs).toEqual([
+        { path: join('reproduce', 'dpt-bandit-small'), kind: 'reproduce', name: 'dpt-bandit (small)', date: '2026-12-02T03:00:00.000Z', figure: '3 seeds; claims: 2 hold, 1 do not hold, 1 inconclusive', value: { metric: 'claims holding', mean: 2 } },
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

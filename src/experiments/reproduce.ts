@@ -9,9 +9,10 @@
  * `does not hold` when it lies on the other side, `inconclusive` when it straddles zero. Nothing in
  * a verdict is written by hand.
  *
- * Every stage resumes: a training run continues from its checkpoint (a finished one is a no-op), an
- * evaluation whose results file is complete is not run again, so a killed `icrl reproduce` rerun
- * with the same arguments ends with the same numbers.
+ * Every stage resumes: a collection keeps its finished shards (`icrl collect`'s manifest), a training
+ * run continues from its checkpoint (a finished one is a no-op), an evaluation whose results file is
+ * complete is not run again, so a killed `icrl reproduce` rerun with the same arguments ends with the
+ * same numbers.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +27,7 @@ import { makeDir, writeFileAtomic, writeJsonAtomic } from '../core/atomic.js';
 import { Rng, type Seed } from '../core/rng.js';
 import { iqmInterval, meanCi, type BootstrapInterval } from '../eval/stats.js';
 import { readResults, type EvalResults } from '../eval/results.js';
+import { collect, parseCollectConfig } from '../data/collect.js';
 import { parseTrainConfig } from '../train/config.js';
 import { trainFromConfig } from '../train/trainer.js';
 import { bandLineChart, type BandSeries, type ReportSection } from '../report/index.js';
@@ -93,10 +95,35 @@ export interface ReproduceContext {
   say: (line: string) => void;
 }
 
+/** A collection the models of a pipeline train on (an `icrl collect` config). */
+export interface PipelineCollection {
+  label: string;
+  /** The collect config (relative to configs/); its `out` is set by the reproduction. */
+  collect: string;
+  /**
+   * Collected once per training seed (the config's `seed` set to the training seed), when the claim
+   * is about data as much as models; else once for all seeds (with the config's own seed).
+   */
+  perSeed?: boolean;
+}
+
+/** A model of a pipeline, trained once per seed. */
+export interface PipelineModel {
+  label: string;
+  /** Its training config (relative to configs/); `seed` and `out` are set per run. */
+  train: string;
+  /** Label of a collection of the plan: its folder becomes the config's `data.ad.collection`. */
+  collection?: string;
+  /** `--set` style overrides of the training config (e.g. `data.ad.lhf.mode=filter`). */
+  set?: string[];
+}
+
 /** What one scale of a pipeline entry runs. Config paths are relative to the package's configs/. */
 export interface PipelinePlan {
+  /** Collections made before any training, in this order. */
+  collect?: PipelineCollection[];
   /** Models trained once per seed (the training config's `seed` and `out` are set per run). */
-  models: { label: string; train: string }[];
+  models: PipelineModel[];
   /** The evaluation config; the trained models are added to its online agents, its seed set per run. */
   eval: string;
 }
@@ -358,6 +385,25 @@ function trainDir(out: string, label: string, seed: number): string {
   return join(out, 'train', `${label.replace(/[^A-Za-z0-9_.-]+/g, '_')}-seed${seed}`);
 }
 
+/** The folder of a collection of a reproduction (per seed or shared). */
+function collectDir(out: string, c: PipelineCollection, seed: number): string {
+  const label = c.label.replace(/[^A-Za-z0-9_.-]+/g, '_');
+  return join(out, 'collect', c.perSeed ? `${label}-seed${seed}` : label);
+}
+
+/** Runs (or resumes: `collect` keeps finished shards) one collection of a plan. */
+async function runCollection(ctx: ReproduceContext, c: PipelineCollection, seed: number): Promise<string> {
+  const dir = collectDir(ctx.out, c, seed);
+  const file = resolve(packageConfigs(), c.collect);
+  const raw = applyOverrides(readConfigFile(file), c.perSeed ? [`seed=${seed}`] : [], c.collect) as Record<string, unknown>;
+  const cfg = parseCollectConfig({ ...raw, out: dir }, `${c.collect}${c.perSeed ? ` (seed ${seed})` : ''}`);
+  ctx.say(`collect ${c.label}${c.perSeed ? `, seed ${seed}` : ''}: ${c.collect} -> ${dir}`);
+  const r = await collect(cfg, { out: dir, silent: !ctx.progress });
+  const shards = Object.keys(r.manifest.shards).length;
+  ctx.say(`  ${r.computed === 0 ? 'already collected' : `collected ${r.computed} shard${r.computed === 1 ? '' : 's'}`}${r.computed > 0 && r.computed < shards ? ` (${shards - r.computed} kept from before)` : ''}: ${shards} of ${r.manifest.numShards} shards`);
+  return dir;
+}
+
 function evalComplete(file: string, agents: string[]): boolean {
   if (!existsSync(file)) return false;
   try {
@@ -381,12 +427,28 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
     const files: string[] = [];
     const curves = new Map<string, { x: number[]; perSeed: number[][] }>();
     let mode: 'steps' | 'episodes' = 'episodes';
+    const collections = plan.collect ?? [];
+    for (const m of plan.models) {
+      if (m.collection !== undefined && !collections.some((c) => c.label === m.collection)) {
+        throw new ConfigError(`reproduction model ${m.label}: collection "${m.collection}" is not one of the plan's (${collections.map((c) => c.label).join(', ') || 'none'})`, m.train, 'collection');
+      }
+    }
+    // shared collections first, then per seed inside the seed loop
+    const shared = new Map<string, string>();
+    for (const c of collections) if (!c.perSeed) shared.set(c.label, await runCollection(ctx, c, ctx.seeds[0]));
     for (const seed of ctx.seeds) {
+      const folders = new Map(shared);
+      for (const c of collections) if (c.perSeed) folders.set(c.label, await runCollection(ctx, c, seed));
       const agents: Record<string, unknown>[] = [];
       for (const model of plan.models) {
         const file = resolve(configs, model.train);
         const dir = trainDir(ctx.out, model.label, seed);
-        const tc = parseTrainConfig({ ...(readConfigFile(file) as Record<string, unknown>), seed, out: dir }, `${model.train} (seed ${seed})`);
+        const raw = applyOverrides(readConfigFile(file), model.set ?? [], model.train) as Record<string, unknown> & { data?: { ad?: Record<string, unknown> } };
+        if (model.collection !== undefined) {
+          if (!raw.data?.ad) throw new ConfigError(`${model.train}: model ${model.label} trains on collection ${model.collection}, but its config has no data.ad section`, model.train, 'data.ad');
+          raw.data = { ...raw.data, ad: { ...raw.data.ad, collection: folders.get(model.collection)! } };
+        }
+        const tc = parseTrainConfig({ ...raw, seed, out: dir }, `${model.train}${model.set?.length ? ` ${model.set.join(' ')}` : ''} (seed ${seed})`);
         ctx.say(`train ${model.label}, seed ${seed}: ${model.train} -> ${dir}`);
         const r = await trainFromConfig(tc, { outDir: dir, progressBar: ctx.progress, baseDir: process.cwd(), log: (l) => ctx.say(`  ${l}`) });
         ctx.say(`  ${r.resumedFrom !== null && r.resumedFrom >= r.steps ? 'already trained' : 'trained'}: ${r.steps} steps, loss ${Number.isFinite(r.finalLoss) ? r.finalLoss.toFixed(4) : 'n/a'}`);

@@ -61,9 +61,9 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: '4,000 training steps of a 3-layer AD and 20 goals x 12 episodes per seed (not yet timed here)',
+      budget: '800 training steps of a 3-layer AD (ad-darkroom-rmax-small.yaml cut from 4,000 steps to fit the shared machine) and 20 goals x 12 episodes per seed',
       table: ['AD', 'R-max', 'Q-learning', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
-      run: pipeline({ models: [{ label: 'AD', train: 'ad-darkroom-rmax-small.yaml' }], eval: 'reproduce-ad-darkroom-rmax.yaml' }),
+      run: pipeline({ models: [{ label: 'AD', train: 'reproduce-ad-darkroom-rmax-train.yaml' }], eval: 'reproduce-ad-darkroom-rmax.yaml' }),
     },
   },
 });
@@ -133,6 +133,74 @@ reproductions.register({
       budget: 'about a minute for 3 seeds on 2 cores (48 s under a load of 15); the published episode count, fewer seeds than the paper',
       table: ['alp-gmm', 'covar-gmm', 'riac', 'random'].map((agent) => ({ agent, metric: 'score' as const })),
       run: toyRun(20000),
+    },
+  },
+});
+
+/** Rows of the LHF entry's table. */
+const LHF_TABLE = ['AD', 'AD-LHF-filter', 'AD-LHF-reweight', 'R-max', 'R-max-noisy', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn', 'meanReturn'] as const).map((metric) => ({ agent, metric })));
+
+reproductions.register({
+  name: 'lhf-noisy',
+  description: 'AD on noisy R-max learning histories of Dark Room: all histories vs LHF-filtered vs LHF-reweighted, equal training steps',
+  options: noOptions,
+  paper: 'Chen et al. 2025, "Filtering Learning Histories Enhances In-Context Reinforcement Learning" (LHF)',
+  claim: 'When part of the learning histories come from noisy learners, training AD on histories filtered or reweighted by their improvement and stability gives a better in-context learner than training on all of them.',
+  claims: [
+    {
+      text: "LHF-filtered AD's mean return over the in-context episodes is above unfiltered AD's",
+      left: { agent: 'AD-LHF-filter', metric: 'meanReturn' },
+      right: { agent: 'AD', metric: 'meanReturn' },
+    },
+    {
+      text: "LHF-reweighted AD's mean return over the in-context episodes is above unfiltered AD's",
+      left: { agent: 'AD-LHF-reweight', metric: 'meanReturn' },
+      right: { agent: 'AD', metric: 'meanReturn' },
+    },
+  ],
+  scales: {
+    small: {
+      budget: 'one collection of 312 noisy R-max histories (seconds), then 3 ADs of 600 steps per seed (2 layers, width 32, windows of 4 x 30 steps) and 10 goals x 8 episodes per seed',
+      table: LHF_TABLE,
+      run: pipeline({
+        collect: [{ label: 'noisy-rmax', collect: 'collect-darkroom-lhf-noisy-small.yaml' }],
+        models: [
+          { label: 'AD', train: 'lhf-noisy-ad-small.yaml', collection: 'noisy-rmax' },
+          { label: 'AD-LHF-filter', train: 'lhf-noisy-ad-small.yaml', collection: 'noisy-rmax', set: ['data.ad.lhf.mode=filter'] },
+          { label: 'AD-LHF-reweight', train: 'lhf-noisy-ad-small.yaml', collection: 'noisy-rmax', set: ['data.ad.lhf.mode=reweight'] },
+        ],
+        eval: 'reproduce-lhf-noisy.yaml',
+      }),
+    },
+  },
+});
+
+/** Rows of the T2MIR entry's table. */
+const T2MIR_TABLE = ['AD', 'T2MIR-AD', 'DPT', 'T2MIR-DPT', 'R-max', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn', 'meanReturn'] as const).map((metric) => ({ agent, metric })));
+
+reproductions.register({
+  name: 't2mir-vs-dense',
+  description: 'T2MIR-AD and T2MIR-DPT against their dense backbones at an equal training budget, held-out Dark Room goals',
+  options: noOptions,
+  paper: 'Wu et al. 2025, "Mixture-of-Experts Meets In-Context Reinforcement Learning" (T2MIR; code: github.com/NJU-RL/T2MIR)',
+  claim: 'Replacing the feed-forward of a transformer layer by a token-wise and a task-wise mixture of experts makes AD and DPT better in-context learners than their dense backbones at the same training budget.',
+  claims: [
+    { text: "T2MIR-AD's mean return over the in-context episodes is above AD's", left: { agent: 'T2MIR-AD', metric: 'meanReturn' }, right: { agent: 'AD', metric: 'meanReturn' } },
+    { text: "T2MIR-DPT's mean return over the in-context episodes is above DPT's", left: { agent: 'T2MIR-DPT', metric: 'meanReturn' }, right: { agent: 'DPT', metric: 'meanReturn' } },
+  ],
+  scales: {
+    small: {
+      budget: 'four models of 600 steps of batch 16 per seed (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes per seed; one family only (no mixed distribution yet)',
+      table: T2MIR_TABLE,
+      run: pipeline({
+        models: [
+          { label: 'AD', train: 't2mir-vs-dense-ad-small.yaml' },
+          { label: 'T2MIR-AD', train: 't2mir-vs-dense-t2mir-ad-small.yaml' },
+          { label: 'DPT', train: 't2mir-vs-dense-dpt-small.yaml' },
+          { label: 'T2MIR-DPT', train: 't2mir-vs-dense-t2mir-dpt-small.yaml' },
+        ],
+        eval: 'reproduce-t2mir-vs-dense.yaml',
+      }),
     },
   },
 });

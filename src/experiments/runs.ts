@@ -1,7 +1,8 @@
 /**
  * The run index (`icrl runs [folder]`): every run found under a folder, by the files each command
  * writes: `results.json` (an evaluation), `metrics.jsonl` with its config line (a training run),
- * `manifest.json` (a collection), `lhf.json` (a learning-history filtering). For each: where it is,
+ * `manifest.json` (a collection), `lhf.json` (a learning-history filtering), `reproduce.json` (an
+ * `icrl reproduce` run, whose inner training and evaluation runs are listed too). For each: where it is,
  * its kind, its name, when it started (the provenance, else the file's time) and its main figure.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { formatFigure, mainHeadline } from '../eval/summary.js';
 export interface RunEntry {
   /** Folder of the run, relative to the folder listed. */
   path: string;
-  kind: 'eval' | 'train' | 'collect' | 'lhf';
+  kind: 'eval' | 'train' | 'collect' | 'lhf' | 'reproduce';
   name: string;
   /** ISO time the run started (provenance), else the time its file was last written. */
   date: string;
@@ -111,11 +112,27 @@ function lhfEntry(dir: string, root: string): RunEntry | null {
   };
 }
 
+function reproduceEntry(dir: string, root: string): RunEntry | null {
+  const file = join(dir, 'reproduce.json');
+  const d = readJson(file) as { format?: string; name?: string; scale?: string; seeds?: number[]; verdicts?: { outcome: string }[]; provenance?: { startedAt?: string } } | null;
+  if (d?.format !== 'icrl-reproduction' || typeof d.name !== 'string') return null;
+  const verdicts = d.verdicts ?? [];
+  const count = (o: string) => verdicts.filter((v) => v.outcome === o).length;
+  return {
+    path: relative(root, dir) || '.',
+    kind: 'reproduce',
+    name: `${d.name} (${d.scale ?? '?'})`,
+    date: d.provenance?.startedAt ?? mtime(file),
+    figure: `${d.seeds?.length ?? 0} seeds; claims: ${count('holds')} hold, ${count('does not hold')} do not hold, ${count('inconclusive')} inconclusive`,
+    value: { metric: 'claims holding', mean: count('holds') },
+  };
+}
+
 /** Every run under `root` (depth-first, at most `maxDepth` folders down), in path order. */
 export function listRuns(root: string, maxDepth = 6): RunEntry[] {
   const out: RunEntry[] = [];
   const walk = (dir: string, depth: number) => {
-    for (const f of [evalEntry, trainEntry, collectEntry, lhfEntry]) {
+    for (const f of [evalEntry, trainEntry, collectEntry, lhfEntry, reproduceEntry]) {
       const e = f(dir, root);
       if (e) out.push(e);
     }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { RollinSchema } from '../data/dpt.js';
+import { lhfOptionsSchema } from '../data/lhf.js';
 import { loadConfig, validateConfig } from '../core/config.js';
 import { ModelConfigSchema } from '../models/config.js';
 import { modelKinds } from '../models/kinds.js';
@@ -53,6 +54,13 @@ export const AdDataConfigSchema = z
      * are the training tasks (none may be a held-out task of data.split).
      */
     collection: z.string().min(1).optional(),
+    /**
+     * Learning-history filtering (src/data/lhf.ts, docs/data.md): the training histories are scored
+     * by improvement and stability among the histories of the same task, and windows are drawn from
+     * the kept ones (`mode: filter`, the top `keep` fraction of each task) or with LHF's weights
+     * (`mode: reweight`). Validation windows stay unweighted. Absent: every history alike.
+     */
+    lhf: lhfOptionsSchema.optional(),
     /** Episodes per training window: the model's context is windowEpisodes x horizon tokens. */
     windowEpisodes: int(1, 1e4),
   })

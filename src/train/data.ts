@@ -24,6 +24,7 @@ import { openHistoryCollection, readManifest } from '../data/collect.js';
 import { generateDptSamples, defaultRollin } from '../data/dpt.js';
 import { buildAdDataset, concatDpt, type AdDataset, type DptDataset } from '../data/datasets.js';
 import type { History } from '../data/store.js';
+import { scoreHistories, streamWeights, type HistoryScore } from '../data/lhf.js';
 import { makeAgent } from '../algorithms/index.js';
 import { play } from '../algorithms/play.js';
 import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
@@ -262,6 +263,44 @@ async function loadCollectedHistories(cfg: TrainConfig, heldOut: Task[], log: Lo
   return { train: all.slice(0, all.length - nVal), val: all.slice(all.length - nVal), source: (c.algorithm ?? null) as JsonValue, length: all[0].length };
 }
 
+/** Draws index i with probability weights[i] / sum (binary search over the cumulative weights). */
+export function weightedPicker(weights: ArrayLike<number>): (r: Rng) => number {
+  const cdf = new Float64Array(weights.length);
+  let acc = 0;
+  for (let i = 0; i < weights.length; i++) {
+    if (!(weights[i] >= 0)) throw new IcrlError(`weightedPicker: weight ${i} is ${weights[i]} (weights must be finite and >= 0)`);
+    cdf[i] = acc += weights[i];
+  }
+  if (!(acc > 0) || !Number.isFinite(acc)) throw new IcrlError(`weightedPicker: the weights sum to ${acc}`);
+  return (r) => {
+    const u = r.uniform() * acc;
+    let lo = 0;
+    let hi = cdf.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] > u) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+}
+
+/**
+ * LHF scores of the training histories, each history scored and selected among the histories of its
+ * own task (the same goal may be spread over several collection groups), so that every training task
+ * keeps its best histories rather than the easiest tasks keeping all of theirs.
+ */
+export function lhfScoresPerTask(histories: History[], options: NonNullable<TrainConfig['data']['ad']>['lhf']): HistoryScore[] {
+  const byTask = new Map<string, History[]>();
+  for (const h of histories) {
+    const k = taskKey(h.task);
+    const list = byTask.get(k) ?? [];
+    list.push(h);
+    byTask.set(k, list);
+  }
+  return [...byTask.values()].flatMap((hs) => scoreHistories(hs, options));
+}
+
 async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> {
   const ac = cfg.data.ad!;
   const sets = splitForTraining(cfg);
@@ -311,6 +350,21 @@ async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<Traini
   };
   const trainStreams = streamsOf(train);
   const valStreams = val ? streamsOf(val) : new Map<number, number[]>();
+  // LHF: training streams drawn in proportion to their weights (null: uniformly)
+  let lhfNote = '';
+  let pickTrain: ((r: Rng) => number) | null = null;
+  let keptStream: Uint8Array | null = null;
+  if (ac.lhf) {
+    const scores = lhfScoresPerTask(trainH, ac.lhf);
+    const w = streamWeights(train, scores);
+    if (!w.some((x) => x > 0)) throw new ConfigError(`${cfg.name}: data.ad.lhf leaves no training history with a positive weight`, undefined, 'data.ad.lhf');
+    pickTrain = weightedPicker(w);
+    keptStream = Uint8Array.from(w, (x) => (x > 0 ? 1 : 0));
+    const kept = scores.filter((h) => h.weight > 0).length;
+    const mean = (wt: (h: HistoryScore) => number) => scores.reduce((a, h) => a + wt(h) * h.improvement, 0) / scores.reduce((a, h) => a + wt(h), 0);
+    lhfNote = `; LHF ${ac.lhf.mode}: ${kept} of ${scores.length} histories with weight > 0, mean improvement ${mean(() => 1).toFixed(4)} over all, ${mean((h) => h.weight).toFixed(4)} weighted`;
+    log(lhfNote.slice(2));
+  }
   return {
     kind: 'ad',
     dims,
@@ -318,25 +372,29 @@ async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<Traini
     numTrainTasks: sets.train.length,
     numValTasks: sets.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): AdBatch {
       const ds = split === 'train' ? train : val;
       if (!ds) throw new IcrlError('no validation data (data.validationFraction is 0)');
       const byTask = split === 'train' ? trainStreams : valStreams;
       const S = ds.offsets.length - 1;
+      const weighted = split === 'train' && pickTrain !== null;
+      const draw = (): number => (weighted ? pickTrain!(r) : r.int(S));
       const win = new Array<[number, number]>(B);
       const startIn = (s: number) => r.int(ds.offsets[s + 1] - ds.offsets[s] - L + 1);
       if (paired) {
         const P = B / 2;
         for (let i = 0; i < P; i++) {
-          const s = r.int(S);
-          const same = byTask.get(ds.streamTask[s])!;
+          const s = draw();
+          const all = byTask.get(ds.streamTask[s])!;
+          // the pair's second window: another stream of the task that LHF kept
+          const same = weighted ? all.filter((x) => keptStream![x] === 1) : all;
           const s2 = same.length > 1 ? same[r.int(same.length)] : s;
           win[i] = [s, startIn(s)];
           win[P + i] = [s2, startIn(s2)];
         }
       } else for (let i = 0; i < B; i++) {
-        const s = r.int(S);
+        const s = draw();
         win[i] = [s, startIn(s)];
       }
       return packAd(ds, dims, win, L);

@@ -8,9 +8,9 @@ import { intFlag } from '../options.js';
 export function register(program: Command): void {
   program
     .command('runs')
-    .description('List the runs under a folder: evaluations, trainings, collections, LHF filterings, with their kind, name, start date and main figure')
+    .description('List the runs under a folder: evaluations, trainings, collections, LHF filterings, reproductions, with their kind, name, start date and main figure')
     .argument('[folder]', 'folder to search (default runs)', 'runs')
-    .option('--kind <kind>', 'only runs of this kind: eval, train, collect or lhf')
+    .option('--kind <kind>', 'only runs of this kind: eval, train, collect, lhf or reproduce')
     .option('--sort <key>', 'order: path or date (newest last)', 'path')
     .option('--depth <n>', 'folders searched below the folder', intFlag('--depth', 0, 64), 6)
     .option('--json', 'print one JSON document (every run with its figure as numbers)')
@@ -25,7 +25,7 @@ and held-out evaluation. Compare evaluations with icrl report A/results.json B/r
     )
     .action((folder: string, o: { kind?: string; sort: string; depth: number; json?: boolean }) => {
       if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new IcrlError(`icrl runs: ${folder}: no such folder`);
-      const kinds = ['eval', 'train', 'collect', 'lhf'];
+      const kinds = ['eval', 'train', 'collect', 'lhf', 'reproduce'];
       if (o.kind !== undefined && !kinds.includes(o.kind)) throw new IcrlError(`--kind: "${o.kind}" is not one of ${kinds.join(', ')}`);
       if (o.sort !== 'path' && o.sort !== 'date') throw new IcrlError(`--sort: "${o.sort}" is not one of path, date`);
       let runs = listRuns(folder, o.depth).filter((r) => o.kind === undefined || r.kind === o.kind);
