@@ -233,3 +233,20 @@ describe('a curriculum over the growing library', () => {
     expect(learningProgress([0, 1, 1], 2)).toBeNull();
   });
 });
+
+describe('other families through their task-parameter schema', () => {
+  it('darkroom proposals pass the same stages; the scripted sampler reads only the parameter lines, not the feedback', async () => {
+    const server = await startFakeOpenAI(scriptedPolicyResponder({ seed: 0, faults: { outOfRange: 0.5 } }));
+    servers.push(server);
+    const client = LlmClient.fromConfig({ baseUrl: server.url, model: 'scripted', maxRetries: 0, timeoutMs: 5000 }, {});
+    const options = { size: 10, horizon: 100 };
+    const family = getFamily('darkroom');
+    const { checks, solvable } = proposalChecks(family, options);
+    const out = await proposeTasks({ client, space: family.taskSpace(options), library: emptyLibrary('darkroom'), mode: { kind: 'explore' }, count: 30, perRequest: 5, maxRequests: 4, solvable, checks });
+    expect(out.counts['out-of-space']).toBeGreaterThan(0);
+    // every schema failure is the deliberately broken proposal (all parameters 1e9), later rounds included
+    for (const r of out.rejected.filter((x) => x.reason === 'out-of-space')) expect(r.params).toEqual({ goalX: 1e9, goalY: 1e9 });
+    expect(out.rounds.every((r) => r.accepted > 0)).toBe(true);
+    expect(out.stages.runs.entered).toBe(out.stages.loads.passed);
+  });
+});

@@ -162,7 +162,9 @@ function proposalReply(prompt: string, rng: Rng, outOfRange: number, delayMs: nu
   // xland prompts carry the ruleset format: the ruleset writer answers them
   const rulesets = writeRulesets(prompt, n, rng);
   if (rulesets !== null) return { content: rulesets, delayMs };
-  const params = [...prompt.matchAll(/^- (\w+): (.*)$/gm)].map((m) => ({ name: m[1], spec: m[2] }));
+  // the parameter lines sit between "Parameters" and the first blank line (later "- " lines are feedback)
+  const section = /Parameters[^\n]*\n([\s\S]*?)(?:\n\n|$)/.exec(prompt)?.[1] ?? '';
+  const params = [...section.matchAll(/^- (\w+): (.*)$/gm)].map((m) => ({ name: m[1], spec: m[2] }));
   const tasks: Record<string, unknown>[] = [];
   for (let i = 0; i < n; i++) tasks.push(Object.fromEntries(params.map((p) => [p.name, sampleParam(p.spec, rng)])));
   // the broken proposal comes first, so that it is always examined (and rejected)
