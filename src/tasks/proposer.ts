@@ -438,13 +438,24 @@ export async function proposeTasks(opts: ProposeOptions): Promise<ProposalOutcom
           const solved = stage('solvable', 'unsolvable', p, () => opts.solvable(task), (c) => (c.ok ? null : (c.reason ?? `oracle value ${c.value ?? '?'}`)));
           if (!solved.ok) continue;
           const check = solved.value;
-          const id = identity(task);
-          const cls = checks.canonical ? checks.canonical(task) : undefined;
-          const novel = stage('novel', 'duplicate', p, () => id, () => {
-            const k = seen.get(id);
-            return k === undefined ? null : `equal to library task ${k} (${id.length > 40 ? short(id) : id})`;
-          });
+          let cls: string | undefined;
+          const novel = stage(
+            'novel',
+            'duplicate',
+            p,
+            () => {
+              const id = identity(task);
+              // an isomorphism check that cannot finish rejects this proposal, not the run
+              cls = checks.canonical ? checks.canonical(task) : undefined;
+              return id;
+            },
+            (id) => {
+              const k = seen.get(id);
+              return k === undefined ? null : `equal to library task ${k} (${id.length > 40 ? short(id) : id})`;
+            },
+          );
           if (!novel.ok) continue;
+          const id = novel.value;
           if (cls !== undefined && classes.has(cls)) {
             // entered and counted by the equality check above: move it to the isomorphism reason
             stages.novel.passed--;
