@@ -9,6 +9,8 @@ import { collect, collectConfigSchema, loadDptCollection, openHistoryCollection,
 import { HistoryReader, readDpt } from '../src/data/store.js';
 import { ConfigError } from '../src/core/errors.js';
 import { AdSampler, buildAdDataset } from '../src/data/datasets.js';
+// shipped configs name the deep learners (sac): their kinds and recorder register on import, as in the CLI
+import '../src/rl/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let dir: string;

@@ -21,13 +21,14 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { isAtomicTemp, makeDir, writeJsonAtomic } from '../core/atomic.js';
 import { fileDigest, verifyFile } from '../core/digest.js';
 import { lockFolder } from '../core/lock.js';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, dirname, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runPool } from '../core/pool.js';
 import { loadConfig, validateConfig } from '../core/config.js';
 import { ConfigError, CorruptFileError, IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { LIMITS, checkMemory } from '../core/limits.js';
+import { Registry, type RegistryEntry } from '../core/registry.js';
 import { Progress } from '../core/progress.js';
 import { getFamily, prepareFamily } from '../envs/index.js';
 import type { BatchedEnv } from '../envs/types.js';
@@ -68,6 +69,20 @@ export const collectConfigSchema = z
      * expert_actions) for families whose observations are square grids of byte codes (xland).
      */
     layout: z.enum(['icrl', 'xland']).optional(),
+    /**
+     * histories of deep learners (a source algorithm with a registered recorder: sac): resume points
+     * every `checkpointEvery` steps (taken at episode starts; a killed shard continues from its last
+     * one), the learners' greedy policies evaluated every `evalEvery` steps over `evalEpisodes`
+     * episodes (stored with the histories). 0: none.
+     */
+    training: z
+      .object({
+        checkpointEvery: z.number().int().min(0).max(LIMITS.steps).default(0),
+        evalEvery: z.number().int().min(0).max(LIMITS.steps).default(0),
+        evalEpisodes: z.number().int().min(1).max(1e4).default(1),
+      })
+      .strict()
+      .optional(),
     /** dpt: transitions per in-context dataset. */
     contextLength: z.number().int().min(1).max(LIMITS.contextLength).optional(),
     /** dpt: roll-in policy (src/data/dpt.ts): dirichlet | dirichlet-flat | uniform | { algorithm } | { mixture }. */
@@ -131,6 +146,60 @@ function checkFamily(c: CollectConfig, source: string): void {
     throw new ConfigError(`${source}: family: ${(e as Error).message}`, source, 'family');
   }
   if (c.algorithm) makeAgent(c.algorithm, `${source}: algorithm`);
+  if (c.training && !(c.algorithm && historyRecorders.has(String(c.algorithm.kind)))) {
+    throw new ConfigError(`${source}: training: only for source algorithms that record their own histories (${historyRecorders.names().join(', ') || 'none registered'}), not ${c.algorithm ? JSON.stringify(c.algorithm.kind) : 'DPT samples'}`, source, 'training');
+  }
+}
+
+/** What a history recorder is told about the batch it records (resume points, where to write extras). */
+export interface RecorderContext {
+  /** resume point file of this batch of the shard (kept across a kill; deleted once the shard is written) */
+  resume: string;
+  /** the collection folder (recorders may write per-task files named by OWN_FILE there) */
+  outDir: string;
+  /** collection index of the batch's first task */
+  firstTask: number;
+  /** the batch's tasks (each instance of env is tasks[floor(i / historiesPerTask)]) */
+  tasks: Task[];
+}
+
+/**
+ * Source algorithms that train and record their own histories (deep learners: src/rl registers
+ * `sac` and `ppo`): `record` gets the batch's environment (tasks set, one instance per task and
+ * run) and returns one run per instance. Registered from a layer above this one, with the URL of the
+ * module that registers it, which collection worker threads import before they start.
+ */
+export interface HistoryRecorderEntry extends RegistryEntry {
+  /** `name` is the source algorithm's kind; `options` its schema (the agent kind's) */
+  record(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext): Promise<RecordedRun[]> | RecordedRun[];
+  /** URL of the module that registers this entry (collection worker threads import it) */
+  module: string;
+}
+export const historyRecorders = new Registry<HistoryRecorderEntry>('history recorder');
+
+/**
+ * Modules that register history recorders, as the collection workers import them: compiled
+ * JavaScript (running from TypeScript sources, as the tests do, the same module's build in dist/).
+ */
+export function historyRecorderModules(): string[] {
+  return [...new Set(historyRecorders.list().map((r) => r.module))].map((url) => {
+    if (!url.endsWith('.ts')) return url;
+    const file = fileURLToPath(url);
+    const rel = relative(resolve(dirname(fileURLToPath(import.meta.url)), '..'), file);
+    const js = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'dist', rel.replace(/\.ts$/, '.js'));
+    if (!existsSync(js)) throw new IcrlError(`collect: ${js} (the build of ${file}) not found; run \`npm run build\` first (or set workers: 0)`);
+    return pathToFileURL(js).href;
+  });
+}
+
+/** the resume point file of batch k of shard `index` */
+export function shardResumeFile(outDir: string, index: number, k: number): string {
+  return join(outDir, `${shardFile(index)}.resume-${k}.safetensors`);
+}
+
+/** the final-policy file a recorder writes for task `taskIndex` */
+export function policyFile(outDir: string, taskIndex: number): string {
+  return join(outDir, `policy-${String(taskIndex).padStart(5, '0')}.safetensors`);
 }
 
 /** The ordered task list of a collection (deterministic from the config). */
@@ -182,6 +251,8 @@ export async function computeShard(c: CollectConfig, tasks: Task[], index: numbe
   }
   const histories: History[] = [];
   const R = c.historiesPerTask;
+  const recorder = c.algorithm && historyRecorders.has(String(c.algorithm.kind)) ? historyRecorders.get(String(c.algorithm.kind)) : undefined;
+  const resumes: string[] = [];
   for (let b = first, k = 0; b < end; b += c.numEnvs, k++) {
     const batch = tasks.slice(b, Math.min(end, b + c.numEnvs));
     // one instance per (task, run)
@@ -190,7 +261,12 @@ export async function computeShard(c: CollectConfig, tasks: Task[], index: numbe
     const rng = root.split(k);
     const env = fam.make(inst.length, c.envOptions, rng.split('make'));
     env.setTasks(inst);
-    const hs = await recordHistories(env, c, rng);
+    let hs: RecordedRun[];
+    if (recorder) {
+      const resume = shardResumeFile(outDir, index, k);
+      resumes.push(resume);
+      hs = await recorder.record(env, c, rng, { resume, outDir, firstTask: b, tasks: batch });
+    } else hs = await recordHistories(env, c, rng);
     for (let j = 0; j < batch.length; j++) {
       histories.push(mergeRuns(hs.slice(j * R, (j + 1) * R), batch[j], b + j, c, rng, env));
     }
@@ -198,6 +274,7 @@ export async function computeShard(c: CollectConfig, tasks: Task[], index: numbe
   }
   if (c.layout === 'xland') writeXLand(file, histories.map((h) => toXLandGroup(h, c)), c.compression);
   else writeHistories(file, histories, c.compression);
+  for (const f of resumes) rmSync(f, { force: true });
   return transitions;
 }
 
@@ -230,7 +307,8 @@ function toXLandGroup(h: History, c: CollectConfig): XLandGroup {
   };
 }
 
-interface Run {
+/** One instance's recorded run. */
+export interface RecordedRun {
   observations: Float32Array;
   states?: Int32Array;
   /** [T] discrete or [T, actDim] continuous */
@@ -238,10 +316,12 @@ interface Run {
   rewards: Float32Array;
   dones: Uint8Array;
   expert: Int32Array | Float32Array;
+  /** deep learners: greedy evaluations over training (steps [E], mean returns [E]) */
+  evaluation?: { steps: Int32Array; returns: Float32Array };
 }
 
 /** Plays the source algorithm on every instance of `env` for `steps` steps, recording each instance's run. */
-async function recordHistories(env: BatchedEnv, c: CollectConfig, rng: Rng): Promise<Run[]> {
+async function recordHistories(env: BatchedEnv, c: CollectConfig, rng: Rng): Promise<RecordedRun[]> {
   const n = env.numEnvs;
   const T = c.steps!;
   const d = env.obsDim;
@@ -250,7 +330,7 @@ async function recordHistories(env: BatchedEnv, c: CollectConfig, rng: Rng): Pro
   const agent = makeAgent(c.algorithm, 'algorithm');
   env.reset(rng.split('env').nextU32());
   await agent.reset(env, rng.split('agent'));
-  const runs: Run[] = Array.from({ length: n }, () => ({
+  const runs: RecordedRun[] = Array.from({ length: n }, () => ({
     observations: new Float32Array(T * d),
     states: env.numStates > 0 ? new Int32Array(T) : undefined,
     actions: continuous ? new Float32Array(T * A) : new Int32Array(T),
@@ -285,12 +365,12 @@ async function recordHistories(env: BatchedEnv, c: CollectConfig, rng: Rng): Pro
   return runs;
 }
 
-function mergeRuns(runs: Run[], task: Task, taskIndex: number, c: CollectConfig, rng: Rng, probe: BatchedEnv): History {
+function mergeRuns(runs: RecordedRun[], task: Task, taskIndex: number, c: CollectConfig, rng: Rng, probe: BatchedEnv): History {
   const T = c.steps!;
   const R = runs.length;
   const d = runs[0].observations.length / T;
   const A = probe.numActions > 0 ? 1 : probe.actDim;
-  const cat = <X extends Float32Array | Int32Array | Uint8Array>(make: (n: number) => X, get: (r: Run) => X, per: number): X => {
+  const cat = <X extends Float32Array | Int32Array | Uint8Array>(make: (n: number) => X, get: (r: RecordedRun) => X, per: number): X => {
     const out = make(R * T * per);
     runs.forEach((r, k) => out.set(get(r), k * T * per));
     return out;
@@ -314,7 +394,17 @@ function mergeRuns(runs: Run[], task: Task, taskIndex: number, c: CollectConfig,
     rewards: cat((n) => new Float32Array(n), (r) => r.rewards, 1),
     dones: cat((n) => new Uint8Array(n), (r) => r.dones, 1),
     expertActions: cat(actArray, (r) => r.expert, A),
+    evaluation: mergeEvaluations(runs),
   };
+}
+
+function mergeEvaluations(runs: RecordedRun[]): History['evaluation'] {
+  const first = runs[0].evaluation;
+  if (!first) return undefined;
+  const E = first.steps.length;
+  const returns = new Float32Array(runs.length * E);
+  runs.forEach((r, k) => returns.set(r.evaluation!.returns, k * E));
+  return { steps: first.steps, returns };
 }
 
 
@@ -356,7 +446,8 @@ export function readManifest(outDir: string): Manifest | null {
 }
 
 /** Names of the files a collection writes into its folder (anything else there is not ours). */
-const OWN_FILE = /^(shard-\d+\.h5|manifest\.json|tasks\.json|\.icrl\.lock)$/;
+const OWN_FILE = /^(shard-\d+\.h5|shard-\d+\.h5\.resume-\d+\.safetensors|policy-\d+\.safetensors|manifest\.json|tasks\.json|\.icrl\.lock)$/;
+const LEARNER_FILE = /^(shard-\d+\.h5\.resume-\d+\.safetensors|policy-\d+\.safetensors)$/;
 const SHARD_FILE = /^shard-(\d+)\.h5$/;
 
 /** Whether a listed shard is on disk as it was written (size and checksum, when the manifest has them). */
@@ -445,6 +536,7 @@ export async function collect(config: CollectConfig, opts: CollectOptions = {}):
 async function collectLocked(c: CollectConfig, outDir: string, opts: CollectOptions): Promise<CollectResult> {
   makeDir(outDir);
   const hash = configHash(c);
+  await prepareFamily(c.family); // the memory check builds an instance (MuJoCo: the WebAssembly runtime first)
   checkCollectMemory(c, opts.workers ?? c.workers);
   const tasks = resolveTasks(c);
   const numShards = Math.ceil(tasks.length / c.shardSize);
@@ -460,7 +552,7 @@ async function collectLocked(c: CollectConfig, outDir: string, opts: CollectOpti
     if (foreign.length > 0 && !opts.force) {
       throw new IcrlError(`${outDir}: holds files icrl collect did not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? `, and ${foreign.length - 5} more` : ''}); collect into an empty or new folder, or pass --force (which leaves those files alone)`);
     }
-    for (const f of readdirSync(outDir)) if (SHARD_FILE.test(f) || f === 'manifest.json' || f === 'tasks.json' || isAtomicTemp(f)) rmSync(join(outDir, f), { force: true });
+    for (const f of readdirSync(outDir)) if (SHARD_FILE.test(f) || LEARNER_FILE.test(f) || f === 'manifest.json' || f === 'tasks.json' || isAtomicTemp(f)) rmSync(join(outDir, f), { force: true });
     manifest = { format: 'icrl-collection-1', configHash: hash, config: c, numTasks: tasks.length, numShards, shards: {}, complete: false };
     const space = getFamily(c.family).taskSpace(c.envOptions);
     writeJsonAtomic(join(outDir, 'tasks.json'), JSON.parse(serializeTasks(space, tasks)));
@@ -541,7 +633,7 @@ async function collectLocked(c: CollectConfig, outDir: string, opts: CollectOpti
 async function runParallel(numWorkers: number, mainComputes: boolean, c: CollectConfig, tasks: Task[], outDir: string, todo: number[], finish: (i: number, tr: number) => void): Promise<number> {
   return runPool<number, number>({
     script: workerScript(),
-    workerData: { config: c, outDir },
+    workerData: { config: c, outDir, modules: historyRecorderModules() },
     workers: numWorkers,
     jobs: todo,
     computeHere: mainComputes ? (i) => computeShard(c, tasks, i, outDir) : undefined,

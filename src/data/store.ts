@@ -12,7 +12,10 @@
  *               rewards       float32 (N, T)
  *               dones         uint8 (N, T)            1 where the episode ended after this step
  *               expert_actions uint8/int32 (N, T)     the oracle's action in that state; continuous:
- *                                                     float32 (N, T, actDim)
+ *                                                     float32 (N, T, actDim) (deep learners: the
+ *                                                     learner's final greedy action there)
+ *               eval_steps    int32 (E)               deep learners only: steps at each evaluation
+ *               eval_returns  float32 (N, E)          and the greedy policy's mean return there
  *
  * XLand-100B files (read only; a writer for the same layout exists for tests and exchange):
  *   attributes  ruleset-id, benchmark-id, env-id
@@ -78,6 +81,11 @@ export interface History {
   dones: Uint8Array;
   /** [N, T] oracle action (discrete) or [N, T, actDim] (continuous) */
   expertActions?: Int32Array | Float32Array;
+  /**
+   * Deep learners: the learner's greedy-policy evaluations over training, `steps` [E] (environment
+   * steps of the history at each evaluation) and `returns` [N, E] (mean return per evaluation).
+   */
+  evaluation?: { steps: Int32Array; returns: Float32Array };
 }
 
 function intDtype(maxValue: number): '<B' | '<H' | '<i' {
@@ -144,6 +152,12 @@ export function writeHistoryGroup(f: H5File, h: History, level = 6): void {
   } else if (h.expertActions) {
     const dt = intDtype(h.numActions - 1);
     createDataset(g, 'expert_actions', castInt(h.expertActions as Int32Array, dt), [N, T], dt, [1, ct], level);
+  }
+  if (h.evaluation) {
+    const E = h.evaluation.steps.length;
+    if (E < 1 || h.evaluation.returns.length !== N * E) throw new IcrlError(`history of task ${h.taskIndex}: evaluation has ${E} steps and ${h.evaluation.returns.length} returns, expected N=${N} x ${E}`);
+    createDataset(g, 'eval_steps', h.evaluation.steps, [E], '<i', [E], level);
+    createDataset(g, 'eval_returns', h.evaluation.returns, [N, E], '<f', [1, E], level);
   }
 }
 
@@ -450,7 +464,27 @@ export class HistoryReader {
       rewards: s.rewards,
       dones: s.dones,
       expertActions: s.expertActions,
+      evaluation: this.readEvaluation(name),
     };
+  }
+
+  /** A deep learner's evaluations over training (datasets eval_steps, eval_returns), if the group has them. */
+  readEvaluation(name: string): { steps: Int32Array; returns: Float32Array } | undefined {
+    const info = this.info(name);
+    if (!info.datasets.includes('eval_steps') || !info.datasets.includes('eval_returns')) return undefined;
+    const read = (ds: string) => {
+      try {
+        return readRaw(this.dataset(name, ds));
+      } catch (e) {
+        this.fail(name, `dataset "${ds}"`, e);
+      }
+    };
+    const st = read('eval_steps');
+    const rt = read('eval_returns');
+    const steps = bytesToInt32(st.bytes, st.info);
+    const returns = bytesToFloat32(rt.bytes, rt.info);
+    if (returns.length !== info.numHistories * steps.length) throw new CorruptFileError(this.file, `group "${name}": eval_returns holds ${returns.length} values, expected ${info.numHistories} x ${steps.length}`);
+    return { steps, returns };
   }
 
   /** Reads a whole XLand-100B group with its stored types (states uint8, rewards float32). */

@@ -190,7 +190,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'four models of 600 steps of batch 16 per seed (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes per seed; one family only (no mixed distribution yet)',
+      budget: 'per seed AD and T2MIR-AD of 600 steps, DPT and T2MIR-DPT of 300 steps, batch 16 (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes; one family only (no mixed distribution yet)',
       table: T2MIR_TABLE,
       run: pipeline({
         models: [

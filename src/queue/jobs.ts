@@ -15,6 +15,8 @@ import { z } from 'zod';
 import { IcrlError } from '../core/errors.js';
 import { validateConfig } from '../core/config.js';
 import { parseCollectConfig, type CollectConfig } from '../data/collect.js';
+// collection jobs may name the deep learners (sac, ppo): their kinds and the sac history recorder register on import
+import '../rl/index.js';
 import { evalConfigSchema, type EvalConfig } from '../eval/config.js';
 import type { EvalUnit } from '../eval/run.js';
 import { TrainConfigSchema, type TrainConfig } from '../train/config.js';

@@ -6,20 +6,18 @@
  * DPT-style models are trained on). Optionally the final learners are saved as a checkpoint.
  *
  * Resume: with `checkpointEvery`, a resume point is written at episode starts; a killed collection
- * called again continues from the last one. The continuation is identical to an uninterrupted run
- * for families whose episodes start deterministically (point-robot, Dark Room: the environment is
- * rebuilt and reset, its own random stream is not restored).
+ * called again continues from the last one, identically to an uninterrupted run (./histories.ts).
+ * With `evalEvery`, the learners' greedy returns over training are stored with the histories.
  */
 import type { JsonValue } from '../core/spaces.js';
 import { IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Task } from '../tasks/taskSpace.js';
 import { getFamily } from '../envs/index.js';
-import { existsSync, rmSync } from 'node:fs';
-import * as nn from '../nn/index.js';
-import type { NamedArray } from '../nn/index.js';
+import { rmSync } from 'node:fs';
 import { h5ready, writeHistories, type History } from '../data/index.js';
 import { SacAgent, sacOptionsSchema, type SacOptions } from './sac.js';
+import { sacHooks, trainAndRecord } from './histories.js';
 
 export interface SacCollectOptions {
   family: string;
@@ -40,6 +38,10 @@ export interface SacCollectOptions {
    * later call with the same options continues from it and then deletes it. 0: none.
    */
   checkpointEvery?: number;
+  /** evaluate every learner's greedy policy every this many steps (and at 0 and at the end), stored with its history (0: never) */
+  evalEvery?: number;
+  /** whole episodes per evaluation (default 1) */
+  evalEpisodes?: number;
   /** called after every recorded step (progress; an exception stops the collection, keeping the last resume point) */
   onStep?: (t: number) => void;
 }
@@ -58,73 +60,17 @@ export async function collectSacHistories(o: SacCollectOptions): Promise<{ histo
   const N = o.tasks.length;
   const env = getFamily(o.family).make(N, o.envOptions, rng.split('env'));
   env.setTasks(o.tasks);
+  const evalEvery = o.evalEvery ?? 0;
+  const evalEnv = evalEvery > 0 ? getFamily(o.family).make(N, o.envOptions, rng.split('eval-env')) : undefined;
+  evalEnv?.setTasks(o.tasks);
   const options = sacOptionsSchema.parse(o.sac ?? {});
   const agent = new SacAgent(options);
   const T = o.steps;
   const { obsDim: D, actDim: A } = env;
-  const obs = new Float32Array(N * T * D);
-  const act = new Float32Array(N * T * A);
-  const rew = new Float32Array(N * T);
-  const dones = new Uint8Array(N * T);
-  const states = env.numStates > 0 ? new Int32Array(N * T) : undefined;
-  // the loop of algorithms/play.ts, with resume points at episode starts
-  env.reset();
-  agent.reset(env, rng.split('agent'));
   const resume = resumeFile(o.file);
-  const runId = { family: o.family, envOptions: o.envOptions ?? {}, tasks: o.tasks, steps: T, seed: o.seed };
-  let t0 = 0;
-  if (o.checkpointEvery && existsSync(resume)) {
-    const extra = agent.restoreCheckpoint(resume);
-    const same = JSON.stringify(extra.run) === JSON.stringify(runId);
-    if (!same) throw new IcrlError(`${resume}: a resume point of another collection (${JSON.stringify(extra.run)}); delete it to start over`, 'CONFIG');
-    t0 = Number(extra.t);
-    const f = nn.loadSafetensors(resume);
-    const get = (k: string, n: number): Float32Array => {
-      const a = f.tensors.get(`extra.${k}`);
-      if (!a || a.data.length !== n) throw new IcrlError(`${resume}: "${k}" of the history so far is missing or not ${n} values`, 'CORRUPT_FILE');
-      return a.data;
-    };
-    for (let i = 0; i < N; i++) {
-      obs.set(get(`obs.${i}`, t0 * D), i * T * D);
-      act.set(get(`act.${i}`, t0 * A), i * T * A);
-      rew.set(get(`rew.${i}`, t0), i * T);
-      dones.set(get(`dones.${i}`, t0), i * T);
-      if (states) states.set(get(`states.${i}`, t0), i * T);
-    }
-  }
-  const actions = new Float32Array(N * A);
-  for (let t = t0; t < T; t++) {
-    for (let i = 0; i < N; i++) {
-      const k = i * T + t;
-      obs.set(env.obs.subarray(i * D, (i + 1) * D), k * D);
-      if (states) states[k] = env.stateIndex[i];
-    }
-    agent.act(env.obs, actions);
-    env.step(actions);
-    for (let i = 0; i < N; i++) {
-      const k = i * T + t;
-      act.set(actions.subarray(i * A, (i + 1) * A), k * A);
-      rew[k] = env.rewards[i];
-      dones[k] = env.terminated[i] || env.truncated[i] ? 1 : 0;
-    }
-    agent.observe({ actions, rewards: env.rewards, obs: env.obs, terminated: env.terminated, truncated: env.truncated });
-    const done = t + 1;
-    if (o.checkpointEvery && done % o.checkpointEvery === 0 && done < T && env.episodeStep.every((s) => s === 0)) {
-      const part: Record<string, NamedArray> = {};
-      for (let i = 0; i < N; i++) {
-        part[`obs.${i}`] = { shape: [done, D], data: obs.subarray(i * T * D, (i * T + done) * D) };
-        part[`act.${i}`] = { shape: [done, A], data: act.subarray(i * T * A, (i * T + done) * A) };
-        part[`rew.${i}`] = { shape: [done], data: rew.subarray(i * T, i * T + done) };
-        part[`dones.${i}`] = { shape: [done], data: Float32Array.from(dones.subarray(i * T, i * T + done)) };
-        if (states) part[`states.${i}`] = { shape: [done], data: Float32Array.from(states.subarray(i * T, i * T + done)) };
-      }
-      agent.saveCheckpoint(resume, { t: done, run: runId }, part);
-    }
-    o.onStep?.(t);
-  }
-  const L = agent.learners!;
-  const expert = new Float32Array(N * T * A);
-  L.greedyActions(obs, T, expert);
+  const runId = { family: o.family, envOptions: o.envOptions ?? {}, tasks: o.tasks, steps: T, seed: o.seed, evalEvery, evalEpisodes: o.evalEpisodes ?? 1 };
+  const r = trainAndRecord({ env, evalEnv, agent, ...sacHooks(agent), steps: T, rng, resume, runId, checkpointEvery: o.checkpointEvery, evalEvery, evalEpisodes: o.evalEpisodes, onStep: o.onStep });
+  const E = r.evalSteps.length;
   const algorithm = { kind: 'sac', ...options } as unknown as JsonValue;
   const histories: History[] = o.tasks.map((task, i) => ({
     task,
@@ -138,12 +84,13 @@ export async function collectSacHistories(o: SacCollectOptions): Promise<{ histo
     actDim: A,
     numStates: env.numStates,
     horizon: env.horizon,
-    observations: obs.slice(i * T * D, (i + 1) * T * D),
-    states: states ? states.slice(i * T, (i + 1) * T) : undefined,
-    actions: act.slice(i * T * A, (i + 1) * T * A),
-    rewards: rew.slice(i * T, (i + 1) * T),
-    dones: dones.slice(i * T, (i + 1) * T),
-    expertActions: expert.slice(i * T * A, (i + 1) * T * A),
+    observations: r.observations.slice(i * T * D, (i + 1) * T * D),
+    states: r.states ? r.states.slice(i * T, (i + 1) * T) : undefined,
+    actions: r.actions.slice(i * T * A, (i + 1) * T * A),
+    rewards: r.rewards.slice(i * T, (i + 1) * T),
+    dones: r.dones.slice(i * T, (i + 1) * T),
+    expertActions: r.expertActions.slice(i * T * A, (i + 1) * T * A),
+    evaluation: E > 0 ? { steps: r.evalSteps, returns: r.evalReturns.slice(i * E, (i + 1) * E) } : undefined,
   }));
   writeHistories(o.file, histories);
   if (o.checkpoint) agent.saveCheckpoint(o.checkpoint);

@@ -14,6 +14,9 @@ export * from './sac.js';
 export * from './ppo.js';
 export * from './curves.js';
 export * from './collect.js';
+export * from './histories.js';
+export * from './collectKinds.js';
+export * from './tracking.js';
 
 registerAgentKind('sac', sacOptionsSchema as z.ZodType<Partial<z.output<typeof sacOptionsSchema>>>, (s) => new SacAgent(s), 'Soft Actor-Critic (CleanRL defaults), one learner per instance, all trained at once');
 registerAgentKind('ppo', ppoOptionsSchema, (s) => new PpoAgent(s), 'PPO with GAE (CleanRL defaults; categorical or Gaussian policy), one learner per instance, all trained at once');

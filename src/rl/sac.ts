@@ -52,6 +52,8 @@ export const sacOptionsSchema = z
     autotune: z.boolean().default(true),
     /** gradient updates per environment step once learning has started */
     updatesPerStep: z.number().int().min(1).default(1),
+    /** updates happen every this many environment steps (`updatesPerStep` of them each time; Stable-Baselines3's train_freq): 2 halves the compute */
+    trainFrequency: z.number().int().min(1).default(1),
     logStdMin: num.default(-5),
     logStdMax: num.default(2),
   })
@@ -554,7 +556,7 @@ export class SacAgent implements Agent {
       L.store(i, this.lastObs.subarray(i * D, (i + 1) * D), this.lastAct.subarray(i * A, (i + 1) * A), o.rewards[i], next, o.terminated[i] ? 1 : 0);
     }
     // CleanRL trains when global_step > learning_starts
-    if (this.steps > this.opts.learningStarts) for (let u = 0; u < this.opts.updatesPerStep; u++) L.update();
+    if (this.steps > this.opts.learningStarts && this.steps % this.opts.trainFrequency === 0) for (let u = 0; u < this.opts.updatesPerStep; u++) L.update();
     this.steps++;
   }
 }

@@ -43,6 +43,8 @@ file's SHA-256 against the worker's and keeps the manifest. Results are the same
 See docs/cluster.md.`,
     )
     .action(async (config: string | undefined, o: { out?: string; workers?: number; maxShards?: number; force?: boolean; listAlgorithms?: boolean; progress: boolean; json?: boolean; set: string[]; queue?: string; queueName?: string; attempts?: number }) => {
+      // the deep learners (sac, ppo) register their kinds and the sac history recorder
+      await import('../../rl/index.js');
       if (o.listAlgorithms) {
         for (const k of listAgentKinds({ sourcesOnly: true })) process.stdout.write(`${k.kind.padEnd(16)} ${k.description}\n`);
         return;
