@@ -13,3 +13,4 @@ export * from './pretrainChoice.js';
 import './reproductions.js';
 export * from './deepCurriculum.js';
 export * from './trackResults.js';
+export * from './libraryCurriculum.js';

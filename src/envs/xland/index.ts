@@ -8,3 +8,4 @@ export * from './generate.js';
 export * from './mutate.js';
 export * from './env.js';
 export * from './svg.js';
+export * from './propose.js';
