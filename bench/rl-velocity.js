@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Velocity tracking of the final SAC policies of a cheetah-vel collection (`icrl collect` with
-// algorithm kind sac, e.g. configs/collect-cheetah-vel-sac.yaml): each task's policy file
+// Velocity tracking of the final policies of a cheetah-vel collection (`icrl collect` with
+// algorithm kind sac or ppo, e.g. configs/collect-cheetah-vel-sac.yaml): each task's policy file
 // (policy-NNNNN.safetensors) is played greedily for --episodes episodes on its own target velocity
 // and scored by the mean absolute velocity error over the second half of each episode; a task passes
 // within --tolerance m/s. Writes report.html (per-task learning curves from the greedy evaluations
@@ -20,7 +20,7 @@ if (flag('help') || !opt('collection')) {
   process.stdout.write('usage: node bench/rl-velocity.js --collection DIR [--episodes 5] [--tolerance 0.3] [--seed 0] [--out runs/rl-velocity]\n');
   process.exit(flag('help') ? 0 : 2);
 }
-const { loadSacPolicy, velocityTracking } = await import(resolve(root, 'dist/rl/index.js'));
+const { loadPolicy, velocityTracking } = await import(resolve(root, 'dist/rl/index.js'));
 const { openHistoryCollection, policyFile, readManifest } = await import(resolve(root, 'dist/data/index.js'));
 const { getFamily, prepareFamily } = await import(resolve(root, 'dist/envs/index.js'));
 const { Rng } = await import(resolve(root, 'dist/core/rng.js'));
@@ -35,7 +35,7 @@ const outDir = resolve(opt('out', 'runs/rl-velocity'));
 const manifest = readManifest(dir);
 if (!manifest) throw new Error(`${dir}: no manifest.json (not a collection folder)`);
 const c = manifest.config;
-if (c.algorithm?.kind !== 'sac') throw new Error(`${dir}: a collection of ${JSON.stringify(c.algorithm?.kind ?? c.kind)}, not sac`);
+if (c.algorithm?.kind !== 'sac' && c.algorithm?.kind !== 'ppo') throw new Error(`${dir}: a collection of ${JSON.stringify(c.algorithm?.kind ?? c.kind)}, not of a deep learner (sac, ppo)`);
 await prepareFamily(c.family);
 const fam = getFamily(c.family);
 const tasksDoc = JSON.parse(readFileSync(join(dir, 'tasks.json'), 'utf8'));
@@ -53,7 +53,7 @@ const rows = [];
 const lines = [];
 tasksDoc.tasks.forEach((params, i) => {
   const task = { family: c.family, params };
-  const policy = loadSacPolicy(policyFile(dir, i));
+  const policy = loadPolicy(policyFile(dir, i));
   const env = fam.make(1, c.envOptions, new Rng(seed).split(`track-${i}`));
   env.setTasks([task]);
   const r = velocityTracking(policy, env, episodes, new Rng(seed).split(`reset-${i}`).nextU32());
@@ -74,10 +74,10 @@ tasksDoc.tasks.forEach((params, i) => {
 const within = lines.filter((l) => l.within).length;
 const summary = {
   bench: 'rl_velocity_summary',
-  collection: c.family,
+  family: c.family,
   tasks: lines.length,
   steps_per_task: c.steps,
-  sac: c.algorithm,
+  algorithm: c.algorithm,
   episodes,
   tolerance,
   within,
@@ -88,12 +88,12 @@ process.stdout.write(`${JSON.stringify(summary)}\n`);
 writeFileSync(join(outDir, 'tracking.jsonl'), [...lines, summary].map((l) => JSON.stringify(l)).join('\n') + '\n');
 const series = curves.map((cv, i) => (cv ? { name: `task ${i} (target ${lines[i].target.toFixed(2)} m/s)`, x: cv.steps, y: cv.returns } : null)).filter(Boolean);
 writeReport(join(outDir, 'report.html'), null, {
-  title: `SAC on ${c.family}: learning curves and velocity tracking`,
+  title: `${c.algorithm.kind.toUpperCase()} on ${c.family}: learning curves and velocity tracking`,
   sections: [
     {
       title: 'Final policies: velocity tracking',
       text: [
-        `${lines.length} tasks, one SAC learner each, ${c.steps} environment steps per task; options ${JSON.stringify(c.algorithm)}.`,
+        `${lines.length} tasks, one ${c.algorithm.kind.toUpperCase()} learner each, ${c.steps} environment steps per task; options ${JSON.stringify(c.algorithm)}.`,
         `Each final policy (greedy: tanh of the mean) played ${episodes} episodes on its own target; the error is the mean |v - target| over the second half of every episode. Within ${tolerance} m/s: ${within} of ${lines.length}.`,
       ],
       tables: [{ columns: ['task', 'target (m/s)', 'mean velocity (m/s)', 'mean abs error (m/s)', `within ${tolerance}`, 'mean return', 'last evaluation return'], rows }],
@@ -101,7 +101,7 @@ writeReport(join(outDir, 'report.html'), null, {
     {
       title: 'Learning curves',
       text: ['Greedy return of each learner over training (one episode per evaluation, stored with the histories as eval_steps / eval_returns). The best possible return is 0 (exact tracking, no control cost).'],
-      charts: [lineChart('SAC: greedy return per task', series, { xName: 'environment steps per task', yName: 'return' })],
+      charts: [lineChart(`${c.algorithm.kind.toUpperCase()}: greedy return per task`, series, { xName: 'environment steps per task', yName: 'return' })],
     },
   ],
 });

@@ -3,12 +3,12 @@
 // root and subpaths of the exports map, creates and steps a batched environment, evaluates Thompson
 // sampling on held-out bandits and reports the kernels in use, which must be the WebAssembly ones
 // loaded from the installed copy.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnAsync, type SpawnResult } from './helpers/spawn.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { name: string; version: string; exports: Record<string, string | { types: string; default: string }>; bin: Record<string, string> };
@@ -17,8 +17,9 @@ const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { na
 const childEnv: NodeJS.ProcessEnv = { ...process.env };
 for (const k of ['ICRL_NN_KERNELS', 'ICRL_RNG', 'ICRL_NN_QUIET', 'NODE_OPTIONS']) delete childEnv[k];
 
-function run(cmd: string, args: string[], cwd: string, timeoutMs = 120_000): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: childEnv, timeout: timeoutMs, maxBuffer: 64 << 20 });
+// asynchronous: a compile that holds the worker's event loop for a minute times out vitest's RPC
+async function run(cmd: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<SpawnResult> {
+  const r = await spawnAsync(cmd, args, { cwd, env: childEnv, timeout: timeoutMs });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited with ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`);
   return r;
 }
@@ -44,13 +45,13 @@ describe('the npm package', () => {
   let tarFiles: string[] = [];
   let project = '';
 
-  beforeAll(() => {
+  beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'icrl-pack-'));
     // the build: test/globalSetup.ts compiled dist/; the kernels come from `npm install` / `npm ci`
-    if (!existsSync(join(repo, 'build/nn/kernels.wasm')) || !existsSync(join(repo, 'build/core/rng.wasm'))) run('npm', ['run', 'build:wasm'], repo);
-    if (!existsSync(join(repo, 'dist/index.js'))) run('npx', ['tsc', '-p', 'tsconfig.build.json'], repo);
+    if (!existsSync(join(repo, 'build/nn/kernels.wasm')) || !existsSync(join(repo, 'build/core/rng.wasm'))) await run('npm', ['run', 'build:wasm'], repo);
+    if (!existsSync(join(repo, 'dist/index.js'))) await run('npx', ['tsc', '-p', 'tsconfig.build.json'], repo);
     // --ignore-scripts: `prepare` would rebuild everything (slow); what it builds is there already
-    const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], repo).stdout) as { filename: string; files: { path: string }[] }[];
+    const packed = JSON.parse((await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], repo)).stdout) as { filename: string; files: { path: string }[] }[];
     tarFiles = packed[0].files.map((f) => f.path);
     const tgz = join(tmp, packed[0].filename);
 
@@ -58,7 +59,7 @@ describe('the npm package', () => {
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'icrl-user', private: true, type: 'module' }, null, 2));
     // dependencies come from the registry (or npm's cache, filled by the repository's own install)
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tgz], project, 180_000);
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tgz], project, 180_000);
     writeFileSync(
       join(project, 'tsconfig.json'),
       JSON.stringify({
@@ -99,7 +100,7 @@ describe('the npm package', () => {
     for (const bin of Object.values(pkg.bin)) expect(tarFiles).toContain(bin.replace(/^\.\//, ''));
   });
 
-  it('installs without running the build (no prepare for a tarball) and its command runs', () => {
+  it('installs without running the build (no prepare for a tarball) and its command runs', async () => {
     const installed = join(project, 'node_modules', pkg.name);
     expect(existsSync(join(installed, 'build/nn/kernels.wasm'))).toBe(true);
     expect(existsSync(join(installed, 'test'))).toBe(false);
@@ -107,13 +108,13 @@ describe('the npm package', () => {
     // a rebuild would have written the source maps that the tarball leaves out
     expect(existsSync(join(installed, 'dist/index.js'))).toBe(true);
     expect(existsSync(join(installed, 'dist/index.js.map'))).toBe(false);
-    const help = run(join(project, 'node_modules/.bin/icrl'), ['--help'], project).stdout;
+    const help = (await run(join(project, 'node_modules/.bin/icrl'), ['--help'], project)).stdout;
     expect(help).toContain('quickstart');
   }, 60_000);
 
-  it('compiles a user program with tsc --strict and runs it on the WebAssembly kernels of the installed copy', () => {
-    run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--strict'], project);
-    const r = run(process.execPath, ['main.js'], project);
+  it('compiles a user program with tsc --strict and runs it on the WebAssembly kernels of the installed copy', async () => {
+    await run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--strict'], project);
+    const r = await run(process.execPath, ['main.js'], project);
     expect(r.stderr).not.toMatch(/unavailable|reference kernels/);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
       kernels: { nn: string; nnWasmLoaded: boolean; rng: string };

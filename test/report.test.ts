@@ -140,6 +140,14 @@ describe('report', () => {
     expect(chartCsv(heatmapChart('h', ['p', 'q'], [0], [[1, 2]], { xName: 'a', yName: 'b' }))).toBe('x,y,value\np,0,1\nq,0,2\n');
   });
 
+  it('a band stacks its width on its lower bound whatever the signs (a negative curve keeps its band around it)', () => {
+    const c = bandLineChart('neg', [{ name: 'n', x: [1, 2], mean: [-500, -470], lo: [-510, -490], hi: [-490, -450] }], { xName: 'x', yName: 'y' });
+    const series = (c.option as { series: { id: string; stack?: string; stackStrategy?: string }[] }).series;
+    const band = series.filter((x) => x.stack);
+    expect(band.map((x) => x.id)).toEqual(['band:n:lo', 'band:n:width']);
+    for (const b of band) expect(b.stackStrategy).toBe('all');
+  });
+
   it.skipIf(!haveChromium)('a two-run report in Chromium: no console error, every chart has data and two labelled series, toolbox, log switch, CSV, SVG', async () => {
     const runs = [];
     for (const [label, seed] of [['alpha', 3], ['beta', 4]] as const) {

@@ -11,6 +11,22 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = join(root, 'test', 'fixtures', 'reproduce', 'tiny-entry.mjs');
 const collectFixture = join(root, 'test', 'fixtures', 'reproduce', 'tiny-collect-entry.mjs');
 
+/**
+ * Runs a fixture to its end without blocking this worker's event loop (a spawnSync of many seconds
+ * keeps the test worker from answering vitest's calls on a loaded machine).
+ */
+function runNode(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', rej);
+    child.on('close', (status) => res({ status, stdout, stderr }));
+  });
+}
+
 describe('verdicts from intervals', () => {
   const claim: Claim = { text: 'A beats B', left: { agent: 'A', metric: 'lastReturn' }, right: { agent: 'B', metric: 'lastReturn' } };
   const grid = (f: (s: number, i: number) => number): ScoreMatrix => [0, 1, 2].map((s) => Array.from({ length: 10 }, (_, i) => f(s, i)));
@@ -82,7 +98,7 @@ describe('icrl reproduce end to end', () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-'));
     try {
       const whole = join(dir, 'whole');
-      const r1 = spawnSync(process.execPath, [fixture, whole, '2'], { encoding: 'utf8' });
+      const r1 = await runNode([fixture, whole, '2']);
       expect(r1.status, r1.stderr).toBe(0);
       expect(r1.stdout).toMatch(/(HOLDS|DOES NOT HOLD|INCONCLUSIVE): DPT's regret is below random's/);
       const killed = join(dir, 'killed');
@@ -101,7 +117,7 @@ describe('icrl reproduce end to end', () => {
       await exited;
       expect(killedMidway).toBe(true);
       expect(existsSync(join(killed, 'reproduce.json'))).toBe(false);
-      const r2 = spawnSync(process.execPath, [fixture, killed, '2'], { encoding: 'utf8' });
+      const r2 = await runNode([fixture, killed, '2']);
       expect(r2.status, r2.stderr).toBe(0);
       expect(r2.stdout).toMatch(/seed 0: complete .* not run again/);
       const a = JSON.parse(readFileSync(join(whole, 'reproduce.json'), 'utf8'));
@@ -120,7 +136,7 @@ describe('icrl reproduce end to end', () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-collect-'));
     try {
       const whole = join(dir, 'whole');
-      const r1 = spawnSync(process.execPath, [collectFixture, whole, '1'], { encoding: 'utf8' });
+      const r1 = await runNode([collectFixture, whole, '1']);
       expect(r1.status, r1.stderr).toBe(0);
       expect(r1.stdout).toMatch(/collect noisy: .*\n {2}collected 10 shards: 10 of 10 shards/);
       expect(r1.stdout).toMatch(/collect noisy-own, seed 0: .*noisy-own-seed0\n/);
@@ -151,7 +167,7 @@ describe('icrl reproduce end to end', () => {
       expect(shardsAtKill).toBeGreaterThanOrEqual(1);
       expect(shardsAtKill).toBeLessThan(10);
       expect(existsSync(join(killed, 'train'))).toBe(false);
-      const r2 = spawnSync(process.execPath, [collectFixture, killed, '1'], { encoding: 'utf8' });
+      const r2 = await runNode([collectFixture, killed, '1']);
       expect(r2.status, r2.stderr).toBe(0);
       expect(r2.stdout).toMatch(/collected \d+ shards \(\d+ kept from before\): 10 of 10 shards/);
       const a = JSON.parse(readFileSync(join(whole, 'reproduce.json'), 'utf8'));

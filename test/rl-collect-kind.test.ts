@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, collectConfigSchema, openHistoryCollection, parseCollectConfig, policyFile, readManifest } from '../src/data/index.js';
 import { Rng } from '../src/core/rng.js';
-import { getFamily } from '../src/envs/index.js';
-import { loadSacPolicy, PpoAgent, ppoHooks, trainAndRecord } from '../src/rl/index.js';
+import { getFamily, prepareFamily } from '../src/envs/index.js';
+import { loadPolicy, loadSacPolicy, PpoAgent, ppoHooks, SacAgent, sacHooks, trainAndRecord } from '../src/rl/index.js';
 
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'icrl-rlkind-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const T = 240;
+const T = 120;
 const base = {
   kind: 'histories',
   family: 'point-robot',
@@ -25,7 +25,7 @@ const base = {
   steps: T,
   numEnvs: 2,
   shardSize: 2,
-  training: { checkpointEvery: 60, evalEvery: 80, evalEpisodes: 1 },
+  training: { checkpointEvery: 60, evalEvery: 40, evalEpisodes: 1 },
   compression: 1,
   seed: 4,
 };
@@ -59,7 +59,7 @@ describe('collect kind sac', () => {
       expect(h.expertActions).toBeInstanceOf(Float32Array);
       expect(h.actions.length).toBe(T * 2);
       expect(h.algorithm).toMatchObject({ kind: 'sac', hidden: [16, 16] });
-      expect([...h.evaluation!.steps]).toEqual([0, 80, 160, 240]);
+      expect([...h.evaluation!.steps]).toEqual([0, 40, 80, 120]);
       expect(h.evaluation!.returns.length).toBe(4);
       expect(h.evaluation!.returns.every((v) => Number.isFinite(v) && v < 0)).toBe(true);
       // the policy file is the learner's final actor: its greedy actions are the history's labels
@@ -99,14 +99,14 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
     expect(o.expert_actions).toEqual(['float32', [1, T, 2]]);
     expect(o.eval_returns).toEqual(['float32', [1, 4]]);
     expect(o.eval_steps).toEqual(['int32', [4]]);
-    expect(o.steps).toEqual([0, 80, 160, 240]);
+    expect(o.steps).toEqual([0, 40, 80, 120]);
     expect(o.algo).toBe('sac');
   }, 60_000);
 
   it('a collection SIGKILLed inside a shard continues from the resume point and equals the uninterrupted run', async () => {
     if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is not built (test/globalSetup.ts builds it)');
     // one shard of 2 tasks, long enough to be killed after its first resume point
-    const config = { ...base, tasks: { count: 2, heldOut: 10, seed: 2 }, steps: 1000, training: { checkpointEvery: 100, evalEvery: 500, evalEpisodes: 1 }, workers: 1 };
+    const config = { ...base, tasks: { count: 2, heldOut: 10, seed: 2 }, steps: 600, training: { checkpointEvery: 100, evalEvery: 300, evalEpisodes: 1 }, workers: 1 };
     const file = join(dir, 'kill.json');
     writeFileSync(file, JSON.stringify(config));
     const out = join(dir, 'killed');
@@ -161,8 +161,18 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
       expect(h.expertActions).toBeInstanceOf(Int32Array);
       expect(h.expertActions!.every((a) => Number.isInteger(a) && a >= 0 && a < h.numActions)).toBe(true);
       expect([...h.evaluation!.steps]).toEqual([0, 80, 160]);
+      // the policy file is the final actor: its greedy actions are the labels
+      const p = loadPolicy(policyFile(out, h.taskIndex));
+      expect([p.kind, p.discrete, p.learners]).toEqual(['ppo', true, 1]);
+      const a = new Int32Array(1);
+      for (const t of [0, 50, 159]) {
+        p.actGreedy(h.observations.subarray(t * h.obsDim, (t + 1) * h.obsDim), a);
+        expect(a[0], `task ${h.taskIndex} step ${t}`).toBe(h.expertActions![t]);
+      }
     }
-    expect(readdirSync(out).some((f) => f.startsWith('policy-') || f.includes('resume'))).toBe(false);
+    expect(readdirSync(out).filter((f) => f.startsWith('policy-'))).toEqual(['policy-00000.safetensors', 'policy-00001.safetensors']);
+    expect(readdirSync(out).some((f) => f.includes('resume'))).toBe(false);
+    expect(() => loadSacPolicy(policyFile(out, 0))).toThrow(/a ppo policy, not sac/);
     // the loop itself, stopped after its resume point at step 120 (in the middle of a rollout) and run again
     const fam = getFamily('darkroom');
     const tasks = [3, 17].map((goal) => fam.taskSpace({ size: 5 }).enumerate()[goal]);
@@ -185,6 +195,31 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
     let stepped = 0;
     const again = run(resume, () => stepped++);
     expect(stepped, 'continued from the resume point at step 120').toBe(40);
+    for (const k of ['observations', 'actions', 'rewards', 'dones', 'expertActions', 'evalReturns'] as const) expect(bytes(again[k]).equals(bytes(whole[k])), k).toBe(true);
+  });
+
+  it('sac on a MuJoCo family (random initial states) stopped after a resume point continues identically', async () => {
+    await prepareFamily('cheetah-vel');
+    const fam = getFamily('cheetah-vel');
+    const tasks = [0.5, 2].map((velocity) => ({ family: 'cheetah-vel', params: { velocity } }));
+    const run = (resume: string, onStep?: (t: number) => void) => {
+      const env = fam.make(2, { horizon: 20 }, new Rng(3).split('make'));
+      env.setTasks(tasks);
+      const evalEnv = fam.make(2, { horizon: 20 }, new Rng(3).split('eval'));
+      evalEnv.setTasks(tasks);
+      const agent = new SacAgent({ hidden: [8, 8], batchSize: 8, learningStarts: 30 });
+      return trainAndRecord({ env, evalEnv, agent, ...sacHooks(agent), steps: 120, rng: new Rng(4), resume, runId: 'sac-mujoco-test', checkpointEvery: 40, evalEvery: 60, onStep });
+    };
+    const whole = run(join(dir, 'mj-whole.safetensors'));
+    const resume = join(dir, 'mj-resume.safetensors');
+    expect(() =>
+      run(resume, (t) => {
+        if (t === 100) throw new Error('killed');
+      }),
+    ).toThrow('killed');
+    let stepped = 0;
+    const again = run(resume, () => stepped++);
+    expect(stepped, 'continued from the resume point at step 80').toBe(40);
     for (const k of ['observations', 'actions', 'rewards', 'dones', 'expertActions', 'evalReturns'] as const) expect(bytes(again[k]).equals(bytes(whole[k])), k).toBe(true);
   });
 

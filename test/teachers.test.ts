@@ -18,7 +18,7 @@ import {
   ORIGINAL_TOY_RUNS,
   type RiacTeacher,
   type ToySummary,
-  type UnitTeacher,
+  type RegisteredTeacher,
 } from '../src/teachers/index.js';
 
 const mixed = new TaskSpace('mixed', {
@@ -42,12 +42,12 @@ function makeLearner(): (t: Task) => number {
 function fastOptions(name: string): Record<string, unknown> {
   if (name === 'alp-gmm' || name === 'covar-gmm') return { fitRate: 50, ks: [2, 3, 4] };
   if (name === 'riac' || name === 'riac-leaves') return { maxRegionSize: 30 };
-  if (name === 'plr' || name === 'robust-plr') return { bufferSize: 40 };
+  if (name === 'plr' || name === 'robust-plr' || name === 'accel') return { bufferSize: 40 };
   if (name === 'sec' || name === 'dump') return { boxBins: 3 };
   return {};
 }
 
-function run(t: UnitTeacher, episodes: number, learner = makeLearner()): Task[] {
+function run(t: RegisteredTeacher, episodes: number, learner = makeLearner()): Task[] {
   const out: Task[] = [];
   for (let e = 0; e < episodes; e++) {
     const task = t.sample();
@@ -275,7 +275,7 @@ describe('ToyEnv', () => {
 describe('RIAC as published (teachDeepRL) and the riac-leaves variant', () => {
   const unit2 = new TaskSpace('unit2', { x: new BoxSpace([0, 0], [1, 1]) });
   /** Feeds unit points and returns straight to the teacher (no decoding), as the ToyEnv bench does. */
-  function feed(t: UnitTeacher, episodes: number, ret: (u: Float64Array, e: number) => number): void {
+  function feed(t: RegisteredTeacher, episodes: number, ret: (u: Float64Array, e: number) => number): void {
     const u = new Float64Array(t.dims);
     for (let e = 0; e < episodes; e++) {
       t.sampleUnit(u);

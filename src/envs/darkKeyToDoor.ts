@@ -37,6 +37,18 @@ export function darkKeyToDoorTaskSpace(options?: Record<string, unknown>): TaskS
     {
       descriptions: { keyX: 'key column (unobserved)', keyY: 'key row (unobserved)', doorX: 'door column (unobserved)', doorY: 'door row (unobserved)' },
       validate: (p) => (p.keyX === p.doorX && p.keyY === p.doorY ? `key and door must be on different cells, both are (${p.keyX}, ${p.keyY})` : null),
+      // ACCEL's edit: the key or the door moves one cell (up, down, left or right, inside the grid)
+      mutate: (p, rng) => {
+        const which = rng.int(2) === 0 ? 'key' : 'door';
+        const moves: [number, number][] = [];
+        const x = p[`${which}X`] as number;
+        const y = p[`${which}Y`] as number;
+        for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]] as const) {
+          if (x + dx >= 0 && x + dx < s && y + dy >= 0 && y + dy < s) moves.push([x + dx, y + dy]);
+        }
+        const [nx, ny] = moves[rng.int(moves.length)];
+        return { ...p, [`${which}X`]: nx, [`${which}Y`]: ny };
+      },
       enumerate: () => {
         const out: Record<string, JsonValue>[] = [];
         for (let k = 0; k < s * s; k++) {

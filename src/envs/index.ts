@@ -13,7 +13,7 @@ import { darkroomFamily } from './darkroom.js';
 import { linearBanditFamily } from './linearBandit.js';
 import { darkKeyToDoorFamily } from './darkKeyToDoor.js';
 import { pointRobotFamily } from './pointRobot.js';
-import { xlandFamily } from './xland/index.js';
+import { xlandFamily, xlandProposalHooks } from './xland/index.js';
 import { antDirFamily, cheetahDirFamily, cheetahVelFamily, isMujocoFamily, loadMujocoRuntime, pushFamily, reachFamily, walkerParamFamily } from './mujoco/index.js';
 
 export * from './types.js';
@@ -25,11 +25,12 @@ export * from './darkKeyToDoor.js';
 export * from './pointRobot.js';
 export * from './xland/index.js';
 export * from './mujoco/index.js';
+export * from './proposal.js';
 export { ACTION_PERMUTATIONS, checkBoxActions, checkDiscreteActions, checkInstance, parseOptions } from './common.js';
 
 /** The registry of environment families; `registerFamily` adds one (a taken name is an error). */
 export const envFamilies = new Registry<EnvFamily>('environment family');
-for (const f of [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, xlandFamily]) envFamilies.register(f);
+for (const f of [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, { ...xlandFamily, proposal: xlandProposalHooks }]) envFamilies.register(f);
 for (const f of [cheetahVelFamily, cheetahDirFamily, antDirFamily, walkerParamFamily, reachFamily, pushFamily]) envFamilies.register({ ...f, viewer: 'episode', prepare: async () => void (await loadMujocoRuntime()) });
 
 /** True when family `name` runs on MuJoCo (its `make` needs `await prepareFamily(name)` once per thread). */

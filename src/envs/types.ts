@@ -10,6 +10,7 @@ import type { Space } from '../core/spaces.js';
 import type { Rng } from '../core/rng.js';
 import type { z } from 'zod';
 import type { Task, TaskSpace } from '../tasks/taskSpace.js';
+import type { SolvabilityCheck } from '../tasks/proposer.js';
 import type { RegistryEntry } from '../core/registry.js';
 
 export type ActionArray = Int32Array | Float32Array;
@@ -166,4 +167,18 @@ export interface EnvFamily<S extends z.ZodType = z.ZodType> extends RegistryEntr
    * (`ruleset-id`, `benchmark-id`, `env-id`); families without it are named by task index and family.
    */
   datasetIds?(task: Task, options?: Record<string, unknown>): { rulesetId: number; benchmarkId: string; envId: string };
+  /**
+   * What the task proposer (`icrl tasks propose`) needs beyond the generic checks: the JSON format of
+   * a task for the prompt, the loads stage (the family's schema), identity and isomorphism keys for
+   * the novel stage, and a solvable stage with the solver's statistics. See `proposalChecks`.
+   */
+  readonly proposal?: FamilyProposalHooks;
+}
+
+export interface FamilyProposalHooks {
+  format?(options?: Record<string, unknown>): string;
+  load?(value: unknown, options?: Record<string, unknown>): Task;
+  identity?(task: Task): string;
+  canonical?(task: Task): string;
+  solvable?(options: Record<string, unknown> | undefined, minValue: number): (task: Task) => SolvabilityCheck;
 }

@@ -91,7 +91,7 @@ function check(cond: boolean, file: string, what: string): void {
 /** The run of one entry: data, then the pipeline of its model, then the scores built from the measured returns. */
 export function continuousRun(model: 'AD' | 'DPT') {
   return async (ctx: ReproduceContext): Promise<Measurements> => {
-    const family = ctx.options.family as ContinuousFamily;
+    const family: ContinuousFamily = continuousOptions.parse(ctx.options ?? {}).family;
     const setup = CONTINUOUS_SETUPS[family];
     const configs = packageConfigs();
     // the configs must train and evaluate around the split the histories were collected on

@@ -30,7 +30,7 @@ import { splitTasks, taskKey, type Task, type TaskSpace } from '../tasks/index.j
 import { getFamily } from '../envs/index.js';
 import type { BatchedEnv } from '../envs/types.js';
 import { QLearningAgent } from '../algorithms/qlearning.js';
-import { makeTeacher, TEACHER_NAMES, type UnitTeacher } from '../teachers/index.js';
+import { makeTeacher, TEACHER_NAMES, type Teacher } from '../teachers/index.js';
 
 const int = (min: number, def: number) => z.number().int().min(min).default(def);
 
@@ -206,7 +206,7 @@ export interface StudentRun {
 }
 
 /** Draws a task that is not held out (the teacher proposes again; held-out proposals are never recorded). */
-export function drawTrainTask(teacher: UnitTeacher, held: Set<string>): Task {
+export function drawTrainTask(teacher: Teacher, held: Set<string>): Task {
   for (let k = 0; k < 1000; k++) {
     const t = teacher.sample();
     if (!held.has(taskKey(t))) return t;

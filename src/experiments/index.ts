@@ -9,7 +9,11 @@ export * from './curriculum.js';
 export * from './sweep.js';
 export * from './runs.js';
 export * from './reproduce.js';
+export * from './pretrainChoice.js';
 import './reproductions.js';
+export * from './deepCurriculum.js';
 export * from './trackResults.js';
 export * from './sacData.js';
 export * from './continuous.js';
+
+export * from './libraryCurriculum.js';

@@ -95,8 +95,8 @@ export interface ReproduceContext {
   out: string;
   seeds: number[];
   scale: Scale;
-  /** The entry's options (`--set key=value`), validated by its options schema, defaults filled in. */
-  options: Record<string, unknown>;
+  /** The entry's options (`--set key=value`), validated by its options schema, defaults filled in (absent: none given). */
+  options?: Record<string, unknown>;
   progress: boolean;
   say: (line: string) => void;
 }
@@ -399,7 +399,7 @@ function reproductionReport(s: ReproduceSummary, sections: ReportSection[]): Par
 }
 
 /** The training run folder of a model label and seed inside a reproduction's folder. */
-function trainDir(out: string, label: string, seed: number): string {
+export function trainDir(out: string, label: string, seed: number): string {
   return join(out, 'train', `${label.replace(/[^A-Za-z0-9_.-]+/g, '_')}-seed${seed}`);
 }
 
@@ -435,6 +435,72 @@ function evalComplete(file: string, agents: string[]): boolean {
 }
 
 /**
+ * One seed's evaluation of a reproduction: the evaluation config `evalConfig` (relative to the
+ * package's configs/) with `agents` (trained models) put before its own online agents, its seed set
+ * to `seed`, written to <out>/eval/seed<seed>; a complete results file there is not computed again.
+ */
+export async function evaluateSeed(ctx: ReproduceContext, evalConfig: string, agents: Record<string, unknown>[], seed: number): Promise<{ results: EvalResults; files: string[] }> {
+  const evalFile = resolve(packageConfigs(), evalConfig);
+  const raw = applyOverrides(readConfigFile(evalFile), [`seed=${seed}`], evalConfig) as Record<string, unknown> & { online?: { agents?: unknown[] } };
+  if (!raw.online) throw new ConfigError(`${evalConfig}: a reproduction's evaluation needs an online section`, evalConfig);
+  const evalOut = join(ctx.out, 'eval', `seed${seed}`);
+  const cfg = { ...raw, out: evalOut, online: { ...raw.online, agents: [...agents, ...(raw.online.agents ?? [])] } };
+  const names = (cfg.online.agents as { name?: string; type?: string }[]).map((a) => a.name ?? a.type ?? '');
+  const resultsFile = join(evalOut, 'results.json');
+  if (evalComplete(resultsFile, names.filter((n) => n !== ''))) ctx.say(`evaluate seed ${seed}: complete in ${resultsFile}, not run again`);
+  else {
+    ctx.say(`evaluate seed ${seed}: ${evalConfig} -> ${evalOut}`);
+    await evaluateAndReport(cfg as never, { source: `${evalConfig} (seed ${seed})`, progress: ctx.progress, log: (l) => ctx.say(`  ${l}`) });
+  }
+  return { results: readResults(resultsFile), files: [resultsFile, join(evalOut, 'report.html')] };
+}
+
+/** Curves of one agent over seeds: x and one y row per seed. */
+export type SeedCurves = Map<string, { x: number[]; perSeed: number[][] }>;
+
+/**
+ * Adds one seed's results to `scores` (per-task scores of every online agent, {@link scoresOf}) and
+ * to `curves` (its mean curve: cumulative regret per step, or return per in-context episode);
+ * returns which of the two the results hold.
+ */
+export function gatherSeed(results: EvalResults, scores: Map<string, ScoreMatrix>, curves: SeedCurves): 'steps' | 'episodes' {
+  let mode: 'steps' | 'episodes' = 'episodes';
+  for (const [k, v] of scoresOf(results)) {
+    const m = scores.get(k) ?? [];
+    m.push(v);
+    scores.set(k, m);
+  }
+  for (const a of results.online?.agents ?? []) {
+    const s = a.summary;
+    mode = s.mode;
+    const y = s.mode === 'steps' ? s.cumRegret.mean : s.returns.mean;
+    const c = curves.get(a.name) ?? { x: y.map((_, i) => i + 1), perSeed: [] };
+    c.perSeed.push(y);
+    curves.set(a.name, c);
+  }
+  return mode;
+}
+
+/** The chart of the curves gathered over seeds: mean over seeds with a 95% t-band over seeds. */
+export function curvesChart(curves: SeedCurves, mode: 'steps' | 'episodes'): ReturnType<typeof bandLineChart> {
+  const series: BandSeries[] = [...curves].map(([name, c]) => {
+    const mean: number[] = [];
+    const lo: number[] = [];
+    const hi: number[] = [];
+    for (let i = 0; i < c.x.length; i++) {
+      const t = meanCi(c.perSeed.map((row) => row[i]));
+      mean.push(t.mean);
+      lo.push(t.lo);
+      hi.push(t.hi);
+    }
+    return { name, x: c.x, mean, lo, hi };
+  });
+  return mode === 'steps'
+    ? bandLineChart('Cumulative regret on held-out tasks', series, { xName: 'step', yName: 'cumulative regret' }, "Mean over seeds of each seed's mean over tasks; band: 95% t-interval over seeds.")
+    : bandLineChart('Return per in-context episode on held-out tasks', series, { xName: 'episode', yName: 'return' }, "Mean over seeds of each seed's mean over tasks; band: 95% t-interval over seeds.");
+}
+
+/**
  * The run function of a train-then-evaluate entry: each model of `plan` trained per seed (resumed
  * from its checkpoint when there is one), then one evaluation per seed with that seed's models.
  */
@@ -443,7 +509,7 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
     const configs = packageConfigs();
     const scores = new Map<string, ScoreMatrix>();
     const files: string[] = [];
-    const curves = new Map<string, { x: number[]; perSeed: number[][] }>();
+    const curves: SeedCurves = new Map();
     let mode: 'steps' | 'episodes' = 'episodes';
     const collections = plan.collect ?? [];
     for (const m of plan.models) {
@@ -472,50 +538,12 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
         ctx.say(`  ${r.resumedFrom !== null && r.resumedFrom >= r.steps ? 'already trained' : 'trained'}: ${r.steps} steps, loss ${Number.isFinite(r.finalLoss) ? r.finalLoss.toFixed(4) : 'n/a'}`);
         agents.push({ type: 'model', name: model.label, checkpoint: dir });
       }
-      const evalFile = resolve(configs, plan.eval);
-      const raw = applyOverrides(readConfigFile(evalFile), [`seed=${seed}`], plan.eval) as Record<string, unknown> & { online?: { agents?: unknown[] } };
-      if (!raw.online) throw new ConfigError(`${plan.eval}: a reproduction's evaluation needs an online section`, plan.eval);
-      const evalOut = join(ctx.out, 'eval', `seed${seed}`);
-      const cfg = { ...raw, out: evalOut, online: { ...raw.online, agents: [...agents, ...(plan.agents ?? []), ...(raw.online.agents ?? [])] } };
-      const names = (cfg.online.agents as { name?: string; type?: string }[]).map((a) => a.name ?? a.type ?? '');
-      const resultsFile = join(evalOut, 'results.json');
-      if (evalComplete(resultsFile, names.filter((n) => n !== ''))) ctx.say(`evaluate seed ${seed}: complete in ${resultsFile}, not run again`);
-      else {
-        ctx.say(`evaluate seed ${seed}: ${plan.eval} -> ${evalOut}`);
-        await evaluateAndReport(cfg as never, { source: `${plan.eval} (seed ${seed})`, progress: ctx.progress, log: (l) => ctx.say(`  ${l}`) });
-      }
-      const results = readResults(resultsFile);
-      files.push(resultsFile, join(evalOut, 'report.html'));
-      for (const [k, v] of scoresOf(results)) {
-        const m = scores.get(k) ?? [];
-        m.push(v);
-        scores.set(k, m);
-      }
-      for (const a of results.online?.agents ?? []) {
-        const s = a.summary;
-        mode = s.mode;
-        const y = s.mode === 'steps' ? s.cumRegret.mean : s.returns.mean;
-        const c = curves.get(a.name) ?? { x: y.map((_, i) => i + 1), perSeed: [] };
-        c.perSeed.push(y);
-        curves.set(a.name, c);
-      }
+      const ev = await evaluateSeed(ctx, plan.eval, [...agents, ...(plan.agents ?? [])], seed);
+      files.push(...ev.files);
+      const results = ev.results;
+      mode = gatherSeed(results, scores, curves);
     }
-    const series: BandSeries[] = [...curves].map(([name, c]) => {
-      const mean: number[] = [];
-      const lo: number[] = [];
-      const hi: number[] = [];
-      for (let i = 0; i < c.x.length; i++) {
-        const t = meanCi(c.perSeed.map((row) => row[i]));
-        mean.push(t.mean);
-        lo.push(t.lo);
-        hi.push(t.hi);
-      }
-      return { name, x: c.x, mean, lo, hi };
-    });
-    const chart =
-      mode === 'steps'
-        ? bandLineChart('Cumulative regret on held-out tasks', series, { xName: 'step', yName: 'cumulative regret' }, 'Mean over seeds of each seed\'s mean over tasks; band: 95% t-interval over seeds.')
-        : bandLineChart('Return per in-context episode on held-out tasks', series, { xName: 'episode', yName: 'return' }, 'Mean over seeds of each seed\'s mean over tasks; band: 95% t-interval over seeds.');
+    const chart = curvesChart(curves, mode);
     return { seeds: ctx.seeds, scores, sections: [{ title: 'Curves', charts: [chart] }], files };
   };
 }

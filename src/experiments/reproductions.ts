@@ -10,6 +10,7 @@ import { meanCi } from '../eval/stats.js';
 import { bandLineChart } from '../report/index.js';
 import { continuousClaims, continuousOptions, continuousScale } from './continuous.js';
 import { pipeline, reproductions, type Measurements, type ReproduceContext, type ScoreMatrix } from './reproduce.js';
+import { beatsUniformClaims, chooserLabel, pretrainChoiceRun } from './pretrainChoice.js';
 
 const noOptions = z.object({}).strict();
 
@@ -62,7 +63,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: '800 training steps of a 3-layer AD (ad-darkroom-rmax-small.yaml cut from 4,000 steps to fit the shared machine) and 20 goals x 12 episodes per seed',
+      budget: '800 training steps of a 3-layer AD (ad-darkroom-rmax-small.yaml cut from 4,000 steps to fit the shared machine) and 20 goals x 12 episodes per seed; 78 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
       table: ['AD', 'R-max', 'Q-learning', 'oracle', 'random'].flatMap((agent) => (['firstReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
       run: pipeline({ models: [{ label: 'AD', train: 'reproduce-ad-darkroom-rmax-train.yaml' }], eval: 'reproduce-ad-darkroom-rmax.yaml' }),
     },
@@ -162,7 +163,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'one collection of 312 noisy R-max histories (seconds), then 3 ADs of 600 steps per seed (2 layers, width 32, windows of 4 x 30 steps) and 10 goals x 8 episodes per seed',
+      budget: 'one collection of 312 noisy R-max histories (seconds), then 3 ADs of 600 steps per seed (2 layers, width 32, windows of 4 x 30 steps) and 10 goals x 8 episodes per seed; 71 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
       table: LHF_TABLE,
       run: pipeline({
         collect: [{ label: 'noisy-rmax', collect: 'collect-darkroom-lhf-noisy-small.yaml' }],
@@ -192,7 +193,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'per seed AD and T2MIR-AD of 600 steps, DPT and T2MIR-DPT of 300 steps, batch 16 (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes; one family only (no mixed distribution yet)',
+      budget: 'per seed AD and T2MIR-AD of 600 steps, DPT and T2MIR-DPT of 300 steps, batch 16 (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes; one family only (no mixed distribution yet); 59 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
       table: T2MIR_TABLE,
       run: pipeline({
         models: [
@@ -203,6 +204,26 @@ reproductions.register({
         ],
         eval: 'reproduce-t2mir-vs-dense.yaml',
       }),
+    },
+  },
+});
+
+/** The choosers of pretrain-choice-dktd (configs/pretrain-choice-dktd.yaml lists the same). */
+const CHOOSERS = ['random', 'alp-gmm', 'plr', 'robust-plr', 'accel', 'lhf'];
+
+reproductions.register({
+  name: 'pretrain-choice-dktd',
+  description: 'teachers choosing the learning histories of an AD pretraining set on Dark Key-to-Door, judged by the held-out in-context return of the trained AD',
+  options: noOptions,
+  paper:
+    'Portelas et al. 2019 (ALP-GMM), Jiang et al. 2021 (PLR, robust PLR), Parker-Holder et al. 2022 (ACCEL), LHF (learning-history filtering), applied to the pretraining data of Laskin et al. 2022 (AD)',
+  claim: 'A teacher that chooses which tasks\' learning histories enter the pretraining set gives a better in-context learner than uniform choice, at the same number of histories and training steps.',
+  claims: beatsUniformClaims(CHOOSERS),
+  scales: {
+    small: {
+      budget: '6 choosers x 3 seeds: 200 R-max histories of 10 episodes each on 5 x 5 Dark Key-to-Door, 1,500 AD training steps, 40 held-out tasks x 10 in-context episodes; 31 minutes for 3 seeds on the shared 2-core machine under a load average of 25 to 36',
+      table: [...CHOOSERS.map(chooserLabel), 'R-max', 'oracle', 'random'].flatMap((agent) => (['meanReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
+      run: pretrainChoiceRun('pretrain-choice-dktd.yaml'),
     },
   },
 });

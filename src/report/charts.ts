@@ -103,6 +103,9 @@ export function bandLineChart(title: string, series: BandSeries[], axes: AxisOpt
         name: s.name,
         type: 'line',
         stack: `band:${s.name}`,
+        // stack the width on the lower bound whatever their signs (ECharts' default stacks negative
+        // and positive values separately, which draws the band of a negative curve from 0)
+        stackStrategy: 'all',
         data: idx.map((i) => [s.x[i], finiteOrNull(s.lo![i])]),
         lineStyle: { opacity: 0 },
         symbol: 'none',
@@ -115,6 +118,7 @@ export function bandLineChart(title: string, series: BandSeries[], axes: AxisOpt
         name: s.name,
         type: 'line',
         stack: `band:${s.name}`,
+        stackStrategy: 'all',
         data: idx.map((i) => [s.x[i], finiteOrNull(s.hi![i] - s.lo![i])]),
         lineStyle: { opacity: 0 },
         areaStyle: { color, opacity: 0.18 },

@@ -6,19 +6,19 @@
  * (./histories.ts), stores the histories with `expert_actions` relabelled by each learner's final
  * greedy policy and its evaluations over training, and writes each task's final policy weights to
  * `policy-<task>.safetensors` in the collection folder. With `training.checkpointEvery` a killed
- * shard continues from its last resume point, identically. PPO: the same histories, labels,
- * evaluations and resume points, but no policy files yet.
+ * shard continues from its last resume point, identically. PPO: the same (its policy file holds the
+ * actor and, continuous, the log-std).
  */
 import { configHash, historyRecorders, policyFile, type CollectConfig, type RecordedRun, type RecorderContext } from '../data/index.js';
 import { IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Task } from '../tasks/taskSpace.js';
 import { getFamily } from '../envs/index.js';
-import type { BatchedEnv } from '../envs/types.js';
+import type { ActionArray, BatchedEnv } from '../envs/types.js';
 import * as nn from '../nn/index.js';
-import type { NamedArray } from '../nn/index.js';
-import { SacAgent, SacLearners, sacOptionsSchema } from './sac.js';
-import { PpoAgent, ppoOptionsSchema } from './ppo.js';
+import type { NamedArray, Tensor } from '../nn/index.js';
+import { SacAgent, SacLearners, sacOptionsSchema, type SacSpec } from './sac.js';
+import { PpoAgent, PpoLearners, ppoOptionsSchema, type PpoOptionsInput, type PpoSpec } from './ppo.js';
 import { ppoHooks, sacHooks, trainAndRecord, type DeepLearner, type TrainRecordOptions } from './histories.js';
 
 /** Records SAC learning histories for one batch of a collection shard (see the module note). */
@@ -31,12 +31,15 @@ export function recordSacHistories(env: BatchedEnv, c: CollectConfig, rng: Rng, 
   });
 }
 
-/** Records PPO learning histories for one batch (no policy files yet). */
+/** Records PPO learning histories for one batch (see the module note). */
 export function recordPpoHistories(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext): RecordedRun[] {
   const { kind: _kind, ...spec } = c.algorithm ?? {};
   ppoOptionsSchema.parse(spec);
   const agent = new PpoAgent(spec);
-  return recordBatch(env, c, rng, ctx, agent, ppoHooks(agent), () => undefined);
+  const R = c.historiesPerTask;
+  return recordBatch(env, c, rng, ctx, agent, ppoHooks(agent), () => {
+    ctx.tasks.forEach((task, j) => savePpoPolicy(policyFile(ctx.outDir, ctx.firstTask + j), agent.learners!, j * R, R, { task: task.params, taskIndex: ctx.firstTask + j }));
+  });
 }
 
 function recordBatch(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext, agent: DeepLearner, hooks: Partial<Pick<TrainRecordOptions, 'resumable' | 'relabel'>>, finish: () => void): RecordedRun[] {
@@ -85,51 +88,90 @@ function recordBatch(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderC
  * of `count`), the options and the action box to one safetensors file (atomically).
  */
 export function saveSacPolicy(file: string, L: SacLearners, first: number, count: number, extra: Record<string, unknown> = {}): void {
-  const tensors: Record<string, NamedArray> = {};
-  for (const p of L.actor.parameters()) {
-    const per = p.size / L.n;
-    tensors[p.name!] = { shape: [count, ...p.shape.slice(1)], data: p.data.subarray(first * per, (first + count) * per) };
-  }
   const meta = { kind: 'sac-policy', learners: count, spec: { obsDim: L.spec.obsDim, actDim: L.spec.actDim, low: Array.from(L.spec.low), high: Array.from(L.spec.high) }, options: L.opts, extra };
-  nn.saveSafetensors(file, tensors, { icrl_rl: JSON.stringify(meta) });
+  nn.saveSafetensors(file, learnerSlices(L.actor.parameters(), L.n, first, count), { icrl_rl: JSON.stringify(meta) });
 }
 
-/** A saved SAC policy: its learners' greedy actions (tanh of the mean, in the action box). */
-export interface SacPolicy {
-  learners: number;
-  obsDim: number;
-  actDim: number;
-  extra: Record<string, unknown>;
-  /** obs [learners, obsDim] -> out [learners, actDim] */
-  actGreedy(obs: Float32Array, out: Float32Array): void;
+/** The same for PPO: the actor (and, continuous, the log-std) of learners [first, first + count). */
+export function savePpoPolicy(file: string, L: PpoLearners, first: number, count: number, extra: Record<string, unknown> = {}): void {
+  const params = [...L.actor.parameters(), ...(L.logStd ? [L.logStd] : [])];
+  const spec = { ...L.spec, low: L.spec.low ? Array.from(L.spec.low) : undefined, high: L.spec.high ? Array.from(L.spec.high) : undefined };
+  const meta = { kind: 'ppo-policy', learners: count, spec, options: L.opts, extra };
+  nn.saveSafetensors(file, learnerSlices(params, L.n, first, count), { icrl_rl: JSON.stringify(meta) });
 }
 
-/** Loads a file written by saveSacPolicy (each `policy-<task>.safetensors` of a sac collection). */
-export function loadSacPolicy(file: string): SacPolicy {
-  const f = nn.loadSafetensors(file);
-  const raw = f.metadata.icrl_rl;
-  const meta = raw ? (JSON.parse(raw) as { kind: string; learners: number; spec: { obsDim: number; actDim: number; low: number[]; high: number[] }; options: unknown; extra: Record<string, unknown> }) : null;
-  if (!meta || meta.kind !== 'sac-policy') throw new IcrlError(`${file}: not a SAC policy file (no icrl_rl metadata of kind sac-policy)`, 'CORRUPT_FILE');
-  const n = meta.learners;
-  const rngs = Array.from({ length: n }, (_, i) => new Rng(0).split(`policy-${i}`));
-  const L = new SacLearners(meta.spec, rngs, sacOptionsSchema.parse(meta.options));
-  for (const p of L.actor.parameters()) {
+/** learners [first, first + count) of parameters with a leading learner axis of n */
+function learnerSlices(params: Tensor[], n: number, first: number, count: number): Record<string, NamedArray> {
+  const out: Record<string, NamedArray> = {};
+  for (const p of params) {
+    const per = p.size / n;
+    out[p.name!] = { shape: [count, ...p.shape.slice(1)], data: p.data.subarray(first * per, (first + count) * per) };
+  }
+  return out;
+}
+
+/** copies a policy file's tensors into freshly built parameters of the same names and shapes */
+function fillParams(file: string, f: ReturnType<typeof nn.loadSafetensors>, params: Tensor[]): void {
+  for (const p of params) {
     const src = f.tensors.get(p.name!);
     if (!src || src.data.length !== p.size) throw new IcrlError(`${file}: tensor "${p.name}" missing or not of shape [${p.shape.join(', ')}]`, 'CORRUPT_FILE');
     p.data.set(src.data);
   }
-  const unit = new Float32Array(n * meta.spec.actDim);
-  return {
-    learners: n,
-    obsDim: meta.spec.obsDim,
-    actDim: meta.spec.actDim,
-    extra: meta.extra,
-    actGreedy(obs, out) {
-      L.act(obs, unit, true);
-      L.toBox(unit, out);
-    },
-  };
+}
+
+/** A saved policy (SAC or PPO): its learners' greedy actions (SAC: tanh of the mean, in the box; PPO: the most probable action, or the mean clipped to the box). */
+export interface SavedPolicy {
+  kind: 'sac' | 'ppo';
+  learners: number;
+  obsDim: number;
+  /** floats per action (continuous) or 1 (discrete) */
+  actDim: number;
+  discrete: boolean;
+  extra: Record<string, unknown>;
+  /** obs [learners, obsDim] -> out [learners, actDim] (Int32Array when discrete) */
+  actGreedy(obs: Float32Array, out: ActionArray): void;
+}
+/** the SAC case of {@link SavedPolicy} (kept for callers of loadSacPolicy) */
+export type SacPolicy = SavedPolicy;
+
+/** Loads a file written by saveSacPolicy or savePpoPolicy (each `policy-<task>.safetensors` of a sac or ppo collection). */
+export function loadPolicy(file: string): SavedPolicy {
+  const f = nn.loadSafetensors(file);
+  const raw = f.metadata.icrl_rl;
+  const meta = raw ? (JSON.parse(raw) as { kind: string; learners: number; spec: Record<string, unknown>; options: unknown; extra: Record<string, unknown> }) : null;
+  if (!meta || (meta.kind !== 'sac-policy' && meta.kind !== 'ppo-policy')) throw new IcrlError(`${file}: not a policy file (no icrl_rl metadata of kind sac-policy or ppo-policy)`, 'CORRUPT_FILE');
+  const n = meta.learners;
+  const rngs = Array.from({ length: n }, (_, i) => new Rng(0).split(`policy-${i}`));
+  if (meta.kind === 'sac-policy') {
+    const spec = meta.spec as unknown as SacSpec;
+    const L = new SacLearners(spec, rngs, sacOptionsSchema.parse(meta.options));
+    fillParams(file, f, L.actor.parameters());
+    const unit = new Float32Array(n * spec.actDim);
+    return {
+      kind: 'sac',
+      learners: n,
+      obsDim: spec.obsDim,
+      actDim: spec.actDim,
+      discrete: false,
+      extra: meta.extra,
+      actGreedy(obs, out) {
+        L.act(obs, unit, true);
+        L.toBox(unit, out as Float32Array);
+      },
+    };
+  }
+  const spec = meta.spec as unknown as PpoSpec;
+  const L = new PpoLearners(spec, rngs, meta.options as PpoOptionsInput);
+  fillParams(file, f, [...L.actor.parameters(), ...(L.logStd ? [L.logStd] : [])]);
+  return { kind: 'ppo', learners: n, obsDim: spec.obsDim, actDim: L.discrete ? 1 : spec.actDim, discrete: L.discrete, extra: meta.extra, actGreedy: (obs, out) => L.actGreedy(obs, out) };
+}
+
+/** Loads a SAC policy file (saveSacPolicy); a PPO file is refused. */
+export function loadSacPolicy(file: string): SavedPolicy {
+  const p = loadPolicy(file);
+  if (p.kind !== 'sac') throw new IcrlError(`${file}: a ${p.kind} policy, not sac`, 'CONFIG');
+  return p;
 }
 
 historyRecorders.register({ name: 'sac', description: 'SAC learners, one per task, trained at once; final-policy labels, evaluations, policy files, resume points', options: sacOptionsSchema, record: recordSacHistories, module: import.meta.url });
-historyRecorders.register({ name: 'ppo', description: 'PPO learners, one per task, trained at once; final-policy labels, evaluations, resume points', options: ppoOptionsSchema, record: recordPpoHistories, module: import.meta.url });
+historyRecorders.register({ name: 'ppo', description: 'PPO learners, one per task, trained at once; final-policy labels, evaluations, policy files, resume points', options: ppoOptionsSchema, record: recordPpoHistories, module: import.meta.url });

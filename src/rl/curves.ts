@@ -18,24 +18,53 @@ export interface LearningCurves {
   steps: number[];
   /** mean evaluation return per evaluation (rows) and task (columns) */
   returns: number[][];
+  /**
+   * success rate of each evaluation (rows) and task (columns): the fraction of evaluation episodes
+   * that ended in success, for families that report it (`finalEpisodeSuccess`: reach, push); null
+   * for the others
+   */
+  success: number[][] | null;
   /** each task's optimal expected return (the family's oracle), null where the family has no exact one (MuJoCo) */
   oracle: (number | null)[];
   /** seconds of wall-clock training (evaluations excluded) */
   trainSeconds: number;
 }
 
-/** mean return of each instance's greedy policy over `episodes` whole episodes of evalEnv */
-export function evaluateGreedy(agent: GreedyActor, evalEnv: BatchedEnv, episodes: number): number[] {
+/** the per-episode success flags of a family that reports them (reach, push), else null */
+export function episodeSuccessFlags(env: BatchedEnv): Uint8Array | null {
+  const f = (env as { finalEpisodeSuccess?: unknown }).finalEpisodeSuccess;
+  return f instanceof Uint8Array && f.length === env.numEnvs ? f : null;
+}
+
+/**
+ * Mean return of each instance's greedy policy over `episodes` whole episodes of evalEnv, and the
+ * fraction of those episodes that ended in success where the family reports it (null otherwise).
+ */
+export function evaluateGreedyDetailed(agent: GreedyActor, evalEnv: BatchedEnv, episodes: number): { returns: number[]; success: number[] | null } {
   const n = evalEnv.numEnvs;
   evalEnv.reset();
+  const flags = episodeSuccessFlags(evalEnv);
   const ret = new Float64Array(n);
+  const wins = new Float64Array(n);
+  const ends = new Float64Array(n);
   const out = evalEnv.numActions > 0 ? new Int32Array(n) : new Float32Array(n * evalEnv.actDim);
   for (let t = 0; t < episodes * evalEnv.horizon; t++) {
     agent.actGreedy(evalEnv.obs, out);
     evalEnv.step(out);
-    for (let i = 0; i < n; i++) ret[i] += evalEnv.rewards[i];
+    for (let i = 0; i < n; i++) {
+      ret[i] += evalEnv.rewards[i];
+      if (flags && (evalEnv.terminated[i] || evalEnv.truncated[i])) {
+        ends[i]++;
+        wins[i] += flags[i];
+      }
+    }
   }
-  return Array.from(ret, (v) => v / episodes);
+  return { returns: Array.from(ret, (v) => v / episodes), success: flags ? Array.from(wins, (w, i) => (ends[i] > 0 ? w / ends[i] : 0)) : null };
+}
+
+/** mean return of each instance's greedy policy over `episodes` whole episodes of evalEnv */
+export function evaluateGreedy(agent: GreedyActor, evalEnv: BatchedEnv, episodes: number): number[] {
+  return evaluateGreedyDetailed(agent, evalEnv, episodes).returns;
 }
 
 /**
@@ -55,10 +84,12 @@ export function learningCurves(agent: GreedyActor, env: BatchedEnv, evalEnv: Bat
       return null;
     }
   };
-  const curves: LearningCurves = { steps: [], returns: [], oracle: Array.from({ length: env.numEnvs }, (_, i) => oracleOf(i)), trainSeconds: 0 };
+  const curves: LearningCurves = { steps: [], returns: [], success: episodeSuccessFlags(evalEnv) ? [] : null, oracle: Array.from({ length: env.numEnvs }, (_, i) => oracleOf(i)), trainSeconds: 0 };
   const evaluate = (t: number): void => {
     curves.steps.push(t);
-    curves.returns.push(evaluateGreedy(agent, evalEnv, evalEpisodes));
+    const e = evaluateGreedyDetailed(agent, evalEnv, evalEpisodes);
+    curves.returns.push(e.returns);
+    if (curves.success && e.success) curves.success.push(e.success);
   };
   evaluate(0);
   let t0 = performance.now();

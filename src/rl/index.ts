@@ -16,6 +16,7 @@ export * from './sac.js';
 export * from './ppo.js';
 export * from './curves.js';
 export * from './collect.js';
+export * from './student.js';
 export * from './histories.js';
 export * from './collectKinds.js';
 export * from './tracking.js';

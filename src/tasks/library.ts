@@ -21,7 +21,10 @@ export const provenanceSchema = z
     model: z.string().optional(),
     /** SHA-256 of the prompt that produced the proposal. */
     promptHash: z.string().optional(),
-    mode: z.enum(['goal', 'explore']).optional(),
+    /** explore is the bottom-up mode. */
+    mode: z.enum(['goal', 'explore', 'top-down']).optional(),
+    /** The target description in top-down mode. */
+    description: z.string().optional(),
     /** The target task's parameters in goal-directed mode. */
     target: jsonRecord.optional(),
     time: z.string(),
@@ -29,6 +32,8 @@ export const provenanceSchema = z
     oracleValue: z.number().optional(),
     /** Proposal round (0-based) within one `propose` call. */
     round: z.number().int().min(0).optional(),
+    /** What each check of the proposal measured (stage -> statistics, e.g. solvable: the solver's optimal steps). */
+    stages: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))).optional(),
   })
   .strict();
 

@@ -3,7 +3,7 @@
  * family; the task space says which parameters exist and which values they may take. Finite spaces
  * (Dark Room goals, action permutations) can be enumerated; every space can be sampled.
  */
-import { DictSpace, type JsonValue, type Space } from '../core/spaces.js';
+import { BoxSpace, CategoricalSpace, DictSpace, DiscreteSpace, type JsonValue, type Space } from '../core/spaces.js';
 import { Rng, type Seed } from '../core/rng.js';
 import { OutOfSpaceError, IcrlError } from '../core/errors.js';
 
@@ -20,6 +20,22 @@ export interface TaskSpaceOptions {
   validate?: (params: Record<string, JsonValue>) => string | null;
   /** One line per parameter, shown by `icrl envs list`. */
   descriptions?: Record<string, string>;
+  /**
+   * One random edit of a task (ACCEL's level editor), written by the family: returns new parameters
+   * and leaves `params` unchanged. An edit that leaves the space (checked with {@link TaskSpace.check})
+   * is drawn again. Without it, {@link TaskSpace.mutate} edits one parameter at a time: a Gaussian
+   * step on one dimension of a box (clipped to the box), a step of one to a neighbouring value of a
+   * discrete parameter, another value of a categorical one.
+   */
+  mutate?: (params: Record<string, JsonValue>, rng: Rng) => Record<string, JsonValue>;
+}
+
+/** How {@link TaskSpace.mutate} edits a task. */
+export interface MutateOptions {
+  /** Edits applied one after the other (ACCEL's `num_edits`). */
+  edits: number;
+  /** Standard deviation of the default Gaussian step on a box dimension, as a fraction of its width. */
+  boxStep?: number;
 }
 
 export class TaskSpace {
@@ -66,6 +82,74 @@ export class TaskSpace {
   sampleMany(rng: Rng, n: number): Task[] {
     const out: Task[] = [];
     for (let i = 0; i < n; i++) out.push(this.sample(rng));
+    return out;
+  }
+
+  /** True when the family wrote its own edit operator (`mutate` of the options). */
+  get hasMutation(): boolean {
+    return this.opts.mutate !== undefined;
+  }
+
+  /**
+   * `task` after `edits` random edits (the family's operator, or the default one per parameter),
+   * every intermediate task inside the space. An edit that would leave the space is drawn again
+   * (up to 100 times; then that edit is skipped). The input task is not changed.
+   */
+  mutate(task: Task, rng: Rng, options: MutateOptions): Task {
+    this.check(task);
+    const { edits } = options;
+    const boxStep = options.boxStep ?? 0.1;
+    if (!Number.isInteger(edits) || edits < 0) throw new IcrlError(`${this.family}: mutate: edits must be a non-negative integer, got ${edits}`);
+    if (!(boxStep > 0)) throw new IcrlError(`${this.family}: mutate: boxStep must be > 0, got ${boxStep}`);
+    let params = structuredClone(task.params);
+    for (let e = 0; e < edits; e++) {
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const next = this.opts.mutate ? this.opts.mutate(params, rng) : this.defaultEdit(params, rng, boxStep);
+        if (this.valid(next)) {
+          params = next;
+          break;
+        }
+      }
+    }
+    return { family: this.family, params };
+  }
+
+  private valid(params: Record<string, JsonValue>): boolean {
+    try {
+      this.check({ family: this.family, params });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private defaultEdit(params: Record<string, JsonValue>, rng: Rng, boxStep: number): Record<string, JsonValue> {
+    const keys = this.params.keys;
+    const name = keys[rng.int(keys.length)];
+    const sub: Space = this.params.spaces[name];
+    const out = structuredClone(params);
+    if (sub instanceof BoxSpace) {
+      const arr = sub.scalar ? [params[name] as number] : [...(params[name] as number[])];
+      const d = rng.int(arr.length);
+      const lo = sub.spec.low[d];
+      const hi = sub.spec.high[d];
+      arr[d] = Math.min(hi, Math.max(lo, arr[d] + rng.normal(0, boxStep * (hi - lo))));
+      out[name] = sub.scalar ? arr[0] : arr;
+    } else if (sub instanceof DiscreteSpace) {
+      const v = params[name] as number;
+      if (sub.n > 1) {
+        const up = v === sub.start ? true : v === sub.start + sub.n - 1 ? false : rng.uniform53() < 0.5;
+        out[name] = v + (up ? 1 : -1);
+      }
+    } else if (sub instanceof CategoricalSpace) {
+      const vals = sub.values;
+      if (vals.length > 1) {
+        const i = sub.indexOf(params[name] as string | number);
+        out[name] = vals[(i + 1 + rng.int(vals.length - 1)) % vals.length];
+      }
+    } else {
+      throw new IcrlError(`${this.family}.params.${name}: ${sub.describe()} has no default edit; the family must give its task space a mutate operator`);
+    }
     return out;
   }
 

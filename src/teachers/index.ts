@@ -10,6 +10,7 @@ export * from './categories.js';
 export * from './sec.js';
 export * from './dump.js';
 export * from './plr.js';
+export * from './accel.js';
 export * from './registry.js';
 export * from './toyEnv.js';
 export * from './toyBench.js';

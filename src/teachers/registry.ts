@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Registry, type RegistryEntry } from '../core/registry.js';
 import type { Rng, Seed } from '../core/rng.js';
 import type { TaskSpace } from '../tasks/taskSpace.js';
-import type { UnitTeacher } from './teacher.js';
+import type { RegisteredTeacher } from './teacher.js';
 import { RandomTeacher } from './random.js';
 import { AlpGmmTeacher } from './alpGmm.js';
 import { CovarGmmTeacher } from './covarGmm.js';
@@ -17,11 +17,12 @@ import { AdrTeacher } from './adr.js';
 import { SecTeacher } from './sec.js';
 import { DumpTeacher } from './dump.js';
 import { PlrTeacher, RobustPlrTeacher } from './plr.js';
+import { AccelTeacher, ACCEL_SCORES } from './accel.js';
 
 export interface TeacherEntry<S extends z.ZodType = z.ZodType> extends RegistryEntry {
   readonly options: S;
   /** Builds the teacher on `space` from validated options. */
-  make(space: TaskSpace, seed: Seed | Rng, options: z.output<S>): UnitTeacher;
+  make(space: TaskSpace, seed: Seed | Rng, options: z.output<S>): RegisteredTeacher;
 }
 
 const base = { returnRange: z.tuple([z.number(), z.number()]).optional() };
@@ -144,6 +145,27 @@ for (const e of [
     options: plr,
     make: (s, r, o) => new RobustPlrTeacher(s, r, o),
   }),
+  entry({
+    name: 'accel',
+    description: 'ACCEL: robust PLR whose replayed levels are edited (mutated); edits with a high regret estimate enter the level buffer',
+    options: z
+      .object({
+        ...base,
+        bufferSize: int(1).optional(),
+        replayProb: share.optional(),
+        rho: share.optional(),
+        staleness: share.optional(),
+        temperature: z.number().positive().optional(),
+        edits: int(0).optional(),
+        editorProb: share.optional(),
+        boxStep: z.number().positive().optional(),
+        score: z.enum(ACCEL_SCORES).optional(),
+        valueRate: z.number().gt(0).max(1).optional(),
+        robust: z.boolean().optional(),
+      })
+      .strict(),
+    make: (s, r, o) => new AccelTeacher(s, r, o),
+  }),
 ]) {
   teachers.register(e);
 }
@@ -155,7 +177,7 @@ export const TEACHER_NAMES: readonly string[] = teachers.names();
  * Builds the teacher `name` on `space`; an unknown name is an error listing the known ones, and an
  * unknown or ill-typed option is a ConfigError naming it.
  */
-export function makeTeacher(name: string, space: TaskSpace, seed: Seed | Rng, opts: Record<string, unknown> = {}): UnitTeacher {
+export function makeTeacher(name: string, space: TaskSpace, seed: Seed | Rng, opts: Record<string, unknown> = {}): RegisteredTeacher {
   const e = teachers.get(name);
   return e.make(space, seed, teachers.parseOptions(name, opts, `${name} teacher options`));
 }

@@ -46,6 +46,21 @@ export interface Teacher {
   loadState(state: unknown, source?: string): void;
 }
 
+/**
+ * Proposals and records in unit-hypercube coordinates (the ToyEnv benchmark works there). Every
+ * registered teacher has them; a teacher that keeps tasks rather than unit points (ACCEL) encodes
+ * and decodes, and refuses them on a task space with no unit encoding.
+ */
+export interface UnitProposer {
+  /** Number of unit coordinates. */
+  readonly dims: number;
+  sampleUnit(out?: Float64Array): Float64Array;
+  recordUnit(u: ArrayLike<number>, ret: number): void;
+}
+
+/** What `makeTeacher` returns. */
+export type RegisteredTeacher = Teacher & UnitProposer;
+
 /** Options every teacher accepts. */
 export interface BaseTeacherOptions {
   /**
@@ -55,7 +70,7 @@ export interface BaseTeacherOptions {
   returnRange?: [number, number];
 }
 
-export abstract class UnitTeacher implements Teacher {
+export abstract class UnitTeacher implements RegisteredTeacher {
   readonly enc: UnitEncoding;
   readonly dims: number;
   protected rng: Rng;
@@ -144,27 +159,36 @@ export abstract class UnitTeacher implements Teacher {
   }
 
   loadState(state: unknown, source = 'teacher state'): void {
-    const s = state as Partial<TeacherState> | null;
-    if (!s || typeof s !== 'object' || s.format !== 'icrl-teacher') {
-      throw new IcrlError(`${source}: not a teacher state (missing "format": "icrl-teacher")`);
-    }
-    if (s.version !== 1) throw new IcrlError(`${source}: teacher state version ${String(s.version)} is not supported (expected 1)`);
-    if (s.teacher !== this.name) {
-      throw new IcrlError(`${source}: this state was saved by teacher "${String(s.teacher)}", it cannot be restored into teacher "${this.name}"`);
-    }
-    const mine = JSON.stringify(this.space.toJSON());
-    if (JSON.stringify(s.space) !== mine) {
-      throw new IcrlError(`${source}: the state was saved on task space ${JSON.stringify(s.space)}, not on this one (${mine})`);
-    }
-    if (!Number.isInteger(s.episodes) || (s.episodes as number) < 0) throw new IcrlError(`${source}: "episodes" must be a non-negative integer`);
-    const rng = s.rng;
-    if (!rng || !Array.isArray(rng.key) || !Array.isArray(rng.counter) || typeof rng.index !== 'number') {
-      throw new IcrlError(`${source}: "rng" is not an RNG state`);
-    }
+    const s = checkTeacherState(state, this.name, this.space, source);
     this.dataFromJSON(s.data, source);
-    this.rng = Rng.fromState(rng);
-    this.episodes = s.episodes as number;
+    this.rng = Rng.fromState(s.rng);
+    this.episodes = s.episodes;
   }
+}
+
+/**
+ * Checks the common part of a saved teacher state (format, version, teacher name, task space,
+ * episode count, RNG state) and returns it typed; each mismatch is an error naming `source`.
+ */
+export function checkTeacherState(state: unknown, name: string, space: TaskSpace, source: string): TeacherState {
+  const s = state as Partial<TeacherState> | null;
+  if (!s || typeof s !== 'object' || s.format !== 'icrl-teacher') {
+    throw new IcrlError(`${source}: not a teacher state (missing "format": "icrl-teacher")`);
+  }
+  if (s.version !== 1) throw new IcrlError(`${source}: teacher state version ${String(s.version)} is not supported (expected 1)`);
+  if (s.teacher !== name) {
+    throw new IcrlError(`${source}: this state was saved by teacher "${String(s.teacher)}", it cannot be restored into teacher "${name}"`);
+  }
+  const mine = JSON.stringify(space.toJSON());
+  if (JSON.stringify(s.space) !== mine) {
+    throw new IcrlError(`${source}: the state was saved on task space ${JSON.stringify(s.space)}, not on this one (${mine})`);
+  }
+  if (!Number.isInteger(s.episodes) || (s.episodes as number) < 0) throw new IcrlError(`${source}: "episodes" must be a non-negative integer`);
+  const rng = s.rng;
+  if (!rng || !Array.isArray(rng.key) || !Array.isArray(rng.counter) || typeof rng.index !== 'number') {
+    throw new IcrlError(`${source}: "rng" is not an RNG state`);
+  }
+  return s as TeacherState;
 }
 
 /** Writes a teacher's state to `file` atomically (temp file + rename). */

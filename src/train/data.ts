@@ -241,7 +241,12 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
 // ---------------------------------------------------------------------------------------------
 // AD
 
-async function collectHistories(cfg: TrainConfig, tasks: Task[], rng: Rng, firstIndex: number): Promise<History[]> {
+/**
+ * Learning histories of the config's source algorithm (data.ad.source, data.ad.episodes,
+ * data.ad.historiesPerTask) on `tasks`, recorded with `play`: one History per task, numbered from
+ * `firstIndex`.
+ */
+export async function collectHistories(cfg: TrainConfig, tasks: Task[], rng: Rng, firstIndex: number): Promise<History[]> {
   const d = cfg.data;
   const ac = d.ad!;
   const runs = ac.historiesPerTask;
@@ -508,11 +513,41 @@ async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<Traini
     len = ac.episodes! * dims.horizon;
     if (L > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes (${ac.windowEpisodes}) exceeds data.ad.episodes (${ac.episodes})`, undefined, 'data.ad.windowEpisodes');
   }
+  return adTrainingData(cfg, { train: trainH, val: valH, heldOut: sets.heldOut, source: sourceSpec, length: len, dims }, log, ac.collection !== undefined ? 'loaded' : 'collected', t0);
+}
+
+/** Histories that make AD training data (training and validation histories, held-out tasks). */
+export interface AdHistorySets {
+  train: History[];
+  val: History[];
+  heldOut: Task[];
+  /** The source algorithm's spec (for the description). */
+  source: JsonValue;
+  /** Steps per history. */
+  length: number;
+  dims?: EnvDims;
+}
+
+/**
+ * AD training data from histories in memory (the trainer's `data` option): streams, windows of
+ * data.ad.windowEpisodes episodes and batches, as `icrl train` builds them from its own histories.
+ */
+export function adTrainingData(cfg: TrainConfig, h: AdHistorySets, log: Log = () => {}, verb = 'given', t0 = performance.now()): TrainingData {
+  const ac = cfg.data.ad!;
+  const trainH = h.train;
+  const valH = h.val;
+  const sourceSpec = h.source;
+  const len = h.length;
+  if (trainH.length === 0) throw new IcrlError(`${cfg.name}: no training histories`);
+  const dims = h.dims ?? envDims(makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0)), cfg.data.envOptions);
+  const L = ac.windowEpisodes * dims.horizon;
+  if (L > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes x horizon (${L} steps) exceeds the histories (${len} steps)`, undefined, 'data.ad.windowEpisodes');
+  const sets = { train: trainH.map((x) => x.task), val: valH.map((x) => x.task), heldOut: h.heldOut };
   const train = buildAdDataset(trainH);
   const val = valH.length > 0 ? buildAdDataset(valH) : null;
   const ret = historyReturns(train, dims.horizon);
   const numHistories = trainH.reduce((n, h) => n + h.numHistories, 0);
-  log(`${ac.collection !== undefined ? 'loaded' : 'collected'} ${numHistories} learning histories of ${len} steps in ${((performance.now() - t0) / 1000).toFixed(1)}s; source return first ${dims.horizon} steps ${ret.first.toFixed(2)}, last ${dims.horizon} steps ${ret.last.toFixed(2)}`);
+  log(`${verb} ${numHistories} learning histories of ${len} steps in ${((performance.now() - t0) / 1000).toFixed(1)}s; source return first ${dims.horizon} steps ${ret.first.toFixed(2)}, last ${dims.horizon} steps ${ret.last.toFixed(2)}`);
   const pickerOf = (ds: AdDataset): WindowPicker => {
     const n = ds.offsets.length - 1;
     return { numStreams: n, length: (k) => ds.offsets[k + 1] - ds.offsets[k], taskOf: (k) => ds.streamTask[k], byTask: pickerByTask(n, (k) => ds.streamTask[k]) };
@@ -530,13 +565,13 @@ async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<Traini
     lhfNote = `; LHF ${ac.lhf.mode}: ${kept} of ${scores.length} histories with weight > 0, mean improvement ${mean(() => 1).toFixed(4)} over all, ${mean((h) => h.weight).toFixed(4)} weighted`;
     log(lhfNote.slice(2));
   }
-  return adTrainingData({
+  return adWindowData({
     dims,
     L,
     sets,
     actDim: train.actDim,
     pickers: { train: trainPicker, val: val ? pickerOf(val) : null },
-    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
+    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : verb === 'given' ? ' (given to the trainer)' : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
     pack: (split, k, start, batch, row) => {
       const ds = split === 'train' ? train : val!;
       packAdRow(dims, ds, ds.offsets[k] + start, start > 0, L, batch, row);
@@ -545,7 +580,7 @@ async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<Traini
 }
 
 /** The TrainingData of AD windows: drawn by {@link drawWindows}, each packed into its batch row by `pack`. */
-function adTrainingData(p: {
+function adWindowData(p: {
   dims: EnvDims;
   L: number;
   sets: TaskSets;
@@ -636,7 +671,7 @@ async function buildStreamedAdData(cfg: TrainConfig, log: Log): Promise<Training
     taskOf: (k) => w.streams[k].taskIndex,
     byTask: pickerByTask(w.streams.length, (k) => w.streams[k].taskIndex),
   });
-  return adTrainingData({
+  return adWindowData({
     dims,
     L,
     sets,

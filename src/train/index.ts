@@ -4,7 +4,7 @@
  */
 export { trainFromConfig, TrainingDivergedError, heldOutEval, validationLoss, evalEnvOptions, type TrainOptions, type TrainResult, type TrainProgressInfo, type HeldOutEval } from './trainer.js';
 export { TrainConfigSchema, ModelConfigSchema, MoeConfigSchema, DataConfigSchema, loadTrainConfig, parseTrainConfig, type TrainConfig, type TrainConfigInput, type ModelConfig, type MoeConfig } from './config.js';
-export { buildTrainingData, weightedPicker, lhfScoresPerTask } from './data.js';
+export { buildTrainingData, collectHistories, adTrainingData, weightedPicker, lhfScoresPerTask, type AdHistorySets } from './data.js';
 export { computeLoss, type LossParts } from './loss.js';
 export { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
 export { MetricsWriter, readMetrics, type MetricRecord } from './metrics.js';

@@ -32,10 +32,14 @@ A config says what to collect:
   steps: 20000                   # histories: steps per history
   contextLength: 100             # dpt: transitions per in-context dataset (rollin: dirichlet | dirichlet-flat | uniform | { algorithm } | { mixture })
   numEnvs: 256, shardSize: 1000, workers: 2, seed: 0, compression: 6   # gzip level
+  training: { checkpointEvery: 10000, evalEvery: 5000, evalEpisodes: 1 }   # deep learners (sac, ppo)
   out: runs/data/darkroom-ad
 Output: manifest.json, tasks.json and shard-NNNNN.h5 (layouts in docs/data.md). A run that was
 interrupted (even killed) resumes when the same command is run again; every task ends up in
-exactly one shard.
+exactly one shard. Deep learners (algorithm kind sac or ppo, e.g.
+configs/collect-cheetah-vel-sac.yaml) train one learner per task; with training.checkpointEvery a
+killed shard continues from its learners' last resume point (shard-NNNNN.h5.resume-B.safetensors);
+each task's final policy goes to policy-NNNNN.safetensors.
 With --queue (or ICRL_REDIS_URL) this command is the coordinator: each shard is a job for the
 \`icrl worker\`s, which write the shard files into the output folder, a folder every worker sees at
 the same path relative to its working directory (a shared file system); this process checks each

@@ -62,8 +62,9 @@ export function register(program: Command): void {
 This endpoint is a script, not a language model. For the LLM agent's bandit prompts it reads the
 per-arm statistics (or the raw pull history) from the prompt and answers {"action": k} with the UCB1
 (or greedy, or random) choice; for prompts it cannot read (Dark Room, contextual bandits) it answers
-a random valid action; for task-proposal prompts it samples parameters uniformly from the spaces the
-prompt lists. The fault options inject broken answers to exercise the agent's error handling.
+a random valid action; for xland task-proposal prompts a seeded ruleset writer that learns from the
+prompt's library and feedback and makes deliberate mistakes (docs/llm.md); for other task-proposal
+prompts it samples parameters uniformly from the spaces the prompt lists. The fault options inject broken answers to exercise the agent's error handling.
 Answers depend on the seed, the request and how often it was seen; use the client's response cache
 (llm.cacheDir) for reruns that replay exactly.
 

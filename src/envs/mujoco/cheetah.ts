@@ -25,14 +25,19 @@ export const cheetahOptionsSchema = z
     frameSkip: z.number().int().min(1).max(100).default(5),
     /** Weight of the control cost |a|^2. */
     ctrlCost: z.number().min(0).default(0.05),
+    /**
+     * Upper end of cheetah-vel's target velocities, m/s (PEARL's 3 by default; the ALP-GMM-style
+     * curriculum uses 10, whose upper part the cheetah cannot reach).
+     */
+    maxVelocity: z.number().positive().max(100).default(3),
     threads: threadsOption,
   })
   .strict();
 export type CheetahOptions = z.output<typeof cheetahOptionsSchema>;
 
 export function cheetahVelTaskSpace(options?: Record<string, unknown>): TaskSpace {
-  parseOptions('cheetah-vel', cheetahOptionsSchema, options);
-  return new TaskSpace('cheetah-vel', { velocity: new BoxSpace(0, 3) }, { descriptions: { velocity: 'target forward velocity in m/s (unobserved)' } });
+  const o = parseOptions('cheetah-vel', cheetahOptionsSchema, options);
+  return new TaskSpace('cheetah-vel', { velocity: new BoxSpace(0, o.maxVelocity) }, { descriptions: { velocity: 'target forward velocity in m/s (unobserved)' } });
 }
 
 export function cheetahDirTaskSpace(options?: Record<string, unknown>): TaskSpace {
@@ -118,7 +123,7 @@ export class BatchedCheetah extends MujocoEnv<CheetahOptions> {
 
 export const cheetahVelFamily: MujocoFamily = {
   name: 'cheetah-vel',
-  description: 'Half-cheetah (MuJoCo) running at a target velocity in [0, 3] m/s: reward -|v - goal| - 0.05|a|^2, 6 torques in [-1, 1], 200 steps',
+  description: 'Half-cheetah (MuJoCo) running at a target velocity in [0, 3] m/s (option maxVelocity): reward -|v - goal| - 0.05|a|^2, 6 torques in [-1, 1], 200 steps',
   options: cheetahOptionsSchema,
   setting: 'mdp',
   runtime: 'mujoco',

@@ -23,6 +23,7 @@ import { GOAL_INTS, RULE_INTS, checkRuleset, encodeRuleset, parseRuleset, rulese
 import { PRESETS, PRESET_NAMES, sampleRuleset, type PresetName } from './generate.js';
 import { XLandSolver, type SolveResult, type SolverProblem } from './solver.js';
 import { xlandSvg } from './svg.js';
+import { mutateRuleset } from './mutate.js';
 
 export const xlandOptionsSchema = z
   .object({
@@ -87,7 +88,15 @@ export class RulesetSpace extends Space<JsonValue> {
 export function xlandTaskSpace(options?: Record<string, unknown>): TaskSpace {
   const o = resolveXLandOptions(options);
   const layout = makeLayout(o.layout as Layout['name'], o.size);
-  return new TaskSpace('xland', { ruleset: new RulesetSpace(layout, o.preset) }, { descriptions: { ruleset: 'goal + production rules + initial tiles (hidden; seen only through the view)' } });
+  return new TaskSpace(
+    'xland',
+    { ruleset: new RulesetSpace(layout, o.preset) },
+    {
+      descriptions: { ruleset: 'goal + production rules + initial tiles (hidden; seen only through the view)' },
+      // ACCEL's edits: add / remove / change a rule, move or recolour a tile (mutate.ts)
+      mutate: (p, rng) => ({ ...p, ruleset: mutateRuleset(parseRuleset(p.ruleset, 'ruleset'), layout, rng) as unknown as JsonValue }),
+    },
+  );
 }
 
 const MAX_RULES = 32;

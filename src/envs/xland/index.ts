@@ -5,5 +5,7 @@ export * from './ruleset.js';
 export * from './core.js';
 export * from './solver.js';
 export * from './generate.js';
+export * from './mutate.js';
 export * from './env.js';
 export * from './svg.js';
+export * from './propose.js';

@@ -108,7 +108,12 @@ export function parseRuleset(value: unknown, path = 'ruleset'): Ruleset {
   const issue = r.error.issues[0];
   const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
   let msg = issue.message;
-  if (issue.code === 'invalid_union' && 'discriminator' in issue) msg = `unknown kind; expected one of ${String(where).endsWith('goal') ? GOAL_KINDS.join(', ') : RULE_KINDS.join(', ')}`;
+  // the value that failed, so that an unknown rule, tile or colour is named
+  let got: unknown = value;
+  for (const k of issue.path) got = got !== null && typeof got === 'object' ? (got as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
+  const named = typeof got === 'string' || typeof got === 'number' ? ` ${JSON.stringify(got)}` : '';
+  if (issue.code === 'invalid_union' && 'discriminator' in issue) msg = `unknown ${where.startsWith('.goal') ? 'goal' : 'rule'} kind${named}; expected one of ${where.startsWith('.goal') ? GOAL_KINDS.join(', ') : RULE_KINDS.join(', ')}`;
+  else if (issue.code === 'invalid_value' && named) msg = `unknown ${String(issue.path[issue.path.length - 1])}${named}; ${issue.message.replace(/^Invalid option: /, '')}`;
   throw new OutOfSpaceError(`${path}${where}: ${msg}`);
 }
 

@@ -7,7 +7,8 @@
  * with Retry-After, a body that never ends, negative token counts) so that
  * the agent's error handling can be watched. To task-proposal prompts (`icrl tasks propose`) it
  * answers parameters drawn uniformly from the spaces listed in the prompt (a random proposer, not a
- * reasoned one), plus one out-of-range task with the outOfRange probability. Every answer is a function
+ * reasoned one), plus one out-of-range task with the outOfRange probability; to xland proposal prompts
+ * the seeded ruleset writer of scriptedRulesets.ts answers. Every answer is a function
  * of the seed, the request body and how often that body was seen before, so the arrival order of
  * different requests does not matter; identical requests from several tasks at once, and client
  * timeouts on a loaded machine, can still make two live runs differ (the response cache makes reruns
@@ -17,6 +18,7 @@ import { z } from 'zod';
 import { Rng } from '../../core/rng.js';
 import { requestHash } from '../../core/llm/cache.js';
 import type { FakeReply, FakeRequest, FakeResponder } from '../../core/llm/fakeServer.js';
+import { writeRulesets } from './scriptedRulesets.js';
 
 export const scriptedPolicySchema = z
   .object({
@@ -156,8 +158,13 @@ function sampleParam(spec: string, rng: Rng): unknown {
 }
 
 function proposalReply(prompt: string, rng: Rng, outOfRange: number, delayMs: number): FakeReply {
-  const params = [...prompt.matchAll(/^- (\w+): (.*)$/gm)].map((m) => ({ name: m[1], spec: m[2] }));
   const n = Number(/Propose (\d+) new tasks/.exec(prompt)?.[1] ?? 1);
+  // xland prompts carry the ruleset format: the ruleset writer answers them
+  const rulesets = writeRulesets(prompt, n, rng);
+  if (rulesets !== null) return { content: rulesets, delayMs };
+  // the parameter lines sit between "Parameters" and the first blank line (later "- " lines are feedback)
+  const section = /Parameters[^\n]*\n([\s\S]*?)(?:\n\n|$)/.exec(prompt)?.[1] ?? '';
+  const params = [...section.matchAll(/^- (\w+): (.*)$/gm)].map((m) => ({ name: m[1], spec: m[2] }));
   const tasks: Record<string, unknown>[] = [];
   for (let i = 0; i < n; i++) tasks.push(Object.fromEntries(params.map((p) => [p.name, sampleParam(p.spec, rng)])));
   // the broken proposal comes first, so that it is always examined (and rejected)
