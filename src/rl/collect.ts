@@ -17,7 +17,7 @@ import { getFamily } from '../envs/index.js';
 import { rmSync } from 'node:fs';
 import { h5ready, writeHistories, type History } from '../data/index.js';
 import { SacAgent, sacOptionsSchema, type SacOptions } from './sac.js';
-import { sacHooks, trainAndRecord } from './histories.js';
+import { learnerRecord, sacHooks, trainAndRecord } from './histories.js';
 
 export interface SacCollectOptions {
   family: string;
@@ -70,7 +70,6 @@ export async function collectSacHistories(o: SacCollectOptions): Promise<{ histo
   const resume = resumeFile(o.file);
   const runId = { family: o.family, envOptions: o.envOptions ?? {}, tasks: o.tasks, steps: T, seed: o.seed, evalEvery, evalEpisodes: o.evalEpisodes ?? 1 };
   const r = trainAndRecord({ env, evalEnv, agent, ...sacHooks(agent), steps: T, rng, resume, runId, checkpointEvery: o.checkpointEvery, evalEvery, evalEpisodes: o.evalEpisodes, onStep: o.onStep });
-  const E = r.evalSteps.length;
   const algorithm = { kind: 'sac', ...options } as unknown as JsonValue;
   const histories: History[] = o.tasks.map((task, i) => ({
     task,
@@ -84,13 +83,7 @@ export async function collectSacHistories(o: SacCollectOptions): Promise<{ histo
     actDim: A,
     numStates: env.numStates,
     horizon: env.horizon,
-    observations: r.observations.slice(i * T * D, (i + 1) * T * D),
-    states: r.states ? r.states.slice(i * T, (i + 1) * T) : undefined,
-    actions: r.actions.slice(i * T * A, (i + 1) * T * A),
-    rewards: r.rewards.slice(i * T, (i + 1) * T),
-    dones: r.dones.slice(i * T, (i + 1) * T),
-    expertActions: r.expertActions.slice(i * T * A, (i + 1) * T * A),
-    evaluation: E > 0 ? { steps: r.evalSteps, returns: r.evalReturns.slice(i * E, (i + 1) * E) } : undefined,
+    ...learnerRecord(r, i, T, D, A),
   }));
   writeHistories(o.file, histories);
   // the tasks ride along, so that a policy agent can find learner i's task (rl/policyAgent.ts)

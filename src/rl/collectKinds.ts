@@ -19,7 +19,7 @@ import * as nn from '../nn/index.js';
 import type { NamedArray, Tensor } from '../nn/index.js';
 import { SacAgent, SacLearners, sacOptionsSchema, type SacSpec } from './sac.js';
 import { PpoAgent, PpoLearners, ppoOptionsSchema, type PpoOptionsInput, type PpoSpec } from './ppo.js';
-import { ppoHooks, sacHooks, trainAndRecord, type DeepLearner, type TrainRecordOptions } from './histories.js';
+import { learnerRecord, ppoHooks, sacHooks, trainAndRecord, type DeepLearner, type TrainRecordOptions } from './histories.js';
 
 /** Records SAC learning histories for one batch of a collection shard (see the module note). */
 export function recordSacHistories(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderContext): RecordedRun[] {
@@ -71,16 +71,10 @@ function recordBatch(env: BatchedEnv, c: CollectConfig, rng: Rng, ctx: RecorderC
   finish();
   const D = env.obsDim;
   const A = env.numActions > 0 ? 1 : env.actDim;
-  const E = r.evalSteps.length;
-  return Array.from({ length: N }, (_, i) => ({
-    observations: r.observations.slice(i * T * D, (i + 1) * T * D),
-    states: r.states ? r.states.slice(i * T, (i + 1) * T) : undefined,
-    actions: r.actions.slice(i * T * A, (i + 1) * T * A),
-    rewards: r.rewards.slice(i * T, (i + 1) * T),
-    dones: r.dones.slice(i * T, (i + 1) * T),
-    expert: r.expertActions.slice(i * T * A, (i + 1) * T * A),
-    evaluation: E > 0 ? { steps: r.evalSteps, returns: r.evalReturns.slice(i * E, (i + 1) * E) } : undefined,
-  }));
+  return Array.from({ length: N }, (_, i) => {
+    const { expertActions: expert, ...rest } = learnerRecord(r, i, T, D, A);
+    return { ...rest, expert };
+  });
 }
 
 /**

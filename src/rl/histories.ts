@@ -89,6 +89,20 @@ export interface RecordedTraining {
   evalReturns: Float32Array;
 }
 
+/** Learner i's part of a recording: T steps of obsDim D and action width A (1 for discrete actions). */
+export function learnerRecord(r: RecordedTraining, i: number, T: number, D: number, A: number) {
+  const E = r.evalSteps.length;
+  return {
+    observations: r.observations.slice(i * T * D, (i + 1) * T * D),
+    states: r.states ? r.states.slice(i * T, (i + 1) * T) : undefined,
+    actions: r.actions.slice(i * T * A, (i + 1) * T * A),
+    rewards: r.rewards.slice(i * T, (i + 1) * T),
+    dones: r.dones.slice(i * T, (i + 1) * T),
+    expertActions: r.expertActions.slice(i * T * A, (i + 1) * T * A),
+    evaluation: E > 0 ? { steps: r.evalSteps, returns: r.evalReturns.slice(i * E, (i + 1) * E) } : undefined,
+  };
+}
+
 /** mean return of each instance's greedy policy over `episodes` episodes of `evalEnv`, reset with `seed` */
 export function evaluateGreedySeeded(agent: DeepLearner, evalEnv: BatchedEnv, episodes: number, seed: number): Float64Array {
   const n = evalEnv.numEnvs;
