@@ -11,6 +11,7 @@ import { collect, collectConfigSchema, openHistoryCollection, parseCollectConfig
 import { Rng } from '../src/core/rng.js';
 import { getFamily, prepareFamily } from '../src/envs/index.js';
 import { loadPolicy, loadSacPolicy, PpoAgent, ppoHooks, SacAgent, sacHooks, trainAndRecord } from '../src/rl/index.js';
+import { spawnAsync } from './helpers/spawn.js';
 
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'icrl-rlkind-'));
@@ -125,7 +126,7 @@ print(json.dumps({k: [str(g[k].dtype), list(g[k].shape)] for k in g} | {'algo': 
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
     expect(killed, 'the run must be killed after its first resume point').toBe(true);
     expect(readManifest(out)!.complete, 'killed before the shard was written (make steps larger if this fails)').toBe(false);
-    const r = spawnSync(process.execPath, [join(root, 'bin', 'icrl.js'), 'collect', file, '--out', out, '--no-progress'], { encoding: 'utf8' });
+    const r = await spawnAsync(process.execPath, [join(root, 'bin', 'icrl.js'), 'collect', file, '--out', out, '--no-progress']);
     expect(r.status, r.stderr).toBe(0);
     expect(readManifest(out)!.complete).toBe(true);
     expect(existsSync(resume)).toBe(false);

@@ -10,14 +10,16 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { evaluateAndReport } from '../src/experiments/evaluate.js';
 import { listRuns } from '../src/experiments/runs.js';
+import { spawnAsync } from './helpers/spawn.js';
 
 const CLI = join(import.meta.dirname, '..', 'bin', 'icrl.js');
 
 describe('icrl runs', () => {
   it('lists an evaluation, a training, a collection and an LHF run with their main figures', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-runs-'));
-    const icrl = (...args: string[]) => {
-      const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
+    // asynchronous: a training or collection that holds the worker's event loop can time out vitest's RPC
+    const icrl = async (...args: string[]) => {
+      const r = await spawnAsync(process.execPath, [CLI, ...args], { cwd: dir });
       expect(r.status, `icrl ${args.join(' ')}: ${r.stderr}`).toBe(0);
       return r.stdout;
     };
@@ -41,7 +43,7 @@ describe('icrl runs', () => {
           logEvery: 2,
         }),
       );
-      const train = JSON.parse(icrl('train', 't.yaml', '--no-progress', '--json')) as { name: string; steps: number; finalLoss: number; evals: unknown[] };
+      const train = JSON.parse(await icrl('train', 't.yaml', '--no-progress', '--json')) as { name: string; steps: number; finalLoss: number; evals: unknown[] };
       expect(train.name).toBe('tr');
       expect(train.steps).toBe(4);
       expect(train.evals.length).toBeGreaterThan(0);
@@ -49,13 +51,13 @@ describe('icrl runs', () => {
         join(dir, 'c.yaml'),
         stringify({ kind: 'histories', family: 'darkroom', tasks: { count: 4, split: 'train', heldOut: 0.2, seed: 0 }, algorithm: { kind: 'q-learning' }, steps: 200, numEnvs: 4, shardSize: 4, workers: 0, out: 'runs/data/dr' }),
       );
-      const col = JSON.parse(icrl('collect', 'c.yaml', '--no-progress', '--json')) as { shards: number; numShards: number; complete: boolean; transitions: number };
+      const col = JSON.parse(await icrl('collect', 'c.yaml', '--no-progress', '--json')) as { shards: number; numShards: number; complete: boolean; transitions: number };
       expect(col).toMatchObject({ shards: 1, numShards: 1, complete: true, transitions: 800 });
-      const lhf = JSON.parse(icrl('lhf', 'runs/data/dr', '--json')) as { histories: number; kept: number; out: string };
+      const lhf = JSON.parse(await icrl('lhf', 'runs/data/dr', '--json')) as { histories: number; kept: number; out: string };
       expect(lhf.histories).toBe(4);
       expect(existsSync(join(dir, lhf.out))).toBe(true);
 
-      const listed = JSON.parse(icrl('runs', '--json')) as { runs: { path: string; kind: string; name: string; date: string; figure: string; value?: { mean: number } }[] };
+      const listed = JSON.parse(await icrl('runs', '--json')) as { runs: { path: string; kind: string; name: string; date: string; figure: string; value?: { mean: number } }[] };
       expect(listed.runs.map((r) => [r.path, r.kind])).toEqual([
         [join('data', 'dr'), 'collect'],
         [join('data', 'dr'), 'lhf'],
@@ -70,12 +72,12 @@ describe('icrl runs', () => {
       expect(ev.figure).toMatch(/^thompson: regret at t=20 /);
       expect(listed.runs.find((r) => r.kind === 'train')!.figure).toMatch(/loss [\d.]+, validation [\d.]+, held-out regret [\d.]+/);
       expect(listed.runs.find((r) => r.kind === 'collect')!.figure).toBe('1/1 shards, 4 tasks, 800 transitions');
-      const text = icrl('runs', 'runs', '--kind', 'eval');
+      const text = await icrl('runs', 'runs', '--kind', 'eval');
       expect(text.split('\n')[0]).toMatch(/^path +kind +name +date +main figure$/);
       expect(text.trim().split('\n').length).toBe(3);
 
       // two evaluations side by side, labelled
-      const out = icrl('report', 'runs/eval-a/results.json', 'runs/eval-b/results.json', '--labels', 'seed0,seed5', '-o', 'cmp.html');
+      const out = await icrl('report', 'runs/eval-a/results.json', 'runs/eval-b/results.json', '--labels', 'seed0,seed5', '-o', 'cmp.html');
       expect(out).toContain('report: cmp.html');
       const html = readFileSync(join(dir, 'cmp.html'), 'utf8');
       expect(html).toContain('"name":"seed0"');
