@@ -34,7 +34,7 @@ import type { JsonValue } from '../core/spaces.js';
 import { Rng, type Seed } from '../core/rng.js';
 import { taskKey, type Task, type TaskSpace } from '../tasks/taskSpace.js';
 import { UnitEncoding, UnsupportedTaskSpaceError } from './encoding.js';
-import { checkTeacherState, numArray, objectOf, type BaseTeacherOptions, type RegisteredTeacher, type TeacherState } from './teacher.js';
+import { checkTeacherState, teacherState, numArray, objectOf, type BaseTeacherOptions, type RegisteredTeacher, type TeacherState } from './teacher.js';
 
 export const ACCEL_SCORES = ['max-mc', 'positive-value-loss', 'return-change'] as const;
 export type AccelScore = (typeof ACCEL_SCORES)[number];
@@ -275,18 +275,13 @@ export class AccelTeacher implements RegisteredTeacher {
 
   saveState(): TeacherState {
     const lv = (l: Level) => ({ task: l.task.params, score: l.score, lastPlayed: l.lastPlayed, maxReturn: l.maxReturn, lastReturn: l.lastReturn, value: l.value });
-    return {
-      format: 'icrl-teacher',
-      version: 1,
-      teacher: this.name,
-      space: this.space.toJSON(),
-      episodes: this.episodes,
-      rng: this.rng.getState(),
-      data: { levels: this.levels.map(lv), candidates: [...this.candidates.values()].map(lv), pending: this.pending.map((p) => ({ task: p.task.params, prior: p.prior })),
-        priors: [...this.priors],
-        counts: { ...this.counts },
-      },
-    };
+    return teacherState(this.name, this.space, this.episodes, this.rng, {
+      levels: this.levels.map(lv),
+      candidates: [...this.candidates.values()].map(lv),
+      pending: this.pending.map((p) => ({ task: p.task.params, prior: p.prior })),
+      priors: [...this.priors],
+      counts: { ...this.counts },
+    });
   }
 
   loadState(state: unknown, source = 'teacher state'): void {

@@ -147,15 +147,7 @@ export abstract class UnitTeacher implements RegisteredTeacher {
   }
 
   saveState(): TeacherState {
-    return {
-      format: 'icrl-teacher',
-      version: 1,
-      teacher: this.name,
-      space: this.space.toJSON(),
-      episodes: this.episodes,
-      rng: this.rng.getState(),
-      data: this.dataToJSON(),
-    };
+    return teacherState(this.name, this.space, this.episodes, this.rng, this.dataToJSON());
   }
 
   loadState(state: unknown, source = 'teacher state'): void {
@@ -164,6 +156,11 @@ export abstract class UnitTeacher implements RegisteredTeacher {
     this.rng = Rng.fromState(s.rng);
     this.episodes = s.episodes;
   }
+}
+
+/** A saved teacher state: the common part ({@link checkTeacherState} reads it back) around `data`. */
+export function teacherState(name: string, space: TaskSpace, episodes: number, rng: Rng, data: unknown): TeacherState {
+  return { format: 'icrl-teacher', version: 1, teacher: name, space: space.toJSON(), episodes, rng: rng.getState(), data };
 }
 
 /**

@@ -483,9 +483,9 @@ export function lhfScoresPerTask(histories: History[], options: NonNullable<Trai
 async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> {
   const ac = cfg.data.ad!;
   const sets = splitForTraining(cfg);
+  const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
   if (ac.episodes !== undefined) {
     // histories generated here (a collection's were sized when it was collected)
-    const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
     const histories = (sets.train.length + sets.val.length) * ac.historiesPerTask;
     // recorded runs, then their streams: about twice the histories' floats
     checkMemory(2 * 4 * histories * ac.episodes * probe.horizon * (2 * probe.obsDim + Math.max(1, probe.actDim) + 3), `${histories} learning histories of ${ac.episodes} episodes`, cfg.name, 'data.ad.episodes');
@@ -495,7 +495,6 @@ async function buildAdData(cfg: TrainConfig, rng: Rng, log: Log): Promise<Traini
   let valH: History[];
   let sourceSpec: JsonValue = (ac.source ?? null) as JsonValue;
   let len: number;
-  const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
   const dims = envDims(probe, cfg.data.envOptions);
   const L = ac.windowEpisodes * dims.horizon;
   if (ac.collection !== undefined) {
