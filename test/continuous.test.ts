@@ -176,7 +176,7 @@ describe('reproduction scores and options', () => {
       expect(e.claims.length).toBeGreaterThanOrEqual(2);
     }
     await expect(runReproduction('ad-continuous', { out: join(dir, 'r'), options: { famly: 'point-robot' } })).rejects.toThrow(ConfigError);
-    await expect(runReproduction('ad-continuous', { out: join(dir, 'r'), options: { family: 'reach' } })).rejects.toThrow(/family/);
+    await expect(runReproduction('ad-continuous', { out: join(dir, 'r'), options: { family: 'push' } })).rejects.toThrow(/family/);
   });
 });
 

@@ -5,7 +5,10 @@
  * split's held-out tasks next to the SAC expert (`sac-policy`: the final policy of a SAC learner
  * trained on each held-out task itself), random actions (and the oracle where the family has an
  * exact one), with the source learner's own learning curve on the same held-out tasks (the returns
- * of its episodes in its histories) beside them.
+ * of its episodes in its histories) beside them. On `reach` the source learner is PPO (two `icrl
+ * collect` runs: the training goals, and the held-out goals whose final policies are the `ppo-policy`
+ * expert), and the names say PPO where they say SAC elsewhere (`PPO expert`, `PPO (source)`); the
+ * success per in-context episode (`success<k>`) adds two claims there.
  *
  * Scores the claims compare, besides the evaluation's (`<agent>:return<k>`, return in in-context
  * episode k): `SAC (source):return<k>` (the source learner's k-th episode on the held-out task),
@@ -28,7 +31,7 @@ import { bandLineChart } from '../report/index.js';
 import { packageConfigs, pipeline, type Claim, type Measurements, type ReproduceContext, type ReproductionScale, type ScoreMatrix, type ScoreRef } from './reproduce.js';
 import { historyEpisodeReturns, sacHistories, type SacDataSpec } from './sacData.js';
 
-export const CONTINUOUS_FAMILIES = ['cheetah-vel', 'point-robot'] as const;
+export const CONTINUOUS_FAMILIES = ['cheetah-vel', 'point-robot', 'reach'] as const;
 export type ContinuousFamily = (typeof CONTINUOUS_FAMILIES)[number];
 
 export const continuousOptions = z
@@ -44,7 +47,25 @@ export const continuousOptions = z
  * expert (the learner of the nearest training task) and whose histories give the source curve (the
  * nearest training task's).
  */
-export type ContinuousData = { kind: 'sac'; spec: SacDataSpec } | { kind: 'collection'; collect: string; file: string; split: SacDataSpec['split']; steps: number };
+export type ContinuousData =
+  | { kind: 'sac'; spec: SacDataSpec }
+  | { kind: 'collection'; collect: string; file: string; split: SacDataSpec['split']; steps: number }
+  | ContinuousCollections;
+
+/**
+ * Two `icrl collect` runs of the source learner (configs in configs/, each collected into a folder
+ * of the data folder: `train/`, `heldout/`): one on the training tasks of the split (what the
+ * models learn from), one on its held-out tasks (the source learner's own curve there, and its
+ * per-task policy files: the exact expert). `file` is the shard holding each one's histories.
+ */
+export interface ContinuousCollections {
+  kind: 'collections';
+  train: string;
+  heldOut: string;
+  file: string;
+  split: SacDataSpec['split'];
+  steps: number;
+}
 
 /** What one family's small scale runs. */
 export interface ContinuousSetup {
@@ -55,11 +76,22 @@ export interface ContinuousSetup {
   eval: string;
   /** How the expert finds its learner: each held-out task's own (exact), or the nearest task's. */
   expertMatch: 'exact' | 'nearest';
+  /** The source learner whose histories the models learn from and whose final policies are the expert (default SAC). */
+  learner?: SourceLearner;
+  /** Whether the family scores success per episode (`success<k>`): success rows and claims. */
+  success?: boolean;
 }
 
-export const EXPERT = 'SAC expert';
-export const SOURCE = 'SAC (source)';
-export const SOURCE_NEAREST = 'SAC (source, nearest training task)';
+/** The deep learner that writes a family's histories (its `<kind>-policy` agent plays the expert). */
+export type SourceLearner = 'SAC' | 'PPO';
+
+/** The name of the expert agent (the source learner's final policies) of a learner. */
+export const expertName = (l: SourceLearner): string => `${l} expert`;
+/** The name of the source learner's own curve on the held-out tasks (or on the nearest training task's). */
+export const sourceName = (l: SourceLearner, nearest = false): string => (nearest ? `${l} (source, nearest training task)` : `${l} (source)`);
+export const EXPERT = expertName('SAC');
+export const SOURCE = sourceName('SAC');
+export const SOURCE_NEAREST = sourceName('SAC', true);
 export const MIDPOINT = 'random-expert midpoint';
 export const NEAR_EXPERT = 'expert less 20%';
 
@@ -77,11 +109,21 @@ export const CONTINUOUS_SETUPS: Record<ContinuousFamily, ContinuousSetup> = {
     eval: 'reproduce-continuous-cheetah-vel.yaml',
     expertMatch: 'nearest',
   },
+  reach: {
+    // PPO (CleanRL's continuous defaults) on the 45 training and the 5 held-out goals of Meta-World ML1's split by seed 0
+    data: { kind: 'collections', train: 'collect-reach-ppo.yaml', heldOut: 'collect-reach-ppo-heldout.yaml', file: 'shard-00000.h5', split: { seed: 0, heldOut: 5, train: 45 }, steps: 20000 },
+    train: { AD: 'ad-reach-ppo-small.yaml', DPT: 'dpt-reach-ppo-small.yaml' },
+    eval: 'reproduce-continuous-reach.yaml',
+    expertMatch: 'exact',
+    learner: 'PPO',
+    success: true,
+  },
 };
 
-/** The folder of a family's SAC histories, shared by the two entries (beside their output folders). */
+/** The folder of a family's learning histories (SAC or PPO), shared by the two entries (beside their output folders). */
 export function continuousDataDir(ctx: ReproduceContext, family: ContinuousFamily): string {
-  return join(dirname(ctx.out), 'data', `sac-${family}-${ctx.scale}`);
+  const learner = CONTINUOUS_SETUPS[family].learner ?? 'SAC';
+  return join(dirname(ctx.out), 'data', `${learner.toLowerCase()}-${family}-${ctx.scale}`);
 }
 
 function check(cond: boolean, file: string, what: string): void {
@@ -99,7 +141,9 @@ export function continuousRun(model: 'AD' | 'DPT') {
     const tc = readConfigFile(trainFile) as { data?: { family?: string; split?: unknown; envOptions?: unknown } };
     check(tc.data?.family === family, trainFile, `data.family must be ${family}`);
     const wantSplit = setup.data.kind === 'sac' ? setup.data.spec.split : setup.data.split;
-    check(canonicalJson((tc.data?.split ?? null) as JsonValue) === canonicalJson(wantSplit as unknown as JsonValue), trainFile, `data.split must be ${JSON.stringify(wantSplit)} (the split of the SAC histories)`);
+    const learner = setup.learner ?? 'SAC';
+    const EXP = expertName(learner);
+    check(canonicalJson((tc.data?.split ?? null) as JsonValue) === canonicalJson(wantSplit as unknown as JsonValue), trainFile, `data.split must be ${JSON.stringify(wantSplit)} (the split of the ${learner} histories)`);
     const evalFile = join(configs, setup.eval);
     const ec = readConfigFile(evalFile) as { env?: { family?: string }; tasks?: { heldOut?: number; seed?: number }; online?: { episodes?: number } };
     check(ec.env?.family === family && ec.tasks?.heldOut === wantSplit.heldOut && (ec.tasks?.seed ?? 0) === wantSplit.seed, evalFile, `must evaluate on the ${wantSplit.heldOut} held-out ${family} tasks of the split by seed ${wantSplit.seed}`);
@@ -108,6 +152,7 @@ export function continuousRun(model: 'AD' | 'DPT') {
     const dataDir = continuousDataDir(ctx, family);
     let data: { train: string; heldOut: string | null; expert: string; seconds: { train: number | null; heldOut: number | null } };
     if (setup.data.kind === 'sac') data = await sacHistories(setup.data.spec, dataDir, ctx.say);
+    else if (setup.data.kind === 'collections') data = await learnerCollections(setup.data, learner, dataDir, ctx);
     else {
       // icrl collect of the config into the data folder: a complete collection is found and kept, a killed one resumes
       ctx.say(`SAC histories of the training tasks: configs/${setup.data.collect} -> ${dataDir}`);
@@ -119,7 +164,7 @@ export function continuousRun(model: 'AD' | 'DPT') {
     const m = await pipeline({
       models: [{ label: model, train: setup.train[model], set: [`data.${dataKey}.collection=${JSON.stringify(data.train)}`] }],
       eval: setup.eval,
-      agents: [{ type: 'sac-policy', name: EXPERT, checkpoint: data.expert, match: setup.expertMatch }],
+      agents: [{ type: `${learner.toLowerCase()}-policy`, name: EXP, checkpoint: data.expert, match: setup.expertMatch }],
     })(ctx);
 
     // the source learner on the held-out tasks (or on the nearest training task), in the evaluation's task order
@@ -127,8 +172,8 @@ export function continuousRun(model: 'AD' | 'DPT') {
     const heldOut = splitTasks(space, split).heldOut;
     await h5ready();
     const sourceFile = data.heldOut ?? data.train;
-    const SRC = data.heldOut ? SOURCE : SOURCE_NEAREST;
-    const reader = new HistoryReader(sourceFile, data.heldOut ? 'the SAC histories of the held-out tasks' : 'the SAC histories of the training tasks');
+    const SRC = sourceName(learner, !data.heldOut);
+    const reader = new HistoryReader(sourceFile, `the ${learner} histories of the ${data.heldOut ? 'held-out' : 'training'} tasks`);
     const histories: { task: Task; returns: number[] }[] = [];
     try {
       for (const g of reader.groups()) {
@@ -149,7 +194,7 @@ export function continuousRun(model: 'AD' | 'DPT') {
     for (let k = 1; k <= K; k++) m.scores.set(`${SRC}:return${k}`, perSeed(source.map((r) => r[k - 1])));
     m.scores.set(`${SRC}:lastReturn`, perSeed(source.map((r) => r[r.length - 1])));
     for (let k = 1; k <= K; k++) {
-      const e = m.scores.get(`${EXPERT}:return${k}`);
+      const e = m.scores.get(`${EXP}:return${k}`);
       const r = m.scores.get(`random:return${k}`);
       if (!e || !r) continue;
       m.scores.set(`${MIDPOINT}:return${k}`, e.map((row, s) => row.map((x, i) => (x + r[s][i]) / 2)));
@@ -167,10 +212,10 @@ export function continuousRun(model: 'AD' | 'DPT') {
       return [{ name, x, mean: x.map(() => v), reference: true }];
     };
     const chart = bandLineChart(
-      `The source learner (SAC) on the held-out ${family} tasks`,
-      [{ name: SRC, x, mean: band.map((b) => b.mean), lo: band.map((b) => b.lo), hi: band.map((b) => b.hi) }, ...flat(`${model}, in-context episode ${K}`, `${model}:return${K}`), ...flat(EXPERT, `${EXPERT}:return1`), ...flat('random', 'random:return1')],
-      { xName: 'SAC episode', yName: 'return' },
-      `Return of each episode of the SAC learner trained ${data.heldOut ? 'on each held-out task' : 'on the training task nearest to each held-out task'} from scratch, mean over tasks with a 95% t-interval; flat lines: the model's return in its last in-context episode, the expert's and random's (means over seeds and tasks).`,
+      `The source learner (${learner}) on the held-out ${family} tasks`,
+      [{ name: SRC, x, mean: band.map((b) => b.mean), lo: band.map((b) => b.lo), hi: band.map((b) => b.hi) }, ...flat(`${model}, in-context episode ${K}`, `${model}:return${K}`), ...flat(EXP, `${EXP}:return1`), ...flat('random', 'random:return1')],
+      { xName: `${learner} episode`, yName: 'return' },
+      `Return of each episode of the ${learner} learner trained ${data.heldOut ? 'on each held-out task' : 'on the training task nearest to each held-out task'} from scratch, mean over tasks with a 95% t-interval; flat lines: the model's return in its last in-context episode, the expert's and random's (means over seeds and tasks).`,
     );
     const secs = (v: number | null) => (v === null ? 'not timed' : `${v.toFixed(0)} s`);
     m.sections.push({
@@ -178,14 +223,31 @@ export function continuousRun(model: 'AD' | 'DPT') {
       text: [
         setup.data.kind === 'sac'
           ? `SAC histories: ${split.train} training and ${split.heldOut} held-out ${family} tasks (split seed ${split.seed}) x ${setup.data.spec.steps} steps, SAC ${JSON.stringify(setup.data.spec.sac)}; collected in ${secs(data.seconds.train)} (training tasks) and ${secs(data.seconds.heldOut)} (held-out tasks), in ${dataDir}.`
-          : `SAC histories: the collection of configs/${setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir}; no SAC learner trained on the ${split.heldOut} held-out tasks.`,
-        setup.expertMatch === 'exact' ? 'The expert is the final greedy policy of the SAC learner of each held-out task.' : "The expert is the final greedy policy of the SAC learner of the training task nearest to each held-out task (a stand-in: no learner trained on the held-out tasks themselves), and the source curve is that learner's.",
+          : setup.data.kind === 'collections'
+            ? `${learner} histories: the collections of configs/${setup.data.train} (${split.train} training ${family} tasks x ${setup.data.steps} steps) and configs/${setup.data.heldOut} (the ${split.heldOut} held-out tasks, same learner) in ${dataDir}.`
+            : `SAC histories: the collection of configs/${setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir}; no SAC learner trained on the ${split.heldOut} held-out tasks.`,
+        setup.expertMatch === 'exact' ? `The expert is the final greedy policy of the ${learner} learner of each held-out task.` : "The expert is the final greedy policy of the SAC learner of the training task nearest to each held-out task (a stand-in: no learner trained on the held-out tasks themselves), and the source curve is that learner's.",
       ],
       charts: [chart],
     });
     m.files.push(data.train, ...(data.heldOut ? [data.heldOut] : []), data.expert);
     return m;
   };
+}
+
+/** The two collections of a `collections` data set-up (each found complete and kept, or resumed). */
+async function learnerCollections(d: ContinuousCollections, learner: SourceLearner, dataDir: string, ctx: ReproduceContext) {
+  const configs = packageConfigs();
+  const run = async (config: string, sub: string): Promise<{ dir: string; seconds: number | null }> => {
+    const dir = join(dataDir, sub);
+    ctx.say(`${learner} histories: configs/${config} -> ${dir}`);
+    const r = await collect(loadCollectConfig(join(configs, config)), { out: dir, silent: !ctx.progress });
+    ctx.say(`  ${r.computed === 0 ? 'collected before, not again' : `collected ${r.computed} shard(s) in ${r.seconds.toFixed(0)} s`}`);
+    return { dir, seconds: r.computed === 0 ? null : r.seconds };
+  };
+  const train = await run(d.train, 'train');
+  const heldOut = await run(d.heldOut, 'heldout');
+  return { train: join(train.dir, d.file), heldOut: join(heldOut.dir, d.file), expert: heldOut.dir, seconds: { train: train.seconds, heldOut: heldOut.seconds } };
 }
 
 /** The history whose task's numeric parameters are nearest to `t`'s. */
@@ -205,26 +267,47 @@ function nearestTask<H extends { task: Task }>(hs: H[], t: Task): H {
 }
 
 const ep = (agent: string, k: number): ScoreRef => ({ agent, metric: `return${k}` });
+const sp = (agent: string, k: number): ScoreRef => ({ agent, metric: `success${k}` });
+const LEARNERS: SourceLearner[] = ['SAC', 'PPO'];
+/** The learner of the families that score success (reach: PPO). */
+const SUCCESS_LEARNER: SourceLearner = CONTINUOUS_SETUPS.reach.learner ?? 'SAC';
 
-/** Rows of an entry's table. */
+/** Rows of an entry's table (rows a family does not measure, e.g. success on cheetah-vel, are left out). */
 export function continuousTable(model: 'AD' | 'DPT'): ScoreRef[] {
   return [
     ...[1, 2, 3, 4].map((k) => ep(model, k)),
-    ep(EXPERT, 1),
+    ...LEARNERS.map((l) => ep(expertName(l), 1)),
+    ep('expert', 1),
     ep('random', 1),
     ep('oracle', 1),
-    ...[SOURCE, SOURCE_NEAREST].flatMap((src) => [ep(src, 1), ep(src, 4), { agent: src, metric: 'lastReturn' as const }]),
+    ...LEARNERS.flatMap((l) => [sourceName(l), sourceName(l, true)]).flatMap((src) => [ep(src, 1), ep(src, 4), { agent: src, metric: 'lastReturn' as const }]),
     ep(MIDPOINT, 4),
+    ...[1, 2, 3, 4].map((k) => sp(model, k)),
+    ...LEARNERS.map((l) => sp(expertName(l), 1)),
+    sp('expert', 1),
+    sp('random', 1),
   ];
 }
 
-/** The claims: improvement over the first 4 in-context episodes and half of the random-to-expert gap closed by episode 4 (AD, DPT), within 20% of the expert from episode 2 on (DPT). */
+/** Whether the entry's options name a family that scores success per episode. */
+const scoresSuccess = (options: Record<string, unknown>): boolean => CONTINUOUS_SETUPS[continuousOptions.parse(options).family].success === true;
+
+/**
+ * The claims: improvement over the first 4 in-context episodes and half of the random-to-expert gap
+ * closed by episode 4 (AD, DPT), within 20% of the expert from episode 2 on (DPT); on families with
+ * success (reach), the success rate rises from episode 1 to 4 and reaches half the expert's by episode 4.
+ */
 export function continuousClaims(model: 'AD' | 'DPT'): Claim[] {
   const claims: Claim[] = [
     { text: `${model}'s return in in-context episode 4 is above its return in episode 1 (held-out tasks)`, left: ep(model, 4), right: ep(model, 1) },
-    { text: `${model}'s return in in-context episode 4 closes at least half of the gap between random and the SAC expert (above their per-task midpoint)`, left: ep(model, 4), right: ep(MIDPOINT, 4) },
+    { text: `${model}'s return in in-context episode 4 closes at least half of the gap between random and the expert (the source learner's final policy; above their per-task midpoint)`, left: ep(model, 4), right: ep(MIDPOINT, 4) },
   ];
-  if (model === 'DPT') for (const k of [2, 3, 4]) claims.push({ text: `DPT's return in in-context episode ${k} is within 20% of the SAC expert's (above the expert's return less 20% of its magnitude)`, left: ep('DPT', k), right: ep(NEAR_EXPERT, k) });
+  if (model === 'DPT') for (const k of [2, 3, 4]) claims.push({ text: `DPT's return in in-context episode ${k} is within 20% of the expert's (above the expert's return less 20% of its magnitude)`, left: ep('DPT', k), right: ep(NEAR_EXPERT, k) });
+  const EXP = expertName(SUCCESS_LEARNER);
+  claims.push(
+    { text: `${model}'s success rate in in-context episode 4 is above its success rate in episode 1 (reach)`, left: sp(model, 4), right: sp(model, 1), applies: scoresSuccess },
+    { text: `${model}'s success rate in in-context episode 4 is at least half of the ${EXP}'s (reach)`, left: sp(model, 4), right: sp(EXP, 4), fraction: 0.5, applies: scoresSuccess },
+  );
   return claims;
 }
 

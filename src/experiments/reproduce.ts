@@ -67,6 +67,8 @@ export interface Claim {
   left: ScoreRef;
   right: ScoreRef;
   fraction?: number;
+  /** Whether the claim is made for a run with these entry options (absent: always), e.g. success claims only for a family that scores success. */
+  applies?: (options: Record<string, unknown>) => boolean;
 }
 
 export type Outcome = 'holds' | 'does not hold' | 'inconclusive';
@@ -236,6 +238,11 @@ export function verdictOf(claim: Claim, scores: Map<string, ScoreMatrix>, seed: 
   return { claim: claim.text, difference, outcome };
 }
 
+/** The claims made for a run with these entry options, each with its index in the entry's list (the seed of its bootstrap). */
+export function applicableClaims(claims: Claim[], options: Record<string, unknown>): [Claim, number][] {
+  return claims.flatMap((c, i): [Claim, number][] => (!c.applies || c.applies(options) ? [[c, i]] : []));
+}
+
 export interface TableRow {
   agent: string;
   metric: MetricName;
@@ -329,7 +336,7 @@ export async function runReproduction(name: string, opts: ReproduceOptions = {})
     say(`claim: ${entry.claim}`);
     const m = await scale.run({ out, seeds, scale: o.scale, options, progress: opts.progress ?? true, say });
     const table = tableRows(scale.table, m.scores);
-    const verdicts = entry.claims.map((c, i) => verdictOf(c, m.scores, i));
+    const verdicts = applicableClaims(entry.claims, options).map(([c, i]) => verdictOf(c, m.scores, i));
     const summary: ReproduceSummary = {
       format: 'icrl-reproduction',
       version: 1,

@@ -4,6 +4,11 @@
  * It is the expert the continuous-control reproductions compare in-context models with: SAC trained
  * on each evaluation task, its final policy played there.
  *
+ * `ppo-policy` is the same agent for a `ppo` collection folder (its `policy-<task>.safetensors` files:
+ * each task's final PPO actor and log-std; the greedy action is the Gaussian's mean clipped to the
+ * box, CleanRL's `ClipAction` on the deterministic action): the expert of the `reach` reproductions,
+ * whose source learner is PPO. Each kind refuses the other's policy files, naming the file.
+ *
  * The checkpoint is one written by `collectSacHistories({ checkpoint })`: its extra holds the family,
  * environment options and tasks of the learners (learner i trained on tasks[i]); or the folder of a
  * `sac` collection, whose `policy-<task>.safetensors` files each hold one task's final actor. Each evaluated
@@ -21,7 +26,7 @@ import { Rng } from '../core/rng.js';
 import { taskKey, type Task } from '../tasks/taskSpace.js';
 import * as nn from '../nn/index.js';
 import { SacLearners, sacOptionsSchema, type SacSpec } from './sac.js';
-import { loadSacPolicy, type SacPolicy } from './collectKinds.js';
+import { loadPolicy, type SavedPolicy } from './collectKinds.js';
 
 export const sacPolicyOptionsSchema = z
   .object({
@@ -32,6 +37,13 @@ export const sacPolicyOptionsSchema = z
   })
   .strict();
 export type SacPolicyOptions = z.output<typeof sacPolicyOptionsSchema>;
+
+/** `ppo-policy`'s options: the same, `checkpoint` being a ppo collection folder (per-task policy files). */
+export const ppoPolicyOptionsSchema = sacPolicyOptionsSchema;
+export type PpoPolicyOptions = z.output<typeof ppoPolicyOptionsSchema>;
+
+/** Which learner's final policies an agent plays. */
+export type PolicyLearner = 'sac' | 'ppo';
 
 interface CheckpointMeta {
   kind: string;
@@ -52,11 +64,13 @@ function numericParams(t: Task): number[] {
   return out;
 }
 
-export class SacPolicyAgent implements Agent {
-  readonly name = 'sac-policy';
+/** The agent of both kinds (`sac-policy`, `ppo-policy`); `SacPolicyAgent` is its older name. */
+export class LearnerPolicyAgent implements Agent {
+  /** `sac-policy` or `ppo-policy` */
+  readonly name: string;
   /** The learners of a checkpoint file, or null for a collection folder (then `policies`). */
   readonly learners: SacLearners | null = null;
-  private readonly policies: SacPolicy[] | null = null;
+  private readonly policies: SavedPolicy[] | null = null;
   private readonly spec: { obsDim: number; actDim: number };
   readonly tasks: Task[];
   readonly family: string;
@@ -69,16 +83,19 @@ export class SacPolicyAgent implements Agent {
   constructor(
     readonly file: string,
     readonly match: 'exact' | 'nearest' = 'exact',
+    readonly learner: PolicyLearner = 'sac',
   ) {
-    if (!existsSync(file)) throw new ConfigError(`sac-policy: checkpoint ${file} not found`, file, 'checkpoint');
+    this.name = `${learner}-policy`;
+    if (!existsSync(file)) throw new ConfigError(`${this.name}: checkpoint ${file} not found`, file, 'checkpoint');
     if (statSync(file).isDirectory()) {
-      const p = loadPolicyFolder(file);
+      const p = loadPolicyFolder(file, learner);
       this.tasks = p.tasks;
       this.family = p.family;
       this.policies = p.policies;
       this.spec = { obsDim: p.policies[0].obsDim, actDim: p.policies[0].actDim };
       return;
     }
+    if (learner !== 'sac') throw new ConfigError(`${this.name}: checkpoint ${file} must be the folder of a ${learner} collection (its policy-<task>.safetensors files)`, file, 'checkpoint');
     const f = nn.loadSafetensors(file);
     const raw = f.metadata.icrl_rl;
     if (!raw) throw new IcrlError(`${file}: not an rl checkpoint (no icrl_rl metadata)`, 'CORRUPT_FILE');
@@ -100,11 +117,11 @@ export class SacPolicyAgent implements Agent {
 
   reset(env: BatchedEnv, _rng: Rng): void {
     const s = this.spec;
-    if (env.family !== this.family) throw new IcrlError(`sac-policy: ${this.file} holds learners of ${this.family}, not ${env.family}`);
+    if (env.family !== this.family) throw new IcrlError(`${this.name}: ${this.file} holds learners of ${this.family}, not ${env.family}`);
     if (env.obsDim !== s.obsDim || env.actDim !== s.actDim || env.numActions !== 0) {
-      throw new IcrlError(`sac-policy: ${this.file} has obsDim ${s.obsDim} and actDim ${s.actDim}; ${env.family} has obsDim ${env.obsDim}, actDim ${env.actDim}`);
+      throw new IcrlError(`${this.name}: ${this.file} has obsDim ${s.obsDim} and actDim ${s.actDim}; ${env.family} has obsDim ${env.obsDim}, actDim ${env.actDim}`);
     }
-    if (!env.getTask) throw new IcrlError(`sac-policy: ${env.family} does not report the task of an instance (getTask)`);
+    if (!env.getTask) throw new IcrlError(`${this.name}: ${env.family} does not report the task of an instance (getTask)`);
     const keys = new Map(this.tasks.map((t, i) => [taskKey(t), i]));
     const points = this.tasks.map(numericParams);
     const N = env.numEnvs;
@@ -116,7 +133,7 @@ export class SacPolicyAgent implements Agent {
         this.learnerOf[i] = exact;
         continue;
       }
-      if (this.match === 'exact') throw new IcrlError(`sac-policy: no learner of ${this.file} was trained on task ${JSON.stringify(task.params)} of instance ${i} (use match: nearest for the nearest task's learner)`);
+      if (this.match === 'exact') throw new IcrlError(`${this.name}: no learner of ${this.file} was trained on task ${JSON.stringify(task.params)} of instance ${i} (use match: nearest for the nearest task's learner)`);
       const p = numericParams(task);
       let best = -1;
       let bestD = Infinity;
@@ -129,7 +146,7 @@ export class SacPolicyAgent implements Agent {
           best = j;
         }
       });
-      if (best < 0) throw new IcrlError(`sac-policy: task ${JSON.stringify(task.params)} has no numeric parameters comparable with those of ${this.file}`);
+      if (best < 0) throw new IcrlError(`${this.name}: task ${JSON.stringify(task.params)} has no numeric parameters comparable with those of ${this.file}`);
       this.learnerOf[i] = best;
     }
     this.env = env;
@@ -140,7 +157,7 @@ export class SacPolicyAgent implements Agent {
 
   act(obs: Float32Array, out: ActionArray): void {
     const env = this.env;
-    if (!env) throw new IcrlError('sac-policy: act() before reset()');
+    if (!env) throw new IcrlError(`${this.name}: act() before reset()`);
     const { obsDim: D, actDim: A } = this.spec;
     const N = env.numEnvs;
     if (this.policies) {
@@ -171,27 +188,38 @@ export class SacPolicyAgent implements Agent {
 }
 
 /**
- * The per-task policy files of a `sac` collection folder (`policy-<task>.safetensors`: one actor
- * each, read by `loadSacPolicy`, the task's parameters in its extra; the family from the folder's
- * manifest.json).
+ * The per-task policy files of a `sac` or `ppo` collection folder (`policy-<task>.safetensors`: one
+ * actor each, read by `loadPolicy` and refused when of the other learner or discrete, the task's
+ * parameters in its extra; the family from the folder's manifest.json).
  */
-function loadPolicyFolder(dir: string): { tasks: Task[]; family: string; policies: SacPolicy[] } {
+function loadPolicyFolder(dir: string, learner: PolicyLearner): { tasks: Task[]; family: string; policies: SavedPolicy[] } {
+  const name = `${learner}-policy`;
   const files = readdirSync(dir).filter((f) => /^policy-\d+\.safetensors$/.test(f)).sort();
-  if (files.length === 0) throw new ConfigError(`sac-policy: ${dir} holds no policy-<task>.safetensors files (a sac collection folder)`, dir, 'checkpoint');
+  if (files.length === 0) throw new ConfigError(`${name}: ${dir} holds no policy-<task>.safetensors files (a ${learner} collection folder)`, dir, 'checkpoint');
   const manifest = join(dir, 'manifest.json');
-  if (!existsSync(manifest)) throw new ConfigError(`sac-policy: ${dir} has no manifest.json (a sac collection folder names its family there)`, dir, 'checkpoint');
+  if (!existsSync(manifest)) throw new ConfigError(`${name}: ${dir} has no manifest.json (a ${learner} collection folder names its family there)`, dir, 'checkpoint');
   const family = (JSON.parse(readFileSync(manifest, 'utf8')) as { config?: { family?: unknown } }).config?.family;
   if (typeof family !== 'string') throw new IcrlError(`${manifest}: no config.family`, 'CORRUPT_FILE');
-  const policies = files.map((name) => {
-    const p = loadSacPolicy(join(dir, name));
-    if (p.learners !== 1 || typeof p.extra.task !== 'object' || p.extra.task === null) throw new IcrlError(`${join(dir, name)}: not a one-learner policy file with its task`, 'CORRUPT_FILE');
+  const policies = files.map((file) => {
+    const p = loadPolicy(join(dir, file));
+    if (p.kind !== learner) throw new IcrlError(`${name}: ${join(dir, file)} is a ${p.kind} policy, not ${learner} (use ${p.kind}-policy)`, 'CONFIG');
+    if (p.discrete) throw new IcrlError(`${name}: ${join(dir, file)} is a discrete-action policy; ${name} plays continuous actions`, 'CONFIG');
+    if (p.learners !== 1 || typeof p.extra.task !== 'object' || p.extra.task === null) throw new IcrlError(`${join(dir, file)}: not a one-learner policy file with its task`, 'CORRUPT_FILE');
     return p;
   });
   return { tasks: policies.map((p) => ({ family, params: p.extra.task as Task['params'] })), family, policies };
 }
 
 /** Builds the agent of a spec's options, the checkpoint resolved against `baseDir`. */
-export function makeSacPolicyAgent(options: SacPolicyOptions, baseDir = '.'): SacPolicyAgent {
+export function makeSacPolicyAgent(options: SacPolicyOptions, baseDir = '.'): LearnerPolicyAgent {
   const file = isAbsolute(options.checkpoint) ? options.checkpoint : resolve(baseDir, options.checkpoint);
-  return new SacPolicyAgent(file, options.match);
+  return new LearnerPolicyAgent(file, options.match);
 }
+
+/** The `ppo-policy` agent of a spec's options (a ppo collection folder), resolved against `baseDir`. */
+export function makePpoPolicyAgent(options: PpoPolicyOptions, baseDir = '.'): LearnerPolicyAgent {
+  const file = isAbsolute(options.checkpoint) ? options.checkpoint : resolve(baseDir, options.checkpoint);
+  return new LearnerPolicyAgent(file, options.match, 'ppo');
+}
+
+export { LearnerPolicyAgent as SacPolicyAgent };
