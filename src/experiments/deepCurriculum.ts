@@ -244,7 +244,7 @@ reproductions.register({
   })),
   scales: {
     small: {
-      budget: '18 SAC students (64 x 64) of 20,000 steps on cheetah-vel (curriculum-deep-cheetah.yaml): 24 minutes for 3 seeds on the shared 2-core machine under a load average of 25 to 33 (401 CPU-seconds); a killed run continues from its last resume point (every 2,500 steps)',
+      budget: '18 SAC students (64 x 64) of 60,000 steps on cheetah-vel (curriculum-deep-cheetah.yaml): 42 minutes for 3 seeds on the shared 2-core machine under a load average of 8 to 10; a killed run continues from its last resume point (every 5,000 steps)',
       table: ['random', ...TEACHERS_BEYOND_RANDOM].flatMap((agent) => (['score', 'meanReturn'] as const).map((metric) => ({ agent, metric }))),
       run: runEntry,
     },
