@@ -77,6 +77,15 @@ export const AdDataConfigSchema = z
     /** Episodes per training window: the model's context is windowEpisodes x horizon tokens. */
     windowEpisodes: int(1, 1e4),
     /**
+     * Every episodeStride-th episode of a history makes a window (1, the default: consecutive
+     * episodes). With a stride s, a window is episodes e, e + s, ..., e + (windowEpisodes - 1) s of one
+     * history, so that a few episodes of context span a long stretch of a slow learner's progress
+     * (e.g. SAC's hundreds of episodes); the previous action and reward of a window's episode are
+     * those of the window's previous episode, as in play. Needs episodes of exactly the
+     * environment's horizon (checked), and read: memory.
+     */
+    episodeStride: int(1, 1e4).default(1),
+    /**
      * How the collection's histories reach the batches: `memory` loads them all before training;
      * `stream` reads each window from the shard files when it is drawn (memory bounded by the
      * index and one batch, whatever the collection's size; docs/long-context.md). Stream needs
@@ -87,6 +96,7 @@ export const AdDataConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.read === 'stream' && c.lhf !== undefined) ctx.addIssue({ code: 'custom', path: ['lhf'], message: 'LHF scores whole histories in memory; give read: memory with lhf' });
+    if (c.read === 'stream' && c.episodeStride > 1) ctx.addIssue({ code: 'custom', path: ['episodeStride'], message: 'strided windows are cut from histories in memory; give read: memory with episodeStride' });
     if (c.collection !== undefined) {
       for (const k of ['source', 'episodes'] as const) if (c[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `give either collection or ${k}, not both (the collection's histories are used as they are)` });
       return;

@@ -541,6 +541,11 @@ export function adTrainingData(cfg: TrainConfig, h: AdHistorySets, log: Log = ()
   const dims = h.dims ?? envDims(makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0)), cfg.data.envOptions);
   const L = ac.windowEpisodes * dims.horizon;
   if (L > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes x horizon (${L} steps) exceeds the histories (${len} steps)`, undefined, 'data.ad.windowEpisodes');
+  // a strided window spans (windowEpisodes - 1) x stride + 1 episodes of its history
+  const H = dims.horizon;
+  const stride = ac.episodeStride;
+  const span = ((ac.windowEpisodes - 1) * stride + 1) * H;
+  if (stride > 1 && span > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes (${ac.windowEpisodes}) episodes ${stride} apart span ${span} steps, more than the histories' ${len}`, undefined, 'data.ad.episodeStride');
   const sets = { train: trainH.map((x) => x.task), val: valH.map((x) => x.task), heldOut: h.heldOut };
   const train = buildAdDataset(trainH);
   const val = valH.length > 0 ? buildAdDataset(valH) : null;
@@ -570,10 +575,13 @@ export function adTrainingData(cfg: TrainConfig, h: AdHistorySets, log: Log = ()
     sets,
     actDim: train.actDim,
     pickers: { train: trainPicker, val: val ? pickerOf(val) : null },
-    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : verb === 'given' ? ' (given to the trainer)' : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
+    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : verb === 'given' ? ' (given to the trainer)' : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes${stride > 1 ? ` ${stride} apart` : ''} = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
+    // strided: the drawn start picks the window's first episode, each of the span's first episodes alike
+    ...(stride > 1 ? { drawLength: span - H + 1 } : {}),
     pack: (split, k, start, batch, row) => {
       const ds = split === 'train' ? train : val!;
-      packAdRow(dims, ds, ds.offsets[k] + start, start > 0, L, batch, row);
+      if (stride === 1) packAdRow(dims, ds, ds.offsets[k] + start, start > 0, L, batch, row);
+      else packStridedAdRow(dims, ds, ds.offsets[k], Math.floor(start / H), stride, ac.windowEpisodes, batch, row, cfg.name);
     },
   });
 }
@@ -587,6 +595,8 @@ function adWindowData(p: {
   pickers: { train: WindowPicker; val: WindowPicker | null };
   description: string;
   pack: (split: 'train' | 'val', stream: number, start: number, batch: AdBatch, row: number) => void;
+  /** Steps a drawn window takes in its stream, when not the context length L (strided windows). */
+  drawLength?: number;
   close?: () => void;
 }): TrainingData {
   return {
@@ -601,7 +611,7 @@ function adWindowData(p: {
       const picker = p.pickers[split];
       if (!picker) throw new IcrlError('no validation data (data.validationFraction is 0)');
       const batch = newAdBatch(p.dims, p.actDim, B, p.L);
-      drawWindows(picker, r, B, p.L, paired).forEach(([k, start], row) => p.pack(split, k, start, batch, row));
+      drawWindows(picker, r, B, p.drawLength ?? p.L, paired).forEach(([k, start], row) => p.pack(split, k, start, batch, row));
       return batch;
     },
     ...(p.close ? { close: p.close } : {}),
@@ -717,6 +727,37 @@ function packAdRow(dims: EnvDims, src: StepArrays, g0: number, hasPrevAtStart: b
     writeAdToken(dims, src.observations, g * od, src.actions, (g - 1) * aw, hasPrev ? src.rewards[g - 1] : 0, hasPrev, episodeStart, tokens, (b * L + t) * ts);
     if (targets instanceof Int32Array) targets[b * L + t] = src.actions[g];
     else targets.set((src.actions as Float32Array).subarray(g * aw, (g + 1) * aw), (b * L + t) * aw);
+  }
+}
+
+/**
+ * Writes row `b` of an AD batch from a strided window: episodes e0, e0 + stride, ... (E of them, each
+ * of the horizon's H steps) of the stream starting at index `base` of `src`. Within an episode the
+ * tokens are as packAdRow's; an episode's first token carries the last action and reward of the
+ * window's previous episode (of the stream's step before e0 for the first, when there is one).
+ */
+function packStridedAdRow(dims: EnvDims, src: StepArrays, base: number, e0: number, stride: number, E: number, batch: AdBatch, b: number, name: string): void {
+  const H = dims.horizon;
+  const ts = adTokenSize(dims);
+  const od = src.obsDim;
+  const aw = src.actDim > 0 ? src.actDim : 1;
+  const { tokens, targets } = batch;
+  const L = E * H;
+  let prev = e0 > 0 ? base + e0 * H - 1 : -1;
+  for (let j = 0; j < E; j++) {
+    const g0 = base + (e0 + j * stride) * H;
+    if (src.dones[g0 + H - 1] !== 1 || (g0 > base && src.dones[g0 - 1] !== 1)) {
+      throw new ConfigError(`${name}: data.ad.episodeStride needs episodes of exactly the horizon (${H} steps); the history has an episode boundary elsewhere near step ${g0 - base}`, undefined, 'data.ad.episodeStride');
+    }
+    for (let t = 0; t < H; t++) {
+      const g = g0 + t;
+      const p = t > 0 ? g - 1 : prev;
+      const w = (b * L + j * H + t) * ts;
+      writeAdToken(dims, src.observations, g * od, src.actions, Math.max(0, p) * aw, p >= 0 ? src.rewards[p] : 0, p >= 0, t === 0, tokens, w);
+      if (targets instanceof Int32Array) targets[b * L + j * H + t] = src.actions[g];
+      else targets.set((src.actions as Float32Array).subarray(g * aw, (g + 1) * aw), (b * L + j * H + t) * aw);
+    }
+    prev = g0 + H - 1;
   }
 }
 
