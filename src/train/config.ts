@@ -113,6 +113,13 @@ export const DataConfigSchema = z
     split: SplitConfigSchema,
     /** Fraction of training tasks kept out of the batches for the validation loss (0 = none). */
     validationFraction: z.number().min(0).max(0.5).default(0.05),
+    /**
+     * Standardise the model's inputs with statistics of the training histories: raw observations
+     * per coordinate to mean 0 and standard deviation 1, rewards to standard deviation 1 (saved with
+     * the model; its agents scale what they see alike). For learning histories (data.ad, or
+     * data.dpt.collection) read into memory. Default off: inputs as the environment gives them.
+     */
+    normalize: z.boolean().default(false),
     dpt: DptDataConfigSchema.optional(),
     ad: AdDataConfigSchema.optional(),
   })

@@ -30,7 +30,7 @@ import { HistoryWindows } from '../data/windows.js';
 import { scoreHistories, streamWeights, type HistoryScore } from '../data/lhf.js';
 import { makeAgent } from '../algorithms/index.js';
 import { play } from '../algorithms/play.js';
-import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
+import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, standardizedDims, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
 import type { JsonValue } from '../core/spaces.js';
 import type { TrainConfig } from './config.js';
 import type { AdBatch, DptBatch, TrainingData } from '../models/batches.js';
@@ -93,6 +93,7 @@ function generateDpt(cfg: TrainConfig, tasks: Task[], n: number, rng: Rng): { ds
 function buildDptData(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> | TrainingData {
   const dc = cfg.data.dpt!;
   if (dc.collection !== undefined) return buildDptFromHistories(cfg, log);
+  if (cfg.data.normalize) throw new ConfigError(`${cfg.name}: data.normalize standardises inputs by the statistics of learning histories: it needs data.dpt.collection (generated DPT samples have none)`, undefined, 'data.normalize');
   const sets = splitForTraining(cfg);
   const t0 = performance.now();
   const samples = dc.samples!;
@@ -183,7 +184,8 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
     if (h.length < T + 1) throw new ConfigError(`${cfg.name}: data.dpt.contextLength (${T}) needs histories of more than ${T} steps; ${dc.collection} holds ${h.length}`, undefined, 'data.dpt.contextLength');
   }
   const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
-  const dims = envDims(probe, cfg.data.envOptions);
+  const raw = envDims(probe, cfg.data.envOptions);
+  const dims = cfg.data.normalize ? standardizedDims(raw, loaded.train) : raw;
   const ts = dptTokenSize(dims);
   const qs = obsFeatureSize(dims);
   const od = dims.obsDim;
@@ -538,7 +540,8 @@ export function adTrainingData(cfg: TrainConfig, h: AdHistorySets, log: Log = ()
   const sourceSpec = h.source;
   const len = h.length;
   if (trainH.length === 0) throw new IcrlError(`${cfg.name}: no training histories`);
-  const dims = h.dims ?? envDims(makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0)), cfg.data.envOptions);
+  const raw = h.dims ?? envDims(makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0)), cfg.data.envOptions);
+  const dims = cfg.data.normalize ? standardizedDims(raw, trainH) : raw;
   const L = ac.windowEpisodes * dims.horizon;
   if (L > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes x horizon (${L} steps) exceeds the histories (${len} steps)`, undefined, 'data.ad.windowEpisodes');
   // a strided window spans (windowEpisodes - 1) x stride + 1 episodes of its history
@@ -625,6 +628,7 @@ function adWindowData(p: {
  */
 async function buildStreamedAdData(cfg: TrainConfig, log: Log): Promise<TrainingData> {
   const ac = cfg.data.ad!;
+  if (cfg.data.normalize) throw new ConfigError(`${cfg.name}: data.normalize measures the histories in memory; give data.ad.read: memory with it`, undefined, 'data.normalize');
   const sets = splitForTraining(cfg);
   const t0 = performance.now();
   const { dir, source } = checkedCollection(cfg);
