@@ -44,9 +44,18 @@ export const DptDataConfigSchema = z
      * the expert's action there, drawn fresh for every batch.
      */
     collection: z.string().min(1).optional(),
+    /**
+     * With a collection, where a sample's query state comes from: `run` (default), a step of the
+     * context's own run, labelled by its stored expert action; `pool`, a step of any run of the same
+     * split (any task), labelled by the final policy of the context's task (the collection's
+     * policy-<task>.safetensors files), so that the query state says nothing about the task and only
+     * the context does (DPT draws its query states independently of the task).
+     */
+    query: z.enum(['run', 'pool']).default('run'),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.query === 'pool' && c.collection === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'pool queries are labelled by the policies of a collection: give data.dpt.collection' });
     if (c.collection !== undefined) {
       for (const k of ['samples', 'rollin'] as const) if (c[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `give either collection or ${k}, not both (samples are drawn from the collection's histories)` });
     } else if (c.samples === undefined) ctx.addIssue({ code: 'custom', path: ['samples'], message: 'required unless the samples come from learning histories (data.dpt.collection)' });

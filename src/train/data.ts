@@ -30,6 +30,7 @@ import { HistoryWindows } from '../data/windows.js';
 import { scoreHistories, streamWeights, type HistoryScore } from '../data/lhf.js';
 import { makeAgent } from '../algorithms/index.js';
 import { play } from '../algorithms/play.js';
+import { loadPolicyFolder } from '../rl/policyAgent.js';
 import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, standardizedDims, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
 import type { JsonValue } from '../core/spaces.js';
 import type { TrainConfig } from './config.js';
@@ -195,12 +196,21 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
   const trainRuns = runsOf(loaded.train);
   const valRuns = runsOf(loaded.val);
   log(`DPT samples from ${trainRuns.length} training and ${valRuns.length} validation runs of ${loaded.length} steps (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
-  const write = (h: History, r: number, start: number, qStep: number, b: number, tokens: Float32Array, queries: Float32Array, labels: Int32Array | Float32Array): void => {
+  // query: pool: each task's final policy labels query states drawn from any run of the split
+  const labeller = dc.query === 'pool' ? poolLabeller(cfg, dc.collection!, [...loaded.train, ...loaded.val], dims) : null;
+  const write = (h: History, r: number, start: number, qStep: number, b: number, tokens: Float32Array, queries: Float32Array, labels: Int32Array | Float32Array, qRun?: [History, number]): void => {
     const base = r * h.length;
     for (let t = 0; t < T; t++) {
       const g = base + start + t;
       const next = h.dones[g] ? g : g + 1;
       writeDptToken(dims, h.observations, g * od, h.actions, g * aw, h.rewards[g], h.observations, next * od, tokens, (b * T + t) * ts);
+    }
+    if (labeller && qRun) {
+      const [qh, qr] = qRun;
+      const q = qr * qh.length + qStep;
+      writeObs(dims, qh.observations, q * od, queries, b * qs);
+      labeller(h, qh.observations.subarray(q * od, (q + 1) * od), (labels as Float32Array).subarray(b * aw, (b + 1) * aw));
+      return;
     }
     const q = base + qStep;
     writeObs(dims, h.observations, q * od, queries, b * qs);
@@ -215,14 +225,19 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
     numTrainTasks: loaded.train.length,
     numValTasks: loaded.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(loaded.source)} in ${dc.collection} (expert labels): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, windows of ${T} transitions of ${loaded.length}-step histories, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(loaded.source)} in ${dc.collection} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, windows of ${T} transitions of ${loaded.length}-step histories, ${sets.heldOut.length} held-out tasks`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): DptBatch {
       const runs = split === 'train' ? trainRuns : valRuns;
       if (runs.length === 0) throw new IcrlError('no validation data (data.validationFraction is 0)');
       const tokens = new Float32Array(B * T * ts);
       const queries = new Float32Array(B * qs);
       const labels = dims.numActions > 0 ? new Int32Array(B) : new Float32Array(B * aw);
-      const one = (h: History, run: number, b: number): void => write(h, run, r.int(h.length - T), r.int(h.length), b, tokens, queries, labels);
+      const one = (h: History, run: number, b: number): void => {
+        const start = r.int(h.length - T);
+        if (!labeller) return write(h, run, start, r.int(h.length), b, tokens, queries, labels);
+        const q = runs[r.int(runs.length)];
+        write(h, run, start, r.int(q[0].length), b, tokens, queries, labels, q);
+      };
       if (paired) {
         // the second of a pair: another window and query of the same task (any of its runs)
         const P = B / 2;
@@ -238,6 +253,27 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
       return { kind: 'dpt', B, T, tokens, queries, labels };
     },
   };
+}
+
+/**
+ * data.dpt.query: pool: the final policy of each history's task, from the policy files of the
+ * collection folder (continuous actions): label(h, obs, out) writes the greedy action of h's task's
+ * policy at the (raw) observation `obs`.
+ */
+function poolLabeller(cfg: TrainConfig, dir: string, histories: History[], dims: EnvDims): (h: History, obs: Float32Array, out: Float32Array) => void {
+  const field = 'data.dpt.query';
+  if (dims.numActions > 0) throw new ConfigError(`${cfg.name}: ${field}: pool labels come from SAC policies (continuous actions); ${cfg.data.family} has discrete actions`, undefined, field);
+  if (dir.endsWith('.h5') || !existsSync(dir)) throw new ConfigError(`${cfg.name}: ${field}: pool needs data.dpt.collection to be a collection folder with the learners' policy files, not ${dir}`, undefined, field);
+  const { tasks, policies } = loadPolicyFolder(dir);
+  const byKey = new Map(tasks.map((t, i) => [taskKey(t), policies[i]]));
+  const of = new Map<History, (typeof policies)[number]>();
+  for (const h of histories) {
+    const p = byKey.get(taskKey(h.task));
+    if (!p) throw new ConfigError(`${cfg.name}: ${field}: ${dir} has no policy file for the task of history ${h.taskIndex} (${JSON.stringify(h.task.params)})`, undefined, field);
+    if (p.obsDim !== dims.obsDim || p.actDim !== dims.actDim) throw new ConfigError(`${cfg.name}: ${field}: the policies of ${dir} have obsDim ${p.obsDim} / actDim ${p.actDim}, the histories ${dims.obsDim} / ${dims.actDim}`, undefined, field);
+    of.set(h, p);
+  }
+  return (h, obs, out) => of.get(h)!.actGreedy(obs, out);
 }
 
 // ---------------------------------------------------------------------------------------------
