@@ -13,7 +13,7 @@ import type { DptBatch } from '../src/models/batches.js';
 const dir = mkdtempSync(join(tmpdir(), 'icrl-dptpool-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const out = join(dir, 'sac');
-let hs: History[] = [];
+const hs: History[] = [];
 
 beforeAll(async () => {
   const cfg = {
