@@ -58,6 +58,8 @@ export interface ContinuousSetup {
   eval: string;
   /** How the expert finds its learner: each held-out task's own (exact), or the nearest task's. */
   expertMatch: 'exact' | 'nearest';
+  /** DPT's online context (the model agent's `context`): every transition so far (steps, the default) or its past episodes (the DPT paper's online mode). */
+  dptContext?: 'steps' | 'episodes';
 }
 
 export const EXPERT = 'SAC expert';
@@ -87,6 +89,7 @@ export const CONTINUOUS_SETUPS: Record<ContinuousFamily, ContinuousSetup> = {
     train: { AD: 'ad-cheetah-vel-sac-small.yaml', DPT: 'dpt-cheetah-vel-sac-small.yaml' },
     eval: 'reproduce-continuous-cheetah-vel.yaml',
     expertMatch: 'exact',
+    dptContext: 'episodes',
   },
 };
 
@@ -135,7 +138,15 @@ export function continuousRun(model: 'AD' | 'DPT') {
     }
     const dataKey = model === 'AD' ? 'ad' : 'dpt';
     const m = await pipeline({
-      models: [{ label: model, train: setup.train[model], set: [`data.${dataKey}.collection=${JSON.stringify(data.train)}`] }],
+      models: [
+        {
+          label: model,
+          train: setup.train[model],
+          // DPT from a collection folder: its policy files label the pool's query states (data.dpt.query: pool)
+          set: [`data.${dataKey}.collection=${JSON.stringify(model === 'DPT' && setup.data.kind === 'collection' ? dataDir : data.train)}`],
+          ...(model === 'DPT' && setup.dptContext ? { agent: { context: setup.dptContext } } : {}),
+        },
+      ],
       eval: setup.eval,
       agents: [{ type: 'sac-policy', name: EXPERT, checkpoint: data.expert, match: setup.expertMatch }],
     })(ctx);
