@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../src/core/errors.js';
 import { h5ready, HistoryReader } from '../src/data/index.js';
 import { prepareFamily } from '../src/envs/index.js';
-import { trainFromConfig } from '../src/train/index.js';
+import { loadTrainConfig, trainFromConfig } from '../src/train/index.js';
 import '../src/rl/index.js';
 import { mixtureHistories, type MixtureDataSpec } from '../src/experiments/mixtureData.js';
 import { t2mirMixClaims, t2mirMixTable, memberOnly, onMember } from '../src/experiments/t2mirMix.js';
@@ -105,8 +105,28 @@ describe('t2mir-vs-dense-mix entry', () => {
       }
     }
     const v = e.claims.map((c) => verdictOf(c, scores).outcome);
+    expect(v).toHaveLength(10);
     expect(v.slice(0, 2)).toEqual(['holds', 'holds']);
     expect(v.slice(2, 6)).toEqual(['does not hold', 'does not hold', 'does not hold', 'does not hold']);
     expect(v.slice(6)).toEqual(['inconclusive', 'inconclusive', 'inconclusive', 'inconclusive']);
+  });
+});
+
+describe('t2mir-vs-dense-mix configs', () => {
+  it('give each T2MIR model the data, steps, batch and rate of its dense twin, on the mixture split the evaluation holds out', () => {
+    for (const [dense, moe] of [
+      ['t2mir-mix-ad-small.yaml', 't2mir-mix-t2mir-ad-small.yaml'],
+      ['t2mir-mix-dpt-small.yaml', 't2mir-mix-t2mir-dpt-small.yaml'],
+    ]) {
+      const a = loadTrainConfig(join('configs', dense));
+      const b = loadTrainConfig(join('configs', moe));
+      expect(b.data).toEqual(a.data);
+      expect(b.optim).toEqual(a.optim);
+      expect({ ...b.model, moe: undefined }).toEqual({ ...a.model, moe: undefined });
+      expect(a.model.moe).toBeUndefined();
+      expect(b.model.moe?.layers).toEqual([1]);
+      expect(a.data.family).toBe('mixture');
+      expect(a.data.split).toEqual({ seed: 0, heldOut: 10, train: 20 });
+    }
   });
 });
