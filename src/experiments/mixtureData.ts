@@ -62,8 +62,11 @@ export interface MixtureData {
   perMember: Record<string, string>;
 }
 
-/** Collects (or finds) each member's histories and writes (or finds) the mixture's files in `dir`. */
-export async function mixtureHistories(spec: MixtureDataSpec, dir: string, configs: string, say: (line: string) => void, progress = false): Promise<MixtureData> {
+/**
+ * Collects (or finds) each member's histories in `<collections>/<member>` and writes (or finds) the
+ * mixture's files in `dir` (several layouts can share one set of collections).
+ */
+export async function mixtureHistories(spec: MixtureDataSpec, dir: string, configs: string, say: (line: string) => void, progress = false, collections = dir): Promise<MixtureData> {
   makeDir(dir);
   const recordFile = join(dir, 'data.json');
   if (existsSync(recordFile)) {
@@ -76,7 +79,7 @@ export async function mixtureHistories(spec: MixtureDataSpec, dir: string, confi
   const files = [out.all, ...Object.values(out.perMember)];
   const folders: string[] = [];
   for (const m of spec.members) {
-    const folder = join(dir, m.member);
+    const folder = join(collections, m.member);
     const cfg = loadCollectConfig(join(configs, m.collect));
     if (cfg.family !== m.member) throw new ConfigError(`configs/${m.collect}: collects ${cfg.family} histories, not ${m.member}'s`, m.collect, 'family');
     say(`${m.member} histories: configs/${m.collect} -> ${folder}`);

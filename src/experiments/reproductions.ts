@@ -11,7 +11,7 @@ import { bandLineChart } from '../report/index.js';
 import { continuousClaims, continuousOptions, continuousScale } from './continuous.js';
 import { pipeline, reproductions, type Measurements, type ReproduceContext, type ScoreMatrix } from './reproduce.js';
 import { beatsUniformClaims, chooserLabel, pretrainChoiceRun } from './pretrainChoice.js';
-import { t2mirMixClaims, t2mirMixScale } from './t2mirMix.js';
+import { t2mirMixClaims, t2mirMixOptions, t2mirMixScale } from './t2mirMix.js';
 
 const noOptions = z.object({}).strict();
 
@@ -212,7 +212,7 @@ reproductions.register({
 reproductions.register({
   name: 't2mir-vs-dense-mix',
   description: 'T2MIR-AD and T2MIR-DPT against their dense backbones at an equal training budget on a mixed distribution (cheetah-vel + reach, the mixture family) and per family',
-  options: noOptions,
+  options: t2mirMixOptions,
   paper: 'Wu et al. 2025, "Mixture-of-Experts Meets In-Context Reinforcement Learning" (T2MIR; code: github.com/NJU-RL/T2MIR)',
   claim: 'Token-wise and task-wise mixtures of experts in the feed-forward of a transformer layer make AD and DPT better in-context learners than their dense backbones at the same training budget, most of all across a heterogeneous task distribution.',
   claims: t2mirMixClaims(),

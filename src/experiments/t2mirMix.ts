@@ -16,6 +16,7 @@
  * each member's tasks for the mixed-trained models, and for the per-family models.
  */
 import { dirname, join } from 'node:path';
+import { z } from 'zod';
 import { readConfigFile } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { makeDir, writeFileAtomic } from '../core/atomic.js';
@@ -45,6 +46,17 @@ export const T2MIR_MIX_DATA: MixtureDataSpec = {
 
 export const T2MIR_MIX_EVAL = 'reproduce-t2mir-vs-dense-mix.yaml';
 
+/**
+ * The entry's options: `--set steps=N` trains every model for N steps (the configs' 150 by default),
+ * all alike; `--set memberId=false` drops the member one-hot from the mixture's observations.
+ */
+export const t2mirMixOptions = z
+  .object({
+    steps: z.number().int().min(1).max(1_000_000).optional().describe("training steps of every model (default: the configs' optim.steps, 150)"),
+    memberId: z.boolean().default(true).describe('the mixture\'s member one-hot in the observations (false: the models must tell the members apart from the observations; histories converted again, into their own data folder)'),
+  })
+  .strict();
+
 /** The mixed-trained model's scores on one member's held-out tasks. */
 export const onMember = (agent: string, member: string): string => `${agent} @${member}`;
 /** The model trained on one member's histories only. */
@@ -72,13 +84,26 @@ export async function t2mirMixRun(ctx: ReproduceContext): Promise<Measurements> 
     check(tc.data?.family === MIXTURE && canonicalJson((tc.data.envOptions ?? {}) as JsonValue) === canonicalJson(T2MIR_MIX_DATA.options as JsonValue), file, `data must be the ${MIXTURE} family with envOptions ${JSON.stringify(T2MIR_MIX_DATA.options)}`);
     check((tc.data?.split?.seed ?? 0) === split.seed && tc.data?.split?.heldOut === split.heldOut, file, `data.split must hold out the ${split.heldOut} tasks of seed ${split.seed} that ${T2MIR_MIX_EVAL} evaluates on`);
   }
-  const data = await mixtureHistories(T2MIR_MIX_DATA, join(dirname(ctx.out), 'data', `mixture-${ctx.scale}`), configs, ctx.say, ctx.progress);
-  const space = getFamily(MIXTURE).taskSpace(T2MIR_MIX_DATA.options);
+  const { steps, memberId } = t2mirMixOptions.parse(ctx.options ?? {});
+  const spec: MixtureDataSpec = memberId ? T2MIR_MIX_DATA : { ...T2MIR_MIX_DATA, options: { ...T2MIR_MIX_DATA.options, memberId: false } };
+  // the members' collections stay in the shared data folder; the converted histories of another layout go beside it
+  const dataDir = join(dirname(ctx.out), 'data', `mixture-${ctx.scale}`);
+  const data = await mixtureHistories(spec, memberId ? dataDir : `${dataDir}-no-member-id`, configs, ctx.say, ctx.progress, dataDir);
+  const space = getFamily(MIXTURE).taskSpace(spec.options);
   const heldOut = splitTasks(space, split).heldOut;
-  const models = (file: string, label: (l: string) => string): PipelineModel[] => T2MIR_MIX_MODELS.map((m) => ({ label: label(m.label), train: m.train, set: [`data.${m.data}.collection=${JSON.stringify(file)}`] }));
+  const overrides = [...(steps === undefined ? [] : [`optim.steps=${steps}`]), ...(memberId ? [] : ['data.envOptions.memberId=false'])];
+  const models = (file: string, label: (l: string) => string): PipelineModel[] => T2MIR_MIX_MODELS.map((m) => ({ label: label(m.label), train: m.train, set: [`data.${m.data}.collection=${JSON.stringify(file)}`, ...overrides] }));
+  const envOf = (e: typeof ec) => ({ ...e.env, options: spec.options });
+  let mixedEval = T2MIR_MIX_EVAL;
+  if (!memberId) {
+    // the shipped evaluation with the mixture's options of this run
+    makeDir(join(ctx.out, 'mixed'));
+    mixedEval = join(ctx.out, 'mixed', 'eval.yaml');
+    writeFileAtomic(mixedEval, `${JSON.stringify({ ...ec, env: envOf(ec) }, null, 1)}\n`);
+  }
 
-  ctx.say(`mixed distribution: ${MEMBERS.join(' + ')}, ${heldOut.length} held-out tasks`);
-  const mixed = await pipeline({ models: models(data.all, (l) => l), eval: T2MIR_MIX_EVAL })({ ...ctx, out: join(ctx.out, 'mixed') });
+  ctx.say(`mixed distribution: ${MEMBERS.join(' + ')}, ${heldOut.length} held-out tasks${memberId ? '' : ', no member one-hot in the observations'}`);
+  const mixed = await pipeline({ models: models(data.all, (l) => l), eval: mixedEval })({ ...ctx, out: join(ctx.out, 'mixed') });
   const scores = new Map<string, ScoreMatrix>(mixed.scores);
   const sections = mixed.sections.map((s) => ({ ...s, title: `Mixed distribution (${MEMBERS.join(' + ')}): ${s.title.toLowerCase()}` }));
   const files = [...mixed.files, data.all];
@@ -95,7 +120,7 @@ export async function t2mirMixRun(ctx: ReproduceContext): Promise<Measurements> 
     writeFileAtomic(tasksFile, serializeTasks(space, idx.map((i) => heldOut[i])));
     const memberEval = join(dir, 'eval.yaml');
     const { tasks: _tasks, ...rest } = ec;
-    writeFileAtomic(memberEval, `${JSON.stringify({ ...rest, name: `${String(ec.name ?? 'eval')}-${member}`, tasks: { file: tasksFile } }, null, 1)}\n`);
+    writeFileAtomic(memberEval, `${JSON.stringify({ ...rest, env: envOf(ec), name: `${String(ec.name ?? 'eval')}-${member}`, tasks: { file: tasksFile } }, null, 1)}\n`);
     ctx.say(`${member} only: the same models trained on the ${member} histories, ${idx.length} held-out ${member} tasks`);
     const r = await pipeline({ models: models(data.perMember[member], (l) => memberOnly(l, member)), eval: memberEval })({ ...ctx, out: dir });
     const labels = new Set(T2MIR_MIX_MODELS.map((m) => memberOnly(m.label, member)));
