@@ -192,7 +192,7 @@ export class LearnerPolicyAgent implements Agent {
  * actor each, read by `loadPolicy` and refused when of the other learner or discrete, the task's
  * parameters in its extra; the family from the folder's manifest.json).
  */
-function loadPolicyFolder(dir: string, learner: PolicyLearner): { tasks: Task[]; family: string; policies: SavedPolicy[] } {
+export function loadPolicyFolder(dir: string, learner: PolicyLearner = 'sac'): { tasks: Task[]; family: string; policies: SavedPolicy[] } {
   const name = `${learner}-policy`;
   const files = readdirSync(dir).filter((f) => /^policy-\d+\.safetensors$/.test(f)).sort();
   if (files.length === 0) throw new ConfigError(`${name}: ${dir} holds no policy-<task>.safetensors files (a ${learner} collection folder)`, dir, 'checkpoint');
