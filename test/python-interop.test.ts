@@ -7,10 +7,10 @@
  * (CI installs them); skipped with a message where they are missing.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnAsync } from './helpers/spawn.js';
 import { Rng } from '../src/core/rng.js';
 import { loadSafetensors, saveSafetensors, noGrad } from '../src/nn/index.js';
 import { ADModel, DPTModel, ModelConfigSchema, buildModel, envDims, loadInContextModel, saveInContextModel, writeDptToken, type InContextModel } from '../src/models/index.js';
@@ -21,7 +21,7 @@ import { h5ready } from '../src/data/h5.js';
 
 const PY = '/usr/bin/python3';
 const SCRIPT = join(import.meta.dirname, '..', 'python', 'compare_logits.py');
-const probe = existsSync(PY) ? spawnSync(PY, ['-c', 'import torch, numpy, h5py'], { encoding: 'utf8' }) : null;
+const probe = existsSync(PY) ? await spawnAsync(PY, ['-c', 'import torch, numpy, h5py']) : null;
 const havePy = probe !== null && probe.status === 0;
 if (!havePy) process.stderr.write(`python-interop.test: SKIPPED: ${PY} cannot import torch, numpy and h5py (apt-get install python3-torch python3-numpy python3-h5py; CI installs them)\n`);
 
@@ -32,8 +32,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-function runPython(modelDir: string, inputs: string, outputs: string, saveDir: string): { kind: string; shape: number[] } {
-  const r = spawnSync(PY, [SCRIPT, modelDir, inputs, outputs, saveDir], { encoding: 'utf8' });
+async function runPython(modelDir: string, inputs: string, outputs: string, saveDir: string): Promise<{ kind: string; shape: number[] }> {
+  const r = await spawnAsync(PY, [SCRIPT, modelDir, inputs, outputs, saveDir]);
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as { kind: string; shape: number[] };
 }
@@ -74,7 +74,7 @@ describe.skipIf(!havePy)('PyTorch interop (python/icrl_torch)', () => {
       const ours = dptLogits(m, tokens, B, T, queries);
       const inputs = join(dir, 'inputs.safetensors');
       saveSafetensors(inputs, { tokens: { shape: [B, T, m.tokenSize], data: tokens }, queries: { shape: [B, m.querySize], data: queries } });
-      const info = runPython(join(dir, 'run'), inputs, join(dir, 'out.safetensors'), join(dir, 'from-torch'));
+      const info = await runPython(join(dir, 'run'), inputs, join(dir, 'out.safetensors'), join(dir, 'from-torch'));
       expect(info.kind).toBe('dpt');
       expect(info.shape).toEqual([B, T + 1, arms]);
       const theirs = loadSafetensors(join(dir, 'out.safetensors')).tensors.get('logits')!.data;
@@ -90,7 +90,7 @@ describe.skipIf(!havePy)('PyTorch interop (python/icrl_torch)', () => {
     }
   });
 
-  it('an AD model (random weights, learned positions) gives the same logits in PyTorch', () => {
+  it('an AD model (random weights, learned positions) gives the same logits in PyTorch', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-pyad-'));
     try {
       const env = makeBatchedEnv('darkroom', 1, {});
@@ -109,7 +109,7 @@ describe.skipIf(!havePy)('PyTorch interop (python/icrl_torch)', () => {
       const ours = noGrad(() => Float32Array.from(model.forward(tokens, B, T).data));
       const inputs = join(dir, 'in.safetensors');
       saveSafetensors(inputs, { tokens: { shape: [B, T, model.tokenSize], data: tokens } });
-      const info = runPython(join(dir, 'ad'), inputs, join(dir, 'out.safetensors'), join(dir, 'back'));
+      const info = await runPython(join(dir, 'ad'), inputs, join(dir, 'out.safetensors'), join(dir, 'back'));
       expect(info.shape).toEqual([B, T, dims.numActions]);
       const diff = maxAbsDiff(ours, loadSafetensors(join(dir, 'out.safetensors')).tensors.get('logits')!.data);
       process.stderr.write(`python-interop: AD max |logit difference| ours vs PyTorch = ${diff.toExponential(2)}\n`);
@@ -153,7 +153,7 @@ from icrl_torch import read_histories
 hs = list(read_histories(sys.argv[1]))
 h = hs[0]
 print(json.dumps({"n": len(hs), "task": h["attrs"]["task"], "algo": h["attrs"]["source-algorithm"], "shape": list(h["actions"].shape), "actions": h["actions"].ravel().tolist(), "rewards": h["rewards"].ravel().tolist(), "dones": int(h["dones"].sum())}))`;
-      const r = spawnSync(PY, ['-c', code, dir], { encoding: 'utf8' });
+      const r = await spawnAsync(PY, ['-c', code, dir]);
       expect(r.status, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout) as { n: number; task: unknown; algo: unknown; shape: number[]; actions: number[]; rewards: number[]; dones: number };
       expect(out.n).toBe(1);

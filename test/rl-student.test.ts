@@ -8,10 +8,12 @@ import { pointRobotFamily } from '../src/envs/pointRobot.js';
 import { cheetahVelTaskSpace } from '../src/envs/mujoco/cheetah.js';
 import type { Task } from '../src/tasks/taskSpace.js';
 import { makeTeacher } from '../src/teachers/index.js';
-import { PpoAgent, SacAgent, TaskConditionedEnv, TeacherChooser, evaluateGreedyDetailed, trainStudents, type EndedEpisode, type GreedyActor, type TaskChooser } from '../src/rl/index.js';
+import { PpoAgent, SacAgent, TaskConditionedEnv, TeacherChooser, evaluateGreedyDetailed, ppoHooks, sacHooks, trainStudents, type EndedEpisode, type GreedyActor, type TaskChooser } from '../src/rl/index.js';
 import { getFamily, prepareFamily } from '../src/envs/index.js';
 import { reachSplit } from '../src/envs/mujoco/tabletop.js';
 import { join } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { loadConfig } from '../src/core/config.js';
 import { reproductions } from '../src/experiments/index.js';
 import { DEEP_CURRICULUM_CONFIG, deepCurriculumConfigSchema, deepCurriculumScores, deepCurriculumSections, runDeepCurriculum, uniformTestTasks } from '../src/experiments/deepCurriculum.js';
@@ -159,6 +161,60 @@ describe('trainStudents', () => {
       expect(Math.abs((a.curves.chosen[3][0].task.params.angle as number) - Math.PI / 2)).toBeLessThan(0.2);
       const c = run(algo, 2);
       expect(c.curves.chosen).not.toEqual(a.curves.chosen);
+    }
+  });
+});
+
+describe('trainStudents resume points', () => {
+  const setup = (algo: 'sac' | 'ppo', file: string) => {
+    const space = pointRobotFamily.taskSpace();
+    const teachers = ['random', 'alp-gmm', 'plr'].map((name, i) => makeTeacher(name, space, new Rng(3).split(`t${i}`), name === 'alp-gmm' ? { fitRate: 4, ks: [2, 3] } : name === 'plr' ? { bufferSize: 4 } : {}));
+    const env = new TaskConditionedEnv(pointRobotFamily.make(3, { horizon: 10 }), new TeacherChooser(teachers));
+    const evalEnv = new TaskConditionedEnv(pointRobotFamily.make(3, { horizon: 10 }));
+    const agent = algo === 'sac' ? new SacAgent({ hidden: [8, 8], batchSize: 8, learningStarts: 20 }) : new PpoAgent({ hidden: [8, 8], numSteps: 15, numMinibatches: 1, updateEpochs: 1 });
+    const hooks = agent instanceof SacAgent ? sacHooks(agent).resumable : ppoHooks(agent).resumable;
+    const params = () => (agent instanceof SacAgent ? agent.learners!.actor.parameters().flatMap((p) => Array.from(p.data)) : [0, 1, 2].flatMap((i) => Array.from((agent as PpoAgent).learners!.learnerParams(i))));
+    return { agent, env, evalEnv, teachers, params, resume: { file, every: 20, runId: { test: algo }, hooks, teachers } };
+  };
+
+  /** runs trainStudents, throwing 'killed' at training step `killAt` (never when absent) */
+  const train = (r: ReturnType<typeof setup>, killAt: number | null, runId: unknown = r.resume.runId) => {
+    let n = 0;
+    const step = r.env.step.bind(r.env);
+    r.env.step = (act) => {
+      if (++n === killAt) throw new Error('killed');
+      step(act);
+    };
+    return trainStudents({ ...r, resume: { ...r.resume, runId }, testTasks: [angle(0.4), angle(2.6)], steps: 70, evalEvery: 30, rng: new Rng(5) });
+  };
+
+  it('a run killed after a resume point continues to the same curves, choices and learners (SAC and PPO)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-student-resume-'));
+    try {
+      for (const algo of ['sac', 'ppo'] as const) {
+        const file = join(dir, `${algo}.safetensors`);
+        const whole = setup(algo, file);
+        const a = train(whole, null);
+        expect(existsSync(file)).toBe(false);
+        // killed at step 50: the resume points of steps 20 and 40 were written, the last one stays
+        expect(() => train(setup(algo, file), 50)).toThrow('killed');
+        expect(existsSync(file)).toBe(true);
+        const resumed = setup(algo, file);
+        const b = train(resumed, null);
+        expect(b.steps).toEqual([0, 30, 60, 70]);
+        expect(b.steps).toEqual(a.steps);
+        expect(b.testReturns).toEqual(a.testReturns);
+        expect(b.chosen).toEqual(a.chosen);
+        expect(resumed.params()).toEqual(whole.params());
+        expect(resumed.teachers.map((t) => t.episodes)).toEqual(whole.teachers.map((t) => t.episodes));
+        expect(existsSync(file)).toBe(false);
+      }
+      // a resume point of another run is refused
+      const file = join(dir, 'other.safetensors');
+      expect(() => train(setup('sac', file), 30)).toThrow('killed');
+      expect(() => train(setup('sac', file), null, { test: 'another' })).toThrow(/another run/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -13,17 +13,18 @@
  * (the area under the curve). `icrl reproduce alp-gmm-cheetah` runs it (configs/curriculum-deep-cheetah.yaml)
  * and states, from paired bootstrap intervals, which teachers beat random.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfig } from '../core/config.js';
 import { IcrlError } from '../core/errors.js';
-import { writeJsonAtomic } from '../core/atomic.js';
+import { makeDir, writeJsonAtomic } from '../core/atomic.js';
 import { Rng } from '../core/rng.js';
 import { BoxSpace } from '../core/spaces.js';
 import type { Task, TaskSpace } from '../tasks/taskSpace.js';
 import { getFamily, prepareFamily } from '../envs/index.js';
 import { makeTeacher, type RegisteredTeacher } from '../teachers/index.js';
-import { PpoAgent, SacAgent, TaskConditionedEnv, TeacherChooser, trainStudents, type GreedyActor, type StudentCurves } from '../rl/index.js';
+import { PpoAgent, SacAgent, TaskConditionedEnv, TeacherChooser, ppoHooks, sacHooks, trainStudents, type StudentCurves } from '../rl/index.js';
 import { meanCi } from '../eval/stats.js';
 import { bandLineChart, type ReportSection } from '../report/index.js';
 import { packageConfigs, reproductions, type Measurements, type ReproduceContext, type ScoreMatrix } from './reproduce.js';
@@ -49,6 +50,8 @@ export const deepCurriculumConfigSchema = z
         /** environment steps per student */
         steps: int(1),
         evalEvery: int(1),
+        /** a resume point every this many steps (at episode starts; 0: none, a killed run starts over) */
+        checkpointEvery: int(0).default(0),
       })
       .strict(),
     /** size of the fixed test set */
@@ -88,7 +91,7 @@ export interface DeepCurriculumResult {
 }
 
 /** Trains one student per (teacher, seed), all in one batched learner set. */
-export async function runDeepCurriculum(cfg: DeepCurriculumConfig, seeds: number[], say: (l: string) => void = () => {}): Promise<DeepCurriculumResult> {
+export async function runDeepCurriculum(cfg: DeepCurriculumConfig, seeds: number[], say: (l: string) => void = () => {}, resumeFile?: string): Promise<DeepCurriculumResult> {
   if (!cfg.teachers.includes('random')) throw new IcrlError(`${cfg.name}: teachers must include "random", the uniform baseline (got ${cfg.teachers.join(', ')})`, 'CONFIG');
   if (seeds.length === 0) throw new IcrlError(`${cfg.name}: no seeds`, 'CONFIG');
   await prepareFamily(cfg.family);
@@ -104,7 +107,13 @@ export async function runDeepCurriculum(cfg: DeepCurriculumConfig, seeds: number
   const env = new TaskConditionedEnv(fam.make(n, cfg.envOptions, root.split('env')), new TeacherChooser(teachers));
   const evalEnv = new TaskConditionedEnv(fam.make(n, cfg.envOptions, root.split('eval-env')));
   // learner i (student i) draws from its own stream, split from the run's seed by its index (docs/rl.md)
-  const agent: GreedyActor = cfg.student.algo === 'sac' ? new SacAgent(cfg.student.options) : new PpoAgent(cfg.student.options);
+  const agent = cfg.student.algo === 'sac' ? new SacAgent(cfg.student.options) : new PpoAgent(cfg.student.options);
+  const every = cfg.student.checkpointEvery;
+  const resume =
+    every > 0 && resumeFile
+      ? { file: resumeFile, every, runId: { config: cfg, seeds }, hooks: agent instanceof SacAgent ? sacHooks(agent).resumable : ppoHooks(agent).resumable, teachers }
+      : undefined;
+  if (resume && existsSync(resumeFile!)) say(`${cfg.name}: resuming from ${resumeFile}`);
   say(`${cfg.name}: ${n} students (${cfg.teachers.length} teachers x ${seeds.length} seeds) of ${cfg.student.algo} on ${cfg.family}, ${cfg.student.steps} steps each, ${testTasks.length} test tasks every ${cfg.student.evalEvery} steps`);
   const t0 = performance.now();
   let curves: StudentCurves;
@@ -117,6 +126,7 @@ export async function runDeepCurriculum(cfg: DeepCurriculumConfig, seeds: number
       steps: cfg.student.steps,
       evalEvery: cfg.student.evalEvery,
       rng: root.split('learners'),
+      resume,
       onEval: (step, r) => {
         const parts = cfg.teachers.map((t) => {
           const rows = pairs.flatMap((p, i) => (p.teacher === t ? [r[i]] : []));
@@ -214,8 +224,9 @@ const TEACHERS_BEYOND_RANDOM = ['alp-gmm', 'covar-gmm', 'riac', 'adr', 'plr'];
 
 async function runEntry(ctx: ReproduceContext): Promise<Measurements> {
   const cfg = loadConfig(deepCurriculumConfigSchema, join(packageConfigs(), DEEP_CURRICULUM_CONFIG));
-  const r = await runDeepCurriculum(cfg, ctx.seeds, ctx.say);
   const file = join(ctx.out, 'deep-curriculum.json');
+  makeDir(ctx.out);
+  const r = await runDeepCurriculum(cfg, ctx.seeds, ctx.say, join(ctx.out, 'deep-curriculum.resume.safetensors'));
   writeJsonAtomic(file, r);
   return { seeds: ctx.seeds, scores: deepCurriculumScores(r), sections: deepCurriculumSections(r), files: [file] };
 }
@@ -233,7 +244,7 @@ reproductions.register({
   })),
   scales: {
     small: {
-      budget: '18 SAC students (64 x 64) of 20,000 steps on cheetah-vel (curriculum-deep-cheetah.yaml): 24 minutes for 3 seeds on the shared 2-core machine under a load average of 25 to 33 (401 CPU-seconds); a killed run starts over',
+      budget: '18 SAC students (64 x 64) of 60,000 steps on cheetah-vel (curriculum-deep-cheetah.yaml): 42 minutes for 3 seeds on the shared 2-core machine under a load average of 8 to 10; a killed run continues from its last resume point (every 5,000 steps)',
       table: ['random', ...TEACHERS_BEYOND_RANDOM].flatMap((agent) => (['score', 'meanReturn'] as const).map((metric) => ({ agent, metric }))),
       run: runEntry,
     },

@@ -15,12 +15,14 @@
  */
 import { IcrlError } from '../core/errors.js';
 import { BoxSpace, type Space } from '../core/spaces.js';
+import { existsSync, rmSync } from 'node:fs';
 import type { Rng } from '../core/rng.js';
 import type { Task, TaskSpace } from '../tasks/taskSpace.js';
 import type { ActionArray, BatchedEnv, EnvSetting } from '../envs/types.js';
 import { UnitEncoding } from '../teachers/encoding.js';
 import type { Teacher } from '../teachers/teacher.js';
 import type { GreedyActor } from './curves.js';
+import type { ResumeHooks } from './histories.js';
 
 /** What the chooser learns when an instance's episode has ended. */
 export interface EndedEpisode {
@@ -190,6 +192,19 @@ export class TaskConditionedEnv implements BatchedEnv {
     return this.tasks[i];
   }
 
+  /** Starts fresh episodes on every instance's current task (no chooser asked): the resume points' reset. */
+  restart(seed?: number): Float32Array {
+    this.inner.reset(seed);
+    for (let i = 0; i < this.numEnvs; i++) {
+      this.returns[i] = 0;
+      this.writeRow(this.obs, this.inner.obs, i);
+    }
+    this.rewards.fill(0);
+    this.terminated.fill(0);
+    this.truncated.fill(0);
+    return this.obs;
+  }
+
   /** Starts fresh episodes; with a chooser, each instance's task comes from it (ended = null). */
   reset(seed?: number): Float32Array {
     this.inner.reset(seed);
@@ -238,6 +253,20 @@ export class TaskConditionedEnv implements BatchedEnv {
   }
 }
 
+/** What `trainStudents` needs to write resume points and continue from one after a kill. */
+export interface StudentResume {
+  /** the resume point file */
+  file: string;
+  /** a resume point every this many steps, where every instance has just started an episode */
+  every: number;
+  /** identity of the run (JSON): a resume point of another run is refused */
+  runId: unknown;
+  /** how the learner set saves and restores itself (sacHooks(agent).resumable, ppoHooks(agent).resumable) */
+  hooks: ResumeHooks;
+  /** the teachers behind the chooser (their states are saved with the learners) */
+  teachers: readonly Teacher[];
+}
+
 export interface StudentTrainingOptions {
   /** the learner set (SacAgent, PpoAgent): one learner per instance of `env` */
   agent: GreedyActor;
@@ -254,6 +283,8 @@ export interface StudentTrainingOptions {
   rng: Rng;
   /** called after each evaluation */
   onEval?: (step: number, testReturns: number[][]) => void;
+  /** resume points (none without) */
+  resume?: StudentResume;
 }
 
 export interface StudentCurves {
@@ -270,8 +301,9 @@ export interface StudentCurves {
  * Greedy return of every student on every test task: one episode per task, the tasks played one
  * after another with every student on the same task ([student][task]).
  */
-export function evaluateStudents(agent: GreedyActor, evalEnv: TaskConditionedEnv, testTasks: Task[]): number[][] {
+export function evaluateStudents(agent: GreedyActor, evalEnv: TaskConditionedEnv, testTasks: Task[], seed?: number): number[][] {
   const n = evalEnv.numEnvs;
+  if (seed !== undefined) evalEnv.inner.reset(seed);
   const out = evalEnv.numActions > 0 ? new Int32Array(n) : new Float32Array(n * evalEnv.actDim);
   const res = Array.from({ length: n }, () => new Array<number>(testTasks.length).fill(0));
   testTasks.forEach((task, k) => {
@@ -302,7 +334,19 @@ class RecordingChooser implements TaskChooser {
   }
 }
 
-/** Trains every student for `steps` steps, its tasks chosen by `env.chooser`, scoring it on `testTasks`. */
+const seedAt = (rng: Rng, what: string, t: number): number => rng.split(`${what}-${t}`).nextU32();
+
+/**
+ * Trains every student for `steps` steps, its tasks chosen by `env.chooser`, scoring it on `testTasks`.
+ *
+ * Each evaluation resets the evaluation environment with a seed of its own step. With `resume`, a
+ * resume point (the learners with their replay buffers or rollouts, the teachers' states, every
+ * instance's task and episode count, the curves so far) is written every `resume.every` steps where
+ * every instance has just started an episode, and the training environment is then restarted on the
+ * same tasks with a seed of that step, in the uninterrupted run as in a resumed one: a run killed
+ * after a resume point and started again with the same options ends with the same curves and
+ * learners as one never killed.
+ */
 export function trainStudents(o: StudentTrainingOptions): StudentCurves {
   const { agent, env, evalEnv } = o;
   if (evalEnv.numEnvs !== env.numEnvs) throw new IcrlError(`trainStudents: evaluation environment has ${evalEnv.numEnvs} instances, training ${env.numEnvs}`, 'CONFIG');
@@ -310,23 +354,44 @@ export function trainStudents(o: StudentTrainingOptions): StudentCurves {
   if (o.testTasks.length === 0) throw new IcrlError('trainStudents: no test tasks', 'CONFIG');
   if (!(Number.isInteger(o.steps) && o.steps >= 1)) throw new IcrlError(`trainStudents: steps must be a positive integer, got ${o.steps}`, 'CONFIG');
   if (!(Number.isInteger(o.evalEvery) && o.evalEvery >= 1)) throw new IcrlError(`trainStudents: evalEvery must be a positive integer, got ${o.evalEvery}`, 'CONFIG');
+  const rs = o.resume;
+  if (rs && !(Number.isInteger(rs.every) && rs.every >= 1)) throw new IcrlError(`trainStudents: resume.every must be a positive integer, got ${rs.every}`, 'CONFIG');
+  if (rs && rs.teachers.length !== env.numEnvs) throw new IcrlError(`trainStudents: resume needs the ${env.numEnvs} teachers behind the chooser, got ${rs.teachers.length}`, 'CONFIG');
   const rec = new RecordingChooser(env.chooser, env.numEnvs);
   env.chooser = rec;
   try {
-    env.reset();
+    env.reset(rs ? seedAt(o.rng, 'env', 0) : undefined);
     const r = agent.reset(env, o.rng);
     if (r instanceof Promise) throw new IcrlError(`trainStudents: ${agent.name} resets asynchronously`, 'CONFIG');
     const out = env.numActions > 0 ? new Int32Array(env.numEnvs) : new Float32Array(env.numEnvs * env.actDim);
     const curves: StudentCurves = { steps: [], testReturns: [], chosen: rec.chosen, trainSeconds: 0 };
     const evaluate = (t: number): void => {
-      const res = evaluateStudents(agent, evalEnv, o.testTasks);
+      const res = evaluateStudents(agent, evalEnv, o.testTasks, seedAt(o.rng, 'eval', t));
       curves.steps.push(t);
       curves.testReturns.push(res);
       o.onEval?.(t, res);
     };
-    evaluate(0);
+    let start = 1;
+    if (rs && existsSync(rs.file)) {
+      const extra = rs.hooks.restore(rs.file) as unknown as StudentResumeExtra;
+      if (JSON.stringify(extra.run) !== JSON.stringify(rs.runId)) throw new IcrlError(`${rs.file}: a resume point of another run (${JSON.stringify(extra.run)}); delete it to start over`, 'CONFIG');
+      const n = env.numEnvs;
+      if (!Array.isArray(extra.teachers) || extra.teachers.length !== n || !Array.isArray(extra.tasks) || extra.tasks.length !== n || !Array.isArray(extra.chosen) || extra.chosen.length !== n)
+        throw new IcrlError(`${rs.file}: the resume point does not hold ${n} teachers, tasks and chosen lists`, 'CORRUPT_FILE');
+      rs.teachers.forEach((t, i) => t.loadState(extra.teachers[i], `${rs.file} (teacher ${i})`));
+      for (let i = 0; i < n; i++) {
+        env.setTask(i, extra.tasks[i]);
+        env.episodes[i] = extra.episodes[i];
+        rec.chosen[i].push(...extra.chosen[i]);
+      }
+      curves.steps.push(...extra.steps);
+      curves.testReturns.push(...extra.testReturns);
+      curves.trainSeconds = extra.trainSeconds;
+      start = extra.t + 1;
+      env.restart(seedAt(o.rng, 'env', extra.t));
+    } else evaluate(0);
     let t0 = performance.now();
-    for (let t = 1; t <= o.steps; t++) {
+    for (let t = start; t <= o.steps; t++) {
       const a = agent.act(env.obs, out);
       if (a instanceof Promise) throw new IcrlError(`trainStudents: ${agent.name} acts asynchronously`, 'CONFIG');
       env.step(out);
@@ -336,9 +401,39 @@ export function trainStudents(o: StudentTrainingOptions): StudentCurves {
         evaluate(t);
         t0 = performance.now();
       }
+      if (rs && t % rs.every === 0 && t < o.steps && env.episodeStep.every((s) => s === 0)) {
+        curves.trainSeconds += (performance.now() - t0) / 1000;
+        env.restart(seedAt(o.rng, 'env', t));
+        const extra: StudentResumeExtra = {
+          t,
+          run: rs.runId,
+          teachers: rs.teachers.map((x) => x.saveState()),
+          tasks: Array.from({ length: env.numEnvs }, (_, i) => env.getTask(i)),
+          episodes: Array.from(env.episodes),
+          chosen: rec.chosen,
+          steps: curves.steps,
+          testReturns: curves.testReturns,
+          trainSeconds: curves.trainSeconds,
+        };
+        rs.hooks.save(rs.file, extra as unknown as Record<string, unknown>, {});
+        t0 = performance.now();
+      }
     }
+    if (rs) rmSync(rs.file, { force: true });
     return curves;
   } finally {
     env.chooser = rec.base;
   }
+}
+
+interface StudentResumeExtra {
+  t: number;
+  run: unknown;
+  teachers: unknown[];
+  tasks: Task[];
+  episodes: number[];
+  chosen: { task: Task; ret: number }[][];
+  steps: number[];
+  testReturns: number[][][];
+  trainSeconds: number;
 }
