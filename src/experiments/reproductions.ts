@@ -244,7 +244,7 @@ registerPretrainChoice('pretrain-choice-xland', {
   env: 'xland trivial rulesets',
   source: [],
   paper: PRETRAIN_CHOICE_PAPERS,
-  budget: '5 choosers x 3 seeds: 300 AD-epsilon histories of 300 steps each among 1,000 training rulesets of xland trivial (7 x 7 room), 300 AD training steps of 8 whole-history windows, 100 held-out rulesets x 10 in-context episodes',
+  budget: '5 choosers x 3 seeds: 300 AD-epsilon histories of 300 steps each among 1,000 training rulesets of xland trivial (7 x 7 room), 300 AD training steps of 8 whole-history windows, 100 held-out rulesets x 10 in-context episodes; 30 minutes for 3 seeds on the shared 2-core machine under a load average of 8 to 12',
 });
 
 reproductions.register({
