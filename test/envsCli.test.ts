@@ -14,7 +14,7 @@ describe('icrl envs', () => {
     const r = icrl('envs', 'list', '--json');
     expect(r.status).toBe(0);
     const rows = JSON.parse(r.stdout) as { name: string; options: Record<string, unknown>; taskParams: { name: string; space: string }[] }[];
-    expect(rows.map((x) => x.name)).toEqual(['bandit', 'linear-bandit', 'darkroom', 'dark-key-to-door', 'point-robot', 'xland', 'cheetah-vel', 'cheetah-dir', 'ant-dir', 'walker-param', 'reach', 'push']);
+    expect(rows.map((x) => x.name)).toEqual(['bandit', 'linear-bandit', 'darkroom', 'dark-key-to-door', 'point-robot', 'xland', 'cheetah-vel', 'cheetah-dir', 'ant-dir', 'walker-param', 'reach', 'push', 'mixture']);
     expect(rows.find((x) => x.name === 'cheetah-vel')?.taskParams).toEqual([{ name: 'velocity', space: 'box [0, 3]', description: 'target forward velocity in m/s (unobserved)' }]);
     expect(rows.find((x) => x.name === 'ant-dir')?.options).toEqual({ horizon: 200, frameSkip: 5, ctrlCost: 0.5, contactCost: 0.0005, surviveBonus: 1, terminateWhenUnhealthy: true, threads: 1 });
     const dark = rows.find((x) => x.name === 'darkroom');

@@ -14,6 +14,7 @@ import { linearBanditFamily } from './linearBandit.js';
 import { darkKeyToDoorFamily } from './darkKeyToDoor.js';
 import { pointRobotFamily } from './pointRobot.js';
 import { xlandFamily, xlandProposalHooks } from './xland/index.js';
+import { makeMixtureFamily } from './mixture.js';
 import { antDirFamily, cheetahDirFamily, cheetahVelFamily, isMujocoFamily, loadMujocoRuntime, pushFamily, reachFamily, walkerParamFamily } from './mujoco/index.js';
 
 export * from './types.js';
@@ -26,12 +27,22 @@ export * from './pointRobot.js';
 export * from './xland/index.js';
 export * from './mujoco/index.js';
 export * from './proposal.js';
+export * from './mixture.js';
 export { ACTION_PERMUTATIONS, checkBoxActions, checkDiscreteActions, checkInstance, parseOptions } from './common.js';
 
 /** The registry of environment families; `registerFamily` adds one (a taken name is an error). */
 export const envFamilies = new Registry<EnvFamily>('environment family');
 for (const f of [banditFamily, linearBanditFamily, darkroomFamily, darkKeyToDoorFamily, pointRobotFamily, { ...xlandFamily, proposal: xlandProposalHooks }]) envFamilies.register(f);
 for (const f of [cheetahVelFamily, cheetahDirFamily, antDirFamily, walkerParamFamily, reachFamily, pushFamily]) envFamilies.register({ ...f, viewer: 'episode', prepare: async () => void (await loadMujocoRuntime()) });
+// the mixture's members come from its options, which `prepare` does not see: it prepares every family that needs it
+envFamilies.register(
+  makeMixtureFamily(
+    (name) => envFamilies.get(name),
+    async () => {
+      for (const f of envFamilies.list()) if (f.name !== 'mixture') await f.prepare?.();
+    },
+  ),
+);
 
 /** True when family `name` runs on MuJoCo (its `make` needs `await prepareFamily(name)` once per thread). */
 export function needsMujoco(name: string): boolean {

@@ -11,6 +11,7 @@ import { bandLineChart } from '../report/index.js';
 import { continuousClaims, continuousOptions, continuousScale } from './continuous.js';
 import { pipeline, reproductions, type Measurements, type ReproduceContext, type ScoreMatrix } from './reproduce.js';
 import { beatsUniformClaims, chooserLabel, pretrainChoiceRun } from './pretrainChoice.js';
+import { t2mirMixClaims, t2mirMixOptions, t2mirMixScale } from './t2mirMix.js';
 
 const noOptions = z.object({}).strict();
 
@@ -205,6 +206,20 @@ reproductions.register({
         eval: 'reproduce-t2mir-vs-dense.yaml',
       }),
     },
+  },
+});
+
+reproductions.register({
+  name: 't2mir-vs-dense-mix',
+  description: 'T2MIR-AD and T2MIR-DPT against their dense backbones at an equal training budget on a mixed distribution (cheetah-vel + reach, the mixture family) and per family',
+  options: t2mirMixOptions,
+  paper: 'Wu et al. 2025, "Mixture-of-Experts Meets In-Context Reinforcement Learning" (T2MIR; code: github.com/NJU-RL/T2MIR)',
+  claim: 'Token-wise and task-wise mixtures of experts in the feed-forward of a transformer layer make AD and DPT better in-context learners than their dense backbones at the same training budget, most of all across a heterogeneous task distribution.',
+  claims: t2mirMixClaims(),
+  scales: {
+    small: t2mirMixScale(
+      'the members\' histories (SAC on 10 cheetah-vel velocities x 100,000 steps, configs/collect-cheetah-vel-sac.yaml, about 30 minutes; PPO on 10 reach goals x 40,000 steps of 200-step episodes, configs/collect-reach-ppo-mix.yaml, about 3 minutes) converted once into the mixture\'s layout, then per seed 12 models of 150 steps of batch 16 (2 layers, width 32; AD windows of 2 episodes, DPT contexts of 1 episode): the four on the mixture and the four on each member alone, evaluated on 10 mixed held-out tasks and on each member\'s 5, 4 in-context episodes of 200 steps',
+    ),
   },
 });
 

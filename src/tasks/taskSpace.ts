@@ -176,6 +176,14 @@ export class TaskSpace {
   toJSON(): { family: string; params: unknown } {
     return { family: this.family, params: this.params.spec.spaces };
   }
+
+  /**
+   * A space's own train / held-out split, which {@link splitTasks} uses instead of the generic one
+   * (the `mixture` family splits per member); null: the generic split.
+   */
+  ownSplit(_opts: SplitOptions): TaskSplit | null {
+    return null;
+  }
 }
 
 /** A stable key of a task (sorted parameter names), for deduplication and disjointness checks. */
@@ -203,6 +211,8 @@ export interface TaskSplit {
  * seed, held-out tasks first, and training draws that coincide with a held-out task are redrawn.
  */
 export function splitTasks(space: TaskSpace, opts: SplitOptions): TaskSplit {
+  const own = space.ownSplit(opts);
+  if (own) return own;
   const rng = new Rng(opts.seed);
   if (space.finite) {
     const all = space.enumerate();
