@@ -231,6 +231,36 @@ describe('a curriculum over the growing library', () => {
     expect(lastUserMessage(server.requests[0])).toContain('The learner is making progress on these tasks');
     expect(learningProgress([0, 0, 1, 1], 2)).toBe(1);
     expect(learningProgress([0, 1, 1], 2)).toBeNull();
+    expect(run.rounds.every((r) => r.heldOutReturn === null)).toBe(true);
+  });
+
+  it('the uniform baseline and the held-out score: a held-out task in the library is never trained on', async () => {
+    const family = getFamily('xland');
+    const space = family.taskSpace(OPTIONS);
+    const { checks, solvable } = proposalChecks(family, OPTIONS);
+    const tasks = space.sampleMany(new Rng(3), 5);
+    const make = () => {
+      const library = emptyLibrary('xland');
+      addToLibrary(library, tasks, { source: 'generator', time: 'T' });
+      return library;
+    };
+    const client = LlmClient.fromConfig({ baseUrl: 'http://127.0.0.1:9', model: 'unused', maxRetries: 0, timeoutMs: 100 }, {});
+    const base = { family, options: OPTIONS, space, client, checks, solvable, rounds: 2, episodes: 30, propose: 0, focus: 2, window: 2, explore: 0.2, epsilon: 0.1, alpha: 0.2, gamma: 0.95, seed: 4 };
+    const trained: number[][] = [];
+    for (const teacher of ['learning-progress', 'uniform'] as const) {
+      const run = await runLibraryCurriculum({ ...base, library: make(), teacher, heldOut: [tasks[4], space.sample(new Rng(9))], evalEpisodes: 2 });
+      for (const r of run.rounds) {
+        expect(r.heldOutReturn).not.toBeNull();
+        expect(r.heldOutReturn!).toBeGreaterThanOrEqual(0);
+        expect(r.heldOutReturn!).toBeLessThanOrEqual(1);
+        // library task 4 is held out: four of the five are trained on
+        expect(r.tasksTrained).toBe(4);
+      }
+      trained.push(run.rounds.map((r) => r.meanReturn));
+    }
+    expect(trained[0]).not.toEqual(trained[1]);
+    await expect(runLibraryCurriculum({ ...base, library: make(), teacher: 'best' as never })).rejects.toThrow(/teacher must be one of learning-progress, uniform/);
+    await expect(runLibraryCurriculum({ ...base, library: make(), heldOut: tasks })).rejects.toThrow(/every library task is a held-out task/);
   });
 });
 

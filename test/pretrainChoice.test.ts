@@ -6,7 +6,8 @@ import { splitTasks, taskKey } from '../src/tasks/index.js';
 import { getFamily } from '../src/envs/index.js';
 import { scoreHistories } from '../src/data/lhf.js';
 import { parseTrainConfig } from '../src/train/config.js';
-import { beatsUniformClaims, chooseHistories, episodeReturns, pretrainChoiceConfigSchema, pretrainChoiceRun, reproductions, verdictOf } from '../src/experiments/index.js';
+import { beatsUniformClaims, chooseHistories, episodeReturns, loadPretrainChoice, makeChooser, pretrainChoiceConfigSchema, pretrainChoiceRun, reproductions, verdictOf } from '../src/experiments/index.js';
+import { Rng } from '../src/core/rng.js';
 
 const train = {
   name: 'choice-test',
@@ -70,6 +71,11 @@ describe('teacher-chosen pretraining data', () => {
     expect(claims.every((x) => x.right.agent === 'uniform' && x.left.metric === 'meanReturn')).toBe(true);
     const e = reproductions.get('pretrain-choice-dktd');
     expect(e.claims.map((x) => x.left.agent)).toEqual(['alp-gmm', 'plr', 'robust-plr', 'accel', 'lhf']);
+    // the shipped configs list the entries' choosers
+    for (const name of ['pretrain-choice-dktd', 'pretrain-choice-xland']) {
+      const { c } = loadPretrainChoice(join('configs', `${name}.yaml`));
+      expect(reproductions.get(name).claims.map((x) => x.left.agent), name).toEqual(c.teachers.filter((t) => t !== 'random').map((t) => (t === 'random' ? 'uniform' : t)));
+    }
   });
 
   it('end to end: choose, train with equal steps, evaluate on the held-out tasks, verdicts from intervals', async () => {
@@ -100,4 +106,50 @@ describe('teacher-chosen pretraining data', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  describe('on xland rulesets (drawFrom: train)', () => {
+    const xtrain = {
+      ...train,
+      data: {
+        family: 'xland',
+        envOptions: { preset: 'trivial', size: 7, horizon: 10, observation: 'tiles' },
+        split: { seed: 0, heldOut: 5, train: 20 },
+        ad: { source: { kind: 'noisy', epsilon: 1, epsilonEnd: 0, decaySteps: 20, base: { kind: 'oracle' } }, episodes: 3, historiesPerTask: 1, windowEpisodes: 3 },
+      },
+    };
+    const xcfg = parseTrainConfig(xtrain);
+    const xspace = getFamily('xland').taskSpace(xtrain.data.envOptions);
+    const xsplit = splitTasks(xspace, { seed: 0, heldOut: 5, train: 20 });
+    const trainKeys = new Set(xsplit.train.map(taskKey));
+    const heldKeys = new Set(xsplit.heldOut.map(taskKey));
+    const xc = (over: Record<string, unknown> = {}) => choice({ returnRange: [0, 1], drawFrom: 'train', teachers: ['random', 'plr', 'robust-plr', 'accel', 'lhf'], ...over });
+
+    it('the family space refuses the unit-hypercube teachers, naming the parameter; the pool gives them indices, ACCEL the rulesets', () => {
+      expect(() => makeChooser(choice({ returnRange: [0, 1] }), xcfg, 'plr', new Rng(0))).toThrow(/xland\.params\.ruleset/);
+      expect(makeChooser(xc(), xcfg, 'plr', new Rng(0)).drawsFrom).toBe('train pool');
+      expect(makeChooser(xc(), xcfg, 'lhf', new Rng(0)).drawsFrom).toBe('train pool');
+      expect(makeChooser(xc(), xcfg, 'accel', new Rng(0)).drawsFrom).toBe('train tasks');
+      expect(makeChooser(choice(), tcfg, 'plr', new Rng(0)).drawsFrom).toBe('space');
+    });
+
+    it('every chooser fills the budget from the training rulesets (ACCEL also with its edits), never a held-out one, deterministically', async () => {
+      for (const teacher of ['random', 'robust-plr', 'accel', 'lhf']) {
+        const a = await chooseHistories(xc(), xcfg, teacher, 1);
+        expect(a.histories.length, teacher).toBe(12);
+        expect(a.historiesRun).toBe(teacher === 'lhf' ? 24 : 12);
+        for (const h of a.histories) {
+          expect(heldKeys.has(taskKey(h.task))).toBe(false);
+          xspace.check(h.task);
+          if (teacher !== 'accel') expect(trainKeys.has(taskKey(h.task)), teacher).toBe(true);
+          expect(h.length).toBe(30);
+        }
+        const b = await chooseHistories(xc(), xcfg, teacher, 1);
+        expect(b.histories.map((h) => taskKey(h.task))).toEqual(a.histories.map((h) => taskKey(h.task)));
+      }
+      // with a small buffer ACCEL replays and edits: some of its rulesets are edits outside the pool
+      const accel = await chooseHistories(xc({ histories: 30, parallel: 2, teacherOptions: { accel: { bufferSize: 4 } } }), xcfg, 'accel', 2);
+      expect(accel.histories.some((h) => !trainKeys.has(taskKey(h.task)))).toBe(true);
+      expect(accel.evalOnlyShare).toBeGreaterThan(0);
+    });
+  });
 });

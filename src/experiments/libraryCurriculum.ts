@@ -11,12 +11,17 @@
  * - Teacher: absolute learning progress per task, |mean of the last `window` returns - mean of the
  *   `window` before| (the windowed form of Matiisen et al. 2017's teacher-student curriculum and of
  *   ALP in Portelas et al. 2019); a task is chosen with probability proportional to it, uniformly
- *   with probability `explore`, and a task tried fewer than 2 x window times first.
+ *   with probability `explore`, and a task tried fewer than 2 x window times first. The baseline
+ *   (`teacher: uniform`) draws every episode's task uniformly from the library; the LLM is asked
+ *   for tasks around the highest-progress ones either way, so the two differ only in the choice.
+ * - Held-out score (when `heldOut` tasks are given): after every round the student plays each
+ *   held-out task `evalEpisodes` times with its greedy policy (no exploration, no update); the
+ *   round's `heldOutReturn` is the mean return.
  */
 import { Rng } from '../core/rng.js';
 import { IcrlError } from '../core/errors.js';
 import type { ChatClientLike } from '../core/llm/client.js';
-import { proposeTasks, type ProposalChecks, type ProposalOutcome, type SolvabilityCheck, type Task, type TaskLibrary, type TaskSpace, type LibraryEntry } from '../tasks/index.js';
+import { proposeTasks, taskKey, type ProposalChecks, type ProposalOutcome, type SolvabilityCheck, type Task, type TaskLibrary, type TaskSpace, type LibraryEntry } from '../tasks/index.js';
 import type { EnvFamily } from '../envs/index.js';
 
 export interface LibraryCurriculumOptions {
@@ -42,10 +47,19 @@ export interface LibraryCurriculumOptions {
   alpha: number;
   gamma: number;
   seed: number;
+  /** How the library task of each episode is chosen: by learning progress (default) or uniformly (the baseline). */
+  teacher?: LibraryTeacher;
+  /** Tasks the student never trains on, played greedily after every round. */
+  heldOut?: Task[];
+  /** Episodes per held-out task and round (default 1). */
+  evalEpisodes?: number;
   temperature?: number;
   onAccept?: (e: LibraryEntry, lib: TaskLibrary) => void;
   log?: (line: string) => void;
 }
+
+export const LIBRARY_TEACHERS = ['learning-progress', 'uniform'] as const;
+export type LibraryTeacher = (typeof LIBRARY_TEACHERS)[number];
 
 export interface CurriculumRound {
   round: number;
@@ -63,6 +77,10 @@ export interface CurriculumRound {
   focus: number[];
   proposals: number;
   accepted: number;
+  /** Mean greedy return on the held-out tasks after the round (null without held-out tasks). */
+  heldOutReturn: number | null;
+  /** Per held-out task, in order: its mean greedy return over the evaluation episodes. */
+  heldOutReturns: number[];
 }
 
 /** Tabular Q-learning over observation keys, one table for every task. */
@@ -85,8 +103,9 @@ export class ObservationQStudent {
   get states(): number {
     return this.q.size;
   }
-  act(key: string, epsilon: number): number {
-    if (epsilon > 0 && this.rng.uniform() < epsilon) return this.rng.int(this.numActions);
+  /** An epsilon-greedy action, ties broken at random (`rng`: the student's own stream unless given). */
+  act(key: string, epsilon: number, rng: Rng = this.rng): number {
+    if (epsilon > 0 && rng.uniform() < epsilon) return rng.int(this.numActions);
     const r = this.row(key);
     let best = 0;
     let ties = 0;
@@ -94,7 +113,7 @@ export class ObservationQStudent {
       if (r[a] > r[best]) {
         best = a;
         ties = 1;
-      } else if (r[a] === r[best] && this.rng.int(++ties) === 0) best = a;
+      } else if (r[a] === r[best] && rng.int(++ties) === 0) best = a;
     }
     return best;
   }
@@ -139,39 +158,55 @@ export async function runLibraryCurriculum(o: LibraryCurriculumOptions): Promise
   const proposals: ProposalOutcome[] = [];
   const log = o.log ?? (() => undefined);
   const actions = new Int32Array(1);
+  const teacher = o.teacher ?? 'learning-progress';
+  if (!(LIBRARY_TEACHERS as readonly string[]).includes(teacher)) throw new IcrlError(`library curriculum: teacher must be one of ${LIBRARY_TEACHERS.join(', ')}, got "${String(teacher)}"`);
+  const heldOut = o.heldOut ?? [];
+  const evalEpisodes = o.evalEpisodes ?? 1;
+  if (!Number.isInteger(evalEpisodes) || evalEpisodes < 1) throw new IcrlError(`library curriculum: evalEpisodes must be a positive integer, got ${evalEpisodes}`);
+  const held = new Set(heldOut.map(taskKey));
+  const evalRng = rng.split('held-out');
+  /** One episode of the student on `task` (learning when `learn`); returns its return. */
+  const playEpisode = (task: Task, resetSeed: number, epsilon: number, learn: boolean): number => {
+    env.setTasks([task]);
+    env.reset(resetSeed);
+    let s = obsKey(env.obs, env.obsDim);
+    let ret = 0;
+    for (;;) {
+      // held-out episodes break ties with their own stream, so scoring leaves the training run unchanged
+      const a = learn ? student.act(s, epsilon) : student.act(s, epsilon, evalRng);
+      actions[0] = a;
+      env.step(actions);
+      const r = env.rewards[0];
+      const end = env.terminated[0] === 1 || env.truncated[0] === 1;
+      const s2 = obsKey(end ? env.finalObs : env.obs, env.obsDim);
+      if (learn) student.update(s, a, r, s2, env.terminated[0] === 1);
+      ret += r;
+      s = s2;
+      if (end) return ret;
+    }
+  };
   for (let round = 0; round < o.rounds; round++) {
     const before = o.library.entries.length;
     while (history.length < before) history.push([]);
+    // a library task equal to a held-out one (an LLM may write one) is never trained on
+    const open = history.map((_, i) => i).filter((i) => !held.has(taskKey({ family: o.library.family, params: o.library.entries[i].params })));
+    if (open.length === 0) throw new IcrlError('library curriculum: every library task is a held-out task');
     let total = 0;
     let wins = 0;
     const trained = new Set<number>();
     for (let e = 0; e < o.episodes; e++) {
       // the teacher's choice
-      const fresh = history.map((h, i) => [h.length, i] as const).filter(([n]) => n < 2 * o.window);
+      const fresh = open.filter((i) => history[i].length < 2 * o.window);
       let k: number;
-      if (fresh.length) k = fresh[teach.int(fresh.length)][1];
-      else if (teach.uniform() < o.explore) k = teach.int(history.length);
+      if (teacher === 'uniform') k = open[teach.int(open.length)];
+      else if (fresh.length) k = fresh[teach.int(fresh.length)];
+      else if (teach.uniform() < o.explore) k = open[teach.int(open.length)];
       else {
-        const lp = history.map((h) => learningProgress(h, o.window) ?? 0);
-        k = lp.some((v) => v > 0) ? teach.choice(lp) : teach.int(history.length);
+        const lp = open.map((i) => learningProgress(history[i], o.window) ?? 0);
+        k = lp.some((v) => v > 0) ? open[teach.choice(lp)] : open[teach.int(open.length)];
       }
       trained.add(k);
-      env.setTasks([{ family: o.library.family, params: o.library.entries[k].params }]);
-      env.reset(teach.int(2 ** 31));
-      let s = obsKey(env.obs, env.obsDim);
-      let ret = 0;
-      for (;;) {
-        const a = student.act(s, o.epsilon);
-        actions[0] = a;
-        env.step(actions);
-        const r = env.rewards[0];
-        const end = env.terminated[0] === 1 || env.truncated[0] === 1;
-        const s2 = obsKey(end ? env.finalObs : env.obs, env.obsDim);
-        student.update(s, a, r, s2, env.terminated[0] === 1);
-        ret += r;
-        s = s2;
-        if (end) break;
-      }
+      const ret = playEpisode({ family: o.library.family, params: o.library.entries[k].params }, teach.int(2 ** 31), o.epsilon, true);
       history[k].push(ret);
       total += ret;
       if (ret > 0) wins++;
@@ -197,6 +232,12 @@ export async function runLibraryCurriculum(o: LibraryCurriculumOptions): Promise
       });
       proposals.push(outcome);
     }
+    const heldOutReturns = heldOut.map((t) => {
+      let sum = 0;
+      for (let e = 0; e < evalEpisodes; e++) sum += playEpisode(t, evalRng.int(2 ** 31), 0, false);
+      return sum / evalEpisodes;
+    });
+    const heldOutReturn = heldOut.length > 0 ? heldOutReturns.reduce((a, b) => a + b, 0) / heldOut.length : null;
     const rec: CurriculumRound = {
       round,
       libraryBefore: before,
@@ -208,10 +249,12 @@ export async function runLibraryCurriculum(o: LibraryCurriculumOptions): Promise
       focus,
       proposals: outcome?.proposals ?? 0,
       accepted: outcome?.added.length ?? 0,
+      heldOutReturn,
+      heldOutReturns,
     };
     rounds.push(rec);
     log(
-      `curriculum round ${round}: ${o.episodes} episodes on ${trained.size} of ${before} library tasks, mean return ${rec.meanReturn.toFixed(3)}, success ${rec.success.toFixed(2)}, mean learning progress ${meanProgress.toFixed(3)}; asked for ${o.propose} around tasks [${focus.join(', ')}]: ${rec.proposals} proposals, ${rec.accepted} accepted; library ${rec.libraryAfter}; student ${student.states} states`,
+      `curriculum round ${round}: ${o.episodes} episodes on ${trained.size} of ${before} library tasks, mean return ${rec.meanReturn.toFixed(3)}, success ${rec.success.toFixed(2)}, mean learning progress ${meanProgress.toFixed(3)}; asked for ${o.propose} around tasks [${focus.join(', ')}]: ${rec.proposals} proposals, ${rec.accepted} accepted; library ${rec.libraryAfter}; student ${student.states} states${heldOutReturn === null ? '' : `; held-out greedy return ${heldOutReturn.toFixed(3)}`}`,
     );
   }
   return { rounds, proposals };

@@ -2,7 +2,9 @@
  * Teacher-chosen pretraining data, judged by the model it trains (docs/teachers.md, "Pretraining
  * data judged downstream"). For each teacher and seed:
  *
- * 1. Choice. The teacher proposes training tasks (never a held-out task) one batch at a time; the
+ * 1. Choice. The teacher proposes training tasks (never a held-out task) one batch at a time (from
+ *    the family's task space, or with `drawFrom: train` from the split's training tasks: see
+ *    {@link makeChooser}); the
  *    source algorithm of the AD training config (data.ad.source, e.g. R-max) learns each proposed
  *    task from scratch for data.ad.episodes episodes; the teacher records every episode return of
  *    that history in order (its signal is the source's own learning on the task), and the history
@@ -19,13 +21,14 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { readConfigFile, validateConfig } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, IcrlError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { makeDir, writeJsonAtomic } from '../core/atomic.js';
 import type { JsonValue } from '../core/spaces.js';
-import { splitTasks, taskKey, type Task } from '../tasks/taskSpace.js';
+import { splitTasks, taskKey, type Task, type TaskSplit } from '../tasks/taskSpace.js';
+import { TaskPool } from '../tasks/pool.js';
 import { getFamily } from '../envs/index.js';
-import { makeTeacher, teachers as teacherRegistry } from '../teachers/index.js';
+import { makeTeacher, teachers as teacherRegistry, UnsupportedTaskSpaceError, type RegisteredTeacher } from '../teachers/index.js';
 import { scoreHistories } from '../data/lhf.js';
 import { writeHistories, type History } from '../data/store.js';
 import { h5ready } from '../data/h5.js';
@@ -33,7 +36,6 @@ import { parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { adTrainingData, collectHistories } from '../train/data.js';
 import { trainFromConfig } from '../train/trainer.js';
 import { meanCi } from '../eval/stats.js';
-import { drawTrainTask } from './curriculum.js';
 import { curvesChart, evaluateSeed, gatherSeed, packageConfigs, trainDir, type Measurements, type ReproduceContext, type ScoreMatrix, type SeedCurves } from './reproduce.js';
 
 /** The choosers besides the registry's teachers. */
@@ -53,6 +55,13 @@ export const pretrainChoiceConfigSchema = z
     /** Teachers of the registry, and `lhf`; `random` (uniform choice) is the baseline. */
     teachers: z.array(z.string().min(1)).min(1),
     teacherOptions: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    /**
+     * Where the choosers draw tasks from: `space`, the family's task space (less the held-out
+     * tasks); `train`, the data.split.train training tasks of the training config's split (a finite
+     * pool, for families whose task space the unit-hypercube teachers cannot encode, such as xland's
+     * rulesets; see makeChooser).
+     */
+    drawFrom: z.enum(['space', 'train']).default('space'),
     /** Returns mapped to [0, 1] for the teachers (the family's return range). */
     returnRange: z.tuple([z.number(), z.number()]).optional(),
     lhf: z
@@ -118,36 +127,81 @@ function summarize(teacher: string, seed: number, histories: History[], historie
   return { teacher, seed, histories, historiesRun, evalOnlyShare: evalOnly / Math.max(1, proposals), distinctTasks: new Set(histories.map((h) => taskKey(h.task))).size, progress: progress / n, firstReturn: first / n, lastReturn: last / n };
 }
 
-function heldOutOf(tcfg: TrainConfig): Task[] {
+function splitOf(tcfg: TrainConfig): TaskSplit {
   const space = getFamily(tcfg.data.family).taskSpace(tcfg.data.envOptions);
-  return splitTasks(space, { seed: tcfg.data.split.seed, heldOut: tcfg.data.split.heldOut, train: tcfg.data.split.train }).heldOut;
+  return splitTasks(space, { seed: tcfg.data.split.seed, heldOut: tcfg.data.split.heldOut, train: tcfg.data.split.train });
+}
+
+function heldOutOf(tcfg: TrainConfig): Task[] {
+  return splitOf(tcfg).heldOut;
+}
+
+/** A chooser and the map from its proposals to the tasks whose histories are run. */
+export interface Chooser {
+  teacher: RegisteredTeacher;
+  /** How the teacher's tasks are drawn: `space`, `train tasks` or `train pool` (see makeChooser). */
+  drawsFrom: 'space' | 'train tasks' | 'train pool';
+  resolve: (proposed: Task) => Task;
+}
+
+/**
+ * The teacher of a chooser (`random` for `lhf`). With `drawFrom: space` it works on the family's
+ * task space. With `drawFrom: train` it chooses among the split's training tasks: a teacher that
+ * works on tasks themselves (ACCEL: its levels are tasks) gets the family's space drawing its new
+ * levels from them (TaskSpace.drawingFrom; its edits, the family's operators, may leave them); a
+ * teacher that needs a unit encoding the family's space lacks gets the pool's index space
+ * (TaskPool), each index standing for one training task.
+ */
+export function makeChooser(c: PretrainChoiceConfig, tcfg: TrainConfig, teacher: string, rng: Rng): Chooser {
+  const space = getFamily(tcfg.data.family).taskSpace(tcfg.data.envOptions);
+  const lhf = teacher === LHF_CHOOSER;
+  const name = lhf ? 'random' : teacher;
+  const opts = { ...(c.returnRange ? { returnRange: c.returnRange } : {}), ...(lhf ? {} : (c.teacherOptions[teacher] ?? {})) };
+  const trng = rng.split('teacher');
+  if (c.drawFrom === 'space') return { teacher: makeTeacher(name, space, trng, opts), drawsFrom: 'space', resolve: (t) => t };
+  const train = splitOf(tcfg).train;
+  try {
+    return { teacher: makeTeacher(name, space.drawingFrom(train), trng, opts), drawsFrom: 'train tasks', resolve: (t) => t };
+  } catch (e) {
+    if (!(e instanceof UnsupportedTaskSpaceError)) throw e;
+  }
+  const pool = new TaskPool(train);
+  return { teacher: makeTeacher(name, pool.space, trng, opts), drawsFrom: 'train pool', resolve: (t) => pool.resolve(t) };
 }
 
 /** Step 1: the histories `teacher` chooses for seed `seed`. */
 export async function chooseHistories(c: PretrainChoiceConfig, tcfg: TrainConfig, teacher: string, seed: number): Promise<Choice> {
-  const space = getFamily(tcfg.data.family).taskSpace(tcfg.data.envOptions);
   const held = new Set(heldOutOf(tcfg).map(taskKey));
   const rng = new Rng(seed).split(`pretrain-choice:${teacher}`);
   const lhf = teacher === LHF_CHOOSER;
-  const chooser = makeTeacher(lhf ? 'random' : teacher, space, rng.split('teacher'), { ...(c.returnRange ? { returnRange: c.returnRange } : {}), ...(lhf ? {} : (c.teacherOptions[teacher] ?? {})) });
+  const { teacher: chooser, resolve } = makeChooser(c, tcfg, teacher, rng);
   const want = lhf ? c.histories * c.lhf.pool : c.histories;
   const run: History[] = [];
   let evalOnly = 0;
   let proposals = 0;
   for (let batch = 0; run.length < want; batch++) {
     const P = Math.min(c.parallel, want - run.length);
+    const proposed: Task[] = [];
     const tasks: Task[] = [];
     for (let i = 0; i < P; i++) {
-      tasks.push(drawTrainTask(chooser, held));
-      proposals++;
-      if (!chooser.lastSampleTrains) evalOnly++;
+      for (let k = 0; ; k++) {
+        if (k === 1000) throw new IcrlError(`${chooser.name}: 1000 proposals in a row were held-out tasks`);
+        const p = chooser.sample();
+        const t = resolve(p);
+        if (held.has(taskKey(t))) continue;
+        proposals++;
+        if (!chooser.lastSampleTrains) evalOnly++;
+        proposed.push(p);
+        tasks.push(t);
+        break;
+      }
     }
     const hs = await collectHistories(tcfg, tasks, rng.split(`histories:${batch}`), run.length);
-    for (const h of hs) {
+    hs.forEach((h, i) => {
       // the teacher sees the history's episode returns in order: its signal is the source's learning there
-      for (const r of episodeReturns(h)) chooser.record(h.task, r);
+      for (const r of episodeReturns(h)) chooser.record(proposed[i], r);
       run.push(h);
-    }
+    });
   }
   if (!lhf) return summarize(teacher, seed, run, run.length, evalOnly, proposals);
   const scores = scoreHistories(run, { mode: 'filter', keep: 1 / c.lhf.pool, lambda: c.lhf.lambda });

@@ -223,24 +223,43 @@ reproductions.register({
   },
 });
 
-/** The choosers of pretrain-choice-dktd (configs/pretrain-choice-dktd.yaml lists the same). */
-const CHOOSERS = ['random', 'alp-gmm', 'plr', 'robust-plr', 'accel', 'lhf'];
+const PRETRAIN_CHOICE_PAPERS = 'Jiang et al. 2021 (PLR, robust PLR), Parker-Holder et al. 2022 (ACCEL), LHF (learning-history filtering), applied to the pretraining data of Laskin et al. 2022 (AD)';
 
-reproductions.register({
-  name: 'pretrain-choice-dktd',
-  description: 'teachers choosing the learning histories of an AD pretraining set on Dark Key-to-Door, judged by the held-out in-context return of the trained AD',
-  options: noOptions,
-  paper:
-    'Portelas et al. 2019 (ALP-GMM), Jiang et al. 2021 (PLR, robust PLR), Parker-Holder et al. 2022 (ACCEL), LHF (learning-history filtering), applied to the pretraining data of Laskin et al. 2022 (AD)',
-  claim: 'A teacher that chooses which tasks\' learning histories enter the pretraining set gives a better in-context learner than uniform choice, at the same number of histories and training steps.',
-  claims: beatsUniformClaims(CHOOSERS),
-  scales: {
-    small: {
-      budget: '6 choosers x 3 seeds: 200 R-max histories of 10 episodes each on 5 x 5 Dark Key-to-Door, 1,500 AD training steps, 40 held-out tasks x 10 in-context episodes; 31 minutes for 3 seeds on the shared 2-core machine under a load average of 25 to 36',
-      table: [...CHOOSERS.map(chooserLabel), 'R-max', 'oracle', 'random'].flatMap((agent) => (['meanReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
-      run: pretrainChoiceRun('pretrain-choice-dktd.yaml'),
+/** A pretrain-choice entry: its choosers (the experiment config lists the same), the source's label in the table, its budget line. */
+function registerPretrainChoice(name: string, o: { config: string; choosers: string[]; env: string; source: string[]; paper: string; budget: string }): void {
+  reproductions.register({
+    name,
+    description: `teachers choosing the learning histories of an AD pretraining set on ${o.env}, judged by the held-out in-context return of the trained AD`,
+    options: noOptions,
+    paper: o.paper,
+    claim: "A teacher that chooses which tasks' learning histories enter the pretraining set gives a better in-context learner than uniform choice, at the same number of histories and training steps.",
+    claims: beatsUniformClaims(o.choosers),
+    scales: {
+      small: {
+        budget: o.budget,
+        table: [...o.choosers.map(chooserLabel), ...o.source, 'oracle', 'random'].flatMap((agent) => (['meanReturn', 'lastReturn'] as const).map((metric) => ({ agent, metric }))),
+        run: pretrainChoiceRun(o.config),
+      },
     },
-  },
+  });
+}
+
+registerPretrainChoice('pretrain-choice-dktd', {
+  config: 'pretrain-choice-dktd.yaml',
+  choosers: ['random', 'alp-gmm', 'plr', 'robust-plr', 'accel', 'lhf'],
+  env: 'Dark Key-to-Door',
+  source: ['R-max'],
+  paper: `Portelas et al. 2019 (ALP-GMM), ${PRETRAIN_CHOICE_PAPERS}`,
+  budget: '6 choosers x 3 seeds: 200 R-max histories of 10 episodes each on 5 x 5 Dark Key-to-Door, 1,500 AD training steps, 40 held-out tasks x 10 in-context episodes; 31 minutes for 3 seeds on the shared 2-core machine under a load average of 25 to 36',
+});
+
+registerPretrainChoice('pretrain-choice-xland', {
+  config: 'pretrain-choice-xland.yaml',
+  choosers: ['random', 'plr', 'robust-plr', 'accel', 'lhf'],
+  env: 'xland trivial rulesets',
+  source: [],
+  paper: PRETRAIN_CHOICE_PAPERS,
+  budget: '5 choosers x 3 seeds: 300 AD-epsilon histories of 300 steps each among 1,000 training rulesets of xland trivial (7 x 7 room), 300 AD training steps of 8 whole-history windows, 100 held-out rulesets x 10 in-context episodes; 30 minutes for 3 seeds on the shared 2-core machine under a load average of 8 to 12',
 });
 
 reproductions.register({

@@ -28,6 +28,8 @@ export interface TaskSpaceOptions {
    * discrete parameter, another value of a categorical one.
    */
   mutate?: (params: Record<string, JsonValue>, rng: Rng) => Record<string, JsonValue>;
+  /** Draws a task's parameters in place of the per-parameter sampling (see {@link TaskSpace.drawingFrom}). */
+  sample?: (rng: Rng) => Record<string, JsonValue>;
 }
 
 /** How {@link TaskSpace.mutate} edits a task. */
@@ -72,6 +74,7 @@ export class TaskSpace {
 
   /** One task drawn from the space (rejection on the extra validity rule). */
   sample(rng: Rng): Task {
+    if (this.opts.sample) return { family: this.family, params: this.opts.sample(rng) };
     for (let i = 0; i < 10_000; i++) {
       const params = this.params.sample(rng);
       if (!this.opts.validate || this.opts.validate(params) === null) return { family: this.family, params };
@@ -83,6 +86,17 @@ export class TaskSpace {
     const out: Task[] = [];
     for (let i = 0; i < n; i++) out.push(this.sample(rng));
     return out;
+  }
+
+  /**
+   * The same space (parameters, validity rule, edit operator) whose `sample` draws uniformly from
+   * `tasks` (a finite pool inside the space, e.g. a split's training tasks); edits may leave the pool.
+   */
+  drawingFrom(tasks: Task[]): TaskSpace {
+    if (tasks.length === 0) throw new IcrlError(`${this.family}: drawingFrom needs at least one task`);
+    for (const t of tasks) this.check(t);
+    const pool = tasks.map((t) => structuredClone(t.params));
+    return new TaskSpace(this.family, this.params.spaces, { ...this.opts, enumerate: undefined, sample: (rng) => structuredClone(pool[rng.int(pool.length)]) });
   }
 
   /** True when the family wrote its own edit operator (`mutate` of the options). */

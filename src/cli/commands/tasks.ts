@@ -5,7 +5,7 @@
  * library file; `show` lists a library; `export` writes its tasks as a tasks file.
  */
 import { intFlag, numberFlag } from '../options.js';
-import { runLibraryCurriculum } from '../../experiments/libraryCurriculum.js';
+import { LIBRARY_TEACHERS, runLibraryCurriculum, type LibraryTeacher } from '../../experiments/libraryCurriculum.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ConfigError, IcrlError } from '../../core/errors.js';
@@ -283,7 +283,7 @@ Examples:
 
   tasks
     .command('curriculum')
-    .description('A curriculum over a growing library: a learning-progress teacher picks library tasks for a tabular student; after each round the LLM is asked for tasks around those with the highest progress')
+    .description('A curriculum over a growing library: a learning-progress teacher (or uniform choice, the baseline) picks library tasks for a tabular student; after each round the LLM is asked for tasks around those with the highest progress, and the student is scored on the held-out tasks of the --init-split split')
     .requiredOption('-f, --family <name>', `environment family with discrete actions (${familyNames().join(', ')})`)
     .option('--options <json>', 'family options as JSON')
     .requiredOption('-l, --library <file>', 'task-library JSON file (grows; rewritten atomically after every accepted task)')
@@ -295,13 +295,16 @@ Examples:
     .option('--window <n>', 'returns per half of the learning-progress window', intFlag('--window', 1), 5)
     .option('--explore <p>', 'share of uniformly random task choices', numberFlag('--explore', 0, 1), 0.2)
     .option('--epsilon <p>', 'the student\'s exploration rate', numberFlag('--epsilon', 0, 1), 0.1)
+    .option('--teacher <name>', `how each episode's library task is chosen: ${LIBRARY_TEACHERS.join(' or ')} (the baseline)`, 'learning-progress')
+    .option('--eval-episodes <n>', 'greedy episodes per held-out task of the --init-split split after every round (0: no held-out score)', intFlag('--eval-episodes', 0), 1)
     .option('--seed <n>', 'seed of the student, the teacher and the runs stage', intFlag('--seed', 0), 0)
     .option('--stats <file>', 'write the rounds as JSON')
     .option('--base-url <url>', 'OpenAI-compatible endpoint (default ICRL_LLM_BASE_URL)')
     .option('--model <name>', 'model (default ICRL_LLM_MODEL)')
     .option('--cache-dir <dir>', 'response cache folder')
     .addHelpText('after', '\nExample (no model needed):\n  icrl llm serve-fake --port 0 --run "icrl tasks curriculum -f xland --options \'{\\"preset\\":\\"trivial\\",\\"size\\":7,\\"horizon\\":30}\' -l runs/tasks/cur.json --init-split \'{\\"seed\\":0,\\"heldOut\\":10,\\"train\\":20}\'"')
-    .action(async (o: { family: string; options?: string; library: string; initSplit?: string; rounds: number; episodes: number; propose: number; focus: number; window: number; explore: number; epsilon: number; seed: number; stats?: string; baseUrl?: string; model?: string; cacheDir?: string }) => {
+    .action(async (o: { family: string; options?: string; library: string; initSplit?: string; rounds: number; episodes: number; propose: number; focus: number; window: number; explore: number; epsilon: number; teacher: string; evalEpisodes: number; seed: number; stats?: string; baseUrl?: string; model?: string; cacheDir?: string }) => {
+      if (!(LIBRARY_TEACHERS as readonly string[]).includes(o.teacher)) throw new IcrlError(`icrl tasks curriculum: --teacher must be one of ${LIBRARY_TEACHERS.join(', ')}, got "${o.teacher}"`);
       const log = (l: string): void => void process.stderr.write(`${l}\n`);
       const family = getFamily(o.family);
       await prepareFamily(o.family);
@@ -309,11 +312,13 @@ Examples:
       const space = family.taskSpace(options);
       const { checks, solvable } = proposalChecks(family, options, { seed: o.seed });
       const library = loadLibrary(o.library, space);
-      if (o.initSplit && library.entries.length === 0) {
-        const split = parseJsonFlag(o.initSplit, '--init-split') as { seed: number; heldOut: number; train: number };
+      const split = o.initSplit ? (parseJsonFlag(o.initSplit, '--init-split') as { seed: number; heldOut: number; train: number }) : null;
+      if (split && library.entries.length === 0) {
         log(`tasks curriculum: library seeded with ${seedLibrary(library, space, split, solvable)} training tasks of the split ${o.initSplit}`);
         saveLibrary(o.library, library);
       }
+      // the held-out tasks of the split: never trained on, played greedily after every round
+      const heldOut = split && o.evalEpisodes > 0 ? splitTasks(space, split).heldOut : [];
       const llm: Record<string, unknown> = { maxTokens: 4096 };
       if (o.baseUrl) llm.baseUrl = o.baseUrl;
       if (o.model) llm.model = o.model;
@@ -337,11 +342,14 @@ Examples:
         alpha: 0.2,
         gamma: 0.95,
         seed: o.seed,
+        teacher: o.teacher as LibraryTeacher,
+        heldOut,
+        evalEpisodes: Math.max(1, o.evalEpisodes),
         temperature: 0.7,
         onAccept: (_e, lib) => saveLibrary(o.library, lib),
         log,
       });
-      if (o.stats) writeJsonAtomic(o.stats, { family: o.family, options, library: o.library, rounds: out.rounds });
+      if (o.stats) writeJsonAtomic(o.stats, { family: o.family, options, library: o.library, teacher: o.teacher, seed: o.seed, heldOut: heldOut.length, evalEpisodes: heldOut.length ? o.evalEpisodes : 0, rounds: out.rounds });
       process.stdout.write(`${o.library}: ${library.entries.length} tasks after ${out.rounds.length} rounds\n`);
     });
 
