@@ -51,6 +51,6 @@ registerAgentKind(
     'model',
     checkedByFactory,
     async (options, ctx) => (await import('../models/load.js')).modelAgentFromSpec({ type: 'model', ...(ctx.name !== undefined ? { name: ctx.name } : {}), ...options }, { baseDir: ctx.baseDir ?? '.', source: ctx.source, family: ctx.family, envOptions: ctx.envOptions }),
-  'a trained in-context model (DPT, AD, T2MIR): { checkpoint: <training run or model folder>, actionSelection: sample | greedy, temperature }',
+  'a trained in-context model (DPT, AD, T2MIR): { checkpoint: <training run or model folder>, actionSelection: sample | greedy, temperature, context: steps | episodes (DPT) }',
   { evaluationOnly: true },
 );

@@ -40,11 +40,14 @@ export const continuousOptions = z
 /**
  * Where the SAC histories come from: `sac`, collected here on the training and on the held-out tasks
  * (`sacHistories`); or `collection`, an `icrl collect` folder of SAC histories on the training tasks
- * only (`collect`: its config in configs/, `file`: its shard), whose per-task policy files are the
- * expert (the learner of the nearest training task) and whose histories give the source curve (the
- * nearest training task's).
+ * (`collect`: its config in configs/, `file`: its shard) and, with `heldOut`, a second one on the
+ * held-out tasks, whose per-task policy files are the expert (each held-out task's own learner) and
+ * whose histories give the source curve. Without `heldOut` the training collection's policies and
+ * histories stand in (the learner of the nearest training task).
  */
-export type ContinuousData = { kind: 'sac'; spec: SacDataSpec } | { kind: 'collection'; collect: string; file: string; split: SacDataSpec['split']; steps: number };
+export type ContinuousData =
+  | { kind: 'sac'; spec: SacDataSpec }
+  | { kind: 'collection'; collect: string; file: string; split: SacDataSpec['split']; steps: number; heldOut?: { collect: string; file: string } };
 
 /** What one family's small scale runs. */
 export interface ContinuousSetup {
@@ -55,6 +58,8 @@ export interface ContinuousSetup {
   eval: string;
   /** How the expert finds its learner: each held-out task's own (exact), or the nearest task's. */
   expertMatch: 'exact' | 'nearest';
+  /** DPT's online context (the model agent's `context`): every transition so far (steps, the default) or its past episodes (the DPT paper's online mode). */
+  dptContext?: 'steps' | 'episodes';
 }
 
 export const EXPERT = 'SAC expert';
@@ -71,17 +76,26 @@ export const CONTINUOUS_SETUPS: Record<ContinuousFamily, ContinuousSetup> = {
     expertMatch: 'exact',
   },
   'cheetah-vel': {
-    // the 10 training velocities of collect-cheetah-vel-sac.yaml are the first 10 of the split by seed 0 (its held-out 5: cheetahVelSplit's)
-    data: { kind: 'collection', collect: 'collect-cheetah-vel-sac.yaml', file: 'shard-00000.h5', split: { seed: 0, heldOut: 5, train: 10 }, steps: 100000 },
+    // the 10 training velocities of collect-cheetah-vel-sac.yaml are the first 10 of the split by seed 0, and
+    // the 5 of collect-cheetah-vel-sac-heldout.yaml its held-out 5 (cheetahVelSplit's)
+    data: {
+      kind: 'collection',
+      collect: 'collect-cheetah-vel-sac.yaml',
+      file: 'shard-00000.h5',
+      split: { seed: 0, heldOut: 5, train: 10 },
+      steps: 100000,
+      heldOut: { collect: 'collect-cheetah-vel-sac-heldout.yaml', file: 'shard-00000.h5' },
+    },
     train: { AD: 'ad-cheetah-vel-sac-small.yaml', DPT: 'dpt-cheetah-vel-sac-small.yaml' },
     eval: 'reproduce-continuous-cheetah-vel.yaml',
-    expertMatch: 'nearest',
+    expertMatch: 'exact',
+    dptContext: 'episodes',
   },
 };
 
-/** The folder of a family's SAC histories, shared by the two entries (beside their output folders). */
-export function continuousDataDir(ctx: ReproduceContext, family: ContinuousFamily): string {
-  return join(dirname(ctx.out), 'data', `sac-${family}-${ctx.scale}`);
+/** The folder of a family's SAC histories, shared by the two entries (beside their output folders); `heldOut`: that of a separate held-out collection. */
+export function continuousDataDir(ctx: ReproduceContext, family: ContinuousFamily, heldOut = false): string {
+  return join(dirname(ctx.out), 'data', `sac-${family}${heldOut ? '-heldout' : ''}-${ctx.scale}`);
 }
 
 function check(cond: boolean, file: string, what: string): void {
@@ -114,10 +128,25 @@ export function continuousRun(model: 'AD' | 'DPT') {
       const r = await collect(loadCollectConfig(join(configs, setup.data.collect)), { out: dataDir, silent: !ctx.progress });
       ctx.say(`  ${r.computed === 0 ? "collected before, not again" : `collected ${r.computed} shard(s) in ${r.seconds.toFixed(0)} s`}`);
       data = { train: join(dataDir, setup.data.file), heldOut: null, expert: dataDir, seconds: { train: null, heldOut: null } };
+      if (setup.data.heldOut) {
+        const heldDir = continuousDataDir(ctx, family, true);
+        ctx.say(`SAC histories of the held-out tasks: configs/${setup.data.heldOut.collect} -> ${heldDir}`);
+        const h = await collect(loadCollectConfig(join(configs, setup.data.heldOut.collect)), { out: heldDir, silent: !ctx.progress });
+        ctx.say(`  ${h.computed === 0 ? "collected before, not again" : `collected ${h.computed} shard(s) in ${h.seconds.toFixed(0)} s`}`);
+        data = { ...data, heldOut: join(heldDir, setup.data.heldOut.file), expert: heldDir };
+      }
     }
     const dataKey = model === 'AD' ? 'ad' : 'dpt';
     const m = await pipeline({
-      models: [{ label: model, train: setup.train[model], set: [`data.${dataKey}.collection=${JSON.stringify(data.train)}`] }],
+      models: [
+        {
+          label: model,
+          train: setup.train[model],
+          // DPT from a collection folder: its policy files label the pool's query states (data.dpt.query: pool)
+          set: [`data.${dataKey}.collection=${JSON.stringify(model === 'DPT' && setup.data.kind === 'collection' ? dataDir : data.train)}`],
+          ...(model === 'DPT' && setup.dptContext ? { agent: { context: setup.dptContext } } : {}),
+        },
+      ],
       eval: setup.eval,
       agents: [{ type: 'sac-policy', name: EXPERT, checkpoint: data.expert, match: setup.expertMatch }],
     })(ctx);
@@ -178,7 +207,9 @@ export function continuousRun(model: 'AD' | 'DPT') {
       text: [
         setup.data.kind === 'sac'
           ? `SAC histories: ${split.train} training and ${split.heldOut} held-out ${family} tasks (split seed ${split.seed}) x ${setup.data.spec.steps} steps, SAC ${JSON.stringify(setup.data.spec.sac)}; collected in ${secs(data.seconds.train)} (training tasks) and ${secs(data.seconds.heldOut)} (held-out tasks), in ${dataDir}.`
-          : `SAC histories: the collection of configs/${setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir}; no SAC learner trained on the ${split.heldOut} held-out tasks.`,
+          : setup.data.heldOut
+            ? `SAC histories: the collections of configs/${setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir} and of configs/${setup.data.heldOut.collect} (the ${split.heldOut} held-out tasks, as many steps) in ${dirname(data.heldOut!)}.`
+            : `SAC histories: the collection of configs/${setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir}; no SAC learner trained on the ${split.heldOut} held-out tasks.`,
         setup.expertMatch === 'exact' ? 'The expert is the final greedy policy of the SAC learner of each held-out task.' : "The expert is the final greedy policy of the SAC learner of the training task nearest to each held-out task (a stand-in: no learner trained on the held-out tasks themselves), and the source curve is that learner's.",
       ],
       charts: [chart],

@@ -124,6 +124,8 @@ export interface PipelineModel {
   collection?: string;
   /** `--set` style overrides of the training config (e.g. `data.ad.lhf.mode=filter`). */
   set?: string[];
+  /** Options of its evaluation agent besides the checkpoint (e.g. `{ context: 'episodes' }` for DPT). */
+  agent?: Record<string, unknown>;
 }
 
 /** What one scale of a pipeline entry runs. Config paths are relative to the package's configs/. */
@@ -539,7 +541,7 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
         ctx.say(`train ${model.label}, seed ${seed}: ${model.train} -> ${dir}`);
         const r = await trainFromConfig(tc, { outDir: dir, progressBar: ctx.progress, baseDir: process.cwd(), log: (l) => ctx.say(`  ${l}`) });
         ctx.say(`  ${r.resumedFrom !== null && r.resumedFrom >= r.steps ? 'already trained' : 'trained'}: ${r.steps} steps, loss ${Number.isFinite(r.finalLoss) ? r.finalLoss.toFixed(4) : 'n/a'}`);
-        agents.push({ type: 'model', name: model.label, checkpoint: dir });
+        agents.push({ ...(model.agent ?? {}), type: 'model', name: model.label, checkpoint: dir });
       }
       const ev = await evaluateSeed(ctx, plan.eval, [...agents, ...(plan.agents ?? [])], seed);
       files.push(...ev.files);

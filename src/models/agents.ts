@@ -5,7 +5,9 @@
  *
  * DPT agent: the context is every interaction so far (s, a, r, s'), across episodes; each step
  * appends the last transition to the cache and asks the head for the action at the current state.
- * The cache grows by doubling (no positions, so there is no length limit besides memory).
+ * The cache grows by doubling (no positions, so there is no length limit besides memory). With
+ * `context: episodes` (the DPT paper's online mode) the transitions of the running episode wait and
+ * enter the cache together when it ends, so each episode is played from the earlier ones.
  *
  * AD agent: one token per step (observation, previous action, previous reward); episodes
  * accumulate in the context. The context window is the model's trained window (contextLength
@@ -35,6 +37,14 @@ export type ActionSelection = 'sample' | 'greedy';
 
 export interface ModelAgentOptions {
   actionSelection?: ActionSelection;
+  /**
+   * DPT only: what the context holds online. `steps` (default): every transition so far, the last
+   * one appended after each step. `episodes`: the agent's completed episodes only, as in the DPT
+   * paper's online MDP evaluation (its first episode is played from an empty context, each later one
+   * from all the earlier ones); the transitions of an episode enter the context when it ends (every
+   * instance of the batch must end its episodes at the same steps).
+   */
+  context?: 'steps' | 'episodes';
   /** Softmax temperature when sampling (default 1). */
   temperature?: number;
   name?: string;
@@ -99,6 +109,9 @@ export class DPTAgent implements Agent {
   private query: Float32Array = new Float32Array(0);
   private readonly sel: ActionSelection;
   private readonly temperature: number;
+  private readonly episodic: boolean;
+  /** context: episodes: tokens of the running episode, [steps][N * tokenSize]. */
+  private pending: Float32Array[] = [];
 
   constructor(
     readonly model: DPTModel,
@@ -107,6 +120,7 @@ export class DPTAgent implements Agent {
     this.name = opts.name ?? (model.cfg.moe ? 't2mir-dpt' : 'dpt');
     this.sel = opts.actionSelection ?? 'sample';
     this.temperature = opts.temperature ?? 1;
+    this.episodic = opts.context === 'episodes';
   }
 
   /** Number of transitions in the context. */
@@ -124,6 +138,7 @@ export class DPTAgent implements Agent {
     this.lastObs = new Float32Array(N * env.obsDim);
     this.token = new Float32Array(N * this.model.tokenSize);
     this.query = new Float32Array(N * this.model.querySize);
+    this.pending = [];
     this.h = noGrad(() => tidy(() => this.model.startCache(this.cache!).toArray()));
   }
 
@@ -152,13 +167,37 @@ export class DPTAgent implements Agent {
     const tok = this.token;
     const ts = this.model.tokenSize;
     const aw = d.numActions > 0 ? 1 : d.actDim;
+    let ends = 0;
     for (let i = 0; i < N; i++) {
       const ended = o.terminated[i] === 1 || o.truncated[i] === 1;
+      if (ended) ends++;
       writeDptToken(d, this.lastObs, i * od, o.actions, i * aw, o.rewards[i], ended ? env.finalObs : o.obs, i * od, tok, i * ts);
     }
-    if (this.cache instanceof KVCache && !this.cache.fits(1)) this.cache = growCache(this.cache, this.cache.maxLen * 2);
-    const cache = this.cache;
-    this.h = noGrad(() => tidy(() => this.model.appendTokens(tok, N, 1, cache).toArray()));
+    if (!this.episodic) {
+      this.append(tok, 1);
+      return;
+    }
+    this.pending.push(tok.slice());
+    if (ends === 0) return;
+    if (ends < N) throw new IcrlError(`${this.name}: context: episodes needs every instance to end its episodes at the same steps; ${ends} of ${N} ended at step ${this.pending.length} of the episode`);
+    // the finished episode enters the context: tokens [N, steps, ts]
+    const S = this.pending.length;
+    const all = new Float32Array(N * S * ts);
+    for (let t = 0; t < S; t++) for (let i = 0; i < N; i++) all.set(this.pending[t].subarray(i * ts, (i + 1) * ts), (i * S + t) * ts);
+    this.pending = [];
+    this.append(all, S);
+  }
+
+  /** Appends T tokens per instance ([N, T, tokenSize]) to the cache and keeps the last summary. */
+  private append(tokens: Float32Array, T: number): void {
+    const N = this.env!.numEnvs;
+    if (this.cache instanceof KVCache && !this.cache.fits(T)) {
+      let room = this.cache.maxLen * 2;
+      while (this.cache.length + T > room) room *= 2;
+      this.cache = growCache(this.cache, room);
+    }
+    const cache = this.cache!;
+    this.h = noGrad(() => tidy(() => this.model.appendTokens(tokens, N, T, cache).toArray()));
   }
 }
 

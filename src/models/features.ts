@@ -33,6 +33,14 @@ export interface EnvDims {
   /** Continuous actions: bounds used to clip predicted actions. */
   actLow?: number;
   actHigh?: number;
+  /**
+   * Input standardisation (data.normalize; raw observations only): each coordinate c is fed as
+   * (obs[c] - obsShift[c]) x obsScale[c], and every reward as reward x rewardScale. Absent: fed as
+   * they are. Saved with the model, so that its agents scale what they see as training did.
+   */
+  obsShift?: number[];
+  obsScale?: number[];
+  rewardScale?: number;
 }
 
 const MAX_ONEHOT = 64;
@@ -89,8 +97,54 @@ export function writeObs(d: EnvDims, obs: ArrayLike<number>, o: number, out: Flo
     }
     return w;
   }
+  if (d.obsScale && d.obsShift) {
+    for (let c = 0; c < d.obsDim; c++) out[w++] = (obs[o + c] - d.obsShift[c]) * d.obsScale[c];
+    return w;
+  }
   for (let c = 0; c < d.obsDim; c++) out[w++] = obs[o + c];
   return w;
+}
+
+/**
+ * Dims with the standardisation of raw observations and rewards measured on `data` (mean and
+ * standard deviation per observation coordinate, standard deviation of the rewards; a coordinate
+ * or reward of spread below 1e-6 is only shifted). Grid (one-hot) observations keep their features
+ * and only the rewards are scaled.
+ */
+export function standardizedDims(d: EnvDims, data: { observations: ArrayLike<number>; rewards: ArrayLike<number> }[]): EnvDims {
+  const od = d.obsDim;
+  const sum = new Float64Array(od);
+  const sq = new Float64Array(od);
+  let n = 0;
+  let rs = 0;
+  let rq = 0;
+  let m = 0;
+  for (const x of data) {
+    const steps = x.observations.length / od;
+    for (let t = 0; t < steps; t++) for (let c = 0; c < od; c++) {
+      const v = x.observations[t * od + c];
+      sum[c] += v;
+      sq[c] += v * v;
+    }
+    n += steps;
+    for (let t = 0; t < x.rewards.length; t++) {
+      rs += x.rewards[t];
+      rq += x.rewards[t] * x.rewards[t];
+    }
+    m += x.rewards.length;
+  }
+  if (n === 0 || m === 0) throw new IcrlError(`${d.family}: no steps to standardise the inputs on`);
+  const std = (s: number, q: number, k: number) => Math.sqrt(Math.max(0, q / k - (s / k) ** 2));
+  const rStd = std(rs, rq, m);
+  const out: EnvDims = { ...d, rewardScale: rStd > 1e-6 ? 1 / rStd : 1 };
+  if (!d.obsSizes) {
+    out.obsShift = Array.from(sum, (s) => s / n);
+    out.obsScale = Array.from(sum, (s, c) => {
+      const sd = std(s, sq[c], n);
+      return sd > 1e-6 ? 1 / sd : 1;
+    });
+  }
+  return out;
 }
 
 /** Writes action features: one-hot (discrete; a < 0 gives zeros) or actDim floats from act[o..]. */
@@ -125,7 +179,7 @@ export function writeAdToken(
 ): number {
   w = writeObs(d, obs, oo, out, w);
   w = writeAction(d, prevAction, ao, out, w, hasPrev);
-  out[w++] = hasPrev ? prevReward : 0;
+  out[w++] = hasPrev ? prevReward * (d.rewardScale ?? 1) : 0;
   out[w++] = hasPrev ? 1 : 0;
   out[w++] = episodeStart ? 1 : 0;
   return w;
@@ -135,6 +189,7 @@ export function writeAdToken(
 export function writeDptToken(d: EnvDims, s: ArrayLike<number>, so: number, a: ArrayLike<number>, ao: number, r: number, s2: ArrayLike<number>, s2o: number, out: Float32Array, w: number): number {
   w = writeObs(d, s, so, out, w);
   w = writeAction(d, a, ao, out, w);
+  r *= d.rewardScale ?? 1;
   out[w++] = r;
   if (d.numActions > 0) {
     out.fill(0, w, w + d.numActions);

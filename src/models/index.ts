@@ -7,7 +7,7 @@ export { ADModel } from './ad.js';
 export { DPTModel } from './dpt.js';
 export { Backbone } from './backbone.js';
 export { T2MoE, type ExpertLoad } from './t2mir.js';
-export { envDims, adTokenSize, dptTokenSize, obsFeatureSize, actFeatureSize, writeObs, writeAction, writeAdToken, writeDptToken, readDptTokenActionReward, type EnvDims } from './features.js';
+export { envDims, adTokenSize, dptTokenSize, obsFeatureSize, actFeatureSize, writeObs, writeAction, writeAdToken, writeDptToken, readDptTokenActionReward, standardizedDims, type EnvDims } from './features.js';
 export { buildModel, modelSpec, saveInContextModel, loadInContextModel, ModelSpecSchema, type InContextModel, type ModelSpec } from './io.js';
 export { ADAgent, DPTAgent, type ActionSelection, type ModelAgentOptions } from './agents.js';
 export { modelAgent, loadModelAgent, modelAgentFromSpec } from './load.js';

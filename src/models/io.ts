@@ -26,6 +26,9 @@ const EnvDimsSchema = z.object({
   obsLow: z.array(z.number().finite()).nullable(),
   actLow: z.number().finite().optional(),
   actHigh: z.number().finite().optional(),
+  obsShift: z.array(z.number().finite()).optional(),
+  obsScale: z.array(z.number().finite()).optional(),
+  rewardScale: z.number().finite().optional(),
 });
 
 export const ModelSpecSchema = z.object({

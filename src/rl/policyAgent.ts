@@ -175,7 +175,7 @@ export class SacPolicyAgent implements Agent {
  * each, read by `loadSacPolicy`, the task's parameters in its extra; the family from the folder's
  * manifest.json).
  */
-function loadPolicyFolder(dir: string): { tasks: Task[]; family: string; policies: SacPolicy[] } {
+export function loadPolicyFolder(dir: string): { tasks: Task[]; family: string; policies: SacPolicy[] } {
   const files = readdirSync(dir).filter((f) => /^policy-\d+\.safetensors$/.test(f)).sort();
   if (files.length === 0) throw new ConfigError(`sac-policy: ${dir} holds no policy-<task>.safetensors files (a sac collection folder)`, dir, 'checkpoint');
   const manifest = join(dir, 'manifest.json');

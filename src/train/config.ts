@@ -44,9 +44,18 @@ export const DptDataConfigSchema = z
      * the expert's action there, drawn fresh for every batch.
      */
     collection: z.string().min(1).optional(),
+    /**
+     * With a collection, where a sample's query state comes from: `run` (default), a step of the
+     * context's own run, labelled by its stored expert action; `pool`, a step of any run of the same
+     * split (any task), labelled by the final policy of the context's task (the collection's
+     * policy-<task>.safetensors files), so that the query state says nothing about the task and only
+     * the context does (DPT draws its query states independently of the task).
+     */
+    query: z.enum(['run', 'pool']).default('run'),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.query === 'pool' && c.collection === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'pool queries are labelled by the policies of a collection: give data.dpt.collection' });
     if (c.collection !== undefined) {
       for (const k of ['samples', 'rollin'] as const) if (c[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `give either collection or ${k}, not both (samples are drawn from the collection's histories)` });
     } else if (c.samples === undefined) ctx.addIssue({ code: 'custom', path: ['samples'], message: 'required unless the samples come from learning histories (data.dpt.collection)' });
@@ -77,6 +86,15 @@ export const AdDataConfigSchema = z
     /** Episodes per training window: the model's context is windowEpisodes x horizon tokens. */
     windowEpisodes: int(1, 1e4),
     /**
+     * Every episodeStride-th episode of a history makes a window (1, the default: consecutive
+     * episodes). With a stride s, a window is episodes e, e + s, ..., e + (windowEpisodes - 1) s of one
+     * history, so that a few episodes of context span a long stretch of a slow learner's progress
+     * (e.g. SAC's hundreds of episodes); the previous action and reward of a window's episode are
+     * those of the window's previous episode, as in play. Needs episodes of exactly the
+     * environment's horizon (checked), and read: memory.
+     */
+    episodeStride: int(1, 1e4).default(1),
+    /**
      * How the collection's histories reach the batches: `memory` loads them all before training;
      * `stream` reads each window from the shard files when it is drawn (memory bounded by the
      * index and one batch, whatever the collection's size; docs/long-context.md). Stream needs
@@ -87,6 +105,7 @@ export const AdDataConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.read === 'stream' && c.lhf !== undefined) ctx.addIssue({ code: 'custom', path: ['lhf'], message: 'LHF scores whole histories in memory; give read: memory with lhf' });
+    if (c.read === 'stream' && c.episodeStride > 1) ctx.addIssue({ code: 'custom', path: ['episodeStride'], message: 'strided windows are cut from histories in memory; give read: memory with episodeStride' });
     if (c.collection !== undefined) {
       for (const k of ['source', 'episodes'] as const) if (c[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `give either collection or ${k}, not both (the collection's histories are used as they are)` });
       return;
@@ -103,6 +122,13 @@ export const DataConfigSchema = z
     split: SplitConfigSchema,
     /** Fraction of training tasks kept out of the batches for the validation loss (0 = none). */
     validationFraction: z.number().min(0).max(0.5).default(0.05),
+    /**
+     * Standardise the model's inputs with statistics of the training histories: raw observations
+     * per coordinate to mean 0 and standard deviation 1, rewards to standard deviation 1 (saved with
+     * the model; its agents scale what they see alike). For learning histories (data.ad, or
+     * data.dpt.collection) read into memory. Default off: inputs as the environment gives them.
+     */
+    normalize: z.boolean().default(false),
     dpt: DptDataConfigSchema.optional(),
     ad: AdDataConfigSchema.optional(),
   })

@@ -30,7 +30,8 @@ import { HistoryWindows } from '../data/windows.js';
 import { scoreHistories, streamWeights, type HistoryScore } from '../data/lhf.js';
 import { makeAgent } from '../algorithms/index.js';
 import { play } from '../algorithms/play.js';
-import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
+import { loadPolicyFolder } from '../rl/policyAgent.js';
+import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, standardizedDims, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
 import type { JsonValue } from '../core/spaces.js';
 import type { TrainConfig } from './config.js';
 import type { AdBatch, DptBatch, TrainingData } from '../models/batches.js';
@@ -93,6 +94,7 @@ function generateDpt(cfg: TrainConfig, tasks: Task[], n: number, rng: Rng): { ds
 function buildDptData(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> | TrainingData {
   const dc = cfg.data.dpt!;
   if (dc.collection !== undefined) return buildDptFromHistories(cfg, log);
+  if (cfg.data.normalize) throw new ConfigError(`${cfg.name}: data.normalize standardises inputs by the statistics of learning histories: it needs data.dpt.collection (generated DPT samples have none)`, undefined, 'data.normalize');
   const sets = splitForTraining(cfg);
   const t0 = performance.now();
   const samples = dc.samples!;
@@ -183,7 +185,8 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
     if (h.length < T + 1) throw new ConfigError(`${cfg.name}: data.dpt.contextLength (${T}) needs histories of more than ${T} steps; ${dc.collection} holds ${h.length}`, undefined, 'data.dpt.contextLength');
   }
   const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
-  const dims = envDims(probe, cfg.data.envOptions);
+  const raw = envDims(probe, cfg.data.envOptions);
+  const dims = cfg.data.normalize ? standardizedDims(raw, loaded.train) : raw;
   const ts = dptTokenSize(dims);
   const qs = obsFeatureSize(dims);
   const od = dims.obsDim;
@@ -193,12 +196,21 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
   const trainRuns = runsOf(loaded.train);
   const valRuns = runsOf(loaded.val);
   log(`DPT samples from ${trainRuns.length} training and ${valRuns.length} validation runs of ${loaded.length} steps (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
-  const write = (h: History, r: number, start: number, qStep: number, b: number, tokens: Float32Array, queries: Float32Array, labels: Int32Array | Float32Array): void => {
+  // query: pool: each task's final policy labels query states drawn from any run of the split
+  const labeller = dc.query === 'pool' ? poolLabeller(cfg, dc.collection!, [...loaded.train, ...loaded.val], dims) : null;
+  const write = (h: History, r: number, start: number, qStep: number, b: number, tokens: Float32Array, queries: Float32Array, labels: Int32Array | Float32Array, qRun?: [History, number]): void => {
     const base = r * h.length;
     for (let t = 0; t < T; t++) {
       const g = base + start + t;
       const next = h.dones[g] ? g : g + 1;
       writeDptToken(dims, h.observations, g * od, h.actions, g * aw, h.rewards[g], h.observations, next * od, tokens, (b * T + t) * ts);
+    }
+    if (labeller && qRun) {
+      const [qh, qr] = qRun;
+      const q = qr * qh.length + qStep;
+      writeObs(dims, qh.observations, q * od, queries, b * qs);
+      labeller(h, qh.observations.subarray(q * od, (q + 1) * od), (labels as Float32Array).subarray(b * aw, (b + 1) * aw));
+      return;
     }
     const q = base + qStep;
     writeObs(dims, h.observations, q * od, queries, b * qs);
@@ -213,14 +225,19 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
     numTrainTasks: loaded.train.length,
     numValTasks: loaded.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(loaded.source)} in ${dc.collection} (expert labels): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, windows of ${T} transitions of ${loaded.length}-step histories, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(loaded.source)} in ${dc.collection} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, windows of ${T} transitions of ${loaded.length}-step histories, ${sets.heldOut.length} held-out tasks`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): DptBatch {
       const runs = split === 'train' ? trainRuns : valRuns;
       if (runs.length === 0) throw new IcrlError('no validation data (data.validationFraction is 0)');
       const tokens = new Float32Array(B * T * ts);
       const queries = new Float32Array(B * qs);
       const labels = dims.numActions > 0 ? new Int32Array(B) : new Float32Array(B * aw);
-      const one = (h: History, run: number, b: number): void => write(h, run, r.int(h.length - T), r.int(h.length), b, tokens, queries, labels);
+      const one = (h: History, run: number, b: number): void => {
+        const start = r.int(h.length - T);
+        if (!labeller) return write(h, run, start, r.int(h.length), b, tokens, queries, labels);
+        const q = runs[r.int(runs.length)];
+        write(h, run, start, r.int(q[0].length), b, tokens, queries, labels, q);
+      };
       if (paired) {
         // the second of a pair: another window and query of the same task (any of its runs)
         const P = B / 2;
@@ -236,6 +253,27 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
       return { kind: 'dpt', B, T, tokens, queries, labels };
     },
   };
+}
+
+/**
+ * data.dpt.query: pool: the final policy of each history's task, from the policy files of the
+ * collection folder (continuous actions): label(h, obs, out) writes the greedy action of h's task's
+ * policy at the (raw) observation `obs`.
+ */
+function poolLabeller(cfg: TrainConfig, dir: string, histories: History[], dims: EnvDims): (h: History, obs: Float32Array, out: Float32Array) => void {
+  const field = 'data.dpt.query';
+  if (dims.numActions > 0) throw new ConfigError(`${cfg.name}: ${field}: pool labels come from SAC policies (continuous actions); ${cfg.data.family} has discrete actions`, undefined, field);
+  if (dir.endsWith('.h5') || !existsSync(dir)) throw new ConfigError(`${cfg.name}: ${field}: pool needs data.dpt.collection to be a collection folder with the learners' policy files, not ${dir}`, undefined, field);
+  const { tasks, policies } = loadPolicyFolder(dir);
+  const byKey = new Map(tasks.map((t, i) => [taskKey(t), policies[i]]));
+  const of = new Map<History, (typeof policies)[number]>();
+  for (const h of histories) {
+    const p = byKey.get(taskKey(h.task));
+    if (!p) throw new ConfigError(`${cfg.name}: ${field}: ${dir} has no policy file for the task of history ${h.taskIndex} (${JSON.stringify(h.task.params)})`, undefined, field);
+    if (p.obsDim !== dims.obsDim || p.actDim !== dims.actDim) throw new ConfigError(`${cfg.name}: ${field}: the policies of ${dir} have obsDim ${p.obsDim} / actDim ${p.actDim}, the histories ${dims.obsDim} / ${dims.actDim}`, undefined, field);
+    of.set(h, p);
+  }
+  return (h, obs, out) => of.get(h)!.actGreedy(obs, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,9 +576,15 @@ export function adTrainingData(cfg: TrainConfig, h: AdHistorySets, log: Log = ()
   const sourceSpec = h.source;
   const len = h.length;
   if (trainH.length === 0) throw new IcrlError(`${cfg.name}: no training histories`);
-  const dims = h.dims ?? envDims(makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0)), cfg.data.envOptions);
+  const raw = h.dims ?? envDims(makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0)), cfg.data.envOptions);
+  const dims = cfg.data.normalize ? standardizedDims(raw, trainH) : raw;
   const L = ac.windowEpisodes * dims.horizon;
   if (L > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes x horizon (${L} steps) exceeds the histories (${len} steps)`, undefined, 'data.ad.windowEpisodes');
+  // a strided window spans (windowEpisodes - 1) x stride + 1 episodes of its history
+  const H = dims.horizon;
+  const stride = ac.episodeStride;
+  const span = ((ac.windowEpisodes - 1) * stride + 1) * H;
+  if (stride > 1 && span > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes (${ac.windowEpisodes}) episodes ${stride} apart span ${span} steps, more than the histories' ${len}`, undefined, 'data.ad.episodeStride');
   const sets = { train: trainH.map((x) => x.task), val: valH.map((x) => x.task), heldOut: h.heldOut };
   const train = buildAdDataset(trainH);
   const val = valH.length > 0 ? buildAdDataset(valH) : null;
@@ -570,10 +614,13 @@ export function adTrainingData(cfg: TrainConfig, h: AdHistorySets, log: Log = ()
     sets,
     actDim: train.actDim,
     pickers: { train: trainPicker, val: val ? pickerOf(val) : null },
-    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : verb === 'given' ? ' (given to the trainer)' : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
+    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : verb === 'given' ? ' (given to the trainer)' : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes${stride > 1 ? ` ${stride} apart` : ''} = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
+    // strided: the drawn start picks the window's first episode, each of the span's first episodes alike
+    ...(stride > 1 ? { drawLength: span - H + 1 } : {}),
     pack: (split, k, start, batch, row) => {
       const ds = split === 'train' ? train : val!;
-      packAdRow(dims, ds, ds.offsets[k] + start, start > 0, L, batch, row);
+      if (stride === 1) packAdRow(dims, ds, ds.offsets[k] + start, start > 0, L, batch, row);
+      else packStridedAdRow(dims, ds, ds.offsets[k], Math.floor(start / H), stride, ac.windowEpisodes, batch, row, cfg.name);
     },
   });
 }
@@ -587,6 +634,8 @@ function adWindowData(p: {
   pickers: { train: WindowPicker; val: WindowPicker | null };
   description: string;
   pack: (split: 'train' | 'val', stream: number, start: number, batch: AdBatch, row: number) => void;
+  /** Steps a drawn window takes in its stream, when not the context length L (strided windows). */
+  drawLength?: number;
   close?: () => void;
 }): TrainingData {
   return {
@@ -601,7 +650,7 @@ function adWindowData(p: {
       const picker = p.pickers[split];
       if (!picker) throw new IcrlError('no validation data (data.validationFraction is 0)');
       const batch = newAdBatch(p.dims, p.actDim, B, p.L);
-      drawWindows(picker, r, B, p.L, paired).forEach(([k, start], row) => p.pack(split, k, start, batch, row));
+      drawWindows(picker, r, B, p.drawLength ?? p.L, paired).forEach(([k, start], row) => p.pack(split, k, start, batch, row));
       return batch;
     },
     ...(p.close ? { close: p.close } : {}),
@@ -615,6 +664,7 @@ function adWindowData(p: {
  */
 async function buildStreamedAdData(cfg: TrainConfig, log: Log): Promise<TrainingData> {
   const ac = cfg.data.ad!;
+  if (cfg.data.normalize) throw new ConfigError(`${cfg.name}: data.normalize measures the histories in memory; give data.ad.read: memory with it`, undefined, 'data.normalize');
   const sets = splitForTraining(cfg);
   const t0 = performance.now();
   const { dir, source } = checkedCollection(cfg);
@@ -717,6 +767,37 @@ function packAdRow(dims: EnvDims, src: StepArrays, g0: number, hasPrevAtStart: b
     writeAdToken(dims, src.observations, g * od, src.actions, (g - 1) * aw, hasPrev ? src.rewards[g - 1] : 0, hasPrev, episodeStart, tokens, (b * L + t) * ts);
     if (targets instanceof Int32Array) targets[b * L + t] = src.actions[g];
     else targets.set((src.actions as Float32Array).subarray(g * aw, (g + 1) * aw), (b * L + t) * aw);
+  }
+}
+
+/**
+ * Writes row `b` of an AD batch from a strided window: episodes e0, e0 + stride, ... (E of them, each
+ * of the horizon's H steps) of the stream starting at index `base` of `src`. Within an episode the
+ * tokens are as packAdRow's; an episode's first token carries the last action and reward of the
+ * window's previous episode (of the stream's step before e0 for the first, when there is one).
+ */
+function packStridedAdRow(dims: EnvDims, src: StepArrays, base: number, e0: number, stride: number, E: number, batch: AdBatch, b: number, name: string): void {
+  const H = dims.horizon;
+  const ts = adTokenSize(dims);
+  const od = src.obsDim;
+  const aw = src.actDim > 0 ? src.actDim : 1;
+  const { tokens, targets } = batch;
+  const L = E * H;
+  let prev = e0 > 0 ? base + e0 * H - 1 : -1;
+  for (let j = 0; j < E; j++) {
+    const g0 = base + (e0 + j * stride) * H;
+    if (src.dones[g0 + H - 1] !== 1 || (g0 > base && src.dones[g0 - 1] !== 1)) {
+      throw new ConfigError(`${name}: data.ad.episodeStride needs episodes of exactly the horizon (${H} steps); the history has an episode boundary elsewhere near step ${g0 - base}`, undefined, 'data.ad.episodeStride');
+    }
+    for (let t = 0; t < H; t++) {
+      const g = g0 + t;
+      const p = t > 0 ? g - 1 : prev;
+      const w = (b * L + j * H + t) * ts;
+      writeAdToken(dims, src.observations, g * od, src.actions, Math.max(0, p) * aw, p >= 0 ? src.rewards[p] : 0, p >= 0, t === 0, tokens, w);
+      if (targets instanceof Int32Array) targets[b * L + j * H + t] = src.actions[g];
+      else targets.set((src.actions as Float32Array).subarray(g * aw, (g + 1) * aw), (b * L + j * H + t) * aw);
+    }
+    prev = g0 + H - 1;
   }
 }
 

@@ -1,0 +1,86 @@
+// DPT samples whose query states come from any run of the split (data.dpt.query: pool), labelled by
+// the final policy of the context's task from the collection's policy files.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, collectConfigSchema, openHistoryCollection, policyFile, type History } from '../src/data/index.js';
+import { Rng } from '../src/core/rng.js';
+import { loadSacPolicy } from '../src/rl/index.js';
+import { buildTrainingData, parseTrainConfig } from '../src/train/index.js';
+import type { DptBatch } from '../src/models/batches.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'icrl-dptpool-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const out = join(dir, 'sac');
+const hs: History[] = [];
+
+beforeAll(async () => {
+  const cfg = {
+    kind: 'histories',
+    family: 'point-robot',
+    tasks: { count: 4, heldOut: 10, seed: 2 },
+    algorithm: { kind: 'sac', hidden: [8, 8], batchSize: 8, learningStarts: 40 },
+    steps: 100,
+    numEnvs: 4,
+    shardSize: 4,
+    compression: 1,
+    seed: 3,
+    workers: 0,
+  };
+  await collect(collectConfigSchema.parse(cfg), { out, silent: true });
+  for (const { reader, groups } of await openHistoryCollection(out)) {
+    for (const g of groups) hs.push(reader.readHistory(g));
+    reader.close();
+  }
+}, 60_000);
+
+const config = (query: 'run' | 'pool', collection = out) =>
+  parseTrainConfig({
+    name: 'pool',
+    out: join(dir, 'train'),
+    model: { kind: 'dpt', layers: 1, dModel: 8, heads: 2 },
+    data: { family: 'point-robot', split: { seed: 2, heldOut: 10, train: 4 }, validationFraction: 0.25, dpt: { collection, contextLength: 10, query } },
+    optim: { steps: 1, batchSize: 4, lr: 0.001 },
+  });
+
+describe('DPT query states from the pool of the split (data.dpt.query: pool)', () => {
+  it("labels a query state of any run with the final policy of the context's task", async () => {
+    const data = await buildTrainingData(config('pool'), '.', new Rng(0), () => {});
+    const policies = hs.map((h) => loadSacPolicy(policyFile(out, h.taskIndex)));
+    const train = hs.slice(0, 3);
+    const ts = 2 + 2 + 1 + 2; // [s, a, r, s']
+    let otherRun = 0;
+    const r = new Rng(5);
+    for (let n = 0; n < 20; n++) {
+      const b = data.sample(r, 4, 'train', false) as DptBatch;
+      for (let i = 0; i < b.B; i++) {
+        // the context's run: the training history holding its first transition (s, a)
+        const tok = b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts);
+        const ctx = train.findIndex((h) => {
+          for (let t = 0; t < h.length; t++) if (h.observations[2 * t] === tok[0] && h.observations[2 * t + 1] === tok[1] && h.actions[2 * t] === tok[2] && h.actions[2 * t + 1] === tok[3]) return true;
+          return false;
+        });
+        expect(ctx, `sample ${i}`).toBeGreaterThanOrEqual(0);
+        const q = b.queries.subarray(2 * i, 2 * i + 2);
+        const want = new Float32Array(2);
+        policies[ctx].actGreedy(Float32Array.from(q), want);
+        expect([b.labels[2 * i], b.labels[2 * i + 1]]).toEqual([...want]);
+        // the query state is one of a training run's, not always of the context's own
+        const from = train.findIndex((h) => {
+          for (let t = 0; t < h.length; t++) if (h.observations[2 * t] === q[0] && h.observations[2 * t + 1] === q[1]) return true;
+          return false;
+        });
+        expect(from).toBeGreaterThanOrEqual(0);
+        if (from !== ctx) otherRun++;
+      }
+    }
+    expect(otherRun).toBeGreaterThan(20);
+  });
+
+  it('needs a collection folder with policy files', async () => {
+    expect(() => parseTrainConfig({ name: 'x', out: 'x', model: { kind: 'dpt', layers: 1, dModel: 8, heads: 2 }, data: { family: 'bandit', split: { heldOut: 4, train: 8 }, dpt: { samples: 8, contextLength: 4, query: 'pool' } }, optim: { steps: 1, batchSize: 2, lr: 0.001 } })).toThrow(/data\.dpt\.query/);
+    const shard = join(out, 'shard-00000.h5');
+    await expect(buildTrainingData(config('pool', shard), '.', new Rng(0), () => {})).rejects.toThrow(/pool needs data\.dpt\.collection to be a collection folder/);
+  });
+});
