@@ -67,6 +67,8 @@ export interface Claim {
   left: ScoreRef;
   right: ScoreRef;
   fraction?: number;
+  /** Left out (no verdict) when the run did not measure both scores: a part of the entry its options turned off. */
+  optional?: boolean;
 }
 
 export type Outcome = 'holds' | 'does not hold' | 'inconclusive';
@@ -331,7 +333,8 @@ export async function runReproduction(name: string, opts: ReproduceOptions = {})
     say(`claim: ${entry.claim}`);
     const m = await scale.run({ out, seeds, scale: o.scale, options, progress: opts.progress ?? true, say });
     const table = tableRows(scale.table, m.scores);
-    const verdicts = entry.claims.map((c, i) => verdictOf(c, m.scores, i));
+    const measured = entry.claims.filter((c) => !c.optional || [c.left, c.right].every((r) => m.scores.has(metricKey(r))));
+    const verdicts = measured.map((c) => verdictOf(c, m.scores, entry.claims.indexOf(c)));
     const summary: ReproduceSummary = {
       format: 'icrl-reproduction',
       version: 1,
