@@ -136,4 +136,24 @@ describe('mixture family', () => {
     expect(env.episodeStep[0]).toBe(0);
     expect(() => env.setTask!(0, { family: 'reach', params: {} })).toThrow(IcrlError);
   });
+
+  it('has the exact oracle when every member has one, rescaled to the mixture\'s actions (point-robot: x 10)', () => {
+    const env = mixture().make(1, { members: [{ family: 'point-robot' }] }, new Rng(0));
+    const pr = getFamily('point-robot').make(1, {}, new Rng(0));
+    const task = { family: 'point-robot', params: { angle: 1 } };
+    env.setTasks([{ family: 'mixture', params: { member: 'point-robot', params: task.params } }]);
+    pr.setTasks([task]);
+    expect(env.exactOracle).toBe(true);
+    expect(mixture().make(1, {}, new Rng(0)).exactOracle).toBe(false);
+    const a = new Float32Array(2);
+    const b = new Float32Array(2);
+    env.oracleAction(0, a);
+    pr.oracleAction(0, b);
+    expect(a[0]).toBeCloseTo(b[0] * 10, 5);
+    expect(a[1]).toBeCloseTo(b[1] * 10, 5);
+    expect(env.oracleValue(0)).toBe(pr.oracleValue(0));
+    env.step(a);
+    pr.step(b);
+    expect(env.rewards[0]).toBeCloseTo(pr.rewards[0], 6);
+  });
 });

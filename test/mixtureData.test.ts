@@ -9,7 +9,8 @@ import { loadTrainConfig, trainFromConfig } from '../src/train/index.js';
 import '../src/rl/index.js';
 import { mixtureHistories, type MixtureDataSpec } from '../src/experiments/mixtureData.js';
 import { t2mirMixClaims, t2mirMixTable, memberOnly, onMember } from '../src/experiments/t2mirMix.js';
-import { reproductions, verdictOf } from '../src/experiments/index.js';
+import { reproductions, runReproduction, verdictOf } from '../src/experiments/index.js';
+import { z } from 'zod';
 
 const dir = mkdtempSync(join(tmpdir(), 'icrl-mixture-data-'));
 const configs = join(dir, 'configs');
@@ -91,6 +92,8 @@ describe('t2mir-vs-dense-mix entry', () => {
     const e = reproductions.get('t2mir-vs-dense-mix');
     expect(e.claims).toEqual(t2mirMixClaims());
     expect(e.claims).toHaveLength(10);
+    // the per-family claims are left out of a run with --set perFamily=false, the others never
+    expect(e.claims.map((c) => c.optional === true)).toEqual([...new Array<boolean>(6).fill(false), ...new Array<boolean>(4).fill(true)]);
     expect(e.scales.small?.table).toEqual(t2mirMixTable());
     const scores = new Map<string, number[][]>();
     const put = (agent: string, v: number) => scores.set(`${agent}:meanReturn`, [[v, v + 1], [v, v + 2]]);
@@ -127,6 +130,33 @@ describe('t2mir-vs-dense-mix configs', () => {
       expect(b.model.moe?.layers).toEqual([1]);
       expect(a.data.family).toBe('mixture');
       expect(a.data.split).toEqual({ seed: 0, heldOut: 10, train: 20 });
+    }
+  });
+});
+
+describe('optional claims', () => {
+  it('get no verdict when the run did not measure their scores, and a verdict when it did', async () => {
+    const run = (withB: boolean) => async () => {
+      const scores = new Map<string, number[][]>([['A:score', [[2], [3]]], ['Z:score', [[1], [1]]]]);
+      if (withB) scores.set('B:score', [[0], [0]]);
+      return { seeds: [0, 1], scores, sections: [], files: [] };
+    };
+    for (const withB of [true, false]) {
+      const name = `optional-claims-test-${withB}`;
+      reproductions.register({
+        name,
+        description: 'test entry',
+        options: z.object({}).strict(),
+        paper: 'a test, not a paper at all',
+        claim: 'A is above Z; B is above Z when measured',
+        claims: [
+          { text: 'A above Z', left: { agent: 'A', metric: 'score' }, right: { agent: 'Z', metric: 'score' } },
+          { text: 'B above Z', left: { agent: 'B', metric: 'score' }, right: { agent: 'Z', metric: 'score' }, optional: true },
+        ],
+        scales: { small: { budget: 'none', table: [{ agent: 'A', metric: 'score' }], run: run(withB) } },
+      });
+      const s = await runReproduction(name, { seeds: 2, out: join(dir, name), say: () => {} });
+      expect(s.verdicts.map((v) => [v.claim, v.outcome])).toEqual(withB ? [['A above Z', 'holds'], ['B above Z', 'does not hold']] : [['A above Z', 'holds']]);
     }
   });
 });

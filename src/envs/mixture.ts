@@ -306,6 +306,8 @@ export class BatchedMixture extends EpisodicEnv<MixtureOptions> {
   /** The action at the middle of each member's box (what idle instances play). */
   private readonly idleActions: Float32Array[];
   private readonly scratch: Float32Array;
+  /** One member action per member (the expert's and the oracle's, before rescaling). */
+  private readonly memberActions: Float32Array[];
 
   constructor(numEnvs: number, options: Record<string, unknown> | undefined, rng: Rng, lookup: FamilyLookup) {
     const o = parseOptions(MIXTURE, mixtureOptionsSchema, options);
@@ -313,6 +315,7 @@ export class BatchedMixture extends EpisodicEnv<MixtureOptions> {
     const opts = memberOptions(o);
     const envs = fams.map((f, i) => f.make(numEnvs, opts[i], rng.split(`member-${f.name}`)));
     const layout = layoutOf(envs, o.memberId);
+    for (const e of envs) if (!e.setTask || !e.getTask) throw new IcrlError(`${MIXTURE}: member ${e.family} cannot set or report the task of one instance (setTask / getTask); members need both`);
     super(MIXTURE, numEnvs, layout.obsDim, o);
     this.layout = layout;
     this.memberEnvs = envs;
@@ -336,6 +339,7 @@ export class BatchedMixture extends EpisodicEnv<MixtureOptions> {
     this.actionBufs = envs.map((e) => new Float32Array(numEnvs * e.actDim));
     this.idleActions = layout.members.map((m) => Float32Array.from(m.actLow.map((l, j) => (l + m.actHigh[j]) / 2)));
     this.scratch = new Float32Array(layout.actDim);
+    this.memberActions = envs.map((e) => new Float32Array(e.actDim));
     if (envs.some((e) => e.finalEpisodeSuccess)) this.finalEpisodeSuccess = new Uint8Array(numEnvs);
     if (envs.some((e) => typeof e.expertAction === 'function')) {
       this.expertAction = (i, out) => {
@@ -343,7 +347,7 @@ export class BatchedMixture extends EpisodicEnv<MixtureOptions> {
         const k = this.memberOf[i];
         const e = this.memberEnvs[k];
         if (!e.expertAction) throw new IcrlError(`${MIXTURE}: instance ${i} plays member ${e.family}, which has no scripted expert`);
-        const a = new Float32Array(e.actDim);
+        const a = this.memberActions[k];
         e.expertAction(i, a);
         this.layout.encodeAction(k, a, 0, out, 0);
       };
@@ -448,7 +452,7 @@ export class BatchedMixture extends EpisodicEnv<MixtureOptions> {
     if (!out || out.length < this.actDim) throw new OutOfSpaceError(`${MIXTURE}: oracleAction needs an output Float32Array of length ${this.actDim}`);
     const k = this.memberOf[i];
     const e = this.memberEnvs[k];
-    const a = new Float32Array(e.actDim);
+    const a = this.memberActions[k];
     e.oracleAction(i, a);
     this.layout.encodeAction(k, a, 0, this.scratch, 0);
     out.set(this.scratch.subarray(0, this.actDim));

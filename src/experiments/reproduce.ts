@@ -69,6 +69,8 @@ export interface Claim {
   fraction?: number;
   /** Whether the claim is made for a run with these entry options (absent: always), e.g. success claims only for a family that scores success. */
   applies?: (options: Record<string, unknown>) => boolean;
+  /** Left out (no verdict) when the run did not measure both scores: a part of the entry its options turned off. */
+  optional?: boolean;
 }
 
 export type Outcome = 'holds' | 'does not hold' | 'inconclusive';
@@ -338,7 +340,9 @@ export async function runReproduction(name: string, opts: ReproduceOptions = {})
     say(`claim: ${entry.claim}`);
     const m = await scale.run({ out, seeds, scale: o.scale, options, progress: opts.progress ?? true, say });
     const table = tableRows(scale.table, m.scores);
-    const verdicts = applicableClaims(entry.claims, options).map(([c, i]) => verdictOf(c, m.scores, i));
+    const verdicts = applicableClaims(entry.claims, options)
+      .filter(([c]) => !c.optional || [c.left, c.right].every((r) => m.scores.has(metricKey(r))))
+      .map(([c, i]) => verdictOf(c, m.scores, i));
     const summary: ReproduceSummary = {
       format: 'icrl-reproduction',
       version: 1,

@@ -218,7 +218,7 @@ reproductions.register({
   claims: t2mirMixClaims(),
   scales: {
     small: t2mirMixScale(
-      'the members\' histories (SAC on 10 cheetah-vel velocities x 100,000 steps, configs/collect-cheetah-vel-sac.yaml, about 30 minutes; PPO on 10 reach goals x 40,000 steps of 200-step episodes, configs/collect-reach-ppo-mix.yaml, about 3 minutes) converted once into the mixture\'s layout, then per seed 12 models of 150 steps of batch 16 (2 layers, width 32; AD windows of 2 episodes, DPT contexts of 1 episode): the four on the mixture and the four on each member alone, evaluated on 10 mixed held-out tasks and on each member\'s 5, 4 in-context episodes of 200 steps',
+      'the members\' histories (SAC on 10 cheetah-vel velocities x 100,000 steps, configs/collect-cheetah-vel-sac.yaml, about 30 minutes; PPO on 10 reach goals x 40,000 steps of 200-step episodes, configs/collect-reach-ppo-mix.yaml, about 3 minutes) converted once into the mixture\'s layout, then per seed 12 models of 150 steps of batch 16 (2 layers, width 32; AD windows of 2 episodes, DPT contexts of 1 episode): the four on the mixture and the four on each member alone, evaluated on 10 mixed held-out tasks and on each member\'s 5, 4 in-context episodes of 200 steps; 30 minutes (1,789 s) for 3 seeds on the shared 2-core machine under a load average of 6 to 12',
     ),
   },
 });
