@@ -194,7 +194,7 @@ reproductions.register({
   ],
   scales: {
     small: {
-      budget: 'per seed AD and T2MIR-AD of 600 steps, DPT and T2MIR-DPT of 300 steps, batch 16 (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes; one family only (no mixed distribution yet); 59 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
+      budget: 'per seed AD and T2MIR-AD of 600 steps, DPT and T2MIR-DPT of 300 steps, batch 16 (2 layers, width 32) on Dark Room 7 x 7 with 30-step episodes, then 10 goals x 8 episodes; Dark Room only (the mixed distribution is t2mir-vs-dense-mix); 59 minutes for 3 seeds on the shared 2-core machine under a load average of 16 to 30',
       table: T2MIR_TABLE,
       run: pipeline({
         models: [
