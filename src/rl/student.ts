@@ -376,8 +376,8 @@ export function trainStudents(o: StudentTrainingOptions): StudentCurves {
       const extra = rs.hooks.restore(rs.file) as unknown as StudentResumeExtra;
       if (JSON.stringify(extra.run) !== JSON.stringify(rs.runId)) throw new IcrlError(`${rs.file}: a resume point of another run (${JSON.stringify(extra.run)}); delete it to start over`, 'CONFIG');
       const n = env.numEnvs;
-      if (!Array.isArray(extra.teachers) || extra.teachers.length !== n || !Array.isArray(extra.tasks) || extra.tasks.length !== n || !Array.isArray(extra.chosen) || extra.chosen.length !== n)
-        throw new IcrlError(`${rs.file}: the resume point does not hold ${n} teachers, tasks and chosen lists`, 'CORRUPT_FILE');
+      if (!Array.isArray(extra.teachers) || extra.teachers.length !== n || !Array.isArray(extra.tasks) || extra.tasks.length !== n || !Array.isArray(extra.chosen) || extra.chosen.length !== n || !Array.isArray(extra.episodes) || extra.episodes.length !== n)
+        throw new IcrlError(`${rs.file}: the resume point does not hold ${n} teachers, tasks, episode counts and chosen lists`, 'CORRUPT_FILE');
       rs.teachers.forEach((t, i) => t.loadState(extra.teachers[i], `${rs.file} (teacher ${i})`));
       for (let i = 0; i < n; i++) {
         env.setTask(i, extra.tasks[i]);
