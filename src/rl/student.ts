@@ -194,22 +194,18 @@ export class TaskConditionedEnv implements BatchedEnv {
 
   /** Starts fresh episodes on every instance's current task (no chooser asked): the resume points' reset. */
   restart(seed?: number): Float32Array {
-    this.inner.reset(seed);
-    for (let i = 0; i < this.numEnvs; i++) {
-      this.returns[i] = 0;
-      this.writeRow(this.obs, this.inner.obs, i);
-    }
-    this.rewards.fill(0);
-    this.terminated.fill(0);
-    this.truncated.fill(0);
-    return this.obs;
+    return this.startEpisodes(seed, false);
   }
 
   /** Starts fresh episodes; with a chooser, each instance's task comes from it (ended = null). */
   reset(seed?: number): Float32Array {
+    return this.startEpisodes(seed, this.chooser !== KEEP_TASKS);
+  }
+
+  private startEpisodes(seed: number | undefined, askChooser: boolean): Float32Array {
     this.inner.reset(seed);
     for (let i = 0; i < this.numEnvs; i++) {
-      if (this.chooser !== KEEP_TASKS) this.place(i, this.chooser.next(i, null));
+      if (askChooser) this.place(i, this.chooser.next(i, null));
       this.returns[i] = 0;
       this.writeRow(this.obs, this.inner.obs, i);
     }
