@@ -35,12 +35,12 @@ beforeAll(async () => {
   }
 }, 60_000);
 
-const config = (query: 'run' | 'pool', collection = out) =>
+const config = (query: 'run' | 'pool', collection = out, contextFrom: 'window' | 'run' = 'window') =>
   parseTrainConfig({
     name: 'pool',
     out: join(dir, 'train'),
     model: { kind: 'dpt', layers: 1, dModel: 8, heads: 2 },
-    data: { family: 'point-robot', split: { seed: 2, heldOut: 10, train: 4 }, validationFraction: 0.25, dpt: { collection, contextLength: 10, query } },
+    data: { family: 'point-robot', split: { seed: 2, heldOut: 10, train: 4 }, validationFraction: 0.25, dpt: { collection, contextLength: 10, query, contextFrom } },
     optim: { steps: 1, batchSize: 4, lr: 0.001 },
   });
 
@@ -82,5 +82,33 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
     expect(() => parseTrainConfig({ name: 'x', out: 'x', model: { kind: 'dpt', layers: 1, dModel: 8, heads: 2 }, data: { family: 'bandit', split: { heldOut: 4, train: 8 }, dpt: { samples: 8, contextLength: 4, query: 'pool' } }, optim: { steps: 1, batchSize: 2, lr: 0.001 } })).toThrow(/data\.dpt\.query/);
     const shard = join(out, 'shard-00000.h5');
     await expect(buildTrainingData(config('pool', shard), '.', new Rng(0), () => {})).rejects.toThrow(/pool needs data\.dpt\.collection to be a collection folder/);
+  });
+
+  it('contextFrom: run draws a context of distinct steps of one run, in time order, from all of it', async () => {
+    const data = await buildTrainingData(config('pool', out, 'run'), '.', new Rng(0), () => {});
+    const train = hs.slice(0, 3);
+    const ts = 2 + 2 + 1 + 2;
+    const r = new Rng(7);
+    let spread = 0;
+    let n = 0;
+    for (let k = 0; k < 10; k++) {
+      const b = data.sample(r, 4, 'train', false) as DptBatch;
+      for (let i = 0; i < b.B; i++) {
+        // each token's step in the run holding the first token
+        const stepOf = (h: History, t: number): number => {
+          const tok = b.tokens.subarray((i * b.T + t) * ts, (i * b.T + t) * ts + ts);
+          for (let s = 0; s < h.length; s++) if (h.observations[2 * s] === tok[0] && h.observations[2 * s + 1] === tok[1] && h.actions[2 * s] === tok[2] && h.actions[2 * s + 1] === tok[3]) return s;
+          return -1;
+        };
+        const h = train.find((x) => stepOf(x, 0) >= 0)!;
+        const steps = Array.from({ length: b.T }, (_, t) => stepOf(h, t));
+        for (let t = 1; t < b.T; t++) expect(steps[t]).toBeGreaterThan(steps[t - 1]);
+        spread += steps[b.T - 1] - steps[0];
+        n++;
+      }
+    }
+    // consecutive windows span T - 1 = 9 steps; contexts of the whole 100-step run span far more
+    expect(spread / n).toBeGreaterThan(50);
+    expect(() => parseTrainConfig({ name: 'x', out: 'x', model: { kind: 'dpt', layers: 1, dModel: 8, heads: 2 }, data: { family: 'bandit', split: { heldOut: 4, train: 8 }, dpt: { samples: 8, contextLength: 4, contextFrom: 'run' } }, optim: { steps: 1, batchSize: 2, lr: 0.001 } })).toThrow(/data\.dpt\.collection/);
   });
 });

@@ -29,12 +29,12 @@ function history(episodes: number, boundaryShift = 0): History {
   };
 }
 
-function cfg(episodeStride: number, windowEpisodes = 3) {
+function cfg(episodeStride: number, windowEpisodes = 3, firstEpisodes?: number) {
   return parseTrainConfig({
     name: 'stride',
     out: 'runs/stride',
     model: { kind: 'ad', layers: 1, dModel: 8, heads: 2 },
-    data: { family: 'darkroom', envOptions: { horizon: H }, split: { seed: 0, heldOut: 4 }, validationFraction: 0, ad: { collection: 'unused', windowEpisodes, episodeStride } },
+    data: { family: 'darkroom', envOptions: { horizon: H }, split: { seed: 0, heldOut: 4 }, validationFraction: 0, ad: { collection: 'unused', windowEpisodes, episodeStride, ...(firstEpisodes !== undefined ? { firstEpisodes } : {}) } },
     optim: { steps: 1, batchSize: 2, lr: 0.001 },
   });
 }
@@ -86,5 +86,30 @@ describe('AD windows of every k-th episode (data.ad.episodeStride)', () => {
     const c = cfg(2) as unknown as { data: { ad: Record<string, unknown> } };
     expect(() => parseTrainConfig({ ...c, data: { ...c.data, ad: { ...c.data.ad, read: 'stream' } } }, 'x.yaml')).toThrow(/episodeStride/);
     expect(cfg(1).data.ad!.episodeStride).toBe(1);
+  });
+
+  it('firstEpisodes: windows start in the first N episodes of a history, strided or not', () => {
+    const starts = (data: ReturnType<typeof adTrainingData>): Set<number> => {
+      const r = new Rng(4);
+      const L = data.contextLength;
+      const seen = new Set<number>();
+      for (let n = 0; n < 300; n++) {
+        const b = data.sample(r, 2, 'train', false) as AdBatch;
+        // the window's first step: the second token's previous reward (the reward at step t is t)
+        for (let row = 0; row < 2; row++) seen.add(Math.round(b.tokens[(row * L + 1) * ts + rewardAt]));
+      }
+      return seen;
+    };
+    const strided = starts(adTrainingData(cfg(4, 3, 5), { train: [history(20)], val: [], heldOut: [], source: null, length: 20 * H, dims }));
+    expect([...strided].sort((a, b) => a - b)).toEqual([0, 10, 20, 30, 40]);
+    // unstrided: any step of the first 3 episodes
+    const plain = starts(adTrainingData(cfg(1, 2, 3), { train: [history(20)], val: [], heldOut: [], source: null, length: 20 * H, dims }));
+    expect(Math.max(...plain)).toBe(3 * H - 1);
+    expect(Math.min(...plain)).toBe(0);
+    // more first episodes than the span allows: the span's limit holds
+    const wide = starts(adTrainingData(cfg(4, 3, 100), { train: [history(20)], val: [], heldOut: [], source: null, length: 20 * H, dims }));
+    expect(Math.max(...wide)).toBe(11 * H);
+    const c = cfg(2, 3, 4) as unknown as { data: { ad: Record<string, unknown> } };
+    expect(() => parseTrainConfig({ ...c, data: { ...c.data, ad: { ...c.data.ad, episodeStride: 1, read: 'stream' } } }, 'x.yaml')).toThrow(/firstEpisodes/);
   });
 });

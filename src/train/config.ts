@@ -52,10 +52,19 @@ export const DptDataConfigSchema = z
      * the context does (DPT draws its query states independently of the task).
      */
     query: z.enum(['run', 'pool']).default('run'),
+    /**
+     * With a collection, how a sample's context is drawn from its run: `window` (default),
+     * contextLength consecutive transitions; `run`, contextLength transitions drawn uniformly (without
+     * replacement) from the whole run, in time order, so that one context mixes the learner's stages
+     * (as an online context of several earlier episodes does). Absent means window (optional, not
+     * defaulted, so that a training folder written before the option existed still resumes).
+     */
+    contextFrom: z.enum(['window', 'run']).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.query === 'pool' && c.collection === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'pool queries are labelled by the policies of a collection: give data.dpt.collection' });
+    if (c.contextFrom === 'run' && c.collection === undefined) ctx.addIssue({ code: 'custom', path: ['contextFrom'], message: 'contexts drawn from a whole run need learning histories: give data.dpt.collection' });
     if (c.collection !== undefined) {
       for (const k of ['samples', 'rollin'] as const) if (c[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `give either collection or ${k}, not both (samples are drawn from the collection's histories)` });
     } else if (c.samples === undefined) ctx.addIssue({ code: 'custom', path: ['samples'], message: 'required unless the samples come from learning histories (data.dpt.collection)' });
@@ -95,6 +104,14 @@ export const AdDataConfigSchema = z
      */
     episodeStride: int(1, 1e4).default(1),
     /**
+     * Windows start within the first firstEpisodes episodes of a history (default: anywhere the
+     * history allows). With a stride, the window's first episode is then one of a learner's early,
+     * poor episodes and the later ones show what it learnt from there, so that a window never starts
+     * from a learner that has already converged (whose behaviour gives the task away without its
+     * rewards). read: memory only.
+     */
+    firstEpisodes: int(1, 1e6).optional(),
+    /**
      * How the collection's histories reach the batches: `memory` loads them all before training;
      * `stream` reads each window from the shard files when it is drawn (memory bounded by the
      * index and one batch, whatever the collection's size; docs/long-context.md). Stream needs
@@ -105,6 +122,7 @@ export const AdDataConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.read === 'stream' && c.lhf !== undefined) ctx.addIssue({ code: 'custom', path: ['lhf'], message: 'LHF scores whole histories in memory; give read: memory with lhf' });
+    if (c.read === 'stream' && c.firstEpisodes !== undefined) ctx.addIssue({ code: 'custom', path: ['firstEpisodes'], message: 'windows restricted to the first episodes are cut from histories in memory; give read: memory with firstEpisodes' });
     if (c.read === 'stream' && c.episodeStride > 1) ctx.addIssue({ code: 'custom', path: ['episodeStride'], message: 'strided windows are cut from histories in memory; give read: memory with episodeStride' });
     if (c.collection !== undefined) {
       for (const k of ['source', 'episodes'] as const) if (c[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `give either collection or ${k}, not both (the collection's histories are used as they are)` });

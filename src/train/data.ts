@@ -169,7 +169,8 @@ function packDpt(ds: DptDataset, dims: EnvDims, idx: Int32Array): DptBatch {
  * SAC histories relabelled by each learner's final policy): a sample is a window of contextLength
  * consecutive transitions (s, a, r, s') of one run, a query state drawn uniformly from the same
  * run, and the expert's action there (the DPT recipe for tasks without an exact oracle, as in the
- * T2MIR and DPT MuJoCo set-ups). The histories do not store the observation an episode ended in, so
+ * T2MIR and DPT MuJoCo set-ups; data.dpt.contextFrom: run draws the context from the whole run
+ * instead, data.dpt.query: pool the query state from any run). The histories do not store the observation an episode ended in, so
  * the next state of an episode's last step is that step's own observation. Samples are drawn fresh
  * for every batch (there is no fixed sample count).
  */
@@ -198,10 +199,19 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
   log(`DPT samples from ${trainRuns.length} training and ${valRuns.length} validation runs of ${loaded.length} steps (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
   // query: pool: each task's final policy labels query states drawn from any run of the split
   const labeller = dc.query === 'pool' ? poolLabeller(cfg, dc.collection!, [...loaded.train, ...loaded.val], dims) : null;
+  // contextFrom: run: the steps of a context, T distinct steps of the run in time order
+  const scattered = dc.contextFrom === 'run' ? new Int32Array(T) : null;
+  const drawSteps = (r: Rng, length: number, out: Int32Array): void => {
+    const seen = new Set<number>();
+    while (seen.size < T) seen.add(r.int(length));
+    let i = 0;
+    for (const v of seen) out[i++] = v;
+    out.sort();
+  };
   const write = (h: History, r: number, start: number, qStep: number, b: number, tokens: Float32Array, queries: Float32Array, labels: Int32Array | Float32Array, qRun?: [History, number]): void => {
     const base = r * h.length;
     for (let t = 0; t < T; t++) {
-      const g = base + start + t;
+      const g = base + (scattered ? scattered[t] : start + t);
       const next = h.dones[g] ? g : g + 1;
       writeDptToken(dims, h.observations, g * od, h.actions, g * aw, h.rewards[g], h.observations, next * od, tokens, (b * T + t) * ts);
     }
@@ -225,7 +235,7 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
     numTrainTasks: loaded.train.length,
     numValTasks: loaded.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(loaded.source)} in ${dc.collection} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, windows of ${T} transitions of ${loaded.length}-step histories, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(loaded.source)} in ${dc.collection} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories, ${sets.heldOut.length} held-out tasks`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): DptBatch {
       const runs = split === 'train' ? trainRuns : valRuns;
       if (runs.length === 0) throw new IcrlError('no validation data (data.validationFraction is 0)');
@@ -234,6 +244,7 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
       const labels = dims.numActions > 0 ? new Int32Array(B) : new Float32Array(B * aw);
       const one = (h: History, run: number, b: number): void => {
         const start = r.int(h.length - T);
+        if (scattered) drawSteps(r, h.length, scattered);
         if (!labeller) return write(h, run, start, r.int(h.length), b, tokens, queries, labels);
         const q = runs[r.int(runs.length)];
         write(h, run, start, r.int(q[0].length), b, tokens, queries, labels, q);
@@ -585,6 +596,10 @@ export function adTrainingData(cfg: TrainConfig, h: AdHistorySets, log: Log = ()
   const stride = ac.episodeStride;
   const span = ((ac.windowEpisodes - 1) * stride + 1) * H;
   if (stride > 1 && span > len) throw new ConfigError(`${cfg.name}: data.ad.windowEpisodes (${ac.windowEpisodes}) episodes ${stride} apart span ${span} steps, more than the histories' ${len}`, undefined, 'data.ad.episodeStride');
+  // the steps a drawn window takes in its stream: a strided window's start picks its first episode,
+  // each of the span's first episodes alike; firstEpisodes: the start lies in the first N episodes
+  let drawLength = stride > 1 ? span - H + 1 : L;
+  if (ac.firstEpisodes !== undefined) drawLength = Math.max(drawLength, len - ac.firstEpisodes * H + 1);
   const sets = { train: trainH.map((x) => x.task), val: valH.map((x) => x.task), heldOut: h.heldOut };
   const train = buildAdDataset(trainH);
   const val = valH.length > 0 ? buildAdDataset(valH) : null;
@@ -614,9 +629,8 @@ export function adTrainingData(cfg: TrainConfig, h: AdHistorySets, log: Log = ()
     sets,
     actDim: train.actDim,
     pickers: { train: trainPicker, val: val ? pickerOf(val) : null },
-    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : verb === 'given' ? ' (given to the trainer)' : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes${stride > 1 ? ` ${stride} apart` : ''} = ${L} steps, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
-    // strided: the drawn start picks the window's first episode, each of the span's first episodes alike
-    ...(stride > 1 ? { drawLength: span - H + 1 } : {}),
+    description: `${cfg.data.family} AD histories of ${JSON.stringify(sourceSpec)}${ac.collection !== undefined ? ` (from ${ac.collection})` : verb === 'given' ? ' (given to the trainer)' : ''}: ${sets.train.length} train tasks, ${numHistories} histories of ${len} steps (source return over the first / last ${dims.horizon} steps ${ret.first.toFixed(2)} -> ${ret.last.toFixed(2)}), windows of ${ac.windowEpisodes} episodes${stride > 1 ? ` ${stride} apart` : ''} = ${L} steps${ac.firstEpisodes !== undefined ? ` starting in a history's first ${ac.firstEpisodes} episodes` : ''}, ${sets.val.length} validation tasks, ${sets.heldOut.length} held-out tasks${lhfNote}`,
+    drawLength,
     pack: (split, k, start, batch, row) => {
       const ds = split === 'train' ? train : val!;
       if (stride === 1) packAdRow(dims, ds, ds.offsets[k] + start, start > 0, L, batch, row);
