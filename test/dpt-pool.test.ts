@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, collectConfigSchema, openHistoryCollection, policyFile, type History } from '../src/data/index.js';
 import { Rng } from '../src/core/rng.js';
-import { loadSacPolicy } from '../src/rl/index.js';
+import { loadPolicy, loadSacPolicy } from '../src/rl/index.js';
 import { buildTrainingData, parseTrainConfig } from '../src/train/index.js';
 import type { DptBatch } from '../src/models/batches.js';
 
@@ -110,5 +110,31 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
     // consecutive windows span T - 1 = 9 steps; contexts of the whole 100-step run span far more
     expect(spread / n).toBeGreaterThan(50);
     expect(() => parseTrainConfig({ name: 'x', out: 'x', model: { kind: 'dpt', layers: 1, dModel: 8, heads: 2 }, data: { family: 'bandit', split: { heldOut: 4, train: 8 }, dpt: { samples: 8, contextLength: 4, contextFrom: 'run' } }, optim: { steps: 1, batchSize: 2, lr: 0.001 } })).toThrow(/data\.dpt\.collection/);
+  });
+
+  it("labels pool queries with a PPO collection's final policies too", async () => {
+    const ppoOut = join(dir, 'ppo');
+    const cfg = { kind: 'histories', family: 'point-robot', tasks: { count: 4, heldOut: 10, seed: 2 }, algorithm: { kind: 'ppo', numSteps: 25, numMinibatches: 1, updateEpochs: 1 }, steps: 100, numEnvs: 4, shardSize: 4, compression: 1, seed: 3, workers: 0 };
+    await collect(collectConfigSchema.parse(cfg), { out: ppoOut, silent: true });
+    const ppoHs: History[] = [];
+    for (const { reader, groups } of await openHistoryCollection(ppoOut)) {
+      for (const g of groups) ppoHs.push(reader.readHistory(g));
+      reader.close();
+    }
+    const data = await buildTrainingData(config('pool', ppoOut), '.', new Rng(0), () => {});
+    const policies = ppoHs.slice(0, 3).map((h) => loadPolicy(policyFile(ppoOut, h.taskIndex)));
+    const ts = 2 + 2 + 1 + 2;
+    const b = data.sample(new Rng(2), 4, 'train', false) as DptBatch;
+    for (let i = 0; i < b.B; i++) {
+      const tok = b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts);
+      const ctx = ppoHs.slice(0, 3).findIndex((h) => {
+        for (let t = 0; t < h.length; t++) if (h.observations[2 * t] === tok[0] && h.observations[2 * t + 1] === tok[1] && h.actions[2 * t] === tok[2] && h.actions[2 * t + 1] === tok[3]) return true;
+        return false;
+      });
+      expect(ctx).toBeGreaterThanOrEqual(0);
+      const want = new Float32Array(2);
+      policies[ctx].actGreedy(Float32Array.from(b.queries.subarray(2 * i, 2 * i + 2)), want);
+      expect([b.labels[2 * i], b.labels[2 * i + 1]]).toEqual([...want]);
+    }
   });
 });

@@ -187,7 +187,7 @@ export function continuousRun(model: 'AD' | 'DPT') {
           label: model,
           train: setup.train[model],
           // DPT from a collection folder: its policy files label the pool's query states (data.dpt.query: pool)
-          set: [`data.${dataKey}.collection=${JSON.stringify(model === 'DPT' && setup.data.kind === 'collection' ? dataDir : data.train)}`],
+          set: [`data.${dataKey}.collection=${JSON.stringify(model === 'DPT' && setup.data.kind !== 'sac' ? dirname(data.train) : data.train)}`],
           ...(model === 'DPT' && setup.dptContext ? { agent: { context: setup.dptContext } } : {}),
         },
       ],

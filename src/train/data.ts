@@ -273,9 +273,12 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
  */
 function poolLabeller(cfg: TrainConfig, dir: string, histories: History[], dims: EnvDims): (h: History, obs: Float32Array, out: Float32Array) => void {
   const field = 'data.dpt.query';
-  if (dims.numActions > 0) throw new ConfigError(`${cfg.name}: ${field}: pool labels come from SAC policies (continuous actions); ${cfg.data.family} has discrete actions`, undefined, field);
+  if (dims.numActions > 0) throw new ConfigError(`${cfg.name}: ${field}: pool labels come from SAC or PPO policies (continuous actions); ${cfg.data.family} has discrete actions`, undefined, field);
   if (dir.endsWith('.h5') || !existsSync(dir)) throw new ConfigError(`${cfg.name}: ${field}: pool needs data.dpt.collection to be a collection folder with the learners' policy files, not ${dir}`, undefined, field);
-  const { tasks, policies } = loadPolicyFolder(dir);
+  // the collection's learner (SAC or PPO) names its policy files' kind
+  const kind = (readManifest(dir)?.config as { algorithm?: { kind?: unknown } } | undefined)?.algorithm?.kind;
+  if (kind !== 'sac' && kind !== 'ppo') throw new ConfigError(`${cfg.name}: ${field}: pool labels come from the final policies of a SAC or PPO collection; ${dir} was collected by ${JSON.stringify(kind)}`, undefined, field);
+  const { tasks, policies } = loadPolicyFolder(dir, kind);
   const byKey = new Map(tasks.map((t, i) => [taskKey(t), policies[i]]));
   const of = new Map<History, (typeof policies)[number]>();
   for (const h of histories) {
