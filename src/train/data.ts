@@ -170,9 +170,9 @@ function packDpt(ds: DptDataset, dims: EnvDims, idx: Int32Array): DptBatch {
  * consecutive transitions (s, a, r, s') of one run, a query state drawn uniformly from the same
  * run, and the expert's action there (the DPT recipe for tasks without an exact oracle, as in the
  * T2MIR and DPT MuJoCo set-ups; data.dpt.contextFrom: run draws the context from the whole run
- * instead, data.dpt.query: pool the query state from any run). The histories do not store the observation an episode ended in, so
- * the next state of an episode's last step is that step's own observation. Samples are drawn fresh
- * for every batch (there is no fixed sample count).
+ * instead, data.dpt.query: pool the query state from any run). The histories do not store the
+ * observation an episode ended in, so the next state of an episode's last step is that step's own
+ * observation. Samples are drawn fresh for every batch (there is no fixed sample count).
  */
 async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<TrainingData> {
   const dc = cfg.data.dpt!;
