@@ -35,6 +35,12 @@ beforeAll(async () => {
   }
 }, 60_000);
 
+/** The step of history h whose (s, a) a point-robot DPT token [s, a, r, s'] starts with, or -1. */
+function stepOf(h: History, tok: Float32Array): number {
+  for (let t = 0; t < h.length; t++) if (h.observations[2 * t] === tok[0] && h.observations[2 * t + 1] === tok[1] && h.actions[2 * t] === tok[2] && h.actions[2 * t + 1] === tok[3]) return t;
+  return -1;
+}
+
 const config = (query: 'run' | 'pool', collection = out, contextFrom: 'window' | 'run' = 'window') =>
   parseTrainConfig({
     name: 'pool',
@@ -57,10 +63,7 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
       for (let i = 0; i < b.B; i++) {
         // the context's run: the training history holding its first transition (s, a)
         const tok = b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts);
-        const ctx = train.findIndex((h) => {
-          for (let t = 0; t < h.length; t++) if (h.observations[2 * t] === tok[0] && h.observations[2 * t + 1] === tok[1] && h.actions[2 * t] === tok[2] && h.actions[2 * t + 1] === tok[3]) return true;
-          return false;
-        });
+        const ctx = train.findIndex((h) => stepOf(h, tok) >= 0);
         expect(ctx, `sample ${i}`).toBeGreaterThanOrEqual(0);
         const q = b.queries.subarray(2 * i, 2 * i + 2);
         const want = new Float32Array(2);
@@ -95,13 +98,9 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
       const b = data.sample(r, 4, 'train', false) as DptBatch;
       for (let i = 0; i < b.B; i++) {
         // each token's step in the run holding the first token
-        const stepOf = (h: History, t: number): number => {
-          const tok = b.tokens.subarray((i * b.T + t) * ts, (i * b.T + t) * ts + ts);
-          for (let s = 0; s < h.length; s++) if (h.observations[2 * s] === tok[0] && h.observations[2 * s + 1] === tok[1] && h.actions[2 * s] === tok[2] && h.actions[2 * s + 1] === tok[3]) return s;
-          return -1;
-        };
-        const h = train.find((x) => stepOf(x, 0) >= 0)!;
-        const steps = Array.from({ length: b.T }, (_, t) => stepOf(h, t));
+        const tok = (t: number) => b.tokens.subarray((i * b.T + t) * ts, (i * b.T + t) * ts + ts);
+        const h = train.find((x) => stepOf(x, tok(0)) >= 0)!;
+        const steps = Array.from({ length: b.T }, (_, t) => stepOf(h, tok(t)));
         for (let t = 1; t < b.T; t++) expect(steps[t]).toBeGreaterThan(steps[t - 1]);
         spread += steps[b.T - 1] - steps[0];
         n++;
@@ -127,10 +126,7 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
     const b = data.sample(new Rng(2), 4, 'train', false) as DptBatch;
     for (let i = 0; i < b.B; i++) {
       const tok = b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts);
-      const ctx = ppoHs.slice(0, 3).findIndex((h) => {
-        for (let t = 0; t < h.length; t++) if (h.observations[2 * t] === tok[0] && h.observations[2 * t + 1] === tok[1] && h.actions[2 * t] === tok[2] && h.actions[2 * t + 1] === tok[3]) return true;
-        return false;
-      });
+      const ctx = ppoHs.slice(0, 3).findIndex((h) => stepOf(h, tok) >= 0);
       expect(ctx).toBeGreaterThanOrEqual(0);
       const want = new Float32Array(2);
       policies[ctx].actGreedy(Float32Array.from(b.queries.subarray(2 * i, 2 * i + 2)), want);

@@ -276,7 +276,7 @@ function poolLabeller(cfg: TrainConfig, dir: string, histories: History[], dims:
   if (dims.numActions > 0) throw new ConfigError(`${cfg.name}: ${field}: pool labels come from SAC or PPO policies (continuous actions); ${cfg.data.family} has discrete actions`, undefined, field);
   if (dir.endsWith('.h5') || !existsSync(dir)) throw new ConfigError(`${cfg.name}: ${field}: pool needs data.dpt.collection to be a collection folder with the learners' policy files, not ${dir}`, undefined, field);
   // the collection's learner (SAC or PPO) names its policy files' kind
-  const kind = (readManifest(dir)?.config as { algorithm?: { kind?: unknown } } | undefined)?.algorithm?.kind;
+  const kind = readManifest(dir)?.config.algorithm?.kind;
   if (kind !== 'sac' && kind !== 'ppo') throw new ConfigError(`${cfg.name}: ${field}: pool labels come from the final policies of a SAC or PPO collection; ${dir} was collected by ${JSON.stringify(kind)}`, undefined, field);
   const { tasks, policies } = loadPolicyFolder(dir, kind);
   const byKey = new Map(tasks.map((t, i) => [taskKey(t), policies[i]]));
