@@ -3,7 +3,9 @@
  * queue of jobs shared by N worker threads and, optionally, this thread. A worker script calls
  * {@link serveJobs} with its job function; the pool hands a job to a worker once it reports ready and
  * keeps up to `prefetch` jobs with each (one computing, the next waiting, so a worker never idles
- * while this thread is busy). The first failure stops everything and is rethrown here, with the
+ * while this thread is busy). This thread takes its own share only once every worker has started:
+ * its jobs may run for minutes without yielding, and would hold back the workers' first jobs. The
+ * first failure stops everything and is rethrown here, with the
  * error's message and name; a worker that exits with jobs unfinished is a failure too. (The
  * neural-engine kernels run on their own threads over shared WebAssembly memory, see src/nn.)
  */
@@ -50,6 +52,17 @@ export async function runPool<J, R>(run: PoolRun<J, R>): Promise<number> {
   allDone.catch(() => undefined);
   let live = run.workers;
   let byWorkers = 0;
+  // workers that have started (or exited): this thread takes its share only once all have, since a
+  // long synchronous job here would hold back their 'ready' messages, and so their jobs
+  const started = new Set<Worker>();
+  let resolveStarted!: () => void;
+  const allStarted = new Promise<void>((res) => {
+    resolveStarted = res;
+  });
+  const onStarted = (w: Worker): void => {
+    started.add(w);
+    if (started.size === run.workers) resolveStarted();
+  };
   const fail = (e: unknown): void => {
     if (failure) return;
     failure = e;
@@ -73,6 +86,7 @@ export async function runPool<J, R>(run: PoolRun<J, R>): Promise<number> {
     w.on('message', (msg: Reply<R>) => {
       if ('ready' in msg) {
         // jobs go to a worker only once it has started (a slow start must not hold jobs back)
+        onStarted(w);
         for (let p = 0; p < prefetch; p++) give(w);
         return;
       }
@@ -88,12 +102,14 @@ export async function runPool<J, R>(run: PoolRun<J, R>): Promise<number> {
     });
     w.on('error', fail);
     w.on('exit', (code) => {
+      onStarted(w);
       live--;
       if ((inFlight.get(w) ?? 0) > 0) fail(new IcrlError(`${label}: a worker thread exited (code ${code}) with ${inFlight.get(w)} job(s) unfinished`));
       else if (live === 0 && !failure) resolveAll();
     });
   }
-  // this thread's share; between jobs it yields so that worker messages are handled
+  // this thread's share, once the workers have started; between jobs it yields so that worker messages are handled
+  if (run.computeHere && run.workers > 0) await Promise.race([allStarted, allDone]);
   while (!failure && run.computeHere) {
     const i = queue.shift();
     if (i === undefined) break;

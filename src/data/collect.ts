@@ -636,6 +636,8 @@ async function runParallel(numWorkers: number, mainComputes: boolean, c: Collect
     workerData: { config: c, outDir, modules: historyRecorderModules() },
     workers: numWorkers,
     jobs: todo,
+    // a shard is a long job: one at a time per worker, so that few shards spread over all threads
+    prefetch: 1,
     computeHere: mainComputes ? (i) => computeShard(c, tasks, i, outDir) : undefined,
     onResult: (k, transitions) => finish(todo[k], transitions),
     label: 'collect',
