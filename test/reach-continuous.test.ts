@@ -122,3 +122,26 @@ describe('the reach set-up of ad-continuous / dpt-continuous', () => {
     expect(ec.online.episodes).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe('the cheetah-vel set-up of ad-continuous / dpt-continuous', () => {
+  it("gives DPT 30 training velocities whose first 10 are AD's, all around the split by seed 0 with 5 held out", async () => {
+    await import('../src/rl/index.js');
+    const s = CONTINUOUS_SETUPS['cheetah-vel'];
+    if (s.data.kind !== 'collection' || !s.data.dpt || !s.data.heldOut) throw new Error('cheetah-vel: a collection with a DPT collection and a held-out one expected');
+    const configs = packageConfigs();
+    const space = getFamily('cheetah-vel').taskSpace({});
+    const adTasks = resolveTasks(loadCollectConfig(join(configs, s.data.collect))).map(taskKey);
+    const dptTasks = resolveTasks(loadCollectConfig(join(configs, s.data.dpt.collect))).map(taskKey);
+    expect(adTasks).toEqual(splitTasks(space, s.data.split).train.map(taskKey));
+    expect(dptTasks).toEqual(splitTasks(space, s.data.dpt.split).train.map(taskKey));
+    expect(dptTasks.slice(0, adTasks.length)).toEqual(adTasks);
+    // the held-out velocities do not depend on how many training ones are drawn
+    const held = resolveTasks(loadCollectConfig(join(configs, s.data.heldOut.collect))).map(taskKey);
+    expect(held).toEqual(splitTasks(space, s.data.split).heldOut.map(taskKey));
+    expect(held).toEqual(splitTasks(space, s.data.dpt.split).heldOut.map(taskKey));
+    for (const [m, split] of [['AD', s.data.split], ['DPT', s.data.dpt.split]] as const) {
+      const tc = readConfigFile(join(configs, s.train[m])) as { data: { family: string; split: unknown } };
+      expect(tc.data).toMatchObject({ family: 'cheetah-vel', split });
+    }
+  });
+});

@@ -51,8 +51,19 @@ export const continuousOptions = z
  */
 export type ContinuousData =
   | { kind: 'sac'; spec: SacDataSpec }
-  | { kind: 'collection'; collect: string; file: string; split: SacDataSpec['split']; steps: number; heldOut?: { collect: string; file: string } }
+  | { kind: 'collection'; collect: string; file: string; split: SacDataSpec['split']; steps: number; heldOut?: { collect: string; file: string }; dpt?: DptCollection }
   | ContinuousCollections;
+
+/**
+ * DPT's own training collection (a `collection` set-up's): an `icrl collect` config in configs/ on
+ * more training tasks of the same split (`split`: the one its DPT config names), collected into its
+ * own data folder; DPT reads the whole folder (all shards, and the policy files that label its
+ * query states). AD keeps the set-up's `collect`.
+ */
+export interface DptCollection {
+  collect: string;
+  split: SacDataSpec['split'];
+}
 
 /**
  * Two `icrl collect` runs of the source learner (configs in configs/, each collected into a folder
@@ -116,6 +127,8 @@ export const CONTINUOUS_SETUPS: Record<ContinuousFamily, ContinuousSetup> = {
       split: { seed: 0, heldOut: 5, train: 10 },
       steps: 100000,
       heldOut: { collect: 'collect-cheetah-vel-sac-heldout.yaml', file: 'shard-00000.h5' },
+      // DPT on the first 30 velocities of the split (its first 10 are AD's)
+      dpt: { collect: 'collect-cheetah-vel-sac-dpt.yaml', split: { seed: 0, heldOut: 5, train: 30 } },
     },
     train: { AD: 'ad-cheetah-vel-sac-small.yaml', DPT: 'dpt-cheetah-vel-sac-small.yaml' },
     eval: 'reproduce-continuous-cheetah-vel.yaml',
@@ -133,10 +146,11 @@ export const CONTINUOUS_SETUPS: Record<ContinuousFamily, ContinuousSetup> = {
   },
 };
 
-/** The folder of a family's learning histories (SAC or PPO), shared by the two entries (beside their output folders); `heldOut`: that of a separate held-out collection. */
-export function continuousDataDir(ctx: ReproduceContext, family: ContinuousFamily, heldOut = false): string {
+/** The folder of a family's learning histories (SAC or PPO), shared by the two entries (beside their output folders); `heldOut`: that of a separate held-out collection, `dpt`: that of DPT's own training collection. */
+export function continuousDataDir(ctx: ReproduceContext, family: ContinuousFamily, which: 'train' | 'heldOut' | 'dpt' = 'train'): string {
   const learner = CONTINUOUS_SETUPS[family].learner ?? 'SAC';
-  return join(dirname(ctx.out), 'data', `${learner.toLowerCase()}-${family}${heldOut ? '-heldout' : ''}-${ctx.scale}`);
+  const part = which === 'heldOut' ? '-heldout' : which === 'dpt' ? '-dpt' : '';
+  return join(dirname(ctx.out), 'data', `${learner.toLowerCase()}-${family}${part}-${ctx.scale}`);
 }
 
 function check(cond: boolean, file: string, what: string): void {
@@ -153,7 +167,8 @@ export function continuousRun(model: 'AD' | 'DPT') {
     const trainFile = join(configs, setup.train[model]);
     const tc = readConfigFile(trainFile) as { data?: { family?: string; split?: unknown; envOptions?: unknown } };
     check(tc.data?.family === family, trainFile, `data.family must be ${family}`);
-    const wantSplit = setup.data.kind === 'sac' ? setup.data.spec.split : setup.data.split;
+    const dptData = model === 'DPT' && setup.data.kind === 'collection' ? setup.data.dpt : undefined;
+    const wantSplit = setup.data.kind === 'sac' ? setup.data.spec.split : (dptData?.split ?? setup.data.split);
     const learner = setup.learner ?? 'SAC';
     const EXP = expertName(learner);
     check(canonicalJson((tc.data?.split ?? null) as JsonValue) === canonicalJson(wantSplit as unknown as JsonValue), trainFile, `data.split must be ${JSON.stringify(wantSplit)} (the split of the ${learner} histories)`);
@@ -161,19 +176,20 @@ export function continuousRun(model: 'AD' | 'DPT') {
     const ec = readConfigFile(evalFile) as { env?: { family?: string }; tasks?: { heldOut?: number; seed?: number }; online?: { episodes?: number } };
     check(ec.env?.family === family && ec.tasks?.heldOut === wantSplit.heldOut && (ec.tasks?.seed ?? 0) === wantSplit.seed, evalFile, `must evaluate on the ${wantSplit.heldOut} held-out ${family} tasks of the split by seed ${wantSplit.seed}`);
 
-    const split = setup.data.kind === 'sac' ? setup.data.spec.split : setup.data.split;
-    const dataDir = continuousDataDir(ctx, family);
+    const split = wantSplit;
+    const dataDir = continuousDataDir(ctx, family, dptData ? 'dpt' : 'train');
     let data: { train: string; heldOut: string | null; expert: string; seconds: { train: number | null; heldOut: number | null } };
     if (setup.data.kind === 'sac') data = await sacHistories(setup.data.spec, dataDir, ctx.say);
     else if (setup.data.kind === 'collections') data = await learnerCollections(setup.data, learner, dataDir, ctx);
     else {
       // icrl collect of the config into the data folder: a complete collection is found and kept, a killed one resumes
-      ctx.say(`SAC histories of the training tasks: configs/${setup.data.collect} -> ${dataDir}`);
-      const r = await collect(loadCollectConfig(join(configs, setup.data.collect)), { out: dataDir, silent: !ctx.progress });
+      const trainCollect = dptData?.collect ?? setup.data.collect;
+      ctx.say(`SAC histories of the training tasks: configs/${trainCollect} -> ${dataDir}`);
+      const r = await collect(loadCollectConfig(join(configs, trainCollect)), { out: dataDir, silent: !ctx.progress });
       ctx.say(`  ${r.computed === 0 ? "collected before, not again" : `collected ${r.computed} shard(s) in ${r.seconds.toFixed(0)} s`}`);
       data = { train: join(dataDir, setup.data.file), heldOut: null, expert: dataDir, seconds: { train: null, heldOut: null } };
       if (setup.data.heldOut) {
-        const heldDir = continuousDataDir(ctx, family, true);
+        const heldDir = continuousDataDir(ctx, family, 'heldOut');
         ctx.say(`SAC histories of the held-out tasks: configs/${setup.data.heldOut.collect} -> ${heldDir}`);
         const h = await collect(loadCollectConfig(join(configs, setup.data.heldOut.collect)), { out: heldDir, silent: !ctx.progress });
         ctx.say(`  ${h.computed === 0 ? "collected before, not again" : `collected ${h.computed} shard(s) in ${h.seconds.toFixed(0)} s`}`);
@@ -254,8 +270,8 @@ export function continuousRun(model: 'AD' | 'DPT') {
           : setup.data.kind === 'collections'
             ? `${learner} histories: the collections of configs/${setup.data.train} (${split.train} training ${family} tasks x ${setup.data.steps} steps) and configs/${setup.data.heldOut} (the ${split.heldOut} held-out tasks, same learner) in ${dataDir}.`
             : setup.data.heldOut
-              ? `SAC histories: the collections of configs/${setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir} and of configs/${setup.data.heldOut.collect} (the ${split.heldOut} held-out tasks, as many steps) in ${dirname(data.heldOut!)}.`
-              : `SAC histories: the collection of configs/${setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir}; no SAC learner trained on the ${split.heldOut} held-out tasks.`,
+              ? `SAC histories: the collections of configs/${dptData?.collect ?? setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir} and of configs/${setup.data.heldOut.collect} (the ${split.heldOut} held-out tasks, as many steps) in ${dirname(data.heldOut!)}.`
+              : `SAC histories: the collection of configs/${dptData?.collect ?? setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir}; no SAC learner trained on the ${split.heldOut} held-out tasks.`,
         setup.expertMatch === 'exact' ? `The expert is the final greedy policy of the ${learner} learner of each held-out task.` : "The expert is the final greedy policy of the SAC learner of the training task nearest to each held-out task (a stand-in: no learner trained on the held-out tasks themselves), and the source curve is that learner's.",
       ],
       charts: [chart],
