@@ -132,6 +132,26 @@ describe('icrl reproduce end to end', () => {
     }
   }, 120_000);
 
+  it("evaluates again when an agent's options changed, and keeps a finished evaluation of the same spec", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-spec-'));
+    try {
+      const r1 = await runNode([fixture, dir, '1']);
+      expect(r1.status, r1.stderr).toBe(0);
+      const greedy = JSON.stringify({ actionSelection: 'greedy' });
+      const r2 = await runNode([fixture, dir, '1', greedy]);
+      expect(r2.status, r2.stderr).toBe(0);
+      expect(r2.stdout).not.toMatch(/evaluate seed 0: complete/);
+      expect(r2.stdout).toMatch(/evaluate seed 0: .* -> /);
+      const results = JSON.parse(readFileSync(join(dir, 'eval', 'seed0', 'results.json'), 'utf8'));
+      expect(results.config.online.agents.find((a: { name?: string }) => a.name === 'DPT').actionSelection).toBe('greedy');
+      const r3 = await runNode([fixture, dir, '1', greedy]);
+      expect(r3.status, r3.stderr).toBe(0);
+      expect(r3.stdout).toMatch(/evaluate seed 0: complete .* not run again/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('a run killed during its collection keeps the finished shards and resumes to the numbers of an uninterrupted run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-collect-'));
     try {

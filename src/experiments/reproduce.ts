@@ -20,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { readConfigFile, applyOverrides } from '../core/config.js';
 import { ConfigError, IcrlError } from '../core/errors.js';
+import { canonicalJson } from '../core/json.js';
+import type { JsonValue } from '../core/spaces.js';
 import { lockFolder } from '../core/lock.js';
 import { provenance, type Provenance } from '../core/provenance.js';
 import { Registry, type RegistryEntry } from '../core/registry.js';
@@ -27,6 +29,7 @@ import { makeDir, writeFileAtomic, writeJsonAtomic } from '../core/atomic.js';
 import { Rng, type Seed } from '../core/rng.js';
 import { iqmInterval, meanCi, type BootstrapInterval } from '../eval/stats.js';
 import { readResults, type EvalResults } from '../eval/results.js';
+import { evalConfigSchema } from '../eval/config.js';
 import { collect, parseCollectConfig } from '../data/collect.js';
 import { parseTrainConfig } from '../train/config.js';
 import { trainFromConfig } from '../train/trainer.js';
@@ -435,13 +438,17 @@ async function runCollection(ctx: ReproduceContext, c: PipelineCollection, seed:
   return dir;
 }
 
-function evalComplete(file: string, agents: string[]): boolean {
+function evalComplete(file: string, cfg: Record<string, unknown>): boolean {
   if (!existsSync(file)) return false;
   try {
     const r = readResults(file);
     if (r.status && !r.status.complete) return false; // a killed evaluation: icrl eval resumes it
-    const have = new Set((r.online?.agents ?? []).map((a) => a.name));
-    return agents.every((a) => have.has(a));
+    // the same evaluation: every agent's spec (an agent's context, a checkpoint), the tasks, episodes and seed
+    const strip = (c: unknown): string => {
+      const { out: _o, ...rest } = c as Record<string, unknown>;
+      return canonicalJson(rest as JsonValue);
+    };
+    return strip(r.config) === strip(evalConfigSchema.parse(cfg));
   } catch {
     return false;
   }
@@ -458,9 +465,8 @@ export async function evaluateSeed(ctx: ReproduceContext, evalConfig: string, ag
   if (!raw.online) throw new ConfigError(`${evalConfig}: a reproduction's evaluation needs an online section`, evalConfig);
   const evalOut = join(ctx.out, 'eval', `seed${seed}`);
   const cfg = { ...raw, out: evalOut, online: { ...raw.online, agents: [...agents, ...(raw.online.agents ?? [])] } };
-  const names = (cfg.online.agents as { name?: string; type?: string }[]).map((a) => a.name ?? a.type ?? '');
   const resultsFile = join(evalOut, 'results.json');
-  if (evalComplete(resultsFile, names.filter((n) => n !== ''))) ctx.say(`evaluate seed ${seed}: complete in ${resultsFile}, not run again`);
+  if (evalComplete(resultsFile, cfg)) ctx.say(`evaluate seed ${seed}: complete in ${resultsFile}, not run again`);
   else {
     ctx.say(`evaluate seed ${seed}: ${evalConfig} -> ${evalOut}`);
     await evaluateAndReport(cfg as never, { source: `${evalConfig} (seed ${seed})`, progress: ctx.progress, log: (l) => ctx.say(`  ${l}`) });
