@@ -49,8 +49,8 @@ export interface RunEvalOptions {
   resume?: boolean;
 }
 
-/** The config without what does not change the figures (the output folder). */
-function configKey(cfg: unknown): string {
+/** The config without what does not change the figures (the output folder): equal keys, the same evaluation. */
+export function evalConfigKey(cfg: unknown): string {
   const { out: _o, ...rest } = JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>;
   return canonicalJson(rest);
 }
@@ -67,7 +67,7 @@ function interruptedRun(file: string, cfg: EvalConfig, log: (l: string) => void)
     return null;
   }
   if (!prev.status || prev.status.complete) return null;
-  if (prev.config === undefined || configKey(prev.config) !== configKey(cfg)) {
+  if (prev.config === undefined || evalConfigKey(prev.config) !== evalConfigKey(cfg)) {
     log(`eval: ${file} holds an interrupted run of another config; evaluating every agent again`);
     return null;
   }

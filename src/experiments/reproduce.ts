@@ -20,8 +20,6 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { readConfigFile, applyOverrides } from '../core/config.js';
 import { ConfigError, IcrlError } from '../core/errors.js';
-import { canonicalJson } from '../core/json.js';
-import type { JsonValue } from '../core/spaces.js';
 import { lockFolder } from '../core/lock.js';
 import { provenance, type Provenance } from '../core/provenance.js';
 import { Registry, type RegistryEntry } from '../core/registry.js';
@@ -30,6 +28,7 @@ import { Rng, type Seed } from '../core/rng.js';
 import { iqmInterval, meanCi, type BootstrapInterval } from '../eval/stats.js';
 import { readResults, type EvalResults } from '../eval/results.js';
 import { evalConfigSchema } from '../eval/config.js';
+import { evalConfigKey } from '../eval/run.js';
 import { collect, parseCollectConfig } from '../data/collect.js';
 import { parseTrainConfig } from '../train/config.js';
 import { trainFromConfig } from '../train/trainer.js';
@@ -444,11 +443,7 @@ function evalComplete(file: string, cfg: Record<string, unknown>): boolean {
     const r = readResults(file);
     if (r.status && !r.status.complete) return false; // a killed evaluation: icrl eval resumes it
     // the same evaluation: every agent's spec (an agent's context, a checkpoint), the tasks, episodes and seed
-    const strip = (c: unknown): string => {
-      const { out: _o, ...rest } = c as Record<string, unknown>;
-      return canonicalJson(rest as JsonValue);
-    };
-    return strip(r.config) === strip(evalConfigSchema.parse(cfg));
+    return evalConfigKey(r.config) === evalConfigKey(evalConfigSchema.parse(cfg));
   } catch {
     return false;
   }
