@@ -5,7 +5,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 import { h5ready } from '../src/data/h5.js';
-import { collect, collectConfigSchema, loadDptCollection, openHistoryCollection, readManifest, loadCollectConfig, type CollectConfig } from '../src/data/collect.js';
+import { collect, collectConfigSchema, loadDptCollection, openHistoryCollection, readManifest, loadCollectConfig, resolveTasks, type CollectConfig } from '../src/data/collect.js';
 import { HistoryReader, readDpt } from '../src/data/store.js';
 import { ConfigError } from '../src/core/errors.js';
 import { AdSampler, buildAdDataset } from '../src/data/datasets.js';
@@ -72,6 +72,17 @@ describe('collect: DPT samples', () => {
     expect(() => loadCollectConfig(f)).toThrow(/bad\.yaml[\s\S]*numEnv/);
     writeFileSync(f, 'kind: histories\nfamily: darkroom\ntasks: { count: 10 }\nsteps: 5\n');
     expect(() => loadCollectConfig(f)).toThrow(/algorithm: required/);
+  });
+
+  it('draws stratified training tasks of an infinite space, and refuses draw: stratified elsewhere', () => {
+    const base = { kind: 'histories', family: 'point-robot', algorithm: { kind: 'random' }, steps: 5, numEnvs: 2, shardSize: 2, workers: 0 };
+    const tasks = (t: Record<string, unknown>) => resolveTasks(collectConfigSchema.parse({ ...base, tasks: { count: 8, heldOut: 5, ...t } }));
+    const strat = tasks({ draw: 'stratified' });
+    expect(strat).toHaveLength(8);
+    expect(strat).not.toEqual(tasks({}));
+    expect(tasks({ draw: 'random' })).toEqual(tasks({}));
+    expect(() => tasks({ draw: 'stratified', split: 'heldOut' })).toThrow(/tasks\.draw: stratified .* has split: heldOut/);
+    expect(() => resolveTasks(collectConfigSchema.parse({ ...base, family: 'darkroom', algorithm: { kind: 'random' }, tasks: { count: 4, draw: 'stratified' } }))).toThrow(/darkroom is finite/);
   });
 });
 

@@ -47,6 +47,31 @@ describe('task spaces and splits', () => {
     expect(a).toEqual(splitTasks(cont, { seed: 3, heldOut: 5, train: 10 }));
     expect(a.train.length).toBe(10);
   });
+  it('stratified draws put one task in every 1/n of each box dimension, keep the held-out tasks, and refuse other spaces', () => {
+    const plane = new TaskSpace('plane', { p: new BoxSpace([-1, 0], [1, 10]), v: new BoxSpace(2, 5) });
+    const n = 25;
+    const tasks = plane.sampleStratified(new Rng(4), n);
+    expect(tasks).toEqual(plane.sampleStratified(new Rng(4), n));
+    expect(tasks).not.toEqual(plane.sampleStratified(new Rng(5), n));
+    for (const t of tasks) plane.check(t);
+    const strata = (xs: number[], lo: number, hi: number, k = n): number[] => xs.map((x) => Math.floor(((x - lo) / (hi - lo)) * k)).sort((a, b) => a - b);
+    const all = Array.from({ length: n }, (_, i) => i);
+    expect(strata(tasks.map((t) => (t.params.p as number[])[0]), -1, 1)).toEqual(all);
+    expect(strata(tasks.map((t) => (t.params.p as number[])[1]), 0, 10)).toEqual(all);
+    expect(strata(tasks.map((t) => t.params.v as number), 2, 5)).toEqual(all);
+    // independent draws of as many tasks leave strata empty
+    const random = plane.sampleMany(new Rng(4), n).map((t) => t.params.v as number);
+    expect(new Set(strata(random, 2, 5)).size).toBeLessThan(n);
+    // in a split: the same held-out tasks as the random draw, training tasks stratified, none held out
+    const r = splitTasks(cont, { seed: 3, heldOut: 5, train: 10 });
+    const s = splitTasks(cont, { seed: 3, heldOut: 5, train: 10, draw: 'stratified' });
+    expect(s.heldOut).toEqual(r.heldOut);
+    expect(s.train).not.toEqual(r.train);
+    expect(strata(s.train.map((t) => t.params.a as number), 0, 1, 10)).toEqual(all.slice(0, 10));
+    expect(() => splitTasks(grid, { seed: 0, heldOut: 20, draw: 'stratified' })).toThrow(/toy: draw: stratified is for infinite task spaces/);
+    const mixed = new TaskSpace('mixed', { a: new BoxSpace(0, 1), k: new DiscreteSpace(3) });
+    expect(() => mixed.sampleStratified(new Rng(0), 4)).toThrow(/mixed: stratified draws need an infinite space of box parameters.*k: /);
+  });
   it('round-trips tasks through JSON and validates them', () => {
     const tasks = grid.enumerate().slice(0, 5);
     expect(deserializeTasks(grid, serializeTasks(grid, tasks))).toEqual(tasks);

@@ -54,6 +54,12 @@ export const collectConfigSchema = z
         /** Held-out size: fraction (finite spaces) or count (infinite spaces). */
         heldOut: z.number().positive().max(LIMITS.heldOut).default(0.2),
         seed: z.number().int().min(0).default(0),
+        /**
+         * split: train of an infinite space: `random` (unset) draws the training tasks one by one,
+         * `stratified` as one Latin hypercube sample (every 1/count of each parameter's range holds
+         * one task); the held-out tasks do not change.
+         */
+        draw: z.enum(['random', 'stratified']).optional(),
         /** A tasks JSON file (e.g. chosen by a teacher) instead of the split. */
         file: z.string().optional(),
       })
@@ -205,6 +211,9 @@ export function policyFile(outDir: string, taskIndex: number): string {
 /** The ordered task list of a collection (deterministic from the config). */
 export function resolveTasks(c: CollectConfig): Task[] {
   const space: TaskSpace = getFamily(c.family).taskSpace(c.envOptions);
+  if (c.tasks.draw === 'stratified' && (c.tasks.file || space.finite || c.tasks.split !== 'train')) {
+    throw new ConfigError(`tasks.draw: stratified draws the training tasks of an infinite space (split: train, no tasks.file); ${c.family} ${c.tasks.file ? 'reads a tasks file' : space.finite ? 'is finite' : `has split: ${c.tasks.split}`}`, undefined, 'tasks.draw');
+  }
   if (c.tasks.file) {
     const list = deserializeTasks(space, readFileSync(c.tasks.file, 'utf8'), c.tasks.file);
     return Array.from({ length: c.tasks.count }, (_, i) => list[i % list.length]);
@@ -218,7 +227,7 @@ export function resolveTasks(c: CollectConfig): Task[] {
   }
   if (c.tasks.split === 'all') return space.sampleMany(new Rng(c.tasks.seed).split('all'), c.tasks.count);
   const heldOut = Math.max(1, Math.round(c.tasks.heldOut < 1 ? 200 : c.tasks.heldOut));
-  const s = splitTasks(space, { seed: c.tasks.seed, heldOut, train: c.tasks.split === 'train' ? c.tasks.count : 1 });
+  const s = splitTasks(space, { seed: c.tasks.seed, heldOut, train: c.tasks.split === 'train' ? c.tasks.count : 1, draw: c.tasks.draw });
   if (c.tasks.split === 'train') return s.train;
   return Array.from({ length: c.tasks.count }, (_, i) => s.heldOut[i % s.heldOut.length]);
 }

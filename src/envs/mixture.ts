@@ -157,7 +157,7 @@ export class MixtureTaskSpace extends TaskSpace {
     const heldOut = per(opts.heldOut, 'heldOut');
     const train = opts.train === undefined ? undefined : per(opts.train, 'train');
     const parts = this.members.map((m) => {
-      const s = splitTasks(m.space, { seed: opts.seed, heldOut, train });
+      const s = splitTasks(m.space, { seed: opts.seed, heldOut, train, draw: m.space.finite ? undefined : opts.draw });
       return { train: s.train.map((t) => wrap(m.name, t)), heldOut: s.heldOut.map((t) => wrap(m.name, t)) };
     });
     const interleave = (lists: Task[][]): Task[] => {

@@ -129,7 +129,7 @@ function summarize(teacher: string, seed: number, histories: History[], historie
 
 function splitOf(tcfg: TrainConfig): TaskSplit {
   const space = getFamily(tcfg.data.family).taskSpace(tcfg.data.envOptions);
-  return splitTasks(space, { seed: tcfg.data.split.seed, heldOut: tcfg.data.split.heldOut, train: tcfg.data.split.train });
+  return splitTasks(space, { seed: tcfg.data.split.seed, heldOut: tcfg.data.split.heldOut, train: tcfg.data.split.train, draw: tcfg.data.split.draw });
 }
 
 function heldOutOf(tcfg: TrainConfig): Task[] {

@@ -89,6 +89,44 @@ export class TaskSpace {
   }
 
   /**
+   * `n` tasks by Latin hypercube sampling of the space's box parameters: every dimension of every
+   * parameter is cut into `n` equal strata, each task takes one stratum per dimension (a random
+   * permutation per dimension) and a uniform point inside it. Each task is still a uniform draw of
+   * the space, but together they cover every dimension evenly (one task per 1/n of its range), where
+   * `n` independent draws can leave a stretch of the range empty. Only for spaces whose parameters
+   * are all boxes and that draw their tasks per parameter (no `sample` option); a task the validity
+   * rule rejects is drawn again inside its strata (up to 100 times).
+   */
+  sampleStratified(rng: Rng, n: number): Task[] {
+    if (!Number.isInteger(n) || n < 1) throw new IcrlError(`${this.family}: sampleStratified: n must be a positive integer, got ${n}`);
+    const keys = this.params.keys;
+    const boxes = keys.map((k) => this.params.spaces[k]);
+    if (this.opts.sample || this.finite || boxes.some((b) => !(b instanceof BoxSpace))) {
+      throw new IcrlError(`${this.family}: stratified draws need an infinite space of box parameters drawn per parameter (${this.describeParams().map((p) => `${p.name}: ${p.space}`).join(', ')})`);
+    }
+    const strata = (boxes as BoxSpace[]).map((b) => Array.from({ length: b.dims }, () => rng.permutation(n)));
+    const out: Task[] = [];
+    for (let i = 0; i < n; i++) {
+      let params: Record<string, JsonValue> | null = null;
+      for (let attempt = 0; attempt < 100 && params === null; attempt++) {
+        const p: Record<string, JsonValue> = {};
+        keys.forEach((k, j) => {
+          const b = boxes[j] as BoxSpace;
+          const v = b.spec.low.map((lo, d) => {
+            const hi = b.spec.high[d];
+            return Math.min(hi, lo + ((strata[j][d][i] + rng.uniform53()) / n) * (hi - lo));
+          });
+          p[k] = b.scalar ? v[0] : v;
+        });
+        if (!this.opts.validate || this.opts.validate(p) === null) params = p;
+      }
+      if (params === null) throw new IcrlError(`${this.family}: could not draw a valid task in stratum ${i} of ${n} in 100 tries`);
+      out.push({ family: this.family, params });
+    }
+    return out;
+  }
+
+  /**
    * The same space (parameters, validity rule, edit operator) whose `sample` draws uniformly from
    * `tasks` (a finite pool inside the space, e.g. a split's training tasks); edits may leave the pool.
    */
@@ -198,6 +236,12 @@ export interface SplitOptions {
   heldOut: number;
   /** For infinite spaces: number of training tasks to draw (finite spaces use all the rest). */
   train?: number;
+  /**
+   * For infinite spaces: how the training tasks are drawn. `random` (default): independent draws;
+   * `stratified`: one Latin hypercube sample of `train` tasks ({@link TaskSpace.sampleStratified}).
+   * The held-out tasks are the same either way.
+   */
+  draw?: 'random' | 'stratified';
 }
 
 export interface TaskSplit {
@@ -215,6 +259,7 @@ export function splitTasks(space: TaskSpace, opts: SplitOptions): TaskSplit {
   if (own) return own;
   const rng = new Rng(opts.seed);
   if (space.finite) {
+    if (opts.draw === 'stratified') throw new IcrlError(`${space.family}: draw: stratified is for infinite task spaces; a finite one trains on all the tasks it does not hold out`);
     const all = space.enumerate();
     const nHeld = opts.heldOut < 1 ? Math.round(all.length * opts.heldOut) : opts.heldOut;
     if (!Number.isInteger(nHeld) || nHeld < 1 || nHeld >= all.length) {
@@ -229,8 +274,14 @@ export function splitTasks(space: TaskSpace, opts: SplitOptions): TaskSplit {
   const heldOut = space.sampleMany(rng.split('held-out'), opts.heldOut);
   const seen = new Set(heldOut.map(taskKey));
   const trainRng = rng.split('train');
-  const train: Task[] = [];
   const nTrain = opts.train ?? 1000;
+  if (opts.draw === 'stratified') {
+    const train = space.sampleStratified(trainRng.split('stratified'), nTrain);
+    const clash = train.find((t) => seen.has(taskKey(t)));
+    if (clash) throw new IcrlError(`${space.family}: a stratified training task coincides with a held-out one (${JSON.stringify(clash.params)})`);
+    return { train, heldOut };
+  }
+  const train: Task[] = [];
   while (train.length < nTrain) {
     const t = space.sample(trainRng);
     if (!seen.has(taskKey(t))) train.push(t);

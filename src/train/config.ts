@@ -23,6 +23,8 @@ export const SplitConfigSchema = z
     heldOut: pos().max(LIMITS.heldOut),
     /** Training tasks drawn from an infinite space (finite spaces use all the others). */
     train: int(1, LIMITS.heldOut).optional(),
+    /** How an infinite space's training tasks are drawn: independently (random, unset) or as one Latin hypercube sample (stratified). */
+    draw: z.enum(['random', 'stratified']).optional(),
   })
   .strict();
 

@@ -49,7 +49,7 @@ function splitForTraining(cfg: TrainConfig): TaskSets {
   const d = cfg.data;
   checkMemory(256 * ((d.split.heldOut > 1 ? d.split.heldOut : 0) + (d.split.train ?? 0)), 'the task split', cfg.name, 'data.split');
   const space = getFamily(d.family).taskSpace(d.envOptions);
-  const split = splitTasks(space, { seed: d.split.seed, heldOut: d.split.heldOut, train: d.split.train });
+  const split = splitTasks(space, { seed: d.split.seed, heldOut: d.split.heldOut, train: d.split.train, draw: d.split.draw });
   const nVal = d.validationFraction > 0 ? Math.max(1, Math.round(split.train.length * d.validationFraction)) : 0;
   if (nVal >= split.train.length) throw new ConfigError(`${cfg.name}: data.validationFraction leaves no training task (${split.train.length} tasks)`, undefined, 'data.validationFraction');
   return { train: split.train.slice(0, split.train.length - nVal), val: split.train.slice(split.train.length - nVal), heldOut: split.heldOut };
