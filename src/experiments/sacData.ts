@@ -21,7 +21,7 @@ export interface SacDataSpec {
   family: string;
   envOptions: Record<string, unknown>;
   /** The train / held-out split (the same as the training and evaluation configs'). */
-  split: { seed: number; heldOut: number; train: number; draw?: 'random' | 'stratified' };
+  split: { seed: number; heldOut: number; train: number };
   /** Environment steps per task (the length of each history). */
   steps: number;
   sac: Partial<SacOptions>;
