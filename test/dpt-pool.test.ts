@@ -13,7 +13,9 @@ import type { DptBatch } from '../src/models/batches.js';
 const dir = mkdtempSync(join(tmpdir(), 'icrl-dptpool-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const out = join(dir, 'sac');
+const out2 = join(dir, 'sac-stratified');
 const hs: History[] = [];
+const hs2: History[] = [];
 
 beforeAll(async () => {
   const cfg = {
@@ -29,9 +31,13 @@ beforeAll(async () => {
     workers: 0,
   };
   await collect(collectConfigSchema.parse(cfg), { out, silent: true });
-  for (const { reader, groups } of await openHistoryCollection(out)) {
-    for (const g of groups) hs.push(reader.readHistory(g));
-    reader.close();
+  // a second collection of other training tasks of the same split (drawn stratified)
+  await collect(collectConfigSchema.parse({ ...cfg, tasks: { count: 2, heldOut: 10, seed: 2, draw: 'stratified' }, numEnvs: 2, shardSize: 2 }), { out: out2, silent: true });
+  for (const [o, list] of [[out, hs], [out2, hs2]] as const) {
+    for (const { reader, groups } of await openHistoryCollection(o)) {
+      for (const g of groups) list.push(reader.readHistory(g));
+      reader.close();
+    }
   }
 }, 60_000);
 
@@ -41,7 +47,7 @@ function stepOf(h: History, tok: Float32Array): number {
   return -1;
 }
 
-const config = (query: 'run' | 'pool', collection = out, contextFrom: 'window' | 'run' = 'window') =>
+const config = (query: 'run' | 'pool', collection: string | string[] = out, contextFrom: 'window' | 'run' = 'window') =>
   parseTrainConfig({
     name: 'pool',
     out: join(dir, 'train'),
@@ -79,6 +85,38 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
       }
     }
     expect(otherRun).toBeGreaterThan(20);
+  });
+
+  it("trains on several collections together, each history labelled by its own folder's policy", async () => {
+    const data = await buildTrainingData(config('pool', [out, out2]), '.', new Rng(0), () => {});
+    expect(data.numTrainTasks + data.numValTasks).toBe(6);
+    expect(data.numValTasks).toBe(2); // validationFraction 0.25 of the 6: the last 2, those of the second folder
+    const p1 = hs.map((h) => loadSacPolicy(policyFile(out, h.taskIndex)));
+    const train = hs.slice(0, 4);
+    const ts = 2 + 2 + 1 + 2;
+    const r = new Rng(6);
+    for (let n = 0; n < 10; n++) {
+      const b = data.sample(r, 4, 'train', false) as DptBatch;
+      for (let i = 0; i < b.B; i++) {
+        const tok = b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts);
+        const ctx = train.findIndex((h) => stepOf(h, tok) >= 0);
+        expect(ctx, `sample ${i}`).toBeGreaterThanOrEqual(0);
+        const want = new Float32Array(2);
+        p1[ctx].actGreedy(Float32Array.from(b.queries.subarray(2 * i, 2 * i + 2)), want);
+        expect([b.labels[2 * i], b.labels[2 * i + 1]]).toEqual([...want]);
+      }
+    }
+    // the validation samples: contexts of the second folder's runs, labelled by its policies
+    const p2 = hs2.map((h) => loadSacPolicy(policyFile(out2, h.taskIndex)));
+    const v = data.sample(new Rng(7), 4, 'val', false) as DptBatch;
+    for (let i = 0; i < v.B; i++) {
+      const ctx = hs2.findIndex((h) => stepOf(h, v.tokens.subarray(i * v.T * ts, i * v.T * ts + ts)) >= 0);
+      expect(ctx, `validation sample ${i}`).toBeGreaterThanOrEqual(0);
+      const want = new Float32Array(2);
+      p2[ctx].actGreedy(Float32Array.from(v.queries.subarray(2 * i, 2 * i + 2)), want);
+      expect([v.labels[2 * i], v.labels[2 * i + 1]]).toEqual([...want]);
+    }
+    await expect(buildTrainingData(config('pool', [out, out]), '.', new Rng(0), () => {})).rejects.toThrow(/data\.dpt\.collection: .*sac and .*sac both hold task/);
   });
 
   it('needs a collection folder with policy files', async () => {

@@ -43,9 +43,11 @@ export const DptDataConfigSchema = z
      * Instead of generated samples: learning histories with expert labels (`expert_actions`), a
      * history file (.h5) or an `icrl collect` folder, relative to the working directory. Each
      * sample is a window of contextLength transitions of a run, a query state of the same run and
-     * the expert's action there, drawn fresh for every batch.
+     * the expert's action there, drawn fresh for every batch. A list trains on the histories of
+     * all of them together (their tasks numbered on after each other; none may repeat a task of
+     * another, and all must have the same history length).
      */
-    collection: z.string().min(1).optional(),
+    collection: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(64)]).optional(),
     /**
      * With a collection, where a sample's query state comes from: `run` (default), a step of the
      * context's own run, labelled by its stored expert action; `pool`, a step of any run of the same

@@ -179,11 +179,36 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
   const field = 'data.dpt.collection';
   const sets = splitForTraining(cfg);
   const t0 = performance.now();
-  const loaded = await loadHistorySource(cfg, dc.collection!, field, sets.heldOut, log);
+  const dirs = typeof dc.collection === 'string' ? [dc.collection] : dc.collection!;
+  // several collections: their histories together, each folder's tasks numbered on after the
+  // previous folders', the validation tasks the last of all of them
+  const parts: { dir: string; histories: History[] }[] = [];
+  const seenTasks = new Map<string, string>();
+  let source: JsonValue = null;
+  for (const dir of dirs) {
+    const one = await loadHistorySource(cfg, dir, field, sets.heldOut, log, false);
+    if (parts.length === 0) source = one.source;
+    const offset = parts.reduce((n, p) => n + p.histories.length, 0);
+    const histories = one.train.map((h) => ({ ...h, taskIndex: h.taskIndex + offset }));
+    for (const h of histories) {
+      const k = taskKey(h.task);
+      const other = seenTasks.get(k);
+      if (other !== undefined) throw new ConfigError(`${cfg.name}: ${field}: ${other} and ${dir} both hold task ${JSON.stringify(h.task.params)}`, undefined, field);
+      seenTasks.set(k, dir);
+    }
+    if (parts.length > 0 && histories[0].length !== parts[0].histories[0].length) {
+      throw new ConfigError(`${cfg.name}: ${field}: ${dir} holds ${histories[0].length}-step histories, ${parts[0].dir} ${parts[0].histories[0].length}-step ones`, undefined, field);
+    }
+    parts.push({ dir, histories });
+  }
+  const everyHistory = parts.flatMap((p) => p.histories);
+  const nVal = validationCount(cfg, everyHistory.length, dirs.join(' + '));
+  const loaded = { train: everyHistory.slice(0, everyHistory.length - nVal), val: everyHistory.slice(everyHistory.length - nVal), length: everyHistory[0].length };
+  const where = dirs.join(' + ');
   const T = dc.contextLength;
   for (const h of [...loaded.train, ...loaded.val]) {
-    if (!h.expertActions) throw new ConfigError(`${cfg.name}: ${field}: the history of task ${h.taskIndex} in ${dc.collection} has no expert_actions (DPT learns the expert's action at the query state)`, undefined, field);
-    if (h.length < T + 1) throw new ConfigError(`${cfg.name}: data.dpt.contextLength (${T}) needs histories of more than ${T} steps; ${dc.collection} holds ${h.length}`, undefined, 'data.dpt.contextLength');
+    if (!h.expertActions) throw new ConfigError(`${cfg.name}: ${field}: the history of task ${h.taskIndex} in ${where} has no expert_actions (DPT learns the expert's action at the query state)`, undefined, field);
+    if (h.length < T + 1) throw new ConfigError(`${cfg.name}: data.dpt.contextLength (${T}) needs histories of more than ${T} steps; ${where} holds ${h.length}`, undefined, 'data.dpt.contextLength');
   }
   const probe = makeBatchedEnv(cfg.data.family, 1, cfg.data.envOptions, new Rng(0));
   const raw = envDims(probe, cfg.data.envOptions);
@@ -198,7 +223,7 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
   const valRuns = runsOf(loaded.val);
   log(`DPT samples from ${trainRuns.length} training and ${valRuns.length} validation runs of ${loaded.length} steps (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
   // query: pool: each task's final policy labels query states drawn from any run of the split
-  const labeller = dc.query === 'pool' ? poolLabeller(cfg, dc.collection!, [...loaded.train, ...loaded.val], dims) : null;
+  const labeller = dc.query === 'pool' ? mergedLabeller(parts.map((p) => poolLabeller(cfg, p.dir, p.histories, dims)), parts.map((p) => p.histories)) : null;
   // contextFrom: run: the steps of a context, T distinct steps of the run in time order
   const scattered = dc.contextFrom === 'run' ? new Int32Array(T) : null;
   const drawSteps = (r: Rng, length: number, out: Int32Array): void => {
@@ -235,7 +260,7 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
     numTrainTasks: loaded.train.length,
     numValTasks: loaded.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(loaded.source)} in ${dc.collection} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(source)} in ${where} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories, ${sets.heldOut.length} held-out tasks`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): DptBatch {
       const runs = split === 'train' ? trainRuns : valRuns;
       if (runs.length === 0) throw new IcrlError('no validation data (data.validationFraction is 0)');
@@ -265,6 +290,16 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
     },
   };
 }
+
+/** One labeller over several collections' labellers: each history goes to its own folder's. */
+function mergedLabeller(labellers: PoolLabel[], histories: History[][]): PoolLabel {
+  if (labellers.length === 1) return labellers[0];
+  const of = new Map<History, PoolLabel>();
+  histories.forEach((hs, i) => hs.forEach((h) => of.set(h, labellers[i])));
+  return (h, obs, out) => of.get(h)!(h, obs, out);
+}
+
+type PoolLabel = (h: History, obs: Float32Array, out: Float32Array) => void;
 
 /**
  * data.dpt.query: pool: the final policy of each history's task, from the policy files of the
@@ -400,7 +435,7 @@ function validationCount(cfg: TrainConfig, n: number, dir: string): number {
  * observation and action sizes and episode length (a file holds no environment options to compare).
  * None may be a held-out task of the split.
  */
-async function loadHistorySource(cfg: TrainConfig, dir: string, field: string, heldOut: Task[], log: Log): Promise<{ train: History[]; val: History[]; source: JsonValue; length: number }> {
+async function loadHistorySource(cfg: TrainConfig, dir: string, field: string, heldOut: Task[], log: Log, validation = true): Promise<{ train: History[]; val: History[]; source: JsonValue; length: number }> {
   const check = heldOutCheck(cfg, heldOut, dir, field);
   const all: History[] = [];
   let source: JsonValue = null;
@@ -440,7 +475,7 @@ async function loadHistorySource(cfg: TrainConfig, dir: string, field: string, h
     }
   }
   all.sort((a, b) => a.taskIndex - b.taskIndex);
-  const nVal = validationCount(cfg, all.length, dir);
+  const nVal = validation ? validationCount(cfg, all.length, dir) : 0;
   log(`read ${all.length} tasks of learning histories from ${dir}`);
   return { train: all.slice(0, all.length - nVal), val: all.slice(all.length - nVal), source, length: all[0].length };
 }
