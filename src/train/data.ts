@@ -180,6 +180,7 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
   const sets = splitForTraining(cfg);
   const t0 = performance.now();
   const dirs = typeof dc.collection === 'string' ? [dc.collection] : dc.collection!;
+  const where = dirs.join(' + ');
   // several collections: their histories together, each folder's tasks numbered on after the
   // previous folders', the validation tasks the last of all of them
   const parts: { dir: string; histories: History[] }[] = [];
@@ -202,9 +203,8 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
     parts.push({ dir, histories });
   }
   const everyHistory = parts.flatMap((p) => p.histories);
-  const nVal = validationCount(cfg, everyHistory.length, dirs.join(' + '));
+  const nVal = validationCount(cfg, everyHistory.length, where);
   const loaded = { train: everyHistory.slice(0, everyHistory.length - nVal), val: everyHistory.slice(everyHistory.length - nVal), length: everyHistory[0].length };
-  const where = dirs.join(' + ');
   const T = dc.contextLength;
   for (const h of [...loaded.train, ...loaded.val]) {
     if (!h.expertActions) throw new ConfigError(`${cfg.name}: ${field}: the history of task ${h.taskIndex} in ${where} has no expert_actions (DPT learns the expert's action at the query state)`, undefined, field);
