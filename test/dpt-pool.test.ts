@@ -91,31 +91,22 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
     const data = await buildTrainingData(config('pool', [out, out2]), '.', new Rng(0), () => {});
     expect(data.numTrainTasks + data.numValTasks).toBe(6);
     expect(data.numValTasks).toBe(2); // validationFraction 0.25 of the 6: the last 2, those of the second folder
-    const p1 = hs.map((h) => loadSacPolicy(policyFile(out, h.taskIndex)));
-    const train = hs.slice(0, 4);
     const ts = 2 + 2 + 1 + 2;
-    const r = new Rng(6);
-    for (let n = 0; n < 10; n++) {
-      const b = data.sample(r, 4, 'train', false) as DptBatch;
+    // every sample's context is a run of `runs`, its label that run's folder policy at the query state
+    const expectLabelledBy = (b: DptBatch, runs: History[], folder: string, what: string): void => {
+      const policies = runs.map((h) => loadSacPolicy(policyFile(folder, h.taskIndex)));
       for (let i = 0; i < b.B; i++) {
-        const tok = b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts);
-        const ctx = train.findIndex((h) => stepOf(h, tok) >= 0);
-        expect(ctx, `sample ${i}`).toBeGreaterThanOrEqual(0);
+        const ctx = runs.findIndex((h) => stepOf(h, b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts)) >= 0);
+        expect(ctx, `${what} ${i}`).toBeGreaterThanOrEqual(0);
         const want = new Float32Array(2);
-        p1[ctx].actGreedy(Float32Array.from(b.queries.subarray(2 * i, 2 * i + 2)), want);
+        policies[ctx].actGreedy(Float32Array.from(b.queries.subarray(2 * i, 2 * i + 2)), want);
         expect([b.labels[2 * i], b.labels[2 * i + 1]]).toEqual([...want]);
       }
-    }
+    };
+    const r = new Rng(6);
+    for (let n = 0; n < 10; n++) expectLabelledBy(data.sample(r, 4, 'train', false) as DptBatch, hs.slice(0, 4), out, 'sample');
     // the validation samples: contexts of the second folder's runs, labelled by its policies
-    const p2 = hs2.map((h) => loadSacPolicy(policyFile(out2, h.taskIndex)));
-    const v = data.sample(new Rng(7), 4, 'val', false) as DptBatch;
-    for (let i = 0; i < v.B; i++) {
-      const ctx = hs2.findIndex((h) => stepOf(h, v.tokens.subarray(i * v.T * ts, i * v.T * ts + ts)) >= 0);
-      expect(ctx, `validation sample ${i}`).toBeGreaterThanOrEqual(0);
-      const want = new Float32Array(2);
-      p2[ctx].actGreedy(Float32Array.from(v.queries.subarray(2 * i, 2 * i + 2)), want);
-      expect([v.labels[2 * i], v.labels[2 * i + 1]]).toEqual([...want]);
-    }
+    expectLabelledBy(data.sample(new Rng(7), 4, 'val', false) as DptBatch, hs2, out2, 'validation sample');
     await expect(buildTrainingData(config('pool', [out, out]), '.', new Rng(0), () => {})).rejects.toThrow(/data\.dpt\.collection: .*sac and .*sac both hold task/);
   });
 

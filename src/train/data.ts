@@ -223,7 +223,7 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
   const valRuns = runsOf(loaded.val);
   log(`DPT samples from ${trainRuns.length} training and ${valRuns.length} validation runs of ${loaded.length} steps (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
   // query: pool: each task's final policy labels query states drawn from any run of the split
-  const labeller = dc.query === 'pool' ? mergedLabeller(parts.map((p) => poolLabeller(cfg, p.dir, p.histories, dims)), parts.map((p) => p.histories)) : null;
+  const labeller = dc.query === 'pool' ? poolLabeller(cfg, parts, dims) : null;
   // contextFrom: run: the steps of a context, T distinct steps of the run in time order
   const scattered = dc.contextFrom === 'run' ? new Int32Array(T) : null;
   const drawSteps = (r: Rng, length: number, out: Int32Array): void => {
@@ -291,36 +291,28 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
   };
 }
 
-/** One labeller over several collections' labellers: each history goes to its own folder's. */
-function mergedLabeller(labellers: PoolLabel[], histories: History[][]): PoolLabel {
-  if (labellers.length === 1) return labellers[0];
-  const of = new Map<History, PoolLabel>();
-  histories.forEach((hs, i) => hs.forEach((h) => of.set(h, labellers[i])));
-  return (h, obs, out) => of.get(h)!(h, obs, out);
-}
-
-type PoolLabel = (h: History, obs: Float32Array, out: Float32Array) => void;
-
 /**
  * data.dpt.query: pool: the final policy of each history's task, from the policy files of the
- * collection folder (continuous actions): label(h, obs, out) writes the greedy action of h's task's
- * policy at the (raw) observation `obs`.
+ * collection folder it was read from (continuous actions): label(h, obs, out) writes the greedy
+ * action of h's task's policy at the (raw) observation `obs`.
  */
-function poolLabeller(cfg: TrainConfig, dir: string, histories: History[], dims: EnvDims): (h: History, obs: Float32Array, out: Float32Array) => void {
+function poolLabeller(cfg: TrainConfig, parts: { dir: string; histories: History[] }[], dims: EnvDims): (h: History, obs: Float32Array, out: Float32Array) => void {
   const field = 'data.dpt.query';
   if (dims.numActions > 0) throw new ConfigError(`${cfg.name}: ${field}: pool labels come from SAC or PPO policies (continuous actions); ${cfg.data.family} has discrete actions`, undefined, field);
-  if (dir.endsWith('.h5') || !existsSync(dir)) throw new ConfigError(`${cfg.name}: ${field}: pool needs data.dpt.collection to be a collection folder with the learners' policy files, not ${dir}`, undefined, field);
-  // the collection's learner (SAC or PPO) names its policy files' kind
-  const kind = readManifest(dir)?.config.algorithm?.kind;
-  if (kind !== 'sac' && kind !== 'ppo') throw new ConfigError(`${cfg.name}: ${field}: pool labels come from the final policies of a SAC or PPO collection; ${dir} was collected by ${JSON.stringify(kind)}`, undefined, field);
-  const { tasks, policies } = loadPolicyFolder(dir, kind);
-  const byKey = new Map(tasks.map((t, i) => [taskKey(t), policies[i]]));
-  const of = new Map<History, (typeof policies)[number]>();
-  for (const h of histories) {
-    const p = byKey.get(taskKey(h.task));
-    if (!p) throw new ConfigError(`${cfg.name}: ${field}: ${dir} has no policy file for the task of history ${h.taskIndex} (${JSON.stringify(h.task.params)})`, undefined, field);
-    if (p.obsDim !== dims.obsDim || p.actDim !== dims.actDim) throw new ConfigError(`${cfg.name}: ${field}: the policies of ${dir} have obsDim ${p.obsDim} / actDim ${p.actDim}, the histories ${dims.obsDim} / ${dims.actDim}`, undefined, field);
-    of.set(h, p);
+  const of = new Map<History, ReturnType<typeof loadPolicyFolder>['policies'][number]>();
+  for (const { dir, histories } of parts) {
+    if (dir.endsWith('.h5') || !existsSync(dir)) throw new ConfigError(`${cfg.name}: ${field}: pool needs data.dpt.collection to be a collection folder with the learners' policy files, not ${dir}`, undefined, field);
+    // the collection's learner (SAC or PPO) names its policy files' kind
+    const kind = readManifest(dir)?.config.algorithm?.kind;
+    if (kind !== 'sac' && kind !== 'ppo') throw new ConfigError(`${cfg.name}: ${field}: pool labels come from the final policies of a SAC or PPO collection; ${dir} was collected by ${JSON.stringify(kind)}`, undefined, field);
+    const { tasks, policies } = loadPolicyFolder(dir, kind);
+    const byKey = new Map(tasks.map((t, i) => [taskKey(t), policies[i]]));
+    for (const h of histories) {
+      const p = byKey.get(taskKey(h.task));
+      if (!p) throw new ConfigError(`${cfg.name}: ${field}: ${dir} has no policy file for the task of history ${h.taskIndex} (${JSON.stringify(h.task.params)})`, undefined, field);
+      if (p.obsDim !== dims.obsDim || p.actDim !== dims.actDim) throw new ConfigError(`${cfg.name}: ${field}: the policies of ${dir} have obsDim ${p.obsDim} / actDim ${p.actDim}, the histories ${dims.obsDim} / ${dims.actDim}`, undefined, field);
+      of.set(h, p);
+    }
   }
   return (h, obs, out) => of.get(h)!.actGreedy(obs, out);
 }
