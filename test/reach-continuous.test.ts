@@ -12,7 +12,7 @@ import { splitTasks, taskKey } from '../src/tasks/taskSpace.js';
 import { collect, parseCollectConfig, resolveTasks, loadCollectConfig } from '../src/data/index.js';
 import { LearnerPolicyAgent, loadPolicy } from '../src/rl/index.js';
 import { makeEvalAgent } from '../src/eval/agents.js';
-import { applicableClaims, CONTINUOUS_SETUPS, continuousClaims, continuousTable, packageConfigs, reproductions, expertName, sourceName } from '../src/experiments/index.js';
+import { applicableClaims, CONTINUOUS_SETUPS, continuousClaims, continuousOptions, continuousRun, continuousTable, packageConfigs, reproductions, expertName, sourceName } from '../src/experiments/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'icrl-reach-continuous-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -148,5 +148,34 @@ describe('the cheetah-vel set-up of ad-continuous / dpt-continuous', () => {
       const tc = readConfigFile(join(configs, s.train[m])) as { data: { family: string; split: unknown } };
       expect(tc.data).toMatchObject({ family: 'cheetah-vel', split });
     }
+  });
+});
+
+describe('the diagnostic held-out velocities of the cheetah-vel entries (--set heldOut=more)', () => {
+  it('are 20 unseen velocities of the split by seed 1, none a training velocity of AD or DPT, with their own SAC learners', async () => {
+    await import('../src/rl/index.js');
+    const s = CONTINUOUS_SETUPS['cheetah-vel'];
+    const more = s.moreHeldOut;
+    if (s.data.kind !== 'collection' || !s.data.dpt || !more) throw new Error('cheetah-vel: a collection set-up with diagnostic held-out tasks expected');
+    const configs = packageConfigs();
+    const cv = getFamily('cheetah-vel').taskSpace({});
+    const held = splitTasks(cv, more.split).heldOut.map(taskKey);
+    expect(held).toHaveLength(20);
+    expect(resolveTasks(loadCollectConfig(join(configs, more.collect))).map(taskKey)).toEqual(held);
+    const ec = readConfigFile(join(configs, more.eval)) as { env: { family: string }; tasks: { heldOut: number; seed: number }; online: { episodes: number } };
+    expect(ec).toMatchObject({ env: { family: 'cheetah-vel' }, tasks: { heldOut: 20, seed: 1 }, online: { episodes: 4 } });
+    const trained = new Set([s.data.collect, s.data.dpt.collect].flatMap((c) => resolveTasks(loadCollectConfig(join(configs, c))).map(taskKey)));
+    const entryHeld = resolveTasks(loadCollectConfig(join(configs, s.data.heldOut!.collect))).map(taskKey);
+    for (const k of held) {
+      expect(trained.has(k)).toBe(false);
+      expect(entryHeld).not.toContain(k);
+    }
+  });
+
+  it('are refused on families that have none, before any work', async () => {
+    const run = continuousRun('DPT');
+    const ctx = { out: join(dir, 'more'), seeds: [0], scale: 'small' as const, options: { family: 'reach', heldOut: 'more' }, progress: false, say: () => {} };
+    await expect(run(ctx)).rejects.toThrow(/--set heldOut=more: reach has no diagnostic held-out tasks \(cheetah-vel has\)/);
+    expect(() => continuousOptions.parse({ heldOut: 'all' })).toThrow();
   });
 });

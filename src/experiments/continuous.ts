@@ -23,7 +23,7 @@ import { ConfigError } from '../core/errors.js';
 import { readConfigFile } from '../core/config.js';
 import { canonicalJson } from '../core/json.js';
 import type { JsonValue } from '../core/spaces.js';
-import { collect, h5ready, HistoryReader, loadCollectConfig } from '../data/index.js';
+import { collect, h5ready, HistoryReader, loadCollectConfig, openHistoryCollection, resolveTasks } from '../data/index.js';
 import { taskKey, splitTasks, type Task } from '../tasks/taskSpace.js';
 import { getFamily } from '../envs/index.js';
 import { meanCi } from '../eval/stats.js';
@@ -37,6 +37,12 @@ export type ContinuousFamily = (typeof CONTINUOUS_FAMILIES)[number];
 export const continuousOptions = z
   .object({
     family: z.enum(CONTINUOUS_FAMILIES).default('cheetah-vel').describe(`task family: ${CONTINUOUS_FAMILIES.join(' or ')} (default cheetah-vel)`),
+    heldOut: z
+      .enum(['split', 'more'])
+      .optional()
+      .describe(
+        "the tasks the models are evaluated on: split (the default), the split's held-out tasks; more (cheetah-vel only), a diagnostic: 20 more unseen velocities, the held-out side of the split by seed 1, with their own SAC experts (configs/collect-cheetah-vel-sac-heldout20.yaml, collected once), whose intervals are narrower than 5 velocities allow. Its own output folder (<entry>-small-more), trained as the entry's (copy the entry's train/ folder there to evaluate its models)",
+      ),
   })
   .strict();
 
@@ -80,9 +86,25 @@ export interface ContinuousCollections {
   steps: number;
 }
 
+/**
+ * A diagnostic set of more held-out tasks (`--set heldOut=more`): an `icrl collect` config of the
+ * source learner on them (in configs/; its per-task policy files are the expert, its histories the
+ * source curve), collected into the data folder `continuousDataDir(..., folder)`; `file` its shard
+ * of those histories; `eval` the evaluation config on the same tasks (the held-out side of `split`).
+ */
+export interface MoreHeldOut {
+  collect: string;
+  folder: string;
+  file: string;
+  eval: string;
+  split: { seed: number; heldOut: number };
+}
+
 /** What one family's small scale runs. */
 export interface ContinuousSetup {
   data: ContinuousData;
+  /** The diagnostic held-out tasks of `--set heldOut=more` (families without them refuse the option). */
+  moreHeldOut?: MoreHeldOut;
   /** Training configs (in configs/) of AD and DPT; the reproduction sets their data path. */
   train: { AD: string; DPT: string };
   /** The evaluation config (in configs/). */
@@ -132,6 +154,8 @@ export const CONTINUOUS_SETUPS: Record<ContinuousFamily, ContinuousSetup> = {
     },
     train: { AD: 'ad-cheetah-vel-sac-small.yaml', DPT: 'dpt-cheetah-vel-sac-small.yaml' },
     eval: 'reproduce-continuous-cheetah-vel.yaml',
+    // 20 more unseen velocities: the held-out side of the split by seed 1, with their own SAC learners
+    moreHeldOut: { collect: 'collect-cheetah-vel-sac-heldout20.yaml', folder: 'heldout20', file: 'shard-00000.h5', eval: 'reproduce-continuous-cheetah-vel-heldout20.yaml', split: { seed: 1, heldOut: 20 } },
     expertMatch: 'exact',
     dptContext: 'episodes',
   },
@@ -147,11 +171,10 @@ export const CONTINUOUS_SETUPS: Record<ContinuousFamily, ContinuousSetup> = {
   },
 };
 
-/** The folder of a family's learning histories (SAC or PPO), shared by the two entries (beside their output folders); `heldOut`: that of a separate held-out collection, `dpt`: that of DPT's own training collection. */
-export function continuousDataDir(ctx: ReproduceContext, family: ContinuousFamily, which: 'train' | 'heldOut' | 'dpt' = 'train'): string {
+/** The folder of a family's learning histories (SAC or PPO), shared by the two entries (beside their output folders); `part`: that of another collection of the family (`heldout`: the separate held-out one, `dpt`: DPT's own training collection, a diagnostic's `folder`). */
+export function continuousDataDir(ctx: ReproduceContext, family: ContinuousFamily, part = ''): string {
   const learner = CONTINUOUS_SETUPS[family].learner ?? 'SAC';
-  const part = which === 'heldOut' ? '-heldout' : which === 'dpt' ? '-dpt' : '';
-  return join(dirname(ctx.out), 'data', `${learner.toLowerCase()}-${family}${part}-${ctx.scale}`);
+  return join(dirname(ctx.out), 'data', `${learner.toLowerCase()}-${family}${part ? `-${part}` : ''}-${ctx.scale}`);
 }
 
 function check(cond: boolean, file: string, what: string): void {
@@ -161,8 +184,11 @@ function check(cond: boolean, file: string, what: string): void {
 /** The run of one entry: data, then the pipeline of its model, then the scores built from the measured returns. */
 export function continuousRun(model: 'AD' | 'DPT') {
   return async (ctx: ReproduceContext): Promise<Measurements> => {
-    const family: ContinuousFamily = continuousOptions.parse(ctx.options ?? {}).family;
+    const opts = continuousOptions.parse(ctx.options ?? {});
+    const family: ContinuousFamily = opts.family;
     const setup = CONTINUOUS_SETUPS[family];
+    const more = opts.heldOut === 'more' ? setup.moreHeldOut : undefined;
+    if (opts.heldOut === 'more' && !more) throw new ConfigError(`--set heldOut=more: ${family} has no diagnostic held-out tasks (${CONTINUOUS_FAMILIES.filter((f) => CONTINUOUS_SETUPS[f].moreHeldOut).join(', ')} has)`, '--set heldOut');
     const configs = packageConfigs();
     // the configs must train and evaluate around the split the histories were collected on
     const trainFile = join(configs, setup.train[model]);
@@ -173,12 +199,16 @@ export function continuousRun(model: 'AD' | 'DPT') {
     const learner = setup.learner ?? 'SAC';
     const EXP = expertName(learner);
     check(canonicalJson((tc.data?.split ?? null) as JsonValue) === canonicalJson(wantSplit as unknown as JsonValue), trainFile, `data.split must be ${JSON.stringify(wantSplit)} (the split of the ${learner} histories)`);
-    const evalFile = join(configs, setup.eval);
+    // the evaluation's tasks: the held-out side of the split (or of the diagnostic's)
+    const evalSplit = more?.split ?? wantSplit;
+    const evalFile = join(configs, more?.eval ?? setup.eval);
     const ec = readConfigFile(evalFile) as { env?: { family?: string }; tasks?: { heldOut?: number; seed?: number }; online?: { episodes?: number } };
-    check(ec.env?.family === family && ec.tasks?.heldOut === wantSplit.heldOut && (ec.tasks?.seed ?? 0) === wantSplit.seed, evalFile, `must evaluate on the ${wantSplit.heldOut} held-out ${family} tasks of the split by seed ${wantSplit.seed}`);
+    check(ec.env?.family === family && ec.tasks?.heldOut === evalSplit.heldOut && (ec.tasks?.seed ?? 0) === evalSplit.seed, evalFile, `must evaluate on the ${evalSplit.heldOut} held-out ${family} tasks of the split by seed ${evalSplit.seed}`);
 
     const split = wantSplit;
-    const dataDir = continuousDataDir(ctx, family, dptData ? 'dpt' : 'train');
+    const space = getFamily(family).taskSpace({});
+    const heldOut = splitTasks(space, evalSplit).heldOut;
+    const dataDir = continuousDataDir(ctx, family, dptData ? 'dpt' : '');
     let data: { train: string; heldOut: string | null; expert: string; seconds: { train: number | null; heldOut: number | null } };
     if (setup.data.kind === 'sac') data = await sacHistories(setup.data.spec, dataDir, ctx.say);
     else if (setup.data.kind === 'collections') data = await learnerCollections(setup.data, learner, dataDir, ctx);
@@ -189,12 +219,19 @@ export function continuousRun(model: 'AD' | 'DPT') {
       const r = await collect(loadCollectConfig(join(configs, trainCollect)), { out: dataDir, silent: !ctx.progress });
       ctx.say(`  ${r.computed === 0 ? "collected before, not again" : `collected ${r.computed} shard(s) in ${r.seconds.toFixed(0)} s`}`);
       data = { train: join(dataDir, setup.data.file), heldOut: null, expert: dataDir, seconds: { train: null, heldOut: null } };
-      if (setup.data.heldOut) {
-        const heldDir = continuousDataDir(ctx, family, 'heldOut');
-        ctx.say(`SAC histories of the held-out tasks: configs/${setup.data.heldOut.collect} -> ${heldDir}`);
-        const h = await collect(loadCollectConfig(join(configs, setup.data.heldOut.collect)), { out: heldDir, silent: !ctx.progress });
+      if (more) {
+        // none of the diagnostic's tasks may be one the model trained on
+        const trained = new Set(resolveTasks(loadCollectConfig(join(configs, trainCollect))).map(taskKey));
+        const seen = heldOut.filter((t) => trained.has(taskKey(t)));
+        if (seen.length > 0) throw new ConfigError(`configs/${more.collect}: ${seen.length} of its tasks are training tasks of configs/${trainCollect} (${JSON.stringify(seen[0].params)})`, more.collect);
+      }
+      const held = more ?? setup.data.heldOut;
+      if (held) {
+        const heldDir = continuousDataDir(ctx, family, more ? more.folder : 'heldout');
+        ctx.say(`SAC histories of the held-out tasks: configs/${held.collect} -> ${heldDir}`);
+        const h = await collect(loadCollectConfig(join(configs, held.collect)), { out: heldDir, silent: !ctx.progress });
         ctx.say(`  ${h.computed === 0 ? "collected before, not again" : `collected ${h.computed} shard(s) in ${h.seconds.toFixed(0)} s`}`);
-        data = { ...data, heldOut: join(heldDir, setup.data.heldOut.file), expert: heldDir };
+        data = { ...data, heldOut: join(heldDir, held.file), expert: heldDir };
       }
     }
     const dataKey = model === 'AD' ? 'ad' : 'dpt';
@@ -208,30 +245,32 @@ export function continuousRun(model: 'AD' | 'DPT') {
           ...(model === 'DPT' && setup.dptContext ? { agent: { context: setup.dptContext } } : {}),
         },
       ],
-      eval: setup.eval,
+      eval: more?.eval ?? setup.eval,
       agents: [{ type: `${learner.toLowerCase()}-policy`, name: EXP, checkpoint: data.expert, match: setup.expertMatch }],
     })(ctx);
 
     // the source learner on the held-out tasks (or on the nearest training task), in the evaluation's task order
-    const space = getFamily(family).taskSpace({});
-    const heldOut = splitTasks(space, split).heldOut;
     await h5ready();
     const sourceFile = data.heldOut ?? data.train;
     const SRC = sourceName(learner, !data.heldOut);
-    const reader = new HistoryReader(sourceFile, `the ${learner} histories of the ${data.heldOut ? 'held-out' : 'training'} tasks`);
+    // a collection folder's every shard (a SAC set-up's one file)
+    const what = `the ${learner} histories of the ${data.heldOut ? 'held-out' : 'training'} tasks`;
+    const shards = setup.data.kind === 'sac' ? [{ reader: new HistoryReader(sourceFile, what), groups: null }] : await openHistoryCollection(dirname(sourceFile));
     const histories: { task: Task; returns: number[] }[] = [];
     try {
-      for (const g of reader.groups()) {
-        const h = reader.readHistory(g);
-        histories.push({ task: h.task, returns: historyEpisodeReturns(h)[0] });
+      for (const { reader, groups } of shards) {
+        for (const g of groups ?? reader.groups()) {
+          const h = reader.readHistory(g);
+          histories.push({ task: h.task, returns: historyEpisodeReturns(h)[0] });
+        }
       }
     } finally {
-      reader.close();
+      for (const { reader } of shards) reader.close();
     }
     const source = heldOut.map((t) => {
       const exact = histories.find((h) => taskKey(h.task) === taskKey(t));
       if (exact) return exact.returns;
-      if (data.heldOut) throw new ConfigError(`${sourceFile}: no history of held-out task ${JSON.stringify(t.params)}`, sourceFile);
+      if (data.heldOut) throw new ConfigError(`${dirname(sourceFile)}: no history of held-out task ${JSON.stringify(t.params)}`, sourceFile);
       return nearestTask(histories, t).returns;
     });
     const K = ec.online?.episodes ?? 1;
@@ -271,7 +310,7 @@ export function continuousRun(model: 'AD' | 'DPT') {
           : setup.data.kind === 'collections'
             ? `${learner} histories: the collections of configs/${setup.data.train} (${split.train} training ${family} tasks x ${setup.data.steps} steps) and configs/${setup.data.heldOut} (the ${split.heldOut} held-out tasks, same learner) in ${dataDir}.`
             : setup.data.heldOut
-              ? `SAC histories: the collections of configs/${dptData?.collect ?? setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir} and of configs/${setup.data.heldOut.collect} (the ${split.heldOut} held-out tasks, as many steps) in ${dirname(data.heldOut!)}.`
+              ? `SAC histories: the collections of configs/${dptData?.collect ?? setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir} and of configs/${(more ?? setup.data.heldOut).collect} (the ${heldOut.length} held-out tasks${more ? ` of the split by seed ${more.split.seed}, a diagnostic beside the entry's ${split.heldOut}` : ''}, as many steps) in ${dirname(data.heldOut!)}.`
               : `SAC histories: the collection of configs/${dptData?.collect ?? setup.data.collect} (${split.train} training ${family} tasks x ${setup.data.steps} steps) in ${dataDir}; no SAC learner trained on the ${split.heldOut} held-out tasks.`,
         setup.expertMatch === 'exact' ? `The expert is the final greedy policy of the ${learner} learner of each held-out task.` : "The expert is the final greedy policy of the SAC learner of the training task nearest to each held-out task (a stand-in: no learner trained on the held-out tasks themselves), and the source curve is that learner's.",
       ],
@@ -365,7 +404,7 @@ export function continuousScale(model: 'AD' | 'DPT'): ReproductionScale {
       model === 'AD'
         ? "the SAC collections of configs/collect-cheetah-vel-sac.yaml (10 training velocities x 100,000 steps; 908 s on one quiet core, 1,816 s under a load of 25-30) and configs/collect-cheetah-vel-sac-heldout.yaml (the 5 held-out velocities, whose learners are the expert; 499 s on one quiet core), then per seed 5,000 training steps (batch 8) of a 2-layer AD on windows of 4 episodes 100 episodes apart, the first among the learner's first 50, standardised inputs, and 5 velocities x 4 in-context episodes (3,405 s for 3 seeds trained side by side, 3 to 6 processes on the 2 cores)"
         : 'the SAC collections of configs/collect-cheetah-vel-sac-dpt.yaml (30 training velocities x 100,000 steps, 3 shards side by side: 954 s) and configs/collect-cheetah-vel-sac-heldout.yaml (the 5 held-out velocities, whose learners are the expert; 500 s beside it), then per seed 20,000 training steps (batch 32) of a 2-layer, 64-wide DPT on 40-transition contexts with query states from any training history, standardised inputs (1,555 to 1,573 s per seed, the 3 seeds trained side by side on the 2 cores), and 5 velocities x 4 in-context episodes (11 s for the 3 seeds)'
-    }, each collection made once into the data folders; --set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries (1,474 s under a load of 24-30), then per seed 2,500 training steps and 12 goals x 6 episodes (${model === 'AD' ? '549' : '682'} s for 3 seeds under that load); --set family=reach: PPO on 45 + 5 goals x 20,000 steps once for both entries (481 + 55 s under a load of 8-9), then per seed 2,000 training steps of a 2-layer ${model} on 4-episode windows and 5 goals x 4 in-context episodes (${model === 'AD' ? '1,025 s for 3 seeds under a load of 8-13' : '570 s for 3 seeds beside 3 other processes, after 165 + 18 s of PPO collection'})`,
+    }, each collection made once into the data folders; --set heldOut=more: also SAC on 20 more velocities x 100,000 steps once (722 s, 2 shards side by side), the models evaluated on them (trained into its own folder as above); --set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries (1,474 s under a load of 24-30), then per seed 2,500 training steps and 12 goals x 6 episodes (${model === 'AD' ? '549' : '682'} s for 3 seeds under that load); --set family=reach: PPO on 45 + 5 goals x 20,000 steps once for both entries (481 + 55 s under a load of 8-9), then per seed 2,000 training steps of a 2-layer ${model} on 4-episode windows and 5 goals x 4 in-context episodes (${model === 'AD' ? '1,025 s for 3 seeds under a load of 8-13' : '570 s for 3 seeds beside 3 other processes, after 165 + 18 s of PPO collection'})`,
     table: continuousTable(model),
     run: continuousRun(model),
   };
