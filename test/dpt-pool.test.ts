@@ -140,6 +140,52 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
     expect(() => parseTrainConfig({ name: 'x', out: 'x', model: { kind: 'dpt', layers: 1, dModel: 8, heads: 2 }, data: { family: 'bandit', split: { heldOut: 4, train: 8 }, dpt: { samples: 8, contextLength: 4, contextFrom: 'run' } }, optim: { steps: 1, batchSize: 2, lr: 0.001 } })).toThrow(/data\.dpt\.collection/);
   });
 
+  it("crossPlay draws contexts played on a task by other tasks' policies, labelled by the task's own", async () => {
+    const cross = (fraction: number) => parseTrainConfig({ ...config('pool'), data: { ...config('pool').data, dpt: { ...config('pool').data.dpt!, crossPlay: { episodes: 2, fraction } } } });
+    const logs: string[] = [];
+    const data = await buildTrainingData(cross(1), '.', new Rng(0), (l) => logs.push(l));
+    expect(logs.some((l) => /cross-play: 2 episode\(s\) on each of the 3 training tasks/.test(l))).toBe(true);
+    const train = hs.slice(0, 3);
+    const policies = train.map((h) => loadSacPolicy(policyFile(out, h.taskIndex)));
+    const greedy = (k: number, x: Float32Array) => {
+      const a = new Float32Array(2);
+      policies[k].actGreedy(Float32Array.from(x), a);
+      return [...a];
+    };
+    const ts = 2 + 2 + 1 + 2;
+    const r = new Rng(8);
+    const players = new Set<string>();
+    for (let n = 0; n < 10; n++) {
+      const b = data.sample(r, 4, 'train', false) as DptBatch;
+      for (let i = 0; i < b.B; i++) {
+        const tok = b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts);
+        // not a step of any learner's own run: played by a training task's final policy
+        expect(hs.every((h) => stepOf(h, tok) < 0)).toBe(true);
+        const player = train.findIndex((_, k) => greedy(k, tok.subarray(0, 2)).every((v, c) => v === tok[2 + c]));
+        expect(player, `sample ${i}`).toBeGreaterThanOrEqual(0);
+        // labelled by the policy of another task, the context's
+        const label = [b.labels[2 * i], b.labels[2 * i + 1]];
+        const q = b.queries.subarray(2 * i, 2 * i + 2);
+        const task = train.findIndex((_, k) => k !== player && greedy(k, q).every((v, c) => v === label[c]));
+        expect(task, `sample ${i}`).toBeGreaterThanOrEqual(0);
+        players.add(`${player}->${task}`);
+      }
+    }
+    expect(players.size).toBeGreaterThan(2);
+    // validation contexts stay the learners' own; the same seed gives the same cross-play
+    const v = data.sample(new Rng(9), 4, 'val', false) as DptBatch;
+    expect(stepOf(hs[3], v.tokens.subarray(0, ts))).toBeGreaterThanOrEqual(0);
+    const again = await buildTrainingData(cross(1), '.', new Rng(0), () => {});
+    expect((again.sample(new Rng(8), 4, 'train', false) as DptBatch).tokens).toEqual((data.sample(new Rng(8), 4, 'train', false) as DptBatch).tokens);
+    // a fraction mixes both kinds
+    const half = await buildTrainingData(cross(0.5), '.', new Rng(0), () => {});
+    const hb = half.sample(new Rng(10), 16, 'train', false) as DptBatch;
+    const own = Array.from({ length: 16 }, (_, i) => hs.some((h) => stepOf(h, hb.tokens.subarray(i * hb.T * ts, i * hb.T * ts + ts)) >= 0)).filter(Boolean).length;
+    expect(own).toBeGreaterThan(0);
+    expect(own).toBeLessThan(16);
+    expect(() => parseTrainConfig({ ...config('run'), data: { ...config('run').data, dpt: { ...config('run').data.dpt!, crossPlay: { episodes: 2, fraction: 1 } } } })).toThrow(/crossPlay.*query: pool/);
+  });
+
   it("labels pool queries with a PPO collection's final policies too", async () => {
     const ppoOut = join(dir, 'ppo');
     const cfg = { kind: 'histories', family: 'point-robot', tasks: { count: 4, heldOut: 10, seed: 2 }, algorithm: { kind: 'ppo', numSteps: 25, numMinibatches: 1, updateEpochs: 1 }, steps: 100, numEnvs: 4, shardSize: 4, compression: 1, seed: 3, workers: 0 };

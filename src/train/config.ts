@@ -64,9 +64,22 @@ export const DptDataConfigSchema = z
      * defaulted, so that a training folder written before the option existed still resumes).
      */
     contextFrom: z.enum(['window', 'run']).optional(),
+    /**
+     * With pool queries, contexts played on each training task by the other training tasks' final
+     * policies (cross-play), beside its own learner's run: `episodes` per task, each played by the
+     * greedy policy of another training task drawn at random; a sample's context is a window of them
+     * with probability `fraction` (else of the task's own run). The online context of DPT's second
+     * episode is a whole episode played by a policy not made for the task (its own context-free
+     * first one), which a learner's history of its own task seldom shows.
+     */
+    crossPlay: z
+      .object({ episodes: z.number().int().min(1).max(1000), fraction: z.number().gt(0).max(1) })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.crossPlay !== undefined && c.query !== 'pool') ctx.addIssue({ code: 'custom', path: ['crossPlay'], message: "cross-play contexts are labelled by the final policy of the context's task: give query: pool" });
     if (c.query === 'pool' && c.collection === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'pool queries are labelled by the policies of a collection: give data.dpt.collection' });
     if (c.contextFrom === 'run' && c.collection === undefined) ctx.addIssue({ code: 'custom', path: ['contextFrom'], message: 'contexts drawn from a whole run need learning histories: give data.dpt.collection' });
     if (c.collection !== undefined) {

@@ -31,6 +31,8 @@ import { scoreHistories, streamWeights, type HistoryScore } from '../data/lhf.js
 import { makeAgent } from '../algorithms/index.js';
 import { play } from '../algorithms/play.js';
 import { loadPolicyFolder } from '../rl/policyAgent.js';
+import type { SavedPolicy } from '../rl/collectKinds.js';
+import type { Agent } from '../algorithms/agent.js';
 import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, standardizedDims, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
 import type { JsonValue } from '../core/spaces.js';
 import type { TrainConfig } from './config.js';
@@ -93,7 +95,7 @@ function generateDpt(cfg: TrainConfig, tasks: Task[], n: number, rng: Rng): { ds
 
 function buildDptData(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> | TrainingData {
   const dc = cfg.data.dpt!;
-  if (dc.collection !== undefined) return buildDptFromHistories(cfg, log);
+  if (dc.collection !== undefined) return buildDptFromHistories(cfg, rng, log);
   if (cfg.data.normalize) throw new ConfigError(`${cfg.name}: data.normalize standardises inputs by the statistics of learning histories: it needs data.dpt.collection (generated DPT samples have none)`, undefined, 'data.normalize');
   const sets = splitForTraining(cfg);
   const t0 = performance.now();
@@ -174,7 +176,7 @@ function packDpt(ds: DptDataset, dims: EnvDims, idx: Int32Array): DptBatch {
  * observation an episode ended in, so the next state of an episode's last step is that step's own
  * observation. Samples are drawn fresh for every batch (there is no fixed sample count).
  */
-async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<TrainingData> {
+async function buildDptFromHistories(cfg: TrainConfig, rng: Rng, log: Log): Promise<TrainingData> {
   const dc = cfg.data.dpt!;
   const field = 'data.dpt.collection';
   const sets = splitForTraining(cfg);
@@ -223,7 +225,10 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
   const valRuns = runsOf(loaded.val);
   log(`DPT samples from ${trainRuns.length} training and ${valRuns.length} validation runs of ${loaded.length} steps (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
   // query: pool: each task's final policy labels query states drawn from any run of the split
-  const labeller = dc.query === 'pool' ? poolLabeller(cfg, parts, dims) : null;
+  const pool = dc.query === 'pool' ? poolLabeller(cfg, parts, dims) : null;
+  const labeller = pool?.label ?? null;
+  // crossPlay: each training task's episodes played by other training tasks' final policies
+  const cross = dc.crossPlay && pool ? await crossPlayRuns(cfg, loaded.train, pool, dc.crossPlay.episodes, rng.split('cross-play'), log) : null;
   // contextFrom: run: the steps of a context, T distinct steps of the run in time order
   const scattered = dc.contextFrom === 'run' ? new Int32Array(T) : null;
   const drawSteps = (r: Rng, length: number, out: Int32Array): void => {
@@ -260,14 +265,18 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
     numTrainTasks: loaded.train.length,
     numValTasks: loaded.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(source)} in ${where} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(source)} in ${where} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories${cross ? ` (with probability ${dc.crossPlay!.fraction} of ${dc.crossPlay!.episodes} cross-play episodes of the task instead)` : ''}, ${sets.heldOut.length} held-out tasks`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): DptBatch {
       const runs = split === 'train' ? trainRuns : valRuns;
       if (runs.length === 0) throw new IcrlError('no validation data (data.validationFraction is 0)');
       const tokens = new Float32Array(B * T * ts);
       const queries = new Float32Array(B * qs);
       const labels = dims.numActions > 0 ? new Int32Array(B) : new Float32Array(B * aw);
-      const one = (h: History, run: number, b: number): void => {
+      const one = (own: History, ownRun: number, b: number): void => {
+        // a cross-play context of the task (its labels stay the task's: the labeller knows both)
+        const c = cross !== null && split === 'train' && r.uniform() < dc.crossPlay!.fraction ? cross.get(own) : undefined;
+        const h = c ?? own;
+        const run = c ? r.int(c.numHistories) : ownRun;
         const start = r.int(h.length - T);
         if (scattered) drawSteps(r, h.length, scattered);
         if (!labeller) return write(h, run, start, r.int(h.length), b, tokens, queries, labels);
@@ -291,15 +300,24 @@ async function buildDptFromHistories(cfg: TrainConfig, log: Log): Promise<Traini
   };
 }
 
+/** The final policy of each history's task (data.dpt.query: pool): `label` writes its greedy action at an observation. */
+interface PoolPolicies {
+  label(h: History, obs: Float32Array, out: Float32Array): void;
+  /** The policy of a history's task. */
+  policyOf(h: History): SavedPolicy;
+  /** Labels `extra` (more contexts of `h`'s task) by `h`'s task's policy. */
+  alias(extra: History, h: History): void;
+}
+
 /**
  * data.dpt.query: pool: the final policy of each history's task, from the policy files of the
  * collection folder it was read from (continuous actions): label(h, obs, out) writes the greedy
  * action of h's task's policy at the (raw) observation `obs`.
  */
-function poolLabeller(cfg: TrainConfig, parts: { dir: string; histories: History[] }[], dims: EnvDims): (h: History, obs: Float32Array, out: Float32Array) => void {
+function poolLabeller(cfg: TrainConfig, parts: { dir: string; histories: History[] }[], dims: EnvDims): PoolPolicies {
   const field = 'data.dpt.query';
   if (dims.numActions > 0) throw new ConfigError(`${cfg.name}: ${field}: pool labels come from SAC or PPO policies (continuous actions); ${cfg.data.family} has discrete actions`, undefined, field);
-  const of = new Map<History, ReturnType<typeof loadPolicyFolder>['policies'][number]>();
+  const of = new Map<History, SavedPolicy>();
   for (const { dir, histories } of parts) {
     if (dir.endsWith('.h5') || !existsSync(dir)) throw new ConfigError(`${cfg.name}: ${field}: pool needs data.dpt.collection to be a collection folder with the learners' policy files, not ${dir}`, undefined, field);
     // the collection's learner (SAC or PPO) names its policy files' kind
@@ -314,7 +332,71 @@ function poolLabeller(cfg: TrainConfig, parts: { dir: string; histories: History
       of.set(h, p);
     }
   }
-  return (h, obs, out) => of.get(h)!.actGreedy(obs, out);
+  return {
+    label: (h, obs, out) => of.get(h)!.actGreedy(obs, out),
+    policyOf: (h) => of.get(h)!,
+    alias: (extra, h) => void of.set(extra, of.get(h)!),
+  };
+}
+
+/**
+ * data.dpt.crossPlay: `episodes` episodes on the task of each training history, each played by the
+ * greedy final policy of another training task drawn at random (one batched environment, one
+ * instance per task; a new player at each episode's end). Each task's episodes become one run of
+ * a History of its task, labelled by its own policy (`pool.alias`).
+ */
+async function crossPlayRuns(cfg: TrainConfig, train: History[], pool: PoolPolicies, episodes: number, rng: Rng, log: Log): Promise<Map<History, History>> {
+  const field = 'data.dpt.crossPlay';
+  const n = train.length;
+  if (n < 2) throw new ConfigError(`${cfg.name}: ${field}: cross-play needs at least 2 training tasks (the other tasks' policies play each one); there is ${n}`, undefined, field);
+  const t0 = performance.now();
+  const env = makeBatchedEnv(cfg.data.family, n, cfg.data.envOptions, rng.split('env'));
+  env.setTasks(train.map((h) => h.task));
+  const L = episodes * env.horizon;
+  const T = cfg.data.dpt!.contextLength;
+  if (L < T + 1) throw new ConfigError(`${cfg.name}: ${field}: ${episodes} episode(s) of ${env.horizon} steps are too short for contexts of ${T} transitions`, undefined, field);
+  const od = env.obsDim;
+  const aw = env.actDim;
+  const obs = new Float32Array(n * L * od);
+  const actions = new Float32Array(n * L * aw);
+  const rewards = new Float32Array(n * L);
+  const dones = new Uint8Array(n * L);
+  const pick = rng.split('players');
+  const player = new Int32Array(n);
+  const draw = (i: number): void => {
+    const j = pick.int(n - 1);
+    player[i] = j >= i ? j + 1 : j;
+  };
+  for (let i = 0; i < n; i++) draw(i);
+  const agent: Agent = {
+    name: 'cross-play',
+    reset: () => {},
+    act: (o, out) => {
+      for (let i = 0; i < n; i++) pool.policyOf(train[player[i]]).actGreedy(o.subarray(i * od, (i + 1) * od), (out as Float32Array).subarray(i * aw, (i + 1) * aw));
+    },
+    observe: (tr) => {
+      for (let i = 0; i < n; i++) if (tr.terminated[i] === 1 || tr.truncated[i] === 1) draw(i);
+    },
+  };
+  await play(env, agent, L, rng.split('agent'), (tr) => {
+    const t = tr.step;
+    for (let i = 0; i < n; i++) {
+      const g = i * L + t;
+      obs.set(tr.prevObs.subarray(i * od, (i + 1) * od), g * od);
+      actions.set((tr.actions as Float32Array).subarray(i * aw, (i + 1) * aw), g * aw);
+      rewards[g] = tr.rewards[i];
+      dones[g] = tr.terminated[i] === 1 || tr.truncated[i] === 1 ? 1 : 0;
+    }
+  }, rng.split('reset').nextU32());
+  const out = new Map<History, History>();
+  train.forEach((h, i) => {
+    const c: History = { ...h, numHistories: 1, length: L, observations: obs.slice(i * L * od, (i + 1) * L * od), actions: actions.slice(i * L * aw, (i + 1) * L * aw), rewards: rewards.slice(i * L, (i + 1) * L), dones: dones.slice(i * L, (i + 1) * L), expertActions: undefined };
+    pool.alias(c, h);
+    out.set(h, c);
+  });
+  const mean = rewards.reduce((a, b) => a + b, 0) / (n * episodes);
+  log(`cross-play: ${episodes} episode(s) on each of the ${n} training tasks by other tasks' final policies, mean return ${mean.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
