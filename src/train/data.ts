@@ -33,6 +33,7 @@ import { play } from '../algorithms/play.js';
 import { loadPolicyFolder } from '../rl/policyAgent.js';
 import type { SavedPolicy } from '../rl/collectKinds.js';
 import type { Agent } from '../algorithms/agent.js';
+import type { BatchedEnv } from '../envs/types.js';
 import { adTokenSize, dptTokenSize, envDims, obsFeatureSize, standardizedDims, writeAdToken, writeDptToken, writeObs, type EnvDims } from '../models/features.js';
 import type { JsonValue } from '../core/spaces.js';
 import type { TrainConfig } from './config.js';
@@ -357,10 +358,7 @@ async function crossPlayRuns(cfg: TrainConfig, train: History[], pool: PoolPolic
   if (L < T + 1) throw new ConfigError(`${cfg.name}: ${field}: ${episodes} episode(s) of ${env.horizon} steps are too short for contexts of ${T} transitions`, undefined, field);
   const od = env.obsDim;
   const aw = env.actDim;
-  const obs = new Float32Array(n * L * od);
-  const actions = new Float32Array(n * L * aw);
-  const rewards = new Float32Array(n * L);
-  const dones = new Uint8Array(n * L);
+  checkMemory(n * L * (od + aw + 2) * 4, 'the cross-play episodes', cfg.name, field);
   const pick = rng.split('players');
   const player = new Int32Array(n);
   const draw = (i: number): void => {
@@ -378,16 +376,7 @@ async function crossPlayRuns(cfg: TrainConfig, train: History[], pool: PoolPolic
       for (let i = 0; i < n; i++) if (tr.terminated[i] === 1 || tr.truncated[i] === 1) draw(i);
     },
   };
-  await play(env, agent, L, rng.split('agent'), (tr) => {
-    const t = tr.step;
-    for (let i = 0; i < n; i++) {
-      const g = i * L + t;
-      obs.set(tr.prevObs.subarray(i * od, (i + 1) * od), g * od);
-      actions.set((tr.actions as Float32Array).subarray(i * aw, (i + 1) * aw), g * aw);
-      rewards[g] = tr.rewards[i];
-      dones[g] = tr.terminated[i] === 1 || tr.truncated[i] === 1 ? 1 : 0;
-    }
-  }, rng.split('reset').nextU32());
+  const { obs, actions, rewards, dones } = await recordPlay(env, agent, L, rng);
   const out = new Map<History, History>();
   train.forEach((h, i) => {
     const c: History = { ...h, numHistories: 1, length: L, observations: obs.slice(i * L * od, (i + 1) * L * od), actions: actions.slice(i * L * aw, (i + 1) * L * aw), rewards: rewards.slice(i * L, (i + 1) * L), dones: dones.slice(i * L, (i + 1) * L), expertActions: undefined };
@@ -401,6 +390,34 @@ async function crossPlayRuns(cfg: TrainConfig, train: History[], pool: PoolPolic
 
 // ---------------------------------------------------------------------------------------------
 // AD
+
+/**
+ * Plays `agent` on every instance of `env` for `steps` steps (`play`, the agent's stream
+ * rng.split('agent'), the environment seeded from rng.split('reset')) and records each instance's
+ * transitions as a history does: [instance][step] observation before the action, action, reward,
+ * and done (terminated or truncated).
+ */
+async function recordPlay(env: BatchedEnv, agent: Agent, steps: number, rng: Rng) {
+  const n = env.numEnvs;
+  const L = steps;
+  const od = env.obsDim;
+  const aw = env.numActions > 0 ? 1 : env.actDim;
+  const obs = new Float32Array(n * L * od);
+  const actions = env.numActions > 0 ? new Int32Array(n * L) : new Float32Array(n * L * aw);
+  const rewards = new Float32Array(n * L);
+  const dones = new Uint8Array(n * L);
+  await play(env, agent, L, rng.split('agent'), (tr) => {
+    const t = tr.step;
+    for (let i = 0; i < n; i++) {
+      const g = i * L + t;
+      for (let c = 0; c < od; c++) obs[g * od + c] = tr.prevObs[i * od + c];
+      for (let c = 0; c < aw; c++) actions[g * aw + c] = tr.actions[i * aw + c];
+      rewards[g] = tr.rewards[i];
+      dones[g] = tr.terminated[i] === 1 || tr.truncated[i] === 1 ? 1 : 0;
+    }
+  }, rng.split('reset').nextU32());
+  return { obs, actions, rewards, dones };
+}
 
 /**
  * Learning histories of the config's source algorithm (data.ad.source, data.ad.episodes,
@@ -420,20 +437,7 @@ export async function collectHistories(cfg: TrainConfig, tasks: Task[], rng: Rng
   const L = ac.episodes! * env.horizon;
   const od = env.obsDim;
   const aw = env.numActions > 0 ? 1 : env.actDim;
-  const obs = new Float32Array(n * L * od);
-  const actions = env.numActions > 0 ? new Int32Array(n * L) : new Float32Array(n * L * aw);
-  const rewards = new Float32Array(n * L);
-  const dones = new Uint8Array(n * L);
-  await play(env, agent, L, rng.split('agent'), (tr) => {
-    const t = tr.step;
-    for (let i = 0; i < n; i++) {
-      const g = i * L + t;
-      for (let c = 0; c < od; c++) obs[g * od + c] = tr.prevObs[i * od + c];
-      for (let c = 0; c < aw; c++) actions[g * aw + c] = tr.actions[i * aw + c];
-      rewards[g] = tr.rewards[i];
-      dones[g] = tr.terminated[i] === 1 || tr.truncated[i] === 1 ? 1 : 0;
-    }
-  }, rng.split('reset').nextU32());
+  const { obs, actions, rewards, dones } = await recordPlay(env, agent, L, rng);
   const out: History[] = [];
   tasks.forEach((task, ti) => {
     const s = ti * runs * L;
