@@ -227,7 +227,7 @@ async function buildDptFromHistories(cfg: TrainConfig, rng: Rng, log: Log): Prom
   log(`DPT samples from ${trainRuns.length} training and ${valRuns.length} validation runs of ${loaded.length} steps (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
   // query: pool: each task's final policy labels query states drawn from any run of the split
   const pool = dc.query === 'pool' ? poolLabeller(cfg, parts, dims) : null;
-  const labeller = pool?.label ?? null;
+  const labeller = pool ? (h: History, obs: Float32Array, out: Float32Array) => pool.policyOf(h).actGreedy(obs, out) : null;
   // crossPlay: each training task's episodes played by other training tasks' final policies
   const cross = dc.crossPlay && pool ? await crossPlayRuns(cfg, loaded.train, pool, dc.crossPlay.episodes, rng.split('cross-play'), log) : null;
   // contextFrom: run: the steps of a context, T distinct steps of the run in time order
@@ -301,10 +301,9 @@ async function buildDptFromHistories(cfg: TrainConfig, rng: Rng, log: Log): Prom
   };
 }
 
-/** The final policy of each history's task (data.dpt.query: pool): `label` writes its greedy action at an observation. */
+/** The final policy of each history's task (data.dpt.query: pool). */
 interface PoolPolicies {
-  label(h: History, obs: Float32Array, out: Float32Array): void;
-  /** The policy of a history's task. */
+  /** The policy of a history's task (its greedy action labels the pool's query states). */
   policyOf(h: History): SavedPolicy;
   /** Labels `extra` (more contexts of `h`'s task) by `h`'s task's policy. */
   alias(extra: History, h: History): void;
@@ -312,8 +311,8 @@ interface PoolPolicies {
 
 /**
  * data.dpt.query: pool: the final policy of each history's task, from the policy files of the
- * collection folder it was read from (continuous actions): label(h, obs, out) writes the greedy
- * action of h's task's policy at the (raw) observation `obs`.
+ * collection folder it was read from (continuous actions); a query state is labelled by the greedy
+ * action of the context history's task's policy at its (raw) observation.
  */
 function poolLabeller(cfg: TrainConfig, parts: { dir: string; histories: History[] }[], dims: EnvDims): PoolPolicies {
   const field = 'data.dpt.query';
@@ -334,7 +333,6 @@ function poolLabeller(cfg: TrainConfig, parts: { dir: string; histories: History
     }
   }
   return {
-    label: (h, obs, out) => of.get(h)!.actGreedy(obs, out),
     policyOf: (h) => of.get(h)!,
     alias: (extra, h) => void of.set(extra, of.get(h)!),
   };
