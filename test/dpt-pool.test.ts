@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, collectConfigSchema, openHistoryCollection, policyFile, type History } from '../src/data/index.js';
 import { Rng } from '../src/core/rng.js';
 import { loadPolicy, loadSacPolicy } from '../src/rl/index.js';
-import { buildTrainingData, parseTrainConfig } from '../src/train/index.js';
+import { buildTrainingData, parseTrainConfig, trainFromConfig } from '../src/train/index.js';
 import type { DptBatch } from '../src/models/batches.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'icrl-dptpool-'));
@@ -45,6 +45,34 @@ beforeAll(async () => {
 function stepOf(h: History, tok: Float32Array): number {
   for (let t = 0; t < h.length; t++) if (h.observations[2 * t] === tok[0] && h.observations[2 * t + 1] === tok[1] && h.actions[2 * t] === tok[2] && h.actions[2 * t + 1] === tok[3]) return t;
   return -1;
+}
+
+/** The greedy action of training task k's final policy at x (the first 3 tasks of the collection). */
+function trainingPolicies(): (k: number, x: Float32Array) => number[] {
+  const policies = hs.slice(0, 3).map((h) => loadSacPolicy(policyFile(out, h.taskIndex)));
+  return (k, x) => {
+    const a = new Float32Array(2);
+    policies[k].actGreedy(Float32Array.from(x), a);
+    return [...a];
+  };
+}
+
+/**
+ * For data whose training contexts (at fraction 1) are all played, not a learner's: validation
+ * samples are a learner's own run, the same seed draws the same samples, and fraction 0.5 mixes
+ * played contexts with the learners' own.
+ */
+async function expectOwnValidationSameSeedAndMix(data: Awaited<ReturnType<typeof buildTrainingData>>, cfg: (fraction: number) => ReturnType<typeof parseTrainConfig>): Promise<void> {
+  const ts = 2 + 2 + 1 + 2;
+  const v = data.sample(new Rng(9), 4, 'val', false) as DptBatch;
+  expect(stepOf(hs[3], v.tokens.subarray(0, ts))).toBeGreaterThanOrEqual(0);
+  const again = await buildTrainingData(cfg(1), '.', new Rng(0), () => {});
+  expect((again.sample(new Rng(8), 4, 'train', false) as DptBatch).tokens).toEqual((data.sample(new Rng(8), 4, 'train', false) as DptBatch).tokens);
+  const half = await buildTrainingData(cfg(0.5), '.', new Rng(0), () => {});
+  const hb = half.sample(new Rng(10), 16, 'train', false) as DptBatch;
+  const own = Array.from({ length: 16 }, (_, i) => hs.some((h) => stepOf(h, hb.tokens.subarray(i * hb.T * ts, i * hb.T * ts + ts)) >= 0)).filter(Boolean).length;
+  expect(own).toBeGreaterThan(0);
+  expect(own).toBeLessThan(16);
 }
 
 const config = (query: 'run' | 'pool', collection: string | string[] = out, contextFrom: 'window' | 'run' = 'window') =>
@@ -146,12 +174,7 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
     const data = await buildTrainingData(cross(1), '.', new Rng(0), (l) => logs.push(l));
     expect(logs.some((l) => /cross-play: 2 episode\(s\) on each of the 3 training tasks/.test(l))).toBe(true);
     const train = hs.slice(0, 3);
-    const policies = train.map((h) => loadSacPolicy(policyFile(out, h.taskIndex)));
-    const greedy = (k: number, x: Float32Array) => {
-      const a = new Float32Array(2);
-      policies[k].actGreedy(Float32Array.from(x), a);
-      return [...a];
-    };
+    const greedy = trainingPolicies();
     const ts = 2 + 2 + 1 + 2;
     const r = new Rng(8);
     const players = new Set<string>();
@@ -172,19 +195,53 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
       }
     }
     expect(players.size).toBeGreaterThan(2);
-    // validation contexts stay the learners' own; the same seed gives the same cross-play
-    const v = data.sample(new Rng(9), 4, 'val', false) as DptBatch;
-    expect(stepOf(hs[3], v.tokens.subarray(0, ts))).toBeGreaterThanOrEqual(0);
-    const again = await buildTrainingData(cross(1), '.', new Rng(0), () => {});
-    expect((again.sample(new Rng(8), 4, 'train', false) as DptBatch).tokens).toEqual((data.sample(new Rng(8), 4, 'train', false) as DptBatch).tokens);
-    // a fraction mixes both kinds
-    const half = await buildTrainingData(cross(0.5), '.', new Rng(0), () => {});
-    const hb = half.sample(new Rng(10), 16, 'train', false) as DptBatch;
-    const own = Array.from({ length: 16 }, (_, i) => hs.some((h) => stepOf(h, hb.tokens.subarray(i * hb.T * ts, i * hb.T * ts + ts)) >= 0)).filter(Boolean).length;
-    expect(own).toBeGreaterThan(0);
-    expect(own).toBeLessThan(16);
+    // validation contexts stay the learners' own; the same seed gives the same cross-play; a fraction mixes both kinds
+    await expectOwnValidationSameSeedAndMix(data, cross);
     expect(() => parseTrainConfig({ ...config('run'), data: { ...config('run').data, dpt: { ...config('run').data.dpt!, crossPlay: { episodes: 2, fraction: 1 } } } })).toThrow(/crossPlay.*query: pool/);
   });
+
+  it("selfPlay draws contexts and query states from a trained DPT model's online play on the task, labelled by the task's policy", async () => {
+    // the player: a DPT model trained (a few steps) by the pool config
+    const player = join(dir, 'player');
+    await trainFromConfig({ ...config('pool'), out: player, optim: { ...config('pool').optim, steps: 3 } }, { outDir: player, progressBar: false, log: () => {} });
+    const selfCfg = (fraction: number, checkpoint = player) => parseTrainConfig({ ...config('pool'), data: { ...config('pool').data, dpt: { ...config('pool').data.dpt!, selfPlay: { checkpoint, episodes: 2, runs: 2, fraction } } } });
+    const logs: string[] = [];
+    const data = await buildTrainingData(selfCfg(1), '.', new Rng(0), (l) => logs.push(l));
+    expect(logs.some((l) => /self-play: 2 run\(s\) of 2 episode\(s\) on each of the 3 training tasks .* mean return per episode \S+ \/ \S+/.test(l))).toBe(true);
+    const train = hs.slice(0, 3);
+    const greedy = trainingPolicies();
+    const ts = 2 + 2 + 1 + 2;
+    const inHistory = (x: ArrayLike<number>) => hs.some((h) => {
+      for (let t = 0; t < h.length; t++) if (h.observations[2 * t] === x[0] && h.observations[2 * t + 1] === x[1]) return true;
+      return false;
+    });
+    const r = new Rng(8);
+    const tasks = new Set<number>();
+    // query states no learner visited (an episode's start state is every run's)
+    let offHistory = 0;
+    for (let n = 0; n < 10; n++) {
+      const b = data.sample(r, 4, 'train', false) as DptBatch;
+      for (let i = 0; i < b.B; i++) {
+        const tok = b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts);
+        // the context is not a learner's run, nor (but for start states) the query state: both are the model's play
+        expect(hs.every((h) => stepOf(h, tok) < 0)).toBe(true);
+        const q = b.queries.subarray(2 * i, 2 * i + 2);
+        if (!inHistory(q)) offHistory++;
+        // labelled by one training task's final policy
+        const label = [b.labels[2 * i], b.labels[2 * i + 1]];
+        const task = train.findIndex((_, k) => greedy(k, q).every((v, c) => v === label[c]));
+        expect(task, `sample ${i}`).toBeGreaterThanOrEqual(0);
+        tasks.add(task);
+      }
+    }
+    expect(tasks.size).toBeGreaterThan(1);
+    expect(offHistory).toBeGreaterThan(30);
+    // validation samples stay the learners' own; the same seed plays and draws the same; a fraction mixes both kinds
+    await expectOwnValidationSameSeedAndMix(data, (f) => selfCfg(f));
+    // clear errors: no such model, not with query: run
+    await expect(buildTrainingData(selfCfg(1, join(dir, 'nowhere')), '.', new Rng(0), () => {})).rejects.toThrow(/selfPlay\.checkpoint.*no such directory/);
+    expect(() => parseTrainConfig({ ...config('run'), data: { ...config('run').data, dpt: { ...config('run').data.dpt!, selfPlay: { checkpoint: player, episodes: 2, fraction: 1 } } } })).toThrow(/selfPlay.*query: pool/);
+  }, 60_000);
 
   it("labels pool queries with a PPO collection's final policies too", async () => {
     const ppoOut = join(dir, 'ppo');

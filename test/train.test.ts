@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { trainFromConfig, TrainingDivergedError, readMetrics, latestCheckpoint, type TrainConfigInput } from '../src/train/index.js';
 import { loadTrainConfig } from '../src/train/config.js';
 import { ConfigError } from '../src/core/errors.js';
-import { loadModelAgent } from '../src/models/index.js';
+import { loadInContextModel, loadModelAgent } from '../src/models/index.js';
 import { makeBatchedEnv } from '../src/envs/index.js';
 import { Rng } from '../src/core/rng.js';
 
@@ -137,6 +137,33 @@ describe('trainer', () => {
       const lines = readFileSync(res.metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       const t = lines.find((l) => l.kind === 'train');
       for (const k of ['loss', 'lr', 'gradNorm', 'tokensPerSecond']) expect(typeof t[k]).toBe('number');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("initFrom starts from a trained model's weights, and refuses a model of another shape", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-init-'));
+    try {
+      const quiet = { eval: { every: 0, tasks: 8, steps: 10 } };
+      const a = await trainFromConfig(tinyDpt(join(dir, 'a'), quiet) as never, { progressBar: false });
+      // one step at a vanishing learning rate: the weights stay where they started
+      const still = { ...quiet, optim: { steps: 1, batchSize: 8, lr: 1e-12, warmupSteps: 0 } };
+      const logs: string[] = [];
+      const b = await trainFromConfig(tinyDpt(join(dir, 'b'), { ...still, initFrom: a.outDir }) as never, { progressBar: false, log: (l) => logs.push(l) });
+      const c = await trainFromConfig(tinyDpt(join(dir, 'c'), still) as never, { progressBar: false });
+      expect(logs.some((l) => /initialised from the weights of .*a/.test(l))).toBe(true);
+      const weights = (p: string) => loadInContextModel(p).model.parameters().flatMap((t) => [...t.toArray()]);
+      const wa = weights(a.outDir);
+      const gap = (w: number[]) => Math.max(...w.map((x, i) => Math.abs(x - wa[i])));
+      expect(gap(weights(b.outDir))).toBeLessThan(1e-6);
+      expect(gap(weights(c.outDir))).toBeGreaterThan(1e-2);
+      // it learns from where the trained model left off: its first loss is the trained model's level
+      expect(trainLosses(join(b.outDir, 'metrics.jsonl'))[0][1]).toBeLessThan(trainLosses(join(c.outDir, 'metrics.jsonl'))[0][1]);
+      const wide = tinyDpt(join(dir, 'd'), { ...still, initFrom: a.outDir });
+      wide.model = { kind: 'dpt', layers: 1, dModel: 32, heads: 2 };
+      await expect(trainFromConfig(wide as never, { progressBar: false })).rejects.toThrow(/initFrom: the model at .* has another model section/);
+      await expect(trainFromConfig(tinyDpt(join(dir, 'e'), { ...still, initFrom: join(dir, 'nowhere') }) as never, { progressBar: false })).rejects.toThrow(/initFrom: .*no such directory/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -33,6 +33,7 @@ export * from './linear.js';
 export * from './qlearning.js';
 export * from './rmax.js';
 export * from './explore.js';
+export * from './prompted.js';
 export * from './posterior.js';
 
 export type AgentSpec = { kind: string } & Record<string, unknown>;

@@ -9,7 +9,8 @@
  */
 import { z } from 'zod';
 import type { Agent } from '../algorithms/agent.js';
-import { listAgentKinds, makeAgentFrom, registerAgentKind, type AgentContext } from '../algorithms/index.js';
+import { PromptedAgent, listAgentKinds, makeAgentFrom, registerAgentKind, type AgentContext } from '../algorithms/index.js';
+import { ConfigError } from '../core/errors.js';
 
 export type { AgentContext } from '../algorithms/index.js';
 
@@ -50,7 +51,19 @@ registerAgentKind(
 registerAgentKind(
     'model',
     checkedByFactory,
-    async (options, ctx) => (await import('../models/load.js')).modelAgentFromSpec({ type: 'model', ...(ctx.name !== undefined ? { name: ctx.name } : {}), ...options }, { baseDir: ctx.baseDir ?? '.', source: ctx.source, family: ctx.family, envOptions: ctx.envOptions }),
-  'a trained in-context model (DPT, AD, T2MIR): { checkpoint: <training run or model folder>, actionSelection: sample | greedy, temperature, context: steps | episodes (DPT) }',
+    async ({ prompt, ...options }, ctx) => {
+      const model = (await import('../models/load.js')).modelAgentFromSpec({ type: 'model', ...(ctx.name !== undefined ? { name: ctx.name } : {}), ...options }, { baseDir: ctx.baseDir ?? '.', source: ctx.source, family: ctx.family, envOptions: ctx.envOptions });
+      if (prompt === undefined) return model;
+      // prompt: the model's first episodes played by another agent, which the model observes
+      const field = `${ctx.source}.prompt`;
+      const p = prompt as { episodes?: unknown; agent?: unknown } | null;
+      const keys = typeof p === 'object' && p !== null && !Array.isArray(p) ? Object.keys(p) : null;
+      if (!keys || keys.some((k) => k !== 'episodes' && k !== 'agent') || !Number.isInteger(p!.episodes) || (p!.episodes as number) < 1 || p!.agent === undefined) {
+        throw new ConfigError(`${field}: expected { episodes: <positive integer>, agent: <agent spec> } (the first episodes played by that agent, observed by the model), got ${JSON.stringify(prompt)}`, ctx.source, 'prompt');
+      }
+      const prompter = await makeEvalAgent(p!.agent as AgentSpec, { source: `${field}.agent`, family: ctx.family, envOptions: ctx.envOptions, baseDir: ctx.baseDir });
+      return new PromptedAgent(model, prompter, p!.episodes as number);
+    },
+  'a trained in-context model (DPT, AD, T2MIR): { checkpoint: <training run or model folder>, actionSelection: sample | greedy, temperature, context: steps | episodes (DPT), prompt: { episodes, agent } (its first episodes played by that agent, e.g. an expert, with the model observing them) }',
   { evaluationOnly: true },
 );

@@ -76,9 +76,29 @@ export const DptDataConfigSchema = z
       .object({ episodes: z.number().int().min(1).max(1000), fraction: z.number().gt(0).max(1) })
       .strict()
       .optional(),
+    /**
+     * With pool queries, the play of a trained DPT model on each training task (one round of
+     * DAgger): `checkpoint` (a model or training folder, e.g. a model trained by this config
+     * without selfPlay) plays `runs` runs of `episodes` episodes on each training task in DPT's
+     * online mode (each episode from the earlier ones, as the evaluation plays it); a sample's
+     * context is a window of such a run and its query a state of the same run, labelled by the
+     * task's final policy, with probability `fraction` (else the usual sample). The model then
+     * learns the expert's action at the states its own in-context play reaches, from contexts of
+     * its own earlier episodes.
+     */
+    selfPlay: z
+      .object({
+        checkpoint: z.string().min(1),
+        episodes: z.number().int().min(1).max(1000),
+        runs: z.number().int().min(1).max(64).default(1),
+        fraction: z.number().gt(0).max(1),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.selfPlay !== undefined && c.query !== 'pool') ctx.addIssue({ code: 'custom', path: ['selfPlay'], message: "self-play samples are labelled by the final policy of the task played: give query: pool" });
     if (c.crossPlay !== undefined && c.query !== 'pool') ctx.addIssue({ code: 'custom', path: ['crossPlay'], message: "cross-play contexts are labelled by the final policy of the context's task: give query: pool" });
     if (c.query === 'pool' && c.collection === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'pool queries are labelled by the policies of a collection: give data.dpt.collection' });
     if (c.contextFrom === 'run' && c.collection === undefined) ctx.addIssue({ code: 'custom', path: ['contextFrom'], message: 'contexts drawn from a whole run need learning histories: give data.dpt.collection' });
@@ -212,6 +232,13 @@ export const TrainConfigSchema = z
     /** Output directory (metrics.jsonl, checkpoints/, model.safetensors), relative to the working directory. */
     out: z.string().min(1),
     model: ModelConfigSchema,
+    /**
+     * A trained model (a model folder, or a training folder's final model) whose weights this
+     * training starts from instead of a random initialisation: the same model section, the same
+     * input shapes and standardisation, the same context length. The optimiser and the learning
+     * rate schedule start afresh. Not read when the output folder holds a checkpoint to resume.
+     */
+    initFrom: z.string().min(1).optional(),
     data: DataConfigSchema,
     optim: OptimConfigSchema,
     eval: EvalConfigSchema.default({ every: 0, tasks: 20, validationBatches: 2, actionSelection: 'sample', baselines: [] }),

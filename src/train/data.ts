@@ -39,6 +39,8 @@ import type { JsonValue } from '../core/spaces.js';
 import type { TrainConfig } from './config.js';
 import type { AdBatch, DptBatch, TrainingData } from '../models/batches.js';
 import { modelKinds, type ModelKind } from '../models/kinds.js';
+import { loadInContextModel, type InContextModel } from '../models/io.js';
+import { modelAgent } from '../models/load.js';
 
 type Log = (line: string) => void;
 
@@ -230,6 +232,8 @@ async function buildDptFromHistories(cfg: TrainConfig, rng: Rng, log: Log): Prom
   const labeller = pool ? (h: History, obs: Float32Array, out: Float32Array) => pool.policyOf(h).actGreedy(obs, out) : null;
   // crossPlay: each training task's episodes played by other training tasks' final policies
   const cross = dc.crossPlay && pool ? await crossPlayRuns(cfg, loaded.train, pool, dc.crossPlay.episodes, rng.split('cross-play'), log) : null;
+  // selfPlay: a trained DPT model's online play on each training task (contexts and query states)
+  const self = dc.selfPlay && pool ? await selfPlayRuns(cfg, loaded.train, pool, dc.selfPlay, dims, rng.split('self-play'), log) : null;
   // contextFrom: run: the steps of a context, T distinct steps of the run in time order
   const scattered = dc.contextFrom === 'run' ? new Int32Array(T) : null;
   const drawSteps = (r: Rng, length: number, out: Int32Array): void => {
@@ -266,7 +270,7 @@ async function buildDptFromHistories(cfg: TrainConfig, rng: Rng, log: Log): Prom
     numTrainTasks: loaded.train.length,
     numValTasks: loaded.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(source)} in ${where} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories${cross ? ` (with probability ${dc.crossPlay!.fraction} of ${dc.crossPlay!.episodes} cross-play episodes of the task instead)` : ''}, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(source)} in ${where} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories${cross ? ` (with probability ${dc.crossPlay!.fraction} of ${dc.crossPlay!.episodes} cross-play episodes of the task instead)` : ''}${self ? ` (with probability ${dc.selfPlay!.fraction} a window and a query state of ${dc.selfPlay!.runs} run(s) of ${dc.selfPlay!.episodes} episodes played on the task by ${dc.selfPlay!.checkpoint} instead)` : ''}, ${sets.heldOut.length} held-out tasks`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): DptBatch {
       const runs = split === 'train' ? trainRuns : valRuns;
       if (runs.length === 0) throw new IcrlError('no validation data (data.validationFraction is 0)');
@@ -274,6 +278,12 @@ async function buildDptFromHistories(cfg: TrainConfig, rng: Rng, log: Log): Prom
       const queries = new Float32Array(B * qs);
       const labels = dims.numActions > 0 ? new Int32Array(B) : new Float32Array(B * aw);
       const one = (own: History, ownRun: number, b: number): void => {
+        // a self-play sample: a window of the model's play on the task and a state of the same play
+        if (self !== null && split === 'train' && r.uniform() < dc.selfPlay!.fraction) {
+          const s = self.get(own)!;
+          const sr = r.int(s.numHistories);
+          return write(s, sr, r.int(s.length - T), r.int(s.length), b, tokens, queries, labels, [s, sr]);
+        }
         // a cross-play context of the task (its labels stay the task's: the labeller knows both)
         const c = cross !== null && split === 'train' && r.uniform() < dc.crossPlay!.fraction ? cross.get(own) : undefined;
         const h = c ?? own;
@@ -383,6 +393,55 @@ async function crossPlayRuns(cfg: TrainConfig, train: History[], pool: PoolPolic
   });
   const mean = rewards.reduce((a, b) => a + b, 0) / (n * episodes);
   log(`cross-play: ${episodes} episode(s) on each of the ${n} training tasks by other tasks' final policies, mean return ${mean.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
+  return out;
+}
+
+/**
+ * data.dpt.selfPlay: `runs` runs of `episodes` episodes on the task of each training history,
+ * played by the DPT model at `checkpoint` in its online mode (context: episodes; one batched
+ * environment, one instance per task and run). Each task's runs become one History of its task,
+ * labelled by the task's own policy (`pool.alias`).
+ */
+async function selfPlayRuns(cfg: TrainConfig, train: History[], pool: PoolPolicies, sp: { checkpoint: string; episodes: number; runs: number }, dims: EnvDims, rng: Rng, log: Log): Promise<Map<History, History>> {
+  const field = 'data.dpt.selfPlay.checkpoint';
+  const t0 = performance.now();
+  let model: InContextModel;
+  try {
+    model = loadInContextModel(sp.checkpoint).model;
+  } catch (e) {
+    throw new ConfigError(`${cfg.name}: ${field}: ${(e as Error).message}`, undefined, field);
+  }
+  const md = model.dims;
+  if (model.kind !== 'dpt') throw new ConfigError(`${cfg.name}: ${field}: ${sp.checkpoint} is a ${model.kind} model; self-play needs a DPT model (it plays in DPT's online mode)`, undefined, field);
+  if (md.family !== dims.family || md.obsDim !== dims.obsDim || md.actDim !== dims.actDim || md.numActions !== dims.numActions) {
+    throw new ConfigError(`${cfg.name}: ${field}: the model at ${sp.checkpoint} was trained on ${md.family} (obsDim ${md.obsDim}, actDim ${md.actDim}), this config trains on ${dims.family} (obsDim ${dims.obsDim}, actDim ${dims.actDim})`, undefined, field);
+  }
+  const n = train.length;
+  const R = sp.runs;
+  const env = makeBatchedEnv(cfg.data.family, n * R, cfg.data.envOptions, rng.split('env'));
+  // instance i * R + k: run k on training task i
+  env.setTasks(train.flatMap((h) => Array.from({ length: R }, () => h.task)));
+  const L = sp.episodes * env.horizon;
+  const T = cfg.data.dpt!.contextLength;
+  if (L < T + 1) throw new ConfigError(`${cfg.name}: data.dpt.selfPlay.episodes: ${sp.episodes} episode(s) of ${env.horizon} steps are too short for contexts of ${T} transitions`, undefined, 'data.dpt.selfPlay.episodes');
+  const od = env.obsDim;
+  const aw = env.actDim;
+  checkMemory(n * R * L * (od + aw + 2) * 4, 'the self-play runs', cfg.name, 'data.dpt.selfPlay');
+  const agent = modelAgent(model, { context: 'episodes' });
+  const { obs, actions, rewards, dones } = await recordPlay(env, agent, L, rng);
+  const out = new Map<History, History>();
+  const span = R * L;
+  train.forEach((h, i) => {
+    const c: History = { ...h, numHistories: R, length: L, observations: obs.slice(i * span * od, (i + 1) * span * od), actions: actions.slice(i * span * aw, (i + 1) * span * aw), rewards: rewards.slice(i * span, (i + 1) * span), dones: dones.slice(i * span, (i + 1) * span), expertActions: undefined };
+    pool.alias(c, h);
+    out.set(h, c);
+  });
+  const perEpisode = Array.from({ length: sp.episodes }, (_, k) => {
+    let sum = 0;
+    for (let j = 0; j < n * R; j++) for (let t = k * env.horizon; t < (k + 1) * env.horizon; t++) sum += rewards[j * L + t];
+    return (sum / (n * R)).toFixed(1);
+  });
+  log(`self-play: ${R} run(s) of ${sp.episodes} episode(s) on each of the ${n} training tasks by ${sp.checkpoint}, mean return per episode ${perEpisode.join(' / ')} (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
   return out;
 }
 

@@ -13,10 +13,13 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
-import { IcrlError } from '../core/errors.js';
+import { ConfigError, IcrlError } from '../core/errors.js';
 import { Progress } from '../core/progress.js';
 import { AdamW, clipGradNorm, noGrad, paramGroups, tidy, warmupCosine } from '../nn/index.js';
-import { buildModel, saveInContextModel, type InContextModel } from '../models/io.js';
+import { buildModel, loadInContextModel, modelSpec, saveInContextModel, type InContextModel } from '../models/io.js';
+import { loadModel } from '../nn/index.js';
+import { canonicalJson } from '../core/json.js';
+import type { JsonValue } from '../core/spaces.js';
 import { modelAgent } from '../models/load.js';
 import { modelKinds } from '../models/kinds.js';
 import { provenance } from '../core/provenance.js';
@@ -138,6 +141,27 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
   }
 }
 
+/** initFrom: the weights of a trained model of the same kind, shapes and inputs; returns the log line. */
+function initWeights(cfg: TrainConfig, model: InContextModel): string {
+  const field = 'initFrom';
+  let src: ReturnType<typeof loadInContextModel>;
+  try {
+    src = loadInContextModel(resolve(cfg.initFrom!));
+  } catch (e) {
+    throw new ConfigError(`${cfg.name}: ${field}: ${(e as Error).message}`, undefined, field);
+  }
+  const want = modelSpec(model);
+  for (const [what, a, b] of [
+    ['model section', src.spec.model, want.model],
+    ['input shapes and standardisation (dims)', src.spec.dims, want.dims],
+    ['context length', src.spec.contextLength, want.contextLength],
+  ] as const) {
+    if (canonicalJson(a as JsonValue) !== canonicalJson(b as JsonValue)) throw new ConfigError(`${cfg.name}: ${field}: the model at ${cfg.initFrom} has another ${what} than this training's: ${JSON.stringify(a).slice(0, 200)} against ${JSON.stringify(b).slice(0, 200)}`, undefined, field);
+  }
+  loadModel(src.dir, model);
+  return `initialised from the weights of ${src.dir}`;
+}
+
 async function trainOn(cfg: TrainConfig, opts: TrainOptions, data: TrainingData, ctx: { outDir: string; log: (line: string) => void; root: Rng; paired: boolean }): Promise<TrainResult> {
   const { outDir, log, root, paired } = ctx;
   const o = cfg.optim;
@@ -185,6 +209,7 @@ async function trainOn(cfg: TrainConfig, opts: TrainOptions, data: TrainingData,
     resumedFrom = step;
     log(`resumed from ${latest.dir} (step ${step})`);
   } else {
+    if (cfg.initFrom) log(initWeights(cfg, model));
     metrics.resetTo(0);
     metrics.write({ kind: 'config', step: 0, name: cfg.name, config: cfg, parameters: model.parameterCount(), data: data.description, provenance: provenance() });
   }
