@@ -84,7 +84,9 @@ export const DptDataConfigSchema = z
      * context is a window of such a run and its query a state of the same run, labelled by the
      * task's final policy, with probability `fraction` (else the usual sample). The model then
      * learns the expert's action at the states its own in-context play reaches, from contexts of
-     * its own earlier episodes.
+     * its own earlier episodes. A training folder plays its final model (while it trains, its
+     * latest checkpoint). With crossPlay too, a sample is a self-play one first (probability
+     * `fraction`), else a cross-play one with crossPlay's.
      */
     selfPlay: z
       .object({
