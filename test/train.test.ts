@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { trainFromConfig, TrainingDivergedError, readMetrics, latestCheckpoint, type TrainConfigInput } from '../src/train/index.js';
 import { loadTrainConfig } from '../src/train/config.js';
@@ -160,6 +160,12 @@ describe('trainer', () => {
       expect(gap(weights(c.outDir))).toBeGreaterThan(1e-2);
       // it learns from where the trained model left off: its first loss is the trained model's level
       expect(trainLosses(join(b.outDir, 'metrics.jsonl'))[0][1]).toBeLessThan(trainLosses(join(c.outDir, 'metrics.jsonl'))[0][1]);
+      // the digest reads a path as the folder it names: rerun with another spelling, b resumes as finished
+      const spelled = relative(process.cwd(), a.outDir);
+      expect(spelled).not.toBe(a.outDir);
+      const again = await trainFromConfig(tinyDpt(join(dir, 'b'), { ...still, initFrom: spelled }) as never, { progressBar: false });
+      expect(again.resumedFrom).toBe(1);
+      await expect(trainFromConfig(tinyDpt(join(dir, 'b'), { ...still, initFrom: c.outDir }) as never, { progressBar: false })).rejects.toThrow(/different configuration/);
       const wide = tinyDpt(join(dir, 'd'), { ...still, initFrom: a.outDir });
       wide.model = { kind: 'dpt', layers: 1, dModel: 32, heads: 2 };
       await expect(trainFromConfig(wide as never, { progressBar: false })).rejects.toThrow(/initFrom: the model at .* has another model section/);

@@ -10,7 +10,7 @@
  * as an uninterrupted run would (same losses, same metrics lines).
  */
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
 import { ConfigError, IcrlError } from '../core/errors.js';
@@ -107,6 +107,27 @@ function digest(cfg: TrainConfig): string {
 }
 
 /**
+ * The digest with every path the data is read from (data collections, the self-play model,
+ * initFrom) spelled relative to the working directory, so that `runs/x`, `./runs/x` and its
+ * absolute path digest alike. A checkpoint written with either this or the spelling-as-given
+ * digest (`digest`, what checkpoints held before) resumes.
+ */
+function pathDigest(cfg: TrainConfig): string {
+  const rel = (p: string): string => relative(process.cwd(), resolve(p)) || '.';
+  const relAll = (c: string | string[] | undefined) => (c === undefined ? undefined : typeof c === 'string' ? rel(c) : c.map(rel));
+  const { dpt, ad } = cfg.data;
+  return digest({
+    ...cfg,
+    ...(cfg.initFrom !== undefined ? { initFrom: rel(cfg.initFrom) } : {}),
+    data: {
+      ...cfg.data,
+      ...(dpt ? { dpt: { ...dpt, ...(dpt.collection !== undefined ? { collection: relAll(dpt.collection) } : {}), ...(dpt.selfPlay ? { selfPlay: { ...dpt.selfPlay, checkpoint: rel(dpt.selfPlay.checkpoint) } } : {}) } } : {}),
+      ...(ad ? { ad: { ...ad, ...(ad.collection !== undefined ? { collection: rel(ad.collection) } : {}) } } : {}),
+    },
+  });
+}
+
+/**
  * Trains the model of `config` (a config object or a config file path). The output folder is
  * locked for the run (core/lock.ts): a second run on it is refused with a named error.
  */
@@ -173,7 +194,7 @@ async function trainOn(cfg: TrainConfig, opts: TrainOptions, data: TrainingData,
   log(`model: ${cfg.model.kind}${cfg.model.moe ? ' (T2MIR)' : ''}, ${model.parameterCount()} parameters, context ${data.contextLength}`);
 
   const metrics = new MetricsWriter(join(outDir, 'metrics.jsonl'), createTrackers(cfg.trackers, { outDir, runName: cfg.name }, `${cfg.name}: trackers`));
-  const cfgDigest = digest(cfg);
+  const cfgDigest = pathDigest(cfg);
   let dataRng = root.split('batches');
   let step = 0;
   let lossAcc: [number, number] = [0, 0];
@@ -196,7 +217,7 @@ async function trainOn(cfg: TrainConfig, opts: TrainOptions, data: TrainingData,
   const latest = opts.resume === false ? null : resumeCheckpoint(outDir, model, opt, warn);
   if (latest) {
     const st = latest.state;
-    if (st.configDigest !== cfgDigest) {
+    if (st.configDigest !== cfgDigest && st.configDigest !== digest(cfg)) {
       throw new IcrlError(`${outDir}: the checkpoint at step ${st.step} was written with a different configuration; use another output folder or start over with --fresh`);
     }
     step = st.step;
