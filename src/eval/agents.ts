@@ -41,6 +41,8 @@ export async function makeEvalAgent(spec: AgentSpec, ctx: AgentContext): Promise
 
 // The options of these two kinds are validated by their own (lazily loaded) strict schemas.
 const checkedByFactory = z.record(z.string(), z.unknown());
+/** A model agent's `prompt`: its first episodes played by another agent (PromptedAgent). */
+const promptSchema = z.object({ episodes: z.number().int().min(1), agent: z.record(z.string(), z.unknown()) }).strict();
 registerAgentKind(
     'llm',
     checkedByFactory,
@@ -56,13 +58,10 @@ registerAgentKind(
       if (prompt === undefined) return model;
       // prompt: the model's first episodes played by another agent, which the model observes
       const field = `${ctx.source}.prompt`;
-      const p = prompt as { episodes?: unknown; agent?: unknown } | null;
-      const keys = typeof p === 'object' && p !== null && !Array.isArray(p) ? Object.keys(p) : null;
-      if (!keys || keys.some((k) => k !== 'episodes' && k !== 'agent') || !Number.isInteger(p!.episodes) || (p!.episodes as number) < 1 || p!.agent === undefined) {
-        throw new ConfigError(`${field}: expected { episodes: <positive integer>, agent: <agent spec> } (the first episodes played by that agent, observed by the model), got ${JSON.stringify(prompt)}`, ctx.source, 'prompt');
-      }
-      const prompter = await makeEvalAgent(p!.agent as AgentSpec, { source: `${field}.agent`, family: ctx.family, envOptions: ctx.envOptions, baseDir: ctx.baseDir });
-      return new PromptedAgent(model, prompter, p!.episodes as number);
+      const p = promptSchema.safeParse(prompt);
+      if (!p.success) throw new ConfigError(`${field}: expected { episodes: <positive integer>, agent: <agent spec> } (the first episodes played by that agent, observed by the model), got ${JSON.stringify(prompt)}`, ctx.source, 'prompt');
+      const prompter = await makeEvalAgent(p.data.agent as AgentSpec, { source: `${field}.agent`, family: ctx.family, envOptions: ctx.envOptions, baseDir: ctx.baseDir });
+      return new PromptedAgent(model, prompter, p.data.episodes);
     },
   'a trained in-context model (DPT, AD, T2MIR): { checkpoint: <training run or model folder>, actionSelection: sample | greedy, temperature, context: steps | episodes (DPT), prompt: { episodes, agent } (its first episodes played by that agent, e.g. an expert, with the model observing them) }',
   { evaluationOnly: true },

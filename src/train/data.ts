@@ -349,24 +349,49 @@ function poolLabeller(cfg: TrainConfig, parts: { dir: string; histories: History
 }
 
 /**
+ * Plays `runs` runs of `episodes` episodes on the task of each training history with the agent
+ * `agentFor(env)` builds (one batched environment seeded from rng.split('env'); instance
+ * i * runs + k is run k on training task i) and makes each task's runs one History of its task,
+ * labelled by its own policy (`pool.alias`). Returns those and the rewards, [instance][step].
+ */
+async function playTrainingTasks(
+  cfg: TrainConfig,
+  train: History[],
+  pool: PoolPolicies,
+  p: { runs: number; episodes: number; what: string; lengthField: string; memoryField: string },
+  agentFor: (env: BatchedEnv) => Agent,
+  rng: Rng,
+): Promise<{ played: Map<History, History>; rewards: Float32Array; horizon: number }> {
+  const R = p.runs;
+  const env = makeBatchedEnv(cfg.data.family, train.length * R, cfg.data.envOptions, rng.split('env'));
+  env.setTasks(train.flatMap((h) => Array.from({ length: R }, () => h.task)));
+  const L = p.episodes * env.horizon;
+  const T = cfg.data.dpt!.contextLength;
+  if (L < T + 1) throw new ConfigError(`${cfg.name}: ${p.lengthField}: ${p.episodes} episode(s) of ${env.horizon} steps are too short for contexts of ${T} transitions`, undefined, p.lengthField);
+  const od = env.obsDim;
+  const aw = env.actDim;
+  checkMemory(train.length * R * L * (od + aw + 2) * 4, p.what, cfg.name, p.memoryField);
+  const { obs, actions, rewards, dones } = await recordPlay(env, agentFor(env), L, rng);
+  const played = new Map<History, History>();
+  const span = R * L;
+  train.forEach((h, i) => {
+    const c: History = { ...h, numHistories: R, length: L, observations: obs.slice(i * span * od, (i + 1) * span * od), actions: actions.slice(i * span * aw, (i + 1) * span * aw), rewards: rewards.slice(i * span, (i + 1) * span), dones: dones.slice(i * span, (i + 1) * span), expertActions: undefined };
+    pool.alias(c, h);
+    played.set(h, c);
+  });
+  return { played, rewards, horizon: env.horizon };
+}
+
+/**
  * data.dpt.crossPlay: `episodes` episodes on the task of each training history, each played by the
- * greedy final policy of another training task drawn at random (one batched environment, one
- * instance per task; a new player at each episode's end). Each task's episodes become one run of
- * a History of its task, labelled by its own policy (`pool.alias`).
+ * greedy final policy of another training task drawn at random (a new player at each episode's
+ * end), one run per task (`playTrainingTasks`).
  */
 async function crossPlayRuns(cfg: TrainConfig, train: History[], pool: PoolPolicies, episodes: number, rng: Rng, log: Log): Promise<Map<History, History>> {
   const field = 'data.dpt.crossPlay';
   const n = train.length;
   if (n < 2) throw new ConfigError(`${cfg.name}: ${field}: cross-play needs at least 2 training tasks (the other tasks' policies play each one); there is ${n}`, undefined, field);
   const t0 = performance.now();
-  const env = makeBatchedEnv(cfg.data.family, n, cfg.data.envOptions, rng.split('env'));
-  env.setTasks(train.map((h) => h.task));
-  const L = episodes * env.horizon;
-  const T = cfg.data.dpt!.contextLength;
-  if (L < T + 1) throw new ConfigError(`${cfg.name}: ${field}: ${episodes} episode(s) of ${env.horizon} steps are too short for contexts of ${T} transitions`, undefined, field);
-  const od = env.obsDim;
-  const aw = env.actDim;
-  checkMemory(n * L * (od + aw + 2) * 4, 'the cross-play episodes', cfg.name, field);
   const pick = rng.split('players');
   const player = new Int32Array(n);
   const draw = (i: number): void => {
@@ -374,33 +399,30 @@ async function crossPlayRuns(cfg: TrainConfig, train: History[], pool: PoolPolic
     player[i] = j >= i ? j + 1 : j;
   };
   for (let i = 0; i < n; i++) draw(i);
-  const agent: Agent = {
-    name: 'cross-play',
-    reset: () => {},
-    act: (o, out) => {
-      for (let i = 0; i < n; i++) pool.policyOf(train[player[i]]).actGreedy(o.subarray(i * od, (i + 1) * od), (out as Float32Array).subarray(i * aw, (i + 1) * aw));
-    },
-    observe: (tr) => {
-      for (let i = 0; i < n; i++) if (tr.terminated[i] === 1 || tr.truncated[i] === 1) draw(i);
-    },
+  const crossAgent = (env: BatchedEnv): Agent => {
+    const od = env.obsDim;
+    const aw = env.actDim;
+    return {
+      name: 'cross-play',
+      reset: () => {},
+      act: (o, out) => {
+        for (let i = 0; i < n; i++) pool.policyOf(train[player[i]]).actGreedy(o.subarray(i * od, (i + 1) * od), (out as Float32Array).subarray(i * aw, (i + 1) * aw));
+      },
+      observe: (tr) => {
+        for (let i = 0; i < n; i++) if (tr.terminated[i] === 1 || tr.truncated[i] === 1) draw(i);
+      },
+    };
   };
-  const { obs, actions, rewards, dones } = await recordPlay(env, agent, L, rng);
-  const out = new Map<History, History>();
-  train.forEach((h, i) => {
-    const c: History = { ...h, numHistories: 1, length: L, observations: obs.slice(i * L * od, (i + 1) * L * od), actions: actions.slice(i * L * aw, (i + 1) * L * aw), rewards: rewards.slice(i * L, (i + 1) * L), dones: dones.slice(i * L, (i + 1) * L), expertActions: undefined };
-    pool.alias(c, h);
-    out.set(h, c);
-  });
+  const { played, rewards } = await playTrainingTasks(cfg, train, pool, { runs: 1, episodes, what: 'the cross-play episodes', lengthField: field, memoryField: field }, crossAgent, rng);
   const mean = rewards.reduce((a, b) => a + b, 0) / (n * episodes);
   log(`cross-play: ${episodes} episode(s) on each of the ${n} training tasks by other tasks' final policies, mean return ${mean.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
-  return out;
+  return played;
 }
 
 /**
  * data.dpt.selfPlay: `runs` runs of `episodes` episodes on the task of each training history,
- * played by the DPT model at `checkpoint` in its online mode (context: episodes; one batched
- * environment, one instance per task and run). Each task's runs become one History of its task,
- * labelled by the task's own policy (`pool.alias`).
+ * played by the DPT model at `checkpoint` in its online mode (context: episodes;
+ * `playTrainingTasks`).
  */
 async function selfPlayRuns(cfg: TrainConfig, train: History[], pool: PoolPolicies, sp: { checkpoint: string; episodes: number; runs: number }, dims: EnvDims, rng: Rng, log: Log): Promise<Map<History, History>> {
   const field = 'data.dpt.selfPlay.checkpoint';
@@ -416,33 +438,17 @@ async function selfPlayRuns(cfg: TrainConfig, train: History[], pool: PoolPolici
   if (md.family !== dims.family || md.obsDim !== dims.obsDim || md.actDim !== dims.actDim || md.numActions !== dims.numActions) {
     throw new ConfigError(`${cfg.name}: ${field}: the model at ${sp.checkpoint} was trained on ${md.family} (obsDim ${md.obsDim}, actDim ${md.actDim}), this config trains on ${dims.family} (obsDim ${dims.obsDim}, actDim ${dims.actDim})`, undefined, field);
   }
-  const n = train.length;
-  const R = sp.runs;
-  const env = makeBatchedEnv(cfg.data.family, n * R, cfg.data.envOptions, rng.split('env'));
-  // instance i * R + k: run k on training task i
-  env.setTasks(train.flatMap((h) => Array.from({ length: R }, () => h.task)));
-  const L = sp.episodes * env.horizon;
-  const T = cfg.data.dpt!.contextLength;
-  if (L < T + 1) throw new ConfigError(`${cfg.name}: data.dpt.selfPlay.episodes: ${sp.episodes} episode(s) of ${env.horizon} steps are too short for contexts of ${T} transitions`, undefined, 'data.dpt.selfPlay.episodes');
-  const od = env.obsDim;
-  const aw = env.actDim;
-  checkMemory(n * R * L * (od + aw + 2) * 4, 'the self-play runs', cfg.name, 'data.dpt.selfPlay');
-  const agent = modelAgent(model, { context: 'episodes' });
-  const { obs, actions, rewards, dones } = await recordPlay(env, agent, L, rng);
-  const out = new Map<History, History>();
-  const span = R * L;
-  train.forEach((h, i) => {
-    const c: History = { ...h, numHistories: R, length: L, observations: obs.slice(i * span * od, (i + 1) * span * od), actions: actions.slice(i * span * aw, (i + 1) * span * aw), rewards: rewards.slice(i * span, (i + 1) * span), dones: dones.slice(i * span, (i + 1) * span), expertActions: undefined };
-    pool.alias(c, h);
-    out.set(h, c);
-  });
+  const opts = { runs: sp.runs, episodes: sp.episodes, what: 'the self-play runs', lengthField: 'data.dpt.selfPlay.episodes', memoryField: 'data.dpt.selfPlay' };
+  const { played, rewards, horizon: H } = await playTrainingTasks(cfg, train, pool, opts, () => modelAgent(model, { context: 'episodes' }), rng);
+  const runs = train.length * sp.runs;
+  const L = sp.episodes * H;
   const perEpisode = Array.from({ length: sp.episodes }, (_, k) => {
     let sum = 0;
-    for (let j = 0; j < n * R; j++) for (let t = k * env.horizon; t < (k + 1) * env.horizon; t++) sum += rewards[j * L + t];
-    return (sum / (n * R)).toFixed(1);
+    for (let j = 0; j < runs; j++) for (let t = k * H; t < (k + 1) * H; t++) sum += rewards[j * L + t];
+    return (sum / runs).toFixed(1);
   });
-  log(`self-play: ${R} run(s) of ${sp.episodes} episode(s) on each of the ${n} training tasks by ${sp.checkpoint}, mean return per episode ${perEpisode.join(' / ')} (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
-  return out;
+  log(`self-play: ${sp.runs} run(s) of ${sp.episodes} episode(s) on each of the ${train.length} training tasks by ${sp.checkpoint}, mean return per episode ${perEpisode.join(' / ')} (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
+  return played;
 }
 
 // ---------------------------------------------------------------------------------------------
