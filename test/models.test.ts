@@ -154,6 +154,34 @@ describe('T2MIR mixture-of-experts layer', () => {
   });
 });
 
+describe('DPT head', () => {
+  it('model.headLayers adds hidden layers to the query-fusion head; left out, the config and the parameters are as before', () => {
+    const dims = banditDims();
+    expect('headLayers' in modelCfg('dpt')).toBe(false); // not defaulted: configuration digests of existing runs are unchanged
+    const base = new DPTModel(modelCfg('dpt'), dims, 8, new Rng(5));
+    const deep = new DPTModel(modelCfg('dpt', { headLayers: 2, headMult: 3 }), dims, 8, new Rng(5));
+    const names = (m: DPTModel) => m.namedParameters().map(([n]) => n).filter((n) => n.startsWith('head.'));
+    expect(names(base)).toEqual(['head.fc.weight', 'head.fc.bias', 'head.out.weight', 'head.out.bias']);
+    expect(names(deep)).toEqual(['head.fc.weight', 'head.fc.bias', 'head.mid.0.weight', 'head.mid.0.bias', 'head.out.weight', 'head.out.bias']);
+    expect(deep.head.mid[0].weight.shape).toEqual([48, 48]);
+    expect(() => modelCfg('dpt', { headLayers: 0 })).toThrow();
+    // a deeper head still trains: the loss falls on a fixed batch
+    const rng = new Rng(6);
+    const batch = randomDptBatch(rng, deep, 8, 6);
+    const opt = new AdamW(paramGroups(deep, 0), { lr: 3e-3 });
+    const lossAt = () => noGrad(() => tidy(() => computeLoss(deep, batch, false).pred));
+    const first = lossAt();
+    for (let i = 0; i < 30; i++) {
+      tidy(() => {
+        opt.zeroGrad();
+        computeLoss(deep, batch, false).total.backward();
+      });
+      opt.update();
+    }
+    expect(lossAt()).toBeLessThan(first * 0.8);
+  });
+});
+
 describe('key/value-cache agents match a full recomputation', () => {
   it.each([false, true])('DPT (countFeatures %s): the cached prediction after each step equals the naive recomputation', async (countFeatures) => {
     const dims = banditDims();

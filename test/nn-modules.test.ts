@@ -31,6 +31,40 @@ describe('modules', () => {
     expect([...a.parameters()[5].data]).toEqual([...b.parameters()[5].data]);
   });
 
+  it('MLP with more hidden layers: named mid.<i>, one layer unchanged, gradients match finite differences', () => {
+    const one = new nn.MLP(4, 6, new Rng(3), 'gelu', 2);
+    expect(one.namedParameters().map(([n]) => n)).toEqual(['fc.weight', 'fc.bias', 'out.weight', 'out.bias']);
+    // the default draws are the same as with hiddenLayers 1 spelled out, and the first and last layers of a deeper MLP too
+    const deep = new nn.MLP(4, 6, new Rng(3), 'gelu', 2, 3);
+    expect(deep.namedParameters().map(([n]) => n)).toEqual(['fc.weight', 'fc.bias', 'mid.0.weight', 'mid.0.bias', 'mid.1.weight', 'mid.1.bias', 'out.weight', 'out.bias']);
+    expect([...deep.fc.weight.data]).toEqual([...one.fc.weight.data]);
+    expect([...deep.out.weight.data]).toEqual([...one.out.weight.data]);
+    expect(() => new nn.MLP(4, 6, new Rng(3), 'gelu', 2, 0)).toThrow(/hiddenLayers/);
+    const rng = new Rng(4);
+    const x = input(rng, 1, 5, 4);
+    const R = Float32Array.from({ length: 10 }, () => rng.normal());
+    const lossOf = (): number => nn.tidy(() => nn.noGrad(() => deep.forward(x).toArray().reduce((a, v, i) => a + v * R[i], 0)));
+    // the forward pass is the composition of the layers
+    const manual = nn.noGrad(() => nn.tidy(() => deep.out.forward(nn.gelu(deep.mid[1].forward(nn.gelu(deep.mid[0].forward(nn.gelu(deep.fc.forward(x))))))).toArray()));
+    expect([...nn.noGrad(() => nn.tidy(() => deep.forward(x).toArray()))]).toEqual([...manual]);
+    nn.tidy(() => deep.forward(x).backward(R));
+    const w = deep.mid[0].weight;
+    const g = w.grad!.toArray();
+    const eps = 1e-2;
+    let worst = 0;
+    for (let i = 0; i < w.size; i += 5) {
+      const orig = w.data[i];
+      w.data[i] = orig + eps;
+      const up = lossOf();
+      w.data[i] = orig - eps;
+      const down = lossOf();
+      w.data[i] = orig;
+      const num = (up - down) / (2 * eps);
+      worst = Math.max(worst, Math.abs(g[i] - num) / (3e-3 + 3e-2 * Math.abs(num)));
+    }
+    expect(worst).toBeLessThan(1);
+  });
+
   it('KV-cache decoding reproduces the full forward pass', () => {
     const m = small(2);
     const x = input(new Rng(3), 3, 10, 3);

@@ -43,7 +43,7 @@ function dptLogits(model: InContextModel, tokens: Float32Array, B: number, T: nu
 }
 
 describe.skipIf(!havePy)('PyTorch interop (python/icrl_torch)', () => {
-  it('a trained DPT gives the same action logits in PyTorch as in our engine (1e-5), and back', async () => {
+  it('a trained DPT (a two-hidden-layer head) gives the same action logits in PyTorch as in our engine (1e-5), and back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-py-'));
     try {
       const arms = 4;
@@ -52,7 +52,7 @@ describe.skipIf(!havePy)('PyTorch interop (python/icrl_torch)', () => {
           name: 'py-dpt',
           seed: 2,
           out: join(dir, 'run'),
-          model: { kind: 'dpt', layers: 2, dModel: 16, heads: 4, countFeatures: true },
+          model: { kind: 'dpt', layers: 2, dModel: 16, heads: 4, countFeatures: true, headLayers: 2 },
           data: { family: 'bandit', envOptions: { arms }, split: { seed: 0, heldOut: 4, train: 64 }, validationFraction: 0.1, dpt: { samples: 128, contextLength: 10 } },
           optim: { steps: 20, batchSize: 8, lr: 1e-2, warmupSteps: 2 },
           logEvery: 10,

@@ -14,7 +14,8 @@ The architecture, as in the TypeScript engine:
   a final LayerNorm (lnF).
 - DPT: sequence [start, embed(t_1), ..., embed(t_T)] (+ countEmbed of [ln(n)/ln(500), 1/sqrt(n)] for
   the n-th token when model.countFeatures); prediction after j transitions = head([h_j ; queryEmbed(q)])
-  with head = Linear(2d, headMult d) -> GELU -> Linear(headMult d, out).
+  with head = Linear(2d, headMult d) -> GELU -> (headLayers - 1) x [Linear(headMult d, headMult d) -> GELU]
+  -> Linear(headMult d, out) (head.fc, head.mid.<i>, head.out).
 - AD: head(backbone(embed(tokens))) with learned positions.
 Token layouts (features.ts): AD token [obs, previous action, previous reward, has-previous,
 episode-start]; DPT token [s, a, r, r * onehot(a), s']; grid observations one-hot per coordinate.
@@ -49,13 +50,17 @@ def ad_token_size(dims):
 
 
 class MLP(nn.Module):
-    def __init__(self, dim, hidden, out_dim=None):
+    def __init__(self, dim, hidden, out_dim=None, hidden_layers=1):
         super().__init__()
         self.fc = nn.Linear(dim, hidden)
+        self.mid = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(hidden_layers - 1)])
         self.out = nn.Linear(hidden, out_dim or dim)
 
     def forward(self, x):
-        return self.out(F.gelu(self.fc(x)))
+        h = F.gelu(self.fc(x))
+        for layer in self.mid:
+            h = F.gelu(layer(h))
+        return self.out(h)
 
 
 class CausalSelfAttention(nn.Module):
@@ -128,7 +133,7 @@ class DPT(nn.Module):
         self.embed = nn.Linear(self.token_size, d)
         self.start = nn.Parameter(torch.zeros(1, d))
         self.queryEmbed = nn.Linear(self.query_size, d)
-        self.head = MLP(2 * d, round(cfg.get("headMult", 2) * d), self.out_size)
+        self.head = MLP(2 * d, round(cfg.get("headMult", 2) * d), self.out_size, cfg.get("headLayers", 1))
         self.backbone = Backbone(cfg, context_length + 1, False)
         self.countEmbed = nn.Linear(2, d) if cfg.get("countFeatures") else None
 

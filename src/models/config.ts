@@ -74,6 +74,13 @@ export const ModelConfigSchema = z
     /** DPT only: hidden width of the query-fusion head, as a multiple of dModel. */
     headMult: pos().default(2),
     /**
+     * DPT only: hidden layers of the query-fusion head (default 1). With more, the context summary
+     * and the query state interact through more than one nonlinearity (with one, the context only
+     * shifts the hidden layer's biases). Left out of a config unless given, so that the configuration
+     * digest of existing runs is unchanged.
+     */
+    headLayers: int(1, 16).optional(),
+    /**
      * DPT only: add to each context token an embedding of its count n (the number of transitions up to
      * and including it): ln(n) / ln(500) and 1 / sqrt(n). Without it the model can only infer n from
      * how much attention the start token takes, which blurs at long contexts.

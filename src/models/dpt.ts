@@ -7,7 +7,8 @@
  * transition) through a causal transformer with no positional embeddings, so the output h_j after j
  * transitions depends only on the *set* of the first j transitions (the in-context dataset is
  * unordered; without positions the model also runs on contexts longer than those it was trained on).
- * The query state is fused at the output: prediction_j = head([h_j ; W_q q]), a two-layer MLP.
+ * The query state is fused at the output: prediction_j = head([h_j ; W_q q]), an MLP (one hidden
+ * layer of headMult x dModel by default, model.headLayers of them if given).
  * Because the query enters only at the head, a key/value cache of the context serves every query:
  * online, each step appends one transition to the cache and asks the head about the current state
  * (a design choice of this implementation; the original DPT places the query as the first token,
@@ -57,7 +58,7 @@ export class DPTModel extends Module {
     this.embed = new Linear(this.tokenSize, d, rng.split('embed'));
     this.start = parameter([1, d], init.normal(rng.split('start'), 0.02));
     this.queryEmbed = new Linear(this.querySize, d, rng.split('query'));
-    this.head = new MLP(2 * d, Math.round(cfg.headMult * d), rng.split('head'), 'gelu', this.outSize);
+    this.head = new MLP(2 * d, Math.round(cfg.headMult * d), rng.split('head'), 'gelu', this.outSize, cfg.headLayers ?? 1);
     this.backbone = new Backbone(cfg, contextLength + 1, false, rng.split('backbone'));
     this.countEmbed = cfg.countFeatures ? new Linear(COUNT_FEATURES, d, rng.split('count')) : null;
   }

@@ -154,8 +154,14 @@ export interface FeedForward {
   forward(x: Tensor): Tensor;
 }
 
+/**
+ * A feed-forward network: `fc` (dim -> hidden), the activation, then `hiddenLayers - 1` more hidden
+ * layers `mid.<i>` (hidden -> hidden, each followed by the activation), then `out` (hidden -> outDim).
+ * With one hidden layer (the default) it has exactly the parameters and random draws it always had.
+ */
 export class MLP extends Module implements FeedForward {
   readonly fc: Linear;
+  readonly mid: Linear[] = [];
   readonly out: Linear;
   constructor(
     dim: number,
@@ -163,14 +169,19 @@ export class MLP extends Module implements FeedForward {
     rng: Rng,
     readonly activation: 'gelu' | 'relu' = 'gelu',
     outDim = dim,
+    hiddenLayers = 1,
   ) {
     super();
+    if (!Number.isInteger(hiddenLayers) || hiddenLayers < 1) throw new IcrlError(`MLP: hiddenLayers must be an integer >= 1 (got ${hiddenLayers})`);
     this.fc = new Linear(dim, hidden, rng.split('fc'));
+    for (let i = 1; i < hiddenLayers; i++) this.mid.push(new Linear(hidden, hidden, rng.split(`mid${i}`)));
     this.out = new Linear(hidden, outDim, rng.split('out'));
   }
   forward(x: Tensor): Tensor {
-    const h = this.fc.forward(x);
-    return this.out.forward(this.activation === 'gelu' ? gelu(h) : relu(h));
+    const act = (h: Tensor): Tensor => (this.activation === 'gelu' ? gelu(h) : relu(h));
+    let h = act(this.fc.forward(x));
+    for (const l of this.mid) h = act(l.forward(h));
+    return this.out.forward(h);
   }
 }
 
