@@ -173,6 +173,8 @@ describe('reproduction scores and options', () => {
     for (const name of ['ad-continuous', 'dpt-continuous']) {
       const e = reproductions.get(name);
       expect(reproductions.parseOptions(name, {})).toEqual({ family: 'cheetah-vel' });
+      expect(reproductions.parseOptions(name, { evalRuns: 3 })).toEqual({ family: 'cheetah-vel', evalRuns: 3 });
+      expect(() => reproductions.parseOptions(name, { evalRuns: 0 })).toThrow(/evalRuns/);
       expect(e.claims.length).toBeGreaterThanOrEqual(2);
     }
     await expect(runReproduction('ad-continuous', { out: join(dir, 'r'), options: { famly: 'point-robot' } })).rejects.toThrow(ConfigError);

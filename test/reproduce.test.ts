@@ -152,6 +152,29 @@ describe('icrl reproduce end to end', () => {
     }
   }, 120_000);
 
+  it('with several evaluation runs per seed, every per-task score is the mean over the runs, each run with its own seed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-runs-'));
+    try {
+      const r = await runNode([fixture, dir, '1', '{}', '2']);
+      expect(r.status, r.stderr).toBe(0);
+      const read = (sub: string) => JSON.parse(readFileSync(join(dir, 'eval', sub, 'results.json'), 'utf8')) as EvalResults & { config: { seed: number } };
+      const [a, b] = [read('seed0'), read('seed0-run1')];
+      expect(a.config.seed).toBe(0);
+      expect(b.config.seed).not.toBe(0);
+      const ucb = (x: EvalResults) => scoresOf(x).get('UCB:finalRegret')!;
+      expect(ucb(b)).not.toEqual(ucb(a)); // other random streams
+      const out = JSON.parse(readFileSync(join(dir, 'reproduce.json'), 'utf8'));
+      for (const agent of ['DPT', 'UCB', 'random']) {
+        const [x, y] = [a, b].map((res) => scoresOf(res).get(`${agent}:finalRegret`)!);
+        const want = x.reduce((acc, v, i) => acc + (v + y[i]) / 2, 0) / x.length;
+        const row = out.table.find((t: { agent: string }) => t.agent === agent);
+        expect(row.perSeed[0]).toBeCloseTo(want, 9);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('a run killed during its collection keeps the finished shards and resumes to the numbers of an uninterrupted run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-collect-'));
     try {

@@ -43,6 +43,15 @@ export const continuousOptions = z
       .describe(
         "the tasks the models are evaluated on: split (the default), the split's held-out tasks; more (cheetah-vel only), a diagnostic: 20 more unseen velocities, the held-out side of the split by seed 1, with their own SAC experts (configs/collect-cheetah-vel-sac-heldout20.yaml, collected once), whose intervals are narrower than 5 velocities allow. Its own output folder (<entry>-small-more), trained as the entry's (copy the entry's train/ folder there to evaluate its models)",
       ),
+    evalRuns: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .optional()
+      .describe(
+        "evaluations of each seed's models (default 1), a diagnostic: the held-out tasks played again with other random streams (run 0 with the training seed as the evaluation seed, as the entry's one evaluation, run r > 0 with a seed split from it), every agent's per-task score the mean over the runs, so that the verdicts' intervals hold less of single rollouts' noise. Its own output folder (<entry>-small-<runs>), trained as the entry's (copy the entry's train/ folder there)",
+      ),
   })
   .strict();
 
@@ -247,6 +256,7 @@ export function continuousRun(model: 'AD' | 'DPT') {
       ],
       eval: more?.eval ?? setup.eval,
       agents: [{ type: `${learner.toLowerCase()}-policy`, name: EXP, checkpoint: data.expert, match: setup.expertMatch }],
+      evalRuns: opts.evalRuns,
     })(ctx);
 
     // the source learner on the held-out tasks (or on the nearest training task), in the evaluation's task order

@@ -142,6 +142,11 @@ export interface PipelinePlan {
   eval: string;
   /** Online agents added after the models (before the config's own), e.g. an expert policy. */
   agents?: Record<string, unknown>[];
+  /**
+   * Evaluations per seed (default 1): run 0 with the training seed as the evaluation seed, run r > 0
+   * with {@link evalRunSeed}; each per-task score is the mean over the runs (gatherSeed).
+   */
+  evalRuns?: number;
 }
 
 export interface ReproductionScale {
@@ -450,21 +455,30 @@ function evalComplete(file: string, cfg: Record<string, unknown>): boolean {
 }
 
 /**
+ * The evaluation seed of run `run` of training seed `seed`: the training seed itself for run 0 (an
+ * entry's one evaluation per seed), a stream split from it by the run's index after that.
+ */
+export function evalRunSeed(seed: number, run: number): number {
+  return run === 0 ? seed : new Rng(seed).split(`eval-run-${run}`).nextU32();
+}
+
+/**
  * One seed's evaluation of a reproduction: the evaluation config `evalConfig` (relative to the
  * package's configs/) with `agents` (trained models) put before its own online agents, its seed set
- * to `seed`, written to <out>/eval/seed<seed>; a complete results file there is not computed again.
+ * to `seed` (run 0) or to {@link evalRunSeed} (run r > 0), written to <out>/eval/seed<seed> (run 0)
+ * or <out>/eval/seed<seed>-run<r>; a complete results file there is not computed again.
  */
-export async function evaluateSeed(ctx: ReproduceContext, evalConfig: string, agents: Record<string, unknown>[], seed: number): Promise<{ results: EvalResults; files: string[] }> {
+export async function evaluateSeed(ctx: ReproduceContext, evalConfig: string, agents: Record<string, unknown>[], seed: number, run = 0): Promise<{ results: EvalResults; files: string[] }> {
   const evalFile = resolve(packageConfigs(), evalConfig);
-  const raw = applyOverrides(readConfigFile(evalFile), [`seed=${seed}`], evalConfig) as Record<string, unknown> & { online?: { agents?: unknown[] } };
+  const raw = applyOverrides(readConfigFile(evalFile), [`seed=${evalRunSeed(seed, run)}`], evalConfig) as Record<string, unknown> & { online?: { agents?: unknown[] } };
   if (!raw.online) throw new ConfigError(`${evalConfig}: a reproduction's evaluation needs an online section`, evalConfig);
-  const evalOut = join(ctx.out, 'eval', `seed${seed}`);
+  const evalOut = join(ctx.out, 'eval', run === 0 ? `seed${seed}` : `seed${seed}-run${run}`);
   const cfg = { ...raw, out: evalOut, online: { ...raw.online, agents: [...agents, ...(raw.online.agents ?? [])] } };
   const resultsFile = join(evalOut, 'results.json');
   if (evalComplete(resultsFile, cfg)) ctx.say(`evaluate seed ${seed}: complete in ${resultsFile}, not run again`);
   else {
-    ctx.say(`evaluate seed ${seed}: ${evalConfig} -> ${evalOut}`);
-    await evaluateAndReport(cfg as never, { source: `${evalConfig} (seed ${seed})`, progress: ctx.progress, log: (l) => ctx.say(`  ${l}`) });
+    ctx.say(`evaluate seed ${seed}${run ? `, run ${run}` : ''}: ${evalConfig} -> ${evalOut}`);
+    await evaluateAndReport(cfg as never, { source: `${evalConfig} (seed ${seed}${run ? `, run ${run}` : ''})`, progress: ctx.progress, log: (l) => ctx.say(`  ${l}`) });
   }
   return { results: readResults(resultsFile), files: [resultsFile, join(evalOut, 'report.html')] };
 }
@@ -472,22 +486,40 @@ export async function evaluateSeed(ctx: ReproduceContext, evalConfig: string, ag
 /** Curves of one agent over seeds: x and one y row per seed. */
 export type SeedCurves = Map<string, { x: number[]; perSeed: number[][] }>;
 
+/** Elementwise mean of equal-length rows. */
+function meanRows(rows: number[][], what: string): number[] {
+  if (rows.some((r) => r.length !== rows[0].length)) throw new IcrlError(`${what}: the evaluation runs of a seed differ in length`);
+  return rows[0].map((_, i) => rows.reduce((a, r) => a + r[i], 0) / rows.length);
+}
+
 /**
  * Adds one seed's results to `scores` (per-task scores of every online agent, {@link scoresOf}) and
  * to `curves` (its mean curve: cumulative regret per step, or return per in-context episode);
- * returns which of the two the results hold.
+ * returns which of the two the results hold. Several evaluation runs of the seed (the same tasks
+ * played again with other random streams) count as one: each per-task score and each curve is the
+ * mean over the runs.
  */
-export function gatherSeed(results: EvalResults, scores: Map<string, ScoreMatrix>, curves: SeedCurves): 'steps' | 'episodes' {
+export function gatherSeed(results: EvalResults | EvalResults[], scores: Map<string, ScoreMatrix>, curves: SeedCurves): 'steps' | 'episodes' {
+  const runs = Array.isArray(results) ? results : [results];
+  if (runs.length === 0) throw new IcrlError('gatherSeed: no evaluation results');
   let mode: 'steps' | 'episodes' = 'episodes';
-  for (const [k, v] of scoresOf(results)) {
+  const perRun = runs.map(scoresOf);
+  for (const [k] of perRun[0]) {
+    const rows = perRun.map((m) => m.get(k));
+    if (rows.some((r) => r === undefined)) throw new IcrlError(`gatherSeed: score ${k} is missing from an evaluation run of the seed`);
     const m = scores.get(k) ?? [];
-    m.push(v);
+    m.push(meanRows(rows as number[][], k));
     scores.set(k, m);
   }
-  for (const a of results.online?.agents ?? []) {
+  for (const a of runs[0].online?.agents ?? []) {
     const s = a.summary;
     mode = s.mode;
-    const y = s.mode === 'steps' ? s.cumRegret.mean : s.returns.mean;
+    const ys = runs.map((r) => {
+      const b = r.online?.agents.find((x) => x.name === a.name)?.summary;
+      if (!b || b.mode !== s.mode) throw new IcrlError(`gatherSeed: agent ${a.name} is missing from an evaluation run of the seed`);
+      return b.mode === 'steps' ? b.cumRegret.mean : b.returns.mean;
+    });
+    const y = meanRows(ys, a.name);
     const c = curves.get(a.name) ?? { x: y.map((_, i) => i + 1), perSeed: [] };
     c.perSeed.push(y);
     curves.set(a.name, c);
@@ -552,10 +584,13 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
         ctx.say(`  ${r.resumedFrom !== null && r.resumedFrom >= r.steps ? 'already trained' : 'trained'}: ${r.steps} steps, loss ${Number.isFinite(r.finalLoss) ? r.finalLoss.toFixed(4) : 'n/a'}`);
         agents.push({ ...(model.agent ?? {}), type: 'model', name: model.label, checkpoint: dir });
       }
-      const ev = await evaluateSeed(ctx, plan.eval, [...agents, ...(plan.agents ?? [])], seed);
-      files.push(...ev.files);
-      const results = ev.results;
-      mode = gatherSeed(results, scores, curves);
+      const runs: EvalResults[] = [];
+      for (let run = 0; run < (plan.evalRuns ?? 1); run++) {
+        const ev = await evaluateSeed(ctx, plan.eval, [...agents, ...(plan.agents ?? [])], seed, run);
+        files.push(...ev.files);
+        runs.push(ev.results);
+      }
+      mode = gatherSeed(runs, scores, curves);
     }
     const chart = curvesChart(curves, mode);
     return { seeds: ctx.seeds, scores, sections: [{ title: 'Curves', charts: [chart] }], files };
