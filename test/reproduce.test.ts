@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { pairedDifference, reproductions, scoresOf, tableRows, verdictOf, type Claim, type ScoreMatrix } from '../src/experiments/index.js';
+import { pairedDifference, reproductions, scoresOf, tableRows, trainInChildren, verdictOf, type Claim, type ScoreMatrix } from '../src/experiments/index.js';
 import type { EvalResults } from '../src/eval/results.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -151,6 +151,40 @@ describe('icrl reproduce end to end', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('seeds trained in parallel child processes give the numbers of a sequential run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-par-'));
+    try {
+      const seq = join(dir, 'seq');
+      const par = join(dir, 'par');
+      const a = await runNode([fixture, seq, '2']);
+      expect(a.status, a.stderr).toBe(0);
+      const b = await runNode([fixture, par, '2', '{}', '1', '2']);
+      expect(b.status, b.stderr).toBe(0);
+      expect(b.stdout).toMatch(/train 2 runs, 2 at a time in child processes/);
+      expect(b.stdout).toMatch(/train DPT, seed 1: done in/);
+      // the entry's own pass then finds every run trained
+      expect(b.stdout.match(/already trained: \d+ steps/g)?.length).toBe(2);
+      expect(existsSync(join(par, 'train', 'DPT-seed0.log'))).toBe(true);
+      const x = JSON.parse(readFileSync(join(seq, 'reproduce.json'), 'utf8'));
+      const y = JSON.parse(readFileSync(join(par, 'reproduce.json'), 'utf8'));
+      expect(y.table).toEqual(x.table);
+      expect(y.verdicts).toEqual(x.verdicts);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a training child that fails is named with the end of its log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-fail-'));
+    try {
+      const ctx = { out: dir, seeds: [0], scale: 'small' as const, progress: false, say: () => {} };
+      const job = { label: 'X, seed 0', file: join(dir, 'missing.yaml'), set: ['seed=0'], dir: join(dir, 'train', 'X-seed0') };
+      await expect(trainInChildren(ctx, [job], 2)).rejects.toThrow(/training X, seed 0 in a child process failed \(exit code \d+\); its log, \S*X-seed0\.log, ends:\n.*missing\.yaml/s);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('with several evaluation runs per seed, every per-task score is the mean over the runs, each run with its own seed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-runs-'));

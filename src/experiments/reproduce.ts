@@ -14,7 +14,9 @@
  * complete is not run again, so a killed `icrl reproduce` rerun with the same arguments ends with the
  * same numbers.
  */
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -105,6 +107,8 @@ export interface ReproduceContext {
   options?: Record<string, unknown>;
   progress: boolean;
   say: (line: string) => void;
+  /** Training runs of different seeds at once, each in a child process (`--parallel`; absent: 1, one after another in this process). */
+  parallel?: number;
 }
 
 /** A collection the models of a pipeline train on (an `icrl collect` config). */
@@ -288,6 +292,8 @@ export interface ReproduceOptions {
   options?: Record<string, unknown>;
   progress?: boolean;
   say?: (line: string) => void;
+  /** Train up to this many seeds at once, each in a child process (default 1: one after another, in this process). */
+  parallel?: number;
 }
 
 export interface ReproduceSummary {
@@ -311,6 +317,7 @@ export const reproduceOptionsSchema = z
   .object({
     scale: z.enum(['small', 'paper']).default('small'),
     seeds: z.number().int().min(1).max(100).default(3),
+    parallel: z.number().int().min(1).max(64).default(1),
   })
   .strict();
 
@@ -327,7 +334,7 @@ export function verdictLine(v: Verdict): string {
 /** Runs an entry (or resumes it) and writes reproduce.json and report.html into its folder. */
 export async function runReproduction(name: string, opts: ReproduceOptions = {}): Promise<ReproduceSummary> {
   const entry = reproductions.get(name);
-  const o = reproduceOptionsSchema.parse({ scale: opts.scale ?? 'small', seeds: opts.seeds ?? 3 });
+  const o = reproduceOptionsSchema.parse({ scale: opts.scale ?? 'small', seeds: opts.seeds ?? 3, parallel: opts.parallel ?? 1 });
   const scale = entry.scales[o.scale];
   if (!scale) {
     const have = Object.keys(entry.scales).join(', ');
@@ -345,7 +352,7 @@ export async function runReproduction(name: string, opts: ReproduceOptions = {})
     say(`icrl reproduce ${entry.name} (${o.scale} scale${Object.keys(options).length > 0 ? `, ${JSON.stringify(options)}` : ''}, ${seeds.length} seed${seeds.length > 1 ? 's' : ''}) -> ${out}`);
     say(`paper: ${entry.paper}`);
     say(`claim: ${entry.claim}`);
-    const m = await scale.run({ out, seeds, scale: o.scale, options, progress: opts.progress ?? true, say });
+    const m = await scale.run({ out, seeds, scale: o.scale, options, progress: opts.progress ?? true, say, parallel: o.parallel });
     const table = tableRows(scale.table, m.scores);
     const verdicts = applicableClaims(entry.claims, options)
       .filter(([c]) => !c.optional || [c.left, c.right].every((r) => m.scores.has(metricKey(r))))
@@ -546,6 +553,70 @@ export function curvesChart(curves: SeedCurves, mode: 'steps' | 'episodes'): Ret
     : bandLineChart('Return per in-context episode on held-out tasks', series, { xName: 'episode', yName: 'return' }, "Mean over seeds of each seed's mean over tasks; band: 95% t-interval over seeds.");
 }
 
+/** The package's `icrl` command (bin/icrl.js), found from this file. */
+function icrlBin(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'icrl.js');
+}
+
+/**
+ * Runs training runs in child processes of `icrl train` (the same config file, overrides, seed and
+ * folder the entry would train in this process, so the digest matches and the entry then finds each
+ * run trained), at most `parallel` at once, each child with ICRL_NN_THREADS = cores / parallel
+ * (at least 1) unless it is set. A child's output goes to <folder>.log beside its folder. A child
+ * that fails stops the others and names its log; ended by SIGINT or SIGTERM, this process ends its
+ * children first (a SIGKILL leaves them to finish their runs, whose folders stay locked until then).
+ */
+export async function trainInChildren(ctx: ReproduceContext, jobs: { label: string; file: string; set: string[]; dir: string }[], parallel: number): Promise<void> {
+  const threads = String(Math.max(1, Math.floor(availableParallelism() / parallel)));
+  ctx.say(`train ${jobs.length} run${jobs.length === 1 ? '' : 's'}, ${Math.min(parallel, jobs.length)} at a time in child processes (icrl train; ICRL_NN_THREADS=${process.env.ICRL_NN_THREADS ?? threads}); logs beside the training folders`);
+  const live = new Set<ChildProcess>();
+  const stopAll = () => {
+    for (const c of live) c.kill('SIGTERM');
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    stopAll();
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let failure: IcrlError | null = null;
+  const runOne = (job: (typeof jobs)[number]): Promise<void> =>
+    new Promise((res) => {
+      makeDir(dirname(job.dir));
+      const logFile = `${job.dir}.log`;
+      const fd = openSync(logFile, 'a');
+      const t0 = performance.now();
+      const args = [icrlBin(), 'train', job.file, ...job.set.flatMap((v) => ['--set', v]), '--out', job.dir, '--no-progress'];
+      const child = spawn(process.execPath, args, { cwd: process.cwd(), stdio: ['ignore', fd, fd], env: { ...process.env, ICRL_NN_THREADS: process.env.ICRL_NN_THREADS ?? threads } });
+      live.add(child);
+      ctx.say(`  train ${job.label}: started (log ${logFile})`);
+      const done = (code: number | null, why?: string) => {
+        live.delete(child);
+        closeSync(fd);
+        if (code === 0) ctx.say(`  train ${job.label}: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+        else if (!failure) {
+          const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-5).join('\n') : '';
+          failure = new IcrlError(`training ${job.label} in a child process failed (${why ?? `exit code ${code}`}); its log, ${logFile}, ends:\n${tail}`);
+          stopAll();
+        }
+        res();
+      };
+      child.on('error', (e) => done(null, e.message));
+      child.on('exit', (code, sig) => done(code, sig ? `signal ${sig}` : undefined));
+    });
+  try {
+    const queue = [...jobs];
+    const workers = Array.from({ length: Math.min(parallel, jobs.length) }, async () => {
+      for (let job = queue.shift(); job && !failure; job = queue.shift()) await runOne(job);
+    });
+    await Promise.all(workers);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (failure) throw failure;
+}
+
 /**
  * The run function of a train-then-evaluate entry: each model of `plan` trained per seed (resumed
  * from its checkpoint when there is one), then one evaluation per seed with that seed's models.
@@ -563,22 +634,46 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
         throw new ConfigError(`reproduction model ${m.label}: collection "${m.collection}" is not one of the plan's (${collections.map((c) => c.label).join(', ') || 'none'})`, m.train, 'collection');
       }
     }
-    // shared collections first, then per seed inside the seed loop
+    // shared collections first, then per seed (before any training when seeds train in parallel, else inside the seed loop)
     const shared = new Map<string, string>();
     for (const c of collections) if (!c.perSeed) shared.set(c.label, await runCollection(ctx, c, ctx.seeds[0]));
+    const seedFolders = new Map<number, Map<string, string>>();
+    const foldersOf = async (seed: number): Promise<Map<string, string>> => {
+      let f = seedFolders.get(seed);
+      if (!f) {
+        f = new Map(shared);
+        for (const c of collections) if (c.perSeed) f.set(c.label, await runCollection(ctx, c, seed));
+        seedFolders.set(seed, f);
+      }
+      return f;
+    };
+    // a model's training run of one seed: its config file with the plan's overrides, the collection folder, the seed and the folder
+    const jobOf = (model: PipelineModel, seed: number, folders: Map<string, string>) => {
+      const file = resolve(configs, model.train);
+      const dir = trainDir(ctx.out, model.label, seed);
+      const set = [...(model.set ?? [])];
+      const raw = applyOverrides(readConfigFile(file), set, model.train) as Record<string, unknown> & { data?: { ad?: Record<string, unknown> } };
+      if (model.collection !== undefined) {
+        if (!raw.data?.ad) throw new ConfigError(`${model.train}: model ${model.label} trains on collection ${model.collection}, but its config has no data.ad section`, model.train, 'data.ad');
+        raw.data = { ...raw.data, ad: { ...raw.data.ad, collection: folders.get(model.collection)! } };
+        set.push(`data.ad.collection=${JSON.stringify(folders.get(model.collection)!)}`);
+      }
+      const tc = parseTrainConfig({ ...raw, seed, out: dir }, `${model.train}${model.set?.length ? ` ${model.set.join(' ')}` : ''} (seed ${seed})`);
+      return { label: `${model.label}, seed ${seed}`, file, set: [...set, `seed=${seed}`], dir, tc };
+    };
+    if ((ctx.parallel ?? 1) > 1) {
+      const jobs = [];
+      for (const seed of ctx.seeds) {
+        const folders = await foldersOf(seed);
+        for (const model of plan.models) jobs.push(jobOf(model, seed, folders));
+      }
+      await trainInChildren(ctx, jobs, ctx.parallel!);
+    }
     for (const seed of ctx.seeds) {
-      const folders = new Map(shared);
-      for (const c of collections) if (c.perSeed) folders.set(c.label, await runCollection(ctx, c, seed));
+      const folders = await foldersOf(seed);
       const agents: Record<string, unknown>[] = [];
       for (const model of plan.models) {
-        const file = resolve(configs, model.train);
-        const dir = trainDir(ctx.out, model.label, seed);
-        const raw = applyOverrides(readConfigFile(file), model.set ?? [], model.train) as Record<string, unknown> & { data?: { ad?: Record<string, unknown> } };
-        if (model.collection !== undefined) {
-          if (!raw.data?.ad) throw new ConfigError(`${model.train}: model ${model.label} trains on collection ${model.collection}, but its config has no data.ad section`, model.train, 'data.ad');
-          raw.data = { ...raw.data, ad: { ...raw.data.ad, collection: folders.get(model.collection)! } };
-        }
-        const tc = parseTrainConfig({ ...raw, seed, out: dir }, `${model.train}${model.set?.length ? ` ${model.set.join(' ')}` : ''} (seed ${seed})`);
+        const { dir, tc } = jobOf(model, seed, folders);
         ctx.say(`train ${model.label}, seed ${seed}: ${model.train} -> ${dir}`);
         const r = await trainFromConfig(tc, { outDir: dir, progressBar: ctx.progress, baseDir: process.cwd(), log: (l) => ctx.say(`  ${l}`) });
         ctx.say(`  ${r.resumedFrom !== null && r.resumedFrom >= r.steps ? 'already trained' : 'trained'}: ${r.steps} steps, loss ${Number.isFinite(r.finalLoss) ? r.finalLoss.toFixed(4) : 'n/a'}`);
