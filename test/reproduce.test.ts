@@ -186,6 +186,22 @@ describe('icrl reproduce end to end', () => {
     }
   }, 60_000);
 
+  it('with progress on, a training child logs its progress and the parent says where each running child is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-prog-'));
+    try {
+      const lines: string[] = [];
+      const ctx = { out: dir, seeds: [0], scale: 'small' as const, progress: true, say: (l: string) => lines.push(l) };
+      const job = { label: 'X, seed 0', file: join(root, 'test', 'fixtures', 'reproduce', 'tiny-dpt.yaml'), set: ['seed=0'], dir: join(dir, 'train', 'X-seed0') };
+      await trainInChildren(ctx, [job], 1, 50);
+      expect(lines.some((l) => /^ {2}training: X, seed 0 (starting|\d+\/\d+ steps, ETA \S+)$/.test(l))).toBe(true);
+      expect(lines.some((l) => /train X, seed 0: done in \d+ s/.test(l))).toBe(true);
+      expect(readFileSync(join(dir, 'train', 'X-seed0.log'), 'utf8')).toMatch(/\d+\/\d+ steps/);
+      expect(existsSync(join(dir, 'train', 'X-seed0', 'model'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('with several evaluation runs per seed, every per-task score is the mean over the runs, each run with its own seed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-runs-'));
     try {

@@ -15,7 +15,7 @@
  * same numbers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -562,11 +562,13 @@ function icrlBin(): string {
  * Runs training runs in child processes of `icrl train` (the same config file, overrides, seed and
  * folder the entry would train in this process, so the digest matches and the entry then finds each
  * run trained), at most `parallel` at once, each child with ICRL_NN_THREADS = cores / parallel
- * (at least 1) unless it is set. A child's output goes to <folder>.log beside its folder. A child
- * that fails stops the others and names its log; ended by SIGINT or SIGTERM, this process ends its
- * children first (a SIGKILL leaves them to finish their runs, whose folders stay locked until then).
+ * (at least 1) unless it is set. A child's output goes to <folder>.log beside its folder (with
+ * `ctx.progress`, its progress lines too, and this process says every `reportMs` where each running
+ * child is). A child that fails stops the others and names its log; ended by SIGINT or SIGTERM, this
+ * process ends its children first (a SIGKILL leaves them to finish their runs, whose folders stay
+ * locked until then).
  */
-export async function trainInChildren(ctx: ReproduceContext, jobs: { label: string; file: string; set: string[]; dir: string }[], parallel: number): Promise<void> {
+export async function trainInChildren(ctx: ReproduceContext, jobs: { label: string; file: string; set: string[]; dir: string }[], parallel: number, reportMs = 60_000): Promise<void> {
   const threads = String(Math.max(1, Math.floor(availableParallelism() / parallel)));
   ctx.say(`train ${jobs.length} run${jobs.length === 1 ? '' : 's'}, ${Math.min(parallel, jobs.length)} at a time in child processes (icrl train; ICRL_NN_THREADS=${process.env.ICRL_NN_THREADS ?? threads}); logs beside the training folders`);
   const live = new Set<ChildProcess>();
@@ -580,22 +582,35 @@ export async function trainInChildren(ctx: ReproduceContext, jobs: { label: stri
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let failure: IcrlError | null = null;
+  // where each running child is: the last progress line of its log ("... 4500/20000 steps ... ETA 30m12s")
+  const running = new Map<ChildProcess, { label: string; logFile: string }>();
+  const report = setInterval(() => {
+    const where = [...running.values()].map(({ label, logFile }) => {
+      const m = /(\d+)\/(\d+) steps\b[^\n]*?ETA (\S+)/.exec(lastLines(logFile).split('\n').reverse().find((l) => / steps /.test(l)) ?? '');
+      return `${label} ${m ? `${m[1]}/${m[2]} steps, ETA ${m[3]}` : 'starting'}`;
+    });
+    if (where.length > 0) ctx.say(`  training: ${where.join('; ')}`);
+  }, reportMs);
+  report.unref();
+  if (!ctx.progress) clearInterval(report);
   const runOne = (job: (typeof jobs)[number]): Promise<void> =>
     new Promise((res) => {
       makeDir(dirname(job.dir));
       const logFile = `${job.dir}.log`;
       const fd = openSync(logFile, 'a');
       const t0 = performance.now();
-      const args = [icrlBin(), 'train', job.file, ...job.set.flatMap((v) => ['--set', v]), '--out', job.dir, '--no-progress'];
+      const args = [icrlBin(), 'train', job.file, ...job.set.flatMap((v) => ['--set', v]), '--out', job.dir, ...(ctx.progress ? [] : ['--no-progress'])];
       const child = spawn(process.execPath, args, { cwd: process.cwd(), stdio: ['ignore', fd, fd], env: { ...process.env, ICRL_NN_THREADS: process.env.ICRL_NN_THREADS ?? threads } });
       live.add(child);
+      running.set(child, { label: job.label, logFile });
       ctx.say(`  train ${job.label}: started (log ${logFile})`);
       const done = (code: number | null, why?: string) => {
         live.delete(child);
+        running.delete(child);
         closeSync(fd);
         if (code === 0) ctx.say(`  train ${job.label}: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
         else if (!failure) {
-          const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-5).join('\n') : '';
+          const tail = lastLines(logFile).trimEnd().split('\n').slice(-5).join('\n');
           failure = new IcrlError(`training ${job.label} in a child process failed (${why ?? `exit code ${code}`}); its log, ${logFile}, ends:\n${tail}`);
           stopAll();
         }
@@ -611,10 +626,28 @@ export async function trainInChildren(ctx: ReproduceContext, jobs: { label: stri
     });
     await Promise.all(workers);
   } finally {
+    clearInterval(report);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   if (failure) throw failure;
+}
+
+/** The last `bytes` of a file as text ('' when it cannot be read). */
+function lastLines(file: string, bytes = 2048): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(bytes, size));
+      readSync(fd, buf, 0, buf.length, size - buf.length);
+      return buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
 }
 
 /**
