@@ -115,6 +115,39 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
     expect(otherRun).toBeGreaterThan(20);
   });
 
+  it("ownQueries draws a share of the query states from the context task's own run, still labelled by its policy", async () => {
+    const withOwn = (ownQueries: number) => parseTrainConfig({ ...config('pool'), data: { ...config('pool').data, dpt: { ...config('pool').data.dpt!, ownQueries } } });
+    const policies = hs.map((h) => loadSacPolicy(policyFile(out, h.taskIndex)));
+    const train = hs.slice(0, 3);
+    const ts = 2 + 2 + 1 + 2;
+    const runOfQuery = (q: Float32Array) => train.findIndex((h) => {
+      for (let t = 0; t < h.length; t++) if (h.observations[2 * t] === q[0] && h.observations[2 * t + 1] === q[1]) return true;
+      return false;
+    });
+    const ownShare = async (f: number): Promise<number> => {
+      const data = await buildTrainingData(withOwn(f), '.', new Rng(0), () => {});
+      let own = 0;
+      const r = new Rng(5);
+      for (let n = 0; n < 10; n++) {
+        const b = data.sample(r, 4, 'train', false) as DptBatch;
+        for (let i = 0; i < b.B; i++) {
+          const ctx = train.findIndex((h) => stepOf(h, b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts)) >= 0);
+          const q = b.queries.subarray(2 * i, 2 * i + 2);
+          const want = new Float32Array(2);
+          policies[ctx].actGreedy(Float32Array.from(q), want);
+          expect([b.labels[2 * i], b.labels[2 * i + 1]]).toEqual([...want]);
+          if (runOfQuery(q) === ctx) own++;
+        }
+      }
+      return own / 40;
+    };
+    expect(await ownShare(1)).toBe(1);
+    const half = await ownShare(0.5);
+    expect(half).toBeGreaterThan(0.4);
+    expect(half).toBeLessThan(1);
+    expect(() => parseTrainConfig({ ...config('run'), data: { ...config('run').data, dpt: { ...config('run').data.dpt!, ownQueries: 0.5 } } })).toThrow(/ownQueries/);
+  });
+
   it("trains on several collections together, each history labelled by its own folder's policy", async () => {
     const data = await buildTrainingData(config('pool', [out, out2]), '.', new Rng(0), () => {});
     expect(data.numTrainTasks + data.numValTasks).toBe(6);

@@ -57,6 +57,13 @@ export const DptDataConfigSchema = z
      */
     query: z.enum(['run', 'pool']).default('run'),
     /**
+     * With pool queries, the probability that a sample's query state is a step of the context
+     * task's own run instead of any run's, still labelled by the task's final policy: more of the
+     * states the task's own learner (and so its policy) visits, where a pool of all tasks' runs holds
+     * few of a slow task's. Absent: 0 (optional, not defaulted, so existing digests are unchanged).
+     */
+    ownQueries: z.number().min(0).max(1).optional(),
+    /**
      * With a collection, how a sample's context is drawn from its run: `window` (default),
      * contextLength consecutive transitions; `run`, contextLength transitions drawn uniformly (without
      * replacement) from the whole run, in time order, so that one context mixes the learner's stages
@@ -102,6 +109,7 @@ export const DptDataConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.selfPlay !== undefined && c.query !== 'pool') ctx.addIssue({ code: 'custom', path: ['selfPlay'], message: "self-play samples are labelled by the final policy of the task played: give query: pool" });
     if (c.crossPlay !== undefined && c.query !== 'pool') ctx.addIssue({ code: 'custom', path: ['crossPlay'], message: "cross-play contexts are labelled by the final policy of the context's task: give query: pool" });
+    if (c.ownQueries !== undefined && c.query !== 'pool') ctx.addIssue({ code: 'custom', path: ['ownQueries'], message: 'ownQueries mixes own-run query states into pool queries: give query: pool' });
     if (c.query === 'pool' && c.collection === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'pool queries are labelled by the policies of a collection: give data.dpt.collection' });
     if (c.contextFrom === 'run' && c.collection === undefined) ctx.addIssue({ code: 'custom', path: ['contextFrom'], message: 'contexts drawn from a whole run need learning histories: give data.dpt.collection' });
     if (c.collection !== undefined) {

@@ -270,7 +270,7 @@ async function buildDptFromHistories(cfg: TrainConfig, rng: Rng, log: Log): Prom
     numTrainTasks: loaded.train.length,
     numValTasks: loaded.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(source)} in ${where} (${labeller ? "query states from any run of the split, labelled by the final policy of the context's task" : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories${cross ? ` (with probability ${dc.crossPlay!.fraction} of ${dc.crossPlay!.episodes} cross-play episodes of the task instead)` : ''}${self ? ` (with probability ${dc.selfPlay!.fraction} a window and a query state of ${dc.selfPlay!.runs} run(s) of ${dc.selfPlay!.episodes} episodes played on the task by ${dc.selfPlay!.checkpoint} instead)` : ''}, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(source)} in ${where} (${labeller ? `query states from any run of the split${dc.ownQueries ? ` (with probability ${dc.ownQueries} of the task's own run)` : ''}, labelled by the final policy of the context's task` : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories${cross ? ` (with probability ${dc.crossPlay!.fraction} of ${dc.crossPlay!.episodes} cross-play episodes of the task instead)` : ''}${self ? ` (with probability ${dc.selfPlay!.fraction} a window and a query state of ${dc.selfPlay!.runs} run(s) of ${dc.selfPlay!.episodes} episodes played on the task by ${dc.selfPlay!.checkpoint} instead)` : ''}, ${sets.heldOut.length} held-out tasks`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): DptBatch {
       const runs = split === 'train' ? trainRuns : valRuns;
       if (runs.length === 0) throw new IcrlError('no validation data (data.validationFraction is 0)');
@@ -291,7 +291,8 @@ async function buildDptFromHistories(cfg: TrainConfig, rng: Rng, log: Log): Prom
         const start = r.int(h.length - T);
         if (scattered) drawSteps(r, h.length, scattered);
         if (!labeller) return write(h, run, start, r.int(h.length), b, tokens, queries, labels);
-        const q = runs[r.int(runs.length)];
+        // ownQueries: a state of the task's own learner's run, else of any run of the split
+        const q: [History, number] = dc.ownQueries !== undefined && r.uniform() < dc.ownQueries ? [own, ownRun] : runs[r.int(runs.length)];
         write(h, run, start, r.int(q[0].length), b, tokens, queries, labels, q);
       };
       if (paired) {
