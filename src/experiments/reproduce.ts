@@ -604,7 +604,11 @@ export async function trainInChildren(ctx: ReproduceContext, jobs: { label: stri
       live.add(child);
       running.set(child, { label: job.label, logFile });
       ctx.say(`  train ${job.label}: started (log ${logFile})`);
+      let ended = false;
+      // 'error' (it could not start) and 'exit' may both come: the first one counts
       const done = (code: number | null, why?: string) => {
+        if (ended) return;
+        ended = true;
         live.delete(child);
         running.delete(child);
         closeSync(fd);
