@@ -32,7 +32,7 @@ import { readResults, type EvalResults } from '../eval/results.js';
 import { evalConfigSchema } from '../eval/config.js';
 import { evalConfigKey } from '../eval/run.js';
 import { collect, parseCollectConfig } from '../data/collect.js';
-import { parseTrainConfig } from '../train/config.js';
+import { parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { trainFromConfig } from '../train/trainer.js';
 import { bandLineChart, type BandSeries, type ReportSection } from '../report/index.js';
 import { renderDocument } from '../report/html.js';
@@ -674,43 +674,40 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
     // shared collections first, then per seed (before any training when seeds train in parallel, else inside the seed loop)
     const shared = new Map<string, string>();
     for (const c of collections) if (!c.perSeed) shared.set(c.label, await runCollection(ctx, c, ctx.seeds[0]));
-    const seedFolders = new Map<number, Map<string, string>>();
-    const foldersOf = async (seed: number): Promise<Map<string, string>> => {
-      let f = seedFolders.get(seed);
-      if (!f) {
-        f = new Map(shared);
-        for (const c of collections) if (c.perSeed) f.set(c.label, await runCollection(ctx, c, seed));
-        seedFolders.set(seed, f);
-      }
-      return f;
-    };
-    // a model's training run of one seed: its config file with the plan's overrides, the collection folder, the seed and the folder
-    const jobOf = (model: PipelineModel, seed: number, folders: Map<string, string>) => {
-      const file = resolve(configs, model.train);
-      const dir = trainDir(ctx.out, model.label, seed);
-      const set = [...(model.set ?? [])];
-      const raw = applyOverrides(readConfigFile(file), set, model.train) as Record<string, unknown> & { data?: { ad?: Record<string, unknown> } };
-      if (model.collection !== undefined) {
-        if (!raw.data?.ad) throw new ConfigError(`${model.train}: model ${model.label} trains on collection ${model.collection}, but its config has no data.ad section`, model.train, 'data.ad');
-        raw.data = { ...raw.data, ad: { ...raw.data.ad, collection: folders.get(model.collection)! } };
-        set.push(`data.ad.collection=${JSON.stringify(folders.get(model.collection)!)}`);
-      }
-      const tc = parseTrainConfig({ ...raw, seed, out: dir }, `${model.train}${model.set?.length ? ` ${model.set.join(' ')}` : ''} (seed ${seed})`);
-      return { label: `${model.label}, seed ${seed}`, file, set: [...set, `seed=${seed}`], dir, tc };
+    // each model's training run of a seed (after the seed's own collections): its config file with
+    // the plan's overrides (the collection folder one of them), the seed and the folder; one set of
+    // overrides for this process and for a child
+    const seedJobs = new Map<number, { model: PipelineModel; label: string; file: string; set: string[]; dir: string; tc: TrainConfig }[]>();
+    const jobsOf = async (seed: number) => {
+      let jobs = seedJobs.get(seed);
+      if (jobs) return jobs;
+      const folders = new Map(shared);
+      for (const c of collections) if (c.perSeed) folders.set(c.label, await runCollection(ctx, c, seed));
+      jobs = plan.models.map((model) => {
+        const file = resolve(configs, model.train);
+        const base = readConfigFile(file);
+        const dir = trainDir(ctx.out, model.label, seed);
+        const set = [...(model.set ?? [])];
+        if (model.collection !== undefined) {
+          const given = applyOverrides(base, set, model.train) as { data?: { ad?: unknown } };
+          if (!given.data?.ad) throw new ConfigError(`${model.train}: model ${model.label} trains on collection ${model.collection}, but its config has no data.ad section`, model.train, 'data.ad');
+          set.push(`data.ad.collection=${JSON.stringify(folders.get(model.collection)!)}`);
+        }
+        const raw = applyOverrides(base, set, model.train) as Record<string, unknown>;
+        const tc = parseTrainConfig({ ...raw, seed, out: dir }, `${model.train}${model.set?.length ? ` ${model.set.join(' ')}` : ''} (seed ${seed})`);
+        return { model, label: `${model.label}, seed ${seed}`, file, set: [...set, `seed=${seed}`], dir, tc };
+      });
+      seedJobs.set(seed, jobs);
+      return jobs;
     };
     if ((ctx.parallel ?? 1) > 1) {
       const jobs = [];
-      for (const seed of ctx.seeds) {
-        const folders = await foldersOf(seed);
-        for (const model of plan.models) jobs.push(jobOf(model, seed, folders));
-      }
+      for (const seed of ctx.seeds) jobs.push(...(await jobsOf(seed)));
       await trainInChildren(ctx, jobs, ctx.parallel!);
     }
     for (const seed of ctx.seeds) {
-      const folders = await foldersOf(seed);
       const agents: Record<string, unknown>[] = [];
-      for (const model of plan.models) {
-        const { dir, tc } = jobOf(model, seed, folders);
+      for (const { model, dir, tc } of await jobsOf(seed)) {
         ctx.say(`train ${model.label}, seed ${seed}: ${model.train} -> ${dir}`);
         const r = await trainFromConfig(tc, { outDir: dir, progressBar: ctx.progress, baseDir: process.cwd(), log: (l) => ctx.say(`  ${l}`) });
         ctx.say(`  ${r.resumedFrom !== null && r.resumedFrom >= r.steps ? 'already trained' : 'trained'}: ${r.steps} steps, loss ${Number.isFinite(r.finalLoss) ? r.finalLoss.toFixed(4) : 'n/a'}`);
