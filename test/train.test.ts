@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSy
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
-import { trainFromConfig, TrainingDivergedError, readMetrics, latestCheckpoint, type TrainConfigInput } from '../src/train/index.js';
+import { trainFromConfig, TrainingDivergedError, TrainingStoppedError, readMetrics, latestCheckpoint, type TrainConfigInput } from '../src/train/index.js';
 import { loadTrainConfig } from '../src/train/config.js';
 import { ConfigError } from '../src/core/errors.js';
 import { loadInContextModel, loadModelAgent } from '../src/models/index.js';
@@ -119,6 +119,66 @@ describe('trainer', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('stopIf stops a run after the step it names, checkpointed there, and the rerun resumes to the losses of an uninterrupted run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-stop-'));
+    try {
+      const cfg = tinyDpt(join(dir, 'stopped'));
+      let asked = 0;
+      // step 7 lies between the checkpoints of the cadence (every 5)
+      const err = await trainFromConfig(cfg as never, { progressBar: false, stopIf: () => (++asked === 7 ? 'told to' : null) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TrainingStoppedError);
+      expect((err as TrainingStoppedError).step).toBe(7);
+      expect((err as Error).message).toMatch(/training stopped at step 7: told to\. .*resumes from step 7/);
+      expect(latestCheckpoint(join(dir, 'stopped'))!.step).toBe(7);
+      expect(existsSync(join(dir, 'stopped', '.icrl.lock'))).toBe(false);
+      const resumed = await trainFromConfig(cfg as never, { progressBar: false });
+      expect(resumed.resumedFrom).toBe(7);
+      const full = await trainFromConfig(tinyDpt(join(dir, 'full')) as never, { progressBar: false });
+      expect(trainLosses(resumed.metricsFile)).toEqual(trainLosses(full.metricsFile));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('icrl train with ICRL_EXIT_WITH_PARENT=1 checkpoints and stops once the process that started it is SIGKILLed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-orphan-'));
+    try {
+      const cfgFile = join(dir, 'tiny.yaml');
+      // long enough that only the parent's death ends it within the test
+      writeFileSync(cfgFile, stringify(tinyDpt(join(dir, 'run'), { optim: { steps: 1_000_000, batchSize: 8, lr: 3e-3, warmupSteps: 5 }, eval: { every: 0, tasks: 8, steps: 10 }, checkpointEvery: 1000 })));
+      const cli = join(root, 'bin', 'icrl.js');
+      // the parent starts icrl train, prints its pid, waits until the run has begun (its metrics file), then SIGKILLs itself
+      const parent = `const { spawn } = require('node:child_process'); const { existsSync } = require('node:fs');
+        const c = spawn(process.execPath, ${JSON.stringify([cli, 'train', cfgFile, '--no-progress'])}, { stdio: 'ignore', env: { ...process.env, ICRL_EXIT_WITH_PARENT: '1' } });
+        console.log(c.pid);
+        const t = setInterval(() => { if (existsSync(${JSON.stringify(join(dir, 'run', 'metrics.jsonl'))})) { clearInterval(t); process.kill(process.pid, 'SIGKILL'); } }, 20);`;
+      const r = spawnSync(process.execPath, ['-e', parent], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.signal).toBe('SIGKILL');
+      const pid = Number(r.stdout.trim());
+      expect(pid).toBeGreaterThan(0);
+      const alive = () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const t0 = Date.now();
+      while (alive() && Date.now() - t0 < 30_000) await new Promise((res) => setTimeout(res, 50));
+      const stillAlive = alive();
+      if (stillAlive) process.kill(pid, 'SIGKILL');
+      expect(stillAlive).toBe(false);
+      expect(existsSync(join(dir, 'run', '.icrl.lock'))).toBe(false);
+      const last = latestCheckpoint(join(dir, 'run'));
+      expect(last).not.toBeNull();
+      expect(last!.step).toBeGreaterThan(0);
+      expect(last!.step).toBeLessThan(1000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('trains a model that loads back as an agent (library call, as the quick start does)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'icrl-lib-'));

@@ -565,8 +565,9 @@ function icrlBin(): string {
  * (at least 1) unless it is set. A child's output goes to <folder>.log beside its folder (with
  * `ctx.progress`, its progress lines too, and this process says every `reportMs` where each running
  * child is). A child that fails stops the others and names its log; ended by SIGINT or SIGTERM, this
- * process ends its children first (a SIGKILL leaves them to finish their runs, whose folders stay
- * locked until then).
+ * process ends its children first; a child whose parent is gone by SIGKILL checkpoints and stops
+ * after its current step (ICRL_EXIT_WITH_PARENT=1, src/cli/commands/train.ts), so no orphan keeps a
+ * training folder locked.
  */
 export async function trainInChildren(ctx: ReproduceContext, jobs: { label: string; file: string; set: string[]; dir: string }[], parallel: number, reportMs = 60_000): Promise<void> {
   const threads = String(Math.max(1, Math.floor(availableParallelism() / parallel)));
@@ -600,7 +601,7 @@ export async function trainInChildren(ctx: ReproduceContext, jobs: { label: stri
       const fd = openSync(logFile, 'a');
       const t0 = performance.now();
       const args = [icrlBin(), 'train', job.file, ...job.set.flatMap((v) => ['--set', v]), '--out', job.dir, ...(ctx.progress ? [] : ['--no-progress'])];
-      const child = spawn(process.execPath, args, { cwd: process.cwd(), stdio: ['ignore', fd, fd], env: { ...process.env, ICRL_NN_THREADS: process.env.ICRL_NN_THREADS ?? threads } });
+      const child = spawn(process.execPath, args, { cwd: process.cwd(), stdio: ['ignore', fd, fd], env: { ...process.env, ICRL_NN_THREADS: process.env.ICRL_NN_THREADS ?? threads, ICRL_EXIT_WITH_PARENT: '1' } });
       live.add(child);
       running.set(child, { label: job.label, logFile });
       ctx.say(`  train ${job.label}: started (log ${logFile})`);

@@ -2,7 +2,7 @@
  * Training of the in-context models: `trainFromConfig(config, options)` (what `icrl train` and the
  * quick start call), configs, checkpoints, metrics. See docs/models.md.
  */
-export { trainFromConfig, TrainingDivergedError, heldOutEval, validationLoss, evalEnvOptions, type TrainOptions, type TrainResult, type TrainProgressInfo, type HeldOutEval } from './trainer.js';
+export { trainFromConfig, TrainingDivergedError, TrainingStoppedError, heldOutEval, validationLoss, evalEnvOptions, type TrainOptions, type TrainResult, type TrainProgressInfo, type HeldOutEval } from './trainer.js';
 export { TrainConfigSchema, ModelConfigSchema, MoeConfigSchema, DataConfigSchema, loadTrainConfig, parseTrainConfig, type TrainConfig, type TrainConfigInput, type ModelConfig, type MoeConfig } from './config.js';
 export { buildTrainingData, collectHistories, adTrainingData, weightedPicker, lhfScoresPerTask, type AdHistorySets } from './data.js';
 export { computeLoss, type LossParts } from './loss.js';

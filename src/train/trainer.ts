@@ -37,6 +37,16 @@ import { checkpointRoot, resumeCheckpoint, saveCheckpoint, type CheckpointState 
 import { isAtomicTemp, makeDir, removeIfExists, writeFileAtomic } from '../core/atomic.js';
 import { buildTrainingData } from './data.js';
 
+/** Training stopped because {@link TrainOptions.stopIf} gave a reason; the run's state is checkpointed at that step. */
+export class TrainingStoppedError extends IcrlError {
+  constructor(
+    message: string,
+    readonly step: number,
+  ) {
+    super(message, 'TRAINING_STOPPED');
+  }
+}
+
 /** Training stopped because the loss or gradient was not finite. */
 export class TrainingDivergedError extends IcrlError {
   constructor(
@@ -74,6 +84,12 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** What the output folder's lock names as its holder (default "icrl train"; a queue worker names its job). */
   lockLabel?: string;
+  /**
+   * Asked after every step: a reason to stop (e.g. "its parent process is gone") or null. On a
+   * reason the run checkpoints that step and throws a {@link TrainingStoppedError}; the same
+   * command resumes from there exactly.
+   */
+  stopIf?: () => string | null;
 }
 
 export interface HeldOutEval {
@@ -334,6 +350,13 @@ async function trainOn(cfg: TrainConfig, opts: TrainOptions, data: TrainingData,
       }
     }
     if (step % cfg.checkpointEvery === 0 || step === o.steps) checkpoint();
+    const why = step < o.steps ? (opts.stopIf?.() ?? null) : null;
+    if (why !== null) {
+      if (lastCheckpointStep !== step) checkpoint();
+      bar?.finish('stopped');
+      metrics.close();
+      throw new TrainingStoppedError(`${cfg.name}: training stopped at step ${step}: ${why}. Its state is checkpointed in ${join(outDir, 'checkpoints')}; the same command resumes from step ${step}.`, step);
+    }
   }
   bar?.finish();
   metrics.close();

@@ -38,8 +38,9 @@ mean over seeds with 95% bootstrap intervals, and one verdict per claim (holds /
 inconclusive) computed from the interval of the paired difference the claim states. Killed, it
 resumes when run again with the same arguments (trained models and finished evaluations are kept).
 --parallel n trains the seeds of an entry built on the train-then-evaluate pipeline n at a time in
-child processes (logs beside the training folders; the numbers are those of a sequential run);
-entries with their own training loop train one seed after another.
+child processes (logs beside the training folders; the numbers are those of a sequential run;
+killed, even by SIGKILL, this process takes its children with it: each checkpoints and stops, and
+the rerun resumes them); entries with their own training loop train one seed after another.
 --set key=value sets an option of the entry (those it has are listed by \`icrl reproduce list\`, e.g.
 --set family=point-robot for ad-continuous); the default output folder then ends in -<value>.
 Entries: ${reproductions.names().join(', ')}. See docs/results.md.`,

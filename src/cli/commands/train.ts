@@ -9,6 +9,17 @@ import { trainFromConfig } from '../../train/trainer.js';
 import { intFlag, withOverrides } from '../options.js';
 import { trackers } from '../../train/trackers.js';
 
+/**
+ * With ICRL_EXIT_WITH_PARENT=1 (set by `icrl reproduce --parallel` for its training children): a
+ * reason to stop once the process that started this one is gone, even by SIGKILL (this process is
+ * then re-parented, so its parent pid changes), so that no orphan keeps training and holding the
+ * folder's lock; the run checkpoints the step and the parent's rerun resumes it.
+ */
+function parentGone(): () => string | null {
+  const ppid = process.ppid;
+  return () => (process.ppid !== ppid ? `the process that started it (pid ${ppid}) is gone` : null);
+}
+
 export function register(program: Command): void {
   withOverrides(program.command('train'))
     .description('Train an in-context RL model (AD, DPT, T2MIR) from a config; resumes from the last checkpoint of its output folder')
@@ -35,7 +46,9 @@ A run killed at any point continues from its last checkpoint when started again 
 command, exactly as if it had not been interrupted; result.json is rebuilt from metrics.jsonl, so it
 holds every evaluation of the run. Rerunning a finished run changes nothing and prints its results;
 --fresh removes the previous checkpoints, model and result first. The output folder is locked while a
-run trains (a second run on it stops with an error naming the first). A NaN or infinite loss stops the run with the step
+run trains (a second run on it stops with an error naming the first). With ICRL_EXIT_WITH_PARENT=1 in its
+environment (icrl reproduce --parallel sets it for its children) a run checkpoints and stops once
+the process that started it is gone. A NaN or infinite loss stops the run with the step
 and keeps the last good checkpoint. Configs: configs/{dpt-bandit,dpt-darkroom,ad-darkroom,t2mir-ad-darkroom}[-small].yaml;
 see docs/models.md.`,
     )
@@ -48,6 +61,7 @@ see docs/models.md.`,
         resume: !o.fresh,
         progressBar: o.progress,
         log: (line) => process.stderr.write(`${line}\n`),
+        stopIf: process.env.ICRL_EXIT_WITH_PARENT === '1' ? parentGone() : undefined,
       });
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ name: cfg.name, ...res }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
