@@ -15,9 +15,9 @@ const collectFixture = join(root, 'test', 'fixtures', 'reproduce', 'tiny-collect
  * Runs a fixture to its end without blocking this worker's event loop (a spawnSync of many seconds
  * keeps the test worker from answering vitest's calls on a loaded machine).
  */
-function runNode(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runNode(args: string[], cwd?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -220,6 +220,28 @@ describe('icrl reproduce end to end', () => {
         const row = out.table.find((t: { agent: string }) => t.agent === agent);
         expect(row.perSeed[0]).toBeCloseTo(want, 9);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a run given only evaluation options evaluates the models of the run without them, in its own folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-reproduce-evalopt-'));
+    try {
+      const base = join(dir, 'runs', 'reproduce', 'tiny-small');
+      const a = await runNode([fixture, 'default', '1'], dir);
+      expect(a.status, a.stderr).toBe(0);
+      expect(a.stdout).not.toMatch(/models: trained in/);
+      const b = await runNode([fixture, 'default', '1', '{}', '1', '1', '{"runs":2}'], dir);
+      expect(b.status, b.stderr).toBe(0);
+      expect(b.stdout).toMatch(/models: trained in \S*tiny-small\/train \(the run without runs, which change only the evaluation\)/);
+      expect(b.stdout).toMatch(/already trained: \d+ steps/);
+      const diag = join(dir, 'runs', 'reproduce', 'tiny-small-2');
+      expect(existsSync(join(diag, 'train'))).toBe(false);
+      expect(existsSync(join(diag, 'eval', 'seed0-run1', 'results.json'))).toBe(true);
+      // run 0 of the diagnostic is the entry's own evaluation of the same model
+      const dpt = (d: string) => scoresOf(JSON.parse(readFileSync(join(d, 'eval', 'seed0', 'results.json'), 'utf8')) as EvalResults).get('DPT:finalRegret');
+      expect(dpt(diag)).toEqual(dpt(base));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

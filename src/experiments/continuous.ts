@@ -41,7 +41,7 @@ export const continuousOptions = z
       .enum(['split', 'more'])
       .optional()
       .describe(
-        "the tasks the models are evaluated on: split (the default), the split's held-out tasks; more (cheetah-vel only), a diagnostic: 20 more unseen velocities, the held-out side of the split by seed 1, with their own SAC experts (configs/collect-cheetah-vel-sac-heldout20.yaml, collected once), whose intervals are narrower than 5 velocities allow. Its own output folder (<entry>-small-more), trained as the entry's (copy the entry's train/ folder there to evaluate its models)",
+        "the tasks the models are evaluated on: split (the default), the split's held-out tasks; more (cheetah-vel only), a diagnostic: 20 more unseen velocities, the held-out side of the split by seed 1, with their own SAC experts (configs/collect-cheetah-vel-sac-heldout20.yaml, collected once), whose intervals are narrower than 5 velocities allow. Its own output folder (<entry>-small-more); the models are the entry's, in its folder (trained there first if they are not yet)",
       ),
     evalRuns: z
       .number()
@@ -50,10 +50,13 @@ export const continuousOptions = z
       .max(20)
       .optional()
       .describe(
-        "evaluations of each seed's models (default 1), a diagnostic: the held-out tasks played again with other random streams (run 0 with the training seed as the evaluation seed, as the entry's one evaluation, run r > 0 with a seed split from it), every agent's per-task score the mean over the runs, so that the verdicts' intervals hold less of single rollouts' noise. Its own output folder (<entry>-small-<runs>), trained as the entry's (copy the entry's train/ folder there)",
+        "evaluations of each seed's models (default 1), a diagnostic: the held-out tasks played again with other random streams (run 0 with the training seed as the evaluation seed, as the entry's one evaluation, run r > 0 with a seed split from it), every agent's per-task score the mean over the runs, so that the verdicts' intervals hold less of single rollouts' noise. Its own output folder (<entry>-small-<runs>); the models are the entry's, in its folder (trained there first if they are not yet)",
       ),
   })
   .strict();
+
+/** The options of the continuous entries that change only the evaluation: their runs evaluate the entry's models (ReproductionEntry.evaluationOptions). */
+export const CONTINUOUS_EVALUATION_OPTIONS = ['heldOut', 'evalRuns'];
 
 /**
  * Where the SAC histories come from: `sac`, collected here on the training and on the held-out tasks
@@ -414,7 +417,7 @@ export function continuousScale(model: 'AD' | 'DPT'): ReproductionScale {
       model === 'AD'
         ? "the SAC collections of configs/collect-cheetah-vel-sac.yaml (10 training velocities x 100,000 steps; 908 s on one quiet core, 1,816 s under a load of 25-30) and configs/collect-cheetah-vel-sac-heldout.yaml (the 5 held-out velocities, whose learners are the expert; 499 s on one quiet core), then per seed 5,000 training steps (batch 8) of a 2-layer AD on windows of 4 episodes 100 episodes apart, the first among the learner's first 50, standardised inputs, and 5 velocities x 4 in-context episodes (3,405 s for 3 seeds trained side by side, 3 to 6 processes on the 2 cores)"
         : 'the SAC collections of configs/collect-cheetah-vel-sac-dpt.yaml (30 training velocities x 100,000 steps, 3 shards side by side: 954 s) and configs/collect-cheetah-vel-sac-heldout.yaml (the 5 held-out velocities, whose learners are the expert; 500 s beside it), then per seed 20,000 training steps (batch 32) of a 2-layer, 64-wide DPT with a 512-wide action head on 40-transition contexts with query states from any training history, standardised inputs (2,075 to 2,116 s per seed with --parallel 3, the 3 seeds side by side on the 2 cores; 2,128 s for training and evaluation), and 5 velocities x 4 in-context episodes (12 s for the 3 seeds)'
-    }, each collection made once into the data folders; --set heldOut=more: also SAC on 20 more velocities x 100,000 steps once (722 s, 2 shards side by side), the models evaluated on them (trained into its own folder as above); --set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries (1,474 s under a load of 24-30), then per seed 2,500 training steps and 12 goals x 6 episodes (${model === 'AD' ? '549' : '682'} s for 3 seeds under that load); --set family=reach: PPO on 45 + 5 goals x 20,000 steps once for both entries (481 + 55 s under a load of 8-9), then per seed 2,000 training steps of a 2-layer ${model} on 4-episode windows and 5 goals x 4 in-context episodes (${model === 'AD' ? '1,025 s for 3 seeds under a load of 8-13' : '570 s for 3 seeds beside 3 other processes, after 165 + 18 s of PPO collection'})`,
+    }, each collection made once into the data folders; --set heldOut=more: also SAC on 20 more velocities x 100,000 steps once (722 s, 2 shards side by side), the entry's models evaluated on them (12 s; trained first, in the entry's folder, when they are not yet); --set evalRuns=r: the entry's models evaluated r times per seed (14 s for 3, 24 s for 10); --set family=point-robot: SAC on 32 + 12 goals x 10,000 steps once for both entries (1,474 s under a load of 24-30), then per seed 2,500 training steps and 12 goals x 6 episodes (${model === 'AD' ? '549' : '682'} s for 3 seeds under that load); --set family=reach: PPO on 45 + 5 goals x 20,000 steps once for both entries (481 + 55 s under a load of 8-9), then per seed 2,000 training steps of a 2-layer ${model} on 4-episode windows and 5 goals x 4 in-context episodes (${model === 'AD' ? '1,025 s for 3 seeds under a load of 8-13' : '570 s for 3 seeds beside 3 other processes, after 165 + 18 s of PPO collection'})`,
     table: continuousTable(model),
     run: continuousRun(model),
   };

@@ -237,7 +237,7 @@ export function pretrainChoiceRun(configFile: string) {
       const agents: Record<string, unknown>[] = [];
       for (const teacher of c.teachers) {
         const label = chooserLabel(teacher);
-        const dir = trainDir(ctx.out, label, seed);
+        const dir = trainDir(ctx.trainOut ?? ctx.out, label, seed);
         const tcfg = parseTrainConfig({ ...train, seed, out: dir }, `${c.train} (seed ${seed})`);
         const t0 = performance.now();
         const choice = await chooseHistories(c, tcfg, teacher, seed);

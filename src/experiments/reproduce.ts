@@ -101,6 +101,12 @@ export interface Measurements {
 
 export interface ReproduceContext {
   out: string;
+  /**
+   * The folder whose train/ the models train in (absent: `out`): the entry's default folder without
+   * the suffixes of its evaluation-only options ({@link ReproductionEntry.evaluationOptions}), so that
+   * a diagnostic run evaluates the models the entry trained.
+   */
+  trainOut?: string;
   seeds: number[];
   scale: Scale;
   /** The entry's options (`--set key=value`), validated by its options schema, defaults filled in (absent: none given). */
@@ -168,6 +174,12 @@ export interface ReproductionEntry extends RegistryEntry {
   claim: string;
   claims: Claim[];
   scales: Partial<Record<Scale, ReproductionScale>>;
+  /**
+   * Options that change only the evaluation (e.g. evalRuns): a run given them has its own default
+   * folder (suffixed by their values) but trains its models in the folder of the run without them,
+   * finding them trained when that run was made.
+   */
+  evaluationOptions?: string[];
 }
 
 export const reproductions = new Registry<ReproductionEntry>('reproduction');
@@ -286,7 +298,10 @@ export function tableRows(rows: ScoreRef[], scores: Map<string, ScoreMatrix>): T
 export interface ReproduceOptions {
   scale?: Scale;
   seeds?: number;
-  /** Output folder (default runs/reproduce/<name>-<scale>, then -<value> for each option given). */
+  /**
+   * Output folder (default runs/reproduce/<name>-<scale>, then -<value> for each option given; the
+   * models then train in the default folder of the options that change training).
+   */
   out?: string;
   /** The entry's options (validated by its options schema; a typo is a ConfigError naming the key). */
   options?: Record<string, unknown>;
@@ -341,8 +356,12 @@ export async function runReproduction(name: string, opts: ReproduceOptions = {})
     throw new ConfigError(`reproduction ${entry.name} has no ${o.scale} scale (it has: ${have})`, `--scale ${o.scale}`);
   }
   const options = reproductions.parseOptions(entry.name, opts.options ?? {}, '--set') as Record<string, unknown>;
-  const suffix = Object.keys(opts.options ?? {}).sort().map((k) => `-${String(options[k]).replace(/[^A-Za-z0-9_.-]+/g, '_')}`).join('');
-  const out = resolve(opts.out ?? join('runs', 'reproduce', `${entry.name}-${o.scale}${suffix}`));
+  const given = Object.keys(opts.options ?? {}).sort();
+  const suffix = (keys: string[]) => keys.map((k) => `-${String(options[k]).replace(/[^A-Za-z0-9_.-]+/g, '_')}`).join('');
+  const defaultOut = (keys: string[]) => resolve(join('runs', 'reproduce', `${entry.name}-${o.scale}${suffix(keys)}`));
+  const out = opts.out ? resolve(opts.out) : defaultOut(given);
+  // evaluation-only options: the models of the run without them (with --out, the folder's own)
+  const trainOut = opts.out ? out : defaultOut(given.filter((k) => !(entry.evaluationOptions ?? []).includes(k)));
   makeDir(out);
   const release = lockFolder(out, 'icrl reproduce');
   try {
@@ -352,7 +371,8 @@ export async function runReproduction(name: string, opts: ReproduceOptions = {})
     say(`icrl reproduce ${entry.name} (${o.scale} scale${Object.keys(options).length > 0 ? `, ${JSON.stringify(options)}` : ''}, ${seeds.length} seed${seeds.length > 1 ? 's' : ''}) -> ${out}`);
     say(`paper: ${entry.paper}`);
     say(`claim: ${entry.claim}`);
-    const m = await scale.run({ out, seeds, scale: o.scale, options, progress: opts.progress ?? true, say, parallel: o.parallel });
+    if (trainOut !== out) say(`models: trained in ${join(trainOut, 'train')} (the run without ${given.filter((k) => entry.evaluationOptions!.includes(k)).join(', ')}, which change only the evaluation)`);
+    const m = await scale.run({ out, ...(trainOut !== out ? { trainOut } : {}), seeds, scale: o.scale, options, progress: opts.progress ?? true, say, parallel: o.parallel });
     const table = tableRows(scale.table, m.scores);
     const verdicts = applicableClaims(entry.claims, options)
       .filter(([c]) => !c.optional || [c.left, c.right].every((r) => m.scores.has(metricKey(r))))
@@ -438,7 +458,7 @@ function collectDir(out: string, c: PipelineCollection, seed: number): string {
 
 /** Runs (or resumes: `collect` keeps finished shards) one collection of a plan. */
 async function runCollection(ctx: ReproduceContext, c: PipelineCollection, seed: number): Promise<string> {
-  const dir = collectDir(ctx.out, c, seed);
+  const dir = collectDir(ctx.trainOut ?? ctx.out, c, seed);
   const file = resolve(packageConfigs(), c.collect);
   const raw = applyOverrides(readConfigFile(file), c.perSeed ? [`seed=${seed}`] : [], c.collect) as Record<string, unknown>;
   const cfg = parseCollectConfig({ ...raw, out: dir }, `${c.collect}${c.perSeed ? ` (seed ${seed})` : ''}`);
@@ -687,7 +707,7 @@ export function pipeline(plan: PipelinePlan): (ctx: ReproduceContext) => Promise
       jobs = plan.models.map((model) => {
         const file = resolve(configs, model.train);
         const base = readConfigFile(file);
-        const dir = trainDir(ctx.out, model.label, seed);
+        const dir = trainDir(ctx.trainOut ?? ctx.out, model.label, seed);
         const set = [...(model.set ?? [])];
         if (model.collection !== undefined) {
           const given = applyOverrides(base, set, model.train) as { data?: { ad?: unknown } };

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { runToyMany, TEACHER_NAMES, type ToyRunSpec, type ToyVariant } from '../teachers/index.js';
 import { meanCi } from '../eval/stats.js';
 import { bandLineChart } from '../report/index.js';
-import { continuousClaims, continuousOptions, continuousScale } from './continuous.js';
+import { CONTINUOUS_EVALUATION_OPTIONS, continuousClaims, continuousOptions, continuousScale } from './continuous.js';
 import { pipeline, reproductions, type Measurements, type ReproduceContext, type ScoreMatrix } from './reproduce.js';
 import { beatsUniformClaims, chooserLabel, pretrainChoiceRun } from './pretrainChoice.js';
 import { t2mirMixClaims, t2mirMixOptions, t2mirMixScale } from './t2mirMix.js';
@@ -266,6 +266,7 @@ reproductions.register({
   name: 'ad-continuous',
   description: 'AD distilled from SAC histories: in-context improvement on held-out continuous-control tasks (cheetah-vel velocities; --set family=point-robot for goals; --set family=reach for table-top reach goals from PPO histories, with success rates)',
   options: continuousOptions,
+  evaluationOptions: CONTINUOUS_EVALUATION_OPTIONS,
   paper: 'Laskin et al. 2022, "In-context Reinforcement Learning with Algorithm Distillation" (AD); continuous-control set-up of Wu et al. 2025, "Mixture-of-Experts Meets In-Context Reinforcement Learning" (T2MIR, arXiv:2506.05426)',
   claim: "AD trained on a SAC learner's across-episode histories (PPO's on reach) improves in context on held-out continuous-control tasks, without weight updates: its return rises over the first 4 in-context episodes and closes at least half of the gap from random actions to the expert (the learner's final policy) by episode 4.",
   claims: continuousClaims('AD'),
@@ -276,6 +277,7 @@ reproductions.register({
   name: 'dpt-continuous',
   description: 'DPT trained on SAC histories labelled by the final SAC policy: in-context returns on held-out continuous-control tasks against the SAC expert (cheetah-vel; --set family=point-robot; --set family=reach: PPO histories and expert, with success rates)',
   options: continuousOptions,
+  evaluationOptions: CONTINUOUS_EVALUATION_OPTIONS,
   paper: 'Lee et al. 2023, "Supervised Pretraining Can Learn In-Context Reinforcement Learning" (DPT); continuous-control set-up of Wu et al. 2025 (T2MIR)',
   claim: "DPT pretrained to predict the expert's action from in-context transitions reaches the expert's return on held-out continuous-control tasks within a few episodes: within 20% of the expert (the source learner's final policy: SAC, PPO on reach) from in-context episode 2 on.",
   claims: continuousClaims('DPT'),

@@ -107,7 +107,7 @@ export async function t2mirMixRun(ctx: ReproduceContext): Promise<Measurements> 
   }
 
   ctx.say(`mixed distribution: ${MEMBERS.join(' + ')}, ${heldOut.length} held-out tasks${memberId ? '' : ', no member one-hot in the observations'}`);
-  const mixed = await pipeline({ models: models(data.all, (l) => l), eval: mixedEval })({ ...ctx, out: join(ctx.out, 'mixed') });
+  const mixed = await pipeline({ models: models(data.all, (l) => l), eval: mixedEval })({ ...ctx, out: join(ctx.out, 'mixed'), trainOut: undefined });
   const scores = new Map<string, ScoreMatrix>(mixed.scores);
   const sections = mixed.sections.map((s) => ({ ...s, title: `Mixed distribution (${MEMBERS.join(' + ')}): ${s.title.toLowerCase()}` }));
   const files = [...mixed.files, data.all];
@@ -127,7 +127,7 @@ export async function t2mirMixRun(ctx: ReproduceContext): Promise<Measurements> 
     const { tasks: _tasks, ...rest } = ec;
     writeFileAtomic(memberEval, `${JSON.stringify({ ...rest, env: envOf(ec), name: `${String(ec.name ?? 'eval')}-${member}`, tasks: { file: tasksFile } }, null, 1)}\n`);
     ctx.say(`${member} only: the same models trained on the ${member} histories, ${idx.length} held-out ${member} tasks`);
-    const r = await pipeline({ models: models(data.perMember[member], (l) => memberOnly(l, member)), eval: memberEval })({ ...ctx, out: dir });
+    const r = await pipeline({ models: models(data.perMember[member], (l) => memberOnly(l, member)), eval: memberEval })({ ...ctx, out: dir, trainOut: undefined });
     const labels = new Set(T2MIR_MIX_MODELS.map((m) => memberOnly(m.label, member)));
     for (const [key, m] of r.scores) if (labels.has(key.slice(0, key.lastIndexOf(':')))) scores.set(key, m);
     sections.push(...r.sections.map((s) => ({ ...s, title: `Trained on ${member} only: ${s.title.toLowerCase()}` })));
