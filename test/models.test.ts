@@ -3,7 +3,8 @@ import { Rng } from '../src/core/rng.js';
 import { AdamW, noGrad, paramGroups, tensor, tidy, clipGradNorm } from '../src/nn/index.js';
 import { makeBatchedEnv } from '../src/envs/index.js';
 import { ModelConfigSchema, MoeConfigSchema } from '../src/train/config.js';
-import { ADModel, ADAgent, DPTModel, DPTAgent, T2MoE, envDims, adTokenSize } from '../src/models/index.js';
+import { ADModel, ADAgent, DPTModel, DPTAgent, T2MoE, envDims, adTokenSize, writeDptToken, writeObs } from '../src/models/index.js';
+import { paramGradError } from './helpers/gradcheck.js';
 import { computeLoss } from '../src/train/loss.js';
 import type { AdBatch, DptBatch } from '../src/models/batches.js';
 
@@ -179,6 +180,84 @@ describe('DPT head', () => {
       opt.update();
     }
     expect(lossAt()).toBeLessThan(first * 0.8);
+  });
+});
+
+describe('DPT with the query in the sequence (model.queryToken)', () => {
+  const darkroom = () => {
+    const env = makeBatchedEnv('darkroom', 2, { size: 3, horizon: 4 }, new Rng(20));
+    return { env, dims: envDims(env, { size: 3, horizon: 4 }) };
+  };
+  const randomInputs = (rng: Rng, model: DPTModel, B: number, T: number) => ({
+    tokens: new Float32Array(B * T * model.tokenSize).map(() => (rng.uniform() < 0.3 ? rng.normal(0.5, 0.5) : 0)),
+    queries: new Float32Array(B * model.querySize).map(() => (rng.uniform() < 0.3 ? 1 : 0)),
+  });
+
+  it('every training row equals the inference recomputation of its prefix, the context depends on the query, and there is no cache', () => {
+    expect('queryToken' in modelCfg('dpt')).toBe(false); // not defaulted: digests of existing runs are unchanged
+    const { dims } = darkroom();
+    const model = new DPTModel(modelCfg('dpt', { queryToken: true }), dims, 8, new Rng(21));
+    const plain = new DPTModel(modelCfg('dpt'), dims, 8, new Rng(21)); // the same weights
+    const B = 2;
+    const T = 5;
+    const { tokens, queries } = randomInputs(new Rng(22), model, B, T);
+    const ts = model.tokenSize;
+    const out = model.outSize;
+    const full = noGrad(() => tidy(() => model.forwardAll(tokens, B, T, queries).toArray()));
+    for (let j = 0; j <= T; j++) {
+      const prefix = new Float32Array(B * j * ts);
+      for (let b = 0; b < B; b++) prefix.set(tokens.subarray(b * T * ts, (b * T + j) * ts), b * j * ts);
+      const naive = noGrad(() => tidy(() => model.predictNaive(prefix, B, j, queries).toArray()));
+      for (let b = 0; b < B; b++) for (let k = 0; k < out; k++) expect(naive[b * out + k]).toBeCloseTo(full[(b * (T + 1) + j) * out + k], 5);
+    }
+    const other = noGrad(() => tidy(() => plain.forwardAll(tokens, B, T, queries).toArray()));
+    expect(Math.max(...full.map((v, i) => Math.abs(v - other[i])))).toBeGreaterThan(1e-3);
+    expect(() => model.startCache(model.backbone.createCache(B, 8))).toThrow(/queryToken/);
+    // the parameter gradients through both paths of the query (the sequence and the head)
+    const R = new Float32Array(B * (T + 1) * out).map((_, i) => Math.sin(i + 1));
+    const params = [model.queryEmbed.weight, model.start, model.embed.weight];
+    expect(paramGradError(() => model.forwardAll(tokens, B, T, queries), params, R, 3)).toBeLessThan(1);
+  });
+
+  it.each(['steps', 'episodes'] as const)('the agent (context: %s) acts on the recomputation of its whole context with the current state', (context) => {
+    const { env, dims } = darkroom();
+    const model = new DPTModel(modelCfg('dpt', { queryToken: true }), dims, 8, new Rng(23));
+    const agent = new DPTAgent(model, { actionSelection: 'greedy', context });
+    env.reset(1);
+    agent.reset(env, new Rng(24));
+    const N = 2;
+    const ts = model.tokenSize;
+    const od = env.obsDim;
+    const done: number[][] = [[], []];
+    let running: number[][] = [[], []];
+    const actions = new Int32Array(N);
+    const tok = new Float32Array(ts);
+    const query = new Float32Array(N * model.querySize);
+    for (let t = 0; t < 10; t++) {
+      const C = done[0].length / ts;
+      expect(agent.contextSize).toBe(C);
+      const obs = env.obs.slice();
+      agent.act(env.obs, actions);
+      for (let i = 0; i < N; i++) writeObs(dims, obs, i * od, query, i * model.querySize);
+      const pred = noGrad(() => tidy(() => model.predictNaive(Float32Array.from([...done[0], ...done[1]]), N, C, query).toArray()));
+      for (let i = 0; i < N; i++) {
+        let best = 0;
+        for (let a = 1; a < 5; a++) if (pred[i * 5 + a] > pred[i * 5 + best]) best = a;
+        expect(actions[i]).toBe(best);
+      }
+      env.step(actions);
+      for (let i = 0; i < N; i++) {
+        const ended = env.terminated[i] === 1 || env.truncated[i] === 1;
+        writeDptToken(dims, obs, i * od, actions, i, env.rewards[i], ended ? env.finalObs : env.obs, i * od, tok, 0);
+        running[i].push(...tok);
+      }
+      agent.observe({ actions, rewards: env.rewards, obs: env.obs, terminated: env.terminated, truncated: env.truncated });
+      if (context === 'steps' || env.truncated[0] === 1) {
+        for (let i = 0; i < N; i++) done[i].push(...running[i]);
+        running = [[], []];
+      }
+    }
+    expect(agent.contextSize).toBe(context === 'steps' ? 10 : 8);
   });
 });
 

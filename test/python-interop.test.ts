@@ -119,6 +119,34 @@ describe.skipIf(!havePy)('PyTorch interop (python/icrl_torch)', () => {
     }
   });
 
+  it('a DPT with the query state in the sequence (model.queryToken; random weights, random queries) gives the same logits in PyTorch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icrl-pyqt-'));
+    try {
+      const env = makeBatchedEnv('darkroom', 1, {});
+      const dims = envDims(env, {});
+      const cfg = ModelConfigSchema.parse({ kind: 'dpt', layers: 2, dModel: 16, heads: 2, queryToken: true });
+      const model = buildModel({ model: cfg, dims, contextLength: 6 }, new Rng(5)) as DPTModel;
+      const rng = new Rng(6);
+      for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] = rng.normal(0, 0.3);
+      saveInContextModel(join(dir, 'dpt'), model);
+      const B = 2;
+      const T = 6;
+      const tokens = new Float32Array(B * T * model.tokenSize).map(() => (rng.uniform() < 0.2 ? 1 : 0));
+      const queries = new Float32Array(B * model.querySize).map(() => (rng.uniform() < 0.3 ? 1 : 0));
+      model.eval();
+      const ours = dptLogits(model, tokens, B, T, queries);
+      const inputs = join(dir, 'in.safetensors');
+      saveSafetensors(inputs, { tokens: { shape: [B, T, model.tokenSize], data: tokens }, queries: { shape: [B, model.querySize], data: queries } });
+      const info = await runPython(join(dir, 'dpt'), inputs, join(dir, 'out.safetensors'), join(dir, 'back'));
+      expect(info.shape).toEqual([B, T + 1, dims.numActions]);
+      const diff = maxAbsDiff(ours, loadSafetensors(join(dir, 'out.safetensors')).tensors.get('logits')!.data);
+      process.stderr.write(`python-interop: DPT (queryToken) max |logit difference| ours vs PyTorch = ${diff.toExponential(2)}\n`);
+      expect(diff).toBeLessThan(1e-5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the h5py reader returns our histories (attributes decoded, arrays as written)', async () => {
     await h5ready();
     const dir = mkdtempSync(join(tmpdir(), 'icrl-pyh5-'));

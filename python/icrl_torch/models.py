@@ -12,7 +12,7 @@ The architecture, as in the TypeScript engine:
   causal softmax(q k^T / sqrt(hd)) v; the heads are concatenated back, then proj.
 - Backbone: optional learned positions (AD: added to the token embeddings; DPT: none), the blocks,
   a final LayerNorm (lnF).
-- DPT: sequence [start, embed(t_1), ..., embed(t_T)] (+ countEmbed of [ln(n)/ln(500), 1/sqrt(n)] for
+- DPT: sequence [start (+ queryEmbed(q) with model.queryToken), embed(t_1), ..., embed(t_T)] (+ countEmbed of [ln(n)/ln(500), 1/sqrt(n)] for
   the n-th token when model.countFeatures); prediction after j transitions = head([h_j ; queryEmbed(q)])
   with head = Linear(2d, headMult d) -> GELU -> (headLayers - 1) x [Linear(headMult d, headMult d) -> GELU]
   -> Linear(headMult d, out) (head.fc, head.mid.<i>, head.out).
@@ -146,9 +146,12 @@ class DPT(nn.Module):
             n = torch.arange(1, T + 1, dtype=torch.float32)
             feats = torch.stack([torch.log(n) / math.log(500), 1 / torch.sqrt(n)], dim=-1)
             x = x + self.countEmbed(feats).unsqueeze(0)
+        q0 = self.queryEmbed(queries)
         s = self.start.expand(B, 1, -1)
+        if self.cfg.get("queryToken"):
+            s = s + q0.unsqueeze(1)  # model.queryToken: the query enters the sequence too
         h = self.backbone(torch.cat([s, x], dim=1))
-        q = self.queryEmbed(queries).unsqueeze(1).expand(-1, T + 1, -1)
+        q = q0.unsqueeze(1).expand(-1, T + 1, -1)
         return self.head(torch.cat([h, q], dim=-1))
 
     forward = forward_all

@@ -7,7 +7,10 @@
  * appends the last transition to the cache and asks the head for the action at the current state.
  * The cache grows by doubling (no positions, so there is no length limit besides memory). With
  * `context: episodes` (the DPT paper's online mode) the transitions of the running episode wait and
- * enter the cache together when it ends, so each episode is played from the earlier ones.
+ * enter the cache together when it ends, so each episode is played from the earlier ones. A DPT with
+ * `model.queryToken` (the query state in the sequence) has no cache: the agent keeps the context's
+ * tokens and every step recomputes the sequence for the current state (cost linear in the context
+ * per step).
  *
  * AD agent: one token per step (observation, previous action, previous reward); episodes
  * accumulate in the context. The context window is the model's trained window (contextLength
@@ -112,6 +115,9 @@ export class DPTAgent implements Agent {
   private readonly episodic: boolean;
   /** context: episodes: tokens of the running episode, [steps][N * tokenSize]. */
   private pending: Float32Array[] = [];
+  /** model.queryToken: the context's tokens [N, ctxLength, tokenSize] (no cache). */
+  private ctx: Float32Array = new Float32Array(0);
+  private ctxLength = 0;
 
   constructor(
     readonly model: DPTModel,
@@ -125,6 +131,7 @@ export class DPTAgent implements Agent {
 
   /** Number of transitions in the context. */
   get contextSize(): number {
+    if (this.model.queryToken) return this.ctxLength;
     return this.cache ? this.cache.length - 1 : 0;
   }
 
@@ -134,11 +141,17 @@ export class DPTAgent implements Agent {
     this.rng = rng;
     const N = env.numEnvs;
     this.model.eval();
-    this.cache = this.model.backbone.createCache(N, 128);
     this.lastObs = new Float32Array(N * env.obsDim);
     this.token = new Float32Array(N * this.model.tokenSize);
     this.query = new Float32Array(N * this.model.querySize);
     this.pending = [];
+    this.ctx = new Float32Array(0);
+    this.ctxLength = 0;
+    if (this.model.queryToken) {
+      this.cache = null;
+      return;
+    }
+    this.cache = this.model.backbone.createCache(N, 128);
     this.h = noGrad(() => tidy(() => this.model.startCache(this.cache!).toArray()));
   }
 
@@ -151,6 +164,7 @@ export class DPTAgent implements Agent {
     for (let i = 0; i < N; i++) writeObs(d, obs, i * env.obsDim, this.query, i * this.model.querySize);
     const pred = noGrad(() =>
       tidy(() => {
+        if (this.model.queryToken) return this.model.predictNaive(this.ctx, N, this.ctxLength, this.query).toArray();
         const h = tensor(this.h, [N, this.model.cfg.dModel]);
         return this.model.predict(h, this.query).toArray();
       }),
@@ -160,7 +174,7 @@ export class DPTAgent implements Agent {
 
   observe(o: StepOutcome): void {
     const env = this.env;
-    if (!env || !this.cache) throw new IcrlError(`${this.name}: observe() before reset()`);
+    if (!env || (!this.cache && !this.model.queryToken)) throw new IcrlError(`${this.name}: observe() before reset()`);
     const N = env.numEnvs;
     const d = this.model.dims;
     const od = env.obsDim;
@@ -191,6 +205,19 @@ export class DPTAgent implements Agent {
   /** Appends T tokens per instance ([N, T, tokenSize]) to the cache and keeps the last summary. */
   private append(tokens: Float32Array, T: number): void {
     const N = this.env!.numEnvs;
+    if (this.model.queryToken) {
+      // [N, C, ts] + [N, T, ts] -> [N, C + T, ts]
+      const ts = this.model.tokenSize;
+      const C = this.ctxLength;
+      const next = new Float32Array(N * (C + T) * ts);
+      for (let i = 0; i < N; i++) {
+        next.set(this.ctx.subarray(i * C * ts, (i + 1) * C * ts), i * (C + T) * ts);
+        next.set(tokens.subarray(i * T * ts, (i + 1) * T * ts), (i * (C + T) + C) * ts);
+      }
+      this.ctx = next;
+      this.ctxLength = C + T;
+      return;
+    }
     if (this.cache instanceof KVCache && !this.cache.fits(T)) {
       let room = this.cache.maxLen * 2;
       while (this.cache.length + T > room) room *= 2;

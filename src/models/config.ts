@@ -81,6 +81,13 @@ export const ModelConfigSchema = z
      */
     headLayers: int(1, 16).optional(),
     /**
+     * DPT only: the query state also enters the sequence, added to the start token (the original DPT
+     * layout, the query first), so that every context token's representation is computed knowing
+     * the query. Each prediction then needs its own pass over the context (no key/value cache across
+     * queries: online, every step recomputes the sequence). Left out unless given (digests unchanged).
+     */
+    queryToken: z.boolean().optional(),
+    /**
      * DPT only: add to each context token an embedding of its count n (the number of transitions up to
      * and including it): ln(n) / ln(500) and 1 / sqrt(n). Without it the model can only infer n from
      * how much attention the start token takes, which blurs at long contexts.

@@ -12,12 +12,15 @@
  * Because the query enters only at the head, a key/value cache of the context serves every query:
  * online, each step appends one transition to the cache and asks the head about the current state
  * (a design choice of this implementation; the original DPT places the query as the first token,
- * which forces a full recomputation whenever the query state changes).
+ * which forces a full recomputation whenever the query state changes). `model.queryToken` gives
+ * that layout too: the first token is start + W_q q, so every h_j is computed knowing the query
+ * (the head still gets [h_j ; W_q q]); inference then goes through {@link DPTModel.predictNaive}.
  *
  * Loss: cross-entropy against the optimal action at all T + 1 context lengths (discrete actions),
  * or mean squared error against the optimal action vector (continuous actions, point-robot).
  */
 import type { Rng } from '../core/rng.js';
+import { IcrlError } from '../core/errors.js';
 import { Linear, MLP, Module, type Tensor, add, concat, embedding, gatherRows, init, parameter, tensor } from '../nn/index.js';
 import type { ModelConfig } from './config.js';
 import { Backbone, type BackboneCache } from './backbone.js';
@@ -80,16 +83,31 @@ export class DPTModel extends Module {
   forwardAll(tokens: Float32Array, B: number, T: number, queries: Float32Array): Tensor {
     const d = this.cfg.dModel;
     const x = this.embedTokens(tokens, B, T, 0);
-    const s = embedding(this.start, new Int32Array(B), [B, 1]);
-    const h = this.backbone.forward(concat([s, x], 1)).reshape([B * (T + 1), d]);
     const q = this.queryEmbed.forward(tensor(queries, [B, this.querySize]));
+    const h = this.backbone.forward(concat([this.firstToken(B, q), x], 1)).reshape([B * (T + 1), d]);
     const rows = new Int32Array(B * (T + 1));
     for (let b = 0; b < B; b++) rows.fill(b, b * (T + 1), (b + 1) * (T + 1));
     return this.head.forward(concat([h, gatherRows(q, rows)], -1));
   }
 
+  /** Whether the query state is part of the sequence (model.queryToken): no cache across queries. */
+  get queryToken(): boolean {
+    return this.cfg.queryToken === true;
+  }
+
+  /** The first token of every row [B, 1, d]: the start token, plus the query's embedding q [B, d] with model.queryToken. */
+  private firstToken(B: number, q: Tensor): Tensor {
+    const s = embedding(this.start, new Int32Array(B), [B, 1]);
+    return this.queryToken ? add(s, q.reshape([B, 1, this.cfg.dModel])) : s;
+  }
+
+  private noCache(): never {
+    throw new IcrlError('a DPT with model.queryToken computes each prediction from the whole sequence (predictNaive); it has no context cache');
+  }
+
   /** Inference: feeds the start token of every row into an empty cache; returns h_0 [B, d]. */
   startCache(cache: BackboneCache): Tensor {
+    if (this.queryToken) this.noCache();
     const B = cache.batch;
     const s = embedding(this.start, new Int32Array(B), [B, 1]);
     return this.backbone.forward(s, cache).reshape([B, this.cfg.dModel]);
@@ -97,6 +115,7 @@ export class DPTModel extends Module {
 
   /** Inference: appends T transition tokens [B, T, tokenSize] to the cache; returns the last h [B, d]. */
   appendTokens(tokens: Float32Array, B: number, T: number, cache: BackboneCache): Tensor {
+    if (this.queryToken) this.noCache();
     // the cache holds the start token and the transitions so far
     const h = this.backbone.forward(this.embedTokens(tokens, B, T, cache.length - 1), cache);
     const d = this.cfg.dModel;
@@ -114,16 +133,18 @@ export class DPTModel extends Module {
   }
 
   /**
-   * The naive method (benchmark reference): recomputes the whole sequence [start, t_1..t_T] without a
-   * cache and returns the prediction after all T transitions.
+   * The naive method (benchmark reference, and the inference of a model.queryToken DPT): recomputes
+   * the whole sequence [start, t_1..t_T] without a cache and returns the prediction after all T
+   * transitions.
    */
   predictNaive(tokens: Float32Array, B: number, T: number, queries: Float32Array): Tensor {
     const d = this.cfg.dModel;
-    const s = embedding(this.start, new Int32Array(B), [B, 1]);
+    const q = this.queryEmbed.forward(tensor(queries, [B, this.querySize]));
+    const s = this.firstToken(B, q);
     const seq = T > 0 ? concat([s, this.embedTokens(tokens, B, T, 0)], 1) : s;
     const h = this.backbone.forward(seq);
     const rows = new Int32Array(B);
     for (let b = 0; b < B; b++) rows[b] = b * (T + 1) + T;
-    return this.predict(gatherRows(h.reshape([B * (T + 1), d]), rows), queries);
+    return this.head.forward(concat([gatherRows(h.reshape([B * (T + 1), d]), rows), q], -1));
   }
 }

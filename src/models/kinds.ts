@@ -95,5 +95,10 @@ modelKinds.register({
     return { loss, tokens: B * T, seqLen: T };
   },
   agent: (m, opts) => new ADAgent(expectModel(m, ADModel, 'ad'), opts),
-  check: (cfg) => (cfg.countFeatures ? { path: ['countFeatures'], message: 'count features are a DPT option (AD has learned positions)' } : backboneProblem(cfg, 'ad')),
+  check: (cfg) =>
+    cfg.countFeatures
+      ? { path: ['countFeatures'], message: 'count features are a DPT option (AD has learned positions)' }
+      : cfg.queryToken !== undefined
+        ? { path: ['queryToken'], message: 'queryToken is a DPT option (AD has no query state)' }
+        : backboneProblem(cfg, 'ad'),
 });
