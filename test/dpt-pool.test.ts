@@ -274,6 +274,20 @@ describe('DPT query states from the pool of the split (data.dpt.query: pool)', (
     // clear errors: no such model, not with query: run
     await expect(buildTrainingData(selfCfg(1, join(dir, 'nowhere')), '.', new Rng(0), () => {})).rejects.toThrow(/selfPlay\.checkpoint.*no such directory/);
     expect(() => parseTrainConfig({ ...config('run'), data: { ...config('run').data, dpt: { ...config('run').data.dpt!, selfPlay: { checkpoint: player, episodes: 2, fraction: 1 } } } })).toThrow(/selfPlay.*query: pool/);
+    // queries: pool: the context is still the model's play, every query state one of the learners' histories
+    const poolCfg = parseTrainConfig({ ...config('pool'), data: { ...config('pool').data, dpt: { ...config('pool').data.dpt!, selfPlay: { checkpoint: player, episodes: 2, runs: 2, fraction: 1, queries: 'pool' } } } });
+    const poolData = await buildTrainingData(poolCfg, '.', new Rng(0), () => {});
+    expect(poolData.description).toMatch(/a window of 2 run\(s\)/);
+    for (let n = 0; n < 10; n++) {
+      const b = poolData.sample(r, 4, 'train', false) as DptBatch;
+      for (let i = 0; i < b.B; i++) {
+        expect(hs.every((h) => stepOf(h, b.tokens.subarray(i * b.T * ts, i * b.T * ts + ts)) < 0)).toBe(true);
+        const q = b.queries.subarray(2 * i, 2 * i + 2);
+        expect(inHistory(q)).toBe(true);
+        const label = [b.labels[2 * i], b.labels[2 * i + 1]];
+        expect(train.findIndex((_, k) => greedy(k, q).every((v, c) => v === label[c]))).toBeGreaterThanOrEqual(0);
+      }
+    }
   }, 60_000);
 
   it("labels pool queries with a PPO collection's final policies too", async () => {

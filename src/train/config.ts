@@ -93,7 +93,10 @@ export const DptDataConfigSchema = z
      * learns the expert's action at the states its own in-context play reaches, from contexts of
      * its own earlier episodes. A training folder plays its final model (while it trains, its
      * latest checkpoint). With crossPlay too, a sample is a self-play one first (probability
-     * `fraction`), else a cross-play one with crossPlay's.
+     * `fraction`), else a cross-play one with crossPlay's. `queries: pool` draws a self-play
+     * sample's query state as the usual samples do (any run of the split, with ownQueries), so that
+     * only the context is the model's play: its labels are then the final policies' actions at the
+     * states of the learners' histories, not at states the model's play reaches (default `play`).
      */
     selfPlay: z
       .object({
@@ -101,6 +104,7 @@ export const DptDataConfigSchema = z
         episodes: z.number().int().min(1).max(1000),
         runs: z.number().int().min(1).max(64).default(1),
         fraction: z.number().gt(0).max(1),
+        queries: z.enum(['play', 'pool']).optional(),
       })
       .strict()
       .optional(),

@@ -270,19 +270,24 @@ async function buildDptFromHistories(cfg: TrainConfig, rng: Rng, log: Log): Prom
     numTrainTasks: loaded.train.length,
     numValTasks: loaded.val.length,
     heldOut: sets.heldOut,
-    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(source)} in ${where} (${labeller ? `query states from any run of the split${dc.ownQueries ? ` (with probability ${dc.ownQueries} of the task's own run)` : ''}, labelled by the final policy of the context's task` : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories${cross ? ` (with probability ${dc.crossPlay!.fraction} of ${dc.crossPlay!.episodes} cross-play episodes of the task instead)` : ''}${self ? ` (with probability ${dc.selfPlay!.fraction} a window and a query state of ${dc.selfPlay!.runs} run(s) of ${dc.selfPlay!.episodes} episodes played on the task by ${dc.selfPlay!.checkpoint} instead)` : ''}, ${sets.heldOut.length} held-out tasks`,
+    description: `${cfg.data.family} DPT samples from the learning histories of ${JSON.stringify(source)} in ${where} (${labeller ? `query states from any run of the split${dc.ownQueries ? ` (with probability ${dc.ownQueries} of the task's own run)` : ''}, labelled by the final policy of the context's task` : 'expert labels'}): ${loaded.train.length} train tasks, ${loaded.val.length} validation tasks, ${scattered ? `contexts of ${T} transitions drawn from the whole run` : `windows of ${T} transitions`} of ${loaded.length}-step histories${cross ? ` (with probability ${dc.crossPlay!.fraction} of ${dc.crossPlay!.episodes} cross-play episodes of the task instead)` : ''}${self ? ` (with probability ${dc.selfPlay!.fraction} a window${dc.selfPlay!.queries === 'pool' ? '' : ' and a query state'} of ${dc.selfPlay!.runs} run(s) of ${dc.selfPlay!.episodes} episodes played on the task by ${dc.selfPlay!.checkpoint} instead)` : ''}, ${sets.heldOut.length} held-out tasks`,
     sample(r: Rng, B: number, split: 'train' | 'val', paired: boolean): DptBatch {
       const runs = split === 'train' ? trainRuns : valRuns;
       if (runs.length === 0) throw new IcrlError('no validation data (data.validationFraction is 0)');
       const tokens = new Float32Array(B * T * ts);
       const queries = new Float32Array(B * qs);
       const labels = dims.numActions > 0 ? new Int32Array(B) : new Float32Array(B * aw);
+      // ownQueries: a state of the task's own learner's run, else of any run of the split
+      const poolQuery = (own: History, ownRun: number): [History, number] => (dc.ownQueries !== undefined && r.uniform() < dc.ownQueries ? [own, ownRun] : runs[r.int(runs.length)]);
       const one = (own: History, ownRun: number, b: number): void => {
         // a self-play sample: a window of the model's play on the task and a state of the same play
+        // (selfPlay.queries: pool, a pool state as below)
         if (self !== null && split === 'train' && r.uniform() < dc.selfPlay!.fraction) {
           const s = self.get(own)!;
           const sr = r.int(s.numHistories);
-          return write(s, sr, r.int(s.length - T), r.int(s.length), b, tokens, queries, labels, [s, sr]);
+          const start = r.int(s.length - T);
+          const q: [History, number] = dc.selfPlay!.queries === 'pool' ? poolQuery(own, ownRun) : [s, sr];
+          return write(s, sr, start, r.int(q[0].length), b, tokens, queries, labels, q);
         }
         // a cross-play context of the task (its labels stay the task's: the labeller knows both)
         const c = cross !== null && split === 'train' && r.uniform() < dc.crossPlay!.fraction ? cross.get(own) : undefined;
@@ -291,8 +296,7 @@ async function buildDptFromHistories(cfg: TrainConfig, rng: Rng, log: Log): Prom
         const start = r.int(h.length - T);
         if (scattered) drawSteps(r, h.length, scattered);
         if (!labeller) return write(h, run, start, r.int(h.length), b, tokens, queries, labels);
-        // ownQueries: a state of the task's own learner's run, else of any run of the split
-        const q: [History, number] = dc.ownQueries !== undefined && r.uniform() < dc.ownQueries ? [own, ownRun] : runs[r.int(runs.length)];
+        const q = poolQuery(own, ownRun);
         write(h, run, start, r.int(q[0].length), b, tokens, queries, labels, q);
       };
       if (paired) {
